@@ -1,0 +1,726 @@
+//! The signing string ("stringA") of a raw event body, as the sender's JavaScript builds it
+//! from `JSON.parse(body)`: top-level keys sorted by UTF-16 code units, null and "" values
+//! dropped, `key=value` joined with `&`, where strings are written as is, numbers and
+//! booleans as `String(v)`, objects and arrays as `JSON.stringify(v)`.
+//!
+//! One pass over the bytes, no JSON tree: nested values are written straight into their
+//! `JSON.stringify` form. The only rewrites are local: when an object closes and it had
+//! integer-like keys out of order or duplicated keys, its already-written members are
+//! reordered in place (JavaScript puts array-index keys first, ascending, and a repeated key
+//! keeps its first position with its last value). The parser keeps an explicit stack, so
+//! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
+
+use super::number::{self, Number};
+use core::fmt;
+
+/// Deepest nesting accepted. `JSON.stringify` itself overflows V8's stack a few thousand
+/// levels down, so no sender can sign anything deeper.
+pub const MAX_DEPTH: usize = 1000;
+
+/// Why a body is not a signable event: not JSON as `JSON.parse` reads it, not an object,
+/// or nested too deep. `offset` is the byte where reading stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PayloadError {
+    pub kind: PayloadErrorKind,
+    pub offset: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PayloadErrorKind {
+    /// The body ends in the middle of a value.
+    UnexpectedEnd,
+    /// A byte that JSON does not allow here.
+    UnexpectedByte(u8),
+    /// Bytes that are not UTF-8.
+    InvalidUtf8,
+    /// A backslash escape JSON does not know, or a bad `\u` sequence.
+    InvalidEscape,
+    /// A raw control character (below U+0020) inside a string.
+    ControlCharacter,
+    /// A number that breaks JSON's grammar (leading zero, lone `-`, `1.`, `1e`).
+    InvalidNumber,
+    /// Valid JSON, but the event must be an object.
+    NotAnObject,
+    /// Nested deeper than [`MAX_DEPTH`].
+    TooDeep,
+}
+
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use PayloadErrorKind::*;
+        let at = self.offset;
+        match self.kind {
+            UnexpectedEnd => write!(f, "the body is not complete JSON (it ends at byte {at})"),
+            UnexpectedByte(b) if b.is_ascii_graphic() => {
+                write!(f, "invalid JSON: unexpected '{}' at byte {at}", b as char)
+            }
+            UnexpectedByte(b) => write!(f, "invalid JSON: unexpected byte 0x{b:02x} at byte {at}"),
+            InvalidUtf8 => write!(f, "the body is not valid UTF-8 (byte {at})"),
+            InvalidEscape => write!(f, "invalid JSON: bad escape sequence at byte {at}"),
+            ControlCharacter => {
+                write!(f, "invalid JSON: unescaped control character in a string at byte {at}")
+            }
+            InvalidNumber => write!(f, "invalid JSON: malformed number at byte {at}"),
+            NotAnObject => write!(f, "the event must be a JSON object"),
+            TooDeep => write!(f, "the event is nested deeper than {MAX_DEPTH} levels"),
+        }
+    }
+}
+
+impl std::error::Error for PayloadError {}
+
+/// The string the signature covers (without the `&key=` suffix), as UTF-8 bytes.
+pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
+    Ok(canonicalise(body)?.signing_string)
+}
+
+/// A body read once: its signing string, and the event's `createdAt` for age checks.
+pub struct Canonical {
+    pub signing_string: Vec<u8>,
+    /// The top-level `createdAt` as the signing string shows it (a string's text, a number's digits).
+    pub created_at: Option<String>,
+}
+
+pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
+    Canonicaliser::new(body).event()
+}
+
+/// A member of an object that is still open: where its `"key":value` text sits in `out`.
+struct Member {
+    key: (usize, usize),
+    seg: (usize, usize),
+    /// Array-index keys ("0".."4294967294") sort first in JavaScript objects.
+    index: Option<u32>,
+}
+
+struct Frame {
+    object: bool,
+    /// Offset in `out` of the opening bracket.
+    start: usize,
+    /// First of this object's entries in `members`.
+    first_member: usize,
+    /// Members so far are already in JavaScript's order (index keys first, ascending).
+    in_order: bool,
+}
+
+/// A top-level member: key and value as they are written into the signing string.
+struct TopMember {
+    key: (usize, usize),
+    value: (usize, usize),
+    /// null or "" — left out of the signing string.
+    dropped: bool,
+}
+
+#[derive(Clone, Copy, PartialEq)]
+enum StrMode {
+    /// `JSON.stringify` form, quotes included.
+    Json,
+    /// The decoded value as WTF-8 (lone surrogates kept, so keys compare as JS strings do).
+    Raw,
+}
+
+struct Canonicaliser<'a> {
+    src: &'a [u8],
+    pos: usize,
+    out: Vec<u8>,
+    frames: Vec<Frame>,
+    members: Vec<Member>,
+}
+
+type Res<T> = Result<T, PayloadError>;
+
+const HEX: &[u8; 16] = b"0123456789abcdef";
+
+impl<'a> Canonicaliser<'a> {
+    fn new(src: &'a [u8]) -> Self {
+        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::new(), members: Vec::new() }
+    }
+
+    fn err<T>(&self, kind: PayloadErrorKind) -> Res<T> {
+        Err(PayloadError { kind, offset: self.pos })
+    }
+
+    fn unexpected<T>(&self) -> Res<T> {
+        match self.src.get(self.pos) {
+            None => self.err(PayloadErrorKind::UnexpectedEnd),
+            Some(&b) => self.err(PayloadErrorKind::UnexpectedByte(b)),
+        }
+    }
+
+    #[inline]
+    fn skip_ws(&mut self) {
+        while let Some(b' ' | b'\t' | b'\n' | b'\r') = self.src.get(self.pos) {
+            self.pos += 1;
+        }
+    }
+
+    #[inline]
+    fn peek(&self) -> Option<u8> {
+        self.src.get(self.pos).copied()
+    }
+
+    fn expect(&mut self, b: u8) -> Res<()> {
+        if self.peek() == Some(b) {
+            self.pos += 1;
+            Ok(())
+        } else {
+            self.unexpected()
+        }
+    }
+
+    /// The whole body: `{ members }` with nothing but whitespace around it.
+    fn event(mut self) -> Res<Canonical> {
+        self.skip_ws();
+        if self.peek() != Some(b'{') {
+            // Tell "valid JSON but not an object" apart from "not JSON".
+            self.json_value()?;
+            self.skip_ws();
+            if self.pos < self.src.len() {
+                return self.unexpected();
+            }
+            return Err(PayloadError { kind: PayloadErrorKind::NotAnObject, offset: 0 });
+        }
+        self.pos += 1;
+        let mut top: Vec<TopMember> = Vec::new();
+        self.skip_ws();
+        if self.peek() == Some(b'}') {
+            self.pos += 1;
+        } else {
+            loop {
+                self.skip_ws();
+                if self.peek() != Some(b'"') {
+                    return self.unexpected();
+                }
+                let k0 = self.out.len();
+                self.string(StrMode::Raw)?;
+                let key = (k0, self.out.len());
+                self.skip_ws();
+                self.expect(b':')?;
+                self.skip_ws();
+                let v0 = self.out.len();
+                let dropped = self.top_value()?;
+                top.push(TopMember { key, value: (v0, self.out.len()), dropped });
+                self.skip_ws();
+                match self.peek() {
+                    Some(b',') => self.pos += 1,
+                    Some(b'}') => {
+                        self.pos += 1;
+                        break;
+                    }
+                    _ => return self.unexpected(),
+                }
+            }
+        }
+        self.skip_ws();
+        if self.pos < self.src.len() {
+            return self.unexpected();
+        }
+        Ok(self.join_top(top))
+    }
+
+    /// A top-level value, written as the signing string shows it. Returns whether it is
+    /// dropped (null or the empty string).
+    fn top_value(&mut self) -> Res<bool> {
+        match self.peek() {
+            Some(b'"') => {
+                let v0 = self.out.len();
+                self.string(StrMode::Raw)?;
+                Ok(self.out.len() == v0)
+            }
+            Some(b'n') => {
+                self.literal(b"null")?;
+                self.out.truncate(self.out.len() - 4);
+                Ok(true)
+            }
+            Some(b'-' | b'0'..=b'9') => {
+                // String(v): like JSON except that an overflowing number prints as Infinity.
+                if let Number::Infinite { negative } = self.number()? {
+                    self.out.extend_from_slice(if negative { b"-Infinity" } else { b"Infinity" });
+                }
+                Ok(false)
+            }
+            _ => {
+                self.json_value()?;
+                Ok(false)
+            }
+        }
+    }
+
+    /// Sort the top-level members by key (UTF-16 code units; a repeated key keeps its last
+    /// value), drop null/"", and join `key=value` with `&`.
+    fn join_top(&self, mut top: Vec<TopMember>) -> Canonical {
+        let out = &self.out;
+        // Stable: among equal keys the last one written wins.
+        top.sort_by(|a, b| utf16_cmp(&out[a.key.0..a.key.1], &out[b.key.0..b.key.1]));
+        let mut s = Vec::with_capacity(out.len() + top.len() * 2);
+        let mut created_at = None;
+        let mut i = 0;
+        while i < top.len() {
+            let mut last = i;
+            while last + 1 < top.len() && out[top[last + 1].key.0..top[last + 1].key.1] == out[top[i].key.0..top[i].key.1] {
+                last += 1;
+            }
+            let m = &top[last];
+            if !m.dropped {
+                if !s.is_empty() {
+                    s.push(b'&');
+                }
+                push_utf8_lossy(&mut s, &out[m.key.0..m.key.1]);
+                s.push(b'=');
+                let v0 = s.len();
+                push_utf8_lossy(&mut s, &out[m.value.0..m.value.1]);
+                if &out[m.key.0..m.key.1] == b"createdAt" {
+                    created_at = Some(String::from_utf8_lossy(&s[v0..]).into_owned());
+                }
+            }
+            i = last + 1;
+        }
+        Canonical { signing_string: s, created_at }
+    }
+
+    /// Any JSON value in `JSON.stringify` form, without recursion.
+    fn json_value(&mut self) -> Res<()> {
+        let base = self.frames.len();
+        'value: loop {
+            self.skip_ws();
+            match self.peek() {
+                Some(b'{') => {
+                    self.open(true)?;
+                    self.skip_ws();
+                    if self.peek() == Some(b'}') {
+                        self.pos += 1;
+                        self.frames.pop();
+                        self.out.push(b'}');
+                    } else {
+                        self.member_key()?;
+                        continue 'value;
+                    }
+                }
+                Some(b'[') => {
+                    self.open(false)?;
+                    self.skip_ws();
+                    if self.peek() == Some(b']') {
+                        self.pos += 1;
+                        self.frames.pop();
+                        self.out.push(b']');
+                    } else {
+                        continue 'value;
+                    }
+                }
+                Some(b'"') => self.string(StrMode::Json)?,
+                Some(b't') => self.literal(b"true")?,
+                Some(b'f') => self.literal(b"false")?,
+                Some(b'n') => self.literal(b"null")?,
+                Some(b'-' | b'0'..=b'9') => {
+                    if let Number::Infinite { .. } = self.number()? {
+                        self.out.extend_from_slice(b"null");
+                    }
+                }
+                _ => return self.unexpected(),
+            }
+            // A value is complete: close every container it completes.
+            loop {
+                if self.frames.len() == base {
+                    return Ok(());
+                }
+                let object = self.frames[self.frames.len() - 1].object;
+                self.skip_ws();
+                if object {
+                    let end = self.out.len();
+                    self.members.last_mut().expect("open object has a member").seg.1 = end;
+                    match self.peek() {
+                        Some(b',') => {
+                            self.pos += 1;
+                            self.out.push(b',');
+                            self.skip_ws();
+                            self.member_key()?;
+                            continue 'value;
+                        }
+                        Some(b'}') => {
+                            self.pos += 1;
+                            self.close_object();
+                        }
+                        _ => return self.unexpected(),
+                    }
+                } else {
+                    match self.peek() {
+                        Some(b',') => {
+                            self.pos += 1;
+                            self.out.push(b',');
+                            continue 'value;
+                        }
+                        Some(b']') => {
+                            self.pos += 1;
+                            self.frames.pop();
+                            self.out.push(b']');
+                        }
+                        _ => return self.unexpected(),
+                    }
+                }
+            }
+        }
+    }
+
+    fn open(&mut self, object: bool) -> Res<()> {
+        if self.frames.len() >= MAX_DEPTH {
+            return self.err(PayloadErrorKind::TooDeep);
+        }
+        self.pos += 1;
+        self.frames.push(Frame { object, start: self.out.len(), first_member: self.members.len(), in_order: true });
+        self.out.push(if object { b'{' } else { b'[' });
+        Ok(())
+    }
+
+    /// `"key":` of the next member of the innermost object.
+    fn member_key(&mut self) -> Res<()> {
+        if self.peek() != Some(b'"') {
+            return self.unexpected();
+        }
+        let k0 = self.out.len();
+        self.string(StrMode::Json)?;
+        let key = (k0, self.out.len());
+        let index = array_index(&self.out[k0 + 1..key.1 - 1]);
+        let frame = self.frames.last_mut().expect("inside an object");
+        let members = &self.members[frame.first_member..];
+        if let Some(i) = index {
+            // Still in order only if every earlier key is a smaller index.
+            if let Some(prev) = members.last() {
+                if prev.index.map_or(true, |p| p >= i) {
+                    frame.in_order = false;
+                }
+            }
+        }
+        self.members.push(Member { key, seg: (k0, k0), index });
+        self.skip_ws();
+        self.expect(b':')?;
+        self.out.push(b':');
+        Ok(())
+    }
+
+    /// `}` of the innermost object: reorder its members if JavaScript would.
+    fn close_object(&mut self) {
+        let frame = self.frames.pop().expect("inside an object");
+        let members = &self.members[frame.first_member..];
+        let duplicates = has_duplicate_keys(&self.out, members);
+        if frame.in_order && !duplicates {
+            self.out.push(b'}');
+            self.members.truncate(frame.first_member);
+            return;
+        }
+        // Final order: one entry per distinct key at its first position with its last value.
+        let mut order: Vec<(usize, usize)> = Vec::with_capacity(members.len()); // (first, last)
+        if duplicates {
+            let mut by_key: Vec<usize> = (0..members.len()).collect();
+            by_key.sort_by(|&a, &b| {
+                let (ka, kb) = (&self.out[members[a].key.0..members[a].key.1], &self.out[members[b].key.0..members[b].key.1]);
+                ka.cmp(kb).then(a.cmp(&b))
+            });
+            let mut i = 0;
+            while i < by_key.len() {
+                let key_of = |j: usize| &self.out[members[by_key[j]].key.0..members[by_key[j]].key.1];
+                let mut j = i;
+                while j + 1 < by_key.len() && key_of(j + 1) == key_of(i) {
+                    j += 1;
+                }
+                order.push((by_key[i], by_key[j]));
+                i = j + 1;
+            }
+            order.sort_by_key(|&(first, _)| first);
+        } else {
+            order.extend((0..members.len()).map(|i| (i, i)));
+        }
+        // Index keys first, ascending; the rest keep their first-seen order (stable sort).
+        order.sort_by_key(|&(first, _)| members[first].index.map_or(u64::MAX, u64::from));
+        let mut text = Vec::with_capacity(self.out.len() - frame.start + 1);
+        text.push(b'{');
+        for (n, &(_, last)) in order.iter().enumerate() {
+            if n > 0 {
+                text.push(b',');
+            }
+            text.extend_from_slice(&self.out[members[last].seg.0..members[last].seg.1]);
+        }
+        text.push(b'}');
+        self.out.truncate(frame.start);
+        self.out.extend_from_slice(&text);
+        self.members.truncate(frame.first_member);
+    }
+
+    fn literal(&mut self, word: &[u8]) -> Res<()> {
+        for &b in word {
+            if self.peek() != Some(b) {
+                return self.unexpected();
+            }
+            self.pos += 1;
+        }
+        self.out.extend_from_slice(word);
+        Ok(())
+    }
+
+    /// A JSON number, written the ECMAScript way (infinite ones are left to the caller).
+    fn number(&mut self) -> Res<Number> {
+        let start = self.pos;
+        match number::scan(self.src, start) {
+            Ok(end) => {
+                self.pos = end;
+                Ok(number::write(&self.src[start..end], &mut self.out))
+            }
+            Err(at) => {
+                self.pos = at;
+                if at >= self.src.len() {
+                    self.err(PayloadErrorKind::UnexpectedEnd)
+                } else {
+                    self.err(PayloadErrorKind::InvalidNumber)
+                }
+            }
+        }
+    }
+
+    /// A JSON string at `pos` (on its opening quote), decoded and written in `mode`.
+    fn string(&mut self, mode: StrMode) -> Res<()> {
+        self.pos += 1;
+        if mode == StrMode::Json {
+            self.out.push(b'"');
+        }
+        loop {
+            // Copy the longest run that needs no change.
+            let run_start = self.pos;
+            while let Some(&b) = self.src.get(self.pos) {
+                if b >= 0x80 {
+                    self.utf8_char()?;
+                } else if b < 0x20 || b == b'"' || b == b'\\' {
+                    break;
+                } else {
+                    self.pos += 1;
+                }
+            }
+            self.out.extend_from_slice(&self.src[run_start..self.pos]);
+            match self.peek() {
+                None => return self.err(PayloadErrorKind::UnexpectedEnd),
+                Some(b'"') => {
+                    self.pos += 1;
+                    if mode == StrMode::Json {
+                        self.out.push(b'"');
+                    }
+                    return Ok(());
+                }
+                Some(b'\\') => self.escape(mode)?,
+                Some(_) => return self.err(PayloadErrorKind::ControlCharacter),
+            }
+        }
+    }
+
+    /// Step over one multi-byte UTF-8 character, rejecting what `str::from_utf8` rejects.
+    fn utf8_char(&mut self) -> Res<()> {
+        let rest = &self.src[self.pos..];
+        let width = match rest[0] {
+            0xC2..=0xDF => 2,
+            0xE0..=0xEF => 3,
+            0xF0..=0xF4 => 4,
+            _ => return self.err(PayloadErrorKind::InvalidUtf8),
+        };
+        match rest.get(..width).map(core::str::from_utf8) {
+            Some(Ok(_)) => {
+                self.pos += width;
+                Ok(())
+            }
+            _ => self.err(PayloadErrorKind::InvalidUtf8),
+        }
+    }
+
+    /// A backslash escape: decode it, then write the character in `mode`.
+    fn escape(&mut self, mode: StrMode) -> Res<()> {
+        let at = self.pos;
+        let Some(&c) = self.src.get(at + 1) else {
+            return self.err(PayloadErrorKind::UnexpectedEnd);
+        };
+        self.pos += 2;
+        let unit = match c {
+            b'"' => b'"' as u32,
+            b'\\' => b'\\' as u32,
+            b'/' => b'/' as u32,
+            b'b' => 0x08,
+            b'f' => 0x0C,
+            b'n' => 0x0A,
+            b'r' => 0x0D,
+            b't' => 0x09,
+            b'u' => self.hex4()?,
+            _ => {
+                self.pos = at;
+                return self.err(PayloadErrorKind::InvalidEscape);
+            }
+        };
+        let ch = if (0xD800..0xDC00).contains(&unit) {
+            // A high surrogate pairs with an immediately following escaped low one.
+            let low = self.src.get(self.pos..self.pos + 6).and_then(|s| {
+                if s[0] == b'\\' && s[1] == b'u' {
+                    parse_hex4(&s[2..6]).filter(|u| (0xDC00..0xE000).contains(u))
+                } else {
+                    None
+                }
+            });
+            match low {
+                Some(low) => {
+                    self.pos += 6;
+                    0x10000 + ((unit - 0xD800) << 10) + (low - 0xDC00)
+                }
+                None => unit,
+            }
+        } else {
+            unit
+        };
+        self.write_char(ch, mode);
+        Ok(())
+    }
+
+    fn hex4(&mut self) -> Res<u32> {
+        match self.src.get(self.pos..self.pos + 4) {
+            Some(s) => match parse_hex4(s) {
+                Some(u) => {
+                    self.pos += 4;
+                    Ok(u)
+                }
+                None => self.err(PayloadErrorKind::InvalidEscape),
+            },
+            None => self.err(PayloadErrorKind::UnexpectedEnd),
+        }
+    }
+
+    /// One decoded character (or lone surrogate) in `mode`.
+    fn write_char(&mut self, ch: u32, mode: StrMode) {
+        let out = &mut self.out;
+        if mode == StrMode::Json {
+            let short = match ch {
+                0x22 => Some(b'"'),
+                0x5C => Some(b'\\'),
+                0x08 => Some(b'b'),
+                0x0C => Some(b'f'),
+                0x0A => Some(b'n'),
+                0x0D => Some(b'r'),
+                0x09 => Some(b't'),
+                _ => None,
+            };
+            if let Some(s) = short {
+                out.extend_from_slice(&[b'\\', s]);
+                return;
+            }
+            if ch < 0x20 || (0xD800..0xE000).contains(&ch) {
+                out.extend_from_slice(b"\\u");
+                for shift in [12, 8, 4, 0] {
+                    out.push(HEX[((ch >> shift) & 0xF) as usize]);
+                }
+                return;
+            }
+        }
+        push_wtf8(out, ch);
+    }
+}
+
+fn parse_hex4(s: &[u8]) -> Option<u32> {
+    let mut v = 0u32;
+    for &b in s {
+        v = v * 16 + (b as char).to_digit(16)?;
+    }
+    Some(v)
+}
+
+/// UTF-8, except that a surrogate code point is encoded too (WTF-8).
+fn push_wtf8(out: &mut Vec<u8>, ch: u32) {
+    if ch < 0x80 {
+        out.push(ch as u8);
+    } else if ch < 0x800 {
+        out.extend_from_slice(&[0xC0 | (ch >> 6) as u8, 0x80 | (ch & 0x3F) as u8]);
+    } else if ch < 0x10000 {
+        out.extend_from_slice(&[0xE0 | (ch >> 12) as u8, 0x80 | ((ch >> 6) & 0x3F) as u8, 0x80 | (ch & 0x3F) as u8]);
+    } else {
+        out.extend_from_slice(&[
+            0xF0 | (ch >> 18) as u8,
+            0x80 | ((ch >> 12) & 0x3F) as u8,
+            0x80 | ((ch >> 6) & 0x3F) as u8,
+            0x80 | (ch & 0x3F) as u8,
+        ]);
+    }
+}
+
+/// WTF-8 to UTF-8: a lone surrogate becomes U+FFFD, as when JavaScript hashes the string
+/// as UTF-8 (`crypto.createHash().update(str)`, `TextEncoder`).
+fn push_utf8_lossy(out: &mut Vec<u8>, s: &[u8]) {
+    let mut start = 0;
+    let mut i = 0;
+    while i < s.len() {
+        if s[i] == 0xED && s.get(i + 1).is_some_and(|&b| b >= 0xA0) {
+            out.extend_from_slice(&s[start..i]);
+            out.extend_from_slice("\u{FFFD}".as_bytes());
+            i += 3;
+            start = i;
+        } else {
+            i += 1;
+        }
+    }
+    out.extend_from_slice(&s[start..]);
+}
+
+/// Compare two WTF-8 strings the way JavaScript's default sort does: by UTF-16 code units.
+fn utf16_cmp(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
+    utf16_units(a).cmp(utf16_units(b))
+}
+
+fn utf16_units(s: &[u8]) -> impl Iterator<Item = u16> + '_ {
+    let mut i = 0;
+    let mut pending: Option<u16> = None;
+    core::iter::from_fn(move || {
+        if let Some(u) = pending.take() {
+            return Some(u);
+        }
+        let b = *s.get(i)?;
+        let (cp, w) = match b {
+            0x00..=0x7F => (b as u32, 1),
+            0xC0..=0xDF => (((b as u32 & 0x1F) << 6) | (s[i + 1] as u32 & 0x3F), 2),
+            0xE0..=0xEF => (((b as u32 & 0x0F) << 12) | ((s[i + 1] as u32 & 0x3F) << 6) | (s[i + 2] as u32 & 0x3F), 3),
+            _ => (
+                ((b as u32 & 0x07) << 18)
+                    | ((s[i + 1] as u32 & 0x3F) << 12)
+                    | ((s[i + 2] as u32 & 0x3F) << 6)
+                    | (s[i + 3] as u32 & 0x3F),
+                4,
+            ),
+        };
+        i += w;
+        if cp >= 0x10000 {
+            let c = cp - 0x10000;
+            pending = Some(0xDC00 | (c & 0x3FF) as u16);
+            Some(0xD800 | (c >> 10) as u16)
+        } else {
+            Some(cp as u16)
+        }
+    })
+}
+
+/// An array index as JavaScript orders object keys: canonical decimal below 2^32 - 1.
+fn array_index(key: &[u8]) -> Option<u32> {
+    if key.is_empty() || key.len() > 10 || (key.len() > 1 && key[0] == b'0') {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &b in key {
+        if !b.is_ascii_digit() {
+            return None;
+        }
+        v = v * 10 + (b - b'0') as u64;
+    }
+    (v < u32::MAX as u64).then_some(v as u32)
+}
+
+/// Whether any key repeats among the members of one object (keys compared in their
+/// canonical escaped form, which is one-to-one with the decoded string).
+fn has_duplicate_keys(out: &[u8], members: &[Member]) -> bool {
+    let key = |m: &Member| &out[m.key.0..m.key.1];
+    if members.len() <= 16 {
+        return members.iter().enumerate().any(|(i, a)| members[..i].iter().any(|b| key(a) == key(b)));
+    }
+    let mut keys: Vec<&[u8]> = members.iter().map(key).collect();
+    keys.sort_unstable();
+    keys.windows(2).any(|w| w[0] == w[1])
+}
+
+#[cfg(test)]
+mod tests;

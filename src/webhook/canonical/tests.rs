@@ -1,0 +1,112 @@
+//! Canonicalisation corners: each body's signing string as JavaScript's
+//! `JSON.parse` + sort + `String`/`JSON.stringify` produces it.
+
+use super::{signing_string, PayloadErrorKind, MAX_DEPTH};
+
+fn canon(body: &str) -> String {
+    String::from_utf8(signing_string(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"))).unwrap()
+}
+
+fn kind(body: &[u8]) -> PayloadErrorKind {
+    signing_string(body).expect_err("should be rejected").kind
+}
+
+#[test]
+fn corners() {
+    let table: &[(&str, &str)] = &[
+        // top level: sorted by UTF-16 code units, null and "" dropped, strings raw
+        (r#"{"b":1,"a":2,"B":3}"#, "B=3&a=2&b=1"),
+        (r#"{"a":null,"b":"","c":0,"d":false}"#, "c=0&d=false"),
+        (r#"{"s":"x\"y\\z\n\u0041"}"#, "s=x\"y\\z\nA"),
+        (r#"{"10":1,"9":2,"1":3}"#, "1=3&10=1&9=2"),
+        ("{\"\u{FF5E}\":1,\"\u{1F600}\":2}", "\u{1F600}=2&\u{FF5E}=1"),
+        (r#"{"a":1,"a":2}"#, "a=2"),
+        (r#"{"a":1,"a":null}"#, ""),
+        (r#"{"a":null,"a":1}"#, "a=1"),
+        (r#"{}"#, ""),
+        (" \t\r\n{ \"a\" : 1 } \n", "a=1"),
+        (r#"{"n":1e400,"m":-1e400}"#, "m=-Infinity&n=Infinity"),
+        (r#"{"lone":"\ud800x"}"#, "lone=\u{FFFD}x"),
+        // nested: JSON.stringify form
+        (r#"{"d":{"b":1,"a":[1, 2.50, -0, 1e21, 5e-7, null, true]}}"#, r#"d={"b":1,"a":[1,2.5,0,1e+21,5e-7,null,true]}"#),
+        (r#"{"d":{"x":1,"2":2,"1":3,"y":4,"0":5}}"#, r#"d={"0":5,"1":3,"2":2,"x":1,"y":4}"#),
+        (r#"{"d":{"a":1,"b":2,"a":3}}"#, r#"d={"a":3,"b":2}"#),
+        (r#"{"d":{"01":1,"1":2,"-1":3,"4294967295":4,"4294967294":5}}"#, r#"d={"1":2,"4294967294":5,"01":1,"-1":3,"4294967295":4}"#),
+        (r#"{"d":{"1":{"b":1,"0":2},"0":[{"z":1,"z":{"1":1,"0":0}}]}}"#, r#"d={"0":[{"z":{"0":0,"1":1}}],"1":{"0":2,"b":1}}"#),
+        (r#"{"d":"\u00e9\/\u2028\u007f\u001f\b\f"}"#, "d=\u{e9}/\u{2028}\u{7f}\u{1f}\u{8}\u{c}"),
+        (r#"{"d":["\u00e9\/\u2028\u007f\u001f\b\f\t\r\n\"\\"]}"#, "d=[\"\u{e9}/\u{2028}\u{7f}\\u001f\\b\\f\\t\\r\\n\\\"\\\\\"]"),
+        (r#"{"d":["\ud83d\ude00","\ud83d","\ude00x","\uDBFF\uDFFF"]}"#, "d=[\"\u{1F600}\",\"\\ud83d\",\"\\ude00x\",\"\u{10FFFF}\"]"),
+        (r#"{"d":{"\u0061":1,"a":2}}"#, r#"d={"a":2}"#),
+        (r#"{"d":{}, "e":[], "f":[[]], "g":{"a":{}}}"#, r#"d={}&e=[]&f=[[]]&g={"a":{}}"#),
+        (r#"{"d":[1e400,-1e400]}"#, "d=[null,null]"),
+        (r#"{"d":{"__proto__":1}}"#, r#"d={"__proto__":1}"#),
+        (r#"{"n":9007199254740993,"f":0.1,"g":123456789012345678901234567890}"#, "f=0.1&g=1.2345678901234568e+29&n=9007199254740992"),
+    ];
+    for (body, expect) in table {
+        assert_eq!(canon(body), *expect, "body: {body}");
+    }
+}
+
+#[test]
+fn many_keys_with_a_duplicate_far_apart() {
+    let mut body = String::from("{\"d\":{");
+    for i in 0..100 {
+        body.push_str(&format!("\"k{i}\":{i},"));
+    }
+    body.push_str("\"k3\":\"last\"}}");
+    let s = canon(&body);
+    assert!(s.starts_with("d={\"k0\":0,\"k1\":1,\"k2\":2,\"k3\":\"last\",\"k4\":4"), "{s}");
+    assert!(s.ends_with("\"k99\":99}"));
+}
+
+#[test]
+fn rejects_what_json_parse_rejects() {
+    use PayloadErrorKind::*;
+    for (body, expect) in [
+        (&b"[1,2]"[..], NotAnObject),
+        (b"\"str\"", NotAnObject),
+        (b"null", NotAnObject),
+        (b"", UnexpectedEnd),
+        (b"{\"a\":1", UnexpectedEnd),
+        (b"{\"a\":1,}", UnexpectedByte(b'}')),
+        (b"{\"a\":01}", InvalidNumber),
+        (b"{\"a\":1.}", InvalidNumber),
+        (b"{\"a\":-}", InvalidNumber),
+        (b"{\"a\":\"\\x\"}", InvalidEscape),
+        (b"{\"a\":\"\\u12G4\"}", InvalidEscape),
+        (b"{\"a\":\"tab\there\"}", ControlCharacter),
+        (b"{\"a\":\"\xff\"}", InvalidUtf8),
+        (b"{\"a\":\"\xed\xa0\x80\"}", InvalidUtf8),
+        (b"{\"a\":\"\xc0\x80\"}", InvalidUtf8),
+        (b"{\"a\":tru}", UnexpectedByte(b'}')),
+        (b"{\"a\":1}x", UnexpectedByte(b'x')),
+        (b"{\"a\":1}{}", UnexpectedByte(b'{')),
+        (b"\xef\xbb\xbf{}", UnexpectedByte(0xef)),
+        (b"{'a':1}", UnexpectedByte(b'\'')),
+        (b"{\"a\" 1}", UnexpectedByte(b'1')),
+        (b"{\"a\":[1 2]}", UnexpectedByte(b'2')),
+        (b"{\"a\":{\"b\"}}", UnexpectedByte(b'}')),
+        (b"{\"a\":\"x", UnexpectedEnd),
+    ] {
+        assert_eq!(kind(body), expect, "body: {}", String::from_utf8_lossy(body));
+    }
+}
+
+#[test]
+fn deep_nesting_is_refused_without_recursion() {
+    let ok = format!("{{\"a\":{}{}}}", "[".repeat(MAX_DEPTH - 1), "]".repeat(MAX_DEPTH - 1));
+    assert!(signing_string(ok.as_bytes()).is_ok());
+    let deep = format!("{{\"a\":{}{}}}", "[".repeat(100_000), "]".repeat(100_000));
+    assert_eq!(kind(deep.as_bytes()), PayloadErrorKind::TooDeep);
+    let deep_objects = "{\"a\":".repeat(100_000);
+    assert_eq!(kind(deep_objects.as_bytes()), PayloadErrorKind::TooDeep);
+}
+
+#[test]
+fn truncations_of_a_valid_body_are_errors_not_panics() {
+    let body = br#"{"id":"e1","data":{"amount":12.5,"list":[1,{"k":"\u00e9\ud83d\ude00"}],"t":true},"n":null}"#;
+    for cut in 0..body.len() {
+        assert!(signing_string(&body[..cut]).is_err(), "cut at {cut}");
+    }
+    assert!(signing_string(body).is_ok());
+}

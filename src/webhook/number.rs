@@ -1,0 +1,221 @@
+//! JSON numbers as JavaScript prints them after `JSON.parse`: the nearest double, then
+//! `Number.prototype.toString` (shortest round-trip digits, ECMAScript's choice of fixed or
+//! exponent notation, `-0` as `0`).
+
+/// What [`write`] produced.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Number {
+    /// The text is in the output.
+    Finite,
+    /// The literal overflows a double; nothing was written (`JSON.stringify` says `null`,
+    /// `String()` says `Infinity`).
+    Infinite { negative: bool },
+}
+
+/// The end of the JSON number starting at `start`, or the offset of the first byte that
+/// breaks the grammar `-? (0 | [1-9][0-9]*) (. [0-9]+)? ([eE] [+-]? [0-9]+)?`.
+pub fn scan(src: &[u8], start: usize) -> Result<usize, usize> {
+    let mut i = start;
+    let digit = |i: usize| src.get(i).is_some_and(u8::is_ascii_digit);
+    if src.get(i) == Some(&b'-') {
+        i += 1;
+    }
+    match src.get(i) {
+        Some(b'0') => i += 1,
+        Some(b'1'..=b'9') => {
+            while digit(i) {
+                i += 1;
+            }
+        }
+        _ => return Err(i),
+    }
+    if src.get(i) == Some(&b'.') {
+        i += 1;
+        if !digit(i) {
+            return Err(i);
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    if let Some(b'e' | b'E') = src.get(i) {
+        i += 1;
+        if let Some(b'+' | b'-') = src.get(i) {
+            i += 1;
+        }
+        if !digit(i) {
+            return Err(i);
+        }
+        while digit(i) {
+            i += 1;
+        }
+    }
+    // JSON.parse rejects "01": a leading zero may not be followed by more digits.
+    if digit(i) {
+        return Err(i);
+    }
+    Ok(i)
+}
+
+/// Write the number whose JSON text is `lit` (already validated by [`scan`]).
+pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
+    let negative = lit[0] == b'-';
+    let body = if negative { &lit[1..] } else { lit };
+    let mantissa_end = body.iter().position(|&b| b == b'e' || b == b'E').unwrap_or(body.len());
+    let (mantissa, exp_text) = body.split_at(mantissa_end);
+    let point = mantissa.iter().position(|&b| b == b'.').unwrap_or(mantissa.len());
+
+    // Significant digits and n, the position of the decimal point relative to them
+    // (value = 0.d1d2…dk × 10^n), as ECMAScript's Number::toString names them.
+    let digits = mantissa.iter().filter(|b| b.is_ascii_digit());
+    let leading_zeros = digits.clone().take_while(|&&b| b == b'0').count();
+    let all: usize = mantissa.len() - usize::from(point < mantissa.len());
+    if leading_zeros == all {
+        out.push(b'0'); // 0, -0, 0.000e5
+        return Number::Finite;
+    }
+    let trailing_zeros = mantissa.iter().rev().filter(|b| b.is_ascii_digit()).take_while(|&&b| b == b'0').count();
+    let k = all - leading_zeros - trailing_zeros;
+    let exp = parse_exponent(exp_text);
+    let n = point as i64 - leading_zeros as i64 + exp;
+
+    // Up to 15 significant digits name exactly one double, and no shorter decimal names
+    // the same one, so those digits are already the shortest round-trip form. Outside
+    // the normal range (or with more digits) go through the correctly rounded double.
+    if k <= 15 && (-300..=300).contains(&n) {
+        if negative {
+            out.push(b'-');
+        }
+        let mut sig = [0u8; 15];
+        for (slot, &d) in sig.iter_mut().zip(digits.skip(leading_zeros).take(k)) {
+            *slot = d;
+        }
+        format_ecmascript(&sig[..k], n, out);
+        return Number::Finite;
+    }
+    let text = core::str::from_utf8(lit).expect("scanned number is ASCII");
+    let value: f64 = text.parse().expect("scanned number parses");
+    if value.is_infinite() {
+        return Number::Infinite { negative };
+    }
+    let mut buf = ryu_js::Buffer::new();
+    out.extend_from_slice(buf.format_finite(value).as_bytes());
+    Number::Finite
+}
+
+/// The exponent part (`e-7`), saturated far beyond any double's range.
+fn parse_exponent(text: &[u8]) -> i64 {
+    if text.is_empty() {
+        return 0;
+    }
+    let (negative, digits) = match text[1] {
+        b'-' => (true, &text[2..]),
+        b'+' => (false, &text[2..]),
+        _ => (false, &text[1..]),
+    };
+    let magnitude = digits.iter().fold(0i64, |acc, &d| (acc * 10 + (d - b'0') as i64).min(1 << 40));
+    if negative {
+        -magnitude
+    } else {
+        magnitude
+    }
+}
+
+/// Number::toString steps 6–10 for digits `s` (k of them, no leading or trailing zeros)
+/// and decimal position `n`.
+fn format_ecmascript(s: &[u8], n: i64, out: &mut Vec<u8>) {
+    let k = s.len() as i64;
+    if k <= n && n <= 21 {
+        out.extend_from_slice(s);
+        out.resize(out.len() + (n - k) as usize, b'0');
+    } else if 0 < n && n <= 21 {
+        out.extend_from_slice(&s[..n as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&s[n as usize..]);
+    } else if -6 < n && n <= 0 {
+        out.extend_from_slice(b"0.");
+        out.resize(out.len() + (-n) as usize, b'0');
+        out.extend_from_slice(s);
+    } else {
+        out.push(s[0]);
+        if k > 1 {
+            out.push(b'.');
+            out.extend_from_slice(&s[1..]);
+        }
+        out.push(b'e');
+        let e = n - 1;
+        out.push(if e < 0 { b'-' } else { b'+' });
+        let mut buf = itoa_buf(e.unsigned_abs());
+        out.append(&mut buf);
+    }
+}
+
+fn itoa_buf(mut v: u64) -> Vec<u8> {
+    let mut digits = Vec::with_capacity(4);
+    loop {
+        digits.push(b'0' + (v % 10) as u8);
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    digits.reverse();
+    digits
+}
+
+#[cfg(test)]
+mod tests {
+    fn js(lit: &str) -> String {
+        let mut out = Vec::new();
+        match super::write(lit.as_bytes(), &mut out) {
+            super::Number::Finite => String::from_utf8(out).unwrap(),
+            super::Number::Infinite { negative } => if negative { "-Infinity" } else { "Infinity" }.into(),
+        }
+    }
+
+    #[test]
+    fn prints_like_javascript() {
+        for (lit, expect) in [
+            ("0", "0"),
+            ("-0", "0"),
+            ("-0.0e10", "0"),
+            ("1.0", "1"),
+            ("1.50", "1.5"),
+            ("100", "100"),
+            ("1e21", "1e+21"),
+            ("1e20", "100000000000000000000"),
+            ("123456789012345678901", "123456789012345680000"),
+            ("5e-7", "5e-7"),
+            ("0.000001", "0.000001"),
+            ("0.0000001", "1e-7"),
+            ("1.5e-7", "1.5e-7"),
+            ("9007199254740993", "9007199254740992"),
+            ("0.1", "0.1"),
+            ("0.30000000000000004", "0.30000000000000004"),
+            ("1e400", "Infinity"),
+            ("-1e400", "-Infinity"),
+            ("1e-400", "0"),
+            ("4.9e-324", "5e-324"),
+            ("1.7976931348623157e308", "1.7976931348623157e+308"),
+            ("123e-2", "1.23"),
+            ("-12.340", "-12.34"),
+            ("1E+2", "100"),
+            ("0.1e1", "1"),
+            ("100e-2", "1"),
+            ("1e999999999999999999999", "Infinity"),
+            ("1e-999999999999999999999", "0"),
+        ] {
+            assert_eq!(js(lit), expect, "{lit}");
+        }
+    }
+
+    #[test]
+    fn scans_json_grammar() {
+        for bad in ["-", "01", "1.", ".5", "1e", "1e+", "-a", "00"] {
+            assert!(super::scan(bad.as_bytes(), 0).is_err(), "{bad} should be rejected");
+        }
+        for good in ["0", "-0", "1.5", "1e5", "1E-5", "-12.5e+3"] {
+            assert_eq!(super::scan(good.as_bytes(), 0), Ok(good.len()), "{good}");
+        }
+    }
+}

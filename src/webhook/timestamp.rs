@@ -1,0 +1,98 @@
+//! The event's `createdAt` (ISO 8601, `2019-02-25T16:13:12.278Z`) as milliseconds since the
+//! epoch, for the `maxAgeSeconds` check; and the reverse, for the sandbox's events.
+
+/// Milliseconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, or a plain number of
+/// milliseconds. `None` for anything else.
+pub fn parse_millis(text: &str) -> Option<f64> {
+    if let Ok(ms) = text.parse::<f64>() {
+        return ms.is_finite().then_some(ms);
+    }
+    let b = text.as_bytes();
+    let num = |r: core::ops::Range<usize>| -> Option<i64> {
+        let s = b.get(r)?;
+        s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |a, &d| a * 10 + (d - b'0') as i64))
+    };
+    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+        return None;
+    }
+    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
+        return None;
+    }
+    let mut i = 19;
+    let mut frac_ms = 0.0;
+    if b.get(i) == Some(&b'.') {
+        let start = i + 1;
+        i = start;
+        while b.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        frac_ms = format!("0.{}", &text[start..i]).parse::<f64>().ok()? * 1000.0;
+    }
+    let offset_min = match b.get(i)? {
+        b'Z' | b'z' if i + 1 == b.len() => 0,
+        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
+            let m = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+            if *sign == b'+' { m } else { -m }
+        }
+        _ => return None,
+    };
+    let days = days_from_civil(y, mo, d);
+    let secs = days * 86400 + h * 3600 + mi * 60 + s - offset_min * 60;
+    Some(secs as f64 * 1000.0 + frac_ms)
+}
+
+/// `2019-02-25T16:13:12.278Z` for milliseconds since 1970.
+pub fn format_millis(ms: i64) -> String {
+    let secs = ms.div_euclid(1000);
+    let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem / 60 % 60,
+        rem % 60,
+        ms.rem_euclid(1000)
+    )
+}
+
+// Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (if m > 2 { m - 3 } else { m + 9 }) + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+fn civil_from_days(z: i64) -> (i64, i64, i64) {
+    let z = z + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { yoe + era * 400 + 1 } else { yoe + era * 400 }, m, d)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_the_spec_example() {
+        let ms = parse_millis("2019-02-25T16:13:12.278Z").unwrap();
+        assert_eq!(ms, 1551111192278.0);
+        assert_eq!(format_millis(ms as i64), "2019-02-25T16:13:12.278Z");
+        assert_eq!(parse_millis("2019-02-25T17:13:12.278+01:00"), Some(ms));
+        assert_eq!(parse_millis("1551111192278"), Some(ms));
+        assert_eq!(parse_millis("yesterday"), None);
+        assert_eq!(parse_millis("2019-13-25T16:13:12Z"), None);
+    }
+}
