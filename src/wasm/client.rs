@@ -1,0 +1,1 @@
+//! The client binding (issue 4): `QbitPay` over the global `fetch`.

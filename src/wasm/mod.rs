@@ -1,0 +1,7 @@
+//! The wasm-bindgen layer: thin functions that map the pure core onto JavaScript.
+//! Each npm entry is its own wasm module, chosen by cargo feature.
+
+#[cfg(feature = "wasm-client")]
+mod client;
+#[cfg(feature = "wasm-webhook")]
+mod webhook;
