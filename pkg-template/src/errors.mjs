@@ -62,10 +62,13 @@ export class QbitPaySignatureError extends QbitPayError {
   static defaultType = 'signature_verification_error';
 }
 
-for (const cls of [QbitPayError, QbitPayInvalidRequestError, QbitPayAuthenticationError,
-  QbitPayRateLimitError, QbitPayAPIError, QbitPayConnectionError, QbitPaySignatureError]) {
-  // Survives minifiers, unlike relying on the class name.
-  Object.defineProperty(cls.prototype, 'name', { value: cls.name, writable: true, configurable: true });
+// Spelled out so the names survive minifiers.
+for (const [cls, name] of [[QbitPayError, 'QbitPayError'],
+  [QbitPayInvalidRequestError, 'QbitPayInvalidRequestError'],
+  [QbitPayAuthenticationError, 'QbitPayAuthenticationError'], [QbitPayRateLimitError, 'QbitPayRateLimitError'],
+  [QbitPayAPIError, 'QbitPayAPIError'], [QbitPayConnectionError, 'QbitPayConnectionError'],
+  [QbitPaySignatureError, 'QbitPaySignatureError']]) {
+  Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
 }
 
 /** The class for an error kind as the Rust core names it. */
