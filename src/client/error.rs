@@ -1,0 +1,248 @@
+//! The error model: what every failure turns into, whichever side it came from
+//! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
+
+use super::json::Json;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ErrorKind {
+    /// 400 and 404, and every client-side validation failure.
+    InvalidRequest,
+    /// 401 and 403.
+    Authentication,
+    /// 429.
+    RateLimit,
+    /// 5xx and anything else unexpected.
+    Api,
+    /// No answer: network failure, timeout, abort.
+    Connection,
+}
+
+impl ErrorKind {
+    /// The kind's name as `errors.mjs` (`errorClasses`) spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Authentication => "authentication",
+            ErrorKind::RateLimit => "rate_limit",
+            ErrorKind::Api => "api",
+            ErrorKind::Connection => "connection",
+        }
+    }
+    /// The `type` used when the server did not send one.
+    pub fn default_type(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request_error",
+            ErrorKind::Authentication => "authentication_error",
+            ErrorKind::RateLimit => "rate_limit_error",
+            ErrorKind::Api => "api_error",
+            ErrorKind::Connection => "connection_error",
+        }
+    }
+    /// The kind for an HTTP status (the issue's table).
+    pub fn for_status(status: u16) -> ErrorKind {
+        match status {
+            400 | 404 => ErrorKind::InvalidRequest,
+            401 | 403 => ErrorKind::Authentication,
+            429 => ErrorKind::RateLimit,
+            _ => ErrorKind::Api,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ClientError {
+    pub kind: ErrorKind,
+    pub type_: String,
+    pub message: String,
+    pub param: Option<String>,
+    pub status: Option<u16>,
+    pub request_id: Option<String>,
+    /// Seconds, from `Retry-After`.
+    pub retry_after: Option<f64>,
+    pub detail: Option<Json>,
+    /// `timeout`, `network` or `aborted` for connection errors.
+    pub code: Option<&'static str>,
+}
+
+impl ClientError {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> ClientError {
+        ClientError {
+            kind,
+            type_: kind.default_type().to_string(),
+            message: message.into(),
+            param: None,
+            status: None,
+            request_id: None,
+            retry_after: None,
+            detail: None,
+            code: None,
+        }
+    }
+
+    /// A parameter failed client-side validation; nothing was sent.
+    pub fn invalid(param: &str, message: impl Into<String>) -> ClientError {
+        let mut e = ClientError::new(ErrorKind::InvalidRequest, message);
+        e.param = Some(param.to_string());
+        e
+    }
+
+    /// The request got no answer (`code`: `timeout`, `network`, `aborted`).
+    pub fn connection(code: &'static str, timeout_ms: f64) -> ClientError {
+        let message = match code {
+            "timeout" => format!("Request to the QbitPay API timed out after {} ms", timeout_ms),
+            "aborted" => "Request to the QbitPay API was aborted".to_string(),
+            _ => "Could not connect to the QbitPay API (network error)".to_string(),
+        };
+        let mut e = ClientError::new(ErrorKind::Connection, message);
+        e.code = Some(match code {
+            "timeout" => "timeout",
+            "aborted" => "aborted",
+            _ => "network",
+        });
+        e
+    }
+
+    /// The error for an HTTP answer: a non-2xx status, or a 2xx whose body is not JSON.
+    /// `secrets` (the API key or token) are cut out of everything the server sent.
+    pub fn from_response(
+        status: u16,
+        body: &str,
+        request_id: Option<&str>,
+        retry_after: Option<f64>,
+        secrets: &[&str],
+    ) -> ClientError {
+        let ok = (200..300).contains(&status);
+        let kind = if ok { ErrorKind::Api } else { ErrorKind::for_status(status) };
+        let parsed = Json::parse(body).ok();
+        let obj = parsed.as_ref().filter(|v| matches!(v, Json::Obj(_)));
+        let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Json::as_str).filter(|s| !s.is_empty());
+        let message = match (ok, field("message")) {
+            (false, Some(m)) => m.to_string(),
+            (true, _) => format!("QbitPay API answered HTTP {} with a body that is not JSON", status),
+            (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", status),
+            (false, None) => format!("QbitPay API answered HTTP {} with a body that is not JSON", status),
+        };
+        let mut e = ClientError::new(kind, redact(&message, secrets));
+        if let (false, Some(t)) = (ok, field("type")) {
+            e.type_ = redact(t, secrets);
+        }
+        e.param = field("param").map(|p| redact(p, secrets));
+        e.detail = obj.and_then(|o| o.get("detail")).filter(|d| **d != Json::Null).map(|d| redact_json(d, secrets));
+        e.status = Some(status);
+        e.request_id = request_id.filter(|s| !s.is_empty()).map(str::to_string);
+        if kind == ErrorKind::RateLimit {
+            e.retry_after = retry_after;
+        }
+        e
+    }
+
+    /// The error as JSON for the facade: `{kind, type, message, param?, statusCode?, requestId?,
+    /// retryAfter?, detail?, code?}`.
+    pub fn to_json(&self) -> String {
+        let mut m = vec![
+            ("kind".to_string(), Json::str(self.kind.as_str())),
+            ("type".to_string(), Json::str(&self.type_)),
+            ("message".to_string(), Json::str(&self.message)),
+        ];
+        let mut put = |k: &str, v: Option<Json>| {
+            if let Some(v) = v {
+                m.push((k.to_string(), v));
+            }
+        };
+        put("param", self.param.as_deref().map(Json::str));
+        put("statusCode", self.status.map(|s| Json::num(s as f64)));
+        put("requestId", self.request_id.as_deref().map(Json::str));
+        put("retryAfter", self.retry_after.map(|s| Json::Num(crate::client::retry::fmt_num(s))));
+        put("detail", self.detail.clone());
+        put("code", self.code.map(Json::str));
+        Json::Obj(m).to_string()
+    }
+}
+
+/// `s` with every occurrence of a secret replaced.
+pub fn redact(s: &str, secrets: &[&str]) -> String {
+    let mut out = s.to_string();
+    for secret in secrets.iter().filter(|x| x.len() >= 4) {
+        if out.contains(secret) {
+            out = out.replace(secret, "[redacted]");
+        }
+    }
+    out
+}
+
+fn redact_json(v: &Json, secrets: &[&str]) -> Json {
+    match v {
+        Json::Str(s) => Json::Str(redact(s, secrets)),
+        Json::Arr(a) => Json::Arr(a.iter().map(|x| redact_json(x, secrets)).collect()),
+        Json::Obj(m) => Json::Obj(m.iter().map(|(k, x)| (redact(k, secrets), redact_json(x, secrets))).collect()),
+        other => other.clone(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn status_table() {
+        use ErrorKind::*;
+        for (s, k) in [(400, InvalidRequest), (404, InvalidRequest), (401, Authentication), (403, Authentication),
+            (429, RateLimit), (402, Api), (409, Api), (500, Api), (502, Api), (503, Api), (504, Api), (418, Api)] {
+            assert_eq!(ErrorKind::for_status(s), k, "{s}");
+        }
+    }
+
+    #[test]
+    fn maps_a_server_error_body() {
+        let e = ClientError::from_response(
+            400,
+            r#"{"type":"invalid_request_error","message":"amount must be > 0","param":"amount","detail":{"min":1}}"#,
+            Some("req_1"),
+            None,
+            &[],
+        );
+        assert_eq!(e.kind, ErrorKind::InvalidRequest);
+        assert_eq!(e.type_, "invalid_request_error");
+        assert_eq!(e.message, "amount must be > 0");
+        assert_eq!(e.param.as_deref(), Some("amount"));
+        assert_eq!(e.request_id.as_deref(), Some("req_1"));
+        assert_eq!(e.status, Some(400));
+        assert_eq!(e.to_json(), r#"{"kind":"invalid_request","type":"invalid_request_error","message":"amount must be > 0","param":"amount","statusCode":400,"requestId":"req_1","detail":{"min":1}}"#);
+    }
+
+    #[test]
+    fn rate_limit_keeps_retry_after_and_bad_bodies_get_a_message() {
+        let e = ClientError::from_response(429, r#"{"type":"rate_limit_error","message":"slow down"}"#, None, Some(2.0), &[]);
+        assert_eq!((e.kind, e.retry_after), (ErrorKind::RateLimit, Some(2.0)));
+        assert!(e.to_json().contains(r#""retryAfter":2"#));
+        let e = ClientError::from_response(502, "<html>bad gateway</html>", None, Some(1.0), &[]);
+        assert_eq!((e.kind, e.type_.as_str(), e.retry_after), (ErrorKind::Api, "api_error", None));
+        assert!(e.message.contains("502"));
+        let e = ClientError::from_response(200, "not json", Some("r"), None, &[]);
+        assert_eq!(e.kind, ErrorKind::Api);
+        let e = ClientError::from_response(401, "{}", None, None, &[]);
+        assert_eq!((e.kind, e.type_.as_str()), (ErrorKind::Authentication, "authentication_error"));
+    }
+
+    #[test]
+    fn secrets_never_survive() {
+        let key = "sk_test_SECRET";
+        let e = ClientError::from_response(
+            401,
+            r#"{"type":"authentication_error","message":"bad key sk_test_SECRET","detail":{"key":"sk_test_SECRET"}}"#,
+            None,
+            None,
+            &[key],
+        );
+        assert!(!e.to_json().contains(key));
+        assert!(e.message.contains("[redacted]"));
+    }
+
+    #[test]
+    fn connection_errors() {
+        let e = ClientError::connection("timeout", 1500.0);
+        assert_eq!((e.kind, e.code), (ErrorKind::Connection, Some("timeout")));
+        assert!(e.message.contains("1500 ms"));
+        assert_eq!(ClientError::connection("whatever", 1.0).code, Some("network"));
+    }
+}

@@ -1,0 +1,297 @@
+//! Pagination: the list parameters, when a page is the last one, and which cursor reaches
+//! the page after or before a page. Lists are newest first; there is no `has_more` on the
+//! wire, so a page shorter than `limit` ends the walk (a `has_more` a server does send wins).
+
+use super::error::ClientError;
+use super::json::Json;
+use super::schema::{validate, Field};
+
+pub const DEFAULT_LIMIT: u32 = 10;
+pub const MAX_LIMIT: u32 = 100;
+/// The largest `toArray({ max })`.
+pub const MAX_TO_ARRAY: u32 = 10_000;
+
+/// Which way a page was fetched: `Forward` = `starting_after` (older items) or the first
+/// page, `Backward` = `ending_before` (newer items).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Dir {
+    Forward,
+    Backward,
+}
+
+impl Dir {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dir::Forward => "f",
+            Dir::Backward => "b",
+        }
+    }
+    pub fn parse(s: &str) -> Dir {
+        if s == "b" {
+            Dir::Backward
+        } else {
+            Dir::Forward
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cursor {
+    StartingAfter(String),
+    EndingBefore(String),
+}
+
+impl Cursor {
+    pub fn dir(&self) -> Dir {
+        match self {
+            Cursor::StartingAfter(_) => Dir::Forward,
+            Cursor::EndingBefore(_) => Dir::Backward,
+        }
+    }
+}
+
+/// Which neighbour of a page: `Next` = older items, `Previous` = newer items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Which {
+    Next,
+    Previous,
+}
+
+#[derive(Clone, Debug, PartialEq)]
+pub struct ListParams {
+    pub limit: u32,
+    pub cursor: Option<Cursor>,
+    /// The validated filters, in the caller's order.
+    pub filters: Vec<(String, Json)>,
+}
+
+impl ListParams {
+    pub fn dir(&self) -> Dir {
+        self.cursor.as_ref().map_or(Dir::Forward, Cursor::dir)
+    }
+
+    /// The query members, wire spelling: filters, then `limit`, then the cursor.
+    pub fn query(&self) -> Vec<(String, Json)> {
+        let mut q = self.filters.clone();
+        q.push(("limit".into(), Json::num(self.limit as f64)));
+        match &self.cursor {
+            Some(Cursor::StartingAfter(id)) => q.push(("starting_after".into(), Json::str(id))),
+            Some(Cursor::EndingBefore(id)) => q.push(("ending_before".into(), Json::str(id))),
+            None => {}
+        }
+        q
+    }
+}
+
+/// Splits list parameters into pagination and filters. `limit` is 1..=100 (default 10);
+/// cursors are accepted camelCase (`startingAfter`) and in the wire spelling
+/// (`starting_after`), but not both at once, and not both directions at once.
+pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams, ClientError> {
+    let members: &[(String, Json)] = match params {
+        Json::Null => &[],
+        Json::Obj(m) => m,
+        other => return Err(ClientError::invalid("params", format!("params must be an object, got {}", other.type_name()))),
+    };
+    let mut limit = DEFAULT_LIMIT;
+    let mut after: Option<(&str, String)> = None;
+    let mut before: Option<(&str, String)> = None;
+    let mut rest = Vec::new();
+    for (k, v) in members {
+        let slot = match k.as_str() {
+            "limit" => {
+                if *v != Json::Null {
+                    limit = match v.as_f64() {
+                        Some(n) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_LIMIT as f64 => n as u32,
+                        _ => return Err(ClientError::invalid("limit", format!("Invalid limit: must be an integer from 1 to {MAX_LIMIT}"))),
+                    };
+                }
+                continue;
+            }
+            "startingAfter" | "starting_after" => &mut after,
+            "endingBefore" | "ending_before" => &mut before,
+            _ => {
+                rest.push((k.clone(), v.clone()));
+                continue;
+            }
+        };
+        if *v == Json::Null {
+            continue;
+        }
+        let id = match v.as_str() {
+            Some(s) if !s.is_empty() => s.to_string(),
+            _ => return Err(ClientError::invalid(k, format!("Invalid {k}: must be an object id (a non-empty string)"))),
+        };
+        if let Some((prev, _)) = slot {
+            return Err(ClientError::invalid(k, format!("{prev} and {k} are the same parameter; pass one")));
+        }
+        *slot = Some((k.as_str(), id));
+    }
+    let cursor = match (after, before) {
+        (Some(_), Some((k, _))) => {
+            return Err(ClientError::invalid(k, "Pass startingAfter or endingBefore, not both"));
+        }
+        (Some((_, id)), None) => Some(Cursor::StartingAfter(id)),
+        (None, Some((_, id))) => Some(Cursor::EndingBefore(id)),
+        (None, None) => None,
+    };
+    let filters = validate(&Json::Obj(rest), filters, "")?;
+    Ok(ListParams { limit, cursor, filters })
+}
+
+/// Whether more items follow a page in the direction it was fetched. A `has_more` from the
+/// server wins; otherwise a full page may have more, a short one is the last.
+pub fn has_more(limit: u32, count: u32, server: Option<bool>) -> bool {
+    server.unwrap_or(count > 0 && count >= limit)
+}
+
+/// The cursor of a page's neighbour, or `None` when that side is known to be empty (the
+/// page was fetched that way and had no more) or cannot be addressed (an empty page).
+pub fn neighbour(which: Which, page_dir: Dir, page_has_more: bool, first_id: Option<&str>, last_id: Option<&str>) -> Option<Cursor> {
+    match which {
+        Which::Next if page_dir == Dir::Forward && !page_has_more => None,
+        Which::Previous if page_dir == Dir::Backward && !page_has_more => None,
+        Which::Next => last_id.filter(|s| !s.is_empty()).map(|s| Cursor::StartingAfter(s.into())),
+        Which::Previous => first_id.filter(|s| !s.is_empty()).map(|s| Cursor::EndingBefore(s.into())),
+    }
+}
+
+/// The cursor an auto-paging walk follows after a page: onwards in the walk's direction.
+pub fn walk_next(dir: Dir, page_has_more: bool, first_id: Option<&str>, last_id: Option<&str>) -> Option<Cursor> {
+    let which = if dir == Dir::Forward { Which::Next } else { Which::Previous };
+    neighbour(which, dir, page_has_more, first_id, last_id)
+}
+
+/// `toArray({ max })`: `max` is required, an integer from 1 to 10,000.
+pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
+    match opts.get("max") {
+        None | Some(Json::Null) => Err(ClientError::invalid("max", format!("toArray needs {{ max }}, at most {MAX_TO_ARRAY}"))),
+        Some(v) => match v.as_f64() {
+            Some(n) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_TO_ARRAY as f64 => Ok(n as u32),
+            _ => Err(ClientError::invalid("max", format!("Invalid max: must be an integer from 1 to {MAX_TO_ARRAY}"))),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::client::schema::Ty;
+
+    const F: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
+
+    fn lp(s: &str) -> Result<ListParams, ClientError> {
+        parse_list_params(&Json::parse(s).unwrap(), F)
+    }
+
+    #[test]
+    fn list_params_table() {
+        let p = lp("{}").unwrap();
+        assert_eq!((p.limit, p.cursor.clone(), p.dir()), (10, None, Dir::Forward));
+        let p = lp(r#"{"limit":100,"startingAfter":"ch_1","externalOrderId":"o"}"#).unwrap();
+        assert_eq!(p.cursor, Some(Cursor::StartingAfter("ch_1".into())));
+        assert_eq!(Json::Obj(p.query()).to_string(), r#"{"externalOrderId":"o","limit":100,"starting_after":"ch_1"}"#);
+        let p = lp(r#"{"ending_before":"ch_9","limit":null}"#).unwrap();
+        assert_eq!((p.limit, p.dir()), (10, Dir::Backward));
+        assert_eq!(lp(r#"{"starting_after":"a"}"#).unwrap().cursor, Some(Cursor::StartingAfter("a".into())));
+        assert!(lp("null").is_ok());
+        for (src, param) in [
+            (r#"{"limit":0}"#, "limit"),
+            (r#"{"limit":101}"#, "limit"),
+            (r#"{"limit":2.5}"#, "limit"),
+            (r#"{"limit":"10"}"#, "limit"),
+            (r#"{"startingAfter":"a","endingBefore":"b"}"#, "endingBefore"),
+            (r#"{"startingAfter":"a","starting_after":"b"}"#, "starting_after"),
+            (r#"{"startingAfter":5}"#, "startingAfter"),
+            (r#"{"startingAfter":""}"#, "startingAfter"),
+            (r#"{"bogus":1}"#, "bogus"),
+            (r#"{"externalOrderId":7}"#, "externalOrderId"),
+            (r#""x""#, "params"),
+        ] {
+            assert_eq!(lp(src).unwrap_err().param.as_deref(), Some(param), "{src}");
+        }
+    }
+
+    #[test]
+    fn short_page_ends_unless_the_server_says_otherwise() {
+        assert!(has_more(10, 10, None));
+        assert!(!has_more(10, 9, None));
+        assert!(!has_more(10, 0, None));
+        assert!(!has_more(10, 10, Some(false)));
+        assert!(has_more(10, 3, Some(true)));
+    }
+
+    #[test]
+    fn neighbours() {
+        use Which::*;
+        let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
+        let eb = |s: &str| Some(Cursor::EndingBefore(s.into()));
+        // A forward page: next = after its last item unless it was the last page.
+        assert_eq!(neighbour(Next, Dir::Forward, true, Some("a"), Some("z")), sa("z"));
+        assert_eq!(neighbour(Next, Dir::Forward, false, Some("a"), Some("z")), None);
+        assert_eq!(neighbour(Previous, Dir::Forward, false, Some("a"), Some("z")), eb("a"));
+        // A backward page: previous = before its first item unless nothing newer is left.
+        assert_eq!(neighbour(Previous, Dir::Backward, true, Some("a"), Some("z")), eb("a"));
+        assert_eq!(neighbour(Previous, Dir::Backward, false, Some("a"), Some("z")), None);
+        assert_eq!(neighbour(Next, Dir::Backward, false, Some("a"), Some("z")), sa("z"));
+        // An empty page has no neighbour to address.
+        assert_eq!(neighbour(Next, Dir::Backward, false, None, None), None);
+        assert_eq!(walk_next(Dir::Forward, true, Some("a"), Some("z")), sa("z"));
+        assert_eq!(walk_next(Dir::Backward, true, Some("a"), Some("z")), eb("a"));
+        assert_eq!(walk_next(Dir::Backward, false, Some("a"), Some("z")), None);
+    }
+
+    /// The state machine walking a simulated server of 25 items, limit 10, both ways.
+    #[test]
+    fn walks_a_simulated_list_both_ways() {
+        // Newest first: ids 25..1.
+        let all: Vec<String> = (1..=25).rev().map(|i| format!("c{i:02}")).collect();
+        let page = |c: &Option<Cursor>| -> Vec<String> {
+            match c {
+                None => all.iter().take(10).cloned().collect(),
+                Some(Cursor::StartingAfter(id)) => {
+                    let i = all.iter().position(|x| x == id).unwrap();
+                    all[i + 1..].iter().take(10).cloned().collect()
+                }
+                Some(Cursor::EndingBefore(id)) => {
+                    let i = all.iter().position(|x| x == id).unwrap();
+                    all[i.saturating_sub(10)..i].to_vec()
+                }
+            }
+        };
+        let walk = |start: Option<Cursor>| {
+            let dir = start.as_ref().map_or(Dir::Forward, Cursor::dir);
+            let (mut c, mut seen, mut requests) = (start, Vec::new(), 0);
+            loop {
+                let data = page(&c);
+                requests += 1;
+                let more = has_more(10, data.len() as u32, None);
+                let mut d = data.clone();
+                if dir == Dir::Backward {
+                    d.reverse();
+                }
+                seen.extend(d);
+                match walk_next(dir, more, data.first().map(|s| s.as_str()), data.last().map(|s| s.as_str())) {
+                    Some(n) => c = Some(n),
+                    None => break,
+                }
+            }
+            (seen, requests)
+        };
+        let (fwd, n) = walk(None);
+        assert_eq!((fwd, n), (all.clone(), 3));
+        let (back, n) = walk(Some(Cursor::EndingBefore("c01".into())));
+        let mut expect = all[..24].to_vec();
+        expect.reverse();
+        assert_eq!((back, n), (expect, 3));
+    }
+
+    #[test]
+    fn to_array_max_is_required_and_capped() {
+        let m = |s: &str| to_array_max(&Json::parse(s).unwrap());
+        assert_eq!(m(r#"{"max":1000}"#).unwrap(), 1000);
+        assert_eq!(m(r#"{"max":10000}"#).unwrap(), 10000);
+        for bad in ["{}", "null", r#"{"max":10001}"#, r#"{"max":0}"#, r#"{"max":"5"}"#, r#"{"max":1.5}"#] {
+            assert_eq!(m(bad).unwrap_err().param.as_deref(), Some("max"), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,447 @@
+//! From a configured client and a call (`resource`, `op`, `[id, params, opts]`) to the exact
+//! HTTP request to send, with validation before anything leaves.
+
+use super::error::ClientError;
+use super::json::{write_str, Json};
+use super::page::{parse_list_params, Cursor, Dir};
+use super::resources;
+use super::retry::{fmt_num, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
+use super::schema::{validate, Args, Field, Ty};
+
+pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
+pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
+/// `setTimeout`'s largest delay.
+pub const MAX_TIMEOUT_MS: i64 = 2_147_483_647;
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Facts about the JavaScript runtime, gathered by the facade.
+#[derive(Clone, Debug, Default)]
+pub struct Env {
+    /// A global `document` exists.
+    pub browser: bool,
+    pub runtime: String,
+    pub runtime_version: String,
+}
+
+#[derive(Clone, Debug)]
+pub struct Config {
+    authorization: String,
+    secret: String,
+    pub base_url: String,
+    pub timeout_ms: f64,
+    pub max_retries: u32,
+    user_agent: String,
+}
+
+const CLIENT_OPTIONS: &[Field] = &[
+    Field::opt("apiKey", Ty::Str),
+    Field::opt("accessToken", Ty::Str),
+    Field::opt("baseUrl", Ty::Url),
+    Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
+    Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i64)),
+    // The facade replaces a function by the string "function".
+    Field::opt("fetch", Ty::Enum(&["function"])),
+    Field::opt("dangerouslyAllowBrowser", Ty::Bool),
+];
+
+const CALL_OPTIONS: &[Field] = &[
+    Field::opt("idempotencyKey", Ty::Str),
+    Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
+    Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i64)),
+    // The facade replaces an AbortSignal by `true`.
+    Field::opt("signal", Ty::Bool),
+];
+
+/// One HTTP request, ready for `fetch`.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Request {
+    pub method: &'static str,
+    pub url: String,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Option<String>,
+    pub timeout_ms: f64,
+    pub max_retries: u32,
+    /// For lists: the effective limit and the direction of this page.
+    pub page: Option<(u32, Dir)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+
+    /// `{"method","url","headers":{..},"body"?,"timeoutMs","maxRetries","limit"?,"dir"?}`.
+    pub fn to_json(&self) -> String {
+        let mut s = String::with_capacity(256 + self.body.as_ref().map_or(0, String::len));
+        s.push_str("{\"method\":\"");
+        s.push_str(self.method);
+        s.push_str("\",\"url\":");
+        write_str(&mut s, &self.url);
+        s.push_str(",\"headers\":{");
+        for (i, (k, v)) in self.headers.iter().enumerate() {
+            if i > 0 {
+                s.push(',');
+            }
+            write_str(&mut s, k);
+            s.push(':');
+            write_str(&mut s, v);
+        }
+        s.push('}');
+        if let Some(b) = &self.body {
+            s.push_str(",\"body\":");
+            write_str(&mut s, b);
+        }
+        s.push_str(",\"timeoutMs\":");
+        s.push_str(&fmt_num(self.timeout_ms));
+        s.push_str(",\"maxRetries\":");
+        s.push_str(&self.max_retries.to_string());
+        if let Some((limit, dir)) = self.page {
+            s.push_str(&format!(",\"limit\":{limit},\"dir\":\"{}\"", dir.as_str()));
+        }
+        s.push('}');
+        s
+    }
+}
+
+impl Config {
+    /// Validates the client options. Exactly one of `apiKey` and `accessToken`; an API key
+    /// in a browser needs `dangerouslyAllowBrowser: true`.
+    pub fn new(opts: &Json, env: &Env) -> Result<Config, ClientError> {
+        let o = Json::Obj(validate(opts, CLIENT_OPTIONS, "")?);
+        let key = o.get("apiKey").and_then(Json::as_str);
+        let token = o.get("accessToken").and_then(Json::as_str);
+        let (authorization, secret) = match (key, token) {
+            (Some(_), Some(_)) => {
+                return Err(ClientError::invalid("accessToken", "Pass either apiKey or accessToken, not both"));
+            }
+            (None, None) => {
+                return Err(ClientError::invalid(
+                    "apiKey",
+                    "QbitPay needs an apiKey (on a server) or an accessToken (in a browser): new QbitPay({ apiKey })",
+                ));
+            }
+            (Some(k), None) => {
+                if env.browser && o.get("dangerouslyAllowBrowser").and_then(Json::as_bool) != Some(true) {
+                    return Err(ClientError::invalid(
+                        "apiKey",
+                        "An API key must never reach a browser: it would let anyone use your account. \
+                         Create an access token on your server (qp.accessToken.create()) and use \
+                         new QbitPay({ accessToken }) in the browser. If this is not a browser, or you \
+                         accept the risk, pass dangerouslyAllowBrowser: true.",
+                    ));
+                }
+                (format!("Basic {}", base64(format!("{k}:").as_bytes())), k.to_string())
+            }
+            (None, Some(t)) => (format!("Bearer {t}"), t.to_string()),
+        };
+        let base_url = o.get("baseUrl").and_then(Json::as_str).unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/').to_string();
+        let mut ua = vec![
+            ("bindings_version".to_string(), Json::str(VERSION)),
+            ("lang".to_string(), Json::str("js")),
+            ("publisher".to_string(), Json::str("qbitpay")),
+        ];
+        if !env.runtime.is_empty() {
+            ua.push(("runtime".to_string(), Json::str(&env.runtime)));
+        }
+        if !env.runtime_version.is_empty() {
+            ua.push(("runtime_version".to_string(), Json::str(&env.runtime_version)));
+        }
+        Ok(Config {
+            authorization,
+            secret,
+            base_url,
+            timeout_ms: o.get("timeoutMs").and_then(Json::as_f64).unwrap_or(DEFAULT_TIMEOUT_MS),
+            max_retries: o.get("maxRetries").and_then(Json::as_f64).map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
+            user_agent: Json::Obj(ua).to_string(),
+        })
+    }
+
+    /// The credential, to cut out of anything that could reach an error.
+    pub fn secrets(&self) -> [&str; 1] {
+        [&self.secret]
+    }
+
+    /// Builds the request for `resource.op(...)`. `args` is `[id, params, opts]` (missing or
+    /// `null` entries are absent). `cursor` replaces a list's cursor (page navigation).
+    /// `random` (16 bytes) seeds the `Idempotency-Key` of a POST or PUT without a user key.
+    pub fn prepare(&self, resource: &str, op: &str, args: &Json, cursor: Option<Cursor>, random: &[u8]) -> Result<Request, ClientError> {
+        let res = resources::find(resource).ok_or_else(|| ClientError::invalid("resource", format!("Unknown resource {resource}")))?;
+        let op = res.op(op).ok_or_else(|| ClientError::invalid("method", format!("Unknown method {resource}.{op}")))?;
+        let arg = |i: usize| match args {
+            Json::Arr(a) => a.get(i).unwrap_or(&Json::Null),
+            _ => &Json::Null,
+        };
+        let opts = Json::Obj(validate(arg(2), CALL_OPTIONS, "")?);
+
+        let mut url = String::with_capacity(self.base_url.len() + 64);
+        url.push_str(&self.base_url);
+        url.push_str(res.path);
+        if op.args.has_id() {
+            match arg(0) {
+                Json::Str(id) if !id.is_empty() => {
+                    url.push('/');
+                    encode_into(&mut url, id);
+                }
+                other => {
+                    return Err(ClientError::invalid("id", format!("{}.{}: id must be a non-empty string, got {}", res.name, op.name, other.type_name())));
+                }
+            }
+        }
+        url.push_str(op.suffix);
+
+        let params = arg(1);
+        let mut page = None;
+        let mut body = None;
+        match op.args {
+            Args::None | Args::Id => {
+                if *params != Json::Null {
+                    return Err(ClientError::invalid("params", format!("{}.{} takes no parameters", res.name, op.name)));
+                }
+            }
+            Args::List => {
+                let mut lp = parse_list_params(params, op.params)?;
+                if cursor.is_some() {
+                    lp.cursor = cursor;
+                }
+                page = Some((lp.limit, lp.dir()));
+                push_query(&mut url, &lp.query());
+            }
+            Args::Params | Args::IdParams => {
+                let members = validate(params, op.params, "")?;
+                let v = Json::Obj(members);
+                if let Some(check) = op.check {
+                    check(&v)?;
+                }
+                match (op.method.has_body(), v) {
+                    (true, v) => body = Some(v.to_string()),
+                    (false, Json::Obj(m)) => push_query(&mut url, &m),
+                    _ => {}
+                }
+            }
+        }
+        if op.method.has_body() && body.is_none() {
+            body = Some("{}".to_string());
+        }
+
+        let mut headers = vec![("Accept", "application/json".to_string()), ("Authorization", self.authorization.clone())];
+        if body.is_some() {
+            headers.push(("Content-Type", "application/json".to_string()));
+            let key = match opts.get("idempotencyKey").and_then(Json::as_str) {
+                Some(k) => k.to_string(),
+                None => uuid_v4(random),
+            };
+            headers.push(("Idempotency-Key", key));
+        }
+        headers.push(("X-QbitPay-Client-User-Agent", self.user_agent.clone()));
+        Ok(Request {
+            method: op.method.as_str(),
+            url,
+            headers,
+            body,
+            timeout_ms: opts.get("timeoutMs").and_then(Json::as_f64).unwrap_or(self.timeout_ms),
+            max_retries: opts.get("maxRetries").and_then(Json::as_f64).map_or(self.max_retries, |n| n as u32),
+            page,
+        })
+    }
+}
+
+fn push_query(url: &mut String, members: &[(String, Json)]) {
+    let mut first = true;
+    for (k, v) in members {
+        let val = match v {
+            Json::Str(s) => s.clone(),
+            Json::Num(n) => n.clone(),
+            Json::Bool(b) => b.to_string(),
+            Json::Null => continue,
+            other => other.to_string(),
+        };
+        url.push(if first { '?' } else { '&' });
+        first = false;
+        encode_into(url, k);
+        url.push('=');
+        encode_into(url, &val);
+    }
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+pub fn encode_into(out: &mut String, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789ABCDEF";
+    for &b in s.as_bytes() {
+        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(HEX[(b >> 4) as usize] as char);
+            out.push(HEX[(b & 15) as usize] as char);
+        }
+    }
+}
+
+pub fn base64(input: &[u8]) -> String {
+    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
+    for c in input.chunks(3) {
+        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        for i in 0..4 {
+            if i <= c.len() {
+                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
+            } else {
+                out.push('=');
+            }
+        }
+    }
+    out
+}
+
+/// A version-4 UUID from 16 random bytes (missing bytes count as 0).
+pub fn uuid_v4(random: &[u8]) -> String {
+    let mut b = [0u8; 16];
+    for (d, s) in b.iter_mut().zip(random) {
+        *d = *s;
+    }
+    b[6] = (b[6] & 0x0f) | 0x40;
+    b[8] = (b[8] & 0x3f) | 0x80;
+    let mut s = String::with_capacity(36);
+    for (i, x) in b.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            s.push('-');
+        }
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg(opts: &str) -> Result<Config, ClientError> {
+        Config::new(&Json::parse(opts).unwrap(), &Env { browser: false, runtime: "node".into(), runtime_version: "20.0.0".into() })
+    }
+    fn prep(c: &Config, res: &str, op: &str, args: &str) -> Result<Request, ClientError> {
+        c.prepare(res, op, &Json::parse(args).unwrap(), None, &[7; 16])
+    }
+    const CREATE: &str = r#"{"amount":100,"currency":"USD","externalOrderId":"o1","cbUrl":"http://127.0.0.1/cb","redirectUrl":"https://shop.example/done"}"#;
+
+    #[test]
+    fn helpers() {
+        assert_eq!(base64(b"sk_test:"), "c2tfdGVzdDo=");
+        assert_eq!(base64(b"ab:"), "YWI6");
+        assert_eq!(base64(b"a:"), "YTo=");
+        assert_eq!(uuid_v4(&[0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+        let mut s = String::new();
+        encode_into(&mut s, "USDT/CNY é&=");
+        assert_eq!(s, "USDT%2FCNY%20%C3%A9%26%3D");
+    }
+
+    #[test]
+    fn config_rules() {
+        let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://127.0.0.1:9/"}"#).unwrap();
+        assert_eq!((c.base_url.as_str(), c.timeout_ms, c.max_retries), ("http://127.0.0.1:9", 30000.0, 2));
+        assert_eq!(cfg(r#"{"accessToken":"t"}"#).unwrap().base_url, DEFAULT_BASE_URL);
+        for (src, param) in [
+            ("{}", "apiKey"),
+            (r#"{"apiKey":"k","accessToken":"t"}"#, "accessToken"),
+            (r#"{"apiKey":""}"#, "apiKey"),
+            (r#"{"apiKey":"k","baseUrl":"127.0.0.1:80"}"#, "baseUrl"),
+            (r#"{"apiKey":"k","timeoutMs":0}"#, "timeoutMs"),
+            (r#"{"apiKey":"k","maxRetries":-1}"#, "maxRetries"),
+            (r#"{"apiKey":"k","maxRetries":11}"#, "maxRetries"),
+            (r#"{"apiKey":"k","fetch":"object"}"#, "fetch"),
+            (r#"{"apikey":"k"}"#, "apikey"),
+        ] {
+            assert_eq!(cfg(src).unwrap_err().param.as_deref(), Some(param), "{src}");
+        }
+    }
+
+    #[test]
+    fn browser_guard() {
+        let browser = Env { browser: true, ..Env::default() };
+        let e = Config::new(&Json::parse(r#"{"apiKey":"sk_live_x"}"#).unwrap(), &browser).unwrap_err();
+        assert!(e.message.contains("accessToken") && !e.message.contains("sk_live_x"));
+        assert!(Config::new(&Json::parse(r#"{"apiKey":"k","dangerouslyAllowBrowser":true}"#).unwrap(), &browser).is_ok());
+        assert!(Config::new(&Json::parse(r#"{"accessToken":"t"}"#).unwrap(), &browser).is_ok());
+    }
+
+    #[test]
+    fn create_builds_a_json_post_with_an_idempotency_key() {
+        let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://127.0.0.1:9"}"#).unwrap();
+        let r = prep(&c, "charges", "create", &format!("[null,{CREATE},null]")).unwrap();
+        assert_eq!((r.method, r.url.as_str()), ("POST", "http://127.0.0.1:9/api/v1/charges"));
+        assert_eq!(r.body.as_deref(), Some(CREATE));
+        assert_eq!(r.header("authorization"), Some("Basic c2tfdGVzdDo="));
+        assert_eq!(r.header("content-type"), Some("application/json"));
+        assert_eq!(r.header("idempotency-key"), Some("07070707-0707-4707-8707-070707070707"));
+        assert!(r.header("x-qbitpay-client-user-agent").unwrap().contains(r#""runtime":"node""#));
+        let r = prep(&c, "charges", "create", &format!(r#"[null,{CREATE},{{"idempotencyKey":"mine","timeoutMs":5,"maxRetries":0,"signal":true}}]"#)).unwrap();
+        assert_eq!((r.header("idempotency-key"), r.timeout_ms, r.max_retries), (Some("mine"), 5.0, 0));
+        assert!(r.to_json().starts_with(r#"{"method":"POST","url":"http://127.0.0.1:9/api/v1/charges","headers":{"Accept":"application/json","#));
+    }
+
+    #[test]
+    fn reads_and_updates() {
+        let c = cfg(r#"{"accessToken":"tok","baseUrl":"http://h"}"#).unwrap();
+        let r = prep(&c, "charges", "retrieve", r#"["ch 1/x"]"#).unwrap();
+        assert_eq!((r.method, r.url.as_str(), r.body.as_deref()), ("GET", "http://h/api/v1/charges/ch%201%2Fx", None));
+        assert_eq!((r.header("authorization"), r.header("idempotency-key")), (Some("Bearer tok"), None));
+        let r = prep(&c, "charges", "update", r#"["ch_1",{"status":"buyerPaid"}]"#).unwrap();
+        assert_eq!((r.method, r.body.as_deref()), ("PUT", Some(r#"{"status":"buyerPaid"}"#)));
+        assert!(r.header("idempotency-key").is_some());
+        let r = prep(&c, "charges", "list", r#"[null,{"limit":100,"externalOrderId":"a b"}]"#).unwrap();
+        assert_eq!(r.url, "http://h/api/v1/charges?externalOrderId=a%20b&limit=100");
+        assert_eq!(r.page, Some((100, Dir::Forward)));
+        assert!(r.to_json().ends_with(r#","limit":100,"dir":"f"}"#));
+        let r = c.prepare("charges", "list", &Json::parse(r#"[null,{"startingAfter":"x"}]"#).unwrap(), Some(Cursor::EndingBefore("y".into())), &[]).unwrap();
+        assert_eq!((r.url.as_str(), r.page), ("http://h/api/v1/charges?limit=10&ending_before=y", Some((10, Dir::Backward))));
+        let r = prep(&c, "accessToken", "create", "[]").unwrap();
+        assert_eq!((r.method, r.url.as_str()), ("GET", "http://h/api/v1/accessToken"));
+    }
+
+    /// Validation table: each invalid call fails with `param` set (and so sends nothing).
+    #[test]
+    fn validation_table() {
+        let c = cfg(r#"{"apiKey":"k"}"#).unwrap();
+        let with = |k: &str, v: &str| {
+            let mut o = Json::parse(CREATE).unwrap();
+            if let Json::Obj(m) = &mut o {
+                m.retain(|(mk, _)| mk != k);
+                if v != "-" {
+                    m.push((k.to_string(), Json::parse(v).unwrap()));
+                }
+            }
+            format!("[null,{}]", o.to_string())
+        };
+        let cases: Vec<(String, &str)> = vec![
+            (with("amount", "-"), "amount"),
+            (with("amount", "0"), "amount"),
+            (with("amount", "-5"), "amount"),
+            (with("amount", "null"), "amount"),
+            (with("amount", "\"100\""), "amount"),
+            (with("currency", "\"EUR\""), "currency"),
+            (with("currency", "\"usd\""), "currency"),
+            (with("externalOrderId", "\"\""), "externalOrderId"),
+            (with("externalOrderId", "12"), "externalOrderId"),
+            (with("cbUrl", "\"/relative\""), "cbUrl"),
+            (with("cbUrl", "\"ftp://x/y\""), "cbUrl"),
+            (with("redirectUrl", "-"), "redirectUrl"),
+            (with("quoteCurrency", "\"EUR\""), "quoteCurrency"),
+            (with("baseCurrency", "\"ETH\""), "baseCurrency"),
+            (with("paymentType", "\"GCash\""), "paymentType"), // CNY by default
+            (with("amountt", "1"), "amountt"),
+            ("[null,\"x\"]".to_string(), "params"),
+            ("[null,null]".to_string(), "amount"),
+            (format!("[null,{CREATE},{{\"idempotencyKey\":\"\"}}]"), "idempotencyKey"),
+            (format!("[null,{CREATE},{{\"retries\":1}}]"), "retries"),
+        ];
+        for (args, param) in cases {
+            let e = prep(&c, "charges", "create", &args).unwrap_err();
+            assert_eq!((e.param.as_deref(), e.kind), (Some(param), crate::client::error::ErrorKind::InvalidRequest), "{args}");
+        }
+        let ok = with("quoteCurrency", "\"PHP\"").replace("]", "");
+        assert!(prep(&c, "charges", "create", &format!("{},\"paymentType\":\"GCash\"}}]", &ok[..ok.len() - 1])).is_ok());
+        assert_eq!(prep(&c, "charges", "retrieve", "[5]").unwrap_err().param.as_deref(), Some("id"));
+        assert_eq!(prep(&c, "charges", "retrieve", "[\"\"]").unwrap_err().param.as_deref(), Some("id"));
+        assert_eq!(prep(&c, "charges", "update", r#"["c",{"status":"closed"}]"#).unwrap_err().param.as_deref(), Some("status"));
+        assert_eq!(prep(&c, "charges", "nope", "[]").unwrap_err().param.as_deref(), Some("method"));
+    }
+}
