@@ -5,3 +5,5 @@
 mod client;
 #[cfg(feature = "wasm-webhook")]
 mod webhook;
+#[cfg(all(feature = "wasm-webhook", not(feature = "wasm-client")))]
+mod bare;

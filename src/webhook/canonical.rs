@@ -11,6 +11,8 @@
 //! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
 
 use super::number::{self, Number};
+use crate::prelude::*;
+use crate::text::{cat, decimal};
 use core::fmt;
 
 /// Deepest nesting accepted. `JSON.stringify` itself overflows V8's stack a few thousand
@@ -45,29 +47,37 @@ pub enum PayloadErrorKind {
     TooDeep,
 }
 
-impl fmt::Display for PayloadError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl PayloadError {
+    /// What went wrong and where, for people.
+    pub fn message(&self) -> String {
         use PayloadErrorKind::*;
-        let at = self.offset;
+        let at = decimal(self.offset as u64);
         match self.kind {
-            UnexpectedEnd => write!(f, "the body is not complete JSON (it ends at byte {at})"),
+            UnexpectedEnd => cat(&["the body is not complete JSON (it ends at byte ", &at, ")"]),
             UnexpectedByte(b) if b.is_ascii_graphic() => {
-                write!(f, "invalid JSON: unexpected '{}' at byte {at}", b as char)
+                cat(&["invalid JSON: unexpected '", &String::from(b as char), "' at byte ", &at])
             }
-            UnexpectedByte(b) => write!(f, "invalid JSON: unexpected byte 0x{b:02x} at byte {at}"),
-            InvalidUtf8 => write!(f, "the body is not valid UTF-8 (byte {at})"),
-            InvalidEscape => write!(f, "invalid JSON: bad escape sequence at byte {at}"),
-            ControlCharacter => {
-                write!(f, "invalid JSON: unescaped control character in a string at byte {at}")
+            UnexpectedByte(b) => {
+                let hex = [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]];
+                cat(&["invalid JSON: unexpected byte 0x", core::str::from_utf8(&hex).unwrap_or("??"), " at byte ", &at])
             }
-            InvalidNumber => write!(f, "invalid JSON: malformed number at byte {at}"),
-            NotAnObject => write!(f, "the event must be a JSON object"),
-            TooDeep => write!(f, "the event is nested deeper than {MAX_DEPTH} levels"),
+            InvalidUtf8 => cat(&["the body is not valid UTF-8 (byte ", &at, ")"]),
+            InvalidEscape => cat(&["invalid JSON: bad escape sequence at byte ", &at]),
+            ControlCharacter => cat(&["invalid JSON: unescaped control character in a string at byte ", &at]),
+            InvalidNumber => cat(&["invalid JSON: malformed number at byte ", &at]),
+            NotAnObject => "the event must be a JSON object".to_owned(),
+            TooDeep => cat(&["the event is nested deeper than ", &decimal(MAX_DEPTH as u64), " levels"]),
         }
     }
 }
 
-impl std::error::Error for PayloadError {}
+impl fmt::Display for PayloadError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message())
+    }
+}
+
+impl core::error::Error for PayloadError {}
 
 /// The string the signature covers (without the `&key=` suffix), as UTF-8 bytes.
 pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
@@ -248,19 +258,21 @@ impl<'a> Canonicaliser<'a> {
 
     /// Sort the top-level members by key (UTF-16 code units; a repeated key keeps its last
     /// value), drop null/"", and join `key=value` with `&`.
-    fn join_top(&self, mut top: Vec<TopMember>) -> Canonical {
+    fn join_top(&self, top: Vec<TopMember>) -> Canonical {
         let out = &self.out;
-        // Stable: among equal keys the last one written wins.
-        top.sort_by(|a, b| utf16_cmp(&out[a.key.0..a.key.1], &out[b.key.0..b.key.1]));
+        let key = |i: usize| &out[top[i].key.0..top[i].key.1];
+        // Among equal keys, keep source order so the last one written wins.
+        let mut order: Vec<usize> = (0..top.len()).collect();
+        sort_indices(&mut order, &|a, b| utf16_cmp(key(a), key(b)).then(a.cmp(&b)));
         let mut s = Vec::with_capacity(out.len() + top.len() * 2);
         let mut created_at = None;
         let mut i = 0;
-        while i < top.len() {
+        while i < order.len() {
             let mut last = i;
-            while last + 1 < top.len() && out[top[last + 1].key.0..top[last + 1].key.1] == out[top[i].key.0..top[i].key.1] {
+            while last + 1 < order.len() && key(order[last + 1]) == key(order[i]) {
                 last += 1;
             }
-            let m = &top[last];
+            let m = &top[order[last]];
             if !m.dropped {
                 if !s.is_empty() {
                     s.push(b'&');
@@ -270,7 +282,7 @@ impl<'a> Canonicaliser<'a> {
                 let v0 = s.len();
                 push_utf8_lossy(&mut s, &out[m.value.0..m.value.1]);
                 if &out[m.key.0..m.key.1] == b"createdAt" {
-                    created_at = Some(String::from_utf8_lossy(&s[v0..]).into_owned());
+                    created_at = core::str::from_utf8(&s[v0..]).ok().map(ToOwned::to_owned);
                 }
             }
             i = last + 1;
@@ -408,36 +420,29 @@ impl<'a> Canonicaliser<'a> {
             return;
         }
         // Final order: one entry per distinct key at its first position with its last value.
-        let mut order: Vec<(usize, usize)> = Vec::with_capacity(members.len()); // (first, last)
+        let key = |i: usize| &self.out[members[i].key.0..members[i].key.1];
+        let mut last_of: Vec<usize> = (0..members.len()).collect();
+        let mut first: Vec<bool> = vec![true; members.len()];
         if duplicates {
             let mut by_key: Vec<usize> = (0..members.len()).collect();
-            by_key.sort_by(|&a, &b| {
-                let (ka, kb) = (&self.out[members[a].key.0..members[a].key.1], &self.out[members[b].key.0..members[b].key.1]);
-                ka.cmp(kb).then(a.cmp(&b))
-            });
-            let mut i = 0;
-            while i < by_key.len() {
-                let key_of = |j: usize| &self.out[members[by_key[j]].key.0..members[by_key[j]].key.1];
-                let mut j = i;
-                while j + 1 < by_key.len() && key_of(j + 1) == key_of(i) {
-                    j += 1;
-                }
-                order.push((by_key[i], by_key[j]));
-                i = j + 1;
+            sort_indices(&mut by_key, &|a, b| key(a).cmp(key(b)).then(a.cmp(&b)));
+            for run in by_key.chunk_by(|&a, &b| key(a) == key(b)) {
+                last_of[run[0]] = run[run.len() - 1];
+                run[1..].iter().for_each(|&later| first[later] = false);
             }
-            order.sort_by_key(|&(first, _)| first);
-        } else {
-            order.extend((0..members.len()).map(|i| (i, i)));
         }
-        // Index keys first, ascending; the rest keep their first-seen order (stable sort).
-        order.sort_by_key(|&(first, _)| members[first].index.map_or(u64::MAX, u64::from));
+        let mut order: Vec<usize> = (0..members.len()).filter(|&i| first[i]).collect();
+        // Index keys first, ascending; the rest keep their first-seen order.
+        let rank = |i: usize| members[i].index.map_or(u64::MAX, u64::from);
+        sort_indices(&mut order, &|a, b| rank(a).cmp(&rank(b)).then(a.cmp(&b)));
         let mut text = Vec::with_capacity(self.out.len() - frame.start + 1);
         text.push(b'{');
-        for (n, &(_, last)) in order.iter().enumerate() {
+        for (n, &i) in order.iter().enumerate() {
             if n > 0 {
                 text.push(b',');
             }
-            text.extend_from_slice(&self.out[members[last].seg.0..members[last].seg.1]);
+            let m = &members[last_of[i]];
+            text.extend_from_slice(&self.out[m.seg.0..m.seg.1]);
         }
         text.push(b'}');
         self.out.truncate(frame.start);
@@ -717,9 +722,15 @@ fn has_duplicate_keys(out: &[u8], members: &[Member]) -> bool {
     if members.len() <= 16 {
         return members.iter().enumerate().any(|(i, a)| members[..i].iter().any(|b| key(a) == key(b)));
     }
-    let mut keys: Vec<&[u8]> = members.iter().map(key).collect();
-    keys.sort_unstable();
-    keys.windows(2).any(|w| w[0] == w[1])
+    let mut order: Vec<usize> = (0..members.len()).collect();
+    sort_indices(&mut order, &|a, b| key(&members[a]).cmp(key(&members[b])));
+    order.windows(2).any(|w| key(&members[w[0]]) == key(&members[w[1]]))
+}
+
+/// Every sort here orders indices through one comparator type, so the sort code is
+/// instantiated once (it dominates the wasm size otherwise).
+fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Ordering) {
+    v.sort_unstable_by(|&a, &b| cmp(a, b));
 }
 
 #[cfg(test)]

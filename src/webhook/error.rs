@@ -1,6 +1,7 @@
 //! Why a webhook was not accepted. The codes are the JS API's `QbitPaySignatureError.code`.
 
 use super::canonical::PayloadError;
+use crate::prelude::*;
 use core::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,14 +42,16 @@ impl SignatureError {
 
 impl From<PayloadError> for SignatureError {
     fn from(e: PayloadError) -> Self {
-        SignatureError::new(SignatureErrorCode::InvalidPayload, e.to_string())
+        SignatureError::new(SignatureErrorCode::InvalidPayload, e.message())
     }
 }
 
 impl fmt::Display for SignatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.code.as_str(), self.message)
+        f.write_str(self.code.as_str())?;
+        f.write_str(": ")?;
+        f.write_str(&self.message)
     }
 }
 
-impl std::error::Error for SignatureError {}
+impl core::error::Error for SignatureError {}

@@ -11,6 +11,7 @@ mod number;
 pub mod timestamp;
 pub mod verify;
 
+use crate::prelude::*;
 pub use canonical::{canonicalise, signing_string, Canonical, PayloadError, PayloadErrorKind};
 pub use digest::Algorithm;
 pub use error::{SignatureError, SignatureErrorCode};

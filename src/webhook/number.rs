@@ -2,6 +2,8 @@
 //! `Number.prototype.toString` (shortest round-trip digits, ECMAScript's choice of fixed or
 //! exponent notation, `-0` as `0`).
 
+use crate::prelude::*;
+
 /// What [`write`] produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Number {
@@ -93,14 +95,51 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
         format_ecmascript(&sig[..k], n, out);
         return Number::Finite;
     }
-    let text = core::str::from_utf8(lit).expect("scanned number is ASCII");
-    let value: f64 = text.parse().expect("scanned number parses");
+    let text = core::str::from_utf8(lit).unwrap_or_default();
+    let value = host::parse(text);
     if value.is_infinite() {
         return Number::Infinite { negative };
     }
-    let mut buf = ryu_js::Buffer::new();
-    out.extend_from_slice(buf.format_finite(value).as_bytes());
+    host::format(value, out);
     Number::Finite
+}
+
+/// The rare numbers the fast path cannot print: correctly rounded parse, shortest format.
+#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+mod host {
+    use crate::prelude::*;
+
+    pub fn parse(text: &str) -> f64 {
+        text.parse().unwrap_or(f64::NAN)
+    }
+    pub fn format(value: f64, out: &mut Vec<u8>) {
+        out.extend_from_slice(ryu_js::Buffer::new().format_finite(value).as_bytes());
+    }
+}
+
+/// In the webhook wasm module the JavaScript engine does it: `Number(text)` and `String(x)`
+/// are by definition what the sender ran, and borrowing them keeps ~20 KB of float
+/// parsing and printing code out of the module edge functions load.
+#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+mod host {
+    use wasm_bindgen::prelude::wasm_bindgen;
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(js_name = Number)]
+        fn js_number(text: &str) -> f64;
+        #[wasm_bindgen(js_name = String)]
+        fn js_string(value: f64) -> String;
+    }
+
+    use crate::prelude::*;
+
+    pub fn parse(text: &str) -> f64 {
+        js_number(text)
+    }
+    pub fn format(value: f64, out: &mut Vec<u8>) {
+        out.extend_from_slice(js_string(value).as_bytes());
+    }
 }
 
 /// The exponent part (`e-7`), saturated far beyond any double's range.
@@ -145,22 +184,8 @@ fn format_ecmascript(s: &[u8], n: i64, out: &mut Vec<u8>) {
         out.push(b'e');
         let e = n - 1;
         out.push(if e < 0 { b'-' } else { b'+' });
-        let mut buf = itoa_buf(e.unsigned_abs());
-        out.append(&mut buf);
+        out.extend_from_slice(crate::text::decimal(e.unsigned_abs()).as_bytes());
     }
-}
-
-fn itoa_buf(mut v: u64) -> Vec<u8> {
-    let mut digits = Vec::with_capacity(4);
-    loop {
-        digits.push(b'0' + (v % 10) as u8);
-        v /= 10;
-        if v == 0 {
-            break;
-        }
-    }
-    digits.reverse();
-    digits
 }
 
 #[cfg(test)]

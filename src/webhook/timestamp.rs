@@ -1,11 +1,13 @@
 //! The event's `createdAt` (ISO 8601, `2019-02-25T16:13:12.278Z`) as milliseconds since the
 //! epoch, for the `maxAgeSeconds` check; and the reverse, for the sandbox's events.
 
+use crate::prelude::*;
+
 /// Milliseconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, or a plain number of
 /// milliseconds. `None` for anything else.
 pub fn parse_millis(text: &str) -> Option<f64> {
-    if let Ok(ms) = text.parse::<f64>() {
-        return ms.is_finite().then_some(ms);
+    if let Ok(ms) = text.parse::<i64>() {
+        return Some(ms as f64);
     }
     let b = text.as_bytes();
     let num = |r: core::ops::Range<usize>| -> Option<i64> {
@@ -30,7 +32,8 @@ pub fn parse_millis(text: &str) -> Option<f64> {
         if i == start {
             return None;
         }
-        frac_ms = format!("0.{}", &text[start..i]).parse::<f64>().ok()? * 1000.0;
+        // Milliseconds from the first three digits; finer digits only add a fraction.
+        frac_ms = b[start..i].iter().take(3).chain(b"000").take(3).fold(0.0, |a, &d| a * 10.0 + (d - b'0') as f64);
     }
     let offset_min = match b.get(i)? {
         b'Z' | b'z' if i + 1 == b.len() => 0,
@@ -50,13 +53,21 @@ pub fn format_millis(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let (days, rem) = (secs.div_euclid(86400), secs.rem_euclid(86400));
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem / 60 % 60,
-        rem % 60,
-        ms.rem_euclid(1000)
-    )
+    let mut s = String::with_capacity(24);
+    let mut put = |v: i64, width: usize, after: &str| {
+        let digits = crate::text::decimal(v.unsigned_abs());
+        (digits.len()..width).for_each(|_| s.push('0'));
+        s.push_str(&digits);
+        s.push_str(after);
+    };
+    put(y, 4, "-");
+    put(m, 2, "-");
+    put(d, 2, "T");
+    put(rem / 3600, 2, ":");
+    put(rem / 60 % 60, 2, ":");
+    put(rem % 60, 2, ".");
+    put(ms.rem_euclid(1000), 3, "Z");
+    s
 }
 
 // Howard Hinnant's days_from_civil / civil_from_days (proleptic Gregorian).

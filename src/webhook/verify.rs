@@ -4,6 +4,7 @@ use super::canonical::canonicalise;
 use super::digest::{constant_time_eq, decode_hex, Algorithm};
 use super::error::{SignatureError, SignatureErrorCode as Code};
 use super::timestamp::parse_millis;
+use crate::text::{cat, decimal};
 
 /// Bodies above this are refused before any parsing (1 MiB; events are a few KB).
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
@@ -27,7 +28,7 @@ impl Default for VerifyOptions {
 
 /// Accept the delivery, or say precisely why not.
 pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions) -> Result<(), SignatureError> {
-    let signature = signature.trim();
+    let signature = signature.trim_ascii();
     if signature.is_empty() {
         return Err(SignatureError::new(
             Code::MissingSignature,
@@ -37,7 +38,7 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
     if body.len() > opts.max_bytes {
         return Err(SignatureError::new(
             Code::PayloadTooLarge,
-            format!("the body is {} bytes, above maxBytes ({})", body.len(), opts.max_bytes),
+            cat(&["the body is ", &decimal(body.len() as u64), " bytes, above maxBytes (", &decimal(opts.max_bytes as u64), ")"]),
         ));
     }
     let expected_len = opts.algorithm.hex_len();
@@ -55,14 +56,14 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
             };
             return Err(SignatureError::new(
                 Code::MalformedSignature,
-                format!("the signature must be {expected_len} hex characters for {}{hint}", opts.algorithm.name()),
+                cat(&["the signature must be ", &decimal(expected_len as u64), " hex characters for ", opts.algorithm.name(), hint]),
             ));
         }
     };
     let canonical = canonicalise(body)?;
     let expected = opts.algorithm.digest(&canonical.signing_string, api_key);
     if !constant_time_eq(&expected, &given) {
-        let hint = if api_key.trim() != api_key {
+        let hint = if api_key.trim_ascii() != api_key {
             " The API key has whitespace at its start or end: trim it."
         } else if api_key.is_empty() {
             " The API key is empty."
@@ -71,7 +72,7 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
         };
         return Err(SignatureError::new(
             Code::SignatureMismatch,
-            format!("the signature does not match the body.{hint}"),
+            cat(&["the signature does not match the body.", hint]),
         ));
     }
     if let Some(max_age) = opts.max_age_seconds {
@@ -86,7 +87,7 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
             let when = if age < 0.0 { "in the future" } else { "old" };
             return Err(SignatureError::new(
                 Code::EventTooOld,
-                format!("the event's createdAt is {:.0} s {when}, beyond maxAgeSeconds ({max_age})", age.abs()),
+                cat(&["the event's createdAt is ", &decimal(age.abs() as u64), " s ", when, ", beyond maxAgeSeconds (", &decimal(max_age as u64), ")"]),
             ));
         }
     }

@@ -1,0 +1,37 @@
+# The two commands (see README): `make demo` runs the sample, `make test` runs every test.
+# Both install what they need first (tools/bootstrap.sh; quick when all is there).
+
+SHELL := /bin/bash
+export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
+
+NODE_TESTS = $(shell find tests -name '*.test.mjs' | sort)
+
+.PHONY: all bootstrap pkg test test-rust test-node demo bench fuzz clean
+
+all: pkg
+
+bootstrap:
+	@tools/bootstrap.sh
+
+# The npm package, assembled in pkg/ (wasm-pack builds + pkg-template/).
+pkg: bootstrap
+	node tools/build-pkg.mjs
+
+test: pkg
+	cargo test --workspace
+	cargo build -p qbitpay-sandbox
+	node --test --test-concurrency=1 $(NODE_TESTS)
+
+demo: pkg
+	node www/demo-webhook.mjs
+
+bench: pkg
+	node bench/webhook.mjs
+
+# Coverage-guided fuzzing of the canonicaliser (not in CI): FUZZ_SECONDS=600 make fuzz
+FUZZ_SECONDS ?= 120
+fuzz:
+	cargo test --release -p qbitpay --test fuzz_canonical -- --ignored --nocapture
+
+clean:
+	rm -rf pkg target/wasm-pack

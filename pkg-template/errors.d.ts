@@ -1,0 +1,54 @@
+/** Fields every QbitPay error may carry. Credentials never appear in any of them. */
+export interface QbitPayErrorFields {
+  type?: string;
+  detail?: unknown;
+  statusCode?: number;
+  requestId?: string;
+  param?: string;
+  raw?: unknown;
+  code?: string;
+  retryAfter?: number;
+  cause?: unknown;
+}
+
+export class QbitPayError extends Error {
+  constructor(message: string, fields?: QbitPayErrorFields);
+  /** `invalid_request_error`, `authentication_error`, `rate_limit_error`, `api_error`, `connection_error` or `signature_verification_error`. */
+  readonly type: string;
+  readonly detail?: unknown;
+  /** HTTP status, when the server answered. */
+  readonly statusCode?: number;
+  /** The server's `Request-Id`, to quote when asking for support. */
+  readonly requestId?: string;
+  /** The parameter at fault, e.g. `amount` or `destination.addr`. */
+  readonly param?: string;
+  /** The error body as the server sent it. */
+  readonly raw?: unknown;
+  toJSON(): Record<string, unknown>;
+}
+/** 400 and 404, and parameters refused before any request is sent. */
+export class QbitPayInvalidRequestError extends QbitPayError {}
+/** 401 and 403. */
+export class QbitPayAuthenticationError extends QbitPayError {}
+/** 429. */
+export class QbitPayRateLimitError extends QbitPayError {
+  /** Seconds the server asked to wait (Retry-After), when it said. */
+  readonly retryAfter?: number;
+}
+/** 5xx and any other unexpected answer. */
+export class QbitPayAPIError extends QbitPayError {}
+/** No answer: network failure or timeout. */
+export class QbitPayConnectionError extends QbitPayError {}
+
+export type SignatureErrorCode =
+  | 'missing_signature'
+  | 'malformed_signature'
+  | 'signature_mismatch'
+  | 'invalid_payload'
+  | 'payload_too_large'
+  | 'event_too_old';
+
+/** A webhook delivery that verifyWebhook refused. */
+export class QbitPaySignatureError extends QbitPayError {
+  readonly code: SignatureErrorCode;
+}

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Install what building and testing need, skipping whatever is already there (a second run
+# takes about a second). Called by `make`; safe to run by hand.
+#   tools/bootstrap.sh          Rust wasm toolchain + node dev dependencies
+#   tools/bootstrap.sh browser  ... and Debian's chromium for the browser tests
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH="$HOME/.cargo/bin:$PATH"
+say() { echo "bootstrap: $*" >&2; }
+
+if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
+  say "adding the wasm32-unknown-unknown target"
+  rustup target add wasm32-unknown-unknown
+fi
+
+# wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock
+# (wasm-pack's own download of it cannot work on these machines).
+want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
+have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
+if [ "$have" != "$want" ]; then
+  say "installing wasm-bindgen-cli $want (found: ${have:-none}; takes ~8 min)"
+  cargo install wasm-bindgen-cli --version "$want" --force
+fi
+
+if ! command -v wasm-pack >/dev/null; then
+  say "installing wasm-pack (~3 min)"
+  cargo install wasm-pack
+fi
+
+# Node dev dependencies (wasm-opt from binaryen, esbuild, typescript, test peers), exactly
+# as locked. Re-run npm ci only when the lock file changed since the last install.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+if [ "${1:-}" = browser ] && ! command -v chromium >/dev/null; then
+  say "installing Debian's chromium"
+  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
