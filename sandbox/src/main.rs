@@ -1,1 +1,245 @@
-fn main() {}
+//! qbitpay-sandbox: a local, stateful QbitPay server for the SDK's tests, benchmarks and
+//! sample page. See `sandbox/README.md`.
+
+mod api;
+mod app;
+mod auth;
+mod config;
+mod error;
+mod model;
+mod ops;
+mod page;
+mod params;
+mod webhooks;
+
+use std::io::Write;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use axum::extract::{Request, State};
+use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use clap::Parser;
+use hyper::server::conn::http1;
+use hyper_util::rt::TokioIo;
+use rand::Rng;
+use tower::ServiceExt;
+
+use crate::app::{new_id, App};
+use crate::config::{Config, DEMO_KEY};
+use crate::error::ApiError;
+
+/// Marks a response whose connection is to be dropped instead (fault injection).
+#[derive(Clone, Copy)]
+struct DropConnection;
+
+#[derive(Debug)]
+struct Dropped;
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("connection dropped by fault injection")
+    }
+}
+impl std::error::Error for Dropped {}
+
+fn is_local_origin(origin: &str) -> bool {
+    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else { return false };
+    let host = if let Some(v6) = rest.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        rest.split(':').next().unwrap_or("")
+    };
+    let host = host.to_ascii_lowercase();
+    host == "localhost" || host.ends_with(".localhost") || host == "::1" || host.starts_with("127.")
+}
+
+const ALLOW_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, X-QbitPay-Client-User-Agent";
+const EXPOSE_HEADERS: &str = "Request-Id, Retry-After, Idempotent-Replayed";
+
+/// Outermost: Request-Id, CORS, one log line per request (method, path, status, ms; never
+/// a query string, key or token).
+async fn outer(req: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let method = req.method().clone();
+    let path = req.uri().path().to_owned();
+    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| is_local_origin(o)).map(str::to_owned);
+    let preflight = method == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
+    let mut resp = if preflight {
+        let mut r = StatusCode::NO_CONTENT.into_response();
+        if origin.is_some() {
+            let h = r.headers_mut();
+            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, OPTIONS"));
+            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
+            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
+        }
+        r
+    } else {
+        next.run(req).await
+    };
+    let rid = new_id("req_", 20);
+    let h = resp.headers_mut();
+    h.insert("Request-Id", HeaderValue::from_str(&rid).expect("ascii id"));
+    if let Some(o) = origin {
+        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_str(&o).expect("checked origin"));
+        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
+        h.append(header::VARY, HeaderValue::from_static("Origin"));
+    }
+    let status = if resp.extensions().get::<DropConnection>().is_some() {
+        "dropped".to_owned()
+    } else {
+        resp.status().as_u16().to_string()
+    };
+    eprintln!("{method} {path} {status} {:.1}ms {rid}", start.elapsed().as_secs_f64() * 1000.0);
+    resp
+}
+
+/// `--fault-rate`: before anything else runs (auth, state), fail an /api request with a
+/// 503 or a dropped connection.
+async fn faults(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    if app.cfg.fault_rate > 0.0 && req.uri().path().starts_with("/api/") && req.method() != Method::OPTIONS {
+        let roll = {
+            let mut rng = rand::thread_rng();
+            (rng.gen::<f64>() < app.cfg.fault_rate).then(|| rng.gen_bool(0.5))
+        };
+        match roll {
+            Some(true) => return ApiError::unavailable().into_response(),
+            Some(false) => {
+                let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
+                r.extensions_mut().insert(DropConnection);
+                return r;
+            }
+            None => {}
+        }
+    }
+    next.run(req).await
+}
+
+fn router(app: Arc<App>) -> Router {
+    api::routes()
+        .route("/", get(page::index))
+        .route("/pay/{id}", get(page::pay_page))
+        .route("/pay/{id}/qr.svg", get(page::qr_svg))
+        .fallback(api::not_found)
+        .method_not_allowed_fallback(api::method_not_allowed)
+        .layer(middleware::from_fn_with_state(app.clone(), faults))
+        .layer(middleware::from_fn(outer))
+        .with_state(app)
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+fn main() {
+    let mut cfg = Config::parse();
+    if let Err(e) = cfg.validate() {
+        eprintln!("qbitpay-sandbox: {e}");
+        std::process::exit(2);
+    }
+    let keys = if cfg.api_keys.is_empty() {
+        eprintln!("qbitpay-sandbox: no --api-key given: using the demo key {DEMO_KEY}");
+        vec![DEMO_KEY.to_owned()]
+    } else {
+        let mut keys = Vec::new();
+        for k in &cfg.api_keys {
+            if !keys.contains(k) {
+                keys.push(k.clone());
+            }
+        }
+        keys
+    };
+    cfg.api_keys.clear();
+    let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
+    let code = rt.block_on(serve(cfg, keys));
+    rt.shutdown_timeout(Duration::from_secs(1));
+    std::process::exit(code);
+}
+
+async fn serve(cfg: Config, keys: Vec<String>) -> i32 {
+    let listener = match tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port)).await {
+        Ok(l) => l,
+        Err(e) => {
+            eprintln!("qbitpay-sandbox: cannot listen on {}:{}: {e}", cfg.host, cfg.port);
+            return 1;
+        }
+    };
+    let addr = listener.local_addr().expect("local addr");
+    let host = match addr.ip() {
+        ip if ip.is_unspecified() => "127.0.0.1".to_owned(),
+        std::net::IpAddr::V6(v6) => format!("[{v6}]"),
+        ip => ip.to_string(),
+    };
+    let base_url = format!("http://{host}:{}", addr.port());
+    let n_accounts = keys.len();
+    let app = Arc::new(App::new(cfg, &keys, base_url.clone()));
+    let router = router(app.clone());
+
+    {
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "qbitpay-sandbox listening on {base_url}");
+        let _ = out.flush();
+    }
+    eprintln!(
+        "qbitpay-sandbox: {n_accounts} account(s); webhook retry interval {}s; fault rate {}; rate limit {}",
+        app.cfg.webhook_retry_interval,
+        app.cfg.fault_rate,
+        app.cfg.rate_limit.map(|r| format!("{r}/s")).unwrap_or_else(|| "off".into())
+    );
+
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let signal = shutdown_signal();
+    tokio::pin!(signal);
+    loop {
+        tokio::select! {
+            accepted = listener.accept() => {
+                let (stream, _) = match accepted {
+                    Ok(x) => x,
+                    Err(e) => {
+                        eprintln!("qbitpay-sandbox: accept failed: {e}");
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                        continue;
+                    }
+                };
+                let _ = stream.set_nodelay(true);
+                let router = router.clone();
+                let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
+                    let router = router.clone();
+                    async move {
+                        let resp = router.oneshot(req.map(axum::body::Body::new)).await.unwrap_or_else(|e| match e {});
+                        if resp.extensions().get::<DropConnection>().is_some() {
+                            Err(Dropped)
+                        } else {
+                            Ok(resp)
+                        }
+                    }
+                });
+                let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc);
+                let conn = graceful.watch(conn);
+                tokio::spawn(async move {
+                    let _ = conn.await;
+                });
+            }
+            _ = &mut signal => break,
+        }
+    }
+    drop(listener);
+    eprintln!("qbitpay-sandbox: shutting down");
+    tokio::select! {
+        _ = graceful.shutdown() => {}
+        _ = tokio::time::sleep(Duration::from_secs(5)) => eprintln!("qbitpay-sandbox: connections still open after 5s; closing them"),
+    }
+    0
+}

@@ -1,0 +1,94 @@
+//! Command-line flags.
+
+use clap::Parser;
+
+pub const DEMO_KEY: &str = "sk_test_qbitpay_demo";
+
+/// A local, stateful QbitPay server: every endpoint of the API, isolated accounts per API
+/// key, signed webhooks, hosted payment pages and fault injection. Prints
+/// `qbitpay-sandbox listening on http://HOST:PORT` as its first line on stdout.
+#[derive(Parser, Debug, Clone)]
+#[command(name = "qbitpay-sandbox", version, about, long_about = None)]
+pub struct Config {
+    /// Address to listen on (loopback by default).
+    #[arg(long, default_value = "127.0.0.1")]
+    pub host: String,
+    /// Port to listen on; 0 picks a free port (read it from the first stdout line).
+    #[arg(long, default_value_t = 0)]
+    pub port: u16,
+    /// An API key; repeat for several merchant accounts. None: the demo key sk_test_qbitpay_demo.
+    #[arg(long = "api-key", value_name = "KEY")]
+    pub api_keys: Vec<String>,
+    /// Seconds between webhook delivery attempts (5 retries after the first attempt).
+    #[arg(long, value_name = "SECS", default_value_t = 900.0)]
+    pub webhook_retry_interval: f64,
+    /// Retries after a failed first delivery attempt.
+    #[arg(long, value_name = "N", default_value_t = 5)]
+    pub webhook_retries: u32,
+    /// Where events go that have no URL of their own (payout events, events/test without cbUrl).
+    #[arg(long, value_name = "URL")]
+    pub webhook_url: Option<String>,
+    /// Webhook signature algorithm: md5 (default) or hmac-sha256.
+    #[arg(long, value_name = "ALG", default_value = "md5", value_parser = ["md5", "hmac-sha256"])]
+    pub webhook_algorithm: String,
+    /// Deliver webhooks to non-loopback hosts too (off: only 127.0.0.0/8, ::1, localhost).
+    #[arg(long)]
+    pub allow_remote_webhooks: bool,
+    /// A charge marked buyerPaid becomes sellerConfirmed (paid, balance credited,
+    /// charge.succeeded) after SECS, and closed SECS later. Without it, buyerPaid stays.
+    #[arg(long, value_name = "SECS")]
+    pub auto_confirm_after: Option<f64>,
+    /// A pending charge expires (status cancelled, charge.expired) SECS after creation.
+    #[arg(long, value_name = "SECS", default_value_t = 1800.0)]
+    pub charge_ttl: f64,
+    /// A payout goes pending → inTransit after SECS.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub payout_transit_after: f64,
+    /// A payout goes inTransit → paid SECS after it went inTransit.
+    #[arg(long, value_name = "SECS", default_value_t = 5.0)]
+    pub payout_paid_after: f64,
+    /// Lifetime of access tokens from GET /api/v1/accessToken.
+    #[arg(long, value_name = "SECS", default_value_t = 7200.0)]
+    pub access_token_ttl: f64,
+    /// Requests per second per account (burst of the same size); over it: 429 + Retry-After.
+    #[arg(long, value_name = "N")]
+    pub rate_limit: Option<f64>,
+    /// Fraction (0..1) of /api requests that fail before doing anything: half answered
+    /// 503 api_error, half with the connection dropped.
+    #[arg(long, value_name = "P", default_value_t = 0.0)]
+    pub fault_rate: f64,
+}
+
+impl Config {
+    pub fn validate(&self) -> Result<(), String> {
+        let nonneg = [
+            ("--webhook-retry-interval", self.webhook_retry_interval),
+            ("--charge-ttl", self.charge_ttl),
+            ("--payout-transit-after", self.payout_transit_after),
+            ("--payout-paid-after", self.payout_paid_after),
+            ("--access-token-ttl", self.access_token_ttl),
+            ("--auto-confirm-after", self.auto_confirm_after.unwrap_or(0.0)),
+        ];
+        for (flag, v) in nonneg {
+            if !v.is_finite() || v < 0.0 || v > 1.0e9 {
+                return Err(format!("{flag} must be a number of seconds >= 0"));
+            }
+        }
+        if !(0.0..=1.0).contains(&self.fault_rate) {
+            return Err("--fault-rate must be between 0 and 1".into());
+        }
+        if let Some(r) = self.rate_limit {
+            if !r.is_finite() || r <= 0.0 {
+                return Err("--rate-limit must be > 0 requests per second".into());
+            }
+        }
+        if self.api_keys.iter().any(|k| k.is_empty() || k.contains(':') || k.chars().any(char::is_whitespace)) {
+            return Err("--api-key must be non-empty, without ':' or whitespace".into());
+        }
+        Ok(())
+    }
+
+    pub fn algorithm(&self) -> qbitpay::webhook::Algorithm {
+        qbitpay::webhook::Algorithm::from_name(&self.webhook_algorithm).unwrap_or(qbitpay::webhook::Algorithm::Md5)
+    }
+}
