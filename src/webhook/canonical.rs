@@ -727,10 +727,26 @@ fn has_duplicate_keys(out: &[u8], members: &[Member]) -> bool {
     order.windows(2).any(|w| key(&members[w[0]]) == key(&members[w[1]]))
 }
 
-/// Every sort here orders indices through one comparator type, so the sort code is
-/// instantiated once (it dominates the wasm size otherwise).
+/// Every sort here orders indices through one small merge sort (stable, O(n log n)),
+/// instead of instantiating the standard library's sorts, which dominated the wasm size.
 fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Ordering) {
-    v.sort_unstable_by(|&a, &b| cmp(a, b));
+    let n = v.len();
+    let mut from = v.to_vec();
+    let mut to = vec![0; n];
+    let mut width = 1;
+    while width < n {
+        for start in (0..n).step_by(2 * width) {
+            let (mid, end) = ((start + width).min(n), (start + 2 * width).min(n));
+            let (mut i, mut j) = (start, mid);
+            for slot in &mut to[start..end] {
+                let take_left = j >= end || (i < mid && cmp(from[i], from[j]) != core::cmp::Ordering::Greater);
+                *slot = if take_left { i += 1; from[i - 1] } else { j += 1; from[j - 1] };
+            }
+        }
+        core::mem::swap(&mut from, &mut to);
+        width *= 2;
+    }
+    v.copy_from_slice(&from);
 }
 
 #[cfg(test)]

@@ -1,10 +1,8 @@
 //! The two signature schemes of the spec: MD5 (the default) and HMAC-SHA256, both over
 //! `signing string + "&key=" + api_key`, written as upper-case hex.
 
+use super::hash::{self, Kind};
 use crate::prelude::*;
-use hmac::{Hmac, Mac};
-use md5::{Digest, Md5};
-use sha2::Sha256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Algorithm {
@@ -40,21 +38,10 @@ impl Algorithm {
 
     /// The raw digest of `signing_string&key=api_key`.
     pub fn digest(self, signing_string: &[u8], api_key: &str) -> Vec<u8> {
+        let message: [&[u8]; 3] = [signing_string, b"&key=", api_key.as_bytes()];
         match self {
-            Algorithm::Md5 => {
-                let mut h = Md5::new();
-                h.update(signing_string);
-                h.update(b"&key=");
-                h.update(api_key.as_bytes());
-                h.finalize().to_vec()
-            }
-            Algorithm::HmacSha256 => {
-                let mut h = Hmac::<Sha256>::new_from_slice(api_key.as_bytes()).expect("HMAC takes any key length");
-                h.update(signing_string);
-                h.update(b"&key=");
-                h.update(api_key.as_bytes());
-                h.finalize().into_bytes().to_vec()
-            }
+            Algorithm::Md5 => hash::digest(Kind::Md5, &message),
+            Algorithm::HmacSha256 => hash::hmac_sha256(api_key.as_bytes(), &message),
         }
     }
 }

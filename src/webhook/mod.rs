@@ -7,6 +7,7 @@
 pub mod canonical;
 pub mod digest;
 pub mod error;
+pub mod hash;
 mod number;
 pub mod timestamp;
 pub mod verify;
