@@ -31,7 +31,7 @@ bench: pkg
 # Coverage-guided fuzzing of the canonicaliser (not in CI): FUZZ_SECONDS=600 make fuzz
 FUZZ_SECONDS ?= 120
 fuzz:
-	cargo test --release -p qbitpay --test fuzz_canonical -- --ignored --nocapture
+	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release -p qbitpay --test fuzz_canonical -- --ignored --nocapture
 
 clean:
 	rm -rf pkg target/wasm-pack
