@@ -2,6 +2,10 @@
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
 use super::json::Json;
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[allow(unused_imports)]
+use alloc::{format, string::ToString};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorKind {
@@ -87,9 +91,12 @@ impl ClientError {
     }
 
     /// The request got no answer (`code`: `timeout`, `network`, `aborted`).
-    pub fn connection(code: &'static str, timeout_ms: f64) -> ClientError {
+    pub fn connection(code: &str, timeout_ms: f64) -> ClientError {
         let message = match code {
-            "timeout" => format!("Request to the QbitPay API timed out after {} ms", timeout_ms),
+            "timeout" => format!(
+                "Request to the QbitPay API timed out after {} ms",
+                crate::client::json::fmt_num(timeout_ms)
+            ),
             "aborted" => "Request to the QbitPay API was aborted".to_string(),
             _ => "Could not connect to the QbitPay API (network error)".to_string(),
         };
@@ -112,22 +119,39 @@ impl ClientError {
         secrets: &[&str],
     ) -> ClientError {
         let ok = (200..300).contains(&status);
-        let kind = if ok { ErrorKind::Api } else { ErrorKind::for_status(status) };
+        let kind = if ok {
+            ErrorKind::Api
+        } else {
+            ErrorKind::for_status(status)
+        };
         let parsed = Json::parse(body).ok();
         let obj = parsed.as_ref().filter(|v| matches!(v, Json::Obj(_)));
-        let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Json::as_str).filter(|s| !s.is_empty());
+        let field = |k: &str| {
+            obj.and_then(|o| o.get(k))
+                .and_then(Json::as_str)
+                .filter(|s| !s.is_empty())
+        };
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
-            (true, _) => format!("QbitPay API answered HTTP {} with a body that is not JSON", status),
+            (true, _) => format!(
+                "QbitPay API answered HTTP {} with a body that is not JSON",
+                status
+            ),
             (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", status),
-            (false, None) => format!("QbitPay API answered HTTP {} with a body that is not JSON", status),
+            (false, None) => format!(
+                "QbitPay API answered HTTP {} with a body that is not JSON",
+                status
+            ),
         };
         let mut e = ClientError::new(kind, redact(&message, secrets));
         if let (false, Some(t)) = (ok, field("type")) {
             e.type_ = redact(t, secrets);
         }
         e.param = field("param").map(|p| redact(p, secrets));
-        e.detail = obj.and_then(|o| o.get("detail")).filter(|d| **d != Json::Null).map(|d| redact_json(d, secrets));
+        e.detail = obj
+            .and_then(|o| o.get("detail"))
+            .filter(|d| **d != Json::Null)
+            .map(|d| redact_json(d, secrets));
         e.status = Some(status);
         e.request_id = request_id.filter(|s| !s.is_empty()).map(str::to_string);
         if kind == ErrorKind::RateLimit {
@@ -152,7 +176,11 @@ impl ClientError {
         put("param", self.param.as_deref().map(Json::str));
         put("statusCode", self.status.map(|s| Json::num(s as f64)));
         put("requestId", self.request_id.as_deref().map(Json::str));
-        put("retryAfter", self.retry_after.map(|s| Json::Num(crate::client::retry::fmt_num(s))));
+        put(
+            "retryAfter",
+            self.retry_after
+                .map(|s| Json::Num(crate::client::retry::fmt_num(s))),
+        );
         put("detail", self.detail.clone());
         put("code", self.code.map(Json::str));
         Json::Obj(m).to_string()
@@ -174,7 +202,11 @@ fn redact_json(v: &Json, secrets: &[&str]) -> Json {
     match v {
         Json::Str(s) => Json::Str(redact(s, secrets)),
         Json::Arr(a) => Json::Arr(a.iter().map(|x| redact_json(x, secrets)).collect()),
-        Json::Obj(m) => Json::Obj(m.iter().map(|(k, x)| (redact(k, secrets), redact_json(x, secrets))).collect()),
+        Json::Obj(m) => Json::Obj(
+            m.iter()
+                .map(|(k, x)| (redact(k, secrets), redact_json(x, secrets)))
+                .collect(),
+        ),
         other => other.clone(),
     }
 }
@@ -186,8 +218,20 @@ mod tests {
     #[test]
     fn status_table() {
         use ErrorKind::*;
-        for (s, k) in [(400, InvalidRequest), (404, InvalidRequest), (401, Authentication), (403, Authentication),
-            (429, RateLimit), (402, Api), (409, Api), (500, Api), (502, Api), (503, Api), (504, Api), (418, Api)] {
+        for (s, k) in [
+            (400, InvalidRequest),
+            (404, InvalidRequest),
+            (401, Authentication),
+            (403, Authentication),
+            (429, RateLimit),
+            (402, Api),
+            (409, Api),
+            (500, Api),
+            (502, Api),
+            (503, Api),
+            (504, Api),
+            (418, Api),
+        ] {
             assert_eq!(ErrorKind::for_status(s), k, "{s}");
         }
     }
@@ -207,21 +251,36 @@ mod tests {
         assert_eq!(e.param.as_deref(), Some("amount"));
         assert_eq!(e.request_id.as_deref(), Some("req_1"));
         assert_eq!(e.status, Some(400));
-        assert_eq!(e.to_json(), r#"{"kind":"invalid_request","type":"invalid_request_error","message":"amount must be > 0","param":"amount","statusCode":400,"requestId":"req_1","detail":{"min":1}}"#);
+        assert_eq!(
+            e.to_json(),
+            r#"{"kind":"invalid_request","type":"invalid_request_error","message":"amount must be > 0","param":"amount","statusCode":400,"requestId":"req_1","detail":{"min":1}}"#
+        );
     }
 
     #[test]
     fn rate_limit_keeps_retry_after_and_bad_bodies_get_a_message() {
-        let e = ClientError::from_response(429, r#"{"type":"rate_limit_error","message":"slow down"}"#, None, Some(2.0), &[]);
+        let e = ClientError::from_response(
+            429,
+            r#"{"type":"rate_limit_error","message":"slow down"}"#,
+            None,
+            Some(2.0),
+            &[],
+        );
         assert_eq!((e.kind, e.retry_after), (ErrorKind::RateLimit, Some(2.0)));
         assert!(e.to_json().contains(r#""retryAfter":2"#));
         let e = ClientError::from_response(502, "<html>bad gateway</html>", None, Some(1.0), &[]);
-        assert_eq!((e.kind, e.type_.as_str(), e.retry_after), (ErrorKind::Api, "api_error", None));
+        assert_eq!(
+            (e.kind, e.type_.as_str(), e.retry_after),
+            (ErrorKind::Api, "api_error", None)
+        );
         assert!(e.message.contains("502"));
         let e = ClientError::from_response(200, "not json", Some("r"), None, &[]);
         assert_eq!(e.kind, ErrorKind::Api);
         let e = ClientError::from_response(401, "{}", None, None, &[]);
-        assert_eq!((e.kind, e.type_.as_str()), (ErrorKind::Authentication, "authentication_error"));
+        assert_eq!(
+            (e.kind, e.type_.as_str()),
+            (ErrorKind::Authentication, "authentication_error")
+        );
     }
 
     #[test]
@@ -243,6 +302,9 @@ mod tests {
         let e = ClientError::connection("timeout", 1500.0);
         assert_eq!((e.kind, e.code), (ErrorKind::Connection, Some("timeout")));
         assert!(e.message.contains("1500 ms"));
-        assert_eq!(ClientError::connection("whatever", 1.0).code, Some("network"));
+        assert_eq!(
+            ClientError::connection("whatever", 1.0).code,
+            Some("network")
+        );
     }
 }

@@ -3,8 +3,10 @@
 //! Hand-written to keep the wasm module small (no serde). Numbers keep their source text,
 //! so a body re-emits exactly what JavaScript produced.
 
-use std::fmt::Write;
-
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[allow(unused_imports)]
+use alloc::{format, string::ToString};
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
     Null,
@@ -32,7 +34,7 @@ impl Json {
     }
     pub fn as_f64(&self) -> Option<f64> {
         match self {
-            Json::Num(n) => n.parse().ok(),
+            Json::Num(n) => parse_num(n),
             _ => None,
         }
     }
@@ -43,12 +45,7 @@ impl Json {
         }
     }
     pub fn num(v: f64) -> Json {
-        // Only integers are ever built from Rust (limits, counts); print them plainly.
-        if v.fract() == 0.0 && v.abs() < 9.0e15 {
-            Json::Num(format!("{}", v as i64))
-        } else {
-            Json::Num(format!("{}", v))
-        }
+        Json::Num(fmt_num(v))
     }
     pub fn str(s: &str) -> Json {
         Json::Str(s.to_string())
@@ -66,7 +63,10 @@ impl Json {
     }
 
     pub fn parse(src: &str) -> Result<Json, ()> {
-        let mut p = Parser { b: src.as_bytes(), i: 0 };
+        let mut p = Parser {
+            b: src.as_bytes(),
+            i: 0,
+        };
         let v = p.value(0)?;
         p.ws();
         if p.i != p.b.len() {
@@ -113,6 +113,110 @@ impl Json {
     }
 }
 
+/// A JSON number's value, closely enough for range checks (the text itself is what gets
+/// sent). Hand-rolled: core's exact float parser would be a large part of the wasm module.
+pub fn parse_num(s: &str) -> Option<f64> {
+    let b = s.as_bytes();
+    let mut i = 0;
+    let neg = b.first() == Some(&b'-');
+    if neg {
+        i += 1;
+    }
+    let (mut mant, mut exp, mut digits) = (0f64, 0i32, 0);
+    while i < b.len() && b[i].is_ascii_digit() {
+        mant = mant * 10.0 + (b[i] - b'0') as f64;
+        i += 1;
+        digits += 1;
+    }
+    if i < b.len() && b[i] == b'.' {
+        i += 1;
+        while i < b.len() && b[i].is_ascii_digit() {
+            mant = mant * 10.0 + (b[i] - b'0') as f64;
+            exp -= 1;
+            i += 1;
+            digits += 1;
+        }
+    }
+    if digits == 0 {
+        return None;
+    }
+    if i < b.len() && (b[i] == b'e' || b[i] == b'E') {
+        i += 1;
+        let eneg = b.get(i) == Some(&b'-');
+        if matches!(b.get(i), Some(b'-' | b'+')) {
+            i += 1;
+        }
+        let mut e = 0i32;
+        let start = i;
+        while i < b.len() && b[i].is_ascii_digit() {
+            e = e.saturating_mul(10).saturating_add((b[i] - b'0') as i32);
+            i += 1;
+        }
+        if i == start {
+            return None;
+        }
+        exp = exp.saturating_add(if eneg { -e } else { e });
+    }
+    if i != b.len() {
+        return None;
+    }
+    let mut v = mant;
+    // Scale in steps so that 10^exp itself does not overflow before the product would.
+    while exp > 0 {
+        let k = exp.min(300);
+        v *= pow10(k);
+        exp -= k;
+    }
+    while exp < 0 {
+        let k = (-exp).min(300);
+        v /= pow10(k);
+        exp += k;
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn pow10(k: i32) -> f64 {
+    let (mut r, mut base, mut k) = (1f64, 10f64, k);
+    while k > 0 {
+        if k & 1 == 1 {
+            r *= base;
+        }
+        base *= base;
+        k >>= 1;
+    }
+    r
+}
+
+/// Whether `v` is an integer (within the range where f64 integers are exact).
+pub fn is_int(v: f64) -> bool {
+    v.abs() < 9.0e15 && v == (v as i64) as f64
+}
+
+/// A number as JavaScript prints it, for the values Rust produces: integers, and
+/// fractions (Retry-After seconds) to at most 3 decimals. No float formatting machinery.
+pub fn fmt_num(v: f64) -> String {
+    if is_int(v) {
+        return (v as i64).to_string();
+    }
+    if !(v.abs() < 9.0e12) {
+        return "null".to_string(); // not produced by the client
+    }
+    let neg = v < 0.0;
+    let milli = ((if neg { -v } else { v }) * 1000.0 + 0.5) as i64;
+    let mut s = String::new();
+    if neg {
+        s.push('-');
+    }
+    s.push_str(&(milli / 1000).to_string());
+    let frac = milli % 1000;
+    if frac != 0 {
+        let f = (frac + 1000).to_string();
+        s.push('.');
+        s.push_str(f[1..].trim_end_matches('0'));
+    }
+    s
+}
+
 /// Writes `s` as a JSON string literal, escaping as `JSON.stringify` does.
 pub fn write_str(out: &mut String, s: &str) {
     out.push('"');
@@ -126,7 +230,10 @@ pub fn write_str(out: &mut String, s: &str) {
             '\u{8}' => out.push_str("\\b"),
             '\u{c}' => out.push_str("\\f"),
             c if (c as u32) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", c as u32);
+                const HEX: &[u8; 16] = b"0123456789abcdef";
+                out.push_str("\\u00");
+                out.push(HEX[(c as usize) >> 4] as char);
+                out.push(HEX[(c as usize) & 15] as char);
             }
             c => out.push(c),
         }
@@ -257,14 +364,16 @@ impl Parser<'_> {
                     }
                 }
                 // The slice is ASCII by construction.
-                Ok(Json::Num(String::from_utf8_lossy(&self.b[start..self.i]).into_owned()))
+                Ok(Json::Num(
+                    String::from_utf8_lossy(&self.b[start..self.i]).into_owned(),
+                ))
             }
             _ => Err(()),
         }
     }
     fn hex4(&mut self) -> Result<u32, ()> {
         let h = self.b.get(self.i..self.i + 4).ok_or(())?;
-        let s = std::str::from_utf8(h).map_err(|_| ())?;
+        let s = core::str::from_utf8(h).map_err(|_| ())?;
         let v = u32::from_str_radix(s, 16).map_err(|_| ())?;
         self.i += 4;
         Ok(v)
@@ -274,10 +383,13 @@ impl Parser<'_> {
         let mut out = String::new();
         loop {
             let start = self.i;
-            while self.peek().is_some_and(|c| c != b'"' && c != b'\\' && c >= 0x20) {
+            while self
+                .peek()
+                .is_some_and(|c| c != b'"' && c != b'\\' && c >= 0x20)
+            {
                 self.i += 1;
             }
-            out.push_str(std::str::from_utf8(&self.b[start..self.i]).map_err(|_| ())?);
+            out.push_str(core::str::from_utf8(&self.b[start..self.i]).map_err(|_| ())?);
             match self.peek().ok_or(())? {
                 b'"' => {
                     self.i += 1;
@@ -298,7 +410,9 @@ impl Parser<'_> {
                         b't' => out.push('\t'),
                         b'u' => {
                             let mut cp = self.hex4()?;
-                            if (0xD800..0xDC00).contains(&cp) && self.b[self.i..].starts_with(b"\\u") {
+                            if (0xD800..0xDC00).contains(&cp)
+                                && self.b[self.i..].starts_with(b"\\u")
+                            {
                                 let save = self.i;
                                 self.i += 2;
                                 let lo = self.hex4()?;
@@ -346,8 +460,52 @@ mod tests {
     }
 
     #[test]
+    fn numbers() {
+        for (src, v) in [
+            ("0", 0.0),
+            ("-1.5", -1.5),
+            ("100", 100.0),
+            ("1e3", 1000.0),
+            ("2.5E-1", 0.25),
+            ("1e400", f64::INFINITY),
+            ("1e-400", 0.0),
+            ("0.1", 0.1),
+        ] {
+            assert_eq!(parse_num(src), Some(v), "{src}");
+        }
+        for bad in ["", "-", "1e", "abc", "1.2.3"] {
+            assert_eq!(parse_num(bad), None, "{bad}");
+        }
+        for (v, s) in [
+            (0.0, "0"),
+            (100.0, "100"),
+            (-3.0, "-3"),
+            (1.5, "1.5"),
+            (0.25, "0.25"),
+            (2.125, "2.125"),
+            (-0.5, "-0.5"),
+        ] {
+            assert_eq!(fmt_num(v), s);
+        }
+        assert!(is_int(3.0) && !is_int(3.5) && !is_int(f64::NAN) && !is_int(1e20));
+    }
+
+    #[test]
     fn rejects_garbage() {
-        for s in ["", "{", "[1,]", "01", "1.", "-", "tru", "\"a", "{\"a\" 1}", "<html>", "1 2", "\"\u{1}\""] {
+        for s in [
+            "",
+            "{",
+            "[1,]",
+            "01",
+            "1.",
+            "-",
+            "tru",
+            "\"a",
+            "{\"a\" 1}",
+            "<html>",
+            "1 2",
+            "\"\u{1}\"",
+        ] {
             assert!(Json::parse(s).is_err(), "{s:?}");
         }
         let deep = "[".repeat(100) + &"]".repeat(100);

@@ -5,6 +5,10 @@
 use super::error::ClientError;
 use super::json::Json;
 use super::schema::{validate, Field};
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[allow(unused_imports)]
+use alloc::{format, string::ToString};
 
 pub const DEFAULT_LIMIT: u32 = 10;
 pub const MAX_LIMIT: u32 = 100;
@@ -90,7 +94,12 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
     let members: &[(String, Json)] = match params {
         Json::Null => &[],
         Json::Obj(m) => m,
-        other => return Err(ClientError::invalid("params", format!("params must be an object, got {}", other.type_name()))),
+        other => {
+            return Err(ClientError::invalid(
+                "params",
+                format!("params must be an object, got {}", other.type_name()),
+            ))
+        }
     };
     let mut limit = DEFAULT_LIMIT;
     let mut after: Option<(&str, String)> = None;
@@ -101,8 +110,19 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
             "limit" => {
                 if *v != Json::Null {
                     limit = match v.as_f64() {
-                        Some(n) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_LIMIT as f64 => n as u32,
-                        _ => return Err(ClientError::invalid("limit", format!("Invalid limit: must be an integer from 1 to {MAX_LIMIT}"))),
+                        Some(n)
+                            if crate::client::json::is_int(n)
+                                && n >= 1.0
+                                && n <= MAX_LIMIT as f64 =>
+                        {
+                            n as u32
+                        }
+                        _ => {
+                            return Err(ClientError::invalid(
+                                "limit",
+                                format!("Invalid limit: must be an integer from 1 to {MAX_LIMIT}"),
+                            ))
+                        }
                     };
                 }
                 continue;
@@ -119,23 +139,38 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
         }
         let id = match v.as_str() {
             Some(s) if !s.is_empty() => s.to_string(),
-            _ => return Err(ClientError::invalid(k, format!("Invalid {k}: must be an object id (a non-empty string)"))),
+            _ => {
+                return Err(ClientError::invalid(
+                    k,
+                    format!("Invalid {k}: must be an object id (a non-empty string)"),
+                ))
+            }
         };
         if let Some((prev, _)) = slot {
-            return Err(ClientError::invalid(k, format!("{prev} and {k} are the same parameter; pass one")));
+            return Err(ClientError::invalid(
+                k,
+                format!("{prev} and {k} are the same parameter; pass one"),
+            ));
         }
         *slot = Some((k.as_str(), id));
     }
     let cursor = match (after, before) {
         (Some(_), Some((k, _))) => {
-            return Err(ClientError::invalid(k, "Pass startingAfter or endingBefore, not both"));
+            return Err(ClientError::invalid(
+                k,
+                "Pass startingAfter or endingBefore, not both",
+            ));
         }
         (Some((_, id)), None) => Some(Cursor::StartingAfter(id)),
         (None, Some((_, id))) => Some(Cursor::EndingBefore(id)),
         (None, None) => None,
     };
     let filters = validate(&Json::Obj(rest), filters, "")?;
-    Ok(ListParams { limit, cursor, filters })
+    Ok(ListParams {
+        limit,
+        cursor,
+        filters,
+    })
 }
 
 /// Whether more items follow a page in the direction it was fetched. A `has_more` from the
@@ -146,28 +181,55 @@ pub fn has_more(limit: u32, count: u32, server: Option<bool>) -> bool {
 
 /// The cursor of a page's neighbour, or `None` when that side is known to be empty (the
 /// page was fetched that way and had no more) or cannot be addressed (an empty page).
-pub fn neighbour(which: Which, page_dir: Dir, page_has_more: bool, first_id: Option<&str>, last_id: Option<&str>) -> Option<Cursor> {
+pub fn neighbour(
+    which: Which,
+    page_dir: Dir,
+    page_has_more: bool,
+    first_id: Option<&str>,
+    last_id: Option<&str>,
+) -> Option<Cursor> {
     match which {
         Which::Next if page_dir == Dir::Forward && !page_has_more => None,
         Which::Previous if page_dir == Dir::Backward && !page_has_more => None,
-        Which::Next => last_id.filter(|s| !s.is_empty()).map(|s| Cursor::StartingAfter(s.into())),
-        Which::Previous => first_id.filter(|s| !s.is_empty()).map(|s| Cursor::EndingBefore(s.into())),
+        Which::Next => last_id
+            .filter(|s| !s.is_empty())
+            .map(|s| Cursor::StartingAfter(s.into())),
+        Which::Previous => first_id
+            .filter(|s| !s.is_empty())
+            .map(|s| Cursor::EndingBefore(s.into())),
     }
 }
 
 /// The cursor an auto-paging walk follows after a page: onwards in the walk's direction.
-pub fn walk_next(dir: Dir, page_has_more: bool, first_id: Option<&str>, last_id: Option<&str>) -> Option<Cursor> {
-    let which = if dir == Dir::Forward { Which::Next } else { Which::Previous };
+pub fn walk_next(
+    dir: Dir,
+    page_has_more: bool,
+    first_id: Option<&str>,
+    last_id: Option<&str>,
+) -> Option<Cursor> {
+    let which = if dir == Dir::Forward {
+        Which::Next
+    } else {
+        Which::Previous
+    };
     neighbour(which, dir, page_has_more, first_id, last_id)
 }
 
 /// `toArray({ max })`: `max` is required, an integer from 1 to 10,000.
 pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
     match opts.get("max") {
-        None | Some(Json::Null) => Err(ClientError::invalid("max", format!("toArray needs {{ max }}, at most {MAX_TO_ARRAY}"))),
+        None | Some(Json::Null) => Err(ClientError::invalid(
+            "max",
+            format!("toArray needs {{ max }}, at most {MAX_TO_ARRAY}"),
+        )),
         Some(v) => match v.as_f64() {
-            Some(n) if n.fract() == 0.0 && n >= 1.0 && n <= MAX_TO_ARRAY as f64 => Ok(n as u32),
-            _ => Err(ClientError::invalid("max", format!("Invalid max: must be an integer from 1 to {MAX_TO_ARRAY}"))),
+            Some(n) if crate::client::json::is_int(n) && n >= 1.0 && n <= MAX_TO_ARRAY as f64 => {
+                Ok(n as u32)
+            }
+            _ => Err(ClientError::invalid(
+                "max",
+                format!("Invalid max: must be an integer from 1 to {MAX_TO_ARRAY}"),
+            )),
         },
     }
 }
@@ -186,21 +248,36 @@ mod tests {
     #[test]
     fn list_params_table() {
         let p = lp("{}").unwrap();
-        assert_eq!((p.limit, p.cursor.clone(), p.dir()), (10, None, Dir::Forward));
+        assert_eq!(
+            (p.limit, p.cursor.clone(), p.dir()),
+            (10, None, Dir::Forward)
+        );
         let p = lp(r#"{"limit":100,"startingAfter":"ch_1","externalOrderId":"o"}"#).unwrap();
         assert_eq!(p.cursor, Some(Cursor::StartingAfter("ch_1".into())));
-        assert_eq!(Json::Obj(p.query()).to_string(), r#"{"externalOrderId":"o","limit":100,"starting_after":"ch_1"}"#);
+        assert_eq!(
+            Json::Obj(p.query()).to_string(),
+            r#"{"externalOrderId":"o","limit":100,"starting_after":"ch_1"}"#
+        );
         let p = lp(r#"{"ending_before":"ch_9","limit":null}"#).unwrap();
         assert_eq!((p.limit, p.dir()), (10, Dir::Backward));
-        assert_eq!(lp(r#"{"starting_after":"a"}"#).unwrap().cursor, Some(Cursor::StartingAfter("a".into())));
+        assert_eq!(
+            lp(r#"{"starting_after":"a"}"#).unwrap().cursor,
+            Some(Cursor::StartingAfter("a".into()))
+        );
         assert!(lp("null").is_ok());
         for (src, param) in [
             (r#"{"limit":0}"#, "limit"),
             (r#"{"limit":101}"#, "limit"),
             (r#"{"limit":2.5}"#, "limit"),
             (r#"{"limit":"10"}"#, "limit"),
-            (r#"{"startingAfter":"a","endingBefore":"b"}"#, "endingBefore"),
-            (r#"{"startingAfter":"a","starting_after":"b"}"#, "starting_after"),
+            (
+                r#"{"startingAfter":"a","endingBefore":"b"}"#,
+                "endingBefore",
+            ),
+            (
+                r#"{"startingAfter":"a","starting_after":"b"}"#,
+                "starting_after",
+            ),
             (r#"{"startingAfter":5}"#, "startingAfter"),
             (r#"{"startingAfter":""}"#, "startingAfter"),
             (r#"{"bogus":1}"#, "bogus"),
@@ -226,17 +303,38 @@ mod tests {
         let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
         let eb = |s: &str| Some(Cursor::EndingBefore(s.into()));
         // A forward page: next = after its last item unless it was the last page.
-        assert_eq!(neighbour(Next, Dir::Forward, true, Some("a"), Some("z")), sa("z"));
-        assert_eq!(neighbour(Next, Dir::Forward, false, Some("a"), Some("z")), None);
-        assert_eq!(neighbour(Previous, Dir::Forward, false, Some("a"), Some("z")), eb("a"));
+        assert_eq!(
+            neighbour(Next, Dir::Forward, true, Some("a"), Some("z")),
+            sa("z")
+        );
+        assert_eq!(
+            neighbour(Next, Dir::Forward, false, Some("a"), Some("z")),
+            None
+        );
+        assert_eq!(
+            neighbour(Previous, Dir::Forward, false, Some("a"), Some("z")),
+            eb("a")
+        );
         // A backward page: previous = before its first item unless nothing newer is left.
-        assert_eq!(neighbour(Previous, Dir::Backward, true, Some("a"), Some("z")), eb("a"));
-        assert_eq!(neighbour(Previous, Dir::Backward, false, Some("a"), Some("z")), None);
-        assert_eq!(neighbour(Next, Dir::Backward, false, Some("a"), Some("z")), sa("z"));
+        assert_eq!(
+            neighbour(Previous, Dir::Backward, true, Some("a"), Some("z")),
+            eb("a")
+        );
+        assert_eq!(
+            neighbour(Previous, Dir::Backward, false, Some("a"), Some("z")),
+            None
+        );
+        assert_eq!(
+            neighbour(Next, Dir::Backward, false, Some("a"), Some("z")),
+            sa("z")
+        );
         // An empty page has no neighbour to address.
         assert_eq!(neighbour(Next, Dir::Backward, false, None, None), None);
         assert_eq!(walk_next(Dir::Forward, true, Some("a"), Some("z")), sa("z"));
-        assert_eq!(walk_next(Dir::Backward, true, Some("a"), Some("z")), eb("a"));
+        assert_eq!(
+            walk_next(Dir::Backward, true, Some("a"), Some("z")),
+            eb("a")
+        );
         assert_eq!(walk_next(Dir::Backward, false, Some("a"), Some("z")), None);
     }
 
@@ -270,7 +368,12 @@ mod tests {
                     d.reverse();
                 }
                 seen.extend(d);
-                match walk_next(dir, more, data.first().map(|s| s.as_str()), data.last().map(|s| s.as_str())) {
+                match walk_next(
+                    dir,
+                    more,
+                    data.first().map(|s| s.as_str()),
+                    data.last().map(|s| s.as_str()),
+                ) {
                     Some(n) => c = Some(n),
                     None => break,
                 }
@@ -290,7 +393,14 @@ mod tests {
         let m = |s: &str| to_array_max(&Json::parse(s).unwrap());
         assert_eq!(m(r#"{"max":1000}"#).unwrap(), 1000);
         assert_eq!(m(r#"{"max":10000}"#).unwrap(), 10000);
-        for bad in ["{}", "null", r#"{"max":10001}"#, r#"{"max":0}"#, r#"{"max":"5"}"#, r#"{"max":1.5}"#] {
+        for bad in [
+            "{}",
+            "null",
+            r#"{"max":10001}"#,
+            r#"{"max":0}"#,
+            r#"{"max":"5"}"#,
+            r#"{"max":1.5}"#,
+        ] {
             assert_eq!(m(bad).unwrap_err().param.as_deref(), Some("max"), "{bad}");
         }
     }

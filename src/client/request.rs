@@ -7,6 +7,10 @@ use super::page::{parse_list_params, Cursor, Dir};
 use super::resources;
 use super::retry::{fmt_num, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use super::schema::{validate, Args, Field, Ty};
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[allow(unused_imports)]
+use alloc::{format, string::ToString};
 
 pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
 pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
@@ -67,7 +71,10 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
     }
 
     /// `{"method","url","headers":{..},"body"?,"timeoutMs","maxRetries","limit"?,"dir"?}`.
@@ -112,7 +119,10 @@ impl Config {
         let token = o.get("accessToken").and_then(Json::as_str);
         let (authorization, secret) = match (key, token) {
             (Some(_), Some(_)) => {
-                return Err(ClientError::invalid("accessToken", "Pass either apiKey or accessToken, not both"));
+                return Err(ClientError::invalid(
+                    "accessToken",
+                    "Pass either apiKey or accessToken, not both",
+                ));
             }
             (None, None) => {
                 return Err(ClientError::invalid(
@@ -121,7 +131,9 @@ impl Config {
                 ));
             }
             (Some(k), None) => {
-                if env.browser && o.get("dangerouslyAllowBrowser").and_then(Json::as_bool) != Some(true) {
+                if env.browser
+                    && o.get("dangerouslyAllowBrowser").and_then(Json::as_bool) != Some(true)
+                {
                     return Err(ClientError::invalid(
                         "apiKey",
                         "An API key must never reach a browser: it would let anyone use your account. \
@@ -130,11 +142,19 @@ impl Config {
                          accept the risk, pass dangerouslyAllowBrowser: true.",
                     ));
                 }
-                (format!("Basic {}", base64(format!("{k}:").as_bytes())), k.to_string())
+                (
+                    format!("Basic {}", base64(format!("{k}:").as_bytes())),
+                    k.to_string(),
+                )
             }
             (None, Some(t)) => (format!("Bearer {t}"), t.to_string()),
         };
-        let base_url = o.get("baseUrl").and_then(Json::as_str).unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/').to_string();
+        let base_url = o
+            .get("baseUrl")
+            .and_then(Json::as_str)
+            .unwrap_or(DEFAULT_BASE_URL)
+            .trim_end_matches('/')
+            .to_string();
         let mut ua = vec![
             ("bindings_version".to_string(), Json::str(VERSION)),
             ("lang".to_string(), Json::str("js")),
@@ -144,14 +164,23 @@ impl Config {
             ua.push(("runtime".to_string(), Json::str(&env.runtime)));
         }
         if !env.runtime_version.is_empty() {
-            ua.push(("runtime_version".to_string(), Json::str(&env.runtime_version)));
+            ua.push((
+                "runtime_version".to_string(),
+                Json::str(&env.runtime_version),
+            ));
         }
         Ok(Config {
             authorization,
             secret,
             base_url,
-            timeout_ms: o.get("timeoutMs").and_then(Json::as_f64).unwrap_or(DEFAULT_TIMEOUT_MS),
-            max_retries: o.get("maxRetries").and_then(Json::as_f64).map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
+            timeout_ms: o
+                .get("timeoutMs")
+                .and_then(Json::as_f64)
+                .unwrap_or(DEFAULT_TIMEOUT_MS),
+            max_retries: o
+                .get("maxRetries")
+                .and_then(Json::as_f64)
+                .map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
             user_agent: Json::Obj(ua).to_string(),
         })
     }
@@ -164,9 +193,20 @@ impl Config {
     /// Builds the request for `resource.op(...)`. `args` is `[id, params, opts]` (missing or
     /// `null` entries are absent). `cursor` replaces a list's cursor (page navigation).
     /// `random` (16 bytes) seeds the `Idempotency-Key` of a POST or PUT without a user key.
-    pub fn prepare(&self, resource: &str, op: &str, args: &Json, cursor: Option<Cursor>, random: &[u8]) -> Result<Request, ClientError> {
-        let res = resources::find(resource).ok_or_else(|| ClientError::invalid("resource", format!("Unknown resource {resource}")))?;
-        let op = res.op(op).ok_or_else(|| ClientError::invalid("method", format!("Unknown method {resource}.{op}")))?;
+    pub fn prepare(
+        &self,
+        resource: &str,
+        op: &str,
+        args: &Json,
+        cursor: Option<Cursor>,
+        random: &[u8],
+    ) -> Result<Request, ClientError> {
+        let res = resources::find(resource).ok_or_else(|| {
+            ClientError::invalid("resource", format!("Unknown resource {resource}"))
+        })?;
+        let op = res.op(op).ok_or_else(|| {
+            ClientError::invalid("method", format!("Unknown method {resource}.{op}"))
+        })?;
         let arg = |i: usize| match args {
             Json::Arr(a) => a.get(i).unwrap_or(&Json::Null),
             _ => &Json::Null,
@@ -183,7 +223,15 @@ impl Config {
                     encode_into(&mut url, id);
                 }
                 other => {
-                    return Err(ClientError::invalid("id", format!("{}.{}: id must be a non-empty string, got {}", res.name, op.name, other.type_name())));
+                    return Err(ClientError::invalid(
+                        "id",
+                        format!(
+                            "{}.{}: id must be a non-empty string, got {}",
+                            res.name,
+                            op.name,
+                            other.type_name()
+                        ),
+                    ));
                 }
             }
         }
@@ -195,7 +243,10 @@ impl Config {
         match op.args {
             Args::None | Args::Id => {
                 if *params != Json::Null {
-                    return Err(ClientError::invalid("params", format!("{}.{} takes no parameters", res.name, op.name)));
+                    return Err(ClientError::invalid(
+                        "params",
+                        format!("{}.{} takes no parameters", res.name, op.name),
+                    ));
                 }
             }
             Args::List => {
@@ -223,7 +274,10 @@ impl Config {
             body = Some("{}".to_string());
         }
 
-        let mut headers = vec![("Accept", "application/json".to_string()), ("Authorization", self.authorization.clone())];
+        let mut headers = vec![
+            ("Accept", "application/json".to_string()),
+            ("Authorization", self.authorization.clone()),
+        ];
         if body.is_some() {
             headers.push(("Content-Type", "application/json".to_string()));
             let key = match opts.get("idempotencyKey").and_then(Json::as_str) {
@@ -238,8 +292,14 @@ impl Config {
             url,
             headers,
             body,
-            timeout_ms: opts.get("timeoutMs").and_then(Json::as_f64).unwrap_or(self.timeout_ms),
-            max_retries: opts.get("maxRetries").and_then(Json::as_f64).map_or(self.max_retries, |n| n as u32),
+            timeout_ms: opts
+                .get("timeoutMs")
+                .and_then(Json::as_f64)
+                .unwrap_or(self.timeout_ms),
+            max_retries: opts
+                .get("maxRetries")
+                .and_then(Json::as_f64)
+                .map_or(self.max_retries, |n| n as u32),
             page,
         })
     }
@@ -281,7 +341,9 @@ pub fn base64(input: &[u8]) -> String {
     const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
     for c in input.chunks(3) {
-        let n = (c[0] as u32) << 16 | (*c.get(1).unwrap_or(&0) as u32) << 8 | *c.get(2).unwrap_or(&0) as u32;
+        let n = (c[0] as u32) << 16
+            | (*c.get(1).unwrap_or(&0) as u32) << 8
+            | *c.get(2).unwrap_or(&0) as u32;
         for i in 0..4 {
             if i <= c.len() {
                 out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
@@ -316,7 +378,14 @@ mod tests {
     use super::*;
 
     fn cfg(opts: &str) -> Result<Config, ClientError> {
-        Config::new(&Json::parse(opts).unwrap(), &Env { browser: false, runtime: "node".into(), runtime_version: "20.0.0".into() })
+        Config::new(
+            &Json::parse(opts).unwrap(),
+            &Env {
+                browser: false,
+                runtime: "node".into(),
+                runtime_version: "20.0.0".into(),
+            },
+        )
     }
     fn prep(c: &Config, res: &str, op: &str, args: &str) -> Result<Request, ClientError> {
         c.prepare(res, op, &Json::parse(args).unwrap(), None, &[7; 16])
@@ -337,8 +406,14 @@ mod tests {
     #[test]
     fn config_rules() {
         let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://127.0.0.1:9/"}"#).unwrap();
-        assert_eq!((c.base_url.as_str(), c.timeout_ms, c.max_retries), ("http://127.0.0.1:9", 30000.0, 2));
-        assert_eq!(cfg(r#"{"accessToken":"t"}"#).unwrap().base_url, DEFAULT_BASE_URL);
+        assert_eq!(
+            (c.base_url.as_str(), c.timeout_ms, c.max_retries),
+            ("http://127.0.0.1:9", 30000.0, 2)
+        );
+        assert_eq!(
+            cfg(r#"{"accessToken":"t"}"#).unwrap().base_url,
+            DEFAULT_BASE_URL
+        );
         for (src, param) in [
             ("{}", "apiKey"),
             (r#"{"apiKey":"k","accessToken":"t"}"#, "accessToken"),
@@ -356,10 +431,18 @@ mod tests {
 
     #[test]
     fn browser_guard() {
-        let browser = Env { browser: true, ..Env::default() };
-        let e = Config::new(&Json::parse(r#"{"apiKey":"sk_live_x"}"#).unwrap(), &browser).unwrap_err();
+        let browser = Env {
+            browser: true,
+            ..Env::default()
+        };
+        let e =
+            Config::new(&Json::parse(r#"{"apiKey":"sk_live_x"}"#).unwrap(), &browser).unwrap_err();
         assert!(e.message.contains("accessToken") && !e.message.contains("sk_live_x"));
-        assert!(Config::new(&Json::parse(r#"{"apiKey":"k","dangerouslyAllowBrowser":true}"#).unwrap(), &browser).is_ok());
+        assert!(Config::new(
+            &Json::parse(r#"{"apiKey":"k","dangerouslyAllowBrowser":true}"#).unwrap(),
+            &browser
+        )
+        .is_ok());
         assert!(Config::new(&Json::parse(r#"{"accessToken":"t"}"#).unwrap(), &browser).is_ok());
     }
 
@@ -367,14 +450,26 @@ mod tests {
     fn create_builds_a_json_post_with_an_idempotency_key() {
         let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://127.0.0.1:9"}"#).unwrap();
         let r = prep(&c, "charges", "create", &format!("[null,{CREATE},null]")).unwrap();
-        assert_eq!((r.method, r.url.as_str()), ("POST", "http://127.0.0.1:9/api/v1/charges"));
+        assert_eq!(
+            (r.method, r.url.as_str()),
+            ("POST", "http://127.0.0.1:9/api/v1/charges")
+        );
         assert_eq!(r.body.as_deref(), Some(CREATE));
         assert_eq!(r.header("authorization"), Some("Basic c2tfdGVzdDo="));
         assert_eq!(r.header("content-type"), Some("application/json"));
-        assert_eq!(r.header("idempotency-key"), Some("07070707-0707-4707-8707-070707070707"));
-        assert!(r.header("x-qbitpay-client-user-agent").unwrap().contains(r#""runtime":"node""#));
+        assert_eq!(
+            r.header("idempotency-key"),
+            Some("07070707-0707-4707-8707-070707070707")
+        );
+        assert!(r
+            .header("x-qbitpay-client-user-agent")
+            .unwrap()
+            .contains(r#""runtime":"node""#));
         let r = prep(&c, "charges", "create", &format!(r#"[null,{CREATE},{{"idempotencyKey":"mine","timeoutMs":5,"maxRetries":0,"signal":true}}]"#)).unwrap();
-        assert_eq!((r.header("idempotency-key"), r.timeout_ms, r.max_retries), (Some("mine"), 5.0, 0));
+        assert_eq!(
+            (r.header("idempotency-key"), r.timeout_ms, r.max_retries),
+            (Some("mine"), 5.0, 0)
+        );
         assert!(r.to_json().starts_with(r#"{"method":"POST","url":"http://127.0.0.1:9/api/v1/charges","headers":{"Accept":"application/json","#));
     }
 
@@ -382,19 +477,60 @@ mod tests {
     fn reads_and_updates() {
         let c = cfg(r#"{"accessToken":"tok","baseUrl":"http://h"}"#).unwrap();
         let r = prep(&c, "charges", "retrieve", r#"["ch 1/x"]"#).unwrap();
-        assert_eq!((r.method, r.url.as_str(), r.body.as_deref()), ("GET", "http://h/api/v1/charges/ch%201%2Fx", None));
-        assert_eq!((r.header("authorization"), r.header("idempotency-key")), (Some("Bearer tok"), None));
-        let r = prep(&c, "charges", "update", r#"["ch_1",{"status":"buyerPaid"}]"#).unwrap();
-        assert_eq!((r.method, r.body.as_deref()), ("PUT", Some(r#"{"status":"buyerPaid"}"#)));
+        assert_eq!(
+            (r.method, r.url.as_str(), r.body.as_deref()),
+            ("GET", "http://h/api/v1/charges/ch%201%2Fx", None)
+        );
+        assert_eq!(
+            (r.header("authorization"), r.header("idempotency-key")),
+            (Some("Bearer tok"), None)
+        );
+        let r = prep(
+            &c,
+            "charges",
+            "update",
+            r#"["ch_1",{"status":"buyerPaid"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (r.method, r.body.as_deref()),
+            ("PUT", Some(r#"{"status":"buyerPaid"}"#))
+        );
         assert!(r.header("idempotency-key").is_some());
-        let r = prep(&c, "charges", "list", r#"[null,{"limit":100,"externalOrderId":"a b"}]"#).unwrap();
-        assert_eq!(r.url, "http://h/api/v1/charges?externalOrderId=a%20b&limit=100");
+        let r = prep(
+            &c,
+            "charges",
+            "list",
+            r#"[null,{"limit":100,"externalOrderId":"a b"}]"#,
+        )
+        .unwrap();
+        assert_eq!(
+            r.url,
+            "http://h/api/v1/charges?externalOrderId=a%20b&limit=100"
+        );
         assert_eq!(r.page, Some((100, Dir::Forward)));
         assert!(r.to_json().ends_with(r#","limit":100,"dir":"f"}"#));
-        let r = c.prepare("charges", "list", &Json::parse(r#"[null,{"startingAfter":"x"}]"#).unwrap(), Some(Cursor::EndingBefore("y".into())), &[]).unwrap();
-        assert_eq!((r.url.as_str(), r.page), ("http://h/api/v1/charges?limit=10&ending_before=y", Some((10, Dir::Backward))));
+        let r = c
+            .prepare(
+                "charges",
+                "list",
+                &Json::parse(r#"[null,{"startingAfter":"x"}]"#).unwrap(),
+                Some(Cursor::EndingBefore("y".into())),
+                &[],
+            )
+            .unwrap();
+        assert_eq!(
+            (r.url.as_str(), r.page),
+            (
+                "http://h/api/v1/charges?limit=10&ending_before=y",
+                Some((10, Dir::Backward))
+            )
+        );
         let r = prep(&c, "accessToken", "create", "[]").unwrap();
-        assert_eq!((r.method, r.url.as_str()), ("GET", "http://h/api/v1/accessToken"));
+        assert_eq!(
+            (r.method, r.url.as_str()),
+            ("GET", "http://h/api/v1/accessToken")
+        );
     }
 
     /// Validation table: each invalid call fails with `param` set (and so sends nothing).
@@ -430,18 +566,55 @@ mod tests {
             (with("amountt", "1"), "amountt"),
             ("[null,\"x\"]".to_string(), "params"),
             ("[null,null]".to_string(), "amount"),
-            (format!("[null,{CREATE},{{\"idempotencyKey\":\"\"}}]"), "idempotencyKey"),
+            (
+                format!("[null,{CREATE},{{\"idempotencyKey\":\"\"}}]"),
+                "idempotencyKey",
+            ),
             (format!("[null,{CREATE},{{\"retries\":1}}]"), "retries"),
         ];
         for (args, param) in cases {
             let e = prep(&c, "charges", "create", &args).unwrap_err();
-            assert_eq!((e.param.as_deref(), e.kind), (Some(param), crate::client::error::ErrorKind::InvalidRequest), "{args}");
+            assert_eq!(
+                (e.param.as_deref(), e.kind),
+                (Some(param), crate::client::error::ErrorKind::InvalidRequest),
+                "{args}"
+            );
         }
         let ok = with("quoteCurrency", "\"PHP\"").replace("]", "");
-        assert!(prep(&c, "charges", "create", &format!("{},\"paymentType\":\"GCash\"}}]", &ok[..ok.len() - 1])).is_ok());
-        assert_eq!(prep(&c, "charges", "retrieve", "[5]").unwrap_err().param.as_deref(), Some("id"));
-        assert_eq!(prep(&c, "charges", "retrieve", "[\"\"]").unwrap_err().param.as_deref(), Some("id"));
-        assert_eq!(prep(&c, "charges", "update", r#"["c",{"status":"closed"}]"#).unwrap_err().param.as_deref(), Some("status"));
-        assert_eq!(prep(&c, "charges", "nope", "[]").unwrap_err().param.as_deref(), Some("method"));
+        assert!(prep(
+            &c,
+            "charges",
+            "create",
+            &format!("{},\"paymentType\":\"GCash\"}}]", &ok[..ok.len() - 1])
+        )
+        .is_ok());
+        assert_eq!(
+            prep(&c, "charges", "retrieve", "[5]")
+                .unwrap_err()
+                .param
+                .as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            prep(&c, "charges", "retrieve", "[\"\"]")
+                .unwrap_err()
+                .param
+                .as_deref(),
+            Some("id")
+        );
+        assert_eq!(
+            prep(&c, "charges", "update", r#"["c",{"status":"closed"}]"#)
+                .unwrap_err()
+                .param
+                .as_deref(),
+            Some("status")
+        );
+        assert_eq!(
+            prep(&c, "charges", "nope", "[]")
+                .unwrap_err()
+                .param
+                .as_deref(),
+            Some("method")
+        );
     }
 }

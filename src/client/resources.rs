@@ -4,6 +4,10 @@
 use super::error::ClientError;
 use super::json::Json;
 use super::schema::{Field, Op, Resource, Ty};
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[allow(unused_imports)]
+use alloc::{format, string::ToString};
 
 pub const CURRENCIES: &[&str] = &["USD", "USDT"];
 pub const BASE_CURRENCIES: &[&str] = &["BTC", "USDT"];
@@ -23,18 +27,36 @@ const CHARGE_CREATE: &[Field] = &[
     Field::req("redirectUrl", Ty::Url),
     Field::opt("baseCurrency", Ty::Enum(BASE_CURRENCIES)),
     Field::opt("quoteCurrency", Ty::Enum(QUOTE_CURRENCIES)),
-    Field::opt("paymentType", Ty::Enum(&["Alipay", "Yunshanfu", "bankAccount", "PayPal", "Coins.ph", "GCash"])),
+    Field::opt(
+        "paymentType",
+        Ty::Enum(&[
+            "Alipay",
+            "Yunshanfu",
+            "bankAccount",
+            "PayPal",
+            "Coins.ph",
+            "GCash",
+        ]),
+    ),
     Field::opt("payerName", Ty::Str),
 ];
 
 /// `paymentType` must suit `quoteCurrency` (CNY when absent).
 fn payment_type_matches_quote(p: &Json) -> Result<(), ClientError> {
-    let Some(pt) = p.get("paymentType").and_then(Json::as_str) else { return Ok(()) };
-    let quote = p.get("quoteCurrency").and_then(Json::as_str).unwrap_or("CNY");
+    let Some(pt) = p.get("paymentType").and_then(Json::as_str) else {
+        return Ok(());
+    };
+    let quote = p
+        .get("quoteCurrency")
+        .and_then(Json::as_str)
+        .unwrap_or("CNY");
     match PAYMENT_TYPES.iter().find(|(q, _)| *q == quote) {
         Some((_, types)) if !types.contains(&pt) => Err(ClientError::invalid(
             "paymentType",
-            format!("Invalid paymentType: with quoteCurrency {quote} it must be one of {}", types.join(", ")),
+            format!(
+                "Invalid paymentType: with quoteCurrency {quote} it must be one of {}",
+                types.join(", ")
+            ),
         )),
         _ => Ok(()),
     }
@@ -71,7 +93,11 @@ pub fn table_json() -> String {
     let table = RESOURCES
         .iter()
         .map(|r| {
-            let ops = r.ops.iter().map(|o| (o.name.to_string(), Json::str(o.args.as_str()))).collect();
+            let ops = r
+                .ops
+                .iter()
+                .map(|o| (o.name.to_string(), Json::str(o.args.as_str())))
+                .collect();
             (r.name.to_string(), Json::Obj(ops))
         })
         .collect();

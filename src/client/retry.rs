@@ -1,6 +1,10 @@
 //! The retry policy: which outcomes are retried and how long to wait before the next try.
 //! Randomness comes in as a number in [0, 1), so the policy is deterministic under test.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[allow(unused_imports)]
+use alloc::{format, string::ToString};
 /// What one attempt ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -34,36 +38,43 @@ pub fn parse_retry_after(header: Option<&str>) -> Option<f64> {
     if h.is_empty() || !h.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return None;
     }
-    h.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
+    crate::client::json::parse_num(h).filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 /// Full-jitter exponential backoff for the `retry`-th retry (0 for the first):
 /// uniform in [0, min(cap, base * 2^retry)).
 pub fn backoff_ms(retry: u32, rand: f64) -> f64 {
-    let ceiling = (BASE_DELAY_MS * 2f64.powi(retry.min(30) as i32)).min(MAX_DELAY_MS);
-    (rand.clamp(0.0, 1.0) * ceiling).floor()
+    let ceiling = (BASE_DELAY_MS * (1u64 << retry.min(30)) as f64).min(MAX_DELAY_MS);
+    (rand.clamp(0.0, 1.0) * ceiling) as u64 as f64
 }
 
 /// After `attempts` attempts (1 after the first), the delay before the next one, or `None`
 /// when the outcome is final (success, not retryable, or retries used up).
-pub fn next_delay_ms(attempts: u32, max_retries: u32, outcome: Outcome, retry_after_s: Option<f64>, rand: f64) -> Option<f64> {
+pub fn next_delay_ms(
+    attempts: u32,
+    max_retries: u32,
+    outcome: Outcome,
+    retry_after_s: Option<f64>,
+    rand: f64,
+) -> Option<f64> {
     if attempts == 0 || attempts > max_retries || !is_retryable(outcome) {
         return None;
     }
     Some(match retry_after_s {
-        Some(s) => (s * 1000.0).min(MAX_RETRY_AFTER_MS).ceil(),
+        Some(s) => {
+            let ms = (s * 1000.0).min(MAX_RETRY_AFTER_MS);
+            let whole = ms as u64 as f64;
+            if whole < ms {
+                whole + 1.0
+            } else {
+                whole
+            }
+        }
         None => backoff_ms(attempts - 1, rand),
     })
 }
 
-/// A number the way JavaScript prints the simple ones we produce.
-pub fn fmt_num(v: f64) -> String {
-    if v.fract() == 0.0 && v.abs() < 9.0e15 {
-        format!("{}", v as i64)
-    } else {
-        format!("{}", v)
-    }
-}
+pub use crate::client::json::fmt_num;
 
 #[cfg(test)]
 mod tests {
@@ -101,9 +112,18 @@ mod tests {
         assert_eq!(next_delay_ms(1, 0, s503, None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(400), None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(200), None, 0.5), None);
-        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(2.0), 0.5), Some(2000.0));
-        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(0.25), 0.5), Some(250.0));
-        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(3600.0), 0.5), Some(60_000.0));
+        assert_eq!(
+            next_delay_ms(1, 2, Outcome::Status(429), Some(2.0), 0.5),
+            Some(2000.0)
+        );
+        assert_eq!(
+            next_delay_ms(1, 2, Outcome::Status(429), Some(0.25), 0.5),
+            Some(250.0)
+        );
+        assert_eq!(
+            next_delay_ms(1, 2, Outcome::Status(429), Some(3600.0), 0.5),
+            Some(60_000.0)
+        );
         assert_eq!(next_delay_ms(1, 2, Outcome::Timeout, None, 0.0), Some(0.0));
     }
 
@@ -111,7 +131,10 @@ mod tests {
     fn retry_after_header() {
         assert_eq!(parse_retry_after(Some("2")), Some(2.0));
         assert_eq!(parse_retry_after(Some(" 1.5 ")), Some(1.5));
-        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
+        assert_eq!(
+            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
+            None
+        );
         assert_eq!(parse_retry_after(Some("-1")), None);
         assert_eq!(parse_retry_after(Some("")), None);
         assert_eq!(parse_retry_after(None), None);

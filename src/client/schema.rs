@@ -5,6 +5,10 @@
 
 use super::error::ClientError;
 use super::json::Json;
+#[allow(unused_imports)]
+use crate::prelude::*;
+#[allow(unused_imports)]
+use alloc::{format, string::ToString};
 
 /// A parameter's type, as validated before anything is sent.
 #[derive(Clone, Copy, Debug)]
@@ -36,10 +40,18 @@ pub struct Field {
 
 impl Field {
     pub const fn req(name: &'static str, ty: Ty) -> Field {
-        Field { name, ty, required: true }
+        Field {
+            name,
+            ty,
+            required: true,
+        }
     }
     pub const fn opt(name: &'static str, ty: Ty) -> Field {
-        Field { name, ty, required: false }
+        Field {
+            name,
+            ty,
+            required: false,
+        }
     }
 }
 
@@ -110,25 +122,67 @@ pub struct Op {
 
 impl Op {
     pub const fn create(params: &'static [Field]) -> Op {
-        Op { name: "create", method: Method::Post, args: Args::Params, suffix: "", params, check: None }
+        Op {
+            name: "create",
+            method: Method::Post,
+            args: Args::Params,
+            suffix: "",
+            params,
+            check: None,
+        }
     }
     pub const fn retrieve() -> Op {
-        Op { name: "retrieve", method: Method::Get, args: Args::Id, suffix: "", params: &[], check: None }
+        Op {
+            name: "retrieve",
+            method: Method::Get,
+            args: Args::Id,
+            suffix: "",
+            params: &[],
+            check: None,
+        }
     }
     pub const fn update(params: &'static [Field]) -> Op {
-        Op { name: "update", method: Method::Put, args: Args::IdParams, suffix: "", params, check: None }
+        Op {
+            name: "update",
+            method: Method::Put,
+            args: Args::IdParams,
+            suffix: "",
+            params,
+            check: None,
+        }
     }
     /// A list; `filters` come on top of `limit`, `startingAfter`, `endingBefore`.
     pub const fn list(filters: &'static [Field]) -> Op {
-        Op { name: "list", method: Method::Get, args: Args::List, suffix: "", params: filters, check: None }
+        Op {
+            name: "list",
+            method: Method::Get,
+            args: Args::List,
+            suffix: "",
+            params: filters,
+            check: None,
+        }
     }
     /// A singleton read: `GET path + suffix` with no arguments (`accounts.retrieve()`).
     pub const fn show(name: &'static str, suffix: &'static str) -> Op {
-        Op { name, method: Method::Get, args: Args::None, suffix, params: &[], check: None }
+        Op {
+            name,
+            method: Method::Get,
+            args: Args::None,
+            suffix,
+            params: &[],
+            check: None,
+        }
     }
     /// A read with query parameters: `GET path + suffix ? params` (`markets.ticker(params)`).
     pub const fn query(name: &'static str, suffix: &'static str, params: &'static [Field]) -> Op {
-        Op { name, method: Method::Get, args: Args::Params, suffix, params, check: None }
+        Op {
+            name,
+            method: Method::Get,
+            args: Args::Params,
+            suffix,
+            params,
+            check: None,
+        }
     }
     pub const fn with_check(mut self, check: Check) -> Op {
         self.check = Some(check);
@@ -154,20 +208,34 @@ impl Resource {
 /// Validates `params` (an object, `null` = none) against `fields`: unknown keys, missing
 /// required fields and wrong types are errors naming the parameter (`destination.addr`).
 /// `null` counts as absent. Returns the members to send, in the caller's order.
-pub fn validate(params: &Json, fields: &[Field], prefix: &str) -> Result<Vec<(String, Json)>, ClientError> {
+pub fn validate(
+    params: &Json,
+    fields: &[Field],
+    prefix: &str,
+) -> Result<Vec<(String, Json)>, ClientError> {
     let members: &[(String, Json)] = match params {
         Json::Null => &[],
         Json::Obj(m) => m,
         other => {
-            let name = if prefix.is_empty() { "params" } else { prefix.trim_end_matches('.') };
-            return Err(ClientError::invalid(name, format!("{} must be an object, got {}", name, other.type_name())));
+            let name = if prefix.is_empty() {
+                "params"
+            } else {
+                prefix.trim_end_matches('.')
+            };
+            return Err(ClientError::invalid(
+                name,
+                format!("{} must be an object, got {}", name, other.type_name()),
+            ));
         }
     };
     let mut out = Vec::with_capacity(members.len());
     for (k, v) in members {
         let path = format!("{prefix}{k}");
         let Some(f) = fields.iter().find(|f| f.name == k) else {
-            return Err(ClientError::invalid(&path, format!("Unknown parameter: {path}")));
+            return Err(ClientError::invalid(
+                &path,
+                format!("Unknown parameter: {path}"),
+            ));
         };
         if *v == Json::Null {
             continue;
@@ -177,14 +245,22 @@ pub fn validate(params: &Json, fields: &[Field], prefix: &str) -> Result<Vec<(St
     for f in fields.iter().filter(|f| f.required) {
         if !out.iter().any(|(k, _)| k == f.name) {
             let path = format!("{prefix}{}", f.name);
-            return Err(ClientError::invalid(&path, format!("Missing required parameter: {path}")));
+            return Err(ClientError::invalid(
+                &path,
+                format!("Missing required parameter: {path}"),
+            ));
         }
     }
     Ok(out)
 }
 
 fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
-    let bad = |what: &str| Err(ClientError::invalid(path, format!("Invalid {path}: must be {what}")));
+    let bad = |what: &str| {
+        Err(ClientError::invalid(
+            path,
+            format!("Invalid {path}: must be {what}"),
+        ))
+    };
     match ty {
         Ty::Str => match v {
             Json::Str(s) if !s.trim().is_empty() => Ok(v.clone()),
@@ -203,7 +279,9 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
             _ => bad("an absolute http(s) URL"),
         },
         Ty::Int(min, max) => match v.as_f64() {
-            Some(n) if n.fract() == 0.0 && n >= min as f64 && n <= max as f64 => Ok(Json::num(n)),
+            Some(n) if crate::client::json::is_int(n) && n >= min as f64 && n <= max as f64 => {
+                Ok(Json::num(n))
+            }
             _ => bad(&format!("an integer from {min} to {max}")),
         },
         Ty::Bool => match v {
@@ -218,10 +296,19 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
             };
             let tag_path = format!("{path}.{tag}");
             let names: Vec<&str> = variants.iter().map(|(n, _)| *n).collect();
-            match t.and_then(Json::as_str).and_then(|t| variants.iter().find(|(n, _)| *n == t)) {
+            match t
+                .and_then(Json::as_str)
+                .and_then(|t| variants.iter().find(|(n, _)| *n == t))
+            {
                 Some((_, fields)) => Ok(Json::Obj(validate(v, fields, &format!("{path}."))?)),
-                None if t.is_none() => Err(ClientError::invalid(&tag_path, format!("Missing required parameter: {tag_path}"))),
-                None => Err(ClientError::invalid(&tag_path, format!("Invalid {tag_path}: must be one of {}", names.join(", ")))),
+                None if t.is_none() => Err(ClientError::invalid(
+                    &tag_path,
+                    format!("Missing required parameter: {tag_path}"),
+                )),
+                None => Err(ClientError::invalid(
+                    &tag_path,
+                    format!("Invalid {tag_path}: must be one of {}", names.join(", ")),
+                )),
             }
         }
     }
@@ -251,19 +338,53 @@ mod tests {
 
     #[test]
     fn urls() {
-        for ok in ["http://127.0.0.1:8080/cb", "https://example.com", "HTTPS://example.com/a?b#c", "http://u@h"] {
+        for ok in [
+            "http://127.0.0.1:8080/cb",
+            "https://example.com",
+            "HTTPS://example.com/a?b#c",
+            "http://u@h",
+        ] {
             assert!(is_http_url(ok), "{ok}");
         }
-        for bad in ["", "example.com", "ftp://x", "https://", "http:///path", "https://a b", "/relative", "javascript:alert(1)", "http://:80"] {
+        for bad in [
+            "",
+            "example.com",
+            "ftp://x",
+            "https://",
+            "http:///path",
+            "https://a b",
+            "/relative",
+            "javascript:alert(1)",
+            "http://:80",
+        ] {
             assert!(!is_http_url(bad), "{bad}");
         }
     }
 
     const DEST: &[(&str, &[Field])] = &[
-        ("wallet", &[Field::req("type", Ty::Str), Field::req("payerName", Ty::Str), Field::req("addr", Ty::Str)]),
-        ("bankAccount", &[Field::req("type", Ty::Str), Field::req("payerName", Ty::Str), Field::req("bankAccountNum", Ty::Str), Field::req("bankName", Ty::Str)]),
+        (
+            "wallet",
+            &[
+                Field::req("type", Ty::Str),
+                Field::req("payerName", Ty::Str),
+                Field::req("addr", Ty::Str),
+            ],
+        ),
+        (
+            "bankAccount",
+            &[
+                Field::req("type", Ty::Str),
+                Field::req("payerName", Ty::Str),
+                Field::req("bankAccountNum", Ty::Str),
+                Field::req("bankName", Ty::Str),
+            ],
+        ),
     ];
-    const PAYOUT: &[Field] = &[Field::req("amount", Ty::Amount), Field::req("destination", Ty::Tagged("type", DEST)), Field::opt("n", Ty::Int(1, 100))];
+    const PAYOUT: &[Field] = &[
+        Field::req("amount", Ty::Amount),
+        Field::req("destination", Ty::Tagged("type", DEST)),
+        Field::opt("n", Ty::Int(1, 100)),
+    ];
 
     fn err(src: &str) -> (String, String) {
         let e = validate(&Json::parse(src).unwrap(), PAYOUT, "").unwrap_err();
@@ -272,15 +393,42 @@ mod tests {
 
     #[test]
     fn nested_and_tagged_objects_name_the_parameter() {
-        assert_eq!(err(r#"{"amount":1,"destination":{"type":"wallet","payerName":"x"}}"#).0, "destination.addr");
-        assert_eq!(err(r#"{"amount":1,"destination":{"payerName":"x"}}"#).0, "destination.type");
-        assert_eq!(err(r#"{"amount":1,"destination":{"type":"moon"}}"#).0, "destination.type");
-        assert_eq!(err(r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a","zz":1}}"#).0, "destination.zz");
-        assert_eq!(err(r#"{"amount":1,"destination":"wallet"}"#).0, "destination");
+        assert_eq!(
+            err(r#"{"amount":1,"destination":{"type":"wallet","payerName":"x"}}"#).0,
+            "destination.addr"
+        );
+        assert_eq!(
+            err(r#"{"amount":1,"destination":{"payerName":"x"}}"#).0,
+            "destination.type"
+        );
+        assert_eq!(
+            err(r#"{"amount":1,"destination":{"type":"moon"}}"#).0,
+            "destination.type"
+        );
+        assert_eq!(
+            err(
+                r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a","zz":1}}"#
+            )
+            .0,
+            "destination.zz"
+        );
+        assert_eq!(
+            err(r#"{"amount":1,"destination":"wallet"}"#).0,
+            "destination"
+        );
         assert_eq!(err(r#"{"amount":0,"destination":{}}"#).0, "amount");
-        assert_eq!(err(r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a"},"n":1.5}"#).0, "n");
+        assert_eq!(
+            err(
+                r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a"},"n":1.5}"#
+            )
+            .0,
+            "n"
+        );
         assert_eq!(err(r#"[1]"#).0, "params");
         let ok = validate(&Json::parse(r#"{"amount":2.5,"n":null,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#).unwrap(), PAYOUT, "").unwrap();
-        assert_eq!(Json::Obj(ok).to_string(), r#"{"amount":2.5,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#);
+        assert_eq!(
+            Json::Obj(ok).to_string(),
+            r#"{"amount":2.5,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#
+        );
     }
 }

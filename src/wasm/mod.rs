@@ -5,5 +5,5 @@
 mod client;
 #[cfg(feature = "wasm-webhook")]
 mod webhook;
-#[cfg(all(feature = "wasm-webhook", not(feature = "wasm-client")))]
+#[cfg(all(target_arch = "wasm32", any(feature = "wasm-webhook", feature = "wasm-client")))]
 mod bare;

@@ -1,0 +1,248 @@
+// The `QbitPay` client facade. Thin on purpose: it owns what only JavaScript can do
+// (fetch, timers, AbortSignal, promises, iteration) and asks the Rust core (the wasm glue
+// `qbitpay_client`) for every decision: validation, the request to send, whether and when
+// to retry, the error for an answer, pagination cursors. JSON strings cross the boundary.
+import { QbitPayError, errorClasses } from './errors.mjs';
+
+/** @param {any} glue the initialised wasm-bindgen module of `qbitpay_client` */
+export function clientApi(glue) {
+  const TABLE = JSON.parse(glue.resources());
+
+  const toError = (f, extra) => new (errorClasses[f.kind] || QbitPayError)(f.message, { ...f, ...extra });
+  const fail = (json, extra) => { throw toError(JSON.parse(json), extra); };
+  // A plan or `{error}` from the core; throws the error.
+  const plan = (json) => {
+    const p = JSON.parse(json);
+    if (p && p.error) throw toError(p.error);
+    return p;
+  };
+  const aborted = (signal) => toError(JSON.parse(glue.failure('aborted', 0)), { cause: signal.reason });
+
+  const random16 = () => {
+    const c = globalThis.crypto;
+    if (c && c.getRandomValues) return c.getRandomValues(new Uint8Array(16));
+    const b = new Uint8Array(16);
+    for (let i = 0; i < 16; i++) b[i] = (Math.random() * 256) | 0;
+    return b;
+  };
+
+  function runtime() {
+    const g = globalThis;
+    if (g.Deno && g.Deno.version) return ['deno', g.Deno.version.deno];
+    if (g.Bun) return ['bun', g.Bun.version];
+    if (g.navigator && g.navigator.userAgent === 'Cloudflare-Workers') return ['workerd', ''];
+    if (g.process && g.process.versions && g.process.versions.node) return ['node', g.process.versions.node];
+    if (g.document !== undefined) return ['browser', (g.navigator && g.navigator.userAgent) || ''];
+    return ['unknown', ''];
+  }
+
+  // `[id, params, opts]` as JSON for the core; the signal stays here (the core sees `true`).
+  function encodeArgs(id, params, opts) {
+    const o = opts == null || typeof opts !== 'object' ? opts : { ...opts, signal: opts.signal == null ? undefined : true };
+    try {
+      return JSON.stringify([id === undefined ? null : id, params === undefined ? null : params, o === undefined ? null : o]);
+    } catch (e) {
+      throw new errorClasses.invalid_request('params could not be serialised as JSON', { param: 'params', cause: e });
+    }
+  }
+
+  // Resolves with [response, text] or rejects as soon as `signal` aborts, even when a custom
+  // fetch ignores the signal.
+  function attempt(fetchFn, p, signal) {
+    return new Promise((resolve, reject) => {
+      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
+      Promise.resolve()
+        .then(() => fetchFn(p.url, { method: p.method, headers: p.headers, body: p.body, signal }))
+        .then((res) => res.text().then((text) => resolve([res, text])))
+        .catch(reject);
+    });
+  }
+
+  function sleep(ms, signal) {
+    return new Promise((resolve, reject) => {
+      const onAbort = () => { clearTimeout(t); reject(aborted(signal)); };
+      const t = setTimeout(() => { if (signal) signal.removeEventListener('abort', onAbort); resolve(); }, ms);
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  // One call: attempts, retries and backoff as the core decides. Resolves with the parsed body.
+  async function send(ctx, p, signal) {
+    const fetchFn = ctx.fetch || globalThis.fetch; // looked up at call time
+    if (typeof fetchFn !== 'function') fail(glue.failure('network', 0), { message: 'No fetch: pass new QbitPay({ fetch })' });
+    for (let attempts = 1; ; attempts++) {
+      if (signal && signal.aborted) throw aborted(signal);
+      const ac = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => { timedOut = true; ac.abort(); }, p.timeoutMs);
+      const onAbort = () => ac.abort();
+      if (signal) signal.addEventListener('abort', onAbort, { once: true });
+      let res, text, status, cause;
+      try {
+        [res, text] = await attempt(fetchFn, p, ac.signal);
+        status = res.status;
+      } catch (e) {
+        if (signal && signal.aborted) throw aborted(signal);
+        status = timedOut ? -1 : 0;
+        cause = e;
+      } finally {
+        clearTimeout(timer);
+        if (signal) signal.removeEventListener('abort', onAbort);
+      }
+      if (status >= 200 && status < 300) {
+        try { return JSON.parse(text); } catch { /* the core makes it an API error */ }
+      }
+      const retryAfter = res ? res.headers.get('retry-after') : null;
+      const wait = glue.delay(attempts, p.maxRetries, status, retryAfter, Math.random());
+      if (wait < 0) {
+        if (status <= 0) fail(glue.failure(status ? 'timeout' : 'network', p.timeoutMs), { cause });
+        let raw = text;
+        try { raw = JSON.parse(text); } catch { /* keep the text */ }
+        fail(glue.error(ctx.client, status, text, res.headers.get('request-id'), retryAfter), { raw });
+      }
+      await sleep(wait, signal);
+    }
+  }
+
+  // ---- Lists ----------------------------------------------------------------------------
+
+  const EMPTY = Object.freeze([]);
+  const EMPTY_BYTES = new Uint8Array(0);
+
+  class Page {
+    #nav;
+    constructor(data, hasMore, nav) {
+      this.object = 'list';
+      this.data = data;
+      this.hasMore = hasMore;
+      this.#nav = nav;
+    }
+    /** The page after this one's last item (older items); empty when there is none. */
+    nextPage() { return this.#nav('next', this); }
+    /** The page before this one's first item (newer items); empty when there is none. */
+    previousPage() { return this.#nav('prev', this); }
+  }
+
+  // The page machinery of one list call: loads a page for a plan, finds a page's neighbour.
+  function lister(ctx, resource, args, signal) {
+    const dirs = new WeakMap();
+    const load = async (p) => {
+      const body = await send(ctx, p, signal);
+      const data = body && Array.isArray(body.data) ? body.data : EMPTY;
+      const hm = body && (body.has_more !== undefined ? body.has_more : body.hasMore);
+      const page = new Page(data, glue.has_more(p.limit, data.length, typeof hm === 'boolean' ? +hm : -1), go);
+      dirs.set(page, p.dir);
+      return page;
+    };
+    const dirOf = (page) => dirs.get(page) || 'f';
+    // The plan for the neighbour of `page` (`which`: next, prev, walk), or null.
+    const neighbour = (which, page) => {
+      const d = page.data;
+      const json = glue.page(ctx.client, resource, args, which, dirOf(page), page.hasMore,
+        d.length ? String(d[0].id) : undefined, d.length ? String(d[d.length - 1].id) : undefined);
+      return json === 'null' ? null : plan(json);
+    };
+    const go = async (which, page) => {
+      const p = neighbour(which, page);
+      return p ? load(p) : new Page(EMPTY, false, go);
+    };
+    return { load, neighbour, dirOf };
+  }
+
+  class ListPromise {
+    #first; #start; #l;
+    constructor(ctx, resource, params, opts) {
+      const args = encodeArgs(null, params, opts);
+      const signal = opts && opts.signal;
+      this.#l = lister(ctx, resource, args, signal);
+      // Validated now, sent on first use.
+      let p, err;
+      try { p = plan(glue.prepare(ctx.client, resource, 'list', args, EMPTY_BYTES)); } catch (e) { err = e; }
+      this.#start = () => (err ? Promise.reject(err) : this.#l.load(p));
+    }
+    #page() { return this.#first || (this.#first = this.#start()); }
+    then(onFulfilled, onRejected) { return this.#page().then(onFulfilled, onRejected); }
+    catch(onRejected) { return this.#page().catch(onRejected); }
+    finally(onFinally) { return this.#page().finally(onFinally); }
+
+    /** Every item, fetching each next page only when the previous one is used up. */
+    [Symbol.asyncIterator]() {
+      let page = null, i = 0, done = false, chain = Promise.resolve();
+      const step = async () => {
+        for (;;) {
+          if (done) return { done: true, value: undefined };
+          if (!page) page = await this.#page();
+          const n = page.data.length;
+          if (i < n) {
+            // A backward walk (endingBefore) yields each page oldest first, moving away from the cursor.
+            const v = page.data[this.#l.dirOf(page) === 'b' ? n - 1 - i : i];
+            i++;
+            return { done: false, value: v };
+          }
+          const p = this.#l.neighbour('walk', page);
+          if (!p) { done = true; continue; }
+          page = await this.#l.load(p);
+          i = 0;
+        }
+      };
+      return {
+        // Calls are queued, so concurrent next() calls each get their own item in order.
+        next: () => (chain = chain.then(step, step)),
+        return: (value) => { done = true; return Promise.resolve({ done: true, value }); },
+        [Symbol.asyncIterator]() { return this; },
+      };
+    }
+
+    /** Up to `max` items (required, at most 10,000). */
+    async toArray(opts) {
+      const max = JSON.parse(glue.to_array_max(JSON.stringify(opts === undefined ? null : opts)));
+      if (typeof max !== 'number') throw toError(max.error);
+      const out = [];
+      for await (const item of this) {
+        out.push(item);
+        if (out.length >= max) break;
+      }
+      return out;
+    }
+  }
+
+  function method(ctx, resource, op, shape) {
+    switch (shape) {
+      case 'list': return (params, opts) => new ListPromise(ctx, resource, params, opts);
+      case 'none': return (opts) => call(ctx, resource, op, undefined, undefined, opts);
+      case 'id': return (id, opts) => call(ctx, resource, op, id, undefined, opts);
+      case 'idParams': return (id, params, opts) => call(ctx, resource, op, id, params, opts);
+      default: return (params, opts) => call(ctx, resource, op, undefined, params, opts);
+    }
+  }
+
+  async function call(ctx, resource, op, id, params, opts) {
+    const p = plan(glue.prepare(ctx.client, resource, op, encodeArgs(id, params, opts), random16()));
+    return send(ctx, p, opts && opts.signal);
+  }
+
+  class QbitPay {
+    /**
+     * @param {{apiKey?: string, accessToken?: string, baseUrl?: string, timeoutMs?: number,
+     *          maxRetries?: number, fetch?: typeof fetch, dangerouslyAllowBrowser?: boolean}} [options]
+     */
+    constructor(options) {
+      const o = options == null ? {} : options;
+      const [rt, rtv] = runtime();
+      const opts = typeof o === 'object' ? { ...o, fetch: o.fetch === undefined ? undefined : typeof o.fetch } : o;
+      // The validated options, passed to the (stateless) core with every call. Kept in this
+      // closure only: the credential is never a property of the client object.
+      const client = JSON.stringify([opts, globalThis.document !== undefined, rt, rtv || '']);
+      const err = glue.configure(client);
+      if (err) fail(err);
+      const ctx = { client, fetch: o.fetch };
+      for (const name of Object.keys(TABLE)) {
+        const r = {};
+        for (const op of Object.keys(TABLE[name])) r[op] = method(ctx, name, op, TABLE[name][op]);
+        Object.defineProperty(this, name, { value: Object.freeze(r), enumerable: true });
+      }
+    }
+  }
+
+  return { QbitPay };
+}

@@ -1,0 +1,83 @@
+// Start the local QbitPay sandbox (target/debug/qbitpay-sandbox) for a test file:
+//   const sb = await startSandbox({ args: ['--rate-limit', '2'] });  // sb.url, sb.apiKey, sb.stop()
+// Built by `cargo build -p qbitpay-sandbox` (make test does it); QBITPAY_SANDBOX overrides the path.
+// Every server listens on 127.0.0.1 with a port of its own; nothing leaves the machine.
+import { spawn } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createInterface } from 'node:readline';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const SANDBOX_BIN = process.env.QBITPAY_SANDBOX || path.join(root, 'target', 'debug', 'qbitpay-sandbox');
+
+/**
+ * @param {{args?: string[], apiKeys?: string[], verbose?: boolean}} [o]
+ * @returns {Promise<{url: string, apiKey: string, apiKeys: string[], stop(): Promise<void>, process: import('node:child_process').ChildProcess}>}
+ */
+export async function startSandbox({ args = [], apiKeys, verbose = !!process.env.QBITPAY_SANDBOX_VERBOSE } = {}) {
+  if (!existsSync(SANDBOX_BIN)) throw new Error(`no sandbox binary at ${SANDBOX_BIN}: run cargo build -p qbitpay-sandbox`);
+  const keys = apiKeys || [`sk_test_${randomBytes(12).toString('hex')}`];
+  const argv = ['--host', '127.0.0.1', '--port', '0', ...keys.flatMap((k) => ['--api-key', k]), ...args];
+  const child = spawn(SANDBOX_BIN, argv, { stdio: ['ignore', 'pipe', verbose ? 'inherit' : 'ignore'] });
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('sandbox did not start within 10 s')), 10_000);
+    lines.once('line', (line) => {
+      clearTimeout(timer);
+      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
+      if (m) resolve(m[1]);
+      else reject(new Error(`unexpected first sandbox line: ${line}`));
+    });
+    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`sandbox exited (${code}) before listening`)); });
+  });
+  // Keep draining stdout so the server never blocks on a full pipe.
+  lines.on('line', (line) => { if (verbose) console.error(`[sandbox] ${line}`); });
+  let stopped;
+  return {
+    url,
+    apiKey: keys[0],
+    apiKeys: keys,
+    process: child,
+    stop() {
+      if (!stopped) {
+        child.kill('SIGTERM');
+        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
+        stopped = exited.then(() => clearTimeout(force));
+      }
+      return stopped;
+    },
+  };
+}
+
+/**
+ * A `fetch` for the client's `fetch` option that records every request (method, url,
+ * headers) before passing it to the global fetch.
+ */
+export function countingFetch(inner = (...a) => globalThis.fetch(...a)) {
+  const calls = [];
+  const f = (url, init = {}) => {
+    calls.push({ url: String(url), method: init.method || 'GET', headers: { ...(init.headers || {}) }, body: init.body });
+    return inner(url, init);
+  };
+  f.calls = calls;
+  return f;
+}
+
+/** A local HTTP server that answers nothing (for timeouts) or what `handler` says. */
+export async function startStubServer(handler) {
+  const http = await import('node:http');
+  const sockets = new Set();
+  const server = http.createServer((req, res) => { if (handler) handler(req, res); });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    stop() {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
