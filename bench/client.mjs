@@ -1,0 +1,131 @@
+#!/usr/bin/env node
+// Client benchmark (issue 4): the SDK against a hand-written raw `fetch` loop doing the
+// same requests, side by side against one local sandbox (started here, 127.0.0.1 only).
+//   1. 200 sequential charges.retrieve          goal ≤ 1.10× the raw loop's time
+//   2. auto-paging 5,000 charges (limit 100)   goal ≤ 1.15×, memory flat while paging
+//   3. gzip size of what `import 'qbitpay'` loads in a browser   goal ≤ 32 KB
+// Run after `make pkg`: node bench/client.mjs  [ROUNDS=5]
+// Uses target/sandbox/qbitpay-sandbox (cargo build -p qbitpay-sandbox --profile sandbox)
+// when built, else the debug build; QBITPAY_SANDBOX overrides.
+import { existsSync, readFileSync } from 'node:fs';
+import { gzipSync } from 'node:zlib';
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const fast = path.join(root, 'target', 'sandbox', 'qbitpay-sandbox');
+if (!process.env.QBITPAY_SANDBOX && existsSync(fast)) process.env.QBITPAY_SANDBOX = fast;
+const { startSandbox } = await import('../tests/support/sandbox.mjs');
+const { QbitPay } = await import('qbitpay');
+const require = createRequire(import.meta.url);
+
+const ROUNDS = Number(process.env.ROUNDS || 5);
+const RETRIEVES = 200;
+const CHARGES = 5000;
+const LIMIT = 100;
+
+const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
+const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
+const mb = (n) => (n / 1048576).toFixed(1);
+
+const sb = await startSandbox({ args: ['--charge-ttl', '100000'] });
+try {
+  const auth = `Basic ${btoa(`${sb.apiKey}:`)}`;
+  const headers = { Accept: 'application/json', Authorization: auth };
+  const qp = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url });
+
+  // --- setup: 5,000 charges, 8 at a time ---
+  const t0 = process.hrtime.bigint();
+  const ids = [];
+  for (let i = 0; i < CHARGES; i += 8) {
+    const batch = [];
+    for (let j = i; j < Math.min(i + 8, CHARGES); j++) {
+      batch.push(qp.charges.create({ amount: 1 + (j % 50), currency: 'USD', externalOrderId: `bench-${j}`,
+        cbUrl: 'http://127.0.0.1:9/cb', redirectUrl: 'http://127.0.0.1:9/back' }));
+    }
+    for (const c of await Promise.all(batch)) ids.push(c.id);
+  }
+  console.log(`sandbox ${path.basename(path.dirname(process.env.QBITPAY_SANDBOX || 'debug/x'))} build; created ${CHARGES} charges in ${ms(t0).toFixed(0)} ms`);
+
+  // --- the two workloads, each as SDK and as raw fetch ---
+  const someIds = ids.slice(0, RETRIEVES);
+  const retrieveSdk = async () => { for (const id of someIds) await qp.charges.retrieve(id); };
+  const retrieveRaw = async () => {
+    for (const id of someIds) {
+      const res = await fetch(`${sb.url}/api/v1/charges/${encodeURIComponent(id)}`, { headers });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      JSON.parse(await res.text());
+    }
+  };
+  const pageSdk = async (onPage) => {
+    let n = 0;
+    for await (const c of qp.charges.list({ limit: LIMIT })) { if (c.id) n++; if (onPage && n % LIMIT === 0) onPage(n); }
+    return n;
+  };
+  const pageRaw = async () => {
+    let n = 0, after = '';
+    for (;;) {
+      const res = await fetch(`${sb.url}/api/v1/charges?limit=${LIMIT}${after && `&starting_after=${encodeURIComponent(after)}`}`, { headers });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const { data } = JSON.parse(await res.text()); // as the SDK reads bodies: same parse cost
+      for (const c of data) if (c.id) n++;
+      if (data.length < LIMIT) return n;
+      after = data[data.length - 1].id;
+    }
+  };
+
+  const runs = { retrieveSdk: [], retrieveRaw: [], pageSdk: [], pageRaw: [] };
+  const fns = { retrieveSdk, retrieveRaw, pageSdk, pageRaw };
+  // Warm up (JIT, connection pool), then alternate the order each round.
+  await retrieveSdk(); await retrieveRaw(); await pageSdk(); await pageRaw();
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 ? ['retrieveRaw', 'retrieveSdk', 'pageRaw', 'pageSdk'] : ['retrieveSdk', 'retrieveRaw', 'pageSdk', 'pageRaw'];
+    for (const k of order) {
+      const t = process.hrtime.bigint();
+      const out = await fns[k]();
+      runs[k].push(ms(t));
+      if (k.startsWith('page') && out !== CHARGES) throw new Error(`${k} saw ${out} charges`);
+    }
+  }
+  const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
+  const r1 = m.retrieveSdk / m.retrieveRaw;
+  const r2 = m.pageSdk / m.pageRaw;
+  console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch ${m.retrieveRaw.toFixed(1)} ms   ratio ${r1.toFixed(3)}× (goal ≤ 1.10×)  [median of ${ROUNDS}]`);
+  console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   ratio ${r2.toFixed(3)}× (goal ≤ 1.15×)  [median of ${ROUNDS}]`);
+
+  // --- memory while paging: JS heap and wasm linear memory, sampled every page ---
+  // The same instance the package entry initialised (Node caches modules by real path).
+  const glue = require(path.join(root, 'pkg', 'cjs', 'qbitpay_client.cjs'));
+  const wasmMem = () => glue.initSync({ module: new Uint8Array(0) }).memory.buffer.byteLength; // already initialised: returns it
+  globalThis.gc?.();
+  const heap = [];
+  const wasm = [];
+  const wasm0 = wasmMem();
+  for (let r = 0; r < 3; r++) {
+    // After a full GC at each page: what stays live while paging (nothing should accumulate).
+    await pageSdk(() => { globalThis.gc?.(); heap.push(process.memoryUsage().heapUsed); wasm.push(wasmMem()); });
+  }
+  const third = Math.floor(heap.length / 3);
+  const firstAvg = heap.slice(0, third).reduce((a, b) => a + b, 0) / third;
+  const lastAvg = heap.slice(-third).reduce((a, b) => a + b, 0) / third;
+  console.log(`memory while paging 3×${CHARGES}: JS heap min ${mb(Math.min(...heap))} / max ${mb(Math.max(...heap))} MB, ` +
+    `first-third avg ${mb(firstAvg)} MB vs last-third ${mb(lastAvg)} MB; wasm memory ${mb(wasm0)} → ${mb(Math.max(...wasm))} MB` +
+    `${globalThis.gc ? '' : ' (run with --expose-gc for steadier numbers)'}`);
+
+  // --- size of what `import 'qbitpay'` loads (browser entry) ---
+  const pkg = path.join(root, 'pkg');
+  const files = ['esm/index.browser.mjs', 'esm/webhook.browser.mjs', 'esm/errors.mjs', 'esm/webhook.mjs', 'esm/client.mjs',
+    'esm/qbitpay_webhook.mjs', 'esm/qbitpay_client.mjs', 'wasm/qbitpay_webhook_bg.wasm', 'wasm/qbitpay_client_bg.wasm']
+    .filter((f) => existsSync(path.join(pkg, f)));
+  let total = 0;
+  const parts = [];
+  for (const f of files) {
+    const n = gzipSync(readFileSync(path.join(pkg, f)), { level: 9 }).length;
+    total += n;
+    parts.push(`${path.basename(f)} ${(n / 1024).toFixed(1)}`);
+  }
+  console.log(`gzip size of import 'qbitpay': ${(total / 1024).toFixed(1)} KB (goal ≤ 32 KB): ${parts.join(', ')}`);
+} finally {
+  await sb.stop();
+}
