@@ -93,9 +93,10 @@ impl ClientError {
     /// The request got no answer (`code`: `timeout`, `network`, `aborted`).
     pub fn connection(code: &str, timeout_ms: f64) -> ClientError {
         let message = match code {
-            "timeout" => format!(
-                "Request to the QbitPay API timed out after {} ms",
-                crate::client::json::fmt_num(timeout_ms)
+            "timeout" => crate::cat!(
+                "Request to the QbitPay API timed out after ",
+                &crate::client::json::fmt_num(timeout_ms),
+                " ms"
             ),
             "aborted" => "Request to the QbitPay API was aborted".to_string(),
             _ => "Could not connect to the QbitPay API (network error)".to_string(),
@@ -131,16 +132,14 @@ impl ClientError {
                 .and_then(Json::as_str)
                 .filter(|s| !s.is_empty())
         };
+        let code = crate::client::json::itoa(status as i64);
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
-            (true, _) => format!(
-                "QbitPay API answered HTTP {} with a body that is not JSON",
-                status
-            ),
-            (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", status),
-            (false, None) => format!(
-                "QbitPay API answered HTTP {} with a body that is not JSON",
-                status
+            (false, None) if obj.is_some() => crate::cat!("QbitPay API answered HTTP ", &code),
+            _ => crate::cat!(
+                "QbitPay API answered HTTP ",
+                &code,
+                " with a body that is not JSON"
             ),
         };
         let mut e = ClientError::new(kind, redact(&message, secrets));
@@ -191,8 +190,24 @@ impl ClientError {
 pub fn redact(s: &str, secrets: &[&str]) -> String {
     let mut out = s.to_string();
     for secret in secrets.iter().filter(|x| x.len() >= 4) {
-        if out.contains(secret) {
-            out = out.replace(secret, "[redacted]");
+        // A plain byte search (str::replace would pull in the two-way searcher).
+        let (hay, needle) = (out.as_bytes(), secret.as_bytes());
+        let mut res = Vec::with_capacity(hay.len());
+        let mut i = 0;
+        let mut found = false;
+        while i < hay.len() {
+            if hay[i..].starts_with(needle) {
+                res.extend_from_slice(b"[redacted]");
+                i += needle.len();
+                found = true;
+            } else {
+                res.push(hay[i]);
+                i += 1;
+            }
+        }
+        if found {
+            // Whole UTF-8 sequences were replaced by ASCII, so the bytes stay valid UTF-8.
+            out = String::from_utf8(res).unwrap_or_default();
         }
     }
     out

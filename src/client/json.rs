@@ -7,6 +7,53 @@
 use crate::prelude::*;
 #[allow(unused_imports)]
 use alloc::{format, string::ToString};
+/// Concatenates string slices: `format!` without core::fmt (which would be a large part
+/// of the wasm module).
+#[macro_export]
+#[doc(hidden)]
+macro_rules! cat {
+    ($($e:expr),* $(,)?) => {{
+        let mut s = $crate::prelude::String::new();
+        $(s.push_str($e);)*
+        s
+    }};
+}
+
+/// `parts` joined by `sep` (slice `join` without its generic machinery).
+pub fn join(parts: &[&str], sep: &str) -> String {
+    let mut s = String::new();
+    for (i, p) in parts.iter().enumerate() {
+        if i > 0 {
+            s.push_str(sep);
+        }
+        s.push_str(p);
+    }
+    s
+}
+
+/// An integer in decimal, without core::fmt.
+pub fn itoa(n: i64) -> String {
+    let mut buf = [0u8; 20];
+    let mut i = buf.len();
+    let mut v = n.unsigned_abs();
+    loop {
+        i -= 1;
+        buf[i] = b'0' + (v % 10) as u8;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    let mut s = String::with_capacity(21);
+    if n < 0 {
+        s.push('-');
+    }
+    for &b in &buf[i..] {
+        s.push(b as char);
+    }
+    s
+}
+
 #[derive(Clone, Debug, PartialEq)]
 pub enum Json {
     Null,
@@ -196,10 +243,10 @@ pub fn is_int(v: f64) -> bool {
 /// fractions (Retry-After seconds) to at most 3 decimals. No float formatting machinery.
 pub fn fmt_num(v: f64) -> String {
     if is_int(v) {
-        return (v as i64).to_string();
+        return itoa(v as i64);
     }
     if !(v.abs() < 9.0e12) {
-        return "null".to_string(); // not produced by the client
+        return String::from("null"); // not produced by the client
     }
     let neg = v < 0.0;
     let milli = ((if neg { -v } else { v }) * 1000.0 + 0.5) as i64;
@@ -207,12 +254,16 @@ pub fn fmt_num(v: f64) -> String {
     if neg {
         s.push('-');
     }
-    s.push_str(&(milli / 1000).to_string());
-    let frac = milli % 1000;
+    s.push_str(&itoa(milli / 1000));
+    let mut frac = milli % 1000;
     if frac != 0 {
-        let f = (frac + 1000).to_string();
         s.push('.');
-        s.push_str(f[1..].trim_end_matches('0'));
+        let mut div = 100;
+        while frac != 0 {
+            s.push((b'0' + (frac / div) as u8) as char);
+            frac %= div;
+            div /= 10;
+        }
     }
     s
 }
@@ -365,7 +416,9 @@ impl Parser<'_> {
                 }
                 // The slice is ASCII by construction.
                 Ok(Json::Num(
-                    String::from_utf8_lossy(&self.b[start..self.i]).into_owned(),
+                    core::str::from_utf8(&self.b[start..self.i])
+                        .map_err(|_| ())?
+                        .into(),
                 ))
             }
             _ => Err(()),
@@ -487,6 +540,10 @@ mod tests {
         ] {
             assert_eq!(fmt_num(v), s);
         }
+        for n in [0i64, 7, -7, 10, 1234567890, i64::MIN, i64::MAX] {
+            assert_eq!(itoa(n), n.to_string());
+        }
+        assert_eq!(fmt_num(1.05), "1.05");
         assert!(is_int(3.0) && !is_int(3.5) && !is_int(f64::NAN) && !is_int(1e20));
     }
 

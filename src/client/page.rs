@@ -97,7 +97,7 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
         other => {
             return Err(ClientError::invalid(
                 "params",
-                format!("params must be an object, got {}", other.type_name()),
+                crate::cat!("params must be an object, got ", other.type_name()),
             ))
         }
     };
@@ -120,7 +120,7 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
                         _ => {
                             return Err(ClientError::invalid(
                                 "limit",
-                                format!("Invalid limit: must be an integer from 1 to {MAX_LIMIT}"),
+                                crate::cat!("Invalid limit: must be an integer from 1 to 100"),
                             ))
                         }
                     };
@@ -142,14 +142,14 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
             _ => {
                 return Err(ClientError::invalid(
                     k,
-                    format!("Invalid {k}: must be an object id (a non-empty string)"),
+                    crate::cat!("Invalid ", k, ": must be an object id (a non-empty string)"),
                 ))
             }
         };
         if let Some((prev, _)) = slot {
             return Err(ClientError::invalid(
                 k,
-                format!("{prev} and {k} are the same parameter; pass one"),
+                crate::cat!(prev, " and ", k, " are the same parameter; pass one"),
             ));
         }
         *slot = Some((k.as_str(), id));
@@ -220,7 +220,7 @@ pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
     match opts.get("max") {
         None | Some(Json::Null) => Err(ClientError::invalid(
             "max",
-            format!("toArray needs {{ max }}, at most {MAX_TO_ARRAY}"),
+            crate::cat!("toArray needs { max }, at most 10000"),
         )),
         Some(v) => match v.as_f64() {
             Some(n) if crate::client::json::is_int(n) && n >= 1.0 && n <= MAX_TO_ARRAY as f64 => {
@@ -228,7 +228,7 @@ pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
             }
             _ => Err(ClientError::invalid(
                 "max",
-                format!("Invalid max: must be an integer from 1 to {MAX_TO_ARRAY}"),
+                crate::cat!("Invalid max: must be an integer from 1 to 10000"),
             )),
         },
     }

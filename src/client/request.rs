@@ -101,9 +101,15 @@ impl Request {
         s.push_str(",\"timeoutMs\":");
         s.push_str(&fmt_num(self.timeout_ms));
         s.push_str(",\"maxRetries\":");
-        s.push_str(&self.max_retries.to_string());
+        s.push_str(&crate::client::json::itoa(self.max_retries as i64));
         if let Some((limit, dir)) = self.page {
-            s.push_str(&format!(",\"limit\":{limit},\"dir\":\"{}\"", dir.as_str()));
+            s.push_str(&crate::cat!(
+                ",\"limit\":",
+                &crate::client::json::itoa(limit as i64),
+                ",\"dir\":\"",
+                dir.as_str(),
+                "\""
+            ));
         }
         s.push('}');
         s
@@ -143,11 +149,11 @@ impl Config {
                     ));
                 }
                 (
-                    format!("Basic {}", base64(format!("{k}:").as_bytes())),
+                    crate::cat!("Basic ", &base64(crate::cat!(k, ":").as_bytes())),
                     k.to_string(),
                 )
             }
-            (None, Some(t)) => (format!("Bearer {t}"), t.to_string()),
+            (None, Some(t)) => (crate::cat!("Bearer ", t), t.to_string()),
         };
         let base_url = o
             .get("baseUrl")
@@ -202,10 +208,10 @@ impl Config {
         random: &[u8],
     ) -> Result<Request, ClientError> {
         let res = resources::find(resource).ok_or_else(|| {
-            ClientError::invalid("resource", format!("Unknown resource {resource}"))
+            ClientError::invalid("resource", crate::cat!("Unknown resource ", resource))
         })?;
         let op = res.op(op).ok_or_else(|| {
-            ClientError::invalid("method", format!("Unknown method {resource}.{op}"))
+            ClientError::invalid("method", crate::cat!("Unknown method ", resource, ".", op))
         })?;
         let arg = |i: usize| match args {
             Json::Arr(a) => a.get(i).unwrap_or(&Json::Null),
@@ -225,10 +231,11 @@ impl Config {
                 other => {
                     return Err(ClientError::invalid(
                         "id",
-                        format!(
-                            "{}.{}: id must be a non-empty string, got {}",
+                        crate::cat!(
                             res.name,
+                            ".",
                             op.name,
+                            ": id must be a non-empty string, got ",
                             other.type_name()
                         ),
                     ));
@@ -245,7 +252,7 @@ impl Config {
                 if *params != Json::Null {
                     return Err(ClientError::invalid(
                         "params",
-                        format!("{}.{} takes no parameters", res.name, op.name),
+                        crate::cat!(res.name, ".", op.name, " takes no parameters"),
                     ));
                 }
             }
@@ -311,7 +318,7 @@ fn push_query(url: &mut String, members: &[(String, Json)]) {
         let val = match v {
             Json::Str(s) => s.clone(),
             Json::Num(n) => n.clone(),
-            Json::Bool(b) => b.to_string(),
+            Json::Bool(b) => String::from(if *b { "true" } else { "false" }),
             Json::Null => continue,
             other => other.to_string(),
         };
@@ -368,7 +375,9 @@ pub fn uuid_v4(random: &[u8]) -> String {
         if matches!(i, 4 | 6 | 8 | 10) {
             s.push('-');
         }
-        s.push_str(&format!("{x:02x}"));
+        const HEX: &[u8; 16] = b"0123456789abcdef";
+        s.push(HEX[(x >> 4) as usize] as char);
+        s.push(HEX[(x & 15) as usize] as char);
     }
     s
 }

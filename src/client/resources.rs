@@ -53,9 +53,11 @@ fn payment_type_matches_quote(p: &Json) -> Result<(), ClientError> {
     match PAYMENT_TYPES.iter().find(|(q, _)| *q == quote) {
         Some((_, types)) if !types.contains(&pt) => Err(ClientError::invalid(
             "paymentType",
-            format!(
-                "Invalid paymentType: with quoteCurrency {quote} it must be one of {}",
-                types.join(", ")
+            crate::cat!(
+                "Invalid paymentType: with quoteCurrency ",
+                quote,
+                " it must be one of ",
+                &crate::client::json::join(types, ", ")
             ),
         )),
         _ => Ok(()),

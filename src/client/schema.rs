@@ -224,17 +224,17 @@ pub fn validate(
             };
             return Err(ClientError::invalid(
                 name,
-                format!("{} must be an object, got {}", name, other.type_name()),
+                crate::cat!(name, " must be an object, got ", other.type_name()),
             ));
         }
     };
     let mut out = Vec::with_capacity(members.len());
     for (k, v) in members {
-        let path = format!("{prefix}{k}");
+        let path = crate::cat!(prefix, k);
         let Some(f) = fields.iter().find(|f| f.name == k) else {
             return Err(ClientError::invalid(
                 &path,
-                format!("Unknown parameter: {path}"),
+                crate::cat!("Unknown parameter: ", &path),
             ));
         };
         if *v == Json::Null {
@@ -244,10 +244,10 @@ pub fn validate(
     }
     for f in fields.iter().filter(|f| f.required) {
         if !out.iter().any(|(k, _)| k == f.name) {
-            let path = format!("{prefix}{}", f.name);
+            let path = crate::cat!(prefix, f.name);
             return Err(ClientError::invalid(
                 &path,
-                format!("Missing required parameter: {path}"),
+                crate::cat!("Missing required parameter: ", &path),
             ));
         }
     }
@@ -258,7 +258,7 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
     let bad = |what: &str| {
         Err(ClientError::invalid(
             path,
-            format!("Invalid {path}: must be {what}"),
+            crate::cat!("Invalid ", path, ": must be ", what),
         ))
     };
     match ty {
@@ -268,7 +268,10 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
         },
         Ty::Enum(allowed) => match v.as_str() {
             Some(s) if allowed.contains(&s) => Ok(v.clone()),
-            _ => bad(&format!("one of {}", allowed.join(", "))),
+            _ => bad(&crate::cat!(
+                "one of ",
+                &crate::client::json::join(allowed, ", ")
+            )),
         },
         Ty::Amount => match v.as_f64() {
             Some(n) if n.is_finite() && n > 0.0 => Ok(v.clone()),
@@ -282,32 +285,42 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
             Some(n) if crate::client::json::is_int(n) && n >= min as f64 && n <= max as f64 => {
                 Ok(Json::num(n))
             }
-            _ => bad(&format!("an integer from {min} to {max}")),
+            _ => bad(&crate::cat!(
+                "an integer from ",
+                &crate::client::json::itoa(min),
+                " to ",
+                &crate::client::json::itoa(max)
+            )),
         },
         Ty::Bool => match v {
             Json::Bool(_) => Ok(v.clone()),
             _ => bad("a boolean"),
         },
-        Ty::Object(fields) => Ok(Json::Obj(validate(v, fields, &format!("{path}."))?)),
+        Ty::Object(fields) => Ok(Json::Obj(validate(v, fields, &crate::cat!(path, "."))?)),
         Ty::Tagged(tag, variants) => {
             let t = match v {
                 Json::Obj(_) => v.get(tag),
                 _ => return bad("an object"),
             };
-            let tag_path = format!("{path}.{tag}");
+            let tag_path = crate::cat!(path, ".", tag);
             let names: Vec<&str> = variants.iter().map(|(n, _)| *n).collect();
             match t
                 .and_then(Json::as_str)
                 .and_then(|t| variants.iter().find(|(n, _)| *n == t))
             {
-                Some((_, fields)) => Ok(Json::Obj(validate(v, fields, &format!("{path}."))?)),
+                Some((_, fields)) => Ok(Json::Obj(validate(v, fields, &crate::cat!(path, "."))?)),
                 None if t.is_none() => Err(ClientError::invalid(
                     &tag_path,
-                    format!("Missing required parameter: {tag_path}"),
+                    crate::cat!("Missing required parameter: ", &tag_path),
                 )),
                 None => Err(ClientError::invalid(
                     &tag_path,
-                    format!("Invalid {tag_path}: must be one of {}", names.join(", ")),
+                    crate::cat!(
+                        "Invalid ",
+                        &tag_path,
+                        ": must be one of ",
+                        &crate::client::json::join(&names, ", ")
+                    ),
                 )),
             }
         }
@@ -316,19 +329,27 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
 
 /// An absolute `http:` or `https:` URL with a host and no whitespace.
 pub fn is_http_url(s: &str) -> bool {
-    let lower = s.get(..8).unwrap_or(s).to_ascii_lowercase();
-    let rest = if lower.starts_with("https://") {
-        &s[8..]
-    } else if lower.starts_with("http://") {
-        &s[7..]
+    // Byte-wise, without str slicing (whose panic path drags in the formatter).
+    let b = s.as_bytes();
+    let prefix = |p: &[u8]| b.len() >= p.len() && b[..p.len()].eq_ignore_ascii_case(p);
+    let start = if prefix(b"https://") {
+        8
+    } else if prefix(b"http://") {
+        7
     } else {
         return false;
     };
-    let host = rest.split(['/', '?', '#']).next().unwrap_or("");
-    let host = host.rsplit('@').next().unwrap_or("");
-    !host.is_empty()
-        && !host.starts_with(':')
-        && s.len() <= 2048
+    let mut host_start = start;
+    let mut end = start;
+    while end < b.len() && !matches!(b[end], b'/' | b'?' | b'#') {
+        if b[end] == b'@' {
+            host_start = end + 1;
+        }
+        end += 1;
+    }
+    end > host_start
+        && b[host_start] != b':'
+        && b.len() <= 2048
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 

@@ -11,7 +11,6 @@
 //! - `client` is the JSON array `[options, browser, runtime, runtimeVersion]`, options with
 //!   `fetch` replaced by its `typeof`.
 
-use alloc::format;
 use alloc::string::{String, ToString};
 use wasm_bindgen::prelude::*;
 
@@ -22,11 +21,11 @@ use crate::client::retry::{self, Outcome};
 use crate::client::{resources, Config, Env};
 
 fn error_json(e: &ClientError) -> String {
-    format!("{{\"error\":{}}}", e.to_json())
+    crate::cat!("{\"error\":", &e.to_json(), "}")
 }
 
 fn parse(s: &str, what: &str) -> Result<Json, ClientError> {
-    Json::parse(s).map_err(|_| ClientError::invalid(what, format!("{what} could not be read")))
+    Json::parse(s).map_err(|_| ClientError::invalid(what, crate::cat!(what, " could not be read")))
 }
 
 fn config(client: &str) -> Result<Config, ClientError> {
@@ -160,7 +159,7 @@ pub fn has_more(limit: u32, count: u32, server: i32) -> bool {
 #[wasm_bindgen]
 pub fn to_array_max(opts: &str) -> String {
     match parse(opts, "options").and_then(|o| page::to_array_max(&o)) {
-        Ok(n) => n.to_string(),
+        Ok(n) => crate::client::json::itoa(n as i64),
         Err(e) => error_json(&e),
     }
 }
