@@ -1,29 +1,30 @@
 // The `QbitPay` client facade. Thin on purpose: it owns what only JavaScript can do
 // (fetch, timers, AbortSignal, promises, iteration) and asks the Rust core (the wasm glue
-// `qbitpay_client`) for every decision: validation, the request to send, whether and when
-// to retry, the error for an answer, pagination cursors. JSON strings cross the boundary.
+// `qbitpay_client`, one export: `call(json) -> json`, see src/wasm/client.rs) for every
+// decision: validation, the request to send, whether and when to retry, the error for an
+// answer, pagination cursors.
 import { QbitPayError, errorClasses } from './errors.mjs';
 
 /** @param {any} glue the initialised wasm-bindgen module of `qbitpay_client` */
 export function clientApi(glue) {
-  const TABLE = JSON.parse(glue.resources());
+  // The core: `core('name', ...args)` → the parsed answer.
+  const core = (...args) => JSON.parse(glue.call(JSON.stringify(args)));
+  const TABLE = core('resources');
 
   const toError = (f, extra) => new (errorClasses[f.kind] || QbitPayError)(f.message, { ...f, ...extra });
-  const fail = (json, extra) => { throw toError(JSON.parse(json), extra); };
-  // A plan or `{error}` from the core; throws the error.
-  const plan = (json) => {
-    const p = JSON.parse(json);
+  // A request or `{error}` from the core: throws the error.
+  const plan = (p) => {
     if (p && p.error) throw toError(p.error);
     return p;
   };
-  const aborted = (signal) => toError(JSON.parse(glue.failure('aborted', 0)), { cause: signal.reason });
+  const aborted = (signal) => toError(core('failure', 'aborted', 0), { cause: signal.reason });
 
   const random16 = () => {
     const c = globalThis.crypto;
-    if (c && c.getRandomValues) return c.getRandomValues(new Uint8Array(16));
     const b = new Uint8Array(16);
-    for (let i = 0; i < 16; i++) b[i] = (Math.random() * 256) | 0;
-    return b;
+    if (c && c.getRandomValues) c.getRandomValues(b);
+    else for (let i = 0; i < 16; i++) b[i] = (Math.random() * 256) | 0;
+    return Array.from(b);
   };
 
   function runtime() {
@@ -36,11 +37,12 @@ export function clientApi(glue) {
     return ['unknown', ''];
   }
 
-  // `[id, params, opts]` as JSON for the core; the signal stays here (the core sees `true`).
+  // `[id, params, opts]` for the core, as plain JSON data (checked here so that a BigInt or
+  // a cycle is an invalid request, not a crash); the signal stays here (the core sees `true`).
   function encodeArgs(id, params, opts) {
     const o = opts == null || typeof opts !== 'object' ? opts : { ...opts, signal: opts.signal == null ? undefined : true };
     try {
-      return JSON.stringify([id === undefined ? null : id, params === undefined ? null : params, o === undefined ? null : o]);
+      return JSON.parse(JSON.stringify([id === undefined ? null : id, params === undefined ? null : params, o === undefined ? null : o]));
     } catch (e) {
       throw new errorClasses.invalid_request('params could not be serialised as JSON', { param: 'params', cause: e });
     }
@@ -69,7 +71,7 @@ export function clientApi(glue) {
   // One call: attempts, retries and backoff as the core decides. Resolves with the parsed body.
   async function send(ctx, p, signal) {
     const fetchFn = ctx.fetch || globalThis.fetch; // looked up at call time
-    if (typeof fetchFn !== 'function') fail(glue.failure('network', 0), { message: 'No fetch: pass new QbitPay({ fetch })' });
+    if (typeof fetchFn !== 'function') throw toError(core('failure', 'network', 0), { message: 'No fetch: pass new QbitPay({ fetch })' });
     for (let attempts = 1; ; attempts++) {
       if (signal && signal.aborted) throw aborted(signal);
       const ac = new AbortController();
@@ -93,12 +95,12 @@ export function clientApi(glue) {
         try { return JSON.parse(text); } catch { /* the core makes it an API error */ }
       }
       const retryAfter = res ? res.headers.get('retry-after') : null;
-      const wait = glue.delay(attempts, p.maxRetries, status, retryAfter, Math.random());
+      const wait = core('delay', attempts, p.maxRetries, status, retryAfter, Math.random());
       if (wait < 0) {
-        if (status <= 0) fail(glue.failure(status ? 'timeout' : 'network', p.timeoutMs), { cause });
+        if (status <= 0) throw toError(core('failure', status ? 'timeout' : 'network', p.timeoutMs), { cause });
         let raw = text;
         try { raw = JSON.parse(text); } catch { /* keep the text */ }
-        fail(glue.error(ctx.client, status, text, res.headers.get('request-id'), retryAfter), { raw });
+        throw toError(core('error', ctx.client, status, text, res.headers.get('request-id'), retryAfter), { raw });
       }
       await sleep(wait, signal);
     }
@@ -107,7 +109,6 @@ export function clientApi(glue) {
   // ---- Lists ----------------------------------------------------------------------------
 
   const EMPTY = Object.freeze([]);
-  const EMPTY_BYTES = new Uint8Array(0);
 
   class Page {
     #nav;
@@ -130,7 +131,7 @@ export function clientApi(glue) {
       const body = await send(ctx, p, signal);
       const data = body && Array.isArray(body.data) ? body.data : EMPTY;
       const hm = body && (body.has_more !== undefined ? body.has_more : body.hasMore);
-      const page = new Page(data, glue.has_more(p.limit, data.length, typeof hm === 'boolean' ? +hm : -1), go);
+      const page = new Page(data, core('hasMore', p.limit, data.length, typeof hm === 'boolean' ? hm : null), go);
       dirs.set(page, p.dir);
       return page;
     };
@@ -138,9 +139,8 @@ export function clientApi(glue) {
     // The plan for the neighbour of `page` (`which`: next, prev, walk), or null.
     const neighbour = (which, page) => {
       const d = page.data;
-      const json = glue.page(ctx.client, resource, args, which, dirOf(page), page.hasMore,
-        d.length ? String(d[0].id) : undefined, d.length ? String(d[d.length - 1].id) : undefined);
-      return json === 'null' ? null : plan(json);
+      return plan(core('page', ctx.client, resource, args, which, dirOf(page), page.hasMore,
+        d.length ? String(d[0].id) : null, d.length ? String(d[d.length - 1].id) : null));
     };
     const go = async (which, page) => {
       const p = neighbour(which, page);
@@ -152,12 +152,14 @@ export function clientApi(glue) {
   class ListPromise {
     #first; #start; #l;
     constructor(ctx, resource, params, opts) {
-      const args = encodeArgs(null, params, opts);
       const signal = opts && opts.signal;
-      this.#l = lister(ctx, resource, args, signal);
       // Validated now, sent on first use.
-      let p, err;
-      try { p = plan(glue.prepare(ctx.client, resource, 'list', args, EMPTY_BYTES)); } catch (e) { err = e; }
+      let args, p, err;
+      try {
+        args = encodeArgs(null, params, opts);
+        p = plan(core('prepare', ctx.client, resource, 'list', args, null));
+      } catch (e) { err = e; }
+      this.#l = lister(ctx, resource, args, signal);
       this.#start = () => (err ? Promise.reject(err) : this.#l.load(p));
     }
     #page() { return this.#first || (this.#first = this.#start()); }
@@ -195,7 +197,7 @@ export function clientApi(glue) {
 
     /** Up to `max` items (required, at most 10,000). */
     async toArray(opts) {
-      const max = JSON.parse(glue.to_array_max(JSON.stringify(opts === undefined ? null : opts)));
+      const max = core('toArrayMax', opts === undefined ? null : opts);
       if (typeof max !== 'number') throw toError(max.error);
       const out = [];
       for await (const item of this) {
@@ -217,7 +219,7 @@ export function clientApi(glue) {
   }
 
   async function call(ctx, resource, op, id, params, opts) {
-    const p = plan(glue.prepare(ctx.client, resource, op, encodeArgs(id, params, opts), random16()));
+    const p = plan(core('prepare', ctx.client, resource, op, encodeArgs(id, params, opts), random16()));
     return send(ctx, p, opts && opts.signal);
   }
 
@@ -232,9 +234,13 @@ export function clientApi(glue) {
       const opts = typeof o === 'object' ? { ...o, fetch: o.fetch === undefined ? undefined : typeof o.fetch } : o;
       // The validated options, passed to the (stateless) core with every call. Kept in this
       // closure only: the credential is never a property of the client object.
-      const client = JSON.stringify([opts, globalThis.document !== undefined, rt, rtv || '']);
-      const err = glue.configure(client);
-      if (err) fail(err);
+      let client;
+      try {
+        client = JSON.parse(JSON.stringify([opts, globalThis.document !== undefined, rt, rtv || '']));
+      } catch (e) {
+        throw new errorClasses.invalid_request('QbitPay options could not be serialised as JSON', { param: 'options', cause: e });
+      }
+      plan(core('configure', client));
       const ctx = { client, fetch: o.fetch };
       for (const name of Object.keys(TABLE)) {
         const r = {};

@@ -1,171 +1,136 @@
-//! The client binding (issue 4): the pure core in `crate::client`, exposed as a handful of
-//! stateless functions over strings and numbers. The JS facade (`pkg-template/src/client.mjs`)
-//! owns `fetch`, timers and `AbortSignal`; every decision (validation, request building,
-//! error mapping, retry and backoff, pagination) comes from here.
+//! The client binding (issue 4): the pure core in `crate::client` behind ONE exported
+//! function, `call(json) -> json`. The JS facade (`pkg-template/src/client.mjs`) owns
+//! `fetch`, timers and `AbortSignal`; every decision (validation, request building, error
+//! mapping, retry and backoff, pagination) comes from here.
 //!
-//! - JSON strings cross the boundary both ways: smaller and faster than serde-wasm-bindgen,
-//!   and no serde in the module.
-//! - Stateless: the facade keeps the client's configuration as a JSON string and passes it
-//!   with each call. Nothing outlives a call, so the module runs std-less on the arena
-//!   allocator of `bare.rs`, and concurrent calls from JS can never trip over shared state.
-//! - `client` is the JSON array `[options, browser, runtime, runtimeVersion]`, options with
-//!   `fetch` replaced by its `typeof`.
-
-use alloc::string::{String, ToString};
-use wasm_bindgen::prelude::*;
+//! - One JSON string in, one out: `["name", ...args]` → a JSON value. A single export keeps
+//!   the wasm-bindgen glue small (each export costs its own JS wrapper), needs no serde, and
+//!   a JSON string crosses the boundary faster than serde-wasm-bindgen's object walking.
+//! - Stateless: the facade keeps the client's configuration (`client`: the array
+//!   `[options, browser, runtime, runtimeVersion]`, options with `fetch` replaced by its
+//!   `typeof`) and passes it with each call. Nothing outlives a call, so the module runs
+//!   std-less on the arena allocator of `bare.rs`, and concurrent calls from JS cannot trip
+//!   over shared state.
+//!
+//! Calls (errors come back as `{"error": {kind, type, message, param?, ...}}`):
+//! - `["configure", client]` → `null` or `{"error"}`
+//! - `["prepare", client, resource, op, [id, params, opts], [16 random bytes]]` → the request
+//!   `{method, url, headers, body?, timeoutMs, maxRetries, limit?, dir?}` or `{"error"}`
+//! - `["page", client, resource, [id, params, opts], which, dir, hasMore, firstId, lastId]`
+//!   (`which`: next, prev, walk) → the neighbour page's request, `null`, or `{"error"}`
+//! - `["error", client, status, body, requestId, retryAfter]` → the error fields
+//! - `["delay", attempts, maxRetries, status, retryAfter, rand]` → ms, or -1: final
+//!   (`status` 0: network error, -1: timeout)
+//! - `["failure", code, timeoutMs]` → the error fields of a request without an answer
+//! - `["hasMore", limit, count, serverHasMore]` → boolean (`serverHasMore` null when absent)
+//! - `["toArrayMax", opts]` → the number or `{"error"}`
+//! - `["resources"]` → `{"charges": {"create": "params", ...}, ...}`
 
 use crate::client::error::ClientError;
-use crate::client::json::Json;
+use crate::client::json::{fmt_num, Json};
 use crate::client::page::{self, Dir, Which};
 use crate::client::retry::{self, Outcome};
 use crate::client::{resources, Config, Env};
+use crate::prelude::*;
+use wasm_bindgen::prelude::*;
+
+/// The one entry point: `["name", ...args]` as JSON → the answer as JSON.
+#[wasm_bindgen]
+pub fn call(input: &str) -> String {
+    match Json::parse(input) {
+        Ok(Json::Arr(a)) => dispatch(&a),
+        _ => error_json(&ClientError::invalid("params", "the call could not be read")),
+    }
+}
 
 fn error_json(e: &ClientError) -> String {
     crate::cat!("{\"error\":", &e.to_json(), "}")
 }
 
-fn parse(s: &str, what: &str) -> Result<Json, ClientError> {
-    Json::parse(s).map_err(|_| ClientError::invalid(what, crate::cat!(what, " could not be read")))
-}
-
-fn config(client: &str) -> Result<Config, ClientError> {
-    let c = parse(client, "options")?;
-    let at = |i: usize| match &c {
-        Json::Arr(a) => a.get(i).cloned().unwrap_or(Json::Null),
-        _ => Json::Null,
-    };
+fn config(client: &Json) -> Result<Config, ClientError> {
+    let at = |i: usize| arg(client, i);
     let env = Env {
         browser: at(1).as_bool() == Some(true),
-        runtime: at(2).as_str().unwrap_or("").to_string(),
-        runtime_version: at(3).as_str().unwrap_or("").to_string(),
+        runtime: at(2).as_str().unwrap_or("").into(),
+        runtime_version: at(3).as_str().unwrap_or("").into(),
     };
-    Config::new(&at(0), &env)
+    Config::new(at(0), &env)
 }
 
-/// Validates the client options: `""` when they are fine, else the error JSON.
-#[wasm_bindgen]
-pub fn configure(client: &str) -> String {
-    match config(client) {
-        Ok(_) => String::new(),
-        Err(e) => e.to_json(),
+fn arg(v: &Json, i: usize) -> &Json {
+    match v {
+        Json::Arr(a) => a.get(i).unwrap_or(&Json::Null),
+        _ => &Json::Null,
     }
 }
 
-/// The request for `resource.op(...args)`: `args` is the JSON array `[id, params, opts]`.
-/// Returns the request JSON, or `{"error": ...}`.
-#[wasm_bindgen]
-pub fn prepare(client: &str, resource: &str, op: &str, args: &str, random: &[u8]) -> String {
-    let r = config(client).and_then(|c| {
-        parse(args, "params").and_then(|a| c.prepare(resource, op, &a, None, random))
-    });
+fn num(v: &Json) -> f64 {
+    v.as_f64().unwrap_or(0.0)
+}
+
+fn request(r: Result<crate::client::Request, ClientError>) -> String {
     match r {
         Ok(r) => r.to_json(),
         Err(e) => error_json(&e),
     }
 }
 
-/// The request for a neighbour of a list page (`which`: `next`, `prev`, or `walk` for
-/// onwards in the page's direction), `null` when there is none.
-#[allow(clippy::too_many_arguments)]
-#[wasm_bindgen]
-pub fn page(
-    client: &str,
-    resource: &str,
-    args: &str,
-    which: &str,
-    dir: &str,
-    has_more: bool,
-    first_id: Option<String>,
-    last_id: Option<String>,
-) -> String {
-    let dir = Dir::parse(dir);
-    let (first, last) = (first_id.as_deref(), last_id.as_deref());
-    let cursor = match which {
-        "next" => page::neighbour(Which::Next, dir, has_more, first, last),
-        "prev" => page::neighbour(Which::Previous, dir, has_more, first, last),
-        _ => page::walk_next(dir, has_more, first, last),
-    };
-    let Some(cursor) = cursor else {
-        return "null".to_string();
-    };
-    let r = config(client).and_then(|c| {
-        parse(args, "params").and_then(|a| c.prepare(resource, "list", &a, Some(cursor), &[]))
-    });
-    match r {
-        Ok(r) => r.to_json(),
-        Err(e) => error_json(&e),
+fn dispatch(a: &[Json]) -> String {
+    let at = |i: usize| a.get(i).unwrap_or(&Json::Null);
+    let s = |i: usize| at(i).as_str().unwrap_or("");
+    let opt = |i: usize| at(i).as_str();
+    match s(0) {
+        "configure" => match config(at(1)) {
+            Ok(_) => "null".into(),
+            Err(e) => error_json(&e),
+        },
+        "prepare" => {
+            let mut random = [0u8; 16];
+            if let Json::Arr(bytes) = at(5) {
+                for (d, b) in random.iter_mut().zip(bytes) {
+                    *d = num(b) as u8;
+                }
+            }
+            request(config(at(1)).and_then(|c| c.prepare(s(2), s(3), at(4), None, &random)))
+        }
+        "page" => {
+            let (dir, more) = (Dir::parse(s(5)), at(6).as_bool() == Some(true));
+            let cursor = match s(4) {
+                "next" => page::neighbour(Which::Next, dir, more, opt(7), opt(8)),
+                "prev" => page::neighbour(Which::Previous, dir, more, opt(7), opt(8)),
+                _ => page::walk_next(dir, more, opt(7), opt(8)),
+            };
+            match cursor {
+                None => "null".into(),
+                Some(c) => request(config(at(1)).and_then(|cfg| cfg.prepare(s(2), "list", at(3), Some(c), &[]))),
+            }
+        }
+        "error" => {
+            let cfg = config(at(1)).ok();
+            let secrets = cfg.as_ref().map(|c| c.secrets());
+            let ra = retry::parse_retry_after(opt(5));
+            let secrets: &[&str] = secrets.as_ref().map_or(&[], |x| &x[..]);
+            ClientError::from_response(num(at(2)) as u16, s(3), opt(4), ra, secrets).to_json()
+        }
+        "delay" => {
+            let outcome = match num(at(3)) as i32 {
+                -1 => Outcome::Timeout,
+                st if !(1..=999).contains(&st) => Outcome::Network,
+                st => Outcome::Status(st as u16),
+            };
+            let ra = retry::parse_retry_after(opt(4));
+            fmt_num(retry::next_delay_ms(num(at(1)) as u32, num(at(2)) as u32, outcome, ra, num(at(5))).unwrap_or(-1.0))
+        }
+        "failure" => ClientError::connection(s(1), num(at(2))).to_json(),
+        "hasMore" => {
+            let more = page::has_more(num(at(1)) as u32, num(at(2)) as u32, at(3).as_bool());
+            String::from(if more { "true" } else { "false" })
+        }
+        "toArrayMax" => match page::to_array_max(at(1)) {
+            Ok(n) => crate::client::json::itoa(n as i64),
+            Err(e) => error_json(&e),
+        },
+        "resources" => resources::table_json(),
+        _ => error_json(&ClientError::invalid("method", "unknown core call")),
     }
-}
-
-/// The error JSON for an HTTP answer (non-2xx, or 2xx that is not JSON), with the
-/// client's credential cut out of anything the server said.
-#[wasm_bindgen]
-pub fn error(
-    client: &str,
-    status: u16,
-    body: &str,
-    request_id: Option<String>,
-    retry_after: Option<String>,
-) -> String {
-    let ra = retry::parse_retry_after(retry_after.as_deref());
-    let cfg = config(client).ok();
-    let secrets = cfg.as_ref().map(|c| c.secrets());
-    ClientError::from_response(
-        status,
-        body,
-        request_id.as_deref(),
-        ra,
-        secrets.as_ref().map_or(&[][..], |s| &s[..]),
-    )
-    .to_json()
-}
-
-/// After `attempts` attempts, the delay in ms before the next one, or -1 when the outcome is
-/// final. `status`: the HTTP status, 0 for a network error, -1 for a timeout.
-#[wasm_bindgen]
-pub fn delay(
-    attempts: u32,
-    max_retries: u32,
-    status: i32,
-    retry_after: Option<String>,
-    rand: f64,
-) -> f64 {
-    let outcome = match status {
-        -1 => Outcome::Timeout,
-        s if s <= 0 || s > 999 => Outcome::Network,
-        s => Outcome::Status(s as u16),
-    };
-    let ra = retry::parse_retry_after(retry_after.as_deref());
-    retry::next_delay_ms(attempts, max_retries, outcome, ra, rand).unwrap_or(-1.0)
-}
-
-/// The error JSON for a request that got no answer (`code`: timeout, network, aborted).
-#[wasm_bindgen]
-pub fn failure(code: &str, timeout_ms: f64) -> String {
-    ClientError::connection(code, timeout_ms).to_json()
-}
-
-/// Whether more items follow a page (`server`: the page's `has_more`, -1 when absent).
-#[wasm_bindgen]
-pub fn has_more(limit: u32, count: u32, server: i32) -> bool {
-    page::has_more(
-        limit,
-        count,
-        if server < 0 { None } else { Some(server > 0) },
-    )
-}
-
-/// `toArray(opts)`'s `max` as a JSON number, or `{"error": ...}`.
-#[wasm_bindgen]
-pub fn to_array_max(opts: &str) -> String {
-    match parse(opts, "options").and_then(|o| page::to_array_max(&o)) {
-        Ok(n) => crate::client::json::itoa(n as i64),
-        Err(e) => error_json(&e),
-    }
-}
-
-/// The resource table the facade builds `qp.<resource>.<op>` from.
-#[wasm_bindgen]
-pub fn resources() -> String {
-    resources::table_json()
 }
