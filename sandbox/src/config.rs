@@ -70,7 +70,7 @@ impl Config {
             ("--auto-confirm-after", self.auto_confirm_after.unwrap_or(0.0)),
         ];
         for (flag, v) in nonneg {
-            if !v.is_finite() || v < 0.0 || v > 1.0e9 {
+            if !v.is_finite() || !(0.0..=1.0e9).contains(&v) {
                 return Err(format!("{flag} must be a number of seconds >= 0"));
             }
         }

@@ -314,3 +314,29 @@ async fn demo_key_when_none_given() {
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
     }
 }
+
+#[tokio::test]
+async fn sigint_exits_cleanly_and_bad_flags_are_refused() {
+    let sb = Sandbox::start(&["--api-key", K]);
+    assert_eq!(sb.get(Auth::Key(K), "/api/v1/charges").await.status, 200);
+    let pid = sb.pid().to_string();
+    std::process::Command::new("kill").args(["-INT", &pid]).status().unwrap();
+    let mut sb = sb;
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+    let status = loop {
+        if let Some(st) = sb.try_wait() {
+            break st;
+        }
+        assert!(std::time::Instant::now() < deadline, "no exit on SIGINT");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "{status:?}");
+    assert!(sb.http.get(format!("{}/", sb.url)).send().await.is_err(), "no longer listening");
+
+    for bad in [&["--fault-rate", "1.5"][..], &["--rate-limit", "0"], &["--charge-ttl", "-1"], &["--api-key", "a:b"], &["--webhook-algorithm", "sha1"]] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox")).args(["--port", "0"]).args(bad).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{bad:?}");
+        assert!(out.stdout.is_empty(), "nothing on stdout: {bad:?}");
+        assert!(!out.stderr.is_empty());
+    }
+}

@@ -56,6 +56,10 @@ impl Sandbox {
         self.child.id()
     }
 
+    pub fn try_wait(&mut self) -> Option<std::process::ExitStatus> {
+        self.child.try_wait().unwrap()
+    }
+
     pub fn logs(&self) -> String {
         self.stderr.lock().unwrap().join("\n")
     }

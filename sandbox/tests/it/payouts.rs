@@ -11,7 +11,7 @@ fn wallet(amount: f64) -> Value {
 
 #[tokio::test]
 async fn payouts_debit_the_balance_and_move_to_paid() {
-    let sb = Sandbox::start(&["--api-key", K, "--auto-confirm-after", "0.1", "--payout-transit-after", "0.3", "--payout-paid-after", "0.3"]);
+    let sb = Sandbox::start(&["--api-key", K, "--auto-confirm-after", "0.1", "--payout-transit-after", "1.0", "--payout-paid-after", "0.4"]);
     let short = sb.post(Auth::Key(K), "/api/v1/payouts", &wallet(10.0)).await;
     assert_eq!(short.status, 402, "{}", short.text);
     assert_eq!(short.body["type"], "invalid_request_error");

@@ -72,7 +72,7 @@ async fn delivery_gives_up_after_five_retries() {
 #[tokio::test]
 async fn pending_charges_expire() {
     let rx = Receiver::start(vec![]).await;
-    let sb = Sandbox::start(&["--api-key", K, "--charge-ttl", "0.5"]);
+    let sb = Sandbox::start(&["--api-key", K, "--charge-ttl", "1.0"]);
     let c = sb.create_charge(K, "hook-3", &rx.url).await;
     let id = c["id"].as_str().unwrap();
     let paid = sb.create_charge(K, "hook-3b", &rx.url).await;
