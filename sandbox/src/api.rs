@@ -307,7 +307,7 @@ async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
 async fn sandbox_charge(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path((id, action)): Path<(String, String)>) -> Response {
     respond(match action.as_str() {
         "confirm" => ops::confirm_charge(&app, &acct, &id, true),
-        "expire" => ops::expire_charge(&app, &acct, &id, true),
+        "expire" => ops::expire_charge(&app, &acct, &id),
         "fail" => ops::fail_charge(&app, &acct, &id),
         "dispute" => ops::dispute_charge(&app, &acct, &id, false),
         "resolve" => ops::dispute_charge(&app, &acct, &id, true),

@@ -71,7 +71,7 @@ pub fn create_charge(app: &Arc<App>, acct: &Arc<Account>, p: &Params) -> ApiResu
     let (app2, acct2) = (app.clone(), acct.clone());
     tokio::spawn(async move {
         tokio::time::sleep(secs(app2.cfg.charge_ttl)).await;
-        let _ = expire_charge(&app2, &acct2, &id, false);
+        let _ = expire_charge(&app2, &acct2, &id);
     });
     Ok(v)
 }
@@ -99,6 +99,13 @@ pub fn update_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str, p: &Params) 
         return Err(ApiError::invalid("status", format!("Invalid status '{status}': a charge can only be updated to buyerPaid.")));
     }
     let mut st = acct.state();
+    let ch = charge_mut(&mut st, id)?;
+    if ch.status == "pending" && crate::app::now_ms() >= ch.expires_ms {
+        // Past expiresAt but the timer has not run yet: expire it now.
+        drop(st);
+        let _ = expire_charge(app, acct, id);
+        st = acct.state();
+    }
     let ch = charge_mut(&mut st, id)?;
     match ch.status {
         "pending" => {
@@ -163,15 +170,12 @@ pub fn confirm_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str, from_pendin
 }
 
 /// pending → cancelled with `charge.expired` (the TTL timer, or the sandbox endpoint).
-pub fn expire_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str, explicit: bool) -> ApiResult {
+pub fn expire_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str) -> ApiResult {
     let mut st = acct.state();
     let ch = charge_mut(&mut st, id)?;
     if ch.status != "pending" {
         let status = ch.status;
         return Err(wrong_state("charge", id, status, "only a pending charge can expire"));
-    }
-    if !explicit && crate::app::now_ms() + 50 < ch.expires_ms {
-        return Ok(to_value(ch));
     }
     ch.status = "cancelled";
     let v = to_value(ch);

@@ -78,6 +78,7 @@ pub async fn post_signed(app: &App, api_key: &str, url: &str, body: Vec<u8>) -> 
         .send()
         .await
         .map_err(|e| {
+            let e = e.without_url(); // the URL's query may carry a secret
             let mut msg = e.to_string();
             let mut src = std::error::Error::source(&e);
             while let Some(s) = src {
