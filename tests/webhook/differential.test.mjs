@@ -133,6 +133,24 @@ test(`${BODIES} generated bodies: reference-signed bodies verify and parse ident
   assert.ok(stats.mismatch > BODIES / 4, 'the mutations mostly changed the signing string');
 });
 
+test('duplicate-heavy bodies: few keys, integer-like and not, repeated at every level', () => {
+  const seed = (SEED ^ 0x5bd1e995) >>> 0;
+  const rand = prng(seed);
+  const gen = makeGenerator(rand, { keys: ['0', '1', '2', '10', '01', 'a', 'b', '\uff5e', '😀', '__proto__'], keyChance: 0.97 });
+  for (let i = 0; i < 3000; i++) {
+    const raw = gen.body();
+    const alg = ALGS[i % 2];
+    const sig = refSign(raw, 'dup', alg);
+    let event;
+    try {
+      event = verifyWebhook(raw, sig, 'dup', { algorithm: alg });
+    } catch (e) {
+      assert.fail(`rejected (${e.code}: ${e.message})\n${context(seed, i, raw)}`);
+    }
+    assert.deepStrictEqual(event, JSON.parse(raw), context(seed, i, raw));
+  }
+});
+
 // Hand-picked corners that the generator reaches only by chance, each checked against the
 // reference signer and JSON.parse.
 const CORNERS = [

@@ -61,7 +61,8 @@ const KEY_POOL = [
 
 const EVENT_KEYS = ['id', 'type', 'object', 'createdAt', 'pendingWebhooks', 'livemode', 'data'];
 
-export function makeGenerator(rand) {
+/** `keys`: the pool keys are drawn from (a small pool makes duplicate keys frequent). */
+export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) {
   const { int, pick, chance } = rand;
   let ws = () => '';
 
@@ -110,7 +111,7 @@ export function makeGenerator(rand) {
   }
 
   const string = () => `"${stringContent()}"`;
-  const key = () => `"${chance(0.75) ? pick(KEY_POOL) : stringContent(2)}"`;
+  const key = () => `"${chance(keyChance) ? pick(keys) : stringContent(2)}"`;
 
   function value(depth) {
     const r = int(100);
