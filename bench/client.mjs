@@ -94,6 +94,18 @@ try {
   console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch ${m.retrieveRaw.toFixed(1)} ms   ratio ${r1.toFixed(3)}× (goal ≤ 1.10×)  [median of ${ROUNDS}]`);
   console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   ratio ${r2.toFixed(3)}× (goal ≤ 1.15×)  [median of ${ROUNDS}]`);
 
+  // --- the SDK's own cost per call, without the network: a fetch that answers at once ---
+  {
+    const body = '{"id":"ch_1","object":"charge"}';
+    const instant = async () => ({ status: 200, headers: new Headers(), text: async () => body });
+    const local = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url, fetch: instant });
+    const N = 20000;
+    const loop = async (f) => { for (let i = 0; i < 2000; i++) await f(); const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) await f(); return ms(t) * 1000 / N; };
+    const sdk = await loop(() => local.charges.retrieve('ch_1'));
+    const raw = await loop(async () => JSON.parse(await (await instant()).text()));
+    console.log(`per-call overhead without network: SDK ${sdk.toFixed(1)} µs vs raw ${raw.toFixed(1)} µs (validation, request building, timeout/abort wiring)`);
+  }
+
   // --- memory while paging: JS heap and wasm linear memory, sampled every page ---
   // The same instance the package entry initialised (Node caches modules by real path).
   const glue = require(path.join(root, 'pkg', 'cjs', 'qbitpay_client.cjs'));

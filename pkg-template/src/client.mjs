@@ -7,8 +7,17 @@ import { QbitPayError, errorClasses } from './errors.mjs';
 
 /** @param {any} glue the initialised wasm-bindgen module of `qbitpay_client` */
 export function clientApi(glue) {
+  // JSON serialised once and spliced into core calls as it is (the client's options, a call's args).
+  class Raw { constructor(json) { this.json = json; } }
   // The core: `core('name', ...args)` → the parsed answer.
-  const core = (...args) => JSON.parse(glue.call(JSON.stringify(args)));
+  const core = (...args) => {
+    let s = '[';
+    for (let i = 0; i < args.length; i++) {
+      const a = args[i];
+      s += (i ? ',' : '') + (a instanceof Raw ? a.json : a === undefined ? 'null' : JSON.stringify(a));
+    }
+    return JSON.parse(glue.call(s + ']'));
+  };
   const TABLE = core('resources');
 
   const toError = (f, extra) => new (errorClasses[f.kind] || QbitPayError)(f.message, { ...f, ...extra });
@@ -42,7 +51,7 @@ export function clientApi(glue) {
   function encodeArgs(id, params, opts) {
     const o = opts == null || typeof opts !== 'object' ? opts : { ...opts, signal: opts.signal == null ? undefined : true };
     try {
-      return JSON.parse(JSON.stringify([id === undefined ? null : id, params === undefined ? null : params, o === undefined ? null : o]));
+      return new Raw(JSON.stringify([id === undefined ? null : id, params === undefined ? null : params, o === undefined ? null : o]));
     } catch (e) {
       throw new errorClasses.invalid_request('params could not be serialised as JSON', { param: 'params', cause: e });
     }
@@ -208,19 +217,18 @@ export function clientApi(glue) {
     }
   }
 
-  function method(ctx, resource, op, shape) {
+  function method(ctx, resource, op, [shape, verb]) {
+    // Randomness only for the Idempotency-Key of a POST or PUT.
+    const rnd = verb === 'GET' ? () => null : random16;
+    const call = async (id, params, opts) =>
+      send(ctx, plan(core('prepare', ctx.client, resource, op, encodeArgs(id, params, opts), rnd())), opts && opts.signal);
     switch (shape) {
       case 'list': return (params, opts) => new ListPromise(ctx, resource, params, opts);
-      case 'none': return (opts) => call(ctx, resource, op, undefined, undefined, opts);
-      case 'id': return (id, opts) => call(ctx, resource, op, id, undefined, opts);
-      case 'idParams': return (id, params, opts) => call(ctx, resource, op, id, params, opts);
-      default: return (params, opts) => call(ctx, resource, op, undefined, params, opts);
+      case 'none': return (opts) => call(undefined, undefined, opts);
+      case 'id': return (id, opts) => call(id, undefined, opts);
+      case 'idParams': return (id, params, opts) => call(id, params, opts);
+      default: return (params, opts) => call(undefined, params, opts);
     }
-  }
-
-  async function call(ctx, resource, op, id, params, opts) {
-    const p = plan(core('prepare', ctx.client, resource, op, encodeArgs(id, params, opts), random16()));
-    return send(ctx, p, opts && opts.signal);
   }
 
   class QbitPay {
@@ -236,7 +244,7 @@ export function clientApi(glue) {
       // closure only: the credential is never a property of the client object.
       let client;
       try {
-        client = JSON.parse(JSON.stringify([opts, globalThis.document !== undefined, rt, rtv || '']));
+        client = new Raw(JSON.stringify([opts, globalThis.document !== undefined, rt, rtv || '']));
       } catch (e) {
         throw new errorClasses.invalid_request('QbitPay options could not be serialised as JSON', { param: 'options', cause: e });
       }

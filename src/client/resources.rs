@@ -90,7 +90,7 @@ pub fn find(name: &str) -> Option<&'static Resource> {
 }
 
 /// The table the JS facade builds its methods from:
-/// `{"charges":{"create":"params","retrieve":"id",...},...}`.
+/// `{"charges":{"create":["params","POST"],"retrieve":["id","GET"],...},...}`.
 pub fn table_json() -> String {
     let table = RESOURCES
         .iter()
@@ -98,7 +98,10 @@ pub fn table_json() -> String {
             let ops = r
                 .ops
                 .iter()
-                .map(|o| (o.name.to_string(), Json::str(o.args.as_str())))
+                .map(|o| {
+                    let shape = vec![Json::str(o.args.as_str()), Json::str(o.method.as_str())];
+                    (o.name.to_string(), Json::Arr(shape))
+                })
                 .collect();
             (r.name.to_string(), Json::Obj(ops))
         })

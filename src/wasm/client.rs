@@ -24,7 +24,7 @@
 //! - `["failure", code, timeoutMs]` → the error fields of a request without an answer
 //! - `["hasMore", limit, count, serverHasMore]` → boolean (`serverHasMore` null when absent)
 //! - `["toArrayMax", opts]` → the number or `{"error"}`
-//! - `["resources"]` → `{"charges": {"create": "params", ...}, ...}`
+//! - `["resources"]` → `{"charges": {"create": ["params", "POST"], ...}, ...}`
 
 use crate::client::error::ClientError;
 use crate::client::json::{fmt_num, Json};
