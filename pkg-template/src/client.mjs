@@ -171,7 +171,10 @@ export function clientApi(glue) {
       this.#l = lister(ctx, resource, args, signal);
       this.#start = () => (err ? Promise.reject(err) : this.#l.load(p));
     }
-    #page() { return this.#first || (this.#first = this.#start()); }
+    // The first page, fetched once and shared; a failed fetch is forgotten so a later await retries.
+    #page() {
+      return this.#first || (this.#first = this.#start().catch((e) => { this.#first = null; throw e; }));
+    }
     then(onFulfilled, onRejected) { return this.#page().then(onFulfilled, onRejected); }
     catch(onRejected) { return this.#page().catch(onRejected); }
     finally(onFinally) { return this.#page().finally(onFinally); }

@@ -542,6 +542,48 @@ mod tests {
         );
     }
 
+    /// Mangled inputs (truncated, bytes flipped, random ops) never panic: a panic would trap
+    /// the wasm module. A small deterministic fuzz over the core's entry points.
+    #[test]
+    fn mangled_inputs_never_panic() {
+        let c = cfg(r#"{"apiKey":"k"}"#).unwrap();
+        let seeds = [
+            format!("[null,{CREATE},{{\"idempotencyKey\":\"x\",\"timeoutMs\":5}}]"),
+            r#"["ch_1",{"status":"buyerPaid"},null]"#.to_string(),
+            r#"[null,{"limit":100,"starting_after":"c","externalOrderId":"\u00e9\ud83d\ude00"},null]"#.to_string(),
+            r#"{"type":"x","message":"m","param":"p","detail":[1,{"a":[]}]}"#.to_string(),
+        ];
+        let mut x: u64 = 0x2545F4914F6CDD1D;
+        let mut rnd = || {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x
+        };
+        let alphabet = b"{}[]\",:0123456789.eE-+tfnul\\/ \x7f\xc3\xa9";
+        for _ in 0..20_000 {
+            let seed = seeds[(rnd() % seeds.len() as u64) as usize].as_bytes();
+            let mut b = seed.to_vec();
+            for _ in 0..(1 + rnd() % 4) {
+                let i = (rnd() % (b.len() as u64 + 1)) as usize;
+                match rnd() % 3 {
+                    0 if i < b.len() => b[i] = alphabet[(rnd() % alphabet.len() as u64) as usize],
+                    1 => b.insert(i, alphabet[(rnd() % alphabet.len() as u64) as usize]),
+                    _ => b.truncate(i),
+                }
+            }
+            let s = String::from_utf8_lossy(&b);
+            let j = Json::parse(&s).unwrap_or(Json::Null);
+            for (res, op) in [("charges", "create"), ("charges", "update"), ("charges", "list"), ("accessToken", "create")] {
+                let _ = c.prepare(res, op, &j, None, &[1, 2, 3]);
+            }
+            let _ = crate::client::page::to_array_max(&j);
+            let _ = Config::new(&j, &Env::default());
+            let _ = ClientError::from_response((rnd() % 600) as u16, &s, Some(&s), None, &["k"]).to_json();
+            let _ = crate::client::retry::parse_retry_after(Some(&s));
+        }
+    }
+
     /// Validation table: each invalid call fails with `param` set (and so sends nothing).
     #[test]
     fn validation_table() {
