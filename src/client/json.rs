@@ -245,7 +245,7 @@ pub fn fmt_num(v: f64) -> String {
     if is_int(v) {
         return itoa(v as i64);
     }
-    if !(v.abs() < 9.0e12) {
+    if v.is_nan() || v.abs() >= 9.0e12 {
         return String::from("null"); // not produced by the client
     }
     let neg = v < 0.0;
