@@ -21,6 +21,8 @@ test: pkg
 	cargo test --workspace
 	cargo build -p qbitpay-sandbox
 	node --test --test-concurrency=1 $(NODE_TESTS)
+	tsc --strict --noEmit --module nodenext --moduleResolution nodenext --target es2022 \
+	  --lib es2022,dom,dom.asynciterable $(shell find tests/types -name '*.ts' | sort)
 
 demo: pkg
 	node www/demo-webhook.mjs

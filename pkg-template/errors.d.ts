@@ -38,7 +38,10 @@ export class QbitPayRateLimitError extends QbitPayError {
 /** 5xx and any other unexpected answer. */
 export class QbitPayAPIError extends QbitPayError {}
 /** No answer: network failure or timeout. */
-export class QbitPayConnectionError extends QbitPayError {}
+export class QbitPayConnectionError extends QbitPayError {
+  /** Why no response arrived: the attempt timed out, the network failed, or `signal` aborted it. */
+  readonly code?: 'timeout' | 'network' | 'aborted';
+}
 
 export type SignatureErrorCode =
   | 'missing_signature'

@@ -20,8 +20,8 @@ impl Rng {
     fn below(&mut self, n: usize) -> usize {
         (self.next() % n as u64) as usize
     }
-    fn pick<'a, T>(&mut self, items: &'a [T]) -> &'a T {
-        &items[self.below(items.len())]
+    fn pick<T: Copy>(&mut self, items: &[T]) -> T {
+        items[self.below(items.len())]
     }
 }
 
@@ -35,9 +35,9 @@ const KEYS: &[&str] = &["\"a\"", "\"b\"", "\"0\"", "\"42\"", "\"01\"", "\"-1\"",
 const WS: &[&str] = &["", "", " ", "\n", "\t", "\r\n  "];
 
 fn value(rng: &mut Rng, depth: usize, out: &mut String) {
-    let ws = |rng: &mut Rng, out: &mut String| out.push_str(*rng.pick(WS));
+    let ws = |rng: &mut Rng, out: &mut String| out.push_str(rng.pick(WS));
     match if depth > 6 { 0 } else { rng.below(4) } {
-        0 | 1 => out.push_str(*rng.pick(ATOMS)),
+        0 | 1 => out.push_str(rng.pick(ATOMS)),
         2 => {
             out.push('[');
             for i in 0..rng.below(4) {
@@ -57,7 +57,7 @@ fn value(rng: &mut Rng, depth: usize, out: &mut String) {
                     out.push(',');
                 }
                 ws(rng, out);
-                out.push_str(*rng.pick(KEYS));
+                out.push_str(rng.pick(KEYS));
                 ws(rng, out);
                 out.push(':');
                 ws(rng, out);
@@ -74,7 +74,7 @@ fn event(rng: &mut Rng) -> String {
         if i > 0 {
             s.push(',');
         }
-        s.push_str(*rng.pick(KEYS));
+        s.push_str(rng.pick(KEYS));
         s.push(':');
         value(rng, 1, &mut s);
     }
@@ -87,7 +87,7 @@ fn mutate(rng: &mut Rng, body: &mut Vec<u8>) {
         let at = if body.is_empty() { 0 } else { rng.below(body.len()) };
         match rng.below(5) {
             0 if !body.is_empty() => body[at] = rng.next() as u8,
-            1 => body.insert(at, *rng.pick(&b"{}[]\",:\\u0e-+.9 \x00\xff\xed\xa0"[..])),
+            1 => body.insert(at, rng.pick(&b"{}[]\",:\\u0e-+.9 \x00\xff\xed\xa0"[..])),
             2 if !body.is_empty() => {
                 body.remove(at);
             }

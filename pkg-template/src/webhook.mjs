@@ -35,6 +35,9 @@ export function webhookApi(glue) {
         `the body is at least ${body.length} bytes, above maxBytes (${maxBytes})`,
         { code: 'payload_too_large' });
     }
+    // A real HTTP body is bytes; only a JS string can hold a lone surrogate, which would reach
+    // wasm as U+FFFD and so be checked against other content than JSON.parse returns.
+    if (typeof body === 'string' && !isWellFormed(body)) throw illFormed();
     const verdict = typeof body === 'string'
       ? glue.verifyString(body, signature ?? '', apiKey, alg, maxAge, now, maxBytes)
       : glue.verifyBytes(body, signature ?? '', apiKey, alg, maxAge, now, maxBytes);
@@ -50,6 +53,7 @@ export function webhookApi(glue) {
       body = JSON.stringify(body);
     } else {
       body = asBody(body, 'signWebhook');
+      if (typeof body === 'string' && !isWellFormed(body)) throw illFormed();
     }
     const out = glue.sign(typeof body === 'string' ? encoder.encode(body) : body, apiKey, alg);
     if (out.includes('\t')) throw rejection(out);
@@ -98,4 +102,15 @@ function toMillis(now) {
     throw new TypeError('options.now must be a Date or a number of milliseconds');
   }
   return ms;
+}
+
+const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+const isWellFormed = typeof String.prototype.isWellFormed === 'function'
+  ? (s) => s.isWellFormed()
+  : (s) => !loneSurrogate.test(s);
+
+function illFormed() {
+  return new QbitPaySignatureError(
+    'the body string holds a lone UTF-16 surrogate, which no UTF-8 HTTP body can carry; pass the raw body bytes',
+    { code: 'invalid_payload' });
 }

@@ -83,7 +83,8 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
             ));
         };
         let age = (opts.now_millis - created) / 1000.0;
-        if !(age.abs() <= max_age) {
+        let within = age.abs() <= max_age; // false for a NaN age too
+        if !within {
             let when = if age < 0.0 { "in the future" } else { "old" };
             return Err(SignatureError::new(
                 Code::EventTooOld,
