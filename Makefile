@@ -18,6 +18,7 @@ pkg: bootstrap
 	node tools/build-pkg.mjs
 
 test: pkg
+	@tools/bootstrap.sh browser
 	cargo test --workspace
 	cargo build -p qbitpay-sandbox
 	node --test --test-concurrency=1 $(NODE_TESTS)
