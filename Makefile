@@ -28,8 +28,12 @@ test: pkg
 demo: pkg
 	node www/demo-webhook.mjs
 
+# Side-by-side benchmarks (ratios against the peer measured in the same run), not tests.
 bench: pkg
+	cargo build -p qbitpay-sandbox --profile sandbox
 	node bench/webhook.mjs
+	node --expose-gc bench/client.mjs
+	cargo bench -p qbitpay-sandbox --profile sandbox --bench load
 
 # Coverage-guided fuzzing of the canonicaliser (not in CI): FUZZ_SECONDS=600 make fuzz
 FUZZ_SECONDS ?= 120
