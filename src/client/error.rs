@@ -159,6 +159,27 @@ impl ClientError {
         e
     }
 
+    /// A 403 to a client that authenticates with an access token is the token's narrow
+    /// scope: say so (and what to do) when the server's message does not mention it.
+    pub fn with_token_scope_hint(mut self) -> ClientError {
+        let said = self
+            .message
+            .as_bytes()
+            .windows(12)
+            .any(|w| w.eq_ignore_ascii_case(b"access token"));
+        if self.status == Some(403) && !said {
+            if self.message.ends_with('.') {
+                self.message.pop();
+            }
+            self.message = crate::cat!(
+                &self.message,
+                ". This client uses an access token, which may only retrieve and list charges \
+                 and mark a charge buyerPaid: make this call on your server, with the API key."
+            );
+        }
+        self
+    }
+
     /// The error as JSON for the facade: `{kind, type, message, param?, statusCode?, requestId?,
     /// retryAfter?, detail?, code?}`.
     pub fn to_json(&self) -> String {
@@ -310,6 +331,32 @@ mod tests {
         );
         assert!(!e.to_json().contains(key));
         assert!(e.message.contains("[redacted]"));
+    }
+
+    #[test]
+    fn token_scope_hint_on_403_only_when_missing() {
+        let terse = ClientError::from_response(
+            403,
+            r#"{"type":"authentication_error","message":"Forbidden."}"#,
+            None,
+            None,
+            &[],
+        );
+        let m = terse.with_token_scope_hint().message;
+        assert!(
+            m.starts_with("Forbidden. This client uses an access token"),
+            "{m}"
+        );
+        assert!(m.contains("API key"));
+        let clear =
+            r#"{"type":"authentication_error","message":"An Access Token may only read charges."}"#;
+        let e = ClientError::from_response(403, clear, None, None, &[]);
+        assert_eq!(
+            e.with_token_scope_hint().message,
+            "An Access Token may only read charges."
+        );
+        let e = ClientError::from_response(401, r#"{"message":"expired"}"#, None, None, &[]);
+        assert_eq!(e.with_token_scope_hint().message, "expired");
     }
 
     #[test]

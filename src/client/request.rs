@@ -191,6 +191,11 @@ impl Config {
         })
     }
 
+    /// Authenticated with an access token (`Bearer`), not the API key.
+    pub fn uses_access_token(&self) -> bool {
+        self.authorization.starts_with("Bearer ")
+    }
+
     /// The credential, to cut out of anything that could reach an error.
     pub fn secrets(&self) -> [&str; 1] {
         [&self.secret]
@@ -258,6 +263,9 @@ impl Config {
             }
             Args::List => {
                 let mut lp = parse_list_params(params, op.params)?;
+                if let Some(check) = op.check {
+                    check(&Json::Obj(lp.filters.clone()))?;
+                }
                 if cursor.is_some() {
                     lp.cursor = cursor;
                 }
@@ -552,6 +560,8 @@ mod tests {
             r#"["ch_1",{"status":"buyerPaid"},null]"#.to_string(),
             r#"[null,{"limit":100,"starting_after":"c","externalOrderId":"\u00e9\ud83d\ude00"},null]"#.to_string(),
             r#"{"type":"x","message":"m","param":"p","detail":[1,{"a":[]}]}"#.to_string(),
+            r#"[null,{"amount":5,"currency":"USD","destination":{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":"B"}}]"#.to_string(),
+            r#"[null,{"symbol":"USDT/CNY","side":"ask","type":"charge","source":"ch_1","cbUrl":"http://a"}]"#.to_string(),
         ];
         let mut x: u64 = 0x2545F4914F6CDD1D;
         let mut rnd = || {
@@ -574,12 +584,22 @@ mod tests {
             }
             let s = String::from_utf8_lossy(&b);
             let j = Json::parse(&s).unwrap_or(Json::Null);
-            for (res, op) in [("charges", "create"), ("charges", "update"), ("charges", "list"), ("accessToken", "create")] {
+            for (res, op) in [
+                ("charges", "create"),
+                ("charges", "update"),
+                ("charges", "list"),
+                ("accessToken", "create"),
+                ("payouts", "create"),
+                ("balanceTransactions", "list"),
+                ("markets", "ticker"),
+                ("events", "test"),
+            ] {
                 let _ = c.prepare(res, op, &j, None, &[1, 2, 3]);
             }
             let _ = crate::client::page::to_array_max(&j);
             let _ = Config::new(&j, &Env::default());
-            let _ = ClientError::from_response((rnd() % 600) as u16, &s, Some(&s), None, &["k"]).to_json();
+            let _ = ClientError::from_response((rnd() % 600) as u16, &s, Some(&s), None, &["k"])
+                .to_json();
             let _ = crate::client::retry::parse_retry_after(Some(&s));
         }
     }
@@ -667,5 +687,376 @@ mod tests {
                 .as_deref(),
             Some("method")
         );
+    }
+
+    const WALLET: &str = r#"{"type":"wallet","payerName":"Ann","addr":"T1"}"#;
+
+    #[test]
+    fn every_family_builds_its_request() {
+        let c = cfg(r#"{"apiKey":"k","baseUrl":"http://h"}"#).unwrap();
+        let get = |res: &str, op: &str, args: &str| {
+            let r = prep(&c, res, op, args).unwrap();
+            assert_eq!(
+                (r.method, r.body.as_deref(), r.header("idempotency-key")),
+                ("GET", None, None),
+                "{res}.{op}"
+            );
+            r.url
+        };
+        assert_eq!(
+            get("accounts", "retrieve", "[]"),
+            "http://h/api/v1/accounts/show"
+        );
+        assert_eq!(
+            get("balances", "retrieve", "[null,null,{\"timeoutMs\":5}]"),
+            "http://h/api/v1/balances/show"
+        );
+        assert_eq!(
+            get("balanceTransactions", "retrieve", r#"["txn_1"]"#),
+            "http://h/api/v1/balanceTransactions/txn_1"
+        );
+        assert_eq!(
+            get(
+                "balanceTransactions",
+                "list",
+                r#"[null,{"type":"payout","source":"po_1","status":"pending","limit":3}]"#
+            ),
+            "http://h/api/v1/balanceTransactions?type=payout&source=po_1&status=pending&limit=3"
+        );
+        assert_eq!(
+            get("payouts", "retrieve", r#"["po_1"]"#),
+            "http://h/api/v1/payouts/po_1"
+        );
+        assert_eq!(
+            get(
+                "payouts",
+                "list",
+                r#"[null,{"destination":"T1","status":"inTransit","startingAfter":"po_9"}]"#
+            ),
+            "http://h/api/v1/payouts?destination=T1&status=inTransit&limit=10&starting_after=po_9"
+        );
+        assert_eq!(
+            get(
+                "markets",
+                "ticker",
+                r#"[null,{"symbol":"USDT/CNY","side":"bid"}]"#
+            ),
+            "http://h/api/v1/markets/ticker?symbol=USDT%2FCNY&side=bid"
+        );
+        assert_eq!(
+            get(
+                "events",
+                "test",
+                r#"[null,{"cbUrl":"http://127.0.0.1:5/h?a=1"}]"#
+            ),
+            "http://h/api/v1/events/test?cbUrl=http%3A%2F%2F127.0.0.1%3A5%2Fh%3Fa%3D1"
+        );
+        assert_eq!(get("events", "test", "[]"), "http://h/api/v1/events/test");
+        let body = format!(
+            r#"{{"amount":10.5,"currency":"USDT","destination":{WALLET},"description":"rent","externalOrderId":"e1"}}"#
+        );
+        let r = prep(&c, "payouts", "create", &format!("[null,{body}]")).unwrap();
+        assert_eq!(
+            (r.method, r.url.as_str()),
+            ("POST", "http://h/api/v1/payouts")
+        );
+        assert_eq!(r.body.as_deref(), Some(body.as_str()));
+        assert!(r.header("idempotency-key").is_some());
+        let table = resources::table_json();
+        for part in [
+            r#""accounts":{"retrieve":["none","GET"]}"#,
+            r#""balances":{"retrieve":["none","GET"]}"#,
+            r#""balanceTransactions":{"retrieve":["id","GET"],"list":["list","GET"]}"#,
+            r#""payouts":{"create":["params","POST"],"retrieve":["id","GET"],"list":["list","GET"]}"#,
+            r#""markets":{"ticker":["params","GET"]}"#,
+            r#""events":{"test":["params","GET"]}"#,
+        ] {
+            assert!(table.contains(part), "{part} in {table}");
+        }
+    }
+
+    /// Payout destinations: each type's required fields, named `destination.<field>`.
+    #[test]
+    fn destination_validation_table() {
+        let c = cfg(r#"{"apiKey":"k"}"#).unwrap();
+        let payout =
+            |dest: &str| format!(r#"[null,{{"amount":5,"currency":"USD","destination":{dest}}}]"#);
+        let ok = [
+            r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":"B"}"#,
+            r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":"B","swift":"S","bankRoutingNum":"R","bankDetailName":"D","bankAddr":"X","city":"C","state":"S","country":"US","postalCode":"0"}"#,
+            r#"{"type":"wallet","payerName":"A","addr":"T1"}"#,
+            r#"{"type":"Alipay","payerName":"A","bankAccountNum":"a@b"}"#,
+            r#"{"type":"PayPal","payerName":"A","bankAccountNum":"a@b"}"#,
+            r#"{"type":"Coins.ph","payerName":"A","bankAccountNum":"0917"}"#,
+            r#"{"type":"GCash","payerName":"A","bankAccountNum":"0917"}"#,
+            r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":"B","swift":null}"#,
+        ];
+        for d in ok {
+            assert!(prep(&c, "payouts", "create", &payout(d)).is_ok(), "{d}");
+        }
+        let bad: &[(&str, &str)] = &[
+            (
+                r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1"}"#,
+                "destination.bankName",
+            ),
+            (
+                r#"{"type":"bankAccount","payerName":"A","bankName":"B"}"#,
+                "destination.bankAccountNum",
+            ),
+            (
+                r#"{"type":"bankAccount","bankAccountNum":"1","bankName":"B"}"#,
+                "destination.payerName",
+            ),
+            (
+                r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":""}"#,
+                "destination.bankName",
+            ),
+            (r#"{"type":"wallet","payerName":"A"}"#, "destination.addr"),
+            (r#"{"type":"wallet","addr":"T"}"#, "destination.payerName"),
+            (
+                r#"{"type":"wallet","payerName":"A","addr":7}"#,
+                "destination.addr",
+            ),
+            (
+                r#"{"type":"wallet","payerName":"A","addr":"T","bankAccountNum":"1"}"#,
+                "destination.bankAccountNum",
+            ),
+            (
+                r#"{"type":"Alipay","payerName":"A"}"#,
+                "destination.bankAccountNum",
+            ),
+            (
+                r#"{"type":"PayPal","bankAccountNum":"x"}"#,
+                "destination.payerName",
+            ),
+            (
+                r#"{"type":"Coins.ph","payerName":"A","addr":"T"}"#,
+                "destination.addr",
+            ),
+            (
+                r#"{"type":"GCash","payerName":"  ","bankAccountNum":"1"}"#,
+                "destination.payerName",
+            ),
+            (
+                r#"{"type":"Yunshanfu","payerName":"A","bankAccountNum":"1"}"#,
+                "destination.type",
+            ),
+            (
+                r#"{"type":"gcash","payerName":"A","bankAccountNum":"1"}"#,
+                "destination.type",
+            ),
+            (r#"{"type":null,"payerName":"A"}"#, "destination.type"),
+            (r#"{"payerName":"A","addr":"T"}"#, "destination.type"),
+            (r#"{"type":3}"#, "destination.type"),
+            (r#""wallet""#, "destination"),
+            (r#"["wallet"]"#, "destination"),
+            ("null", "destination"),
+        ];
+        for (d, param) in bad {
+            let e = prep(&c, "payouts", "create", &payout(d)).unwrap_err();
+            assert_eq!(e.param.as_deref(), Some(*param), "{d}: {}", e.message);
+            assert!(e.message.contains(param), "{d}: {}", e.message);
+        }
+        let e = prep(&c, "payouts", "create", &payout(r#"{"type":"moon"}"#)).unwrap_err();
+        assert!(
+            e.message
+                .contains("bankAccount, wallet, Alipay, PayPal, Coins.ph, GCash"),
+            "{}",
+            e.message
+        );
+    }
+
+    #[test]
+    fn family_validation_table() {
+        let c = cfg(r#"{"apiKey":"k"}"#).unwrap();
+        let w = format!(r#""destination":{WALLET}"#);
+        let cases: Vec<(&str, &str, String, &str)> = vec![
+            ("accounts", "retrieve", r#"[null,{"x":1}]"#.into(), "params"),
+            (
+                "accounts",
+                "retrieve",
+                r#"[null,null,{"idempotencyKey":5}]"#.into(),
+                "idempotencyKey",
+            ),
+            ("balances", "retrieve", r#"[null,{}]"#.into(), "params"),
+            ("balanceTransactions", "retrieve", "[null]".into(), "id"),
+            (
+                "balanceTransactions",
+                "list",
+                r#"[null,{"type":"refund"}]"#.into(),
+                "type",
+            ),
+            (
+                "balanceTransactions",
+                "list",
+                r#"[null,{"status":"done"}]"#.into(),
+                "status",
+            ),
+            (
+                "balanceTransactions",
+                "list",
+                r#"[null,{"source":"ch_1"}]"#.into(),
+                "type",
+            ),
+            (
+                "balanceTransactions",
+                "list",
+                r#"[null,{"type":"charge","source":""}]"#.into(),
+                "source",
+            ),
+            (
+                "balanceTransactions",
+                "list",
+                r#"[null,{"limit":500}]"#.into(),
+                "limit",
+            ),
+            (
+                "payouts",
+                "create",
+                format!(r#"[null,{{"currency":"USD",{w}}}]"#),
+                "amount",
+            ),
+            (
+                "payouts",
+                "create",
+                format!(r#"[null,{{"amount":-1,"currency":"USD",{w}}}]"#),
+                "amount",
+            ),
+            (
+                "payouts",
+                "create",
+                format!(r#"[null,{{"amount":1,"currency":"EUR",{w}}}]"#),
+                "currency",
+            ),
+            (
+                "payouts",
+                "create",
+                format!(r#"[null,{{"amount":1,{w}}}]"#),
+                "currency",
+            ),
+            (
+                "payouts",
+                "create",
+                r#"[null,{"amount":1,"currency":"USD"}]"#.into(),
+                "destination",
+            ),
+            (
+                "payouts",
+                "create",
+                format!(r#"[null,{{"amount":1,"currency":"USD",{w},"description":3}}]"#),
+                "description",
+            ),
+            (
+                "payouts",
+                "create",
+                format!(r#"[null,{{"amount":1,"currency":"USD",{w},"externalOrderId":""}}]"#),
+                "externalOrderId",
+            ),
+            (
+                "payouts",
+                "create",
+                format!(r#"[null,{{"amount":1,"currency":"USD",{w},"cbUrl":"http://x"}}]"#),
+                "cbUrl",
+            ),
+            ("payouts", "retrieve", r#"[""]"#.into(), "id"),
+            (
+                "payouts",
+                "list",
+                r#"[null,{"status":"paidout"}]"#.into(),
+                "status",
+            ),
+            (
+                "payouts",
+                "list",
+                r#"[null,{"destination":{"type":"wallet"}}]"#.into(),
+                "destination",
+            ),
+            ("markets", "ticker", "[]".into(), "symbol"),
+            (
+                "markets",
+                "ticker",
+                r#"[null,{"symbol":"USDT/CNY"}]"#.into(),
+                "side",
+            ),
+            (
+                "markets",
+                "ticker",
+                r#"[null,{"symbol":"USDT/CNY","side":"buy"}]"#.into(),
+                "side",
+            ),
+            (
+                "markets",
+                "ticker",
+                r#"[null,{"symbol":"USDTCNY","side":"ask"}]"#.into(),
+                "symbol",
+            ),
+            (
+                "markets",
+                "ticker",
+                r#"[null,{"symbol":"ETH/CNY","side":"ask"}]"#.into(),
+                "symbol",
+            ),
+            (
+                "markets",
+                "ticker",
+                r#"[null,{"symbol":"USDT/CNY/X","side":"ask"}]"#.into(),
+                "symbol",
+            ),
+            (
+                "markets",
+                "ticker",
+                r#"[null,{"side":"ask"}]"#.into(),
+                "symbol",
+            ),
+            (
+                "events",
+                "test",
+                r#"[null,{"cbUrl":"/hook"}]"#.into(),
+                "cbUrl",
+            ),
+            (
+                "events",
+                "test",
+                r#"[null,{"url":"http://x"}]"#.into(),
+                "url",
+            ),
+            ("events", "list", "[]".into(), "method"),
+            ("payouts", "update", "[]".into(), "method"),
+        ];
+        for (res, op, args, param) in cases {
+            let e = prep(&c, res, op, &args).unwrap_err();
+            assert_eq!(
+                (e.param.as_deref(), e.kind),
+                (Some(param), crate::client::error::ErrorKind::InvalidRequest),
+                "{res}.{op} {args}: {}",
+                e.message
+            );
+        }
+        for sym in [
+            "BTC/CNY", "BTC/USD", "BTC/PHP", "USDT/CNY", "USDT/USD", "USDT/PHP",
+        ] {
+            let args = format!(r#"[null,{{"symbol":"{sym}","side":"ask"}}]"#);
+            assert!(prep(&c, "markets", "ticker", &args).is_ok(), "{sym}");
+        }
+        assert!(prep(
+            &c,
+            "balanceTransactions",
+            "list",
+            r#"[null,{"type":"charge","source":"ch_1"}]"#
+        )
+        .is_ok());
+        assert!(prep(
+            &c,
+            "balanceTransactions",
+            "list",
+            r#"[null,{"type":"charge","source":null}]"#
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn only_token_clients_get_the_scope_hint() {
+        assert!(cfg(r#"{"accessToken":"t"}"#).unwrap().uses_access_token());
+        assert!(!cfg(r#"{"apiKey":"k"}"#).unwrap().uses_access_token());
     }
 }

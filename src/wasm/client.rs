@@ -18,13 +18,15 @@
 //!   `{method, url, headers, body?, timeoutMs, maxRetries, limit?, dir?}` or `{"error"}`
 //! - `["page", client, resource, [id, params, opts], which, dir, hasMore, firstId, lastId]`
 //!   (`which`: next, prev, walk) → the neighbour page's request, `null`, or `{"error"}`
-//! - `["error", client, status, body, requestId, retryAfter]` → the error fields
+//! - `["error", client, status, body, requestId, retryAfter]` → the error fields (a 403 to
+//!   an access-token client says what the token's scope allows)
 //! - `["delay", attempts, maxRetries, status, retryAfter, rand]` → ms, or -1: final
 //!   (`status` 0: network error, -1: timeout)
 //! - `["failure", code, timeoutMs]` → the error fields of a request without an answer
 //! - `["hasMore", limit, count, serverHasMore]` → boolean (`serverHasMore` null when absent)
 //! - `["toArrayMax", opts]` → the number or `{"error"}`
-//! - `["resources"]` → `{"charges": {"create": ["params", "POST"], ...}, ...}`
+//! - `["resources"]` → `{"charges": {"create": ["params", "POST"], ...}, "accounts":
+//!   {"retrieve": ["none", "GET"]}, ...}` (every family of `client::resources`)
 
 use crate::client::error::ClientError;
 use crate::client::json::{fmt_num, Json};
@@ -110,7 +112,9 @@ fn dispatch(a: &[Json]) -> String {
             let secrets = cfg.as_ref().map(|c| c.secrets());
             let ra = retry::parse_retry_after(opt(5));
             let secrets: &[&str] = secrets.as_ref().map_or(&[], |x| &x[..]);
-            ClientError::from_response(num(at(2)) as u16, s(3), opt(4), ra, secrets).to_json()
+            let e = ClientError::from_response(num(at(2)) as u16, s(3), opt(4), ra, secrets);
+            let token = cfg.as_ref().is_some_and(|c| c.uses_access_token());
+            (if token { e.with_token_scope_hint() } else { e }).to_json()
         }
         "delay" => {
             let outcome = match num(at(3)) as i32 {
