@@ -8,13 +8,14 @@ export type ChargeStatus = 'pending' | 'buyerPaid' | 'sellerConfirmed' | 'closed
 export type PaymentType = 'Alipay' | 'Yunshanfu' | 'bankAccount' | 'PayPal' | 'Coins.ph' | 'GCash';
 export type PaymentMethodType = PaymentType | 'wallet';
 
-/** How a payer pays or a payee receives (embedded in charges and payouts). */
-export interface PaymentMethod {
+/** The details a payment method may carry; which ones depends on the type and the server. */
+export interface PaymentMethodDetails {
   object: 'paymentMethod';
-  type: PaymentMethodType;
   currency?: string;
   status?: string;
   typeLabel?: { en: string; zh: string };
+  /** The payee, on a payout's destination. */
+  payerName?: string;
   alipayQRCodeUrl?: string;
   qrCodeImgUrl?: string;
   bankName?: string;
@@ -29,6 +30,15 @@ export interface PaymentMethod {
   addr?: string;
   swift?: string;
 }
+
+/** A payment method of one type (`PaymentMethodOf<'wallet'>`). */
+export type PaymentMethodOf<T extends PaymentMethodType> = { [K in T]: PaymentMethodDetails & { type: K } }[T];
+
+/**
+ * How a payer pays or a payee receives (embedded in charges and payouts): a union by
+ * `type`, so `switch (pm.type)` narrows it.
+ */
+export type PaymentMethod = PaymentMethodOf<PaymentMethodType>;
 
 /** A payment to collect. */
 export interface Charge {
@@ -168,8 +178,207 @@ export interface AccessTokenResource {
   create(options?: RequestOptions): Promise<AccessToken>;
 }
 
+// ---- Accounts, balances, balance transactions -------------------------------------------
+
+/** `accounts.retrieve()`: the merchant's fee rates and limits. */
+export interface Account {
+  feeRates: { payout: number; pay: number; trade: number; withdrawToken: number };
+  limit: {
+    pay: { currency: string; min: number; max: number };
+    payout: { currency: string; min: number };
+    withdrawToken: { currency: string; min: number };
+  };
+}
+
+/** `balances.retrieve()`. */
+export interface Balance {
+  id: string;
+  object: 'balance';
+  currency: string;
+  /** What a payout can use now. */
+  available: number;
+  /** Credits not available yet. */
+  pending: number;
+}
+
+export type BalanceTransactionType = 'charge' | 'payout' | 'payout_cancel' | 'payout_failure';
+export type BalanceTransactionStatus = 'pending' | 'available';
+
+/** Every change of the balance. */
+export interface BalanceTransaction {
+  id: string;
+  object: 'balanceTransaction';
+  currency: string;
+  /** Signed: a payout is negative. */
+  amount: number;
+  fee: number;
+  /** `amount - fee` for a charge, `-(amount + fee)` for a payout. */
+  net: number;
+  availableOn: string;
+  createdAt: string;
+  type: BalanceTransactionType;
+  /** The id of the charge or payout. */
+  source: string;
+  status: BalanceTransactionStatus;
+  description: string;
+}
+
+/** Filters of `balanceTransactions.list()`: `source` (a charge or payout id) goes with `type`. */
+export type BalanceTransactionListParams = ListParams & { status?: BalanceTransactionStatus } & (
+  | { type?: BalanceTransactionType; source?: undefined }
+  | { type: BalanceTransactionType; source: string }
+);
+
+// ---- Payouts ----------------------------------------------------------------------------
+
+export type PayoutStatus = 'pending' | 'inTransit' | 'paid' | 'cancelled' | 'failed';
+/** Where a payout can go (`destination.type`). */
+export type DestinationType = 'bankAccount' | 'wallet' | 'Alipay' | 'PayPal' | 'Coins.ph' | 'GCash';
+
+/** A bank transfer: `payerName`, `bankAccountNum` and `bankName` required. */
+export interface BankAccountDestination {
+  type: 'bankAccount';
+  payerName: string;
+  bankAccountNum: string;
+  bankName: string;
+  bankRoutingNum?: string;
+  bankDetailName?: string;
+  bankAddr?: string;
+  city?: string;
+  state?: string;
+  country?: string;
+  postalCode?: string;
+  swift?: string;
+}
+
+/** A crypto wallet: `payerName` and `addr` required. */
+export interface WalletDestination {
+  type: 'wallet';
+  payerName: string;
+  addr: string;
+}
+
+/** An account at Alipay, PayPal, Coins.ph or GCash: `payerName` and `bankAccountNum` (the account) required. */
+export interface AccountDestination {
+  type: 'Alipay' | 'PayPal' | 'Coins.ph' | 'GCash';
+  payerName: string;
+  bankAccountNum: string;
+}
+
+/** A payout's `destination`, by `type`; a missing field is refused before sending (`param: 'destination.addr'`). */
+export type PayoutDestination = BankAccountDestination | WalletDestination | AccountDestination;
+
+export interface PayoutCreateParams {
+  /** A finite number > 0 (the account's `limit.payout.min` applies on the server). */
+  amount: number;
+  currency: Currency;
+  destination: PayoutDestination;
+  description?: string;
+  externalOrderId?: string;
+}
+
+/** Money sent out. */
+export interface Payout {
+  id: string;
+  object: 'payout';
+  createdAt: string;
+  amount: number;
+  fee: number;
+  currency: Currency;
+  description: string | null;
+  status: PayoutStatus;
+  /** `destination.type`. */
+  type: DestinationType;
+  arrivalDate: string;
+  externalOrderId: string | null;
+  /** Where the money goes; the account number comes back as `accountNum`. */
+  destination: PaymentMethodOf<DestinationType>;
+}
+
+export interface PayoutListParams extends ListParams {
+  /** A destination's type, account number or address. */
+  destination?: string;
+  status?: PayoutStatus;
+}
+
+// ---- Markets, events ----------------------------------------------------------------------
+
+export type TickerSide = 'ask' | 'bid';
+/** `BASE/QUOTE`, e.g. `USDT/CNY`. */
+export type MarketSymbol = `${BaseCurrency}/${QuoteCurrency}`;
+
+export interface TickerParams<S extends TickerSide = TickerSide> {
+  symbol: MarketSymbol;
+  side: S;
+}
+
+/** A price, valid for 30 s; the field is the side asked for. */
+export type Ticker<S extends TickerSide = TickerSide> = {
+  symbol: MarketSymbol;
+  /** Milliseconds since the epoch. */
+  timestamp: number;
+} & (S extends 'ask' ? { ask: number } : { bid: number });
+
+export interface EventTestParams {
+  /** Where to send the test event; default the account's configured URL. */
+  cbUrl?: string;
+}
+
+/** What `events.test()` answers: the test event it sent (`livemode: false`). */
+export interface TestEventResult {
+  id: string;
+  object: 'event';
+  type: string;
+  createdAt: string;
+  pendingWebhooks: number;
+  livemode: boolean;
+  data: Record<string, unknown>;
+  [key: string]: unknown;
+}
+
+// ---- Resources ----------------------------------------------------------------------------
+// Everything below needs the API key: an access-token client gets a 403
+// `QbitPayAuthenticationError` that says so.
+
+export interface AccountsResource {
+  /** `GET /api/v1/accounts/show`. */
+  retrieve(options?: RequestOptions): Promise<Account>;
+}
+
+export interface BalancesResource {
+  /** `GET /api/v1/balances/show`. */
+  retrieve(options?: RequestOptions): Promise<Balance>;
+}
+
+export interface BalanceTransactionsResource {
+  retrieve(id: string, options?: RequestOptions): Promise<BalanceTransaction>;
+  list(params?: BalanceTransactionListParams, options?: ListOptions): ListPromise<BalanceTransaction>;
+}
+
+export interface PayoutsResource {
+  create(params: PayoutCreateParams, options?: RequestOptions): Promise<Payout>;
+  retrieve(id: string, options?: RequestOptions): Promise<Payout>;
+  list(params?: PayoutListParams, options?: ListOptions): ListPromise<Payout>;
+}
+
+export interface MarketsResource {
+  /** `GET /api/v1/markets/ticker?symbol=&side=`. */
+  ticker<S extends TickerSide>(params: TickerParams<S>, options?: RequestOptions): Promise<Ticker<S>>;
+}
+
+export interface EventsResource {
+  /** Sends one test webhook (once, no retries) to `cbUrl` or the configured URL. */
+  test(params?: EventTestParams, options?: RequestOptions): Promise<TestEventResult>;
+}
+
 export class QbitPay {
   constructor(options: QbitPayOptions);
   readonly charges: ChargesResource;
   readonly accessToken: AccessTokenResource;
+  readonly accounts: AccountsResource;
+  readonly balances: BalancesResource;
+  readonly balanceTransactions: BalanceTransactionsResource;
+  readonly payouts: PayoutsResource;
+  readonly markets: MarketsResource;
+  readonly events: EventsResource;
 }

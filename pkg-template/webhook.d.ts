@@ -1,3 +1,5 @@
+import type { Charge, Payout } from './client';
+
 export * from './errors';
 
 export type WebhookAlgorithm = 'md5' | 'hmac-sha256';
@@ -32,12 +34,48 @@ export interface WebhookEvent<T = Record<string, unknown>> {
   [key: string]: unknown;
 }
 
+export type ChargeEventType =
+  | 'charge.succeeded'
+  | 'charge.expired'
+  | 'charge.failed'
+  | 'charge.dispute.created'
+  | 'charge.dispute.closed';
+export type PayoutEventType =
+  | 'payout.pending'
+  | 'payout.inTransition'
+  | 'payout.paid'
+  | 'payout.failed'
+  | 'payout.cancelled';
+/** Every event type of the API. */
+export type EventType = ChargeEventType | PayoutEventType;
+
+interface EventFields {
+  id: string;
+  object: 'event';
+  createdAt: string;
+  /** Failed delivery attempts so far. */
+  pendingWebhooks: number;
+  livemode: boolean;
+}
+/** A `charge.*` event: `data` is the charge after the change. */
+export interface ChargeEvent extends EventFields {
+  type: ChargeEventType;
+  data: Charge;
+}
+/** A `payout.*` event: `data` is the payout after the change. */
+export interface PayoutEvent extends EventFields {
+  type: PayoutEventType;
+  data: Payout;
+}
+/** A webhook event: `switch (event.type)` narrows `data` to a `Charge` or a `Payout`. */
+export type Event = ChargeEvent | PayoutEvent;
+
 /**
  * Check a delivery's `QbitPay-Signature` against the raw body and your API key, and return
  * the parsed event. Throws `QbitPaySignatureError` (with `code`) when it does not verify.
  * Pass the body exactly as received: a string or bytes, never a parsed object.
  */
-export function verifyWebhook<E = WebhookEvent>(
+export function verifyWebhook<E = Event>(
   rawBody: string | Uint8Array | ArrayBuffer,
   signature: string | string[] | null | undefined,
   apiKey: string,
