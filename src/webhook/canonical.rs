@@ -81,14 +81,55 @@ impl core::error::Error for PayloadError {}
 
 /// The string the signature covers (without the `&key=` suffix), as UTF-8 bytes.
 pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
-    Ok(canonicalise(body)?.signing_string)
+    Ok(canonicalise(body)?.signing_string())
 }
 
-/// A body read once: its signing string, and the event's `createdAt` for age checks.
+/// A body read once: its signing string (as pieces, so it can be hashed without being
+/// assembled), and the event's `createdAt` for age checks.
 pub struct Canonical {
-    pub signing_string: Vec<u8>,
-    /// The top-level `createdAt` as the signing string shows it (a string's text, a number's digits).
-    pub created_at: Option<String>,
+    /// Every top-level key and value as the signing string shows it, in source order.
+    text: Vec<u8>,
+    /// The kept members, sorted: (key, value) ranges of `text`.
+    members: Vec<((usize, usize), (usize, usize))>,
+    /// `text` holds a lone surrogate (WTF-8, from a `\u` escape): written as U+FFFD.
+    lossy: bool,
+    created_at: Option<(usize, usize)>,
+}
+
+impl Canonical {
+    /// Hand the signing string to `sink`, piece by piece.
+    pub fn write(&self, sink: &mut dyn FnMut(&[u8])) {
+        let piece = |(a, b): (usize, usize), sink: &mut dyn FnMut(&[u8])| {
+            if self.lossy {
+                let mut utf8 = Vec::new();
+                push_utf8_lossy(&mut utf8, &self.text[a..b]);
+                sink(&utf8);
+            } else {
+                sink(&self.text[a..b]);
+            }
+        };
+        for (n, &(key, value)) in self.members.iter().enumerate() {
+            if n > 0 {
+                sink(b"&");
+            }
+            piece(key, sink);
+            sink(b"=");
+            piece(value, sink);
+        }
+    }
+
+    /// The signing string in one piece.
+    pub fn signing_string(&self) -> Vec<u8> {
+        let mut s = Vec::with_capacity(self.text.len() + 2 * self.members.len());
+        self.write(&mut |piece| s.extend_from_slice(piece));
+        s
+    }
+
+    /// The top-level `createdAt` as the signing string shows it (a string's text, a
+    /// number's digits), if kept and valid UTF-8.
+    pub fn created_at(&self) -> Option<&str> {
+        self.created_at.and_then(|(a, b)| core::str::from_utf8(&self.text[a..b]).ok())
+    }
 }
 
 pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
@@ -135,6 +176,8 @@ struct Canonicaliser<'a> {
     out: Vec<u8>,
     frames: Vec<Frame>,
     members: Vec<Member>,
+    /// A raw (top-level) string holds a lone surrogate.
+    lossy: bool,
 }
 
 type Res<T> = Result<T, PayloadError>;
@@ -143,7 +186,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl<'a> Canonicaliser<'a> {
     fn new(src: &'a [u8]) -> Self {
-        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::new(), members: Vec::new() }
+        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::new(), members: Vec::new(), lossy: false }
     }
 
     fn err<T>(&self, kind: PayloadErrorKind) -> Res<T> {
@@ -257,14 +300,14 @@ impl<'a> Canonicaliser<'a> {
     }
 
     /// Sort the top-level members by key (UTF-16 code units; a repeated key keeps its last
-    /// value), drop null/"", and join `key=value` with `&`.
-    fn join_top(&self, top: Vec<TopMember>) -> Canonical {
+    /// value) and drop null/"".
+    fn join_top(self, top: Vec<TopMember>) -> Canonical {
         let out = &self.out;
         let key = |i: usize| &out[top[i].key.0..top[i].key.1];
         // Among equal keys, keep source order so the last one written wins.
         let mut order: Vec<usize> = (0..top.len()).collect();
         sort_indices(&mut order, &|a, b| utf16_cmp(key(a), key(b)).then(a.cmp(&b)));
-        let mut s = Vec::with_capacity(out.len() + top.len() * 2);
+        let mut members = Vec::with_capacity(top.len());
         let mut created_at = None;
         let mut i = 0;
         while i < order.len() {
@@ -274,20 +317,14 @@ impl<'a> Canonicaliser<'a> {
             }
             let m = &top[order[last]];
             if !m.dropped {
-                if !s.is_empty() {
-                    s.push(b'&');
-                }
-                push_utf8_lossy(&mut s, &out[m.key.0..m.key.1]);
-                s.push(b'=');
-                let v0 = s.len();
-                push_utf8_lossy(&mut s, &out[m.value.0..m.value.1]);
+                members.push((m.key, m.value));
                 if &out[m.key.0..m.key.1] == b"createdAt" {
-                    created_at = core::str::from_utf8(&s[v0..]).ok().map(ToOwned::to_owned);
+                    created_at = Some(m.value);
                 }
             }
             i = last + 1;
         }
-        Canonical { signing_string: s, created_at }
+        Canonical { text: self.out, members, lossy: self.lossy, created_at }
     }
 
     /// Any JSON value in `JSON.stringify` form, without recursion.
@@ -467,7 +504,13 @@ impl<'a> Canonicaliser<'a> {
         match number::scan(self.src, start) {
             Ok(end) => {
                 self.pos = end;
-                Ok(number::write(&self.src[start..end], &mut self.out))
+                let lit = &self.src[start..end];
+                if number::is_canonical(lit) {
+                    self.out.extend_from_slice(lit);
+                    Ok(Number::Finite)
+                } else {
+                    Ok(number::write(lit, &mut self.out))
+                }
             }
             Err(at) => {
                 self.pos = at;
@@ -487,15 +530,14 @@ impl<'a> Canonicaliser<'a> {
             self.out.push(b'"');
         }
         loop {
-            // Copy the longest run that needs no change.
+            // Copy the longest run that needs no change: plain ASCII found 8 bytes at a
+            // time, valid multi-byte UTF-8 stepped over.
             let run_start = self.pos;
-            while let Some(&b) = self.src.get(self.pos) {
-                if b >= 0x80 {
-                    self.utf8_char()?;
-                } else if b < 0x20 || b == b'"' || b == b'\\' {
-                    break;
-                } else {
-                    self.pos += 1;
+            loop {
+                self.pos = plain_ascii_end(self.src, self.pos);
+                match self.src.get(self.pos) {
+                    Some(&b) if b >= 0x80 => self.pos = self.utf8_char(b)?,
+                    _ => break,
                 }
             }
             self.out.extend_from_slice(&self.src[run_start..self.pos]);
@@ -514,21 +556,28 @@ impl<'a> Canonicaliser<'a> {
         }
     }
 
-    /// Step over one multi-byte UTF-8 character, rejecting what `str::from_utf8` rejects.
-    fn utf8_char(&mut self) -> Res<()> {
-        let rest = &self.src[self.pos..];
-        let width = match rest[0] {
-            0xC2..=0xDF => 2,
-            0xE0..=0xEF => 3,
-            0xF0..=0xF4 => 4,
+    /// The end of the multi-byte UTF-8 character at `pos` (lead byte `lead`), rejecting
+    /// what `str::from_utf8` rejects: overlong forms, surrogates, above U+10FFFF, truncation.
+    #[inline]
+    fn utf8_char(&self, lead: u8) -> Res<usize> {
+        let (width, lo, hi) = match lead {
+            0xC2..=0xDF => (2, 0x80, 0xBF),
+            0xE0 => (3, 0xA0, 0xBF),
+            0xED => (3, 0x80, 0x9F),
+            0xE1..=0xEF => (3, 0x80, 0xBF),
+            0xF0 => (4, 0x90, 0xBF),
+            0xF1..=0xF3 => (4, 0x80, 0xBF),
+            0xF4 => (4, 0x80, 0x8F),
             _ => return self.err(PayloadErrorKind::InvalidUtf8),
         };
-        match rest.get(..width).map(core::str::from_utf8) {
-            Some(Ok(_)) => {
-                self.pos += width;
-                Ok(())
-            }
-            _ => self.err(PayloadErrorKind::InvalidUtf8),
+        let ok = match self.src.get(self.pos + 1..self.pos + width) {
+            Some([b1, rest @ ..]) => (lo..=hi).contains(b1) && rest.iter().all(|&b| b & 0xC0 == 0x80),
+            _ => false,
+        };
+        if ok {
+            Ok(self.pos + width)
+        } else {
+            self.err(PayloadErrorKind::InvalidUtf8)
         }
     }
 
@@ -592,6 +641,9 @@ impl<'a> Canonicaliser<'a> {
 
     /// One decoded character (or lone surrogate) in `mode`.
     fn write_char(&mut self, ch: u32, mode: StrMode) {
+        if mode == StrMode::Raw && (0xD800..0xE000).contains(&ch) {
+            self.lossy = true;
+        }
         let out = &mut self.out;
         if mode == StrMode::Json {
             let short = match ch {
@@ -618,6 +670,31 @@ impl<'a> Canonicaliser<'a> {
         }
         push_wtf8(out, ch);
     }
+}
+
+/// The first byte at or after `i` that a string cannot copy as is: a quote, a backslash,
+/// a control character or a non-ASCII byte (or the end). Eight bytes at a time: a byte's
+/// high bit in `stop` is set for each of those (borrows only spill above a real hit, so
+/// the lowest set bit is exact).
+#[inline]
+fn plain_ascii_end(src: &[u8], mut i: usize) -> usize {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    while let Some(chunk) = src.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let stop = (x.wrapping_sub(L * 0x20) | (x ^ (L * b'"' as u64)).wrapping_sub(L) | (x ^ (L * b'\\' as u64)).wrapping_sub(L) | x) & H;
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while let Some(&b) = src.get(i) {
+        if !(0x20..0x80).contains(&b) || b == b'"' || b == b'\\' {
+            break;
+        }
+        i += 1;
+    }
+    i
 }
 
 fn parse_hex4(s: &[u8]) -> Option<u32> {

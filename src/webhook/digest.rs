@@ -4,6 +4,9 @@
 use super::hash::{self, Kind};
 use crate::prelude::*;
 
+/// Where a signing string goes, piece by piece.
+pub type Sink<'a> = dyn FnMut(&[u8]) + 'a;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Algorithm {
     #[default]
@@ -38,11 +41,19 @@ impl Algorithm {
 
     /// The raw digest of `signing_string&key=api_key`.
     pub fn digest(self, signing_string: &[u8], api_key: &str) -> Vec<u8> {
-        let message: [&[u8]; 3] = [signing_string, b"&key=", api_key.as_bytes()];
-        match self {
-            Algorithm::Md5 => hash::digest(Kind::Md5, &message),
-            Algorithm::HmacSha256 => hash::hmac_sha256(api_key.as_bytes(), &message),
-        }
+        self.digest_with(api_key, &mut |sink| sink(signing_string))
+    }
+
+    /// The same, with the signing string handed over in pieces by `write`.
+    pub fn digest_with(self, api_key: &str, write: &mut dyn FnMut(&mut Sink)) -> Vec<u8> {
+        let mut h = match self {
+            Algorithm::Md5 => hash::Mac::plain(Kind::Md5),
+            Algorithm::HmacSha256 => hash::Mac::hmac_sha256(api_key.as_bytes()),
+        };
+        write(&mut |piece| h.update(piece));
+        h.update(b"&key=");
+        h.update(api_key.as_bytes());
+        h.finish()
     }
 }
 

@@ -34,16 +34,26 @@ impl Hasher {
 
     pub fn update(&mut self, mut data: &[u8]) {
         self.total = self.total.wrapping_add(data.len() as u64);
-        while !data.is_empty() {
+        if self.filled > 0 {
             let take = (64 - self.filled).min(data.len());
             self.block[self.filled..self.filled + take].copy_from_slice(&data[..take]);
             self.filled += take;
             data = &data[take..];
-            if self.filled == 64 {
-                self.compress();
-                self.filled = 0;
+            if self.filled < 64 {
+                return;
             }
+            let block = self.block;
+            self.compress(&block);
+            self.filled = 0;
         }
+        // Whole blocks straight from the input, without copying them into `block`.
+        let mut blocks = data.chunks_exact(64);
+        for b in &mut blocks {
+            self.compress(b.try_into().unwrap_or(&[0; 64]));
+        }
+        let rest = blocks.remainder();
+        self.block[..rest.len()].copy_from_slice(rest);
+        self.filled = rest.len();
     }
 
     pub fn finish(mut self) -> Vec<u8> {
@@ -51,7 +61,8 @@ impl Hasher {
         self.block[self.filled] = 0x80;
         self.block[self.filled + 1..].fill(0);
         if self.filled >= 56 {
-            self.compress();
+            let block = self.block;
+            self.compress(&block);
             self.block.fill(0);
         }
         let (len, words) = match self.kind {
@@ -59,17 +70,19 @@ impl Hasher {
             Kind::Sha256 => (bits.to_be_bytes(), 8),
         };
         self.block[56..].copy_from_slice(&len);
-        self.compress();
+        let block = self.block;
+        self.compress(&block);
         self.state[..words]
             .iter()
             .flat_map(|w| if self.kind == Kind::Md5 { w.to_le_bytes() } else { w.to_be_bytes() })
             .collect()
     }
 
-    fn compress(&mut self) {
+    #[inline]
+    fn compress(&mut self, block: &[u8; 64]) {
         match self.kind {
-            Kind::Md5 => md5_block(&mut self.state, &self.block),
-            Kind::Sha256 => sha256_block(&mut self.state, &self.block),
+            Kind::Md5 => md5_block(&mut self.state, block),
+            Kind::Sha256 => sha256_block(&mut self.state, block),
         }
     }
 }
@@ -82,42 +95,86 @@ pub fn digest(kind: Kind, parts: &[&[u8]]) -> Vec<u8> {
 
 /// HMAC-SHA256 (RFC 2104) of the concatenated parts.
 pub fn hmac_sha256(key: &[u8], parts: &[&[u8]]) -> Vec<u8> {
-    let mut k = [0u8; 64];
-    if key.len() > 64 {
-        k[..32].copy_from_slice(&digest(Kind::Sha256, &[key]));
-    } else {
-        k[..key.len()].copy_from_slice(key);
+    let mut mac = Mac::hmac_sha256(key);
+    parts.iter().for_each(|p| mac.update(p));
+    mac.finish()
+}
+
+/// A plain hash or an HMAC-SHA256, fed in pieces.
+pub struct Mac {
+    inner: Hasher,
+    /// HMAC: the key block (already hashed if longer than a block).
+    key: Option<[u8; 64]>,
+}
+
+impl Mac {
+    pub fn plain(kind: Kind) -> Mac {
+        Mac { inner: Hasher::new(kind), key: None }
     }
-    let pad = |x: u8| k.map(|b| b ^ x);
-    let mut inner = Hasher::new(Kind::Sha256);
-    inner.update(&pad(0x36));
-    parts.iter().for_each(|p| inner.update(p));
-    digest(Kind::Sha256, &[&pad(0x5c), &inner.finish()])
+
+    pub fn hmac_sha256(key: &[u8]) -> Mac {
+        let mut k = [0u8; 64];
+        if key.len() > 64 {
+            k[..32].copy_from_slice(&digest(Kind::Sha256, &[key]));
+        } else {
+            k[..key.len()].copy_from_slice(key);
+        }
+        let mut inner = Hasher::new(Kind::Sha256);
+        inner.update(&k.map(|b| b ^ 0x36));
+        Mac { inner, key: Some(k) }
+    }
+
+    #[inline]
+    pub fn update(&mut self, data: &[u8]) {
+        self.inner.update(data);
+    }
+
+    pub fn finish(self) -> Vec<u8> {
+        match self.key {
+            None => self.inner.finish(),
+            Some(k) => digest(Kind::Sha256, &[&k.map(|b| b ^ 0x5c), &self.inner.finish()]),
+        }
+    }
 }
 
 const MD5_K: [u32; 64] = [0xd76aa478, 0xe8c7b756, 0x242070db, 0xc1bdceee, 0xf57c0faf, 0x4787c62a, 0xa8304613, 0xfd469501, 0x698098d8, 0x8b44f7af, 0xffff5bb1, 0x895cd7be, 0x6b901122, 0xfd987193, 0xa679438e, 0x49b40821, 0xf61e2562, 0xc040b340, 0x265e5a51, 0xe9b6c7aa, 0xd62f105d, 0x02441453, 0xd8a1e681, 0xe7d3fbc8, 0x21e1cde6, 0xc33707d6, 0xf4d50d87, 0x455a14ed, 0xa9e3e905, 0xfcefa3f8, 0x676f02d9, 0x8d2a4c8a, 0xfffa3942, 0x8771f681, 0x6d9d6122, 0xfde5380c, 0xa4beea44, 0x4bdecfa9, 0xf6bb4b60, 0xbebfbc70, 0x289b7ec6, 0xeaa127fa, 0xd4ef3085, 0x04881d05, 0xd9d4d039, 0xe6db99e5, 0x1fa27cf8, 0xc4ac5665, 0xf4292244, 0x432aff97, 0xab9423a7, 0xfc93a039, 0x655b59c3, 0x8f0ccc92, 0xffeff47d, 0x85845dd1, 0x6fa87e4f, 0xfe2ce6e0, 0xa3014314, 0x4e0811a1, 0xf7537e82, 0xbd3af235, 0x2ad7d2bb, 0xeb86d391];
-const MD5_S: [u32; 16] = [7, 12, 17, 22, 5, 9, 14, 20, 4, 11, 16, 23, 6, 10, 15, 21];
 
+/// One MD5 block, unrolled: the message word and shift of every step are constants, so
+/// each step is a handful of adds, a rotate and the round function (the hot loop of `verify`).
 fn md5_block(state: &mut [u32; 8], block: &[u8; 64]) {
     let m: [u32; 16] = core::array::from_fn(|i| u32::from_le_bytes([block[4 * i], block[4 * i + 1], block[4 * i + 2], block[4 * i + 3]]));
     let [mut a, mut b, mut c, mut d] = [state[0], state[1], state[2], state[3]];
-    // Four rounds of sixteen steps; one loop per round keeps each loop body branch-free.
-    macro_rules! round {
-        ($range:expr, $f:expr, $g:expr) => {
-            for i in $range {
-                let f: u32 = $f(b, c, d);
-                let g: usize = $g(i);
-                let rotated =
-                    a.wrapping_add(f).wrapping_add(MD5_K[i]).wrapping_add(m[g]).rotate_left(MD5_S[i / 16 * 4 + i % 4]);
-                (a, d, c) = (d, c, b);
-                b = b.wrapping_add(rotated);
-            }
+    macro_rules! step {
+        ($f:expr, $a:ident, $b:ident, $c:ident, $d:ident, $i:expr, $g:expr, $s:expr) => {
+            $a = $b.wrapping_add(
+                $a.wrapping_add($f($b, $c, $d)).wrapping_add(MD5_K[$i]).wrapping_add(m[$g]).rotate_left($s),
+            );
         };
     }
-    round!(0..16, |b: u32, c: u32, d: u32| (b & c) | (!b & d), |i: usize| i);
-    round!(16..32, |b: u32, c: u32, d: u32| (d & b) | (!d & c), |i: usize| (5 * i + 1) % 16);
-    round!(32..48, |b: u32, c: u32, d: u32| b ^ c ^ d, |i: usize| (3 * i + 5) % 16);
-    round!(48..64, |b: u32, c: u32, d: u32| c ^ (b | !d), |i: usize| (7 * i) % 16);
+    macro_rules! four {
+        ($f:expr, $i:expr, $g:expr, $s:expr) => {
+            step!($f, a, b, c, d, $i, $g($i), $s[0]);
+            step!($f, d, a, b, c, $i + 1, $g($i + 1), $s[1]);
+            step!($f, c, d, a, b, $i + 2, $g($i + 2), $s[2]);
+            step!($f, b, c, d, a, $i + 3, $g($i + 3), $s[3]);
+        };
+    }
+    macro_rules! round {
+        ($f:expr, $base:expr, $g:expr, $s:expr) => {
+            four!($f, $base, $g, $s);
+            four!($f, $base + 4, $g, $s);
+            four!($f, $base + 8, $g, $s);
+            four!($f, $base + 12, $g, $s);
+        };
+    }
+    let f1 = |b: u32, c: u32, d: u32| d ^ (b & (c ^ d));
+    let f2 = |b: u32, c: u32, d: u32| c ^ (d & (b ^ c));
+    let f3 = |b: u32, c: u32, d: u32| b ^ c ^ d;
+    let f4 = |b: u32, c: u32, d: u32| c ^ (b | !d);
+    round!(f1, 0, |i: usize| i, [7, 12, 17, 22]);
+    round!(f2, 16, |i: usize| (5 * i + 1) % 16, [5, 9, 14, 20]);
+    round!(f3, 32, |i: usize| (3 * i + 5) % 16, [4, 11, 16, 23]);
+    round!(f4, 48, |i: usize| (7 * i) % 16, [6, 10, 15, 21]);
     for (s, v) in state.iter_mut().zip([a, b, c, d]) {
         *s = s.wrapping_add(v);
     }

@@ -59,6 +59,27 @@ pub fn scan(src: &[u8], start: usize) -> Result<usize, usize> {
     Ok(i)
 }
 
+/// Whether JavaScript prints the number whose JSON text is `lit` (valid per [`scan`])
+/// exactly as written: no exponent, at most 15 digits, no trailing zero after a point,
+/// not `-0`, and below 1 no more than five zeros after the point (`0.000001`, not
+/// `1e-7`). The common case (`1000`, `12.34`, `-5`), copied without further work.
+#[inline]
+pub fn is_canonical(lit: &[u8]) -> bool {
+    let body = match lit {
+        [b'-', rest @ ..] => rest,
+        _ => lit,
+    };
+    if body.len() > 16 || body.iter().any(|&b| b == b'e' || b == b'E') {
+        return false;
+    }
+    match body {
+        [b'0'] => lit.len() == 1,
+        [b'0', b'.', frac @ ..] => frac.last() != Some(&b'0') && !frac.starts_with(b"000000"),
+        _ if body.contains(&b'.') => body.last() != Some(&b'0'),
+        _ => body.len() <= 15,
+    }
+}
+
 /// Write the number whose JSON text is `lit` (already validated by [`scan`]).
 pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
     let negative = lit[0] == b'-';
@@ -231,6 +252,21 @@ mod tests {
             ("1e-999999999999999999999", "0"),
         ] {
             assert_eq!(js(lit), expect, "{lit}");
+        }
+    }
+
+    #[test]
+    fn canonical_literals_print_as_written() {
+        let lits = ["0", "-0", "5", "-5", "1000", "12.34", "1.50", "0.5", "-0.5", "0.000001", "0.0000001", "0.0", "-0.0",
+            "123456789012345", "1234567890123456", "12345678901234.5", "1234567890123.45", "1.234567890123456",
+            "0.00000123456789012", "100000000000000000000", "1e5", "0.10", "10.01"];
+        for lit in lits {
+            if super::is_canonical(lit.as_bytes()) {
+                assert_eq!(js(lit), lit, "{lit} is not printed as written");
+            }
+        }
+        for lit in ["0", "5", "-5", "1000", "12.34", "0.5", "-0.5", "0.000001", "123456789012345", "12345678901234.5"] {
+            assert!(super::is_canonical(lit.as_bytes()), "{lit} should take the fast path");
         }
     }
 

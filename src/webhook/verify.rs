@@ -61,7 +61,7 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
         }
     };
     let canonical = canonicalise(body)?;
-    let expected = opts.algorithm.digest(&canonical.signing_string, api_key);
+    let expected = opts.algorithm.digest_with(api_key, &mut |sink| canonical.write(sink));
     if !constant_time_eq(&expected, &given) {
         let hint = if api_key.trim_ascii() != api_key {
             " The API key has whitespace at its start or end: trim it."
@@ -76,7 +76,7 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
         ));
     }
     if let Some(max_age) = opts.max_age_seconds {
-        let Some(created) = canonical.created_at.as_deref().and_then(parse_millis) else {
+        let Some(created) = canonical.created_at().and_then(parse_millis) else {
             return Err(SignatureError::new(
                 Code::InvalidPayload,
                 "maxAgeSeconds is set but the event has no valid createdAt",
