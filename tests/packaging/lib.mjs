@@ -1,0 +1,242 @@
+// Helpers for the packaging tests: pack pkg/ the way `npm publish` would, install the
+// tarball offline into a throwaway project, resolve the exports map by hand, run a child
+// process with a deadline, serve a directory over 127.0.0.1, and measure what each entry
+// loads (gzip). `node tests/packaging/lib.mjs [pkgDir]` prints the size table.
+
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import http from 'node:http';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { gzipSync } from 'node:zlib';
+
+export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+export const BIN = (name) => path.join(ROOT, 'node_modules', '.bin', name);
+
+/**
+ * Run a command; resolves with {code, signal, stdout, stderr} whatever the exit status.
+ * Killed (with its process group) after `timeoutMs`.
+ */
+export function run(cmd, args, { cwd, env, timeoutMs = 60_000, input } = {}) {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { cwd, env: env || process.env, stdio: ['pipe', 'pipe', 'pipe'], detached: true });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d) => { stdout += d; });
+    child.stderr.on('data', (d) => { stderr += d; });
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ }
+    }, timeoutMs);
+    child.once('error', (e) => { clearTimeout(timer); reject(e); });
+    child.once('close', (code, signal) => {
+      clearTimeout(timer);
+      resolve({ code, signal, stdout, stderr, timedOut });
+    });
+    child.stdin.end(input);
+  });
+}
+
+/** Like run() but throws (with the output) unless the command exits 0. */
+export async function runOk(cmd, args, opts) {
+  const r = await run(cmd, args, opts);
+  if (r.code !== 0) {
+    throw new Error(`${path.basename(cmd)} ${args.join(' ')} failed (${r.timedOut ? 'timed out' : `exit ${r.code ?? r.signal}`})\n` +
+      `--- stdout\n${r.stdout}\n--- stderr\n${r.stderr}`);
+  }
+  return r;
+}
+
+/** Every file an exports map points at (strings anywhere in it). */
+export function exportTargets(exportsMap) {
+  const out = new Set();
+  const walk = (v) => (typeof v === 'string' ? out.add(v) : v && Object.values(v).forEach(walk));
+  walk(exportsMap);
+  return [...out];
+}
+
+/**
+ * Resolve `subpath` ('.' or './webhook') through an exports map the way Node's algorithm
+ * does: the first key, in object order, that is one of `conditions` (or 'default').
+ */
+export function resolveExport(manifest, subpath, conditions) {
+  const pick = (v) => {
+    if (typeof v === 'string' || v === null) return v;
+    for (const [k, sub] of Object.entries(v)) {
+      if (k === 'default' || conditions.includes(k)) {
+        const r = pick(sub);
+        if (r !== undefined) return r;
+      }
+    }
+    return undefined;
+  };
+  return pick(manifest.exports[subpath]);
+}
+
+/**
+ * Copy pkg/ (which other builds may be replacing) into `dest`, waiting while it is
+ * incomplete: every exports target must exist in the copy.
+ */
+export async function snapshotPkg(dest, src = path.join(ROOT, 'pkg'), { waitMs = 120_000 } = {}) {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    fs.rmSync(dest, { recursive: true, force: true });
+    let missing;
+    try {
+      fs.cpSync(src, dest, { recursive: true, dereference: true });
+      const manifest = JSON.parse(fs.readFileSync(path.join(dest, 'package.json'), 'utf8'));
+      missing = exportTargets(manifest.exports).filter((t) => !fs.existsSync(path.join(dest, t)));
+      if (!fs.existsSync(path.join(dest, 'wasm'))) missing.push('wasm/');
+    } catch (e) {
+      missing = [String(e.message)];
+    }
+    if (!missing.length) return dest;
+    if (Date.now() > deadline) throw new Error(`pkg/ is incomplete (run make pkg): ${missing.join(', ')}`);
+    await new Promise((r) => setTimeout(r, 1000));
+  }
+}
+
+/** `npm pack` a package directory; resolves with npm's JSON report and the tarball path. */
+export async function npmPack(pkgDir, destDir, env) {
+  const { stdout } = await runOk('npm', ['pack', pkgDir, '--json', '--ignore-scripts', '--pack-destination', destDir,
+    '--loglevel=error'], { cwd: destDir, env });
+  const [report] = JSON.parse(stdout);
+  return { report, tarball: path.join(destDir, report.filename) };
+}
+
+/** A fresh project in `dir` with the tarball installed from disk (no registry, no network). */
+export async function installTarball(dir, tarball, env) {
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: 'qbitpay-consumer', private: true, version: '1.0.0' }, null, 2));
+  await runOk('npm', ['install', tarball, '--offline', '--no-audit', '--no-fund', '--ignore-scripts', '--loglevel=error'],
+    { cwd: dir, env });
+  return path.join(dir, 'node_modules', 'qbitpay');
+}
+
+const MIME = { '.html': 'text/html; charset=utf-8', '.mjs': 'text/javascript', '.js': 'text/javascript',
+  '.cjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
+
+/** A static file server for `root` on 127.0.0.1; `extra` maps URL paths to {type, body}. */
+export async function serveDir(root, extra = {}) {
+  const requests = [];
+  const sockets = new Set();
+  const server = http.createServer((req, res) => {
+    const { pathname } = new URL(req.url, 'http://127.0.0.1');
+    requests.push(pathname);
+    if (extra[pathname]) {
+      res.writeHead(200, { 'content-type': extra[pathname].type, 'cache-control': 'no-store' });
+      res.end(extra[pathname].body);
+      return;
+    }
+    const file = path.join(root, decodeURIComponent(pathname));
+    if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
+      res.writeHead(404).end();
+      return;
+    }
+    res.writeHead(200, { 'content-type': MIME[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    fs.createReadStream(file).pipe(res);
+  });
+  server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  return {
+    url: `http://127.0.0.1:${server.address().port}`,
+    requests,
+    stop() {
+      for (const s of sockets) s.destroy();
+      return new Promise((r) => server.close(() => r()));
+    },
+  };
+}
+
+/** A temp dir removed by the returned function. */
+export function tempDir(prefix) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+// --- sizes ---
+
+/**
+ * The files an entry loads, following relative `.mjs`/`.cjs` specifiers and the `.wasm`
+ * files it names (by relative path or, in the CommonJS loaders, by file name).
+ */
+export function entryGraph(pkgDir, entry) {
+  const seen = new Set();
+  const visit = (rel) => {
+    if (seen.has(rel)) return;
+    seen.add(rel);
+    if (rel.endsWith('.wasm')) return;
+    const src = fs.readFileSync(path.join(pkgDir, rel), 'utf8');
+    for (const [, spec] of src.matchAll(/['"`]((?:\.{1,2}\/)?[\w./-]+\.(?:mjs|cjs|wasm))['"`]/g)) {
+      let target;
+      if (spec.startsWith('.')) target = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
+      else if (spec.endsWith('.wasm')) target = `wasm/${path.posix.basename(spec)}`;
+      else continue;
+      if (fs.existsSync(path.join(pkgDir, target))) visit(target);
+    }
+  };
+  visit(entry.replace(/^\.\//, ''));
+  return [...seen].sort();
+}
+
+const gz = (file) => gzipSync(fs.readFileSync(file), { level: 9 }).length;
+
+/** Per export target: {subpath, conditions, target, files, js, wasm} gzip bytes (each file compressed alone). */
+export function entrySizes(pkgDir) {
+  const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
+  const rows = [];
+  for (const [subpath, map] of Object.entries(manifest.exports)) {
+    if (typeof map === 'string') continue;
+    const byTarget = new Map();
+    const walk = (v, conds) => {
+      if (typeof v === 'string') {
+        if (!byTarget.has(v)) byTarget.set(v, []);
+        byTarget.get(v).push(conds.join('+'));
+      } else for (const [k, sub] of Object.entries(v)) walk(sub, [...conds, k]);
+    };
+    walk(map, []);
+    for (const [target, conds] of byTarget) {
+      if (target.endsWith('.d.ts')) continue;
+      const files = entryGraph(pkgDir, target);
+      let js = 0;
+      let wasm = 0;
+      for (const f of files) {
+        const n = gz(path.join(pkgDir, f));
+        if (f.endsWith('.wasm')) wasm += n;
+        else js += n;
+      }
+      rows.push({ subpath, conditions: conds, target, files, js, wasm });
+    }
+  }
+  return rows;
+}
+
+const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
+
+/** A markdown table of entrySizes() (and the tarball, when given npm pack's report). */
+export function sizeTable(pkgDir, packReport) {
+  const lines = [];
+  if (packReport) {
+    lines.push(`\`npm pack\`: ${packReport.filename} ${kb(packReport.size)} (${packReport.files.length} files, ${kb(packReport.unpackedSize)} unpacked)`, '');
+  }
+  lines.push('| import | runtime (conditions) | file | JS gz | wasm gz | total gz |', '|---|---|---|---:|---:|---:|');
+  for (const r of entrySizes(pkgDir)) {
+    const name = r.subpath === '.' ? 'qbitpay' : `qbitpay/${r.subpath.slice(2)}`;
+    lines.push(`| \`${name}\` | ${r.conditions.join(', ')} | ${r.target.slice(2)} | ${kb(r.js)} | ${kb(r.wasm)} | ${kb(r.js + r.wasm)} |`);
+  }
+  return lines.join('\n');
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  const pkgDir = path.resolve(process.argv[2] || path.join(ROOT, 'pkg'));
+  const t = tempDir('qbitpay-sizes-');
+  try {
+    const snap = await snapshotPkg(path.join(t.dir, 'pkg'), pkgDir);
+    const { report } = await npmPack(snap, t.dir);
+    console.log(sizeTable(snap, report));
+  } finally {
+    t.remove();
+  }
+}
