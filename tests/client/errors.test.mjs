@@ -212,7 +212,7 @@ test('client options are validated; an API key in a browser needs dangerouslyAll
   // The credential is not a visible property of the client.
   const qp = new QbitPay({ apiKey: 'sk_test_hidden' });
   assert.ok(!JSON.stringify(qp).includes('sk_test_hidden'));
-  assert.deepEqual(Object.keys(qp).sort(), ['accessToken', 'charges']);
+  assert.deepEqual(Object.keys(qp).sort(), ['accessToken', 'accounts', 'balanceTransactions', 'balances', 'charges', 'events', 'markets', 'payouts']);
 });
 
 test('timeoutMs bounds each attempt; timeouts are retried', async (t) => {
