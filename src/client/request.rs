@@ -15,7 +15,7 @@ use alloc::{format, string::ToString};
 pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
 pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
 /// `setTimeout`'s largest delay.
-pub const MAX_TIMEOUT_MS: i64 = 2_147_483_647;
+pub const MAX_TIMEOUT_MS: i32 = i32::MAX;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
 /// Facts about the JavaScript runtime, gathered by the facade.
@@ -42,7 +42,7 @@ const CLIENT_OPTIONS: &[Field] = &[
     Field::opt("accessToken", Ty::Str),
     Field::opt("baseUrl", Ty::Url),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
-    Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i64)),
+    Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
     // The facade replaces a function by the string "function".
     Field::opt("fetch", Ty::Enum(&["function"])),
     Field::opt("dangerouslyAllowBrowser", Ty::Bool),
@@ -51,7 +51,7 @@ const CLIENT_OPTIONS: &[Field] = &[
 const CALL_OPTIONS: &[Field] = &[
     Field::opt("idempotencyKey", Ty::Str),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
-    Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i64)),
+    Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
     // The facade replaces an AbortSignal by `true`.
     Field::opt("signal", Ty::Bool),
 ];

@@ -3,7 +3,7 @@
 
 use super::error::ClientError;
 use super::json::Json;
-use super::schema::{Field, Op, Resource, Ty};
+use super::schema::{Field, Op, Resource, Ty, Union};
 #[allow(unused_imports)]
 use crate::prelude::*;
 #[allow(unused_imports)]
@@ -165,7 +165,13 @@ pub const PAYOUT_STATUSES: &[&str] = &["pending", "inTransit", "paid", "cancelle
 const PAYOUT_CREATE: &[Field] = &[
     Field::req("amount", Ty::Amount),
     Field::req("currency", Ty::Enum(CURRENCIES)),
-    Field::req("destination", Ty::Tagged("type", DESTINATIONS)),
+    Field::req(
+        "destination",
+        Ty::Tagged(&Union {
+            tag: "type",
+            variants: DESTINATIONS,
+        }),
+    ),
     Field::opt("description", Ty::Str),
     Field::opt("externalOrderId", Ty::Str),
 ];

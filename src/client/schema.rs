@@ -21,14 +21,22 @@ pub enum Ty {
     Amount,
     /// An absolute http(s) URL.
     Url,
-    /// An integer in `min..=max`.
-    Int(i64, i64),
+    /// An integer in `min..=max` (i32: keeps every `Field` in the tables small).
+    Int(i32, i32),
     Bool,
     /// An object with these fields.
     Object(&'static [Field]),
-    /// An object whose required fields depend on the value of its `tag` field
-    /// (a payout destination by `type`).
-    Tagged(&'static str, &'static [(&'static str, &'static [Field])]),
+    /// An object whose fields depend on the value of its tag field (a payout destination
+    /// by `type`). Behind a reference so that `Ty` stays two words.
+    Tagged(&'static Union),
+}
+
+/// A tagged union of objects: `tag` names the member whose value picks the variant; each
+/// variant lists its fields (the tag included).
+#[derive(Debug)]
+pub struct Union {
+    pub tag: &'static str,
+    pub variants: &'static [(&'static str, &'static [Field])],
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -287,9 +295,9 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
             }
             _ => bad(&crate::cat!(
                 "an integer from ",
-                &crate::client::json::itoa(min),
+                &crate::client::json::itoa(min as i64),
                 " to ",
-                &crate::client::json::itoa(max)
+                &crate::client::json::itoa(max as i64)
             )),
         },
         Ty::Bool => match v {
@@ -297,7 +305,7 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
             _ => bad("a boolean"),
         },
         Ty::Object(fields) => Ok(Json::Obj(validate(v, fields, &crate::cat!(path, "."))?)),
-        Ty::Tagged(tag, variants) => {
+        Ty::Tagged(&Union { tag, variants }) => {
             let t = match v {
                 Json::Obj(_) => v.get(tag),
                 _ => return bad("an object"),
@@ -403,7 +411,13 @@ mod tests {
     ];
     const PAYOUT: &[Field] = &[
         Field::req("amount", Ty::Amount),
-        Field::req("destination", Ty::Tagged("type", DEST)),
+        Field::req(
+            "destination",
+            Ty::Tagged(&Union {
+                tag: "type",
+                variants: DEST,
+            }),
+        ),
         Field::opt("n", Ty::Int(1, 100)),
     ];
 
