@@ -25,7 +25,15 @@ test: pkg
 	tsc --strict --noEmit --module nodenext --moduleResolution nodenext --target es2022 \
 	  --lib es2022,dom,dom.asynciterable $(shell find tests/types -name '*.ts' | sort)
 
+# The sample checkout (www/): the sandbox (auto-confirm after 2 s) and the merchant backend
+# on 127.0.0.1; prints the URL (default http://127.0.0.1:8080/; DEMO_PORT, SANDBOX_PORT,
+# QBITPAY_API_KEY, AUTO_CONFIRM_SECS override). Ctrl-C stops both.
 demo: pkg
+	cargo build -p qbitpay-sandbox --profile sandbox
+	node www/demo.mjs
+
+# What a webhook endpoint does with good and bad deliveries, without any server.
+demo-webhook: pkg
 	node www/demo-webhook.mjs
 
 # Side-by-side benchmarks (ratios against the peer measured in the same run), not tests.
