@@ -96,7 +96,7 @@ function main() {
   }
   async function recover() {
     try {
-      if (!token) await newSession();
+      await newSession(); // a restarted sandbox has forgotten every token it issued
       await loadRecent();
       if (charge) await refreshCharge();
     } catch { /* the banners say what is wrong */ }
