@@ -4,12 +4,60 @@
 import { QbitPaySignatureError } from './errors.mjs';
 
 const ALGORITHMS = { md5: 0, 'hmac-sha256': 1 };
+const NAMES = ['md5', 'hmac-sha256'];
 const DEFAULT_MAX_BYTES = 1 << 20;
+
+// What the module reports about a body it cannot read (kinds as in src/wasm/webhook.rs).
+const PAYLOAD_ERRORS = [
+  (at) => `the body is not complete JSON (it ends at byte ${at})`,
+  (at, b) => `invalid JSON: unexpected ${b > 32 && b < 127 ? `'${String.fromCharCode(b)}'` : `byte 0x${b.toString(16).padStart(2, '0')}`} at byte ${at}`,
+  (at) => `the body is not valid UTF-8 (byte ${at})`,
+  (at) => `invalid JSON: bad escape sequence at byte ${at}`,
+  (at) => `invalid JSON: unescaped control character in a string at byte ${at}`,
+  (at) => `invalid JSON: malformed number at byte ${at}`,
+  () => 'the event must be a JSON object',
+  () => 'the event is nested deeper than 1000 levels',
+];
+// ASCII whitespace, as the header may carry it (the signature is trimmed, the key is not).
+const SPACE = /^[ \t\n\f\r]+|[ \t\n\f\r]+$/g;
 
 /** @param {any} glue the initialised `qbitpay_webhook` wasm-bindgen module */
 export function webhookApi(glue) {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
+  // Only numbers cross into wasm: the strings are written straight into its memory here.
+  const memory = glue.initSync().memory; // already instantiated by the loader: its exports
+  const result = glue.result();
+  let view = new Uint8Array(0);
+  const bytes = () => (view.byteLength ? view : (view = new Uint8Array(memory.buffer))); // new after growth
+  let written = 0;
+
+  /** Copy a string (as UTF-8) or bytes into wasm memory: its address; its length in `written`. */
+  function put(data) {
+    let cap = data.length;
+    let at = glue.alloc(cap);
+    if (typeof data !== 'string') {
+      bytes().set(data, at);
+      written = cap;
+      return at;
+    }
+    const first = encoder.encodeInto(data, bytes().subarray(at, at + cap));
+    written = first.written;
+    if (first.read < data.length) {
+      // Not all ASCII: room for 3 bytes per UTF-16 unit left (4 per surrogate pair).
+      const grown = written + (data.length - first.read) * 3;
+      at = glue.realloc(at, cap, grown);
+      cap = grown;
+      written += encoder.encodeInto(data.slice(first.read), bytes().subarray(at + written, at + cap)).written;
+    }
+    return at;
+  }
+
+  const area = () => new Float64Array(memory.buffer, result, 4);
+  function payloadError() {
+    const [kind, at, byte] = area();
+    return new QbitPaySignatureError(PAYLOAD_ERRORS[kind](at, byte), { code: 'invalid_payload' });
+  }
 
   function verifyWebhook(rawBody, signature, apiKey, options = {}) {
     requireKey(apiKey, 'verifyWebhook');
@@ -30,18 +78,47 @@ export function webhookApi(glue) {
     const body = asBody(rawBody, 'verifyWebhook');
     // Refused before it is copied into wasm memory (which never shrinks). A string of more
     // UTF-16 units than maxBytes has at least that many UTF-8 bytes.
-    if (body.length > maxBytes) {
-      throw new QbitPaySignatureError(
-        `the body is at least ${body.length} bytes, above maxBytes (${maxBytes})`,
-        { code: 'payload_too_large' });
-    }
+    if (body.length > maxBytes) throw tooLarge(`at least ${body.length}`, maxBytes);
     // A real HTTP body is bytes; only a JS string can hold a lone surrogate, which would reach
     // wasm as U+FFFD and so be checked against other content than JSON.parse returns.
     if (typeof body === 'string' && !isWellFormed(body)) throw illFormed();
-    const verdict = typeof body === 'string'
-      ? glue.verifyString(body, signature ?? '', apiKey, alg, maxAge, now, maxBytes)
-      : glue.verifyBytes(body, signature ?? '', apiKey, alg, maxAge, now, maxBytes);
-    if (verdict !== '') throw rejection(verdict);
+    const sig = (signature ?? '').replace(SPACE, '');
+    if (sig === '') {
+      throw new QbitPaySignatureError('no signature: pass the value of the QbitPay-Signature request header',
+        { code: 'missing_signature' });
+    }
+    const at = put(body);
+    const length = written;
+    if (length > maxBytes) throw tooLarge(length, maxBytes);
+    const hexLength = alg ? 64 : 32;
+    const hex = /^[0-9a-fA-F]*$/.test(sig);
+    if (!hex || sig.length !== hexLength) {
+      const hint = !hex ? ''
+        : sig.length === 64 && !alg ? " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
+        : sig.length === 32 && alg ? ' (it looks like MD5, the default algorithm)' : '';
+      throw new QbitPaySignatureError(`the signature must be ${hexLength} hex characters for ${NAMES[alg]}${hint}`,
+        { code: 'malformed_signature' });
+    }
+    const sigAt = put(sig);
+    const keyAt = put(apiKey);
+    const status = glue.verify(at, length, sigAt, hexLength, keyAt, written, alg, maxAge === maxAge);
+    if (status === 2) throw payloadError();
+    if (status !== 0) {
+      const hint = apiKey.replace(SPACE, '') !== apiKey ? ' The API key has whitespace at its start or end: trim it.'
+        : ' Check the API key, pass the raw request body exactly as received, and that the algorithm matches.';
+      throw new QbitPaySignatureError(`the signature does not match the body.${hint}`, { code: 'signature_mismatch' });
+    }
+    if (maxAge === maxAge) {
+      const created = area()[3];
+      if (created !== created) {
+        throw new QbitPaySignatureError('maxAgeSeconds is set but the event has no valid createdAt', { code: 'invalid_payload' });
+      }
+      const age = (now - created) / 1000;
+      if (!(Math.abs(age) <= maxAge)) {
+        throw new QbitPaySignatureError(`the event's createdAt is ${Math.trunc(Math.abs(age))} s ${age < 0 ? 'in the future' : 'old'}, ` +
+          `beyond maxAgeSeconds (${Math.trunc(maxAge)})`, { code: 'event_too_old' });
+      }
+    }
     return JSON.parse(typeof body === 'string' ? body : decoder.decode(body));
   }
 
@@ -55,17 +132,18 @@ export function webhookApi(glue) {
       body = asBody(body, 'signWebhook');
       if (typeof body === 'string' && !isWellFormed(body)) throw illFormed();
     }
-    const out = glue.sign(typeof body === 'string' ? encoder.encode(body) : body, apiKey, alg);
-    if (out.includes('\t')) throw rejection(out);
-    return out;
+    const at = put(body);
+    const length = written;
+    const keyAt = put(apiKey);
+    if (glue.sign(at, length, keyAt, written, alg) !== 0) throw payloadError();
+    return String.fromCharCode(...bytes().subarray(result + 32, result + (alg ? 96 : 64)));
   }
 
   return { verifyWebhook, signWebhook };
 }
 
-function rejection(verdict) {
-  const tab = verdict.indexOf('\t');
-  return new QbitPaySignatureError(verdict.slice(tab + 1), { code: verdict.slice(0, tab) });
+function tooLarge(size, maxBytes) {
+  return new QbitPaySignatureError(`the body is ${size} bytes, above maxBytes (${maxBytes})`, { code: 'payload_too_large' });
 }
 
 function asBody(raw, fn) {

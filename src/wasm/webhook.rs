@@ -1,10 +1,45 @@
 //! The `qbitpay/webhook` module: verify and sign, nothing else, so an edge function loads
-//! only this. Results cross as plain strings to keep the glue small: "" means accepted,
-//! otherwise `code<TAB>message`.
+//! only this. Numbers cross, never strings or objects: JavaScript asks for room with
+//! `alloc`, writes the body, signature and key into wasm memory itself (`encodeInto`), and
+//! gets back a status code, with details (and a signature) in a fixed result area. That
+//! keeps wasm-bindgen's glue to a few lines, and the messages people read live in the JS
+//! facade (pkg-template/src/webhook.mjs), out of the module every edge function loads.
+//!
+//! Every allocation lives for one call: `verify` and `sign` rewind the arena as they
+//! return (src/wasm/bare.rs), so the inputs JS wrote are freed with them.
 
-use crate::webhook::{self, Algorithm, SignatureError, VerifyOptions};
-use crate::prelude::*;
+use crate::webhook::canonical::{canonicalise, PayloadError, PayloadErrorKind};
+use crate::webhook::digest::{constant_time_eq, decode_hex, hex_upper};
+use crate::webhook::timestamp::parse_millis;
+use crate::webhook::Algorithm;
+use core::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
+
+/// The result area JS reads after a call (`result()` gives its address):
+/// `[0]` payload error kind, `[1]` its byte offset, `[2]` the unexpected byte,
+/// `[3]` the event's `createdAt` in ms (NaN when absent or invalid), `[4..12]` the signature
+/// `sign` wrote (64 ASCII bytes).
+struct ResultArea(UnsafeCell<[f64; 12]>);
+
+// wasm32 without threads: one thread touches it.
+unsafe impl Sync for ResultArea {}
+
+static RESULT: ResultArea = ResultArea(UnsafeCell::new([0.0; 12]));
+
+const OK: u32 = 0;
+const MISMATCH: u32 = 1;
+const INVALID_PAYLOAD: u32 = 2;
+const MALFORMED_SIGNATURE: u32 = 3;
+
+fn rewind() {
+    #[cfg(target_arch = "wasm32")]
+    crate::wasm::bare::rewind();
+}
+
+fn area() -> &'static mut [f64; 12] {
+    // SAFETY: single-threaded; no reference outlives the call that takes it.
+    unsafe { &mut *RESULT.0.get() }
+}
 
 fn algorithm(code: u8) -> Algorithm {
     if code == 1 {
@@ -14,39 +49,106 @@ fn algorithm(code: u8) -> Algorithm {
     }
 }
 
-fn outcome(result: Result<(), SignatureError>) -> String {
-    match result {
-        Ok(()) => String::new(),
-        Err(e) => crate::text::cat(&[e.code.as_str(), "\t", &e.message]),
+/// # Safety
+/// `ptr..ptr+len` was handed out by `alloc` in this call (or `len` is 0).
+unsafe fn bytes<'a>(ptr: *const u8, len: usize) -> &'a [u8] {
+    if len == 0 {
+        &[]
+    } else {
+        core::slice::from_raw_parts(ptr, len)
     }
 }
 
-fn options(alg: u8, max_age_seconds: f64, now_ms: f64, max_bytes: f64) -> VerifyOptions {
-    VerifyOptions {
-        algorithm: algorithm(alg),
-        max_age_seconds: (!max_age_seconds.is_nan()).then_some(max_age_seconds),
-        now_millis: now_ms,
-        max_bytes: max_bytes as usize,
-    }
+fn payload_error(e: PayloadError) -> u32 {
+    use PayloadErrorKind::*;
+    let r = area();
+    let (kind, byte) = match e.kind {
+        UnexpectedEnd => (0, 0),
+        UnexpectedByte(b) => (1, b),
+        InvalidUtf8 => (2, 0),
+        InvalidEscape => (3, 0),
+        ControlCharacter => (4, 0),
+        InvalidNumber => (5, 0),
+        NotAnObject => (6, 0),
+        TooDeep => (7, 0),
+    };
+    r[0] = kind as f64;
+    r[1] = e.offset as f64;
+    r[2] = byte as f64;
+    INVALID_PAYLOAD
 }
 
-/// Verify a body given as bytes (`Uint8Array`, `Buffer`).
-#[wasm_bindgen(js_name = verifyBytes)]
-pub fn verify_bytes(body: &[u8], signature: &str, api_key: &str, alg: u8, max_age_seconds: f64, now_ms: f64, max_bytes: f64) -> String {
-    outcome(webhook::verify(body, signature, api_key, &options(alg, max_age_seconds, now_ms, max_bytes)))
-}
-
-/// Verify a body given as a string (encoded straight into wasm memory, no extra copy).
-#[wasm_bindgen(js_name = verifyString)]
-pub fn verify_string(body: &str, signature: &str, api_key: &str, alg: u8, max_age_seconds: f64, now_ms: f64, max_bytes: f64) -> String {
-    verify_bytes(body.as_bytes(), signature, api_key, alg, max_age_seconds, now_ms, max_bytes)
-}
-
-/// The signature header value, or `invalid_payload<TAB>message`.
+/// The address of the result area.
 #[wasm_bindgen]
-pub fn sign(body: &[u8], api_key: &str, alg: u8) -> String {
-    match webhook::sign(body, api_key, algorithm(alg)) {
-        Ok(hex) => hex,
-        Err(e) => outcome(Err(e.into())),
+pub fn result() -> *const f64 {
+    RESULT.0.get() as *const f64
+}
+
+/// Room for `len` bytes of input, alive until the next `verify` or `sign` returns.
+#[wasm_bindgen]
+pub fn alloc(len: usize) -> *mut u8 {
+    // SAFETY: a non-zero size with alignment 1 is a valid layout.
+    unsafe { alloc::alloc::alloc(core::alloc::Layout::from_size_align_unchecked(len.max(1), 1)) }
+}
+
+/// Grow the newest input buffer to `new` bytes (it may move; the bytes are kept).
+#[wasm_bindgen]
+pub fn realloc(ptr: *mut u8, old: usize, new: usize) -> *mut u8 {
+    // SAFETY: `ptr` came from `alloc` with `old` bytes (at least 1).
+    unsafe { alloc::alloc::realloc(ptr, core::alloc::Layout::from_size_align_unchecked(old.max(1), 1), new.max(1)) }
+}
+
+/// Check a body against a signature (hex of either case, already trimmed and of the
+/// algorithm's length: the facade checks its syntax) and key. With `created`, also parse
+/// the event's `createdAt` into the result area. Returns `OK`, `MISMATCH`,
+/// `INVALID_PAYLOAD` (details in the result area) or `MALFORMED_SIGNATURE`.
+#[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
+pub fn verify(body: *const u8, body_len: usize, sig: *const u8, sig_len: usize, key: *const u8, key_len: usize, alg: u8, created: bool) -> u32 {
+    // SAFETY: JS wrote these ranges into buffers from `alloc` just before this call.
+    let (body, sig, key) = unsafe { (bytes(body, body_len), bytes(sig, sig_len), bytes(key, key_len)) };
+    let status = check(body, sig, key, algorithm(alg), created);
+    rewind();
+    status
+}
+
+fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> u32 {
+    let Some(given) = core::str::from_utf8(sig).ok().and_then(decode_hex) else {
+        return MALFORMED_SIGNATURE;
+    };
+    let Ok(key) = core::str::from_utf8(key) else {
+        return MISMATCH;
+    };
+    let canonical = match canonicalise(body) {
+        Ok(c) => c,
+        Err(e) => return payload_error(e),
+    };
+    let expected = alg.digest_with(key, &mut |sink| canonical.write(sink));
+    if !constant_time_eq(&expected, &given) {
+        return MISMATCH;
     }
+    if created {
+        area()[3] = canonical.created_at().and_then(parse_millis).unwrap_or(f64::NAN);
+    }
+    OK
+}
+
+/// The signature header value of a body: `OK` with its hex (upper case, 32 or 64 bytes)
+/// at byte 32 of the result area, or `INVALID_PAYLOAD`.
+#[wasm_bindgen]
+pub fn sign(body: *const u8, body_len: usize, key: *const u8, key_len: usize, alg: u8) -> u32 {
+    // SAFETY: as in `verify`.
+    let (body, key) = unsafe { (bytes(body, body_len), bytes(key, key_len)) };
+    let status = match (canonicalise(body), core::str::from_utf8(key)) {
+        (Err(e), _) => payload_error(e),
+        (Ok(canonical), Ok(key)) => {
+            let hex = hex_upper(&algorithm(alg).digest_with(key, &mut |sink| canonical.write(sink)));
+            // SAFETY: the area is 96 bytes; a signature is at most 64 bytes from byte 32.
+            unsafe { core::ptr::copy_nonoverlapping(hex.as_ptr(), (RESULT.0.get() as *mut u8).add(32), hex.len()) };
+            OK
+        }
+        (Ok(_), Err(_)) => MISMATCH,
+    };
+    rewind();
+    status
 }
