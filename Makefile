@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 NODE_TESTS = $(shell find tests -name '*.test.mjs' | sort)
 
-.PHONY: all bootstrap pkg test test-rust test-node demo bench fuzz clean
+.PHONY: all bootstrap pkg test demo demo-webhook bench fuzz clean
 
 all: pkg
 
