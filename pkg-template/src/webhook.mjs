@@ -53,7 +53,7 @@ export function webhookApi(glue) {
     return at;
   }
 
-  const area = () => new Float64Array(memory.buffer, result, 4);
+  const area = () => new Float64Array(memory.buffer, result, 5);
   function payloadError() {
     const [kind, at, byte] = area();
     return new QbitPaySignatureError(PAYLOAD_ERRORS[kind](at, byte), { code: 'invalid_payload' });
@@ -79,9 +79,6 @@ export function webhookApi(glue) {
     // Refused before it is copied into wasm memory (which never shrinks). A string of more
     // UTF-16 units than maxBytes has at least that many UTF-8 bytes.
     if (body.length > maxBytes) throw tooLarge(`at least ${body.length}`, maxBytes);
-    // A real HTTP body is bytes; only a JS string can hold a lone surrogate, which would reach
-    // wasm as U+FFFD and so be checked against other content than JSON.parse returns.
-    if (typeof body === 'string' && !isWellFormed(body)) throw illFormed();
     const sig = (signature ?? '').replace(SPACE, '');
     if (sig === '') {
       throw new QbitPaySignatureError('no signature: pass the value of the QbitPay-Signature request header',
@@ -102,6 +99,10 @@ export function webhookApi(glue) {
     const sigAt = put(sig);
     const keyAt = put(apiKey);
     const status = glue.verify(at, length, sigAt, hexLength, keyAt, written, alg, maxAge === maxAge);
+    // A real HTTP body is bytes; only a JS string can hold a lone surrogate, which reached
+    // wasm as U+FFFD and so was checked against other content than JSON.parse returns. The
+    // module says whether the body holds a U+FFFD at all: only then is the string scanned.
+    if (typeof body === 'string' && (status === 2 || area()[4]) && !isWellFormed(body)) throw illFormed();
     if (status === 2) throw payloadError();
     if (status !== 0) {
       const hint = apiKey.replace(SPACE, '') !== apiKey ? ' The API key has whitespace at its start or end: trim it.'

@@ -17,8 +17,9 @@ use wasm_bindgen::prelude::*;
 
 /// The result area JS reads after a call (`result()` gives its address):
 /// `[0]` payload error kind, `[1]` its byte offset, `[2]` the unexpected byte,
-/// `[3]` the event's `createdAt` in ms (NaN when absent or invalid), `[4..12]` the signature
-/// `sign` wrote (64 ASCII bytes).
+/// `[3]` the event's `createdAt` in ms (NaN when absent or invalid), `[4]` 1 if the body
+/// holds a raw U+FFFD (else 0; set whenever the body was read), `[4..12]` as bytes: the
+/// signature `sign` wrote (64 ASCII bytes from byte 32).
 struct ResultArea(UnsafeCell<[f64; 12]>);
 
 // wasm32 without threads: one thread touches it.
@@ -123,6 +124,7 @@ fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> 
         Ok(c) => c,
         Err(e) => return payload_error(e),
     };
+    area()[4] = f64::from(u8::from(canonical.has_replacement_char()));
     let expected = alg.digest_with(key, &mut |sink| canonical.write(sink));
     if !constant_time_eq(&expected, &given) {
         return MISMATCH;

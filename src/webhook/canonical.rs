@@ -94,6 +94,8 @@ pub struct Canonical {
     /// `text` holds a lone surrogate (WTF-8, from a `\u` escape): written as U+FFFD.
     lossy: bool,
     created_at: Option<(usize, usize)>,
+    /// The body holds U+FFFD (raw, not escaped).
+    replacement_char: bool,
 }
 
 impl Canonical {
@@ -123,6 +125,12 @@ impl Canonical {
         let mut s = Vec::with_capacity(self.text.len() + 2 * self.members.len());
         self.write(&mut |piece| s.extend_from_slice(piece));
         s
+    }
+
+    /// Whether the body holds a raw U+FFFD: what a JS string's lone surrogate becomes when
+    /// encoded as UTF-8, so the facade checks such strings before trusting the verdict.
+    pub fn has_replacement_char(&self) -> bool {
+        self.replacement_char
     }
 
     /// The top-level `createdAt` as the signing string shows it (a string's text, a
@@ -178,6 +186,8 @@ struct Canonicaliser<'a> {
     members: Vec<Member>,
     /// A raw (top-level) string holds a lone surrogate.
     lossy: bool,
+    /// A string holds a raw U+FFFD.
+    replacement_char: bool,
 }
 
 type Res<T> = Result<T, PayloadError>;
@@ -186,7 +196,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl<'a> Canonicaliser<'a> {
     fn new(src: &'a [u8]) -> Self {
-        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::new(), members: Vec::new(), lossy: false }
+        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::new(), members: Vec::new(), lossy: false, replacement_char: false }
     }
 
     fn err<T>(&self, kind: PayloadErrorKind) -> Res<T> {
@@ -324,7 +334,7 @@ impl<'a> Canonicaliser<'a> {
             }
             i = last + 1;
         }
-        Canonical { text: self.out, members, lossy: self.lossy, created_at }
+        Canonical { text: self.out, members, lossy: self.lossy, created_at, replacement_char: self.replacement_char }
     }
 
     /// Any JSON value in `JSON.stringify` form, without recursion.
@@ -536,7 +546,12 @@ impl<'a> Canonicaliser<'a> {
             loop {
                 self.pos = plain_ascii_end(self.src, self.pos);
                 match self.src.get(self.pos) {
-                    Some(&b) if b >= 0x80 => self.pos = self.utf8_char(b)?,
+                    Some(&b) if b >= 0x80 => {
+                        if b == 0xEF && self.src.get(self.pos + 1..self.pos + 3) == Some(&[0xBF, 0xBD]) {
+                            self.replacement_char = true;
+                        }
+                        self.pos = self.utf8_char(b)?;
+                    }
                     _ => break,
                 }
             }
