@@ -29,12 +29,18 @@ export function webhookApi(glue) {
   const memory = glue.initSync().memory; // already instantiated by the loader: its exports
   const result = glue.result();
   let view = new Uint8Array(0);
+  let numbers = new Float64Array(0);
   const bytes = () => (view.byteLength ? view : (view = new Uint8Array(memory.buffer))); // new after growth
+  const area = () => (numbers.byteLength ? numbers : (numbers = new Float64Array(memory.buffer, result, 5)));
   let written = 0;
+  let lastKey = '';
+  let keyBytes = new Uint8Array(0);
 
   /** Copy a string (as UTF-8) or bytes into wasm memory: its address; its length in `written`. */
   function put(data) {
-    let cap = data.length;
+    // Up to 64 K UTF-16 units, room for the worst case (3 bytes each) at once; beyond, room
+    // for ASCII first (the arena only bumps a pointer: unused room costs nothing).
+    let cap = typeof data === 'string' && data.length <= 65536 ? data.length * 3 : data.length;
     let at = glue.alloc(cap);
     if (typeof data !== 'string') {
       bytes().set(data, at);
@@ -53,7 +59,19 @@ export function webhookApi(glue) {
     return at;
   }
 
-  const area = () => new Float64Array(memory.buffer, result, 5);
+  /** The signature (ASCII hex, checked) and then the key (encoded once per distinct key). */
+  function putSignatureAndKey(sig, apiKey) {
+    if (apiKey !== lastKey) {
+      keyBytes = encoder.encode(apiKey);
+      lastKey = apiKey;
+    }
+    const at = glue.alloc(sig.length + keyBytes.length);
+    const mem = bytes();
+    for (let i = 0; i < sig.length; i++) mem[at + i] = sig.charCodeAt(i);
+    mem.set(keyBytes, at + sig.length);
+    return at;
+  }
+
   function payloadError() {
     const [kind, at, byte] = area();
     return new QbitPaySignatureError(PAYLOAD_ERRORS[kind](at, byte), { code: 'invalid_payload' });
@@ -79,7 +97,8 @@ export function webhookApi(glue) {
     // Refused before it is copied into wasm memory (which never shrinks). A string of more
     // UTF-16 units than maxBytes has at least that many UTF-8 bytes.
     if (body.length > maxBytes) throw tooLarge(`at least ${body.length}`, maxBytes);
-    const sig = (signature ?? '').replace(SPACE, '');
+    let sig = signature ?? '';
+    if (sig.charCodeAt(0) <= 32 || sig.charCodeAt(sig.length - 1) <= 32) sig = sig.replace(SPACE, '');
     if (sig === '') {
       throw new QbitPaySignatureError('no signature: pass the value of the QbitPay-Signature request header',
         { code: 'missing_signature' });
@@ -96,9 +115,8 @@ export function webhookApi(glue) {
       throw new QbitPaySignatureError(`the signature must be ${hexLength} hex characters for ${NAMES[alg]}${hint}`,
         { code: 'malformed_signature' });
     }
-    const sigAt = put(sig);
-    const keyAt = put(apiKey);
-    const status = glue.verify(at, length, sigAt, hexLength, keyAt, written, alg, maxAge === maxAge);
+    const sigAt = putSignatureAndKey(sig, apiKey);
+    const status = glue.verify(at, length, sigAt, hexLength, sigAt + hexLength, keyBytes.length, alg, maxAge === maxAge);
     // A real HTTP body is bytes; only a JS string can hold a lone surrogate, which reached
     // wasm as U+FFFD and so was checked against other content than JSON.parse returns. The
     // module says whether the body holds a U+FFFD at all: only then is the string scanned.

@@ -758,7 +758,13 @@ fn push_utf8_lossy(out: &mut Vec<u8>, s: &[u8]) {
 
 /// Compare two WTF-8 strings the way JavaScript's default sort does: by UTF-16 code units.
 fn utf16_cmp(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
-    utf16_units(a).cmp(utf16_units(b))
+    // Byte order is code point order, which is UTF-16 order unless the first difference
+    // involves U+D800 and above (lead byte 0xED on: surrogates, U+E000.., supplementary).
+    match a.iter().zip(b).position(|(x, y)| x != y) {
+        None => a.len().cmp(&b.len()),
+        Some(i) if a[i] < 0xED && b[i] < 0xED => a[i].cmp(&b[i]),
+        Some(_) => utf16_units(a).cmp(utf16_units(b)),
+    }
 }
 
 fn utf16_units(s: &[u8]) -> impl Iterator<Item = u16> + '_ {

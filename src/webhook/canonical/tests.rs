@@ -110,3 +110,26 @@ fn truncations_of_a_valid_body_are_errors_not_panics() {
     }
     assert!(signing_string(body).is_ok());
 }
+
+#[test]
+fn utf16_order_fast_path_agrees_with_code_units() {
+    // WTF-8 pieces around every boundary where byte order and UTF-16 order part ways.
+    let pieces: [&[u8]; 10] = [
+        b"a", b"z", "\u{7FF}".as_bytes(), "\u{D7FF}".as_bytes(), &[0xED, 0xA0, 0x80], &[0xED, 0xBF, 0xBF],
+        "\u{E000}".as_bytes(), "\u{FFFD}".as_bytes(), "\u{10000}".as_bytes(), "\u{10FFFF}".as_bytes(),
+    ];
+    let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+    let mut word = || {
+        let mut w = Vec::new();
+        for _ in 0..(seed % 4) {
+            seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            w.extend_from_slice(pieces[(seed >> 33) as usize % pieces.len()]);
+        }
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        w
+    };
+    for _ in 0..20_000 {
+        let (a, b) = (word(), word());
+        assert_eq!(super::utf16_cmp(&a, &b), super::utf16_units(&a).cmp(super::utf16_units(&b)), "{a:x?} vs {b:x?}");
+    }
+}
