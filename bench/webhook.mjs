@@ -266,7 +266,25 @@ console.log(`\nround-to-round range (min–max ops/s): ${spread.join('; ')}`);
 // --- size -----------------------------------------------------------------------------------
 
 const pkgDir = path.dirname(require.resolve('qbitpay/package.json'));
-const browserFiles = ['wasm/qbitpay_webhook_bg.wasm', 'esm/qbitpay_webhook.mjs', 'esm/webhook.mjs', 'esm/errors.mjs', 'esm/webhook.browser.mjs'];
+// The files a browser fetches: the `browser` entry of `qbitpay/webhook` in the package's
+// exports map, every module it imports statically (relative specifiers), and the wasm.
+function browserClosure() {
+  const manifest = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
+  const entry = manifest.exports['./webhook'].browser;
+  const files = [];
+  const visit = (rel) => {
+    const file = path.posix.normalize(rel.replace(/^\.\//, ''));
+    if (files.includes(file)) return;
+    files.push(file);
+    const src = readFileSync(path.join(pkgDir, file), 'utf8');
+    for (const m of src.matchAll(/(?:\bfrom|\bimport)\s*["']([^"']+)["']/g)) {
+      if (m[1].startsWith('.')) visit(path.posix.join(path.posix.dirname(file), m[1]));
+    }
+  };
+  visit(entry);
+  return ['wasm/qbitpay_webhook_bg.wasm', ...files];
+}
+const browserFiles = browserClosure();
 const GZIP_GOAL = 12 * 1024;
 const sizeRows = browserFiles.map((f) => {
   const bytes = readFileSync(path.join(pkgDir, f));
