@@ -31,7 +31,7 @@ export function webhookApi(glue) {
   let view = new Uint8Array(0);
   let numbers = new Float64Array(0);
   const bytes = () => (view.byteLength ? view : (view = new Uint8Array(memory.buffer))); // new after growth
-  const area = () => (numbers.byteLength ? numbers : (numbers = new Float64Array(memory.buffer, result, 5)));
+  const area = () => (numbers.byteLength ? numbers : (numbers = new Float64Array(memory.buffer, result, 7)));
   let written = 0;
   let lastKey = '';
   let keyBytes = new Uint8Array(0);
@@ -72,6 +72,33 @@ export function webhookApi(glue) {
     return at;
   }
 
+  /**
+   * `call` writes the inputs and calls the module. The module asks JavaScript to print the
+   * numbers its fast path cannot (more than 15 digits, far exponents): `String(Number(text))`
+   * for each, which is what the sender's JSON.stringify wrote. Then `call` is made again
+   * with every answer so far, which the module takes in order (up to 1024 new per round).
+   */
+  function withNumbers(body, call) {
+    let status = call();
+    const answers = [];
+    let source = null;
+    while (status === 4) {
+      const [count, list] = area().subarray(5, 7);
+      if (!count) throw new Error('qbitpay/webhook: internal error (no numbers listed)');
+      const pairs = new Uint32Array(memory.buffer, list, count * 2).slice();
+      source ??= typeof body === 'string' ? encoder.encode(body) : body;
+      for (let i = 0; i < pairs.length; i += 2) {
+        const text = String(Number(String.fromCharCode(...source.subarray(pairs[i], pairs[i] + pairs[i + 1]))));
+        answers.push(text.length, ...Array.from(text, (c) => c.charCodeAt(0)));
+      }
+      const at = glue.alloc(answers.length);
+      bytes().set(answers, at);
+      glue.answers(at, answers.length);
+      status = call();
+    }
+    return status;
+  }
+
   function payloadError() {
     const [kind, at, byte] = area();
     return new QbitPaySignatureError(PAYLOAD_ERRORS[kind](at, byte), { code: 'invalid_payload' });
@@ -103,20 +130,22 @@ export function webhookApi(glue) {
       throw new QbitPaySignatureError('no signature: pass the value of the QbitPay-Signature request header',
         { code: 'missing_signature' });
     }
-    const at = put(body);
-    const length = written;
-    if (length > maxBytes) throw tooLarge(length, maxBytes);
     const hexLength = alg ? 64 : 32;
     const hex = /^[0-9a-fA-F]*$/.test(sig);
-    if (!hex || sig.length !== hexLength) {
-      const hint = !hex ? ''
-        : sig.length === 64 && !alg ? " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
-        : sig.length === 32 && alg ? ' (it looks like MD5, the default algorithm)' : '';
-      throw new QbitPaySignatureError(`the signature must be ${hexLength} hex characters for ${NAMES[alg]}${hint}`,
-        { code: 'malformed_signature' });
-    }
-    const sigAt = putSignatureAndKey(sig, apiKey);
-    const status = glue.verify(at, length, sigAt, hexLength, sigAt + hexLength, keyBytes.length, alg, maxAge === maxAge);
+    const status = withNumbers(body, () => {
+      const at = put(body);
+      const length = written;
+      if (length > maxBytes) throw tooLarge(length, maxBytes);
+      if (!hex || sig.length !== hexLength) {
+        const hint = !hex ? ''
+          : sig.length === 64 && !alg ? " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
+          : sig.length === 32 && alg ? ' (it looks like MD5, the default algorithm)' : '';
+        throw new QbitPaySignatureError(`the signature must be ${hexLength} hex characters for ${NAMES[alg]}${hint}`,
+          { code: 'malformed_signature' });
+      }
+      const sigAt = putSignatureAndKey(sig, apiKey);
+      return glue.verify(at, length, sigAt, hexLength, sigAt + hexLength, keyBytes.length, alg, maxAge === maxAge);
+    });
     // A real HTTP body is bytes; only a JS string can hold a lone surrogate, which reached
     // wasm as U+FFFD and so was checked against other content than JSON.parse returns. The
     // module says whether the body holds a U+FFFD at all: only then is the string scanned.
@@ -151,10 +180,13 @@ export function webhookApi(glue) {
       body = asBody(body, 'signWebhook');
       if (typeof body === 'string' && !isWellFormed(body)) throw illFormed();
     }
-    const at = put(body);
-    const length = written;
-    const keyAt = put(apiKey);
-    if (glue.sign(at, length, keyAt, written, alg) !== 0) throw payloadError();
+    const status = withNumbers(body, () => {
+      const at = put(body);
+      const length = written;
+      const keyAt = put(apiKey);
+      return glue.sign(at, length, keyAt, written, alg);
+    });
+    if (status !== 0) throw payloadError();
     return String.fromCharCode(...bytes().subarray(result + 32, result + (alg ? 96 : 64)));
   }
 

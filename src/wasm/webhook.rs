@@ -8,7 +8,8 @@
 //! Every allocation lives for one call: `verify` and `sign` rewind the arena as they
 //! return (src/wasm/bare.rs), so the inputs JS wrote are freed with them.
 
-use crate::webhook::canonical::{canonicalise, PayloadError, PayloadErrorKind};
+use crate::webhook::canonical::{canonicalise, Canonical, PayloadError, PayloadErrorKind};
+use crate::webhook::number::host;
 use crate::webhook::digest::{constant_time_eq, decode_hex, hex_upper};
 use crate::webhook::timestamp::parse_millis;
 use crate::webhook::Algorithm;
@@ -18,8 +19,9 @@ use wasm_bindgen::prelude::*;
 /// The result area JS reads after a call (`result()` gives its address):
 /// `[0]` payload error kind, `[1]` its byte offset, `[2]` the unexpected byte,
 /// `[3]` the event's `createdAt` in ms (NaN when absent or invalid), `[4]` 1 if the body
-/// holds a raw U+FFFD (else 0; set whenever the body was read), `[4..12]` as bytes: the
-/// signature `sign` wrote (64 ASCII bytes from byte 32).
+/// holds a raw U+FFFD (else 0; set whenever the body was read), `[5]`, `[6]` the numbers
+/// JS is asked to print (`NEED_NUMBERS`); as bytes from byte 32 (over `[4..12]`): the
+/// signature `sign` wrote (up to 64 ASCII bytes).
 struct ResultArea(UnsafeCell<[f64; 12]>);
 
 // wasm32 without threads: one thread touches it.
@@ -31,10 +33,39 @@ const OK: u32 = 0;
 const MISMATCH: u32 = 1;
 const INVALID_PAYLOAD: u32 = 2;
 const MALFORMED_SIGNATURE: u32 = 3;
+/// Some numbers need JavaScript to print them: (offset in the body, length) pairs listed at
+/// the address in `[6]` (count at `[5]`, at most 1024); the facade prints them and makes
+/// the call again (inputs written anew) after `answers`.
+const NEED_NUMBERS: u32 = 4;
 
-fn rewind() {
+/// The end of a call: everything it allocated goes, the inputs JS wrote included.
+fn finish(status: u32, body: *const u8) -> u32 {
+    if status == NEED_NUMBERS {
+        let (list, count) = host::pending(body);
+        area()[5] = count as f64;
+        area()[6] = list as usize as f64;
+    }
+    host::reset();
     #[cfg(target_arch = "wasm32")]
     crate::wasm::bare::rewind();
+    status
+}
+
+/// The body read once, or why not (numbers still to print count as not yet).
+fn read(body: &[u8]) -> Result<Canonical, u32> {
+    let canonical = canonicalise(body).map_err(payload_error)?;
+    if host::incomplete() {
+        Err(NEED_NUMBERS)
+    } else {
+        Ok(canonical)
+    }
+}
+
+/// JavaScript's `String(Number(literal))` for every number listed so far (this call's and
+/// the earlier ones'), as `len, bytes…` in a buffer from `alloc`, for the next call to use.
+#[wasm_bindgen]
+pub fn answers(at: *const u8, len: usize) {
+    host::set_answers(at, len);
 }
 
 fn area() -> &'static mut [f64; 12] {
@@ -108,9 +139,7 @@ pub fn realloc(ptr: *mut u8, old: usize, new: usize) -> *mut u8 {
 pub fn verify(body: *const u8, body_len: usize, sig: *const u8, sig_len: usize, key: *const u8, key_len: usize, alg: u8, created: bool) -> u32 {
     // SAFETY: JS wrote these ranges into buffers from `alloc` just before this call.
     let (body, sig, key) = unsafe { (bytes(body, body_len), bytes(sig, sig_len), bytes(key, key_len)) };
-    let status = check(body, sig, key, algorithm(alg), created);
-    rewind();
-    status
+    finish(check(body, sig, key, algorithm(alg), created), body.as_ptr())
 }
 
 fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> u32 {
@@ -120,9 +149,9 @@ fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> 
     let Ok(key) = core::str::from_utf8(key) else {
         return MISMATCH;
     };
-    let canonical = match canonicalise(body) {
+    let canonical = match read(body) {
         Ok(c) => c,
-        Err(e) => return payload_error(e),
+        Err(status) => return status,
     };
     area()[4] = f64::from(u8::from(canonical.has_replacement_char()));
     let expected = alg.digest_with(key, &mut |sink| canonical.write(sink));
@@ -141,8 +170,8 @@ fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> 
 pub fn sign(body: *const u8, body_len: usize, key: *const u8, key_len: usize, alg: u8) -> u32 {
     // SAFETY: as in `verify`.
     let (body, key) = unsafe { (bytes(body, body_len), bytes(key, key_len)) };
-    let status = match (canonicalise(body), core::str::from_utf8(key)) {
-        (Err(e), _) => payload_error(e),
+    let status = match (read(body), core::str::from_utf8(key)) {
+        (Err(status), _) => status,
         (Ok(canonical), Ok(key)) => {
             let hex = hex_upper(&algorithm(alg).digest_with(key, &mut |sink| canonical.write(sink)));
             // SAFETY: the area is 96 bytes; a signature is at most 64 bytes from byte 32.
@@ -151,6 +180,5 @@ pub fn sign(body: *const u8, body_len: usize, key: *const u8, key_len: usize, al
         }
         (Ok(_), Err(_)) => MISMATCH,
     };
-    rewind();
-    status
+    finish(status, body.as_ptr())
 }

@@ -8,7 +8,7 @@ pub mod canonical;
 pub mod digest;
 pub mod error;
 pub mod hash;
-mod number;
+pub(crate) mod number;
 pub mod timestamp;
 pub mod verify;
 

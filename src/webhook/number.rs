@@ -116,50 +116,107 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
         format_ecmascript(&sig[..k], n, out);
         return Number::Finite;
     }
-    let text = core::str::from_utf8(lit).unwrap_or_default();
-    let value = host::parse(text);
-    if value.is_infinite() {
-        return Number::Infinite { negative };
-    }
-    host::format(value, out);
-    Number::Finite
+    host::print(lit, negative, out)
 }
 
 /// The rare numbers the fast path cannot print: correctly rounded parse, shortest format.
 #[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
 mod host {
+    use super::Number;
     use crate::prelude::*;
 
-    pub fn parse(text: &str) -> f64 {
-        text.parse().unwrap_or(f64::NAN)
-    }
-    pub fn format(value: f64, out: &mut Vec<u8>) {
+    pub fn print(lit: &[u8], negative: bool, out: &mut Vec<u8>) -> Number {
+        let value: f64 = core::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN);
+        if value.is_infinite() {
+            return Number::Infinite { negative };
+        }
         out.extend_from_slice(ryu_js::Buffer::new().format_finite(value).as_bytes());
+        Number::Finite
     }
 }
 
-/// In the webhook wasm module the JavaScript engine does it: `Number(text)` and `String(x)`
-/// are by definition what the sender ran, and borrowing them keeps ~20 KB of float
-/// parsing and printing code out of the module edge functions load.
+/// In the webhook wasm module JavaScript prints them: `String(Number(text))` is by
+/// definition what the sender ran, and borrowing it keeps ~20 KB of float parsing and
+/// printing code out of the module edge functions load. Without a call into JS (which
+/// would bring string-passing glue): a pass leaves such numbers out and lists where they
+/// are ([`pending`]); the facade prints them and makes the call again with every answer so
+/// far ([`set_answers`]), which are taken in order. At most [`BATCH`] are listed per pass.
 #[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
-mod host {
-    use wasm_bindgen::prelude::wasm_bindgen;
-
-    #[wasm_bindgen]
-    extern "C" {
-        #[wasm_bindgen(js_name = Number)]
-        fn js_number(text: &str) -> f64;
-        #[wasm_bindgen(js_name = String)]
-        fn js_string(value: f64) -> String;
-    }
-
+pub mod host {
+    use super::Number;
     use crate::prelude::*;
+    use core::cell::UnsafeCell;
 
-    pub fn parse(text: &str) -> f64 {
-        js_number(text)
+    pub const BATCH: usize = 1024;
+
+    struct Host {
+        /// `len, bytes…` per number, as the facade wrote them.
+        answers: (*const u8, usize),
+        read: usize,
+        /// (address, length) of each literal still to be printed, up to BATCH of them.
+        pending: [u32; 2 * BATCH],
+        listed: usize,
     }
-    pub fn format(value: f64, out: &mut Vec<u8>) {
-        out.extend_from_slice(js_string(value).as_bytes());
+
+    struct Cell(UnsafeCell<Host>);
+    // wasm32 without threads: one thread touches it.
+    unsafe impl Sync for Cell {}
+    static HOST: Cell =
+        Cell(UnsafeCell::new(Host { answers: (core::ptr::null(), 0), read: 0, pending: [0; 2 * BATCH], listed: 0 }));
+
+    fn host() -> &'static mut Host {
+        // SAFETY: single-threaded; no reference outlives the call that takes it.
+        unsafe { &mut *HOST.0.get() }
+    }
+
+    pub fn print(lit: &[u8], negative: bool, out: &mut Vec<u8>) -> Number {
+        let h = host();
+        // SAFETY: the facade wrote `answers` into an `alloc` buffer alive for this call.
+        let answers = if h.answers.1 == 0 { &[][..] } else { unsafe { core::slice::from_raw_parts(h.answers.0, h.answers.1) } };
+        if let Some(&len) = answers.get(h.read) {
+            let text = answers.get(h.read + 1..h.read + 1 + len as usize).unwrap_or_default();
+            h.read += 1 + len as usize;
+            match text {
+                b"Infinity" | b"-Infinity" => return Number::Infinite { negative },
+                _ => out.extend_from_slice(text),
+            }
+        } else if h.listed < BATCH {
+            h.pending[2 * h.listed] = lit.as_ptr() as u32;
+            h.pending[2 * h.listed + 1] = lit.len() as u32;
+            h.listed += 1;
+        } else {
+            h.listed = BATCH + 1; // more than listed: still not done
+        }
+        Number::Finite
+    }
+
+    /// Whether the pass left numbers unprinted.
+    pub fn incomplete() -> bool {
+        host().listed > 0
+    }
+
+    /// The literals left unprinted, as (offset in `body`, length) pairs: their address and count.
+    pub fn pending(body: *const u8) -> (*const u32, usize) {
+        let h = host();
+        let n = h.listed.min(BATCH);
+        for pair in h.pending[..2 * n].chunks_exact_mut(2) {
+            pair[0] -= body as u32;
+        }
+        (h.pending.as_ptr(), n)
+    }
+
+    /// Before a pass: the facade's answers so far (`len, bytes…` each, in order).
+    pub fn set_answers(at: *const u8, len: usize) {
+        let h = host();
+        h.answers = (at, len);
+    }
+
+    /// After a call: the answers were in memory that is now free.
+    pub fn reset() {
+        let h = host();
+        h.answers = (core::ptr::null(), 0);
+        h.read = 0;
+        h.listed = 0;
     }
 }
 
