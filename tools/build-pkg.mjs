@@ -1,18 +1,26 @@
 #!/usr/bin/env node
 // Assemble pkg/, the npm package `qbitpay`: two wasm-pack builds of this crate (the
-// webhook verifier alone, and the client) plus the JS facade in pkg-template/, with one
-// small loader per runtime. Run by `make pkg`; pkg/ is generated, never committed.
+// webhook verifier alone, and the client with the verifier) plus the JS facade in
+// pkg-template/, with one small loader per runtime. Run by `make pkg`; pkg/ is generated,
+// never committed.
 //
-//   pkg/wasm/*.wasm          the two modules, shared by every runtime
-//   pkg/esm/*.mjs            one bundled, minified file per entry and runtime (facade +
-//                            wasm-bindgen glue + loader; browser, workerd and fs (Deno, Bun)),
-//                            and errors.mjs, the error classes every entry imports
+//   pkg/wasm/*.wasm          the two modules, shared by every runtime:
+//                            qbitpay_webhook_bg.wasm  the verifier alone (`qbitpay/webhook`)
+//                            qbitpay_client_bg.wasm   client + verifier in one module (`qbitpay`:
+//                                                     one download, one allocator and runtime)
+//   pkg/esm/*.mjs            one bundled, minified file per entry and runtime (wasm-bindgen glue +
+//                            facade + loader; browser, workerd and fs (Deno, Bun)), plus the two
+//                            modules every entry shares: errors.mjs (the error classes) and
+//                            verifier.mjs (verifyWebhook/signWebhook over whichever loaded module
+//                            carries the verifier, the webhook module first)
 //   pkg/cjs/*.cjs            the facade and glue as readable CommonJS modules; the Node entries
+//                            (`qbitpay` there extends `qbitpay/webhook`: its verifier is the
+//                            webhook module's, the one built for speed)
 //   pkg/node/*.mjs           Node's `import` entries: re-export the CommonJS ones, so
 //                            `import` and `require` share one instance (no dual package)
 //
-// `qbitpay` re-exports `qbitpay/webhook` (its entry file, not a copy), so an app importing
-// both gets one verifier and one set of error classes.
+// Whatever an app imports, `qbitpay` and `qbitpay/webhook` export the same verifyWebhook,
+// signWebhook and error classes.
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -33,9 +41,12 @@ const at = (...p) => path.join(pkg, ...p);
 // module's cargo build (per module: one crate, one profile in Cargo.toml).
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', api: 'webhookApi', facade: 'webhook',
   exports: ['verifyWebhook', 'signWebhook'], env: {} };
-// The client at opt-level z: request building and validation are not hot (one call per
-// HTTP request), and z makes this module 15% smaller (−3.6 KB gzip) than s.
-const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client', api: 'clientApi', facade: 'client',
+// The module of `qbitpay`: the client and the verifier, so a browser or worker downloads
+// one module (−3.0 KB gzip against two: one allocator, runtime and glue). At opt-level z
+// (−3.5 KB gzip against s): request building is not hot (one call per HTTP request); its
+// verifier is slower than the webhook module's (about 1.3-1.6x per call), which is what
+// `qbitpay/webhook`, and Node's `qbitpay`, use.
+const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', api: 'clientApi', facade: 'client',
   exports: ['QbitPay'], env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' } };
 const ERRORS = ['QbitPayError', 'QbitPayInvalidRequestError', 'QbitPayAuthenticationError',
   'QbitPayRateLimitError', 'QbitPayAPIError', 'QbitPayConnectionError', 'QbitPaySignatureError'];
@@ -90,27 +101,47 @@ const esmLoaders = {
     `${m.glue}.initSync({ module: read_${m.glue}(${wasmUrl(m)}) });`],
 };
 
-function esmEntry(runtime, entryModules) {
-  const lines = [];
-  if (entryModules.length > 1) lines.push(`export * from './webhook.${runtime}.mjs';`);
-  for (const m of entryModules.slice(-1)) {
-    lines.push(...esmLoaders[runtime](m));
+// An ES module entry for module `m`: load it, hand it to the shared verifier (when it
+// carries one), export. Without a verifier in the client's module, `qbitpay` re-exports
+// the webhook entry (and so loads both modules).
+const clientVerifies = CLIENT.features.split(',').includes('wasm-webhook');
+function esmEntry(runtime, m) {
+  const lines = [...esmLoaders[runtime](m)];
+  if (m === WEBHOOK || clientVerifies) {
+    lines.push(`import { useVerifier } from './verifier.mjs';`, `useVerifier(${m.glue}${m === WEBHOOK ? ', true' : ''});`,
+      `export { ${WEBHOOK.exports.join(', ')} } from './verifier.mjs';`,
+      // The public error classes only (as the Node entries), not the facade's internal table.
+      `export { ${ERRORS.join(', ')} } from './errors.mjs';`);
+  } else {
+    lines.push(`export * from './webhook.${runtime}.mjs';`);
+  }
+  if (m !== WEBHOOK) {
     lines.push(`import { ${m.api} } from './${m.facade}.mjs';`);
     lines.push(`export const { ${m.exports.join(', ')} } = ${m.api}(${m.glue});`);
     // The names the facade gave them, which the bundle's minified identifiers would lose.
     lines.push(`for (const [n, f] of Object.entries({ ${m.exports.join(', ')} })) Object.defineProperty(f, 'name', { value: n });`);
   }
-  // The public error classes only (as the Node entries), not the facade's internal table.
-  if (entryModules.length === 1) lines.push(`export { ${ERRORS.join(', ')} } from './errors.mjs';`);
   return lines.join('\n') + '\n';
 }
 
+// verifyWebhook and signWebhook for every ES module entry, over one wasm module: the webhook
+// module once loaded (`own`: built for speed), else the client's (the same verifier source,
+// at opt-level z). So `qbitpay` and `qbitpay/webhook` export the same functions, and an app
+// that imports both verifies with the faster module.
+function verifierModule() {
+  const names = WEBHOOK.exports;
+  return [`import { webhookApi } from './webhook.mjs';`, 'let api;',
+    'export const useVerifier = (glue, own) => { if (own || !api) api = webhookApi(glue); };',
+    ...names.map((n) => `export const ${n} = (...args) => api.${n}(...args);`),
+    `for (const [n, f] of Object.entries({ ${names.join(', ')} })) Object.defineProperty(f, 'name', { value: n });`].join('\n') + '\n';
+}
+
 // Bundle an entry with its glue and facade into one minified file. Left as imports: the
-// shared error classes (./errors.mjs), the webhook entry the index entry re-exports, the
-// .wasm (workerd) and node: builtins. Identifiers are minified too: no public name depends
-// on them (exports keep their names; the error classes, in errors.mjs, are not minified).
+// shared modules (./errors.mjs, ./verifier.mjs, the webhook entry), the .wasm (workerd)
+// and node: builtins. Identifiers are minified too: no public name depends on them (exports
+// keep their names; the error classes, in errors.mjs, are not minified).
 async function bundleEntry(file, source) {
-  const external = /^node:|\.wasm$|^\.\/errors\.mjs$|^\.\/webhook\.\w+\.mjs$/;
+  const external = /^node:|\.wasm$|^\.\/(errors|verifier|webhook\.\w+)\.mjs$/;
   await esbuild.build({
     stdin: { contents: source, resolveDir: stage, sourcefile: file, loader: 'js' },
     outfile: at('esm', file), bundle: true, format: 'esm', platform: 'neutral', target: 'es2022',
@@ -197,9 +228,15 @@ for (const f of fs.readdirSync(stage)) toCjs(f);
 fs.writeFileSync(at('esm', 'errors.mjs'), esbuild.transformSync(fs.readFileSync(path.join(stage, 'errors.mjs'), 'utf8'),
   { format: 'esm', target: 'es2022', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'error' }).code);
 
+await bundleEntry('verifier.mjs', verifierModule());
 const entries = { webhook: [WEBHOOK], index: modules };
 for (const [name, mods] of Object.entries(entries)) {
-  for (const runtime of Object.keys(esmLoaders)) await bundleEntry(`${name}.${runtime}.mjs`, esmEntry(runtime, mods));
+  for (const runtime of Object.keys(esmLoaders)) {
+    const m = mods[mods.length - 1];
+    // Without a client, `qbitpay` is the webhook entry.
+    const source = name === 'index' && m === WEBHOOK ? `export * from './webhook.${runtime}.mjs';\n` : esmEntry(runtime, m);
+    await bundleEntry(`${name}.${runtime}.mjs`, source);
+  }
   fs.writeFileSync(at('cjs', `${name}.node.cjs`), cjsEntry(mods));
   const names = [...ERRORS, ...mods.flatMap((m) => m.exports)];
   fs.writeFileSync(at('node', `${name}.mjs`), nodeEsmEntry(name, names));
@@ -223,7 +260,7 @@ if (defaultOut) {
 }
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
-console.log(`${path.relative(root, pkg) || pkg}/ assembled (qbitpay ${version}). gzip size of what a browser loads (each file on its own):`);
+console.log(`${defaultOut ? 'pkg' : pkg}/ assembled (qbitpay ${version}). gzip size of what a browser loads (each file on its own):`);
 for (const [label, entry] of [['qbitpay/webhook', 'esm/webhook.browser.mjs'], ...(hasClient ? [['qbitpay', 'esm/index.browser.mjs']] : [])]) {
   const n = gzSizes(loads(entry));
   console.log(`  ${label.padEnd(16)} ${kb(n.js + n.wasm)} (JS ${kb(n.js)} + wasm ${kb(n.wasm)})`);
