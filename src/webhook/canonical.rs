@@ -514,13 +514,7 @@ impl<'a> Canonicaliser<'a> {
         match number::scan(self.src, start) {
             Ok(end) => {
                 self.pos = end;
-                let lit = &self.src[start..end];
-                if number::is_canonical(lit) {
-                    self.out.extend_from_slice(lit);
-                    Ok(Number::Finite)
-                } else {
-                    Ok(number::write(lit, &mut self.out))
-                }
+                Ok(number::write(&self.src[start..end], &mut self.out))
             }
             Err(at) => {
                 self.pos = at;
@@ -545,14 +539,18 @@ impl<'a> Canonicaliser<'a> {
             let run_start = self.pos;
             loop {
                 self.pos = plain_ascii_end(self.src, self.pos);
-                match self.src.get(self.pos) {
-                    Some(&b) if b >= 0x80 => {
-                        if b == 0xEF && self.src.get(self.pos + 1..self.pos + 3) == Some(&[0xBF, 0xBD]) {
-                            self.replacement_char = true;
-                        }
-                        self.pos = self.utf8_char(b)?;
+                let run = self.pos;
+                while let Some(&b) = self.src.get(self.pos) {
+                    if b < 0x80 {
+                        break;
                     }
-                    _ => break,
+                    if b == 0xEF && self.src.get(self.pos + 1..self.pos + 3) == Some(&[0xBF, 0xBD]) {
+                        self.replacement_char = true;
+                    }
+                    self.pos = self.utf8_char(b)?;
+                }
+                if self.pos == run {
+                    break;
                 }
             }
             self.out.extend_from_slice(&self.src[run_start..self.pos]);

@@ -80,8 +80,51 @@ pub fn is_canonical(lit: &[u8]) -> bool {
     }
 }
 
+/// What JavaScript prints for `lit` when that is `lit` itself or `lit` without the zeros
+/// ending its fraction (`12.30` → `12.3`, `1.0` → `1`, `-0.0` → `0`); `None` for the rest
+/// (exponents, more than 15 digits, tiny fractions), which [`write`] works out.
+#[inline]
+pub fn simple(lit: &[u8]) -> Option<&[u8]> {
+    if is_canonical(lit) {
+        return Some(lit);
+    }
+    let mut end = lit.len();
+    if lit.contains(&b'.') && !lit.iter().any(|&b| b == b'e' || b == b'E') {
+        while lit[end - 1] == b'0' {
+            end -= 1;
+        }
+        if lit[end - 1] == b'.' {
+            end -= 1;
+        }
+    }
+    match &lit[..end] {
+        b"-0" => Some(b"0"),
+        text if end < lit.len() && is_canonical(text) => Some(text),
+        _ => None,
+    }
+}
+
 /// Write the number whose JSON text is `lit` (already validated by [`scan`]).
 pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
+    match simple(lit) {
+        Some(text) => {
+            out.extend_from_slice(text);
+            Number::Finite
+        }
+        None => general(lit, out),
+    }
+}
+
+/// In the webhook wasm module, JavaScript prints the numbers [`simple`] does not cover.
+#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
+    host::print(lit, lit[0] == b'-', out)
+}
+
+/// Any number, the ECMAScript way: exact for up to 15 significant digits, through the
+/// correctly rounded double beyond.
+#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
     let negative = lit[0] == b'-';
     let body = if negative { &lit[1..] } else { lit };
     let mantissa_end = body.iter().position(|&b| b == b'e' || b == b'E').unwrap_or(body.len());
@@ -221,6 +264,7 @@ pub mod host {
 }
 
 /// The exponent part (`e-7`), saturated far beyond any double's range.
+#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
 fn parse_exponent(text: &[u8]) -> i64 {
     if text.is_empty() {
         return 0;
@@ -240,6 +284,7 @@ fn parse_exponent(text: &[u8]) -> i64 {
 
 /// Number::toString steps 6–10 for digits `s` (k of them, no leading or trailing zeros)
 /// and decimal position `n`.
+#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
 fn format_ecmascript(s: &[u8], n: i64, out: &mut Vec<u8>) {
     let k = s.len() as i64;
     if k <= n && n <= 21 {
@@ -324,6 +369,19 @@ mod tests {
         }
         for lit in ["0", "5", "-5", "1000", "12.34", "0.5", "-0.5", "0.000001", "123456789012345", "12345678901234.5"] {
             assert!(super::is_canonical(lit.as_bytes()), "{lit} should take the fast path");
+        }
+    }
+
+    #[test]
+    fn simple_numbers_print_like_javascript() {
+        for lit in ["0", "-0", "-0.0", "0.0", "1.0", "12.30", "100.00", "-0.10", "0.000001", "0.0000010", "0.00000010",
+            "1234567890123456.0", "123456789012345.0", "12345678901234.50", "5", "-5.500", "1e5", "1.0e5", "10", "0.50"] {
+            if let Some(text) = super::simple(lit.as_bytes()) {
+                assert_eq!(core::str::from_utf8(text).unwrap(), js(lit), "{lit}");
+            }
+        }
+        for lit in ["-0", "-0.0", "1.0", "12.30", "100.00", "-0.10", "0.0000010"] {
+            assert!(super::simple(lit.as_bytes()).is_some(), "{lit} should be simple");
         }
     }
 
