@@ -10,8 +10,8 @@
 
 use crate::webhook::canonical::{canonicalise, Canonical, PayloadError, PayloadErrorKind};
 use crate::webhook::number::host;
-use crate::webhook::digest::{constant_time_eq, decode_hex, hex_upper};
-use crate::webhook::timestamp::parse_millis;
+use crate::webhook::digest::{constant_time_eq, decode_hex_bytes, hex_upper};
+use crate::webhook::timestamp::parse_millis_bytes;
 use crate::webhook::Algorithm;
 use core::cell::UnsafeCell;
 use wasm_bindgen::prelude::*;
@@ -143,11 +143,8 @@ pub fn verify(body: *const u8, body_len: usize, sig: *const u8, sig_len: usize, 
 }
 
 fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> u32 {
-    let Some(given) = core::str::from_utf8(sig).ok().and_then(decode_hex) else {
+    let Some(given) = decode_hex_bytes(sig) else {
         return MALFORMED_SIGNATURE;
-    };
-    let Ok(key) = core::str::from_utf8(key) else {
-        return MISMATCH;
     };
     let canonical = match read(body) {
         Ok(c) => c,
@@ -159,7 +156,7 @@ fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> 
         return MISMATCH;
     }
     if created {
-        area()[3] = canonical.created_at().and_then(parse_millis).unwrap_or(f64::NAN);
+        area()[3] = canonical.created_at_bytes().and_then(parse_millis_bytes).unwrap_or(f64::NAN);
     }
     OK
 }
@@ -170,15 +167,14 @@ fn check(body: &[u8], sig: &[u8], key: &[u8], alg: Algorithm, created: bool) -> 
 pub fn sign(body: *const u8, body_len: usize, key: *const u8, key_len: usize, alg: u8) -> u32 {
     // SAFETY: as in `verify`.
     let (body, key) = unsafe { (bytes(body, body_len), bytes(key, key_len)) };
-    let status = match (read(body), core::str::from_utf8(key)) {
-        (Err(status), _) => status,
-        (Ok(canonical), Ok(key)) => {
+    let status = match read(body) {
+        Err(status) => status,
+        Ok(canonical) => {
             let hex = hex_upper(&algorithm(alg).digest_with(key, &mut |sink| canonical.write(sink)));
             // SAFETY: the area is 96 bytes; a signature is at most 64 bytes from byte 32.
             unsafe { core::ptr::copy_nonoverlapping(hex.as_ptr(), (RESULT.0.get() as *mut u8).add(32), hex.len()) };
             OK
         }
-        (Ok(_), Err(_)) => MISMATCH,
     };
     finish(status, body.as_ptr())
 }

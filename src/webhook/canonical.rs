@@ -136,7 +136,12 @@ impl Canonical {
     /// The top-level `createdAt` as the signing string shows it (a string's text, a
     /// number's digits), if kept and valid UTF-8.
     pub fn created_at(&self) -> Option<&str> {
-        self.created_at.and_then(|(a, b)| core::str::from_utf8(&self.text[a..b]).ok())
+        self.created_at_bytes().and_then(|t| core::str::from_utf8(t).ok())
+    }
+
+    /// The same as written (WTF-8 if it holds a lone surrogate).
+    pub fn created_at_bytes(&self) -> Option<&[u8]> {
+        self.created_at.map(|(a, b)| &self.text[a..b])
     }
 }
 

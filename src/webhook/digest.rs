@@ -41,18 +41,18 @@ impl Algorithm {
 
     /// The raw digest of `signing_string&key=api_key`.
     pub fn digest(self, signing_string: &[u8], api_key: &str) -> Vec<u8> {
-        self.digest_with(api_key, &mut |sink| sink(signing_string))
+        self.digest_with(api_key.as_bytes(), &mut |sink| sink(signing_string))
     }
 
     /// The same, with the signing string handed over in pieces by `write`.
-    pub fn digest_with(self, api_key: &str, write: &mut dyn FnMut(&mut Sink)) -> Vec<u8> {
+    pub fn digest_with(self, api_key: &[u8], write: &mut dyn FnMut(&mut Sink)) -> Vec<u8> {
         let mut h = match self {
             Algorithm::Md5 => hash::Mac::plain(Kind::Md5),
-            Algorithm::HmacSha256 => hash::Mac::hmac_sha256(api_key.as_bytes()),
+            Algorithm::HmacSha256 => hash::Mac::hmac_sha256(api_key),
         };
         write(&mut |piece| h.update(piece));
         h.update(b"&key=");
-        h.update(api_key.as_bytes());
+        h.update(api_key);
         h.finish()
     }
 }
@@ -69,13 +69,25 @@ pub fn hex_upper(bytes: &[u8]) -> String {
 
 /// Decode hex of either case; `None` if any character is not hex or the length is odd.
 pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    let t = text.as_bytes();
+    decode_hex_bytes(text.as_bytes())
+}
+
+/// The same over ASCII bytes.
+pub fn decode_hex_bytes(t: &[u8]) -> Option<Vec<u8>> {
     if t.len() % 2 != 0 {
         return None;
     }
-    t.chunks(2)
-        .map(|p| Some(((p[0] as char).to_digit(16)? * 16 + (p[1] as char).to_digit(16)?) as u8))
-        .collect()
+    let nibble = |c: u8| match c {
+        b'0'..=b'9' => Some(c - b'0'),
+        b'a'..=b'f' => Some(c - b'a' + 10),
+        b'A'..=b'F' => Some(c - b'A' + 10),
+        _ => None,
+    };
+    let mut out = Vec::with_capacity(t.len() / 2);
+    for p in t.chunks_exact(2) {
+        out.push(nibble(p[0])? << 4 | nibble(p[1])?);
+    }
+    Some(out)
 }
 
 /// Equal bytes, in time that depends only on the length.

@@ -6,10 +6,30 @@ use crate::prelude::*;
 /// Milliseconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, or a plain number of
 /// milliseconds. `None` for anything else.
 pub fn parse_millis(text: &str) -> Option<f64> {
-    if let Ok(ms) = text.parse::<i64>() {
+    parse_millis_bytes(text.as_bytes())
+}
+
+/// `i64::from_str`, without the generic integer parser: optional sign, decimal digits.
+fn integer(b: &[u8]) -> Option<i64> {
+    let (negative, digits) = match b {
+        [b'-', rest @ ..] => (true, rest),
+        [b'+', rest @ ..] => (false, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() {
+        return None;
+    }
+    digits.iter().try_fold(0i64, |acc, &d| {
+        let d = d.checked_sub(b'0').filter(|d| *d <= 9)? as i64;
+        acc.checked_mul(10)?.checked_add(if negative { -d } else { d })
+    })
+}
+
+/// [`parse_millis`] over bytes.
+pub fn parse_millis_bytes(b: &[u8]) -> Option<f64> {
+    if let Some(ms) = integer(b) {
         return Some(ms as f64);
     }
-    let b = text.as_bytes();
     let num = |r: core::ops::Range<usize>| -> Option<i64> {
         let s = b.get(r)?;
         s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |a, &d| a * 10 + (d - b'0') as i64))
@@ -105,5 +125,9 @@ mod tests {
         assert_eq!(parse_millis("1551111192278"), Some(ms));
         assert_eq!(parse_millis("yesterday"), None);
         assert_eq!(parse_millis("2019-13-25T16:13:12Z"), None);
+        // The integer form reads as i64::from_str does.
+        for text in ["0", "+5", "-5", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "", "+", "-", "1a", " 1", "1.5", "٣"] {
+            assert_eq!(super::integer(text.as_bytes()), text.parse::<i64>().ok(), "{text:?}");
+        }
     }
 }

@@ -61,7 +61,7 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
         }
     };
     let canonical = canonicalise(body)?;
-    let expected = opts.algorithm.digest_with(api_key, &mut |sink| canonical.write(sink));
+    let expected = opts.algorithm.digest_with(api_key.as_bytes(), &mut |sink| canonical.write(sink));
     if !constant_time_eq(&expected, &given) {
         let hint = if api_key.trim_ascii() != api_key {
             " The API key has whitespace at its start or end: trim it."
