@@ -54,6 +54,9 @@ const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', a
 const ERRORS = ['QbitPayError', 'QbitPayInvalidRequestError', 'QbitPayAuthenticationError',
   'QbitPayRateLimitError', 'QbitPayAPIError', 'QbitPayConnectionError', 'QbitPaySignatureError'];
 
+// QBITPAY_SPLIT_VERIFIER=1: the client module without the verifier; `qbitpay` then loads both
+// modules (+3.8 KB gzip) and verifies with the webhook module's faster code everywhere.
+if (process.env.QBITPAY_SPLIT_VERIFIER === '1') CLIENT.features = 'wasm-client';
 const hasClient = fs.existsSync(path.join(template, 'src', 'client.mjs'));
 const modules = hasClient ? [WEBHOOK, CLIENT] : [WEBHOOK];
 
