@@ -189,9 +189,15 @@ test('payouts.create is idempotent across retries: no duplicate payout under --f
   const fetch = countingFetch();
   const c = new QbitPay({ apiKey: flaky.apiKey, baseUrl: flaky.url, fetch, maxRetries: 10 });
   await fund(c, flaky, 0, 500); // 495
-  const N = 8;
-  for (let i = 0; i < N; i++) await c.payouts.create({ amount: 10, currency: 'USDT', destination: WALLET, externalOrderId: `x-${i}` });
-  const posts = fetch.calls.filter((x) => x.method === 'POST' && x.url.endsWith('/payouts'));
+  // At least 8 payouts, and on until some POST was faulted and retried (each attempt is
+  // faulted with p = 0.4, so 30 clean creates in a row would take a 1-in-4-million run).
+  const postsNow = () => fetch.calls.filter((x) => x.method === 'POST' && x.url.endsWith('/payouts'));
+  let N = 0;
+  while (N < 8 || (postsNow().length === N && N < 30)) {
+    await c.payouts.create({ amount: 10, currency: 'USDT', destination: WALLET, externalOrderId: `x-${N}` });
+    N++;
+  }
+  const posts = postsNow();
   assert.ok(posts.length > N, `faults happened (${posts.length} POSTs for ${N} payouts)`);
   const keyOf = new Map();
   for (const p of posts) {
