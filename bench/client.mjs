@@ -17,6 +17,7 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const fast = path.join(root, 'target', 'sandbox', 'qbitpay-sandbox');
 if (!process.env.QBITPAY_SANDBOX && existsSync(fast)) process.env.QBITPAY_SANDBOX = fast;
 const { startSandbox } = await import('../tests/support/sandbox.mjs');
+const { entryGraph } = await import('../tests/packaging/lib.mjs');
 const { QbitPay } = await import('qbitpay');
 const require = createRequire(import.meta.url);
 
@@ -127,9 +128,8 @@ try {
 
   // --- size of what `import 'qbitpay'` loads (browser entry) ---
   const pkg = path.join(root, 'pkg');
-  const files = ['esm/index.browser.mjs', 'esm/webhook.browser.mjs', 'esm/errors.mjs', 'esm/webhook.mjs', 'esm/client.mjs',
-    'esm/qbitpay_webhook.mjs', 'esm/qbitpay_client.mjs', 'wasm/qbitpay_webhook_bg.wasm', 'wasm/qbitpay_client_bg.wasm']
-    .filter((f) => existsSync(path.join(pkg, f)));
+  // The browser entry and every file it loads (imports and the wasm it fetches).
+  const files = entryGraph(pkg, 'esm/index.browser.mjs');
   let total = 0;
   const parts = [];
   for (const f of files) {
