@@ -6,7 +6,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 
 NODE_TESTS = $(shell find tests -name '*.test.mjs' | sort)
 
-.PHONY: all bootstrap pkg test demo demo-webhook bench fuzz clean
+.PHONY: all bootstrap pkg test demo demo-webhook bench fuzz clean FORCE
 
 all: pkg
 
@@ -14,8 +14,12 @@ bootstrap:
 	@tools/bootstrap.sh
 
 # The npm package, assembled in pkg/ (wasm-pack builds + pkg-template/).
-pkg: bootstrap
+# Rebuilt only when a source of it changed (target/pkg.stamp records the last build).
+PKG_SOURCES = $(shell find src pkg-template tools -type f) Cargo.toml Cargo.lock
+pkg: bootstrap target/pkg.stamp
+target/pkg.stamp: $(PKG_SOURCES) $(if $(wildcard pkg/package.json),,FORCE)
 	node tools/build-pkg.mjs
+	@mkdir -p target && touch $@
 
 test: pkg
 	@tools/bootstrap.sh browser
@@ -48,5 +52,7 @@ FUZZ_SECONDS ?= 120
 fuzz:
 	FUZZ_SECONDS=$(FUZZ_SECONDS) cargo test --release -p qbitpay --test fuzz_canonical -- --ignored --nocapture
 
+FORCE:
+
 clean:
-	rm -rf pkg target/wasm-pack
+	rm -rf pkg target/wasm-pack target/pkg.stamp
