@@ -87,10 +87,10 @@ pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
 /// A body read once: its signing string (as pieces, so it can be hashed without being
 /// assembled), and the event's `createdAt` for age checks.
 pub struct Canonical {
-    /// Every top-level key and value as the signing string shows it, in source order.
+    /// Every top-level member as the signing string shows it, `&key=value`, in source order.
     text: Vec<u8>,
-    /// The kept members, sorted: (key, value) ranges of `text`.
-    members: Vec<((usize, usize), (usize, usize))>,
+    /// The kept members, sorted: their `&key=value` ranges of `text`.
+    members: Vec<(usize, usize)>,
     /// `text` holds a lone surrogate (WTF-8, from a `\u` escape): written as U+FFFD.
     lossy: bool,
     created_at: Option<(usize, usize)>,
@@ -110,19 +110,15 @@ impl Canonical {
                 sink(&self.text[a..b]);
             }
         };
-        for (n, &(key, value)) in self.members.iter().enumerate() {
-            if n > 0 {
-                sink(b"&");
-            }
-            piece(key, sink);
-            sink(b"=");
-            piece(value, sink);
+        for (n, &(a, b)) in self.members.iter().enumerate() {
+            // The first member without its `&`.
+            piece((a + usize::from(n == 0), b), sink);
         }
     }
 
     /// The signing string in one piece.
     pub fn signing_string(&self) -> Vec<u8> {
-        let mut s = Vec::with_capacity(self.text.len() + 2 * self.members.len());
+        let mut s = Vec::with_capacity(self.text.len());
         self.write(&mut |piece| s.extend_from_slice(piece));
         s
     }
@@ -146,12 +142,18 @@ impl Canonical {
 }
 
 pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
-    Canonicaliser::new(body).event()
+    let mut c = Canonicaliser::new(body);
+    match c.event() {
+        Ok(top) => Ok(c.join_top(top)),
+        Err(Stop) => Err(c.fail.get()),
+    }
 }
 
 /// A member of an object that is still open: where its `"key":value` text sits in `out`.
 struct Member {
     key: (usize, usize),
+    /// A hash of the key's text, to rule out most repeats without comparing bytes.
+    hash: u32,
     seg: (usize, usize),
     /// Array-index keys ("0".."4294967294") sort first in JavaScript objects.
     index: Option<u32>,
@@ -165,6 +167,10 @@ struct Frame {
     first_member: usize,
     /// Members so far are already in JavaScript's order (index keys first, ascending).
     in_order: bool,
+    /// One bit per key hash seen (64 buckets): a key whose bit is already set may repeat.
+    seen: u64,
+    /// A key repeats among the members so far.
+    duplicates: bool,
 }
 
 /// A top-level member: key and value as they are written into the signing string.
@@ -193,19 +199,27 @@ struct Canonicaliser<'a> {
     lossy: bool,
     /// A string holds a raw U+FFFD.
     replacement_char: bool,
+    /// Why reading stopped (set with the `Stop` that ends it).
+    fail: core::cell::Cell<PayloadError>,
 }
 
-type Res<T> = Result<T, PayloadError>;
+/// Reading stopped: the reason is in `Canonicaliser::fail`. A unit error keeps the happy
+/// path's results in registers (a `PayloadError` would go through memory on every call).
+struct Stop;
+
+type Res<T> = Result<T, Stop>;
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl<'a> Canonicaliser<'a> {
     fn new(src: &'a [u8]) -> Self {
-        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::new(), members: Vec::new(), lossy: false, replacement_char: false }
+        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::with_capacity(16), members: Vec::with_capacity(64), lossy: false, replacement_char: false, fail: core::cell::Cell::new(PayloadError { kind: PayloadErrorKind::UnexpectedEnd, offset: 0 }) }
     }
 
+    #[cold]
     fn err<T>(&self, kind: PayloadErrorKind) -> Res<T> {
-        Err(PayloadError { kind, offset: self.pos })
+        self.fail.set(PayloadError { kind, offset: self.pos });
+        Err(Stop)
     }
 
     fn unexpected<T>(&self) -> Res<T> {
@@ -237,7 +251,7 @@ impl<'a> Canonicaliser<'a> {
     }
 
     /// The whole body: `{ members }` with nothing but whitespace around it.
-    fn event(mut self) -> Res<Canonical> {
+    fn event(&mut self) -> Res<Vec<TopMember>> {
         self.skip_ws();
         if self.peek() != Some(b'{') {
             // Tell "valid JSON but not an object" apart from "not JSON".
@@ -246,10 +260,11 @@ impl<'a> Canonicaliser<'a> {
             if self.pos < self.src.len() {
                 return self.unexpected();
             }
-            return Err(PayloadError { kind: PayloadErrorKind::NotAnObject, offset: 0 });
+            self.pos = 0;
+            return self.err(PayloadErrorKind::NotAnObject);
         }
         self.pos += 1;
-        let mut top: Vec<TopMember> = Vec::new();
+        let mut top: Vec<TopMember> = Vec::with_capacity(16);
         self.skip_ws();
         if self.peek() == Some(b'}') {
             self.pos += 1;
@@ -259,12 +274,14 @@ impl<'a> Canonicaliser<'a> {
                 if self.peek() != Some(b'"') {
                     return self.unexpected();
                 }
+                self.out.push(b'&');
                 let k0 = self.out.len();
                 self.string(StrMode::Raw)?;
                 let key = (k0, self.out.len());
                 self.skip_ws();
                 self.expect(b':')?;
                 self.skip_ws();
+                self.out.push(b'=');
                 let v0 = self.out.len();
                 let dropped = self.top_value()?;
                 top.push(TopMember { key, value: (v0, self.out.len()), dropped });
@@ -283,7 +300,7 @@ impl<'a> Canonicaliser<'a> {
         if self.pos < self.src.len() {
             return self.unexpected();
         }
-        Ok(self.join_top(top))
+        Ok(top)
     }
 
     /// A top-level value, written as the signing string shows it. Returns whether it is
@@ -332,7 +349,7 @@ impl<'a> Canonicaliser<'a> {
             }
             let m = &top[order[last]];
             if !m.dropped {
-                members.push((m.key, m.value));
+                members.push((m.key.0 - 1, m.value.1));
                 if &out[m.key.0..m.key.1] == b"createdAt" {
                     created_at = Some(m.value);
                 }
@@ -430,7 +447,7 @@ impl<'a> Canonicaliser<'a> {
             return self.err(PayloadErrorKind::TooDeep);
         }
         self.pos += 1;
-        self.frames.push(Frame { object, start: self.out.len(), first_member: self.members.len(), in_order: true });
+        self.frames.push(Frame { object, start: self.out.len(), first_member: self.members.len(), in_order: true, seen: 0, duplicates: false });
         self.out.push(if object { b'{' } else { b'[' });
         Ok(())
     }
@@ -454,7 +471,15 @@ impl<'a> Canonicaliser<'a> {
                 }
             }
         }
-        self.members.push(Member { key, seg: (k0, k0), index });
+        // Repeated keys: only a key whose hash bucket is taken is compared with the others.
+        let hash = key_hash(&self.out[k0..key.1]);
+        let bit = 1u64 << (hash >> 26);
+        if frame.seen & bit != 0 && !frame.duplicates {
+            let text = &self.out[k0..key.1];
+            frame.duplicates = members.iter().any(|m| m.hash == hash && &self.out[m.key.0..m.key.1] == text);
+        }
+        frame.seen |= bit;
+        self.members.push(Member { key, hash, seg: (k0, k0), index });
         self.skip_ws();
         self.expect(b':')?;
         self.out.push(b':');
@@ -465,7 +490,7 @@ impl<'a> Canonicaliser<'a> {
     fn close_object(&mut self) {
         let frame = self.frames.pop().expect("inside an object");
         let members = &self.members[frame.first_member..];
-        let duplicates = has_duplicate_keys(&self.out, members);
+        let duplicates = frame.duplicates;
         if frame.in_order && !duplicates {
             self.out.push(b'}');
             self.members.truncate(frame.first_member);
@@ -534,14 +559,13 @@ impl<'a> Canonicaliser<'a> {
 
     /// A JSON string at `pos` (on its opening quote), decoded and written in `mode`.
     fn string(&mut self, mode: StrMode) -> Res<()> {
+        // The text is copied in runs that need no change; in `Json` mode the quotes go with
+        // them (the source has them too).
+        let mut run_start = if mode == StrMode::Json { self.pos } else { self.pos + 1 };
         self.pos += 1;
-        if mode == StrMode::Json {
-            self.out.push(b'"');
-        }
         loop {
-            // Copy the longest run that needs no change: plain ASCII found 8 bytes at a
-            // time, valid multi-byte UTF-8 stepped over.
-            let run_start = self.pos;
+            // The longest run that needs no change: plain ASCII found 8 bytes at a time,
+            // valid multi-byte UTF-8 stepped over.
             loop {
                 self.pos = plain_ascii_end(self.src, self.pos);
                 let run = self.pos;
@@ -558,19 +582,38 @@ impl<'a> Canonicaliser<'a> {
                     break;
                 }
             }
-            self.out.extend_from_slice(&self.src[run_start..self.pos]);
             match self.peek() {
                 None => return self.err(PayloadErrorKind::UnexpectedEnd),
                 Some(b'"') => {
                     self.pos += 1;
-                    if mode == StrMode::Json {
-                        self.out.push(b'"');
-                    }
+                    let end = if mode == StrMode::Json { self.pos } else { self.pos - 1 };
+                    self.copy(run_start, end);
                     return Ok(());
                 }
-                Some(b'\\') => self.escape(mode)?,
+                Some(b'\\') => {
+                    self.copy(run_start, self.pos);
+                    self.escape(mode)?;
+                    run_start = self.pos;
+                }
                 Some(_) => return self.err(PayloadErrorKind::ControlCharacter),
             }
+        }
+    }
+
+    /// Append `src[a..b]` to `out`. Short runs (most keys and values) are copied as 16 fixed
+    /// bytes, with the length set after, instead of through a variable-length copy.
+    #[inline]
+    fn copy(&mut self, a: usize, b: usize) {
+        let len = self.out.len();
+        if b - a <= 16 && a + 16 <= self.src.len() && self.out.capacity() - len >= 16 {
+            // SAFETY: `src[a..a + 16]` is in bounds and `out` has room for 16 more bytes, of
+            // which the first `b - a` (all from `src[a..b]`) become its contents.
+            unsafe {
+                core::ptr::copy_nonoverlapping(self.src.as_ptr().add(a), self.out.as_mut_ptr().add(len), 16);
+                self.out.set_len(len + (b - a));
+            }
+        } else {
+            self.out.extend_from_slice(&self.src[a..b]);
         }
     }
 
@@ -816,22 +859,34 @@ fn array_index(key: &[u8]) -> Option<u32> {
     (v < u32::MAX as u64).then_some(v as u32)
 }
 
-/// Whether any key repeats among the members of one object (keys compared in their
-/// canonical escaped form, which is one-to-one with the decoded string).
-fn has_duplicate_keys(out: &[u8], members: &[Member]) -> bool {
-    let key = |m: &Member| &out[m.key.0..m.key.1];
-    if members.len() <= 16 {
-        return members.iter().enumerate().any(|(i, a)| members[..i].iter().any(|b| key(a) == key(b)));
-    }
-    let mut order: Vec<usize> = (0..members.len()).collect();
-    sort_indices(&mut order, &|a, b| key(&members[a]).cmp(key(&members[b])));
-    order.windows(2).any(|w| key(&members[w[0]]) == key(&members[w[1]]))
+/// A hash of a key's text (quotes included): its length and up to its first and last eight
+/// bytes, mixed by one multiply.
+#[inline]
+fn key_hash(k: &[u8]) -> u32 {
+    let n = k.len();
+    let (head, tail) = match (k.get(..8), k.get(n.wrapping_sub(8)..)) {
+        (Some(h), Some(t)) => (u64::from_le_bytes(h.try_into().unwrap_or([0; 8])), u64::from_le_bytes(t.try_into().unwrap_or([0; 8]))),
+        _ => (k.iter().fold(0u64, |h, &b| (h << 8) | b as u64), 0),
+    };
+    let x = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (x >> 32) as u32
 }
 
 /// Every sort here orders indices through one small merge sort (stable, O(n log n)),
 /// instead of instantiating the standard library's sorts, which dominated the wasm size.
 fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Ordering) {
     let n = v.len();
+    if n <= 24 {
+        // Few items (the usual event): insertion sort, also stable, without allocating.
+        for i in 1..n {
+            let mut j = i;
+            while j > 0 && cmp(v[j - 1], v[j]) == core::cmp::Ordering::Greater {
+                v.swap(j - 1, j);
+                j -= 1;
+            }
+        }
+        return;
+    }
     let mut from = v.to_vec();
     let mut to = vec![0; n];
     let mut width = 1;
