@@ -57,18 +57,6 @@ export function clientApi(glue) {
     }
   }
 
-  // Resolves with [response, text] or rejects as soon as `signal` aborts, even when a custom
-  // fetch ignores the signal.
-  function attempt(fetchFn, p, signal) {
-    return new Promise((resolve, reject) => {
-      signal.addEventListener('abort', () => reject(signal.reason), { once: true });
-      Promise.resolve()
-        .then(() => fetchFn(p.url, { method: p.method, headers: p.headers, body: p.body, signal }))
-        .then((res) => res.text().then((text) => resolve([res, text])))
-        .catch(reject);
-    });
-  }
-
   function sleep(ms, signal) {
     return new Promise((resolve, reject) => {
       const onAbort = () => { clearTimeout(t); reject(aborted(signal)); };
@@ -78,27 +66,36 @@ export function clientApi(glue) {
   }
 
   // One call: attempts, retries and backoff as the core decides. Resolves with the parsed body.
-  async function send(ctx, p, signal) {
+  async function send(ctx, p, signal, url = p.url) {
     const fetchFn = ctx.fetch || globalThis.fetch; // looked up at call time
     if (typeof fetchFn !== 'function') throw toError(core('failure', 'network', 0), { message: 'No fetch: pass new QbitPay({ fetch })' });
     for (let attempts = 1; ; attempts++) {
       if (signal && signal.aborted) throw aborted(signal);
-      const ac = new AbortController();
-      let timedOut = false;
-      const timer = setTimeout(() => { timedOut = true; ac.abort(); }, p.timeoutMs);
-      const onAbort = () => ac.abort();
-      if (signal) signal.addEventListener('abort', onAbort, { once: true });
-      let res, text, status, cause;
+      let res, text, status, cause, timedOut = false;
       try {
-        [res, text] = await attempt(fetchFn, p, ac.signal);
+        // One attempt: settles with the response once its body is read, or rejects when the
+        // fetch fails, after `timeoutMs`, or as soon as `signal` aborts (even when a custom
+        // fetch ignores the signal it is given). No listener on our own controller: the timer
+        // and `signal` abort it and reject directly.
+        res = await new Promise((resolve, reject) => {
+          const ac = new AbortController();
+          const stop = () => { ac.abort(); reject(ac.signal.reason); };
+          const onAbort = signal ? () => { clearTimeout(timer); stop(); } : null;
+          const timer = setTimeout(() => { timedOut = true; if (onAbort) signal.removeEventListener('abort', onAbort); stop(); }, p.timeoutMs);
+          const done = () => { clearTimeout(timer); if (onAbort) signal.removeEventListener('abort', onAbort); };
+          if (onAbort) signal.addEventListener('abort', onAbort, { once: true });
+          const got = (r) => r.text().then((t) => { done(); text = t; resolve(r); });
+          const failed = (e) => { done(); reject(e); };
+          try {
+            // headers copied: a fetch wrapper may add to them, and a template's are shared
+            Promise.resolve(fetchFn(url, { method: p.method, headers: { ...p.headers }, body: p.body, signal: ac.signal })).then(got).catch(failed);
+          } catch (e) { failed(e); }
+        });
         status = res.status;
       } catch (e) {
         if (signal && signal.aborted) throw aborted(signal);
         status = timedOut ? -1 : 0;
         cause = e;
-      } finally {
-        clearTimeout(timer);
-        if (signal) signal.removeEventListener('abort', onAbort);
       }
       if (status >= 200 && status < 300) {
         try { return JSON.parse(text); } catch { /* the core makes it an API error */ }
