@@ -541,6 +541,35 @@ impl<'a> Canonicaliser<'a> {
     /// A JSON number, written the ECMAScript way (infinite ones are left to the caller).
     fn number(&mut self) -> Res<Number> {
         let start = self.pos;
+        // The usual numbers (amounts, counts, timestamps) are printed by JavaScript as
+        // written: up to 15 digits, no exponent, a fraction not ending in 0. Read and copied
+        // here in one pass; everything else goes the general way.
+        let src = self.src;
+        let digits = |mut i: usize| {
+            while src.get(i).is_some_and(u8::is_ascii_digit) {
+                i += 1;
+            }
+            i
+        };
+        let lead = start + usize::from(src[start] == b'-');
+        let int_end = digits(lead);
+        let (zero, int_len) = (src.get(lead) == Some(&b'0'), int_end - lead);
+        let mut end = int_end;
+        let mut plain = int_len > 0 && (!zero || int_len == 1);
+        if src.get(end) == Some(&b'.') {
+            end = digits(end + 1);
+            // 0.0000001 and smaller print with an exponent.
+            plain &= end > int_end + 1 && src[end - 1] != b'0' && !(zero && src.get(int_end + 1..int_end + 7) == Some(b"000000"));
+            plain &= end - lead <= 16;
+        } else {
+            // -0 prints as 0.
+            plain &= int_len <= 15 && !(zero && lead > start);
+        }
+        if plain && !matches!(src.get(end), Some(b'e' | b'E')) {
+            self.pos = end;
+            self.copy(start, end);
+            return Ok(Number::Finite);
+        }
         match number::scan(self.src, start) {
             Ok(end) => {
                 self.pos = end;
@@ -591,7 +620,7 @@ impl<'a> Canonicaliser<'a> {
                     return Ok(());
                 }
                 Some(b'\\') => {
-                    self.copy(run_start, self.pos);
+                    self.out.extend_from_slice(&self.src[run_start..self.pos]);
                     self.escape(mode)?;
                     run_start = self.pos;
                 }
