@@ -66,6 +66,7 @@ export function clientApi(glue) {
   }
 
   // One call: attempts, retries and backoff as the core decides. Resolves with the parsed body.
+  // `url` overrides `p.url` (a prepared template plus the call's path).
   async function send(ctx, p, signal, url = p.url) {
     const fetchFn = ctx.fetch || globalThis.fetch; // looked up at call time
     if (typeof fetchFn !== 'function') throw toError(core('failure', 'network', 0), { message: 'No fetch: pass new QbitPay({ fetch })' });
@@ -220,12 +221,31 @@ export function clientApi(glue) {
   function method(ctx, resource, op, [shape, verb]) {
     // Randomness only for the Idempotency-Key of a POST or PUT.
     const rnd = verb === 'GET' ? () => null : random16;
-    const call = async (id, params, opts) =>
-      send(ctx, plan(core('prepare', ctx.client, resource, op, encodeArgs(id, params, opts), rnd())), opts && opts.signal);
+    // A GET without parameters: the core marks its request (`idAt`) as the same for every
+    // call without options but for the `/{id}`. Kept (cut at the id) from such a call; later
+    // ones ask the core only to check and encode the id (`idPath`). Anything else: `prepare`.
+    let tpl;
+    const call = async (id, params, opts) => {
+      const p = plan(core('prepare', ctx.client, resource, op, encodeArgs(id, params, opts), rnd()));
+      if (p.idAt) {
+        const [n, k] = p.idAt, u = p.url;
+        tpl = [p, u.slice(0, u.length - n - k), u.slice(u.length - k)];
+      }
+      return send(ctx, p, opts && opts.signal);
+    };
+    const read = (id, opts) => {
+      if (tpl && opts == null) {
+        try {
+          const path = shape === 'none' ? '' : typeof id === 'string' && core('idPath', id);
+          if (typeof path === 'string') return send(ctx, tpl[0], undefined, tpl[1] + path + tpl[2]);
+        } catch { /* prepare says why */ }
+      }
+      return call(id, undefined, opts);
+    };
     switch (shape) {
       case 'list': return (params, opts) => new ListPromise(ctx, resource, params, opts);
-      case 'none': return (opts) => call(undefined, undefined, opts);
-      case 'id': return (id, opts) => call(id, undefined, opts);
+      case 'none': return (opts) => read(undefined, opts);
+      case 'id': return read;
       case 'idParams': return (id, params, opts) => call(id, params, opts);
       default: return (params, opts) => call(undefined, params, opts);
     }

@@ -67,6 +67,11 @@ pub struct Request {
     pub max_retries: u32,
     /// For lists: the effective limit and the direction of this page.
     pub page: Option<(u32, Dir)>,
+    /// For a `GET` without parameters or call options (`charges.retrieve(id)`): every call
+    /// of its method differs from this one by the `/{id}` in `url` at most. Its length and
+    /// the length of what follows it (both ASCII); `(0, 0)` for a method without an id. The
+    /// facade reuses such a request and asks the core per call for the id's part only.
+    pub id_at: Option<(usize, usize)>,
 }
 
 impl Request {
@@ -77,7 +82,7 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `{"method","url","headers":{..},"body"?,"timeoutMs","maxRetries","limit"?,"dir"?}`.
+    /// `{"method","url","headers":{..},"body"?,"timeoutMs","maxRetries","limit"?,"dir"?,"idAt"?}`.
     pub fn to_json(&self) -> String {
         let mut s = String::with_capacity(256 + self.body.as_ref().map_or(0, String::len));
         s.push_str("{\"method\":\"");
@@ -110,6 +115,13 @@ impl Request {
                 dir.as_str(),
                 "\""
             ));
+        }
+        if let Some((id, rest)) = self.id_at {
+            s.push_str(",\"idAt\":[");
+            s.push_str(&crate::client::json::itoa(id as i64));
+            s.push(',');
+            s.push_str(&crate::client::json::itoa(rest as i64));
+            s.push(']');
         }
         s.push('}');
         s
@@ -227,26 +239,20 @@ impl Config {
         let mut url = String::with_capacity(self.base_url.len() + 64);
         url.push_str(&self.base_url);
         url.push_str(res.path);
-        if op.args.has_id() {
-            match arg(0) {
-                Json::Str(id) if !id.is_empty() => {
-                    url.push('/');
-                    encode_into(&mut url, id);
-                }
-                other => {
-                    return Err(ClientError::invalid(
-                        "id",
-                        crate::cat!(
-                            res.name,
-                            ".",
-                            op.name,
-                            ": id must be a non-empty string, got ",
-                            other.type_name()
-                        ),
-                    ));
-                }
-            }
+        let id_start = url.len();
+        if op.args.has_id() && !push_id(&mut url, arg(0)) {
+            return Err(ClientError::invalid(
+                "id",
+                crate::cat!(
+                    res.name,
+                    ".",
+                    op.name,
+                    ": id must be a non-empty string, got ",
+                    arg(0).type_name()
+                ),
+            ));
         }
+        let id_len = url.len() - id_start;
         url.push_str(op.suffix);
 
         let params = arg(1);
@@ -316,7 +322,23 @@ impl Config {
                 .and_then(Json::as_f64)
                 .map_or(self.max_retries, |n| n as u32),
             page,
+            id_at: (matches!(op.args, Args::None | Args::Id)
+                && !op.method.has_body()
+                && matches!(arg(2), Json::Null))
+            .then_some((id_len, op.suffix.len())),
         })
+    }
+}
+
+/// Appends `/{id}` (percent-encoded) to `out` if `id` is a non-empty string, else `false`.
+pub fn push_id(out: &mut String, id: &Json) -> bool {
+    match id {
+        Json::Str(id) if !id.is_empty() => {
+            out.push('/');
+            encode_into(out, id);
+            true
+        }
+        _ => false,
     }
 }
 
@@ -418,6 +440,54 @@ mod tests {
         let mut s = String::new();
         encode_into(&mut s, "USDT/CNY é&=");
         assert_eq!(s, "USDT%2FCNY%20%C3%A9%26%3D");
+    }
+
+    /// `id_at` (the facade reuses such a request with another id): only GETs without
+    /// parameters or options, and swapping the id in its URL gives exactly the other call.
+    #[test]
+    fn id_at_marks_requests_that_differ_by_the_id_only() {
+        let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://h\u00e9.example:9/x/"}"#).unwrap();
+        let other = "x y/\u{e9}";
+        let mut marked = 0;
+        for res in resources::RESOURCES {
+            for op in res.ops {
+                let with = |id: &str, opts: &str| {
+                    let args = format!("[{},null,{opts}]", Json::str(id).to_string());
+                    prep(&c, res.name, op.name, &args)
+                };
+                let (Ok(a), Ok(b)) = (with("ch_1", "null"), with(other, "null")) else {
+                    continue;
+                };
+                let simple = matches!(op.args, Args::None | Args::Id) && !op.method.has_body();
+                assert_eq!(a.id_at.is_some(), simple, "{}.{}", res.name, op.name);
+                let Some((n, k)) = a.id_at else { continue };
+                marked += 1;
+                let (end, rest) = (a.url.len() - k, &a.url[a.url.len() - k..]);
+                let head = &a.url[..end - n];
+                let mut path = String::new();
+                if op.args == Args::Id {
+                    assert!(push_id(&mut path, &Json::str(other)));
+                    assert_eq!(&a.url[end - n..end], "/ch_1");
+                } else {
+                    assert_eq!(n, 0);
+                }
+                assert_eq!(
+                    format!("{head}{path}{rest}"),
+                    b.url,
+                    "{}.{}",
+                    res.name,
+                    op.name
+                );
+                assert_eq!(
+                    (&a.headers, a.method, &a.body),
+                    (&b.headers, b.method, &b.body)
+                );
+                assert_eq!(with("ch_1", r#"{"timeoutMs":5}"#).unwrap().id_at, None);
+            }
+        }
+        assert!(marked >= 5, "{marked}");
+        assert!(!push_id(&mut String::new(), &Json::str("")));
+        assert!(!push_id(&mut String::new(), &Json::Null));
     }
 
     #[test]

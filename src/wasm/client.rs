@@ -15,7 +15,13 @@
 //! Calls (errors come back as `{"error": {kind, type, message, param?, ...}}`):
 //! - `["configure", client]` → `null` or `{"error"}`
 //! - `["prepare", client, resource, op, [id, params, opts], [16 random bytes]]` → the request
-//!   `{method, url, headers, body?, timeoutMs, maxRetries, limit?, dir?}` or `{"error"}`
+//!   `{method, url, headers, body?, timeoutMs, maxRetries, limit?, dir?, idAt?}` or
+//!   `{"error"}`. `idAt: [idLength, restLength]`, only for a `GET` without parameters or
+//!   options: the method's other calls without options differ in the URL's `/{id}` only (its
+//!   last `idLength + restLength` characters minus the `restLength` after it), so the facade
+//!   reuses the request with `idPath` for each id.
+//! - `["idPath", id]` → `"/{id percent-encoded}"`, or `null` when `id` is not valid (the
+//!   facade then calls `prepare`, which says why)
 //! - `["page", client, resource, [id, params, opts], which, dir, hasMore, firstId, lastId]`
 //!   (`which`: next, prev, walk) → the neighbour page's request, `null`, or `{"error"}`
 //! - `["error", client, status, body, requestId, retryAfter]` → the error fields (a 403 to
@@ -94,6 +100,14 @@ fn dispatch(a: &[Json]) -> String {
                 }
             }
             request(config(at(1)).and_then(|c| c.prepare(s(2), s(3), at(4), None, &random)))
+        }
+        "idPath" => {
+            let mut path = String::new();
+            if crate::client::request::push_id(&mut path, at(1)) {
+                Json::Str(path).to_string()
+            } else {
+                "null".into()
+            }
         }
         "page" => {
             let (dir, more) = (Dir::parse(s(5)), at(6).as_bool() == Some(true));

@@ -186,6 +186,49 @@ test('validation happens before anything is sent', async () => {
   assert.equal(fetch.calls.length, 0);
 });
 
+test('repeated reads (reused request) send what the first did, validate each id, keep options', async (t) => {
+  const fetch = countingFetch();
+  const qp = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url, fetch });
+  const a = await qp.charges.create(charge(200));
+  // A fetch wrapper adding a header must not leak it into later calls.
+  let extra = 1;
+  const wrapped = (url, init) => { if (extra) init.headers['X-Extra'] = String(extra--); return fetch(url, init); };
+  const qw = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url, fetch: wrapped });
+  for (let i = 0; i < 3; i++) {
+    assert.equal((await qp.charges.retrieve(a.id)).id, a.id);
+    assert.equal((await qw.charges.retrieve(a.id)).id, a.id);
+    assert.equal((await qp.accounts.retrieve()).feeRates.payout, 0.005);
+  }
+  const reads = fetch.calls.slice(1).filter((c) => c.url.endsWith(`/charges/${a.id}`));
+  assert.equal(reads.length, 6);
+  assert.equal(reads.filter((c) => c.headers['X-Extra']).length, 1);
+  for (const c of reads) {
+    assert.equal(c.method, 'GET');
+    assert.deepEqual(Object.keys(c.headers).filter((h) => h !== 'X-Extra').sort(), ['Accept', 'Authorization', 'X-QbitPay-Client-User-Agent']);
+  }
+  const accounts = fetch.calls.filter((c) => c.url === `${sb.url}/api/v1/accounts/show`);
+  assert.equal(accounts.length, 3);
+  assert.deepEqual(accounts[2].headers, accounts[0].headers);
+  const n = fetch.calls.length;
+  for (const [id, param] of [['', 'id'], [42, 'id'], [null, 'id']]) {
+    await assert.rejects(qp.charges.retrieve(id), (e) => e instanceof QbitPayInvalidRequestError && e.param === param);
+  }
+  await assert.rejects(qp.charges.retrieve(a.id, { timeoutMs: 0 }), (e) => e.param === 'timeoutMs');
+  await assert.rejects(qp.accounts.retrieve({ colour: 1 }), (e) => e.param === 'colour');
+  assert.equal(fetch.calls.length, n, 'nothing sent');
+  // Ids are encoded; a missing one is a 404 from the server, not another URL.
+  await assert.rejects(qp.charges.retrieve('a/b?c=d é'), (e) => e.statusCode === 404);
+  assert.ok(fetch.calls.at(-1).url.endsWith('/api/v1/charges/a%2Fb%3Fc%3Dd%20%C3%A9'), fetch.calls.at(-1).url);
+  // Per-call options still apply after the request was reused.
+  const hang = await startStubServer(() => {});
+  t.after(() => hang.stop());
+  const qh = new QbitPay({ apiKey: 'sk_test_x', baseUrl: hang.url, timeoutMs: 100, maxRetries: 0 });
+  for (let i = 0; i < 2; i++) assert.equal((await qh.charges.retrieve('ch_1').catch((x) => x)).code, 'timeout');
+  const ac = new AbortController();
+  setTimeout(() => ac.abort(), 50);
+  assert.equal((await qh.charges.retrieve('ch_1', { signal: ac.signal, timeoutMs: 5000 }).catch((x) => x)).code, 'aborted');
+});
+
 test('client options are validated; an API key in a browser needs dangerouslyAllowBrowser', () => {
   for (const [opts, param] of [
     [{}, 'apiKey'], [undefined, 'apiKey'], [{ apiKey: 'k', accessToken: 't' }, 'accessToken'],
