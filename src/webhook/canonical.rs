@@ -149,12 +149,12 @@ pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
     }
 }
 
-/// A member of an object that is still open: where its `"key":value` text sits in `out`.
+/// A member of an object that is still open: where its `"key":value` text sits in `out`
+/// (from its key to the comma before the next member's key, or the end of `out`).
 struct Member {
     key: (usize, usize),
     /// A hash of the key's text, to rule out most repeats without comparing bytes.
     hash: u32,
-    seg: (usize, usize),
     /// Array-index keys ("0".."4294967294") sort first in JavaScript objects.
     index: Option<u32>,
 }
@@ -407,8 +407,6 @@ impl<'a> Canonicaliser<'a> {
                 let object = self.frames[self.frames.len() - 1].object;
                 self.skip_ws();
                 if object {
-                    let end = self.out.len();
-                    self.members.last_mut().expect("open object has a member").seg.1 = end;
                     match self.peek() {
                         Some(b',') => {
                             self.pos += 1;
@@ -458,7 +456,14 @@ impl<'a> Canonicaliser<'a> {
             return self.unexpected();
         }
         let k0 = self.out.len();
-        self.string(StrMode::Json)?;
+        // Most keys are short plain ASCII: copied here in one piece.
+        let end = plain_ascii_end(self.src, self.pos + 1);
+        if self.src.get(end) == Some(&b'"') && end - self.pos < 16 {
+            self.copy(self.pos, end + 1);
+            self.pos = end + 1;
+        } else {
+            self.string(StrMode::Json)?;
+        }
         let key = (k0, self.out.len());
         let index = array_index(&self.out[k0 + 1..key.1 - 1]);
         let frame = self.frames.last_mut().expect("inside an object");
@@ -479,7 +484,7 @@ impl<'a> Canonicaliser<'a> {
             frame.duplicates = members.iter().any(|m| m.hash == hash && &self.out[m.key.0..m.key.1] == text);
         }
         frame.seen |= bit;
-        self.members.push(Member { key, hash, seg: (k0, k0), index });
+        self.members.push(Member { key, hash, index });
         self.skip_ws();
         self.expect(b':')?;
         self.out.push(b':');
@@ -518,8 +523,9 @@ impl<'a> Canonicaliser<'a> {
             if n > 0 {
                 text.push(b',');
             }
-            let m = &members[last_of[i]];
-            text.extend_from_slice(&self.out[m.seg.0..m.seg.1]);
+            let j = last_of[i];
+            let end = members.get(j + 1).map_or(self.out.len(), |next| next.key.0 - 1);
+            text.extend_from_slice(&self.out[members[j].key.0..end]);
         }
         text.push(b'}');
         self.out.truncate(frame.start);
