@@ -456,15 +456,16 @@ impl<'a> Canonicaliser<'a> {
             return self.unexpected();
         }
         let k0 = self.out.len();
-        // Most keys are short plain ASCII: copied here in one piece.
+        // Most keys are short plain ASCII right before the colon: `"key":` copied in one piece.
         let end = plain_ascii_end(self.src, self.pos + 1);
-        if self.src.get(end) == Some(&b'"') && end - self.pos < 16 {
-            self.copy(self.pos, end + 1);
-            self.pos = end + 1;
+        let colon = self.src.get(end..end + 2) == Some(b"\":") && end - self.pos < 15;
+        if colon {
+            self.copy(self.pos, end + 2);
+            self.pos = end + 2;
         } else {
             self.string(StrMode::Json)?;
         }
-        let key = (k0, self.out.len());
+        let key = (k0, self.out.len() - usize::from(colon));
         let index = array_index(&self.out[k0 + 1..key.1 - 1]);
         let frame = self.frames.last_mut().expect("inside an object");
         let members = &self.members[frame.first_member..];
@@ -485,9 +486,11 @@ impl<'a> Canonicaliser<'a> {
         }
         frame.seen |= bit;
         self.members.push(Member { key, hash, index });
-        self.skip_ws();
-        self.expect(b':')?;
-        self.out.push(b':');
+        if !colon {
+            self.skip_ws();
+            self.expect(b':')?;
+            self.out.push(b':');
+        }
         Ok(())
     }
 
@@ -899,8 +902,12 @@ fn array_index(key: &[u8]) -> Option<u32> {
 #[inline]
 fn key_hash(k: &[u8]) -> u32 {
     let n = k.len();
-    let (head, tail) = match (k.get(..8), k.get(n.wrapping_sub(8)..)) {
-        (Some(h), Some(t)) => (u64::from_le_bytes(h.try_into().unwrap_or([0; 8])), u64::from_le_bytes(t.try_into().unwrap_or([0; 8]))),
+    let word = |at: usize| u64::from_le_bytes(k[at..at + 8].try_into().unwrap_or([0; 8]));
+    let half = |at: usize| u64::from(u32::from_le_bytes(k[at..at + 4].try_into().unwrap_or([0; 4])));
+    // Two overlapping loads cover the key (up to 16 bytes).
+    let (head, tail) = match n {
+        8.. => (word(0), word(n - 8)),
+        4.. => (half(0), half(n - 4)),
         _ => (k.iter().fold(0u64, |h, &b| (h << 8) | b as u64), 0),
     };
     let x = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
