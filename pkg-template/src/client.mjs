@@ -66,7 +66,7 @@ export function clientApi(glue) {
   }
 
   // One call: attempts, retries and backoff as the core decides. Resolves with the parsed body.
-  // `url` overrides `p.url` (a prepared template plus the call's path).
+  // `url` overrides `p.url` (a kept request with this call's id, see `method`).
   async function send(ctx, p, signal, url = p.url) {
     const fetchFn = ctx.fetch || globalThis.fetch; // looked up at call time
     if (typeof fetchFn !== 'function') throw toError(core('failure', 'network', 0), { message: 'No fetch: pass new QbitPay({ fetch })' });
@@ -80,16 +80,16 @@ export function clientApi(glue) {
         // and `signal` abort it and reject directly.
         res = await new Promise((resolve, reject) => {
           const ac = new AbortController();
-          const stop = () => { ac.abort(); reject(ac.signal.reason); };
-          const onAbort = signal ? () => { clearTimeout(timer); stop(); } : null;
-          const timer = setTimeout(() => { timedOut = true; if (onAbort) signal.removeEventListener('abort', onAbort); stop(); }, p.timeoutMs);
-          const done = () => { clearTimeout(timer); if (onAbort) signal.removeEventListener('abort', onAbort); };
-          if (onAbort) signal.addEventListener('abort', onAbort, { once: true });
-          const got = (r) => r.text().then((t) => { done(); text = t; resolve(r); });
+          const done = () => { clearTimeout(timer); if (signal) signal.removeEventListener('abort', stop); };
           const failed = (e) => { done(); reject(e); };
+          const stop = () => { ac.abort(); failed(ac.signal.reason); };
+          const timer = setTimeout(() => { timedOut = true; stop(); }, p.timeoutMs);
+          if (signal) signal.addEventListener('abort', stop, { once: true });
           try {
-            // headers copied: a fetch wrapper may add to them, and a template's are shared
-            Promise.resolve(fetchFn(url, { method: p.method, headers: { ...p.headers }, body: p.body, signal: ac.signal })).then(got).catch(failed);
+            // headers copied: a fetch wrapper may add to them, and a kept request's are shared
+            Promise.resolve(fetchFn(url, { method: p.method, headers: { ...p.headers }, body: p.body, signal: ac.signal }))
+              .then((r) => r.text().then((t) => { done(); text = t; resolve(r); }))
+              .catch(failed);
           } catch (e) { failed(e); }
         });
         status = res.status;

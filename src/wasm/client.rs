@@ -102,9 +102,11 @@ fn dispatch(a: &[Json]) -> String {
             request(config(at(1)).and_then(|c| c.prepare(s(2), s(3), at(4), None, &random)))
         }
         "idPath" => {
-            let mut path = String::new();
+            // Percent-encoded: nothing in it needs escaping.
+            let mut path = String::from("\"");
             if crate::client::request::push_id(&mut path, at(1)) {
-                Json::Str(path).to_string()
+                path.push('"');
+                path
             } else {
                 "null".into()
             }
