@@ -39,9 +39,12 @@ const at = (...p) => path.join(pkg, ...p);
 
 // The wasm modules and the names each npm entry exports. `env`: extra environment for the
 // module's cargo build (per module: one crate, one profile in Cargo.toml).
-// `wasmOpt`: wasm-opt passes run again on wasm-pack's output (which had -Oz).
+// `wasmOpt`: wasm-opt passes run again on wasm-pack's output (which had -Oz), or instead of
+// them with `noOpt`.
+// The webhook module: wasm-opt -O4 instead of -Oz, 3-8 % faster verification (-Oz folds the
+// canonicaliser's and MD5's hot code) at the same gzip size (measured: 15.23 vs 15.26 KB).
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', api: 'webhookApi', facade: 'webhook',
-  exports: ['verifyWebhook', 'signWebhook'], env: {}, wasmOpt: [] };
+  exports: ['verifyWebhook', 'signWebhook'], env: {}, noOpt: true, wasmOpt: ['-O4'] };
 // The module of `qbitpay`: the client and the verifier, so a browser or worker downloads
 // one module (−3.0 KB gzip against two: one allocator, runtime and glue). At opt-level z
 // (−3.5 KB gzip against s): request building is not hot (one call per HTTP request); its
@@ -61,7 +64,7 @@ const hasClient = fs.existsSync(path.join(template, 'src', 'client.mjs'));
 const modules = hasClient ? [WEBHOOK, CLIENT] : [WEBHOOK];
 
 function wasmPack(m) {
-  execFileSync('wasm-pack', ['build', '--target', 'web', '--release', '--no-pack', '--no-typescript',
+  execFileSync('wasm-pack', ['build', '--target', 'web', '--release', '--no-pack', '--no-typescript', ...(m.noOpt ? ['--no-opt'] : []),
     '--out-dir', `target/wasm-pack/${m.glue}`, '--out-name', m.glue, '--',
     '--no-default-features', '--features', m.features], { cwd: root, stdio: 'inherit', env: { ...process.env, ...m.env } });
 }

@@ -844,6 +844,11 @@ fn push_utf8_lossy(out: &mut Vec<u8>, s: &[u8]) {
 fn utf16_cmp(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
     // Byte order is code point order, which is UTF-16 order unless the first difference
     // involves U+D800 and above (lead byte 0xED on: surrogates, U+E000.., supplementary).
+    if let (Some(&x), Some(&y)) = (a.first(), b.first()) {
+        if x != y && x < 0xED && y < 0xED {
+            return x.cmp(&y);
+        }
+    }
     match a.iter().zip(b).position(|(x, y)| x != y) {
         None => a.len().cmp(&b.len()),
         Some(i) if a[i] < 0xED && b[i] < 0xED => a[i].cmp(&b[i]),
