@@ -222,23 +222,22 @@ export function clientApi(glue) {
     // Randomness only for the Idempotency-Key of a POST or PUT.
     const rnd = verb === 'GET' ? () => null : random16;
     // A GET without parameters: the core marks its request (`idAt`) as the same for every
-    // call without options but for the `/{id}`. Kept (cut at the id) from such a call; later
-    // ones ask the core only to check and encode the id (`idPath`). Anything else: `prepare`.
+    // call without options but for the `/{id}`, and says which ids go there as they are
+    // (`plainId`, e.g. every id the API hands out). Kept (cut at the id) from such a call;
+    // later calls with such ids need no core call. Any other id or options: `prepare`.
     let tpl;
     const call = async (id, params, opts) => {
       const p = plan(core('prepare', ctx.client, resource, op, encodeArgs(id, params, opts), rnd()));
       if (p.idAt) {
-        const [n, k] = p.idAt, u = p.url;
-        tpl = [p, u.slice(0, u.length - n - k), u.slice(u.length - k)];
+        const [n, k, plainId] = p.idAt, u = p.url;
+        tpl = [p, u.slice(0, u.length - n - k), u.slice(u.length - k), new RegExp(plainId)];
       }
       return send(ctx, p, opts && opts.signal);
     };
     const read = (id, opts) => {
       if (tpl && opts == null) {
-        try {
-          const path = shape === 'none' ? '' : typeof id === 'string' && core('idPath', id);
-          if (typeof path === 'string') return send(ctx, tpl[0], undefined, tpl[1] + path + tpl[2]);
-        } catch { /* prepare says why */ }
+        if (shape === 'none') return send(ctx, tpl[0], undefined);
+        if (typeof id === 'string' && tpl[3].test(id)) return send(ctx, tpl[0], undefined, tpl[1] + '/' + id + tpl[2]);
       }
       return call(id, undefined, opts);
     };

@@ -70,7 +70,7 @@ pub struct Request {
     /// For a `GET` without parameters or call options (`charges.retrieve(id)`): every call
     /// of its method differs from this one by the `/{id}` in `url` at most. Its length and
     /// the length of what follows it (both ASCII); `(0, 0)` for a method without an id. The
-    /// facade reuses such a request and asks the core per call for the id's part only.
+    /// facade reuses such a request, with the id of a call when [`PLAIN_ID`] matches it.
     pub id_at: Option<(usize, usize)>,
 }
 
@@ -82,7 +82,8 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `{"method","url","headers":{..},"body"?,"timeoutMs","maxRetries","limit"?,"dir"?,"idAt"?}`.
+    /// `{"method","url","headers":{..},"body"?,"timeoutMs","maxRetries","limit"?,"dir"?,"idAt"?}`
+    /// (`idAt`: `[id length, rest length, PLAIN_ID]`).
     pub fn to_json(&self) -> String {
         let mut s = String::with_capacity(256 + self.body.as_ref().map_or(0, String::len));
         s.push_str("{\"method\":\"");
@@ -121,7 +122,10 @@ impl Request {
             s.push_str(&crate::client::json::itoa(id as i64));
             s.push(',');
             s.push_str(&crate::client::json::itoa(rest as i64));
-            s.push(']');
+            // Nothing in the pattern needs escaping in JSON.
+            s.push_str(",\"");
+            s.push_str(PLAIN_ID);
+            s.push_str("\"]");
         }
         s.push('}');
         s
@@ -330,8 +334,18 @@ impl Config {
     }
 }
 
+/// The ids [`push_id`] accepts and appends as they are (`/` + id), as a JavaScript pattern:
+/// non-empty, RFC 3986 unreserved characters only (what [`encode_into`] leaves alone). Sent
+/// with a kept request (`id_at`): the facade puts such an id into the URL itself and sends
+/// any other id through [`Config::prepare`] (which encodes it, or says why it is invalid).
+pub const PLAIN_ID: &str = "^[A-Za-z0-9._~-]+$";
+
+fn unreserved(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
+}
+
 /// Appends `/{id}` (percent-encoded) to `out` if `id` is a non-empty string, else `false`.
-pub fn push_id(out: &mut String, id: &Json) -> bool {
+fn push_id(out: &mut String, id: &Json) -> bool {
     match id {
         Json::Str(id) if !id.is_empty() => {
             out.push('/');
@@ -364,7 +378,7 @@ fn push_query(url: &mut String, members: &[(String, Json)]) {
 pub fn encode_into(out: &mut String, s: &str) {
     const HEX: &[u8; 16] = b"0123456789ABCDEF";
     for &b in s.as_bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
+        if unreserved(b) {
             out.push(b as char);
         } else {
             out.push('%');
@@ -486,6 +500,36 @@ mod tests {
             }
         }
         assert!(marked >= 5, "{marked}");
+        // PLAIN_ID's class is exactly what push_id appends unchanged.
+        let class = PLAIN_ID
+            .strip_prefix("^[")
+            .unwrap()
+            .strip_suffix("]+$")
+            .unwrap()
+            .as_bytes();
+        let in_class = |b: u8| {
+            let mut i = 0;
+            while i < class.len() {
+                if i + 2 < class.len() && class[i + 1] == b'-' {
+                    if (class[i]..=class[i + 2]).contains(&b) {
+                        return true;
+                    }
+                    i += 3;
+                } else {
+                    if class[i] == b {
+                        return true;
+                    }
+                    i += 1;
+                }
+            }
+            false
+        };
+        for b in 0..=127u8 {
+            let id = String::from(b as char);
+            let mut path = String::new();
+            assert!(push_id(&mut path, &Json::str(&id)));
+            assert_eq!(path == format!("/{id}"), in_class(b), "{b}");
+        }
         assert!(!push_id(&mut String::new(), &Json::str("")));
         assert!(!push_id(&mut String::new(), &Json::Null));
     }

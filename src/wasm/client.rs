@@ -16,12 +16,11 @@
 //! - `["configure", client]` → `null` or `{"error"}`
 //! - `["prepare", client, resource, op, [id, params, opts], [16 random bytes]]` → the request
 //!   `{method, url, headers, body?, timeoutMs, maxRetries, limit?, dir?, idAt?}` or
-//!   `{"error"}`. `idAt: [idLength, restLength]`, only for a `GET` without parameters or
-//!   options: the method's other calls without options differ in the URL's `/{id}` only (its
-//!   last `idLength + restLength` characters minus the `restLength` after it), so the facade
-//!   reuses the request with `idPath` for each id.
-//! - `["idPath", id]` → `"/{id percent-encoded}"`, or `null` when `id` is not valid (the
-//!   facade then calls `prepare`, which says why)
+//!   `{"error"}`. `idAt: [idLength, restLength, plainId]`, only for a `GET` without
+//!   parameters or options: the method's other calls without options differ in the URL's
+//!   `/{id}` only (its last `idLength + restLength` characters minus the `restLength` after
+//!   it), and an id matching the pattern `plainId` goes there as it is; so the facade keeps
+//!   the request and sends calls with such ids without asking again (any other id: `prepare`)
 //! - `["page", client, resource, [id, params, opts], which, dir, hasMore, firstId, lastId]`
 //!   (`which`: next, prev, walk) → the neighbour page's request, `null`, or `{"error"}`
 //! - `["error", client, status, body, requestId, retryAfter]` → the error fields (a 403 to
@@ -100,16 +99,6 @@ fn dispatch(a: &[Json]) -> String {
                 }
             }
             request(config(at(1)).and_then(|c| c.prepare(s(2), s(3), at(4), None, &random)))
-        }
-        "idPath" => {
-            // Percent-encoded: nothing in it needs escaping.
-            let mut path = String::from("\"");
-            if crate::client::request::push_id(&mut path, at(1)) {
-                path.push('"');
-                path
-            } else {
-                "null".into()
-            }
         }
         "page" => {
             let (dir, more) = (Dir::parse(s(5)), at(6).as_bool() == Some(true));

@@ -219,6 +219,17 @@ test('repeated reads (reused request) send what the first did, validate each id,
   // Ids are encoded; a missing one is a 404 from the server, not another URL.
   await assert.rejects(qp.charges.retrieve('a/b?c=d é'), (e) => e.statusCode === 404);
   assert.ok(fetch.calls.at(-1).url.endsWith('/api/v1/charges/a%2Fb%3Fc%3Dd%20%C3%A9'), fetch.calls.at(-1).url);
+  // A reused request gets an id into its URL exactly as a first call (prepare) does.
+  const answer = countingFetch(async () => new Response('{}', { status: 200 }));
+  const warm = new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', fetch: answer });
+  await warm.charges.retrieve('ch_1');
+  for (let c = 0; c < 128; c++) {
+    const id = `a${String.fromCharCode(c)}z`;
+    const first = countingFetch(async () => new Response('{}', { status: 200 }));
+    await new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', fetch: first }).charges.retrieve(id);
+    await warm.charges.retrieve(id);
+    assert.equal(answer.calls.at(-1).url, first.calls[0].url, `char ${c}`);
+  }
   // Per-call options still apply after the request was reused.
   const hang = await startStubServer(() => {});
   t.after(() => hang.stop());
