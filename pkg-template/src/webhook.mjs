@@ -115,7 +115,7 @@ export function webhookApi(glue) {
     if (options.maxAgeSeconds !== undefined && !(maxAge >= 0 && maxAge < Infinity)) {
       throw new TypeError('verifyWebhook: options.maxAgeSeconds must be a non-negative number of seconds');
     }
-    // The clock is read only when the age is checked (options.now is still validated).
+    // The clock is read only for an age check (a given options.now is still validated).
     const now = maxAge === maxAge || options.now !== undefined ? toMillis(options.now) : 0;
     if (Array.isArray(signature)) signature = signature.join(',');
     if (signature != null && typeof signature !== 'string') {
