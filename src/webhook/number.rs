@@ -321,6 +321,16 @@ mod tests {
         }
     }
 
+    /// The general printer alone (ryu-js on the host), as the independent reference for the
+    /// fast paths: `write` itself tries those first, so comparing them with `js` proves nothing.
+    fn reference(lit: &str) -> String {
+        let mut out = Vec::new();
+        match super::general(lit.as_bytes(), &mut out) {
+            super::Number::Finite => String::from_utf8(out).unwrap(),
+            super::Number::Infinite { negative } => if negative { "-Infinity" } else { "Infinity" }.into(),
+        }
+    }
+
     #[test]
     fn prints_like_javascript() {
         for (lit, expect) in [
@@ -364,7 +374,7 @@ mod tests {
             "0.00000123456789012", "100000000000000000000", "1e5", "0.10", "10.01"];
         for lit in lits {
             if super::is_canonical(lit.as_bytes()) {
-                assert_eq!(js(lit), lit, "{lit} is not printed as written");
+                assert_eq!(reference(lit), lit, "{lit} is not printed as written");
             }
         }
         for lit in ["0", "5", "-5", "1000", "12.34", "0.5", "-0.5", "0.000001", "123456789012345", "12345678901234.5"] {
@@ -377,7 +387,7 @@ mod tests {
         for lit in ["0", "-0", "-0.0", "0.0", "1.0", "12.30", "100.00", "-0.10", "0.000001", "0.0000010", "0.00000010",
             "1234567890123456.0", "123456789012345.0", "12345678901234.50", "5", "-5.500", "1e5", "1.0e5", "10", "0.50"] {
             if let Some(text) = super::simple(lit.as_bytes()) {
-                assert_eq!(core::str::from_utf8(text).unwrap(), js(lit), "{lit}");
+                assert_eq!(core::str::from_utf8(text).unwrap(), reference(lit), "{lit}");
             }
         }
         for lit in ["-0", "-0.0", "1.0", "12.30", "100.00", "-0.10", "0.0000010"] {
