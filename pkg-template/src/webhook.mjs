@@ -76,9 +76,18 @@ export function webhookApi(glue) {
    * `call` writes the inputs and calls the module. The module asks JavaScript to print the
    * numbers its fast path cannot (more than 15 digits, far exponents): `String(Number(text))`
    * for each, which is what the sender's JSON.stringify wrote. Then `call` is made again
-   * with every answer so far, which the module takes in order (up to 1024 new per round).
+   * with every answer so far, which the module takes in order (up to 16384 new per round).
    */
   function withNumbers(body, call) {
+    try {
+      return callWithNumbers(body, call);
+    } catch (e) {
+      glue.release(); // a check that threw after `alloc`: free this call's inputs
+      throw e;
+    }
+  }
+
+  function callWithNumbers(body, call) {
     let status = call();
     const answers = [];
     let source = null;
@@ -88,7 +97,9 @@ export function webhookApi(glue) {
       const pairs = new Uint32Array(memory.buffer, list, count * 2).slice();
       source ??= typeof body === 'string' ? encoder.encode(body) : body;
       for (let i = 0; i < pairs.length; i += 2) {
-        const text = String(Number(String.fromCharCode(...source.subarray(pairs[i], pairs[i] + pairs[i + 1]))));
+        let literal = ''; // no spread: a literal can be longer than the call stack allows
+        for (let j = pairs[i], end = j + pairs[i + 1]; j < end; j++) literal += String.fromCharCode(source[j]);
+        const text = String(Number(literal));
         answers.push(text.length, ...Array.from(text, (c) => c.charCodeAt(0)));
       }
       const at = glue.alloc(answers.length);
@@ -133,17 +144,18 @@ export function webhookApi(glue) {
     }
     const hexLength = alg ? 64 : 32;
     const hex = /^[0-9a-fA-F]*$/.test(sig);
+    const malformed = () => {
+      const hint = !hex ? ''
+        : sig.length === 64 && !alg ? " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
+        : sig.length === 32 && alg ? ' (it looks like MD5, the default algorithm)' : '';
+      return new QbitPaySignatureError(`the signature must be ${hexLength} hex characters for ${NAMES[alg]}${hint}`,
+        { code: 'malformed_signature' });
+    };
     const status = withNumbers(body, () => {
       const at = put(body);
       const length = written;
       if (length > maxBytes) throw tooLarge(length, maxBytes);
-      if (!hex || sig.length !== hexLength) {
-        const hint = !hex ? ''
-          : sig.length === 64 && !alg ? " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
-          : sig.length === 32 && alg ? ' (it looks like MD5, the default algorithm)' : '';
-        throw new QbitPaySignatureError(`the signature must be ${hexLength} hex characters for ${NAMES[alg]}${hint}`,
-          { code: 'malformed_signature' });
-      }
+      if (!hex || sig.length !== hexLength) throw malformed(); // after the size check, as before
       const sigAt = putSignatureAndKey(sig, apiKey);
       return glue.verify(at, length, sigAt, hexLength, sigAt + hexLength, keyBytes.length, alg, maxAge === maxAge);
     });

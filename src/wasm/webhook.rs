@@ -34,7 +34,7 @@ const MISMATCH: u32 = 1;
 const INVALID_PAYLOAD: u32 = 2;
 const MALFORMED_SIGNATURE: u32 = 3;
 /// Some numbers need JavaScript to print them: (offset in the body, length) pairs listed at
-/// the address in `[6]` (count at `[5]`, at most 1024); the facade prints them and makes
+/// the address in `[6]` (count at `[5]`, at most `host::BATCH`); the facade prints them and makes
 /// the call again (inputs written anew) after `answers`.
 const NEED_NUMBERS: u32 = 4;
 
@@ -128,6 +128,13 @@ pub fn alloc(len: usize) -> *mut u8 {
 pub fn realloc(ptr: *mut u8, old: usize, new: usize) -> *mut u8 {
     // SAFETY: `ptr` came from `alloc` with `old` bytes (at least 1).
     unsafe { alloc::alloc::realloc(ptr, core::alloc::Layout::from_size_align_unchecked(old.max(1), 1), new.max(1)) }
+}
+
+/// Drop this call's inputs when the facade gives up between `alloc` and `verify`/`sign`
+/// (a check that throws in JavaScript): nothing of an abandoned call stays allocated.
+#[wasm_bindgen]
+pub fn release() {
+    finish(OK, core::ptr::null());
 }
 
 /// Check a body against a signature (hex of either case, already trimmed and of the

@@ -190,7 +190,9 @@ pub mod host {
     use crate::prelude::*;
     use core::cell::UnsafeCell;
 
-    pub const BATCH: usize = 1024;
+    // Each pass re-reads the whole body, so passes are few: a 1 MiB body holds at most
+    // ~260 K numbers (`1e1,`), 16 passes (the list is zeroed memory: no bytes in the module).
+    pub const BATCH: usize = 16384;
 
     struct Host {
         /// `len, bytes…` per number, as the facade wrote them.

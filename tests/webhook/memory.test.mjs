@@ -113,3 +113,27 @@ test('memory high-water mark follows the largest body, then stays', () => {
   // Verifying a ~900 KB body should not need more than a few times its size.
   assert.ok(marks.at(-1) < 16 * 1024 * 1024, `wasm memory ${marks.at(-1)} B`);
 });
+
+// Checks that throw in JavaScript after the body was copied into wasm (a malformed
+// signature, a body over maxBytes once encoded) must free it too: only a later accepted
+// call used to rewind, so a run of bad deliveries grew memory without bound, and a
+// verifier holding a dead arena slowed the client module it shares memory with.
+test('a run of rejections thrown by the facade (malformed signature, too large) keeps wasm memory flat', () => {
+  const wasm = webhookWasm();
+  const big = event(200_000, 3);
+  const wide = 'é'.repeat(40_000); // 40 K UTF-16 units, 80 KB of UTF-8
+  const wideBody = `{"id":"evt_w","s":"${wide}"}`;
+  const run = () => {
+    for (let i = 0; i < 200; i++) {
+      assert.throws(() => verifyWebhook(big, 'nothex', apiKey), (e) => e.code === 'malformed_signature');
+      assert.throws(() => verifyWebhook(big, 'AB'.repeat(32), apiKey), (e) => e.code === 'malformed_signature');
+      assert.throws(() => verifyWebhook(wideBody, signature, apiKey, { maxBytes: 50_000 }), (e) => e.code === 'payload_too_large');
+    }
+  };
+  run();
+  const before = wasm.memory.buffer.byteLength;
+  run();
+  run();
+  assert.equal(wasm.memory.buffer.byteLength, before, 'wasm memory grew over 1,200 rejected calls');
+  assert.deepEqual(verifyWebhook(body, signature, apiKey), JSON.parse(body));
+});

@@ -271,3 +271,15 @@ test('string bodies with literal lone surrogates are not verified as U+FFFD', ()
   const verdict = codeOf(() => verifyWebhook(forged, refSign(forged, apiKey), apiKey));
   assert.ok(verdict === 'accepted' || verdict === 'invalid_payload', verdict);
 });
+
+// Numbers JavaScript must print (exponents, over 15 digits) are handed to the facade in
+// batches; a body made of them must still be judged, and a number literal longer than the
+// call stack allows to spread must be a typed outcome, not a RangeError.
+test('bodies of many exotic numbers, and one 300,000-digit number, get a typed verdict', () => {
+  const many = `{"id":"evt_n","n":[${Array.from({ length: 40_000 }, (_, i) => `${i % 9 + 1}e${i % 30}`).join(',')}]}`;
+  assert.deepEqual(verifyWebhook(many, refSign(many, apiKey), apiKey), JSON.parse(many));
+  assert.equal(codeOf(() => verifyWebhook(many, refSign(many.replace('1e0', '2e0'), apiKey), apiKey)), 'signature_mismatch');
+  const long = `{"id":"evt_l","n":1${'0'.repeat(300_000)}}`;
+  assert.deepEqual(verifyWebhook(long, refSign(long, apiKey), apiKey), JSON.parse(long));
+  assert.equal(codeOf(() => verifyWebhook(long, 'AB'.repeat(16), apiKey)), 'signature_mismatch');
+});
