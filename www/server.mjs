@@ -211,6 +211,9 @@ export async function startMerchantServer({ apiKey, baseUrl, port = 8080, log = 
           paymentTypes: Object.entries(PAYMENT_TYPES).map(([type, v]) => ({ type, ...v })),
         });
 
+      // A fresh token for the page (after expiry, or a sandbox restart). A token reads every
+      // charge of the account and may mark a pending one paid: a real shop issues it only to
+      // the buyer's own session (cookie) and keeps charge listings in its back office.
       case 'POST /api/session': {
         try {
           const { accessToken } = await qbitpay.accessToken.create();
@@ -285,7 +288,9 @@ export async function startMerchantServer({ apiKey, baseUrl, port = 8080, log = 
         seenEvents.add(event.id);
         let fulfilled = false;
         const order = orders.get(d.externalOrderId);
-        if (!duplicate && event.type === 'charge.succeeded' && order && !order.fulfilled) {
+        // Fulfil only what this shop asked for: its charge, for the order's amount and currency.
+        const matches = order && d.id === order.chargeId && d.amount === order.total && d.currency === CURRENCY;
+        if (!duplicate && event.type === 'charge.succeeded' && matches && !order.fulfilled) {
           order.fulfilled = fulfilled = true; // here a real shop ships the order
         }
         record({
