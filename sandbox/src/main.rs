@@ -99,8 +99,9 @@ async fn outer(req: Request, next: Next) -> Response {
     resp
 }
 
-/// `--fault-rate`: before anything else runs (auth, state), fail an /api request with a
-/// 503 or a dropped connection.
+/// `--fault-rate`: fail an /api request, half the time with a 503 before anything runs
+/// (auth, state), half the time by running it and then dropping the connection: the
+/// response is lost after the state changed, the case idempotency keys exist for.
 async fn faults(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     if app.cfg.fault_rate > 0.0 && req.uri().path().starts_with("/api/") && req.method() != Method::OPTIONS {
         let roll = {
@@ -110,7 +111,7 @@ async fn faults(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
         match roll {
             Some(true) => return ApiError::unavailable().into_response(),
             Some(false) => {
-                let mut r = StatusCode::SERVICE_UNAVAILABLE.into_response();
+                let mut r = next.run(req).await;
                 r.extensions_mut().insert(DropConnection);
                 return r;
             }

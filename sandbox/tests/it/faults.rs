@@ -80,4 +80,28 @@ async fn injected_faults_and_a_retrying_client_make_no_duplicates() {
         assert_eq!(sb.get(Auth::None, "/").await.status, 200);
     }
     assert!(sb.logs().contains(" dropped "), "dropped connections are logged");
+
+    // A dropped connection loses the response after the charge was made: the same retries
+    // without an Idempotency-Key make duplicates (what the keys above prevented).
+    let mut careless = Seen::default();
+    for i in 0..n {
+        let body = charge_body(&format!("g-{i}"), "http://127.0.0.1:9/cb");
+        send_retrying(|| sb.req(reqwest::Method::POST, Auth::Key(K), "/api/v1/charges").json(&body), &mut careless).await;
+    }
+    let mut made = 0;
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/charges?limit=100&starting_after={c}"),
+            None => "/api/v1/charges?limit=100".to_owned(),
+        };
+        let (_, page) = send_retrying(|| sb.req(reqwest::Method::GET, Auth::Key(K), &path), &mut careless).await;
+        let data = page["data"].as_array().unwrap().clone();
+        made += data.iter().filter(|c| c["externalOrderId"].as_str().unwrap().starts_with("g-")).count();
+        if data.len() < 100 {
+            break;
+        }
+        cursor = Some(data.last().unwrap()["id"].as_str().unwrap().to_owned());
+    }
+    assert!(made > n, "retries without a key after dropped responses duplicated charges ({made} for {n})");
 }
