@@ -338,7 +338,8 @@ impl Config {
 /// non-empty, RFC 3986 unreserved characters only (what [`encode_into`] leaves alone). Sent
 /// with a kept request (`id_at`): the facade puts such an id into the URL itself and sends
 /// any other id through [`Config::prepare`] (which encodes it, or says why it is invalid).
-pub const PLAIN_ID: &str = "^[A-Za-z0-9._~-]+$";
+// No backslash: the pattern goes into JSON unescaped.
+pub const PLAIN_ID: &str = "^(?![.][.]?$)[A-Za-z0-9._~-]+$";
 
 fn unreserved(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
@@ -347,7 +348,8 @@ fn unreserved(b: u8) -> bool {
 /// Appends `/{id}` (percent-encoded) to `out` if `id` is a non-empty string, else `false`.
 fn push_id(out: &mut String, id: &Json) -> bool {
     match id {
-        Json::Str(id) if !id.is_empty() => {
+        // `.` and `..` are path segments to a URL parser: `/charges/..` would reach `/`.
+        Json::Str(id) if !id.is_empty() && id != "." && id != ".." => {
             out.push('/');
             encode_into(out, id);
             true
@@ -502,7 +504,7 @@ mod tests {
         assert!(marked >= 5, "{marked}");
         // PLAIN_ID's class is exactly what push_id appends unchanged.
         let class = PLAIN_ID
-            .strip_prefix("^[")
+            .strip_prefix("^(?![.][.]?$)[")
             .unwrap()
             .strip_suffix("]+$")
             .unwrap()
@@ -525,11 +527,15 @@ mod tests {
             false
         };
         for b in 0..=127u8 {
-            let id = String::from(b as char);
+            let id = format!("x{}", b as char);
             let mut path = String::new();
             assert!(push_id(&mut path, &Json::str(&id)));
             assert_eq!(path == format!("/{id}"), in_class(b), "{b}");
         }
+        // The lookahead: `.` and `..` are refused (a URL parser would resolve them), `...` is not.
+        assert!(!push_id(&mut String::new(), &Json::str(".")));
+        assert!(!push_id(&mut String::new(), &Json::str("..")));
+        assert!(push_id(&mut String::new(), &Json::str("...")));
         assert!(!push_id(&mut String::new(), &Json::str("")));
         assert!(!push_id(&mut String::new(), &Json::Null));
     }

@@ -210,7 +210,7 @@ test('repeated reads (reused request) send what the first did, validate each id,
   assert.equal(accounts.length, 3);
   assert.deepEqual(accounts[2].headers, accounts[0].headers);
   const n = fetch.calls.length;
-  for (const [id, param] of [['', 'id'], [42, 'id'], [null, 'id']]) {
+  for (const [id, param] of [['', 'id'], [42, 'id'], [null, 'id'], ['..', 'id'], ['.', 'id']]) {
     await assert.rejects(qp.charges.retrieve(id), (e) => e instanceof QbitPayInvalidRequestError && e.param === param);
   }
   await assert.rejects(qp.charges.retrieve(a.id, { timeoutMs: 0 }), (e) => e.param === 'timeoutMs');
