@@ -251,8 +251,8 @@ impl Config {
                     res.name,
                     ".",
                     op.name,
-                    ": id must be a non-empty string, got ",
-                    arg(0).type_name()
+                    ": id must be a non-empty string other than '.' and '..', got ",
+                    if arg(0).as_str().is_some() { "a string it cannot be" } else { arg(0).type_name() }
                 ),
             ));
         }
