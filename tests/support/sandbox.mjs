@@ -2,12 +2,11 @@
 //   const sb = await startSandbox({ args: ['--rate-limit', '2'] });  // sb.url, sb.apiKey, sb.stop()
 // Built by `cargo build -p qbitpay-sandbox` (make test does it); QBITPAY_SANDBOX overrides the path.
 // Every server listens on 127.0.0.1 with a port of its own; nothing leaves the machine.
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { createInterface } from 'node:readline';
+import { startServerProcess } from './server-process.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
 export const SANDBOX_BIN = process.env.QBITPAY_SANDBOX || path.join(root, 'target', 'debug', 'qbitpay-sandbox');
@@ -20,36 +19,8 @@ export async function startSandbox({ args = [], apiKeys, verbose = !!process.env
   if (!existsSync(SANDBOX_BIN)) throw new Error(`no sandbox binary at ${SANDBOX_BIN}: run cargo build -p qbitpay-sandbox`);
   const keys = apiKeys || [`sk_test_${randomBytes(12).toString('hex')}`];
   const argv = ['--host', '127.0.0.1', '--port', '0', ...keys.flatMap((k) => ['--api-key', k]), ...args];
-  const child = spawn(SANDBOX_BIN, argv, { stdio: ['ignore', 'pipe', verbose ? 'inherit' : 'ignore'] });
-  const exited = new Promise((resolve) => child.once('exit', resolve));
-  const lines = createInterface({ input: child.stdout });
-  const url = await new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('sandbox did not start within 10 s')), 10_000);
-    lines.once('line', (line) => {
-      clearTimeout(timer);
-      const m = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(line);
-      if (m) resolve(m[1]);
-      else reject(new Error(`unexpected first sandbox line: ${line}`));
-    });
-    child.once('exit', (code) => { clearTimeout(timer); reject(new Error(`sandbox exited (${code}) before listening`)); });
-  });
-  // Keep draining stdout so the server never blocks on a full pipe.
-  lines.on('line', (line) => { if (verbose) console.error(`[sandbox] ${line}`); });
-  let stopped;
-  return {
-    url,
-    apiKey: keys[0],
-    apiKeys: keys,
-    process: child,
-    stop() {
-      if (!stopped) {
-        child.kill('SIGTERM');
-        const force = setTimeout(() => child.kill('SIGKILL'), 3000);
-        stopped = exited.then(() => clearTimeout(force));
-      }
-      return stopped;
-    },
-  };
+  const server = await startServerProcess({ command: SANDBOX_BIN, args: argv, name: 'sandbox', verbose });
+  return { ...server, apiKey: keys[0], apiKeys: keys };
 }
 
 /**
