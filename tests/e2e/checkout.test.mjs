@@ -85,19 +85,17 @@ test('sample checkout: pay on the hosted page, webhook verified, charge closed, 
       assert.deepEqual(await idsOn(page), all.slice(0, 5));
       assert.equal(await page.textContent('#page-label'), 'Page 1');
       assert.equal(await page.isDisabled('#prev'), true);
-      await page.click('#next');
-      await page.waitForFunction(() => document.querySelector('#page-label').textContent === 'Page 2', null, T);
-      assert.deepEqual(await idsOn(page), all.slice(5, 10));
-      await page.click('#next');
-      await page.waitForFunction(() => document.querySelector('#page-label').textContent === 'Page 3', null, T);
-      assert.deepEqual(await idsOn(page), all.slice(10, 12));
+      // Click a paging button, wait for the page label, compare the ids shown.
+      const turn = async (button, label, ids) => {
+        await page.click(button);
+        await page.waitForFunction((l) => document.querySelector('#page-label').textContent === l, label, T);
+        assert.deepEqual(await idsOn(page), ids, label);
+      };
+      await turn('#next', 'Page 2', all.slice(5, 10));
+      await turn('#next', 'Page 3', all.slice(10, 12));
       assert.equal(await page.isDisabled('#next'), true, 'a short page is the last one');
-      await page.click('#prev');
-      await page.waitForFunction(() => document.querySelector('#page-label').textContent === 'Page 2', null, T);
-      assert.deepEqual(await idsOn(page), all.slice(5, 10));
-      await page.click('#prev');
-      await page.waitForFunction(() => document.querySelector('#page-label').textContent === 'Page 1', null, T);
-      assert.deepEqual(await idsOn(page), all.slice(0, 5));
+      await turn('#prev', 'Page 2', all.slice(5, 10));
+      await turn('#prev', 'Page 1', all.slice(0, 5));
       assert.equal(await page.isDisabled('#prev'), true);
 
       // ---- Cart and checkout -----------------------------------------------------------

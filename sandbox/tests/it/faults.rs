@@ -35,6 +35,26 @@ async fn send_retrying(rb: impl Fn() -> reqwest::RequestBuilder, seen: &mut Seen
     panic!("60 attempts failed");
 }
 
+/// The `externalOrderId` of every charge of account `K`, 25 per page, reads retried.
+async fn all_order_ids(sb: &Sandbox, seen: &mut Seen) -> Vec<String> {
+    let mut all = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/api/v1/charges?limit=25&starting_after={c}"),
+            None => "/api/v1/charges?limit=25".to_owned(),
+        };
+        let (status, page) = send_retrying(|| sb.req(reqwest::Method::GET, Auth::Key(K), &path), seen).await;
+        assert_eq!(status, 200);
+        let data = page["data"].as_array().unwrap().clone();
+        all.extend(data.iter().map(|c| c["externalOrderId"].as_str().unwrap().to_owned()));
+        if data.len() < 25 {
+            return all;
+        }
+        cursor = Some(data.last().unwrap()["id"].as_str().unwrap().to_owned());
+    }
+}
+
 #[tokio::test]
 async fn injected_faults_and_a_retrying_client_make_no_duplicates() {
     let sb = Sandbox::start(&["--api-key", K, "--fault-rate", "0.3"]);
@@ -57,22 +77,7 @@ async fn injected_faults_and_a_retrying_client_make_no_duplicates() {
     assert!(seen.unavailable > 0 && seen.dropped > 0, "both kinds of fault seen: {seen:?}");
 
     // Read everything back (reads retried the same way).
-    let mut all = Vec::new();
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/charges?limit=25&starting_after={c}"),
-            None => "/api/v1/charges?limit=25".to_owned(),
-        };
-        let (status, page) = send_retrying(|| sb.req(reqwest::Method::GET, Auth::Key(K), &path), &mut seen).await;
-        assert_eq!(status, 200);
-        let data = page["data"].as_array().unwrap().clone();
-        all.extend(data.iter().map(|c| c["externalOrderId"].as_str().unwrap().to_owned()));
-        if data.len() < 25 {
-            break;
-        }
-        cursor = Some(data.last().unwrap()["id"].as_str().unwrap().to_owned());
-    }
+    let all = all_order_ids(&sb, &mut seen).await;
     assert_eq!(all.len(), n, "exactly one charge per order");
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), n);
     // The hosted page is never faulted.
@@ -88,20 +93,6 @@ async fn injected_faults_and_a_retrying_client_make_no_duplicates() {
         let body = charge_body(&format!("g-{i}"), "http://127.0.0.1:9/cb");
         send_retrying(|| sb.req(reqwest::Method::POST, Auth::Key(K), "/api/v1/charges").json(&body), &mut careless).await;
     }
-    let mut made = 0;
-    let mut cursor: Option<String> = None;
-    loop {
-        let path = match &cursor {
-            Some(c) => format!("/api/v1/charges?limit=100&starting_after={c}"),
-            None => "/api/v1/charges?limit=100".to_owned(),
-        };
-        let (_, page) = send_retrying(|| sb.req(reqwest::Method::GET, Auth::Key(K), &path), &mut careless).await;
-        let data = page["data"].as_array().unwrap().clone();
-        made += data.iter().filter(|c| c["externalOrderId"].as_str().unwrap().starts_with("g-")).count();
-        if data.len() < 100 {
-            break;
-        }
-        cursor = Some(data.last().unwrap()["id"].as_str().unwrap().to_owned());
-    }
+    let made = all_order_ids(&sb, &mut careless).await.iter().filter(|id| id.starts_with("g-")).count();
     assert!(made > n, "retries without a key after dropped responses duplicated charges ({made} for {n})");
 }
