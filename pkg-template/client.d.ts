@@ -1,5 +1,7 @@
 // Types of the `QbitPay` API client (issue 4). The error classes are in ./errors.
 
+import type { WebhookEvent } from './webhook';
+
 export type Currency = 'USD' | 'USDT';
 export type BaseCurrency = 'BTC' | 'USDT';
 export type QuoteCurrency = 'CNY' | 'USD' | 'PHP';
@@ -8,8 +10,20 @@ export type ChargeStatus = 'pending' | 'buyerPaid' | 'sellerConfirmed' | 'closed
 export type PaymentType = 'Alipay' | 'Yunshanfu' | 'bankAccount' | 'PayPal' | 'Coins.ph' | 'GCash';
 export type PaymentMethodType = PaymentType | 'wallet';
 
+/** A bank's optional details, on a payment method and on a `bankAccount` payout destination. */
+export interface BankDetails {
+  bankRoutingNum?: string;
+  bankDetailName?: string;
+  bankAddr?: string;
+  city?: string;
+  state?: string;
+  country?: string;
+  postalCode?: string;
+  swift?: string;
+}
+
 /** The details a payment method may carry; which ones depends on the type and the server. */
-export interface PaymentMethodDetails {
+export interface PaymentMethodDetails extends BankDetails {
   object: 'paymentMethod';
   currency?: string;
   status?: string;
@@ -20,15 +34,7 @@ export interface PaymentMethodDetails {
   qrCodeImgUrl?: string;
   bankName?: string;
   accountNum?: string;
-  bankRoutingNum?: string;
-  bankDetailName?: string;
-  bankAddr?: string;
-  city?: string;
-  state?: string;
-  country?: string;
-  postalCode?: string;
   addr?: string;
-  swift?: string;
 }
 
 /** A payment method of one type (`PaymentMethodOf<'wallet'>`). */
@@ -236,19 +242,11 @@ export type PayoutStatus = 'pending' | 'inTransit' | 'paid' | 'cancelled' | 'fai
 export type DestinationType = 'bankAccount' | 'wallet' | 'Alipay' | 'PayPal' | 'Coins.ph' | 'GCash';
 
 /** A bank transfer: `payerName`, `bankAccountNum` and `bankName` required. */
-export interface BankAccountDestination {
+export interface BankAccountDestination extends BankDetails {
   type: 'bankAccount';
   payerName: string;
   bankAccountNum: string;
   bankName: string;
-  bankRoutingNum?: string;
-  bankDetailName?: string;
-  bankAddr?: string;
-  city?: string;
-  state?: string;
-  country?: string;
-  postalCode?: string;
-  swift?: string;
 }
 
 /** A crypto wallet: `payerName` and `addr` required. */
@@ -325,16 +323,7 @@ export interface EventTestParams {
 }
 
 /** What `events.test()` answers: the test event it sent (`livemode: false`). */
-export interface TestEventResult {
-  id: string;
-  object: 'event';
-  type: string;
-  createdAt: string;
-  pendingWebhooks: number;
-  livemode: boolean;
-  data: Record<string, unknown>;
-  [key: string]: unknown;
-}
+export type TestEventResult = WebhookEvent;
 
 // ---- Resources ----------------------------------------------------------------------------
 // Everything below needs the API key: an access-token client gets a 403
