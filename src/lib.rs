@@ -4,7 +4,7 @@
 
 // The webhook-only wasm module is built without std: its panic and formatting machinery
 // would otherwise be most of what an edge function downloads (see src/wasm/bare.rs).
-#![cfg_attr(all(target_arch = "wasm32", any(feature = "wasm-webhook", feature = "wasm-client")), no_std)]
+#![cfg_attr(all(target_arch = "wasm32", feature = "wasm-webhook", not(feature = "wasm-client")), no_std)]
 
 extern crate alloc;
 

@@ -1,13 +1,11 @@
 //! The error model: what every failure turns into, whichever side it came from
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
-use super::json::Json;
-#[allow(unused_imports)]
-use crate::prelude::*;
-#[allow(unused_imports)]
-use alloc::{format, string::ToString};
+use super::{fmt_num, Json};
+use serde::Serialize;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum ErrorKind {
     /// 400 and 404, and every client-side validation failure.
     InvalidRequest,
@@ -53,18 +51,27 @@ impl ErrorKind {
     }
 }
 
-#[derive(Clone, Debug, PartialEq)]
+/// Serialised (camelCase, absent fields left out) as the fields of the JavaScript error.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct ClientError {
     pub kind: ErrorKind,
+    #[serde(rename = "type")]
     pub type_: String,
     pub message: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub param: Option<String>,
+    #[serde(rename = "statusCode", skip_serializing_if = "Option::is_none")]
     pub status: Option<u16>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub request_id: Option<String>,
     /// Seconds, from `Retry-After`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub retry_after: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<Json>,
     /// `timeout`, `network` or `aborted` for connection errors.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub code: Option<&'static str>,
 }
 
@@ -93,11 +100,7 @@ impl ClientError {
     /// The request got no answer (`code`: `timeout`, `network`, `aborted`).
     pub fn connection(code: &str, timeout_ms: f64) -> ClientError {
         let message = match code {
-            "timeout" => crate::cat!(
-                "Request to the QbitPay API timed out after ",
-                &crate::client::json::fmt_num(timeout_ms),
-                " ms"
-            ),
+            "timeout" => format!("Request to the QbitPay API timed out after {} ms", fmt_num(timeout_ms)),
             "aborted" => "Request to the QbitPay API was aborted".to_string(),
             _ => "Could not connect to the QbitPay API (network error)".to_string(),
         };
@@ -125,22 +128,18 @@ impl ClientError {
         } else {
             ErrorKind::for_status(status)
         };
-        let parsed = Json::parse(body).ok();
-        let obj = parsed.as_ref().filter(|v| matches!(v, Json::Obj(_)));
+        let parsed = serde_json::from_str::<Json>(body).ok();
+        let obj = parsed.as_ref().filter(|v| matches!(v, Json::Object(_)));
         let field = |k: &str| {
             obj.and_then(|o| o.get(k))
                 .and_then(Json::as_str)
                 .filter(|s| !s.is_empty())
         };
-        let code = crate::client::json::itoa(status as i64);
+        let code = status.to_string();
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
-            (false, None) if obj.is_some() => crate::cat!("QbitPay API answered HTTP ", &code),
-            _ => crate::cat!(
-                "QbitPay API answered HTTP ",
-                &code,
-                " with a body that is not JSON"
-            ),
+            (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", code),
+            _ => format!("QbitPay API answered HTTP {} with a body that is not JSON", code),
         };
         let mut e = ClientError::new(kind, redact(&message, secrets));
         if let (false, Some(t)) = (ok, field("type")) {
@@ -171,74 +170,23 @@ impl ClientError {
             if self.message.ends_with('.') {
                 self.message.pop();
             }
-            self.message = crate::cat!(
-                &self.message,
-                ". This client uses an access token, which may only retrieve and list charges \
-                 and mark a charge buyerPaid: make this call on your server, with the API key."
-            );
+            self.message = format!("{}. This client uses an access token, which may only retrieve and list charges \
+                 and mark a charge buyerPaid: make this call on your server, with the API key.", self.message);
         }
         self
     }
-
-    /// The error as JSON for the facade: `{kind, type, message, param?, statusCode?, requestId?,
-    /// retryAfter?, detail?, code?}`.
-    pub fn to_json(&self) -> String {
-        let mut m = vec![
-            ("kind".to_string(), Json::str(self.kind.as_str())),
-            ("type".to_string(), Json::str(&self.type_)),
-            ("message".to_string(), Json::str(&self.message)),
-        ];
-        let mut put = |k: &str, v: Option<Json>| {
-            if let Some(v) = v {
-                m.push((k.to_string(), v));
-            }
-        };
-        put("param", self.param.as_deref().map(Json::str));
-        put("statusCode", self.status.map(|s| Json::num(s as f64)));
-        put("requestId", self.request_id.as_deref().map(Json::str));
-        put(
-            "retryAfter",
-            self.retry_after
-                .map(|s| Json::Num(crate::client::retry::fmt_num(s))),
-        );
-        put("detail", self.detail.clone());
-        put("code", self.code.map(Json::str));
-        Json::Obj(m).to_string()
-    }
 }
 
-/// `s` with every occurrence of a secret replaced.
+/// `s` with every occurrence of a secret (4 characters or more) replaced.
 pub fn redact(s: &str, secrets: &[&str]) -> String {
-    let mut out = s.to_string();
-    for secret in secrets.iter().filter(|x| x.len() >= 4) {
-        // A plain byte search (str::replace would pull in the two-way searcher).
-        let (hay, needle) = (out.as_bytes(), secret.as_bytes());
-        let mut res = Vec::with_capacity(hay.len());
-        let mut i = 0;
-        let mut found = false;
-        while i < hay.len() {
-            if hay[i..].starts_with(needle) {
-                res.extend_from_slice(b"[redacted]");
-                i += needle.len();
-                found = true;
-            } else {
-                res.push(hay[i]);
-                i += 1;
-            }
-        }
-        if found {
-            // Whole UTF-8 sequences were replaced by ASCII, so the bytes stay valid UTF-8.
-            out = String::from_utf8(res).unwrap_or_default();
-        }
-    }
-    out
+    secrets.iter().filter(|x| x.len() >= 4).fold(s.to_string(), |out, secret| out.replace(secret, "[redacted]"))
 }
 
 fn redact_json(v: &Json, secrets: &[&str]) -> Json {
     match v {
-        Json::Str(s) => Json::Str(redact(s, secrets)),
-        Json::Arr(a) => Json::Arr(a.iter().map(|x| redact_json(x, secrets)).collect()),
-        Json::Obj(m) => Json::Obj(
+        Json::String(s) => Json::String(redact(s, secrets)),
+        Json::Array(a) => Json::Array(a.iter().map(|x| redact_json(x, secrets)).collect()),
+        Json::Object(m) => Json::Object(
             m.iter()
                 .map(|(k, x)| (redact(k, secrets), redact_json(x, secrets)))
                 .collect(),
@@ -288,7 +236,7 @@ mod tests {
         assert_eq!(e.request_id.as_deref(), Some("req_1"));
         assert_eq!(e.status, Some(400));
         assert_eq!(
-            e.to_json(),
+            serde_json::to_string(&e).unwrap(),
             r#"{"kind":"invalid_request","type":"invalid_request_error","message":"amount must be > 0","param":"amount","statusCode":400,"requestId":"req_1","detail":{"min":1}}"#
         );
     }
@@ -303,7 +251,7 @@ mod tests {
             &[],
         );
         assert_eq!((e.kind, e.retry_after), (ErrorKind::RateLimit, Some(2.0)));
-        assert!(e.to_json().contains(r#""retryAfter":2"#));
+        assert!(serde_json::to_string(&e).unwrap().contains(r#""retryAfter":2.0"#));
         let e = ClientError::from_response(502, "<html>bad gateway</html>", None, Some(1.0), &[]);
         assert_eq!(
             (e.kind, e.type_.as_str(), e.retry_after),
@@ -329,7 +277,7 @@ mod tests {
             None,
             &[key],
         );
-        assert!(!e.to_json().contains(key));
+        assert!(!serde_json::to_string(&e).unwrap().contains(key));
         assert!(e.message.contains("[redacted]"));
     }
 

@@ -1,18 +1,17 @@
-//! The API client core (issue 4): pure Rust, no JavaScript types. The JS facade drives
-//! `fetch`; every decision is made here:
+//! The API client core: pure Rust, tested with host `cargo test`. The wasm binding
+//! (`src/wasm/`) drives `fetch`; every decision is made here:
 //! - [`request`]: client options, validation, URL/query/body/headers of each call;
 //! - [`schema`] + [`resources`]: the API as declarations (one `Resource` per family);
 //! - [`error`]: status + body → error kind/type/message/param, credentials cut out;
 //! - [`retry`]: what is retried and the backoff (full jitter, `Retry-After`);
 //! - [`page`]: pagination parameters, end of list, cursors for next/previous pages.
+//!
+//! Values are `serde_json::Value` (with `preserve_order`: members keep the caller's order).
 
-// Deliberate: `Json::parse` has one failure (not JSON); `Json::to_string` avoids `Display`
-// (core::fmt would be a large share of the wasm module); `ClientError` is returned by value
-// on cold paths only.
-#![allow(clippy::result_unit_err, clippy::inherent_to_string, clippy::result_large_err)]
+// `ClientError` is returned by value on cold paths only.
+#![allow(clippy::result_large_err)]
 
 pub mod error;
-pub mod json;
 pub mod page;
 pub mod request;
 pub mod resources;
@@ -20,5 +19,41 @@ pub mod retry;
 pub mod schema;
 
 pub use error::{ClientError, ErrorKind};
-pub use json::Json;
-pub use request::{Config, Env, Request};
+pub use request::{Auth, Config, Env, Request};
+pub use serde_json::{Map, Value as Json};
+
+/// What JavaScript's `typeof` would call a JSON value, for messages.
+pub fn type_name(v: &Json) -> &'static str {
+    match v {
+        Json::Null => "null",
+        Json::Bool(_) => "boolean",
+        Json::Number(_) => "number",
+        Json::String(_) => "string",
+        Json::Array(_) => "array",
+        Json::Object(_) => "object",
+    }
+}
+
+/// A number as JSON, integral values without a fraction (`10`, not `10.0`).
+pub fn num(n: f64) -> Json {
+    if is_int(n) {
+        Json::from(n as i64)
+    } else {
+        Json::from(n)
+    }
+}
+
+/// An integer JavaScript represents exactly.
+pub fn is_int(n: f64) -> bool {
+    n.is_finite() && n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0
+}
+
+/// A number as JavaScript's `String(n)` writes the common cases (integers without `.0`).
+pub fn fmt_num(n: f64) -> String {
+    num(n).to_string()
+}
+
+#[cfg(test)]
+pub(crate) fn parse(s: &str) -> Result<Json, serde_json::Error> {
+    serde_json::from_str(s)
+}

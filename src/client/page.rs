@@ -3,12 +3,8 @@
 //! wire, so a page shorter than `limit` ends the walk (a `has_more` a server does send wins).
 
 use super::error::ClientError;
-use super::json::Json;
+use super::{is_int, type_name, Json, Map};
 use super::schema::{validate, Field};
-#[allow(unused_imports)]
-use crate::prelude::*;
-#[allow(unused_imports)]
-use alloc::{format, string::ToString};
 
 pub const DEFAULT_LIMIT: u32 = 10;
 pub const MAX_LIMIT: u32 = 100;
@@ -66,7 +62,7 @@ pub struct ListParams {
     pub limit: u32,
     pub cursor: Option<Cursor>,
     /// The validated filters, in the caller's order.
-    pub filters: Vec<(String, Json)>,
+    pub filters: Map<String, Json>,
 }
 
 impl ListParams {
@@ -75,14 +71,14 @@ impl ListParams {
     }
 
     /// The query members, wire spelling: filters, then `limit`, then the cursor.
-    pub fn query(&self) -> Vec<(String, Json)> {
+    pub fn query(&self) -> Map<String, Json> {
         let mut q = self.filters.clone();
-        q.push(("limit".into(), Json::num(self.limit as f64)));
+        q.insert("limit".into(), self.limit.into());
         match &self.cursor {
-            Some(Cursor::StartingAfter(id)) => q.push(("starting_after".into(), Json::str(id))),
-            Some(Cursor::EndingBefore(id)) => q.push(("ending_before".into(), Json::str(id))),
-            None => {}
-        }
+            Some(Cursor::StartingAfter(id)) => q.insert("starting_after".into(), Json::from(id.as_str())),
+            Some(Cursor::EndingBefore(id)) => q.insert("ending_before".into(), Json::from(id.as_str())),
+            None => None,
+        };
         q
     }
 }
@@ -91,27 +87,28 @@ impl ListParams {
 /// cursors are accepted camelCase (`startingAfter`) and in the wire spelling
 /// (`starting_after`), but not both at once, and not both directions at once.
 pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams, ClientError> {
-    let members: &[(String, Json)] = match params {
-        Json::Null => &[],
-        Json::Obj(m) => m,
+    let empty = Map::new();
+    let members = match params {
+        Json::Null => &empty,
+        Json::Object(m) => m,
         other => {
             return Err(ClientError::invalid(
                 "params",
-                crate::cat!("params must be an object, got ", other.type_name()),
+                format!("params must be an object, got {}", type_name(other)),
             ))
         }
     };
     let mut limit = DEFAULT_LIMIT;
     let mut after: Option<(&str, String)> = None;
     let mut before: Option<(&str, String)> = None;
-    let mut rest = Vec::new();
+    let mut rest = Map::new();
     for (k, v) in members {
         let slot = match k.as_str() {
             "limit" => {
                 if *v != Json::Null {
                     limit = match v.as_f64() {
                         Some(n)
-                            if crate::client::json::is_int(n)
+                            if is_int(n)
                                 && n >= 1.0
                                 && n <= MAX_LIMIT as f64 =>
                         {
@@ -120,7 +117,7 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
                         _ => {
                             return Err(ClientError::invalid(
                                 "limit",
-                                crate::cat!("Invalid limit: must be an integer from 1 to 100"),
+                                String::from("Invalid limit: must be an integer from 1 to 100"),
                             ))
                         }
                     };
@@ -130,7 +127,7 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
             "startingAfter" | "starting_after" => &mut after,
             "endingBefore" | "ending_before" => &mut before,
             _ => {
-                rest.push((k.clone(), v.clone()));
+                rest.insert(k.clone(), v.clone());
                 continue;
             }
         };
@@ -142,14 +139,14 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
             _ => {
                 return Err(ClientError::invalid(
                     k,
-                    crate::cat!("Invalid ", k, ": must be an object id (a non-empty string)"),
+                    format!("Invalid {}: must be an object id (a non-empty string)", k),
                 ))
             }
         };
         if let Some((prev, _)) = slot {
             return Err(ClientError::invalid(
                 k,
-                crate::cat!(prev, " and ", k, " are the same parameter; pass one"),
+                format!("{} and {} are the same parameter; pass one", prev, k),
             ));
         }
         *slot = Some((k.as_str(), id));
@@ -165,7 +162,7 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
         (None, Some((_, id))) => Some(Cursor::EndingBefore(id)),
         (None, None) => None,
     };
-    let filters = validate(&Json::Obj(rest), filters, "")?;
+    let filters = validate(&Json::Object(rest), filters, "")?;
     Ok(ListParams {
         limit,
         cursor,
@@ -220,15 +217,15 @@ pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
     match opts.get("max") {
         None | Some(Json::Null) => Err(ClientError::invalid(
             "max",
-            crate::cat!("toArray needs { max }, at most 10000"),
+            String::from("toArray needs {{ max }}, at most 10000"),
         )),
         Some(v) => match v.as_f64() {
-            Some(n) if crate::client::json::is_int(n) && n >= 1.0 && n <= MAX_TO_ARRAY as f64 => {
+            Some(n) if is_int(n) && n >= 1.0 && n <= MAX_TO_ARRAY as f64 => {
                 Ok(n as u32)
             }
             _ => Err(ClientError::invalid(
                 "max",
-                crate::cat!("Invalid max: must be an integer from 1 to 10000"),
+                String::from("Invalid max: must be an integer from 1 to 10000"),
             )),
         },
     }
@@ -237,12 +234,13 @@ pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::parse;
     use crate::client::schema::Ty;
 
     const F: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
 
     fn lp(s: &str) -> Result<ListParams, ClientError> {
-        parse_list_params(&Json::parse(s).unwrap(), F)
+        parse_list_params(&parse(s).unwrap(), F)
     }
 
     #[test]
@@ -255,7 +253,7 @@ mod tests {
         let p = lp(r#"{"limit":100,"startingAfter":"ch_1","externalOrderId":"o"}"#).unwrap();
         assert_eq!(p.cursor, Some(Cursor::StartingAfter("ch_1".into())));
         assert_eq!(
-            Json::Obj(p.query()).to_string(),
+            Json::Object(p.query()).to_string(),
             r#"{"externalOrderId":"o","limit":100,"starting_after":"ch_1"}"#
         );
         let p = lp(r#"{"ending_before":"ch_9","limit":null}"#).unwrap();
@@ -390,7 +388,7 @@ mod tests {
 
     #[test]
     fn to_array_max_is_required_and_capped() {
-        let m = |s: &str| to_array_max(&Json::parse(s).unwrap());
+        let m = |s: &str| to_array_max(&parse(s).unwrap());
         assert_eq!(m(r#"{"max":1000}"#).unwrap(), 1000);
         assert_eq!(m(r#"{"max":10000}"#).unwrap(), 10000);
         for bad in [

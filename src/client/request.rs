@@ -1,16 +1,14 @@
-//! From a configured client and a call (`resource`, `op`, `[id, params, opts]`) to the exact
+//! From a configured client and a call (`resource`, `op`, id, params, options) to the exact
 //! HTTP request to send, with validation before anything leaves.
 
 use super::error::ClientError;
-use super::json::{write_str, Json};
 use super::page::{parse_list_params, Cursor, Dir};
 use super::resources;
-use super::retry::{fmt_num, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
+use super::retry::{Outcome, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use super::schema::{validate, Args, Field, Ty};
-#[allow(unused_imports)]
-use crate::prelude::*;
-#[allow(unused_imports)]
-use alloc::{format, string::ToString};
+use super::{type_name, Json};
+use base64::Engine as _;
+use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 
 pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
 pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
@@ -18,7 +16,7 @@ pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
 pub const MAX_TIMEOUT_MS: i32 = i32::MAX;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 
-/// Facts about the JavaScript runtime, gathered by the facade.
+/// Facts about the JavaScript runtime, gathered by the binding.
 #[derive(Clone, Debug, Default)]
 pub struct Env {
     /// A global `document` exists.
@@ -27,10 +25,38 @@ pub struct Env {
     pub runtime_version: String,
 }
 
+/// The credential a request is sent with.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Auth {
+    /// HTTP Basic, the key as user name (servers only).
+    ApiKey(String),
+    /// `Bearer`: the short-lived token a browser holds (narrow scope).
+    AccessToken(String),
+}
+
+impl Auth {
+    pub fn header(&self) -> String {
+        match self {
+            Auth::ApiKey(k) => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{k}:"))),
+            Auth::AccessToken(t) => format!("Bearer {t}"),
+        }
+    }
+    /// The credential, to cut out of anything that could reach an error.
+    pub fn secret(&self) -> &str {
+        match self {
+            Auth::ApiKey(s) | Auth::AccessToken(s) => s,
+        }
+    }
+    pub fn is_token(&self) -> bool {
+        matches!(self, Auth::AccessToken(_))
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct Config {
-    authorization: String,
-    secret: String,
+    auth: Auth,
+    /// An API key may be used here (not a browser, or `dangerouslyAllowBrowser`).
+    keys_allowed: bool,
     pub base_url: String,
     pub timeout_ms: f64,
     pub max_retries: u32,
@@ -43,7 +69,7 @@ const CLIENT_OPTIONS: &[Field] = &[
     Field::opt("baseUrl", Ty::Url),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
-    // The facade replaces a function by the string "function".
+    // The binding replaces a function by the string "function".
     Field::opt("fetch", Ty::Enum(&["function"])),
     Field::opt("dangerouslyAllowBrowser", Ty::Bool),
 ];
@@ -52,26 +78,44 @@ const CALL_OPTIONS: &[Field] = &[
     Field::opt("idempotencyKey", Ty::Str),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
-    // The facade replaces an AbortSignal by `true`.
+    // The binding replaces an AbortSignal by `true`.
     Field::opt("signal", Ty::Bool),
+    // Per-call credentials: a platform acting for several merchants.
+    Field::opt("apiKey", Ty::Str),
+    Field::opt("accessToken", Ty::Str),
 ];
+
+const BROWSER_KEY: &str = "An API key must never reach a browser: it would let anyone use your account. \
+    Create an access token on your server (qp.accessToken.create()) and use \
+    new QbitPay({ accessToken }) in the browser. If this is not a browser, or you \
+    accept the risk, pass dangerouslyAllowBrowser: true.";
+
+/// One call as JavaScript made it: the id (for `retrieve(id)`), the parameters and the
+/// per-call options, each `null` when absent.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Call {
+    pub id: Json,
+    pub params: Json,
+    pub opts: Json,
+}
 
 /// One HTTP request, ready for `fetch`.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Request {
     pub method: &'static str,
     pub url: String,
+    /// `url` without the base URL: what request hooks see.
+    pub path: String,
     pub headers: Vec<(&'static str, String)>,
     pub body: Option<String>,
     pub timeout_ms: f64,
     pub max_retries: u32,
     /// For lists: the effective limit and the direction of this page.
     pub page: Option<(u32, Dir)>,
-    /// For a `GET` without parameters or call options (`charges.retrieve(id)`): every call
-    /// of its method differs from this one by the `/{id}` in `url` at most. Its length and
-    /// the length of what follows it (both ASCII); `(0, 0)` for a method without an id. The
-    /// facade reuses such a request, with the id of a call when [`PLAIN_ID`] matches it.
-    pub id_at: Option<(usize, usize)>,
+    /// The `Idempotency-Key` of a POST or PUT (the same for every attempt of the call).
+    pub idempotency_key: Option<String>,
+    /// The credential it is sent with (the client's, or the call's own).
+    pub auth: Auth,
 }
 
 impl Request {
@@ -82,53 +126,43 @@ impl Request {
             .map(|(_, v)| v.as_str())
     }
 
-    /// `{"method","url","headers":{..},"body"?,"timeoutMs","maxRetries","limit"?,"dir"?,"idAt"?}`
-    /// (`idAt`: `[id length, rest length, PLAIN_ID]`).
-    pub fn to_json(&self) -> String {
-        let mut s = String::with_capacity(256 + self.body.as_ref().map_or(0, String::len));
-        s.push_str("{\"method\":\"");
-        s.push_str(self.method);
-        s.push_str("\",\"url\":");
-        write_str(&mut s, &self.url);
-        s.push_str(",\"headers\":{");
-        for (i, (k, v)) in self.headers.iter().enumerate() {
-            if i > 0 {
-                s.push(',');
-            }
-            write_str(&mut s, k);
-            s.push(':');
-            write_str(&mut s, v);
+    /// The error for an answer to this request that is not a success (or a 2xx whose body
+    /// is not JSON): its credential cut out, and for an access token what its scope allows.
+    pub fn error_for(&self, status: u16, body: &str, request_id: Option<&str>, retry_after: Option<f64>) -> ClientError {
+        let e = ClientError::from_response(status, body, request_id, retry_after, &[self.auth.secret()]);
+        if self.auth.is_token() {
+            e.with_token_scope_hint()
+        } else {
+            e
         }
-        s.push('}');
-        if let Some(b) = &self.body {
-            s.push_str(",\"body\":");
-            write_str(&mut s, b);
+    }
+
+    /// The error a call ends with when its last attempt ended with `outcome` (the retry
+    /// policy said no more): a connection error, or the error for the server's answer.
+    pub fn final_error(&self, outcome: Outcome, body: &str, request_id: Option<&str>, retry_after: Option<f64>) -> ClientError {
+        match outcome {
+            Outcome::Network => ClientError::connection("network", self.timeout_ms),
+            Outcome::Timeout => ClientError::connection("timeout", self.timeout_ms),
+            Outcome::Status(status) => self.error_for(status, body, request_id, retry_after),
         }
-        s.push_str(",\"timeoutMs\":");
-        s.push_str(&fmt_num(self.timeout_ms));
-        s.push_str(",\"maxRetries\":");
-        s.push_str(&crate::client::json::itoa(self.max_retries as i64));
-        if let Some((limit, dir)) = self.page {
-            s.push_str(&crate::cat!(
-                ",\"limit\":",
-                &crate::client::json::itoa(limit as i64),
-                ",\"dir\":\"",
-                dir.as_str(),
-                "\""
-            ));
-        }
-        if let Some((id, rest)) = self.id_at {
-            s.push_str(",\"idAt\":[");
-            s.push_str(&crate::client::json::itoa(id as i64));
-            s.push(',');
-            s.push_str(&crate::client::json::itoa(rest as i64));
-            // Nothing in the pattern needs escaping in JSON.
-            s.push_str(",\"");
-            s.push_str(PLAIN_ID);
-            s.push_str("\"]");
-        }
-        s.push('}');
-        s
+    }
+
+    /// `s` (e.g. a raw server body) with this request's credential cut out.
+    pub fn redact(&self, s: &str) -> String {
+        super::error::redact(s, &[self.auth.secret()])
+    }
+}
+
+/// Exactly one of `apiKey` and `accessToken` in `o` (an object of validated options).
+fn auth_of(o: &serde_json::Map<String, Json>, keys_allowed: bool) -> Result<Option<Auth>, ClientError> {
+    let key = o.get("apiKey").and_then(Json::as_str);
+    let token = o.get("accessToken").and_then(Json::as_str);
+    match (key, token) {
+        (Some(_), Some(_)) => Err(ClientError::invalid("accessToken", "Pass either apiKey or accessToken, not both")),
+        (None, None) => Ok(None),
+        (Some(_), None) if !keys_allowed => Err(ClientError::invalid("apiKey", BROWSER_KEY)),
+        (Some(k), None) => Ok(Some(Auth::ApiKey(k.to_string()))),
+        (None, Some(t)) => Ok(Some(Auth::AccessToken(t.to_string()))),
     }
 }
 
@@ -136,145 +170,90 @@ impl Config {
     /// Validates the client options. Exactly one of `apiKey` and `accessToken`; an API key
     /// in a browser needs `dangerouslyAllowBrowser: true`.
     pub fn new(opts: &Json, env: &Env) -> Result<Config, ClientError> {
-        let o = Json::Obj(validate(opts, CLIENT_OPTIONS, "")?);
-        let key = o.get("apiKey").and_then(Json::as_str);
-        let token = o.get("accessToken").and_then(Json::as_str);
-        let (authorization, secret) = match (key, token) {
-            (Some(_), Some(_)) => {
-                return Err(ClientError::invalid(
-                    "accessToken",
-                    "Pass either apiKey or accessToken, not both",
-                ));
-            }
-            (None, None) => {
-                return Err(ClientError::invalid(
-                    "apiKey",
-                    "QbitPay needs an apiKey (on a server) or an accessToken (in a browser): new QbitPay({ apiKey })",
-                ));
-            }
-            (Some(k), None) => {
-                if env.browser
-                    && o.get("dangerouslyAllowBrowser").and_then(Json::as_bool) != Some(true)
-                {
-                    return Err(ClientError::invalid(
-                        "apiKey",
-                        "An API key must never reach a browser: it would let anyone use your account. \
-                         Create an access token on your server (qp.accessToken.create()) and use \
-                         new QbitPay({ accessToken }) in the browser. If this is not a browser, or you \
-                         accept the risk, pass dangerouslyAllowBrowser: true.",
-                    ));
-                }
-                (
-                    crate::cat!("Basic ", &base64(crate::cat!(k, ":").as_bytes())),
-                    k.to_string(),
-                )
-            }
-            (None, Some(t)) => (crate::cat!("Bearer ", t), t.to_string()),
-        };
+        let o = validate(opts, CLIENT_OPTIONS, "")?;
+        let keys_allowed = !env.browser || o.get("dangerouslyAllowBrowser").and_then(Json::as_bool) == Some(true);
+        let auth = auth_of(&o, keys_allowed)?.ok_or_else(|| {
+            ClientError::invalid(
+                "apiKey",
+                "QbitPay needs an apiKey (on a server) or an accessToken (in a browser): new QbitPay({ apiKey })",
+            )
+        })?;
         let base_url = o
             .get("baseUrl")
             .and_then(Json::as_str)
             .unwrap_or(DEFAULT_BASE_URL)
             .trim_end_matches('/')
             .to_string();
-        let mut ua = vec![
-            ("bindings_version".to_string(), Json::str(VERSION)),
-            ("lang".to_string(), Json::str("js")),
-            ("publisher".to_string(), Json::str("qbitpay")),
-        ];
+        let mut ua = serde_json::Map::new();
+        ua.insert("bindings_version".into(), VERSION.into());
+        ua.insert("lang".into(), "js".into());
+        ua.insert("publisher".into(), "qbitpay".into());
         if !env.runtime.is_empty() {
-            ua.push(("runtime".to_string(), Json::str(&env.runtime)));
+            ua.insert("runtime".into(), env.runtime.as_str().into());
         }
         if !env.runtime_version.is_empty() {
-            ua.push((
-                "runtime_version".to_string(),
-                Json::str(&env.runtime_version),
-            ));
+            ua.insert("runtime_version".into(), env.runtime_version.as_str().into());
         }
         Ok(Config {
-            authorization,
-            secret,
+            auth,
+            keys_allowed,
             base_url,
-            timeout_ms: o
-                .get("timeoutMs")
-                .and_then(Json::as_f64)
-                .unwrap_or(DEFAULT_TIMEOUT_MS),
-            max_retries: o
-                .get("maxRetries")
-                .and_then(Json::as_f64)
-                .map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
-            user_agent: Json::Obj(ua).to_string(),
+            timeout_ms: o.get("timeoutMs").and_then(Json::as_f64).unwrap_or(DEFAULT_TIMEOUT_MS),
+            max_retries: o.get("maxRetries").and_then(Json::as_f64).map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
+            user_agent: Json::Object(ua).to_string(),
         })
     }
 
     /// Authenticated with an access token (`Bearer`), not the API key.
     pub fn uses_access_token(&self) -> bool {
-        self.authorization.starts_with("Bearer ")
+        self.auth.is_token()
     }
 
-    /// The credential, to cut out of anything that could reach an error.
-    pub fn secrets(&self) -> [&str; 1] {
-        [&self.secret]
-    }
-
-    /// Builds the request for `resource.op(...)`. `args` is `[id, params, opts]` (missing or
-    /// `null` entries are absent). `cursor` replaces a list's cursor (page navigation).
-    /// `random` (16 bytes) seeds the `Idempotency-Key` of a POST or PUT without a user key.
+    /// Builds the request for `resource.op(...)`. `cursor` replaces a list's cursor (page
+    /// navigation). `new_key` makes the `Idempotency-Key` of a POST or PUT without one of
+    /// the caller's (called at most once).
     pub fn prepare(
         &self,
         resource: &str,
         op: &str,
-        args: &Json,
+        call: &Call,
         cursor: Option<Cursor>,
-        random: &[u8],
+        new_key: impl FnOnce() -> String,
     ) -> Result<Request, ClientError> {
-        let res = resources::find(resource).ok_or_else(|| {
-            ClientError::invalid("resource", crate::cat!("Unknown resource ", resource))
-        })?;
-        let op = res.op(op).ok_or_else(|| {
-            ClientError::invalid("method", crate::cat!("Unknown method ", resource, ".", op))
-        })?;
-        let arg = |i: usize| match args {
-            Json::Arr(a) => a.get(i).unwrap_or(&Json::Null),
-            _ => &Json::Null,
-        };
-        let opts = Json::Obj(validate(arg(2), CALL_OPTIONS, "")?);
+        let res = resources::find(resource)
+            .ok_or_else(|| ClientError::invalid("resource", format!("Unknown resource {resource}")))?;
+        let op = res
+            .op(op)
+            .ok_or_else(|| ClientError::invalid("method", format!("Unknown method {resource}.{op}")))?;
+        let opts = validate(&call.opts, CALL_OPTIONS, "")?;
+        let auth = auth_of(&opts, self.keys_allowed)?.unwrap_or_else(|| self.auth.clone());
 
         let mut url = String::with_capacity(self.base_url.len() + 64);
         url.push_str(&self.base_url);
+        let path_start = url.len();
         url.push_str(res.path);
-        let id_start = url.len();
-        if op.args.has_id() && !push_id(&mut url, arg(0)) {
+        if op.args.has_id() && !push_id(&mut url, &call.id) {
+            let got = if call.id.is_string() { "a string it cannot be" } else { type_name(&call.id) };
             return Err(ClientError::invalid(
                 "id",
-                crate::cat!(
-                    res.name,
-                    ".",
-                    op.name,
-                    ": id must be a non-empty string other than '.' and '..', got ",
-                    if arg(0).as_str().is_some() { "a string it cannot be" } else { arg(0).type_name() }
-                ),
+                format!("{}.{}: id must be a non-empty string other than '.' and '..', got {got}", res.name, op.name),
             ));
         }
-        let id_len = url.len() - id_start;
         url.push_str(op.suffix);
 
-        let params = arg(1);
+        let params = &call.params;
         let mut page = None;
         let mut body = None;
         match op.args {
             Args::None | Args::Id => {
-                if *params != Json::Null {
-                    return Err(ClientError::invalid(
-                        "params",
-                        crate::cat!(res.name, ".", op.name, " takes no parameters"),
-                    ));
+                if !params.is_null() {
+                    return Err(ClientError::invalid("params", format!("{}.{} takes no parameters", res.name, op.name)));
                 }
             }
             Args::List => {
                 let mut lp = parse_list_params(params, op.params)?;
                 if let Some(check) = op.check {
-                    check(&Json::Obj(lp.filters.clone()))?;
+                    check(&Json::Object(lp.filters.clone()))?;
                 }
                 if cursor.is_some() {
                     lp.cursor = cursor;
@@ -283,14 +262,13 @@ impl Config {
                 push_query(&mut url, &lp.query());
             }
             Args::Params | Args::IdParams => {
-                let members = validate(params, op.params, "")?;
-                let v = Json::Obj(members);
+                let v = Json::Object(validate(params, op.params, "")?);
                 if let Some(check) = op.check {
                     check(&v)?;
                 }
                 match (op.method.has_body(), v) {
                     (true, v) => body = Some(v.to_string()),
-                    (false, Json::Obj(m)) => push_query(&mut url, &m),
+                    (false, Json::Object(m)) => push_query(&mut url, &m),
                     _ => {}
                 }
             }
@@ -299,142 +277,73 @@ impl Config {
             body = Some("{}".to_string());
         }
 
-        let mut headers = vec![
-            ("Accept", "application/json".to_string()),
-            ("Authorization", self.authorization.clone()),
-        ];
+        let mut headers = vec![("Accept", "application/json".to_string()), ("Authorization", auth.header())];
+        let mut idempotency_key = None;
         if body.is_some() {
             headers.push(("Content-Type", "application/json".to_string()));
             let key = match opts.get("idempotencyKey").and_then(Json::as_str) {
                 Some(k) => k.to_string(),
-                None => uuid_v4(random),
+                None => new_key(),
             };
-            headers.push(("Idempotency-Key", key));
+            headers.push(("Idempotency-Key", key.clone()));
+            idempotency_key = Some(key);
         }
         headers.push(("X-QbitPay-Client-User-Agent", self.user_agent.clone()));
         Ok(Request {
             method: op.method.as_str(),
+            path: url[path_start..].to_string(),
             url,
             headers,
             body,
-            timeout_ms: opts
-                .get("timeoutMs")
-                .and_then(Json::as_f64)
-                .unwrap_or(self.timeout_ms),
-            max_retries: opts
-                .get("maxRetries")
-                .and_then(Json::as_f64)
-                .map_or(self.max_retries, |n| n as u32),
+            timeout_ms: opts.get("timeoutMs").and_then(Json::as_f64).unwrap_or(self.timeout_ms),
+            max_retries: opts.get("maxRetries").and_then(Json::as_f64).map_or(self.max_retries, |n| n as u32),
             page,
-            id_at: (matches!(op.args, Args::None | Args::Id)
-                && !op.method.has_body()
-                && matches!(arg(2), Json::Null))
-            .then_some((id_len, op.suffix.len())),
+            idempotency_key,
+            auth,
         })
     }
 }
 
-/// The ids [`push_id`] accepts and appends as they are (`/` + id), as a JavaScript pattern:
-/// non-empty, RFC 3986 unreserved characters only (what [`encode_into`] leaves alone). Sent
-/// with a kept request (`id_at`): the facade puts such an id into the URL itself and sends
-/// any other id through [`Config::prepare`] (which encodes it, or says why it is invalid).
-// No backslash: the pattern goes into JSON unescaped.
-pub const PLAIN_ID: &str = "^(?![.][.]?$)[A-Za-z0-9._~-]+$";
-
-fn unreserved(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~')
-}
+/// What [`push_id`] and [`push_query`] leave as they are: RFC 3986's unreserved characters.
+const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
 
 /// Appends `/{id}` (percent-encoded) to `out` if `id` is a non-empty string, else `false`.
 fn push_id(out: &mut String, id: &Json) -> bool {
     match id {
         // `.` and `..` are path segments to a URL parser: `/charges/..` would reach `/`.
-        Json::Str(id) if !id.is_empty() && id != "." && id != ".." => {
+        Json::String(id) if !id.is_empty() && id != "." && id != ".." => {
             out.push('/');
-            encode_into(out, id);
+            out.extend(utf8_percent_encode(id, ESCAPED));
             true
         }
         _ => false,
     }
 }
 
-fn push_query(url: &mut String, members: &[(String, Json)]) {
+fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
     let mut first = true;
     for (k, v) in members {
         let val = match v {
-            Json::Str(s) => s.clone(),
-            Json::Num(n) => n.clone(),
-            Json::Bool(b) => String::from(if *b { "true" } else { "false" }),
+            Json::String(s) => s.clone(),
             Json::Null => continue,
             other => other.to_string(),
         };
         url.push(if first { '?' } else { '&' });
         first = false;
-        encode_into(url, k);
+        url.extend(utf8_percent_encode(k, ESCAPED));
         url.push('=');
-        encode_into(url, &val);
+        url.extend(utf8_percent_encode(&val, ESCAPED));
     }
-}
-
-/// Percent-encodes everything but RFC 3986's unreserved characters.
-pub fn encode_into(out: &mut String, s: &str) {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    for &b in s.as_bytes() {
-        if unreserved(b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(HEX[(b >> 4) as usize] as char);
-            out.push(HEX[(b & 15) as usize] as char);
-        }
-    }
-}
-
-pub fn base64(input: &[u8]) -> String {
-    const A: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    let mut out = String::with_capacity(input.len().div_ceil(3) * 4);
-    for c in input.chunks(3) {
-        let n = (c[0] as u32) << 16
-            | (*c.get(1).unwrap_or(&0) as u32) << 8
-            | *c.get(2).unwrap_or(&0) as u32;
-        for i in 0..4 {
-            if i <= c.len() {
-                out.push(A[(n >> (18 - 6 * i) & 63) as usize] as char);
-            } else {
-                out.push('=');
-            }
-        }
-    }
-    out
-}
-
-/// A version-4 UUID from 16 random bytes (missing bytes count as 0).
-pub fn uuid_v4(random: &[u8]) -> String {
-    let mut b = [0u8; 16];
-    for (d, s) in b.iter_mut().zip(random) {
-        *d = *s;
-    }
-    b[6] = (b[6] & 0x0f) | 0x40;
-    b[8] = (b[8] & 0x3f) | 0x80;
-    let mut s = String::with_capacity(36);
-    for (i, x) in b.iter().enumerate() {
-        if matches!(i, 4 | 6 | 8 | 10) {
-            s.push('-');
-        }
-        const HEX: &[u8; 16] = b"0123456789abcdef";
-        s.push(HEX[(x >> 4) as usize] as char);
-        s.push(HEX[(x & 15) as usize] as char);
-    }
-    s
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::parse;
 
     fn cfg(opts: &str) -> Result<Config, ClientError> {
         Config::new(
-            &Json::parse(opts).unwrap(),
+            &parse(opts).unwrap(),
             &Env {
                 browser: false,
                 runtime: "node".into(),
@@ -443,101 +352,25 @@ mod tests {
         )
     }
     fn prep(c: &Config, res: &str, op: &str, args: &str) -> Result<Request, ClientError> {
-        c.prepare(res, op, &Json::parse(args).unwrap(), None, &[7; 16])
+        let a = parse(args).unwrap();
+        let at = |i: usize| a.get(i).cloned().unwrap_or(Json::Null);
+        let call = Call { id: at(0), params: at(1), opts: at(2) };
+        c.prepare(res, op, &call, None, || "07070707-0707-4707-8707-070707070707".into())
     }
     const CREATE: &str = r#"{"amount":100,"currency":"USD","externalOrderId":"o1","cbUrl":"http://127.0.0.1/cb","redirectUrl":"https://shop.example/done"}"#;
 
     #[test]
-    fn helpers() {
-        assert_eq!(base64(b"sk_test:"), "c2tfdGVzdDo=");
-        assert_eq!(base64(b"ab:"), "YWI6");
-        assert_eq!(base64(b"a:"), "YTo=");
-        assert_eq!(uuid_v4(&[0xff; 16]), "ffffffff-ffff-4fff-bfff-ffffffffffff");
+    fn ids_are_percent_encoded_and_dot_segments_refused() {
         let mut s = String::new();
-        encode_into(&mut s, "USDT/CNY é&=");
-        assert_eq!(s, "USDT%2FCNY%20%C3%A9%26%3D");
-    }
-
-    /// `id_at` (the facade reuses such a request with another id): only GETs without
-    /// parameters or options, and swapping the id in its URL gives exactly the other call.
-    #[test]
-    fn id_at_marks_requests_that_differ_by_the_id_only() {
-        let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://h\u00e9.example:9/x/"}"#).unwrap();
-        let other = "x y/\u{e9}";
-        let mut marked = 0;
-        for res in resources::RESOURCES {
-            for op in res.ops {
-                let with = |id: &str, opts: &str| {
-                    let args = format!("[{},null,{opts}]", Json::str(id).to_string());
-                    prep(&c, res.name, op.name, &args)
-                };
-                let (Ok(a), Ok(b)) = (with("ch_1", "null"), with(other, "null")) else {
-                    continue;
-                };
-                let simple = matches!(op.args, Args::None | Args::Id) && !op.method.has_body();
-                assert_eq!(a.id_at.is_some(), simple, "{}.{}", res.name, op.name);
-                let Some((n, k)) = a.id_at else { continue };
-                marked += 1;
-                let (end, rest) = (a.url.len() - k, &a.url[a.url.len() - k..]);
-                let head = &a.url[..end - n];
-                let mut path = String::new();
-                if op.args == Args::Id {
-                    assert!(push_id(&mut path, &Json::str(other)));
-                    assert_eq!(&a.url[end - n..end], "/ch_1");
-                } else {
-                    assert_eq!(n, 0);
-                }
-                assert_eq!(
-                    format!("{head}{path}{rest}"),
-                    b.url,
-                    "{}.{}",
-                    res.name,
-                    op.name
-                );
-                assert_eq!(
-                    (&a.headers, a.method, &a.body),
-                    (&b.headers, b.method, &b.body)
-                );
-                assert_eq!(with("ch_1", r#"{"timeoutMs":5}"#).unwrap().id_at, None);
-            }
-        }
-        assert!(marked >= 5, "{marked}");
-        // PLAIN_ID's class is exactly what push_id appends unchanged.
-        let class = PLAIN_ID
-            .strip_prefix("^(?![.][.]?$)[")
-            .unwrap()
-            .strip_suffix("]+$")
-            .unwrap()
-            .as_bytes();
-        let in_class = |b: u8| {
-            let mut i = 0;
-            while i < class.len() {
-                if i + 2 < class.len() && class[i + 1] == b'-' {
-                    if (class[i]..=class[i + 2]).contains(&b) {
-                        return true;
-                    }
-                    i += 3;
-                } else {
-                    if class[i] == b {
-                        return true;
-                    }
-                    i += 1;
-                }
-            }
-            false
-        };
-        for b in 0..=127u8 {
-            let id = format!("x{}", b as char);
-            let mut path = String::new();
-            assert!(push_id(&mut path, &Json::str(&id)));
-            assert_eq!(path == format!("/{id}"), in_class(b), "{b}");
-        }
-        // The lookahead: `.` and `..` are refused (a URL parser would resolve them), `...` is not.
-        assert!(!push_id(&mut String::new(), &Json::str(".")));
-        assert!(!push_id(&mut String::new(), &Json::str("..")));
-        assert!(push_id(&mut String::new(), &Json::str("...")));
-        assert!(!push_id(&mut String::new(), &Json::str("")));
+        assert!(push_id(&mut s, &Json::from("USDT/CNY é&=")));
+        assert_eq!(s, "/USDT%2FCNY%20%C3%A9%26%3D");
+        // `.` and `..` are refused (a URL parser would resolve them), `...` is not.
+        assert!(!push_id(&mut String::new(), &Json::from(".")));
+        assert!(!push_id(&mut String::new(), &Json::from("..")));
+        assert!(push_id(&mut String::new(), &Json::from("...")));
+        assert!(!push_id(&mut String::new(), &Json::from("")));
         assert!(!push_id(&mut String::new(), &Json::Null));
+        assert_eq!(Auth::ApiKey("sk_test".into()).header(), "Basic c2tfdGVzdDo=");
     }
 
     #[test]
@@ -573,14 +406,14 @@ mod tests {
             ..Env::default()
         };
         let e =
-            Config::new(&Json::parse(r#"{"apiKey":"sk_live_x"}"#).unwrap(), &browser).unwrap_err();
+            Config::new(&parse(r#"{"apiKey":"sk_live_x"}"#).unwrap(), &browser).unwrap_err();
         assert!(e.message.contains("accessToken") && !e.message.contains("sk_live_x"));
         assert!(Config::new(
-            &Json::parse(r#"{"apiKey":"k","dangerouslyAllowBrowser":true}"#).unwrap(),
+            &parse(r#"{"apiKey":"k","dangerouslyAllowBrowser":true}"#).unwrap(),
             &browser
         )
         .is_ok());
-        assert!(Config::new(&Json::parse(r#"{"accessToken":"t"}"#).unwrap(), &browser).is_ok());
+        assert!(Config::new(&parse(r#"{"accessToken":"t"}"#).unwrap(), &browser).is_ok());
     }
 
     #[test]
@@ -607,7 +440,7 @@ mod tests {
             (r.header("idempotency-key"), r.timeout_ms, r.max_retries),
             (Some("mine"), 5.0, 0)
         );
-        assert!(r.to_json().starts_with(r#"{"method":"POST","url":"http://127.0.0.1:9/api/v1/charges","headers":{"Accept":"application/json","#));
+        assert_eq!((r.path.as_str(), r.idempotency_key.as_deref()), ("/api/v1/charges", Some("mine")));
     }
 
     #[test]
@@ -646,14 +479,13 @@ mod tests {
             "http://h/api/v1/charges?externalOrderId=a%20b&limit=100"
         );
         assert_eq!(r.page, Some((100, Dir::Forward)));
-        assert!(r.to_json().ends_with(r#","limit":100,"dir":"f"}"#));
         let r = c
             .prepare(
                 "charges",
                 "list",
-                &Json::parse(r#"[null,{"startingAfter":"x"}]"#).unwrap(),
+                &Call { params: parse(r#"{"startingAfter":"x"}"#).unwrap(), ..Call::default() },
                 Some(Cursor::EndingBefore("y".into())),
-                &[],
+                String::new,
             )
             .unwrap();
         assert_eq!(
@@ -703,7 +535,7 @@ mod tests {
                 }
             }
             let s = String::from_utf8_lossy(&b);
-            let j = Json::parse(&s).unwrap_or(Json::Null);
+            let j = parse(&s).unwrap_or(Json::Null);
             for (res, op) in [
                 ("charges", "create"),
                 ("charges", "update"),
@@ -714,12 +546,12 @@ mod tests {
                 ("markets", "ticker"),
                 ("events", "test"),
             ] {
-                let _ = c.prepare(res, op, &j, None, &[1, 2, 3]);
+                let call = Call { id: j.clone(), params: j.clone(), opts: j.clone() };
+                let _ = c.prepare(res, op, &call, None, String::new);
             }
             let _ = crate::client::page::to_array_max(&j);
             let _ = Config::new(&j, &Env::default());
-            let _ = ClientError::from_response((rnd() % 600) as u16, &s, Some(&s), None, &["k"])
-                .to_json();
+            let _ = ClientError::from_response((rnd() % 600) as u16, &s, Some(&s), None, &["k"]);
             let _ = crate::client::retry::parse_retry_after(Some(&s));
         }
     }
@@ -729,11 +561,11 @@ mod tests {
     fn validation_table() {
         let c = cfg(r#"{"apiKey":"k"}"#).unwrap();
         let with = |k: &str, v: &str| {
-            let mut o = Json::parse(CREATE).unwrap();
-            if let Json::Obj(m) = &mut o {
-                m.retain(|(mk, _)| mk != k);
+            let mut o = parse(CREATE).unwrap();
+            if let Json::Object(m) = &mut o {
+                m.shift_remove(k);
                 if v != "-" {
-                    m.push((k.to_string(), Json::parse(v).unwrap()));
+                    m.insert(k.to_string(), parse(v).unwrap());
                 }
             }
             format!("[null,{}]", o.to_string())

@@ -2,12 +2,8 @@
 //! URLs, bodies, idempotency, pagination, the JS methods) is generic over this table.
 
 use super::error::ClientError;
-use super::json::Json;
+use super::Json;
 use super::schema::{Field, Op, Resource, Ty, Union};
-#[allow(unused_imports)]
-use crate::prelude::*;
-#[allow(unused_imports)]
-use alloc::{format, string::ToString};
 
 pub const CURRENCIES: &[&str] = &["USD", "USDT"];
 pub const BASE_CURRENCIES: &[&str] = &["BTC", "USDT"];
@@ -53,12 +49,7 @@ fn payment_type_matches_quote(p: &Json) -> Result<(), ClientError> {
     match PAYMENT_TYPES.iter().find(|(q, _)| *q == quote) {
         Some((_, types)) if !types.contains(&pt) => Err(ClientError::invalid(
             "paymentType",
-            crate::cat!(
-                "Invalid paymentType: with quoteCurrency ",
-                quote,
-                " it must be one of ",
-                &crate::client::json::join(types, ", ")
-            ),
+            format!("Invalid paymentType: with quoteCurrency {} it must be one of {}", quote, types.join(", ")),
         )),
         _ => Ok(()),
     }
@@ -105,11 +96,7 @@ fn source_needs_type(p: &Json) -> Result<(), ClientError> {
     if p.get("source").is_some() && p.get("type").is_none() {
         return Err(ClientError::invalid(
             "type",
-            crate::cat!(
-                "Missing required parameter: type (filtering by source needs the type of the source: ",
-                &crate::client::json::join(BALANCE_TRANSACTION_TYPES, ", "),
-                ")"
-            ),
+            format!("Missing required parameter: type (filtering by source needs the type of the source: {})", BALANCE_TRANSACTION_TYPES.join(", ")),
         ));
     }
     Ok(())
@@ -209,12 +196,7 @@ fn symbol_is_a_market(p: &Json) -> Result<(), ClientError> {
     }
     Err(ClientError::invalid(
         "symbol",
-        crate::cat!(
-            "Invalid symbol: must be BASE/QUOTE (e.g. USDT/CNY) with BASE one of ",
-            &crate::client::json::join(BASE_CURRENCIES, ", "),
-            " and QUOTE one of ",
-            &crate::client::json::join(QUOTE_CURRENCIES, ", ")
-        ),
+        format!("Invalid symbol: must be BASE/QUOTE (e.g. USDT/CNY) with BASE one of {} and QUOTE one of {}", BASE_CURRENCIES.join(", "), QUOTE_CURRENCIES.join(", ")),
     ))
 }
 
@@ -265,12 +247,12 @@ pub fn table_json() -> String {
                 .ops
                 .iter()
                 .map(|o| {
-                    let shape = vec![Json::str(o.args.as_str()), Json::str(o.method.as_str())];
-                    (o.name.to_string(), Json::Arr(shape))
+                    let shape = vec![Json::from(o.args.as_str()), Json::from(o.method.as_str())];
+                    (o.name.to_string(), Json::Array(shape))
                 })
                 .collect();
-            (r.name.to_string(), Json::Obj(ops))
+            (r.name.to_string(), Json::Object(ops))
         })
         .collect();
-    Json::Obj(table).to_string()
+    Json::Object(table).to_string()
 }

@@ -1,10 +1,6 @@
 //! The retry policy: which outcomes are retried and how long to wait before the next try.
 //! Randomness comes in as a number in [0, 1), so the policy is deterministic under test.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
-#[allow(unused_imports)]
-use alloc::{format, string::ToString};
 /// What one attempt ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
@@ -38,7 +34,7 @@ pub fn parse_retry_after(header: Option<&str>) -> Option<f64> {
     if h.is_empty() || !h.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return None;
     }
-    crate::client::json::parse_num(h).filter(|s| s.is_finite() && *s >= 0.0)
+    h.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 /// Full-jitter exponential backoff for the `retry`-th retry (0 for the first):
@@ -74,7 +70,6 @@ pub fn next_delay_ms(
     })
 }
 
-pub use crate::client::json::fmt_num;
 
 #[cfg(test)]
 mod tests {

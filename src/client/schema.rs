@@ -4,11 +4,7 @@
 //! is one `Resource` constant in `resources.rs`.
 
 use super::error::ClientError;
-use super::json::Json;
-#[allow(unused_imports)]
-use crate::prelude::*;
-#[allow(unused_imports)]
-use alloc::{format, string::ToString};
+use super::{is_int, type_name, Json, Map};
 
 /// A parameter's type, as validated before anything is sent.
 #[derive(Clone, Copy, Debug)]
@@ -220,10 +216,11 @@ pub fn validate(
     params: &Json,
     fields: &[Field],
     prefix: &str,
-) -> Result<Vec<(String, Json)>, ClientError> {
-    let members: &[(String, Json)] = match params {
-        Json::Null => &[],
-        Json::Obj(m) => m,
+) -> Result<Map<String, Json>, ClientError> {
+    let empty = Map::new();
+    let members = match params {
+        Json::Null => &empty,
+        Json::Object(m) => m,
         other => {
             let name = if prefix.is_empty() {
                 "params"
@@ -232,30 +229,30 @@ pub fn validate(
             };
             return Err(ClientError::invalid(
                 name,
-                crate::cat!(name, " must be an object, got ", other.type_name()),
+                format!("{} must be an object, got {}", name, type_name(other)),
             ));
         }
     };
-    let mut out = Vec::with_capacity(members.len());
+    let mut out = Map::new();
     for (k, v) in members {
-        let path = crate::cat!(prefix, k);
+        let path = format!("{}{}", prefix, k);
         let Some(f) = fields.iter().find(|f| f.name == k) else {
             return Err(ClientError::invalid(
                 &path,
-                crate::cat!("Unknown parameter: ", &path),
+                format!("Unknown parameter: {}", path),
             ));
         };
-        if *v == Json::Null {
+        if v.is_null() {
             continue;
         }
-        out.push((k.clone(), check_value(v, f.ty, &path)?));
+        out.insert(k.clone(), check_value(v, f.ty, &path)?);
     }
     for f in fields.iter().filter(|f| f.required) {
-        if !out.iter().any(|(k, _)| k == f.name) {
-            let path = crate::cat!(prefix, f.name);
+        if !out.contains_key(f.name) {
+            let path = format!("{}{}", prefix, f.name);
             return Err(ClientError::invalid(
                 &path,
-                crate::cat!("Missing required parameter: ", &path),
+                format!("Missing required parameter: {}", path),
             ));
         }
     }
@@ -266,20 +263,17 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
     let bad = |what: &str| {
         Err(ClientError::invalid(
             path,
-            crate::cat!("Invalid ", path, ": must be ", what),
+            format!("Invalid {}: must be {}", path, what),
         ))
     };
     match ty {
         Ty::Str => match v {
-            Json::Str(s) if !s.trim().is_empty() => Ok(v.clone()),
+            Json::String(s) if !s.trim().is_empty() => Ok(v.clone()),
             _ => bad("a non-empty string"),
         },
         Ty::Enum(allowed) => match v.as_str() {
             Some(s) if allowed.contains(&s) => Ok(v.clone()),
-            _ => bad(&crate::cat!(
-                "one of ",
-                &crate::client::json::join(allowed, ", ")
-            )),
+            _ => bad(&format!("one of {}", allowed.join(", "))),
         },
         Ty::Amount => match v.as_f64() {
             Some(n) if n.is_finite() && n > 0.0 => Ok(v.clone()),
@@ -290,45 +284,35 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
             _ => bad("an absolute http(s) URL"),
         },
         Ty::Int(min, max) => match v.as_f64() {
-            Some(n) if crate::client::json::is_int(n) && n >= min as f64 && n <= max as f64 => {
-                Ok(Json::num(n))
+            Some(n) if is_int(n) && n >= min as f64 && n <= max as f64 => {
+                Ok(super::num(n))
             }
-            _ => bad(&crate::cat!(
-                "an integer from ",
-                &crate::client::json::itoa(min as i64),
-                " to ",
-                &crate::client::json::itoa(max as i64)
-            )),
+            _ => bad(&format!("an integer from {} to {}", min, max)),
         },
         Ty::Bool => match v {
             Json::Bool(_) => Ok(v.clone()),
             _ => bad("a boolean"),
         },
-        Ty::Object(fields) => Ok(Json::Obj(validate(v, fields, &crate::cat!(path, "."))?)),
+        Ty::Object(fields) => Ok(Json::Object(validate(v, fields, &format!("{}.", path))?)),
         Ty::Tagged(&Union { tag, variants }) => {
             let t = match v {
-                Json::Obj(_) => v.get(tag),
+                Json::Object(_) => v.get(tag),
                 _ => return bad("an object"),
             };
-            let tag_path = crate::cat!(path, ".", tag);
+            let tag_path = format!("{}.{}", path, tag);
             let names: Vec<&str> = variants.iter().map(|(n, _)| *n).collect();
             match t
                 .and_then(Json::as_str)
                 .and_then(|t| variants.iter().find(|(n, _)| *n == t))
             {
-                Some((_, fields)) => Ok(Json::Obj(validate(v, fields, &crate::cat!(path, "."))?)),
+                Some((_, fields)) => Ok(Json::Object(validate(v, fields, &format!("{}.", path))?)),
                 None if t.is_none() => Err(ClientError::invalid(
                     &tag_path,
-                    crate::cat!("Missing required parameter: ", &tag_path),
+                    format!("Missing required parameter: {}", tag_path),
                 )),
                 None => Err(ClientError::invalid(
                     &tag_path,
-                    crate::cat!(
-                        "Invalid ",
-                        &tag_path,
-                        ": must be one of ",
-                        &crate::client::json::join(&names, ", ")
-                    ),
+                    format!("Invalid {}: must be one of {}", tag_path, &names.join(", ")),
                 )),
             }
         }
@@ -364,6 +348,7 @@ pub fn is_http_url(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::client::parse;
 
     #[test]
     fn urls() {
@@ -422,7 +407,7 @@ mod tests {
     ];
 
     fn err(src: &str) -> (String, String) {
-        let e = validate(&Json::parse(src).unwrap(), PAYOUT, "").unwrap_err();
+        let e = validate(&parse(src).unwrap(), PAYOUT, "").unwrap_err();
         (e.param.unwrap(), e.message)
     }
 
@@ -460,9 +445,9 @@ mod tests {
             "n"
         );
         assert_eq!(err(r#"[1]"#).0, "params");
-        let ok = validate(&Json::parse(r#"{"amount":2.5,"n":null,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#).unwrap(), PAYOUT, "").unwrap();
+        let ok = validate(&parse(r#"{"amount":2.5,"n":null,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#).unwrap(), PAYOUT, "").unwrap();
         assert_eq!(
-            Json::Obj(ok).to_string(),
+            Json::Object(ok).to_string(),
             r#"{"amount":2.5,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#
         );
     }

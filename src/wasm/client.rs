@@ -1,145 +1,434 @@
-//! The client binding (issue 4): the pure core in `crate::client` behind ONE exported
-//! function, `call(json) -> json`. The JS facade (`pkg-template/src/client.mjs`) owns
-//! `fetch`, timers and `AbortSignal`; every decision (validation, request building, error
-//! mapping, retry and backoff, pagination) comes from here.
-//!
-//! - One JSON string in, one out: `["name", ...args]` → a JSON value. A single export keeps
-//!   the wasm-bindgen glue small (each export costs its own JS wrapper), needs no serde, and
-//!   a JSON string crosses the boundary faster than serde-wasm-bindgen's object walking.
-//! - Stateless: the facade keeps the client's configuration (`client`: the array
-//!   `[options, browser, runtime, runtimeVersion]`, options with `fetch` replaced by its
-//!   `typeof`) and passes it with each call. Nothing outlives a call, so the module runs
-//!   std-less on the arena allocator of `bare.rs`, and concurrent calls from JS cannot trip
-//!   over shared state.
-//!
-//! Calls (errors come back as `{"error": {kind, type, message, param?, ...}}`):
-//! - `["configure", client]` → `null` or `{"error"}`
-//! - `["prepare", client, resource, op, [id, params, opts], [16 random bytes]]` → the request
-//!   `{method, url, headers, body?, timeoutMs, maxRetries, limit?, dir?, idAt?}` or
-//!   `{"error"}`. `idAt: [idLength, restLength, plainId]`, only for a `GET` without
-//!   parameters or options: the method's other calls without options differ in the URL's
-//!   `/{id}` only (its last `idLength + restLength` characters minus the `restLength` after
-//!   it), and an id matching the pattern `plainId` goes there as it is; so the facade keeps
-//!   the request and sends calls with such ids without asking again (any other id: `prepare`)
-//! - `["page", client, resource, [id, params, opts], which, dir, hasMore, firstId, lastId]`
-//!   (`which`: next, prev, walk) → the neighbour page's request, `null`, or `{"error"}`
-//! - `["error", client, status, body, requestId, retryAfter]` → the error fields (a 403 to
-//!   an access-token client says what the token's scope allows)
-//! - `["delay", attempts, maxRetries, status, retryAfter, rand]` → ms, or -1: final
-//!   (`status` 0: network error, -1: timeout)
-//! - `["failure", code, timeoutMs]` → the error fields of a request without an answer
-//! - `["hasMore", limit, count, serverHasMore]` → boolean (`serverHasMore` null when absent)
-//! - `["toArrayMax", opts]` → the number or `{"error"}`
-//! - `["resources"]` → `{"charges": {"create": ["params", "POST"], ...}, "accounts":
-//!   {"retrieve": ["none", "GET"]}, ...}` (every family of `client::resources`)
+//! `QbitPay`, the client class, and the request loop every method runs: the core builds the
+//! request and decides about retries and errors; this file calls `fetch` (gloo-net over
+//! the global `fetch`, or the `fetch` option through js-sys), arms the timeout and the
+//! caller's `AbortSignal` (web-sys), sleeps between attempts (`setTimeout`) and runs the
+//! hooks.
 
-use crate::client::error::ClientError;
-use crate::client::json::{fmt_num, Json};
-use crate::client::page::{self, Dir, Which};
+use super::js;
+use super::resources::{AccessToken, Accounts, Balances, BalanceTransactions, Charges, Events, Markets, Payouts};
+use crate::client::page::Cursor;
+use crate::client::request::Call;
 use crate::client::retry::{self, Outcome};
-use crate::client::{resources, Config, Env};
-use crate::prelude::*;
+use crate::client::{ClientError, Config, Json, Request};
+use js_sys::{Function, Object, Promise};
+use serde::Serialize;
+use std::cell::RefCell;
+use std::rc::Rc;
 use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{AbortController, AbortSignal};
 
-/// The one entry point: `["name", ...args]` as JSON → the answer as JSON.
-#[wasm_bindgen]
-pub fn call(input: &str) -> String {
-    match Json::parse(input) {
-        Ok(Json::Arr(a)) => dispatch(&a),
-        _ => error_json(&ClientError::invalid("params", "the call could not be read")),
+#[derive(Clone, Copy, PartialEq)]
+enum Hook {
+    Request,
+    Response,
+}
+
+/// What a client holds: its validated options, the `fetch` option, the hooks.
+pub(crate) struct Inner {
+    config: Config,
+    fetch: Option<Function>,
+    hooks: RefCell<Vec<(Hook, Function)>>,
+}
+
+/// One call's arguments as JavaScript passed them (`undefined` when absent).
+#[derive(Default)]
+pub(crate) struct Args {
+    pub id: JsValue,
+    pub params: JsValue,
+    pub opts: JsValue,
+}
+
+/// A successful answer: the parsed body and what `lastResponse` says about it.
+pub(crate) struct Answer {
+    pub body: JsValue,
+    pub last_response: JsValue,
+}
+
+/// What request hooks see (never a credential or a body).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RequestEvent<'a> {
+    method: &'a str,
+    path: &'a str,
+    attempt: u32,
+    idempotency_key: Option<&'a str>,
+}
+
+/// What response hooks see: the request's fields and the answer's.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ResponseEvent<'a> {
+    #[serde(flatten)]
+    request: RequestEvent<'a>,
+    status_code: u16,
+    request_id: Option<&'a str>,
+    elapsed_ms: f64,
+}
+
+/// The answer to one attempt.
+struct Answered {
+    status: u16,
+    request_id: Option<String>,
+    retry_after: Option<String>,
+    headers: web_sys::Headers,
+    /// The body as a JavaScript string.
+    text: JsValue,
+}
+
+/// Why an attempt got no answer.
+enum Failure {
+    /// The caller's signal: final at once, with its reason as the cause.
+    Aborted(JsValue),
+    Timeout(JsValue),
+    Network(JsValue),
+}
+
+impl Inner {
+    /// Validates a call and builds its request; nothing is sent. Also the caller's signal.
+    pub fn prepare(
+        &self,
+        resource: &str,
+        op: &str,
+        args: &Args,
+        cursor: Option<Cursor>,
+    ) -> Result<(Request, Call, Option<AbortSignal>), ClientError> {
+        let (opts, signal) = call_options(&args.opts)?;
+        let call = Call { id: js::to_json(&args.id, "id")?, params: js::to_json(&args.params, "params")?, opts };
+        let req = self.prepare_call(resource, op, &call, cursor)?;
+        Ok((req, call, signal))
     }
-}
 
-fn error_json(e: &ClientError) -> String {
-    crate::cat!("{\"error\":", &e.to_json(), "}")
-}
-
-fn config(client: &Json) -> Result<Config, ClientError> {
-    let at = |i: usize| arg(client, i);
-    let env = Env {
-        browser: at(1).as_bool() == Some(true),
-        runtime: at(2).as_str().unwrap_or("").into(),
-        runtime_version: at(3).as_str().unwrap_or("").into(),
-    };
-    Config::new(at(0), &env)
-}
-
-fn arg(v: &Json, i: usize) -> &Json {
-    match v {
-        Json::Arr(a) => a.get(i).unwrap_or(&Json::Null),
-        _ => &Json::Null,
+    pub fn prepare_call(&self, resource: &str, op: &str, call: &Call, cursor: Option<Cursor>) -> Result<Request, ClientError> {
+        self.config.prepare(resource, op, call, cursor, js::new_idempotency_key)
     }
-}
 
-fn num(v: &Json) -> f64 {
-    v.as_f64().unwrap_or(0.0)
-}
-
-fn request(r: Result<crate::client::Request, ClientError>) -> String {
-    match r {
-        Ok(r) => r.to_json(),
-        Err(e) => error_json(&e),
+    /// `resource.op(...)` as a Promise of the parsed answer (with `lastResponse`).
+    pub fn call(self: &Rc<Self>, resource: &'static str, op: &'static str, args: Args) -> Promise {
+        let prepared = self.prepare(resource, op, &args, None);
+        let inner = self.clone();
+        future_to_promise(async move {
+            let (req, _, signal) = prepared.map_err(|e| js::error(&e, None, None))?;
+            let answer = inner.send(&req, signal.as_ref()).await?;
+            js::define_hidden(&answer.body, "lastResponse", &answer.last_response);
+            Ok(answer.body)
+        })
     }
-}
 
-fn dispatch(a: &[Json]) -> String {
-    let at = |i: usize| a.get(i).unwrap_or(&Json::Null);
-    let s = |i: usize| at(i).as_str().unwrap_or("");
-    let opt = |i: usize| at(i).as_str();
-    match s(0) {
-        "configure" => match config(at(1)) {
-            Ok(_) => "null".into(),
-            Err(e) => error_json(&e),
-        },
-        "prepare" => {
-            let mut random = [0u8; 16];
-            if let Json::Arr(bytes) = at(5) {
-                for (d, b) in random.iter_mut().zip(bytes) {
-                    *d = num(b) as u8;
+    /// Sends `req`: attempts, retries and backoff as the core decides.
+    pub async fn send(&self, req: &Request, signal: Option<&AbortSignal>) -> Result<Answer, JsValue> {
+        let mut attempts = 0;
+        loop {
+            attempts += 1;
+            if let Some(s) = signal.filter(|s| s.aborted()) {
+                return Err(aborted(s.reason()));
+            }
+            self.emit(Hook::Request, || js::to_js(&request_event(req, attempts)));
+            let started = js::now_ms();
+            let (outcome, answer, cause) = match self.attempt(req, signal).await {
+                Ok(a) => (Outcome::Status(a.status), Some(a), None),
+                Err(Failure::Aborted(reason)) => return Err(aborted(reason)),
+                Err(Failure::Timeout(cause)) => (Outcome::Timeout, None, Some(cause)),
+                Err(Failure::Network(cause)) => (Outcome::Network, None, Some(cause)),
+            };
+            let request_id = answer.as_ref().and_then(|a| a.request_id.clone());
+            if let Some(a) = &answer {
+                self.emit(Hook::Response, || {
+                    js::to_js(&ResponseEvent {
+                        request: request_event(req, attempts),
+                        status_code: a.status,
+                        request_id: request_id.as_deref(),
+                        elapsed_ms: js::now_ms() - started,
+                    })
+                });
+                if (200..300).contains(&a.status) {
+                    if let Ok(body) = js::json_parse(&a.text) {
+                        return Ok(Answer { body, last_response: last_response(a, request_id.as_deref()) });
+                    }
                 }
             }
-            request(config(at(1)).and_then(|c| c.prepare(s(2), s(3), at(4), None, &random)))
-        }
-        "page" => {
-            let (dir, more) = (Dir::parse(s(5)), at(6).as_bool() == Some(true));
-            let cursor = match s(4) {
-                "next" => page::neighbour(Which::Next, dir, more, opt(7), opt(8)),
-                "prev" => page::neighbour(Which::Previous, dir, more, opt(7), opt(8)),
-                _ => page::walk_next(dir, more, opt(7), opt(8)),
-            };
-            match cursor {
-                None => "null".into(),
-                Some(c) => request(config(at(1)).and_then(|cfg| cfg.prepare(s(2), "list", at(3), Some(c), &[]))),
+            let retry_after = answer.as_ref().and_then(|a| a.retry_after.clone());
+            let retry_after = retry::parse_retry_after(retry_after.as_deref());
+            match retry::next_delay_ms(attempts, req.max_retries, outcome, retry_after, js_sys::Math::random()) {
+                Some(ms) => sleep(ms, signal).await?,
+                None => {
+                    let text = answer.as_ref().and_then(|a| a.text.as_string()).unwrap_or_default();
+                    let e = req.final_error(outcome, &text, request_id.as_deref(), retry_after);
+                    let raw = answer.map(|_| {
+                        let text = req.redact(&text);
+                        js::json_parse(&JsValue::from_str(&text)).unwrap_or_else(|_| JsValue::from_str(&text))
+                    });
+                    return Err(js::error(&e, raw, cause));
+                }
             }
         }
-        "error" => {
-            let cfg = config(at(1)).ok();
-            let secrets = cfg.as_ref().map(|c| c.secrets());
-            let ra = retry::parse_retry_after(opt(5));
-            let secrets: &[&str] = secrets.as_ref().map_or(&[], |x| &x[..]);
-            let e = ClientError::from_response(num(at(2)) as u16, s(3), opt(4), ra, secrets);
-            let token = cfg.as_ref().is_some_and(|c| c.uses_access_token());
-            (if token { e.with_token_scope_hint() } else { e }).to_json()
+    }
+
+    /// One attempt, bounded by the request's timeout and the caller's signal: both abort
+    /// this attempt's own controller.
+    async fn attempt(&self, req: &Request, signal: Option<&AbortSignal>) -> Result<Answered, Failure> {
+        let controller = AbortController::new().map_err(Failure::Network)?;
+        // `controller.abort(undefined)`: an event listener's event must not become the reason.
+        let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind_first(&controller, &JsValue::UNDEFINED);
+        let timer = js::set_timeout(&stop, req.timeout_ms);
+        if let Some(s) = signal {
+            let _ = s.add_event_listener_with_callback("abort", &stop);
         }
-        "delay" => {
-            let outcome = match num(at(3)) as i32 {
-                -1 => Outcome::Timeout,
-                st if !(1..=999).contains(&st) => Outcome::Network,
-                st => Outcome::Status(st as u16),
-            };
-            let ra = retry::parse_retry_after(opt(4));
-            fmt_num(retry::next_delay_ms(num(at(1)) as u32, num(at(2)) as u32, outcome, ra, num(at(5))).unwrap_or(-1.0))
+        let result = self.exchange(req, &controller.signal()).await;
+        js::clear_timeout(&timer);
+        if let Some(s) = signal {
+            let _ = s.remove_event_listener_with_callback("abort", &stop);
         }
-        "failure" => ClientError::connection(s(1), num(at(2))).to_json(),
-        "hasMore" => {
-            let more = page::has_more(num(at(1)) as u32, num(at(2)) as u32, at(3).as_bool());
-            String::from(if more { "true" } else { "false" })
+        result.map_err(|cause| match signal {
+            Some(s) if s.aborted() => Failure::Aborted(s.reason()),
+            _ if controller.signal().aborted() => Failure::Timeout(cause),
+            _ => Failure::Network(cause),
+        })
+    }
+
+    /// `fetch` and the body read; rejects when either fails or `stop` is aborted.
+    async fn exchange(&self, req: &Request, stop: &AbortSignal) -> Result<Answered, JsValue> {
+        let response: web_sys::Response = match &self.fetch {
+            None => {
+                let mut b = gloo_net::http::RequestBuilder::new(&req.url).method(match req.method {
+                    "POST" => gloo_net::http::Method::POST,
+                    "PUT" => gloo_net::http::Method::PUT,
+                    _ => gloo_net::http::Method::GET,
+                });
+                for (k, v) in &req.headers {
+                    b = b.header(k, v);
+                }
+                b = b.abort_signal(Some(stop));
+                let request: web_sys::Request = match &req.body {
+                    Some(body) => b.body(body.as_str()),
+                    None => b.build(),
+                }
+                .map_err(gloo_error)?
+                .into();
+                JsFuture::from(js::global_fetch(&request)?).await?.dyn_into()?
+            }
+            // The `fetch` option, called as `fetch(url, init)` with plain-object headers (a
+            // wrapper may add to them); raced with `stop` in case it ignores the signal.
+            Some(f) => {
+                let init = Object::new();
+                js::set(&init, "method", &JsValue::from_str(req.method));
+                let headers = Object::new();
+                for (k, v) in &req.headers {
+                    js::set(&headers, k, &JsValue::from_str(v));
+                }
+                js::set(&init, "headers", &headers);
+                if let Some(body) = &req.body {
+                    js::set(&init, "body", &JsValue::from_str(body));
+                }
+                js::set(&init, "signal", stop);
+                let returned = f.call2(&JsValue::UNDEFINED, &JsValue::from_str(&req.url), &init)?;
+                raced(Promise::resolve(&returned), stop).await?.dyn_into()?
+            }
+        };
+        let text = response.text()?;
+        let text = if self.fetch.is_some() { raced(text, stop).await? } else { JsFuture::from(text).await? };
+        let response = gloo_net::http::Response::from(response);
+        let headers = response.headers();
+        Ok(Answered {
+            status: response.status(),
+            request_id: headers.get("request-id"),
+            retry_after: headers.get("retry-after"),
+            headers: headers.into_raw(),
+            text,
+        })
+    }
+
+    fn emit(&self, hook: Hook, event: impl FnOnce() -> JsValue) {
+        let hooks = self.hooks.borrow();
+        if !hooks.iter().any(|(h, _)| *h == hook) {
+            return;
         }
-        "toArrayMax" => match page::to_array_max(at(1)) {
-            Ok(n) => crate::client::json::itoa(n as i64),
-            Err(e) => error_json(&e),
-        },
-        "resources" => resources::table_json(),
-        _ => error_json(&ClientError::invalid("method", "unknown core call")),
+        let event = event();
+        // Copied first: a hook may add or remove hooks.
+        let fns: Vec<Function> = hooks.iter().filter(|(h, _)| *h == hook).map(|(_, f)| f.clone()).collect();
+        drop(hooks);
+        for f in fns {
+            // A hook that throws does not change the call.
+            let _ = f.call1(&JsValue::UNDEFINED, &event);
+        }
+    }
+}
+
+fn request_event(req: &Request, attempt: u32) -> RequestEvent<'_> {
+    RequestEvent { method: req.method, path: &req.path, attempt, idempotency_key: req.idempotency_key.as_deref() }
+}
+
+/// `{ statusCode, requestId, headers }` of an answer.
+fn last_response(a: &Answered, request_id: Option<&str>) -> JsValue {
+    let o = Object::new();
+    js::set(&o, "statusCode", &JsValue::from(a.status));
+    js::set(&o, "requestId", &request_id.map_or(JsValue::NULL, JsValue::from_str));
+    js::set(&o, "headers", &a.headers);
+    o.into()
+}
+
+fn gloo_error(e: gloo_net::Error) -> JsValue {
+    js_sys::Error::new(&e.to_string()).into()
+}
+
+/// The aborted-call error, its cause the signal's reason.
+fn aborted(reason: JsValue) -> JsValue {
+    js::error(&ClientError::connection("aborted", 0.0), None, Some(reason))
+}
+
+/// `promise`, or a rejection as soon as `stop` is aborted.
+async fn raced(promise: Promise, stop: &AbortSignal) -> Result<JsValue, JsValue> {
+    let on_abort = Promise::new(&mut |_, reject| {
+        let _ = stop.add_event_listener_with_callback("abort", &reject);
+    });
+    JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &on_abort))).await
+}
+
+/// Waits `ms`, or rejects at once with the aborted-call error when `signal` aborts.
+async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
+    let mut timer = JsValue::UNDEFINED;
+    let mut listener = None;
+    let wait = Promise::new(&mut |resolve, reject| {
+        timer = js::set_timeout(&resolve, ms);
+        if let Some(s) = signal {
+            let _ = s.add_event_listener_with_callback("abort", &reject);
+            listener = Some(reject);
+        }
+    });
+    let result = JsFuture::from(wait).await;
+    if let (Some(s), Some(f)) = (signal, &listener) {
+        let _ = s.remove_event_listener_with_callback("abort", f);
+    }
+    if result.is_err() {
+        js::clear_timeout(&timer);
+        return Err(aborted(signal.map_or(JsValue::UNDEFINED, |s| s.reason())));
+    }
+    Ok(())
+}
+
+/// Per-call options as JSON for the core (`signal` as `true`), and the signal itself.
+fn call_options(opts: &JsValue) -> Result<(Json, Option<AbortSignal>), ClientError> {
+    let mut json = js::to_json(opts, "opts")?;
+    let signal = if opts.is_object() { js::get(opts, "signal") } else { JsValue::UNDEFINED };
+    if signal.is_undefined() || signal.is_null() {
+        if let Json::Object(m) = &mut json {
+            m.shift_remove("signal");
+        }
+        return Ok((json, None));
+    }
+    let signal = signal
+        .dyn_into::<AbortSignal>()
+        .map_err(|_| ClientError::invalid("signal", "Invalid signal: must be an AbortSignal"))?;
+    if let Json::Object(m) = &mut json {
+        m.insert("signal".into(), Json::Bool(true));
+    }
+    Ok((json, Some(signal)))
+}
+
+/// The QbitPay API client: `new QbitPay({ apiKey })` on a server, `new QbitPay({ accessToken })`
+/// in a browser.
+#[wasm_bindgen]
+pub struct QbitPay {
+    inner: Rc<Inner>,
+    resources: [JsValue; 8],
+}
+
+#[wasm_bindgen]
+impl QbitPay {
+    #[wasm_bindgen(constructor)]
+    pub fn new(#[wasm_bindgen(unchecked_param_type = "QbitPayOptions")] options: JsValue) -> Result<QbitPay, JsValue> {
+        let fail = |e: ClientError| js::error(&e, None, None);
+        let fetch = if options.is_object() { js::get(&options, "fetch") } else { JsValue::UNDEFINED };
+        // The options as JSON for the core, `fetch` as its `typeof` (a function is "function").
+        let opts = if options.is_object() {
+            let copy = Object::assign(&Object::new(), options.unchecked_ref());
+            if !fetch.is_undefined() {
+                js::set(&copy, "fetch", &fetch.js_typeof());
+            }
+            js::to_json(&copy, "options").map_err(fail)?
+        } else {
+            js::to_json(&options, "options").map_err(fail)?
+        };
+        let config = Config::new(&opts, &js::env()).map_err(fail)?;
+        let inner = Rc::new(Inner { config, fetch: fetch.dyn_into().ok(), hooks: RefCell::new(Vec::new()) });
+        let c = || inner.clone();
+        let resources = [
+            Charges { client: c() }.into(),
+            AccessToken { client: c() }.into(),
+            Accounts { client: c() }.into(),
+            Balances { client: c() }.into(),
+            BalanceTransactions { client: c() }.into(),
+            Payouts { client: c() }.into(),
+            Markets { client: c() }.into(),
+            Events { client: c() }.into(),
+        ];
+        Ok(QbitPay { inner, resources })
+    }
+
+    /// Calls `hook` before each attempt (`'request'`) or after each answer (`'response'`).
+    pub fn on(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "'request' | 'response'")] name: JsValue,
+        hook: Function,
+    ) -> Result<(), JsValue> {
+        let h = hook_name(&name)?;
+        self.inner.hooks.borrow_mut().push((h, hook));
+        Ok(())
+    }
+
+    /// Removes a hook added with `on`.
+    pub fn off(
+        &self,
+        #[wasm_bindgen(unchecked_param_type = "'request' | 'response'")] name: JsValue,
+        hook: Function,
+    ) -> Result<(), JsValue> {
+        let h = hook_name(&name)?;
+        let mut hooks = self.inner.hooks.borrow_mut();
+        if let Some(i) = hooks.iter().position(|(k, f)| *k == h && JsValue::from(f) == JsValue::from(&hook)) {
+            hooks.remove(i);
+        }
+        Ok(())
+    }
+
+    #[wasm_bindgen(getter, unchecked_return_type = "Charges")]
+    pub fn charges(&self) -> JsValue {
+        self.resources[0].clone()
+    }
+    #[wasm_bindgen(getter, js_name = accessToken, unchecked_return_type = "AccessToken")]
+    pub fn access_token(&self) -> JsValue {
+        self.resources[1].clone()
+    }
+    #[wasm_bindgen(getter, unchecked_return_type = "Accounts")]
+    pub fn accounts(&self) -> JsValue {
+        self.resources[2].clone()
+    }
+    #[wasm_bindgen(getter, unchecked_return_type = "Balances")]
+    pub fn balances(&self) -> JsValue {
+        self.resources[3].clone()
+    }
+    #[wasm_bindgen(getter, js_name = balanceTransactions, unchecked_return_type = "BalanceTransactions")]
+    pub fn balance_transactions(&self) -> JsValue {
+        self.resources[4].clone()
+    }
+    #[wasm_bindgen(getter, unchecked_return_type = "Payouts")]
+    pub fn payouts(&self) -> JsValue {
+        self.resources[5].clone()
+    }
+    #[wasm_bindgen(getter, unchecked_return_type = "Markets")]
+    pub fn markets(&self) -> JsValue {
+        self.resources[6].clone()
+    }
+    #[wasm_bindgen(getter, unchecked_return_type = "Events")]
+    pub fn events(&self) -> JsValue {
+        self.resources[7].clone()
+    }
+}
+
+fn hook_name(name: &JsValue) -> Result<Hook, JsValue> {
+    match name.as_string().as_deref() {
+        Some("request") => Ok(Hook::Request),
+        Some("response") => Ok(Hook::Response),
+        _ => Err(js::error(&ClientError::invalid("name", "Unknown hook: must be 'request' or 'response'"), None, None)),
     }
 }

@@ -1,9 +1,16 @@
-//! The wasm-bindgen layer: thin functions that map the pure core onto JavaScript.
-//! Each npm entry is its own wasm module, chosen by cargo feature.
+//! The wasm-bindgen layer: the pure core mapped onto JavaScript. Each npm entry is its own
+//! wasm module, chosen by cargo feature: `wasm-webhook` (the verifier) or `wasm-client`
+//! (the API client classes).
 
 #[cfg(feature = "wasm-client")]
 mod client;
-#[cfg(feature = "wasm-webhook")]
+#[cfg(feature = "wasm-client")]
+mod js;
+#[cfg(feature = "wasm-client")]
+mod list;
+#[cfg(feature = "wasm-client")]
+mod resources;
+#[cfg(all(feature = "wasm-webhook", not(feature = "wasm-client")))]
 mod webhook;
-#[cfg(all(target_arch = "wasm32", any(feature = "wasm-webhook", feature = "wasm-client")))]
+#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook", not(feature = "wasm-client")))]
 mod bare;

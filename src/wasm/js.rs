@@ -1,0 +1,150 @@
+//! What the client binding needs from JavaScript beyond web-sys and js-sys: the global
+//! timers, `JSON`, `Promise.then` with plain values, the shared error classes, and the
+//! facts about the runtime.
+
+use crate::client::{ClientError, Env, Json};
+use js_sys::{Object, Promise, Reflect};
+use serde::Serialize;
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+#[wasm_bindgen]
+extern "C" {
+    /// The global `setTimeout` (never `window.setTimeout`): a handle in Node, a number elsewhere.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(handler: &JsValue, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(id: &JsValue);
+
+    /// The global `fetch`, looked up at each call; `catch`: a replaced `fetch` that throws
+    /// is a failed attempt, not an exception through the module.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    pub fn global_fetch(request: &web_sys::Request) -> Result<js_sys::Promise, JsValue>;
+
+    /// `JSON.parse` of a JavaScript string, which stays in JavaScript.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    pub fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
+    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+
+    /// A function's `bind(thisArg, firstArg)`.
+    pub type Bindable;
+    #[wasm_bindgen(method, js_name = bind)]
+    pub fn bind_first(this: &Bindable, this_arg: &JsValue, first: &JsValue) -> js_sys::Function;
+
+    /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
+    pub type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = catch)]
+    pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = finally)]
+    pub fn finally_with(this: &Thenable, on_finally: &JsValue) -> Promise;
+}
+
+#[wasm_bindgen(raw_module = "./errors.mjs")]
+extern "C" {
+    /// The error class for each `ErrorKind` (as serde names it): `invalid_request` →
+    /// `QbitPayInvalidRequestError`, ... One module shared by every entry, so `instanceof`
+    /// holds whichever entry threw.
+    #[wasm_bindgen(thread_local_v2, js_name = errorClasses)]
+    static ERROR_CLASSES: Object;
+}
+
+/// `value` as a JSON value, the way it would go on the wire: through `JSON.stringify`
+/// (which applies `toJSON`, drops functions and `undefined`, and refuses cycles and BigInt
+/// with an error instead of recursing). `undefined` and `null` are `null`.
+pub fn to_json(value: &JsValue, param: &str) -> Result<Json, ClientError> {
+    if value.is_undefined() || value.is_null() {
+        return Ok(Json::Null);
+    }
+    let unreadable = || ClientError::invalid(param, format!("{param} could not be serialised as JSON"));
+    let text = json_stringify(value).map_err(|_| unreadable())?;
+    match text.as_string() {
+        Some(t) => serde_json::from_str(&t).map_err(|_| unreadable()),
+        None => Ok(Json::Null),
+    }
+}
+
+/// A Rust value as a plain JavaScript object (maps as objects, not `Map`).
+pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+    value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// The JavaScript error for `e`: an instance of the class its kind names, with its fields,
+/// plus `raw` (the server's body, credentials cut out) and `cause` when given.
+pub fn error(e: &ClientError, raw: Option<JsValue>, cause: Option<JsValue>) -> JsValue {
+    let fields = to_js(e);
+    if let Some(raw) = raw {
+        set(&fields, "raw", &raw);
+    }
+    if let Some(cause) = cause {
+        set(&fields, "cause", &cause);
+    }
+    let kind = to_js(&e.kind);
+    let class = ERROR_CLASSES.with(|t| Reflect::get(t, &kind).ok()).filter(|c| c.is_function());
+    let args = js_sys::Array::of2(&JsValue::from_str(&e.message), &fields);
+    match class.map(|c| Reflect::construct(c.unchecked_ref::<js_sys::Function>(), &args)) {
+        Some(Ok(err)) => err,
+        _ => js_sys::Error::new(&e.message).into(),
+    }
+}
+
+pub fn set(target: &JsValue, key: &str, value: &JsValue) {
+    let _ = Reflect::set(target, &JsValue::from_str(key), value);
+}
+
+pub fn get(target: &JsValue, key: &str) -> JsValue {
+    Reflect::get(target, &JsValue::from_str(key)).unwrap_or(JsValue::UNDEFINED)
+}
+
+/// A property that `JSON.stringify` and `Object.keys` do not see.
+pub fn define_hidden(target: &JsValue, key: &str, value: &JsValue) {
+    if !target.is_object() {
+        return;
+    }
+    let d = Object::new();
+    set(&d, "value", value);
+    set(&d, "configurable", &JsValue::TRUE);
+    let _ = Reflect::define_property(target.unchecked_ref::<Object>(), &JsValue::from_str(key), &d);
+}
+
+/// A fresh `Idempotency-Key`: `crypto.randomUUID()`, or a version-4 UUID from
+/// `crypto.getRandomValues` where `randomUUID` is missing (a page outside a secure context).
+pub fn new_idempotency_key() -> String {
+    let crypto = get(&js_sys::global(), "crypto");
+    if get(&crypto, "randomUUID").is_function() {
+        return crypto.unchecked_into::<web_sys::Crypto>().random_uuid();
+    }
+    let mut bytes = [0u8; 16];
+    if crypto.is_object() {
+        let _ = crypto.unchecked_into::<web_sys::Crypto>().get_random_values_with_u8_array(&mut bytes);
+    }
+    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+}
+
+/// Which runtime this is (for the client user-agent header) and whether it is a browser
+/// (a global `document`).
+pub fn env() -> Env {
+    let g = js_sys::global();
+    let s = |v: JsValue| v.as_string().unwrap_or_default();
+    let (runtime, version) = if get(&get(&g, "Deno"), "version").is_object() {
+        ("deno", s(get(&get(&get(&g, "Deno"), "version"), "deno")))
+    } else if get(&g, "Bun").is_object() {
+        ("bun", s(get(&get(&g, "Bun"), "version")))
+    } else if s(get(&get(&g, "navigator"), "userAgent")) == "Cloudflare-Workers" {
+        ("workerd", String::new())
+    } else if get(&get(&get(&g, "process"), "versions"), "node").is_string() {
+        ("node", s(get(&get(&get(&g, "process"), "versions"), "node")))
+    } else if !get(&g, "document").is_undefined() {
+        ("browser", s(get(&get(&g, "navigator"), "userAgent")))
+    } else {
+        ("unknown", String::new())
+    };
+    Env { browser: !get(&g, "document").is_undefined(), runtime: runtime.into(), runtime_version: version }
+}
+
+/// Milliseconds since the epoch, from JavaScript (`SystemTime` is not available on wasm32).
+pub fn now_ms() -> f64 {
+    js_sys::Date::now()
+}
