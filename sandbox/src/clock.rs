@@ -11,16 +11,28 @@ pub fn wall_ms() -> i64 {
 pub struct Clock {
     offset_ms: AtomicI64,
     last_ms: AtomicI64,
+    /// While an advance runs a job: the job's due time (time stands still); else i64::MIN.
+    pinned_ms: AtomicI64,
 }
 
 impl Clock {
     pub fn new(offset_ms: i64) -> Clock {
-        Clock { offset_ms: AtomicI64::new(offset_ms), last_ms: AtomicI64::new(0) }
+        Clock { offset_ms: AtomicI64::new(offset_ms), last_ms: AtomicI64::new(0), pinned_ms: AtomicI64::new(i64::MIN) }
     }
 
     /// Sandbox milliseconds since the epoch.
     pub fn now(&self) -> i64 {
+        let pinned = self.pinned_ms.load(Ordering::SeqCst);
+        if pinned != i64::MIN {
+            return pinned;
+        }
         wall_ms() + self.offset_ms.load(Ordering::SeqCst)
+    }
+
+    /// Stops sandbox time at `t` (not before now) until `advance_to`.
+    pub fn pin(&self, t: i64) {
+        let t = t.max(self.now());
+        self.pinned_ms.store(t, Ordering::SeqCst);
     }
 
     /// Sandbox milliseconds, never earlier than the previous tick (objects keep their order).
@@ -34,10 +46,13 @@ impl Clock {
         self.offset_ms.load(Ordering::SeqCst)
     }
 
-    /// Moves sandbox time forward to at least `t` (never back); returns the new offset.
+    /// Moves sandbox time forward to at least `t` (never back) and lets it run again;
+    /// returns the new offset.
     pub fn advance_to(&self, t: i64) -> i64 {
+        let t = t.max(self.now());
         let want = t - wall_ms();
         let prev = self.offset_ms.fetch_max(want, Ordering::SeqCst);
+        self.pinned_ms.store(i64::MIN, Ordering::SeqCst);
         prev.max(want)
     }
 }

@@ -99,17 +99,18 @@ impl Db {
             None => Connection::open_in_memory().map_err(|e| format!("cannot open an in-memory database: {e}"))?,
         };
         let what = path.map(|p| format!("--data {p}")).unwrap_or_else(|| "in-memory database".into());
-        // WAL + NORMAL: a commit is in the log before the response goes out (a killed process
-        // loses nothing committed); EXCLUSIVE: one sandbox per file.
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA locking_mode = EXCLUSIVE; PRAGMA foreign_keys = OFF;")
-            .map_err(|e| format!("{what}: {e}"))?;
-        conn.set_prepared_statement_cache_capacity(128);
-        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(|e| match e.sqlite_error_code() {
+        let in_use = |e: rusqlite::Error| match e.sqlite_error_code() {
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 format!("{what} is in use by another qbitpay-sandbox")
             }
             _ => format!("{what}: {e} (is it a qbitpay-sandbox data file?)"),
-        })?;
+        };
+        // WAL + NORMAL: a commit is in the log before the response goes out (a killed process
+        // loses nothing committed); EXCLUSIVE: one sandbox per file.
+        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA locking_mode = EXCLUSIVE; PRAGMA foreign_keys = OFF;")
+            .map_err(in_use)?;
+        conn.set_prepared_statement_cache_capacity(128);
+        conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(in_use)?;
         conn.execute_batch(SCHEMA).map_err(|e| format!("{what}: {e} (is it a qbitpay-sandbox data file?)"))?;
         let version: Option<String> =
             conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).optional().map_err(|e| e.to_string())?;

@@ -156,27 +156,27 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     let _g = app.sched.runner.lock().await;
     let target = app.now() + ms;
     let mut ran = Vec::new();
+    let mut failed = None;
     for _ in 0..100_000 {
-        let job = app.write(|w| {
-            let mut j = store::claim_due(w, target, 1)?;
-            Ok(j.pop())
-        })?;
+        let job = match app.write(|w| Ok(store::claim_due(w, target, 1)?.pop())) {
+            Ok(j) => j,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
         let Some(job) = job else { break };
-        set_clock(app, job.due_ms)?;
+        app.clock.pin(job.due_ms);
         ran.push(run(app, job).await);
     }
-    set_clock(app, target)?;
+    let offset = app.clock.advance_to(target); // unpins, also after a failure
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    app.write(|w| crate::db::meta_set(w, "clock_offset_ms", &offset.to_string()))?;
     let now = app.now();
     app.write(|w| store::idem_purge(w, now - IDEM_TTL_MS))?;
     Ok(ran)
-}
-
-fn set_clock(app: &Arc<App>, t: i64) -> ApiResult<()> {
-    if t <= app.now() {
-        return Ok(());
-    }
-    let offset = app.clock.advance_to(t);
-    app.write(|w| crate::db::meta_set(w, "clock_offset_ms", &offset.to_string()))
 }
 
 pub const fn idem_ttl_ms() -> i64 {

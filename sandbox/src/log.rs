@@ -9,7 +9,7 @@ use std::sync::{Mutex, OnceLock};
 use std::time::Duration;
 
 /// Lines held while stderr is slow or blocked (then dropped).
-const CAPACITY: usize = 4096;
+const CAPACITY: usize = 1024;
 
 enum Msg {
     Line(String),
