@@ -87,6 +87,7 @@ try {
   Kettle & Kiln, the QbitPay sample checkout, is running.
 
     Open  ${shopUrl}/
+    Sandbox dashboard  ${sandboxUrl}/  (charges, webhook deliveries, the clock)
 
   QbitPay sandbox   ${sandboxUrl}  (API key ${apiKey}, auto-confirm after ${autoConfirm} s)
   Merchant backend  ${shopUrl}  (www/server.mjs)

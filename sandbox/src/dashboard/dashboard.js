@@ -128,7 +128,8 @@
     $('#account-id').textContent = d.id;
     $('#account-key').textContent = d.keyHint;
     $('#account-active').textContent = active ? 'active' : 'its key was not given at start: read only';
-    $('#account-counts').textContent = `${d.counts.charges} charges · ${d.counts.payouts} payouts · ${d.counts.events} events`;
+    const n = (k, word) => `${d.counts[k]} ${word}${d.counts[k] === 1 ? '' : 's'}`;
+    $('#account-counts').textContent = `${n('charges', 'charge')} · ${n('payouts', 'payout')} · ${n('events', 'event')}`;
     $('#balance-available').textContent = money(d.balance.available, d.balance.currency);
     $('#balance-pending').textContent = money(d.balance.pending, d.balance.currency);
 
@@ -156,7 +157,7 @@
         h('td', { title: a.at }, fmt(a.at)), h('td', { class: 'url' }, a.url),
         h('td', { class: 'result' }, a.statusCode ? `HTTP ${a.statusCode}` : a.error),
         h('td', { class: 'num' }, `${a.latencyMs} ms`),
-        h('td', { title: a.nextRetryAt || '' }, a.nextRetryAt ? `${fmt(a.nextRetryAt)} (${rel(a.nextRetryAt)})` : '–')));
+        h('td', { title: a.nextRetryAt || '' }, !a.nextRetryAt ? '–' : i === e.attempts.length - 1 ? `${fmt(a.nextRetryAt)} (${rel(a.nextRetryAt)})` : fmt(a.nextRetryAt))));
       return h('article', { class: 'event', 'data-id': e.id, 'data-type': e.type },
         h('div', { class: 'row spread' },
           h('div', {}, h('b', {}, e.type), ' ', h('code', {}, e.id), ' ', h('span', { class: 'muted' }, fmt(e.createdAt)),
