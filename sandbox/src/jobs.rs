@@ -158,7 +158,16 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     let mut ran = Vec::new();
     let mut failed = None;
     for _ in 0..100_000 {
-        let job = match app.write(|w| Ok(store::claim_due(w, target, 1)?.pop())) {
+        // The offset the clock is about to reach is stored with the claim: killed mid-advance,
+        // a restart never dates anything before what already ran.
+        let job = match app.write(|w| {
+            let j = store::claim_due(w, target, 1)?.pop();
+            if let Some(j) = &j {
+                let offset = (j.due_ms.max(app.now()) - crate::clock::wall_ms()).max(app.clock.offset_ms());
+                crate::db::meta_set(w, "clock_offset_ms", &offset.to_string())?;
+            }
+            Ok(j)
+        }) {
             Ok(j) => j,
             Err(e) => {
                 failed = Some(e);

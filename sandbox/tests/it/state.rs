@@ -91,6 +91,24 @@ async fn state_and_schedules_survive_a_restart() {
     assert_eq!(expired["createdAt"], a.body["expiresAt"], "the event is dated when the charge expired, in sandbox time");
 }
 
+#[tokio::test]
+async fn a_job_that_fell_due_while_stopped_runs_at_start() {
+    let dir = TempDir::new("due");
+    let data = dir.file("state.db");
+    let rx = Receiver::start(vec![]).await;
+    let args = ["--api-key", K, "--data", &data, "--charge-ttl", "1"];
+    let mut sb = Sandbox::start(&args);
+    let c = sb.create_charge(K, "due-1", &rx.url).await;
+    sb.kill();
+    tokio::time::sleep(Duration::from_millis(1200)).await; // its expiry passes while nothing runs
+    assert!(rx.hits().is_empty());
+    let sb = Sandbox::start(&args);
+    let hits = rx.wait(1).await;
+    assert_eq!(hits[0].json()["type"], "charge.expired");
+    assert_eq!(hits[0].json()["data"]["id"], c["id"]);
+    assert_eq!(sb.get(Auth::Key(K), &format!("/api/v1/charges/{}", c["id"].as_str().unwrap())).await.body["status"], "cancelled");
+}
+
 struct Sent {
     key: String,
     path: &'static str,
