@@ -104,14 +104,15 @@ async fn idempotent(app: &App, acct: &Account, headers: &HeaderMap, path: &str, 
             }
             return Ok(Idem::Replayed(rec.status, rec.body));
         }
-        w.execute_batch("SAVEPOINT op").db()?;
+        w.prepare_cached("SAVEPOINT op").db()?.execute([]).db()?;
         let (status, bytes) = match f(w) {
             Ok(v) => {
-                w.execute_batch("RELEASE op").db()?;
+                w.prepare_cached("RELEASE op").db()?.execute([]).db()?;
                 (StatusCode::OK, serde_json::to_vec(&v).expect("json"))
             }
             Err(e) => {
-                w.execute_batch("ROLLBACK TO op; RELEASE op").db()?;
+                w.prepare_cached("ROLLBACK TO op").db()?.execute([]).db()?;
+                w.prepare_cached("RELEASE op").db()?.execute([]).db()?;
                 if e.status.is_server_error() {
                     return Err(e);
                 }

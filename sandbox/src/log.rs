@@ -36,19 +36,30 @@ fn logger() -> &'static Logger {
 fn writer() {
     let Some(rx) = RX.lock().unwrap_or_else(|p| p.into_inner()).take() else { return };
     let mut err = std::io::stderr();
-    for msg in rx {
-        match msg {
-            Msg::Line(l) => {
-                let dropped = LOGGER.get().map(|l| l.dropped.swap(0, Ordering::Relaxed)).unwrap_or(0);
-                if dropped > 0 {
-                    let _ = writeln!(err, "qbitpay-sandbox: {dropped} log line(s) dropped: stderr is not being read fast enough");
+    let mut buf = String::new();
+    // One write per batch of queued lines (not one per line).
+    while let Ok(first) = rx.recv() {
+        let mut flushes = Vec::new();
+        let mut next = Some(first);
+        while let Some(msg) = next {
+            match msg {
+                Msg::Line(l) => {
+                    let dropped = LOGGER.get().map(|l| l.dropped.swap(0, Ordering::Relaxed)).unwrap_or(0);
+                    if dropped > 0 {
+                        buf.push_str(&format!("qbitpay-sandbox: {dropped} log line(s) dropped: stderr is not being read fast enough\n"));
+                    }
+                    buf.push_str(&l);
+                    buf.push('\n');
                 }
-                let _ = writeln!(err, "{l}");
+                Msg::Flush(done) => flushes.push(done),
             }
-            Msg::Flush(done) => {
-                let _ = err.flush();
-                let _ = done.send(());
-            }
+            next = if buf.len() < 64 * 1024 { rx.try_recv().ok() } else { None };
+        }
+        let _ = err.write_all(buf.as_bytes());
+        let _ = err.flush();
+        buf.clear();
+        for done in flushes {
+            let _ = done.send(());
         }
     }
 }
