@@ -144,12 +144,9 @@ fn active(app: &App, id: &str) -> ApiResult<Arc<Account>> {
     })
 }
 
-fn known(app: &App, c: &Connection, id: &str) -> ApiResult<store::AccountRow> {
-    let row = store::accounts(c)?.into_iter().find(|a| a.id == id);
-    row.ok_or_else(|| {
-        let _ = app;
-        ApiError::not_found("account", id)
-    })
+/// An account in the database (its key given at this start or not).
+fn known(c: &Connection, id: &str) -> ApiResult<store::AccountRow> {
+    store::accounts(c)?.into_iter().find(|a| a.id == id).ok_or_else(|| ApiError::not_found("account", id))
 }
 
 fn summary(app: &App, c: &Connection, a: &store::AccountRow) -> ApiResult<Value> {
@@ -204,7 +201,7 @@ async fn account(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q
         }
         let lq = ListQuery { limit: lq.limit, starting_after: None, ending_before: None };
         app.read(|c| {
-            let row = known(&app, c, &id)?;
+            let row = known(c, &id)?;
             let mut v = summary(&app, c, &row)?;
             let raw = |table: &str| -> ApiResult<Vec<Value>> {
                 let bodies = store::page(c, table, &id, &lq, &[], "body", store::body)?;
@@ -230,10 +227,10 @@ async fn account(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q
 
 async fn reset(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response {
     respond(app.write(|w| {
-        known(&app, w, &id)?;
+        known(w, &id)?;
         store::reset_account(w, &id)?;
         crate::log!("qbitpay-sandbox: account {id} reset");
-        summary(&app, w, &known(&app, w, &id)?)
+        summary(&app, w, &known(w, &id)?)
     }))
 }
 

@@ -179,9 +179,8 @@ pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Opt
             ev.pending_webhooks += 1;
             if let Some(due) = next_retry_ms {
                 store::schedule(w, &acct.id, DELIVER, event_id, n.unwrap_or(0) + 1, due)?;
-            } else if n.is_some() {
-                ev.delivery.status = "failed".into();
-            } else if ev.delivery.status != "pending" {
+            } else if n.is_some() || ev.delivery.status != "pending" {
+                // All attempts used; or a failed resend of an event no retry is waiting for.
                 ev.delivery.status = "failed".into();
             }
         }
