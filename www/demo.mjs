@@ -86,7 +86,7 @@ try {
   console.log(`
   Kettle & Kiln, the QbitPay sample checkout, is running.
 
-    Open  ${shopUrl}/
+    Open               ${shopUrl}/
     Sandbox dashboard  ${sandboxUrl}/  (charges, webhook deliveries, the clock)
 
   QbitPay sandbox   ${sandboxUrl}  (API key ${apiKey}, auto-confirm after ${autoConfirm} s)
