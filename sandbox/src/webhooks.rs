@@ -108,7 +108,12 @@ pub struct Outcome {
 /// then retries), None for a resend. Records the attempt, the event's delivery state and,
 /// after a failure with retries left, the next retry (`at` + the retry interval).
 pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Option<i64>, job: Option<i64>) -> ApiResult<Outcome> {
-    let ev = app.read(|c| store::event(c, &acct.id, event_id))?.ok_or_else(|| ApiError::not_found("event", event_id))?;
+    let Some(ev) = app.read(|c| store::event(c, &acct.id, event_id))? else {
+        if let Some(seq) = job {
+            app.write(|w| store::finish_job(w, seq))?; // the event is gone (an account reset)
+        }
+        return Err(ApiError::not_found("event", event_id));
+    };
     let url = match ev.delivery.url.clone().or_else(|| app.cfg.webhook_url.clone()) {
         Some(u) => u,
         None => {
