@@ -146,18 +146,26 @@ fn router(app: Arc<App>) -> Router {
         .with_state(app)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGINT or SIGTERM. The handlers are installed when this is called (before the first
+/// stdout line), not when the future is first polled: a signal sent right after the sandbox
+/// answered its first request stops it cleanly instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn main() {
@@ -218,6 +226,7 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
     };
     let router = router(app.clone());
     tokio::spawn(jobs::background(app.clone()));
+    let signal = shutdown_signal();
 
     {
         let mut out = std::io::stdout().lock();
@@ -233,7 +242,6 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
     );
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let signal = shutdown_signal();
     tokio::pin!(signal);
     loop {
         tokio::select! {
