@@ -86,7 +86,8 @@ try {
   console.log(`
   Kettle & Kiln, the QbitPay sample checkout, is running.
 
-    Open  ${shopUrl}/
+    Open               ${shopUrl}/
+    Sandbox dashboard  ${sandboxUrl}/  (charges, webhook deliveries, the clock)
 
   QbitPay sandbox   ${sandboxUrl}  (API key ${apiKey}, auto-confirm after ${autoConfirm} s)
   Merchant backend  ${shopUrl}  (www/server.mjs)

@@ -5,6 +5,7 @@
 //!
 //!     cargo bench -p qbitpay-sandbox --profile sandbox --bench load
 //!     ... -- --clients 50 --requests 100 --fault-rate 0.1
+//!     ... -- --data     (state in a SQLite file, as `--data PATH`; default: in memory)
 
 use std::collections::HashSet;
 use std::io::{BufRead, BufReader};
@@ -65,8 +66,18 @@ fn main() {
     let clients = arg("--clients", if full { 50.0 } else { 5.0 }) as usize;
     let per_client = arg("--requests", if full { 100.0 } else { 20.0 }) as usize;
     let fault_rate = arg("--fault-rate", 0.1);
+    let data = std::env::args().any(|a| a == "--data").then(|| {
+        let dir = std::env::temp_dir().join(format!("qbitpay-sandbox-load-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    });
+    let mut args = vec!["--port".to_owned(), "0".into(), "--api-key".into(), KEY.into(), "--fault-rate".into(), fault_rate.to_string()];
+    if let Some(dir) = &data {
+        args.extend(["--data".into(), dir.join("load.db").to_str().unwrap().to_owned()]);
+    }
+    println!("load: state {}", if data.is_some() { "in a SQLite file (--data)" } else { "in memory" });
     let mut child = Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox"))
-        .args(["--port", "0", "--api-key", KEY, "--fault-rate", &fault_rate.to_string()])
+        .args(&args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
@@ -82,6 +93,9 @@ fn main() {
     }));
     let _ = child.kill();
     let _ = child.wait();
+    if let Some(dir) = data {
+        let _ = std::fs::remove_dir_all(dir);
+    }
     if let Err(e) = result {
         std::panic::resume_unwind(e);
     }

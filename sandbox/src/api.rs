@@ -1,4 +1,4 @@
-//! HTTP handlers of `/api/v1/*` and the sandbox-only helpers under `/sandbox/*`.
+//! HTTP handlers of `/api/v1/*` and the sandbox-only helpers under `/sandbox/*` (API key).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -12,13 +12,18 @@ use axum::Router;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use crate::app::{new_id, now_ms, Account, App, IdemSlot, ListQuery};
+use rusqlite::types::Value as Sql;
+
+use crate::app::{new_id, Account, App, ListQuery};
 use crate::auth::{issue_token, ChargeAuth, KeyAuth};
+use crate::db::{SqlResult, W};
 use crate::error::{ApiError, ApiResult};
+use crate::jobs;
 use crate::model::*;
 use crate::ops;
 use crate::params::{check_url, parse_body, query_enum};
-use crate::webhooks::{check_deliverable, post_signed, redact};
+use crate::store;
+use crate::webhooks::{self, check_deliverable};
 use qbitpay::webhook::timestamp::format_millis;
 
 pub fn routes() -> Router<Arc<App>> {
@@ -40,13 +45,21 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/sandbox/payouts/{id}/{action}", post(sandbox_payout))
 }
 
-fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
     (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
 }
 
-fn respond(r: ApiResult) -> Response {
+pub fn respond(r: ApiResult) -> Response {
     match r {
         Ok(v) => json_response(StatusCode::OK, serde_json::to_vec(&v).expect("json")),
+        Err(e) => e.into_response(),
+    }
+}
+
+/// A stored body (already JSON) as the answer.
+fn respond_raw(r: ApiResult<String>) -> Response {
+    match r {
+        Ok(s) => json_response(StatusCode::OK, s.into_bytes()),
         Err(e) => e.into_response(),
     }
 }
@@ -59,11 +72,17 @@ fn list(url: &str, data: Vec<Value>) -> Value {
     json!({ "object": "list", "url": url, "data": data })
 }
 
-/// Run a POST once per `Idempotency-Key` (per account): the same key with the same path and
-/// body replays the stored answer; with another body → 400. Concurrent duplicates wait for
-/// the first. `f` is synchronous, so a cancelled request never half-stores.
-async fn idempotent(acct: &Account, headers: &HeaderMap, path: &str, body: &[u8], f: impl FnOnce() -> ApiResult) -> Response {
-    let Some(key) = headers.get("idempotency-key") else { return respond(f()) };
+enum Idem {
+    Fresh(u16, Vec<u8>),
+    Replayed(u16, Vec<u8>),
+}
+
+/// Run a POST once per `Idempotency-Key` (per account, for 24 h of sandbox time): the same
+/// key with the same path and body replays the stored answer; with another body → 400.
+/// The record commits in the same transaction as the object it made (a kill leaves both
+/// or neither); a 4xx answer is stored too, a 5xx is not.
+async fn idempotent(app: &App, acct: &Account, headers: &HeaderMap, path: &str, body: &[u8], f: impl FnOnce(&W) -> ApiResult) -> Response {
+    let Some(key) = headers.get("idempotency-key") else { return respond(app.write(f)) };
     let key = match key.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.to_owned(),
         _ => return ApiError::invalid("Idempotency-Key", "The Idempotency-Key header must be 1 to 255 visible characters.").into_response(),
@@ -73,34 +92,46 @@ async fn idempotent(acct: &Account, headers: &HeaderMap, path: &str, body: &[u8]
     h.update([0]);
     h.update(body);
     let fingerprint: [u8; 32] = h.finalize().into();
-    let slot = {
-        let mut m = acct.idem.lock().unwrap_or_else(|p| p.into_inner());
-        m.entry(key.clone())
-            .or_insert_with(|| Arc::new(IdemSlot { fingerprint, result: tokio::sync::Mutex::new(None) }))
-            .clone()
-    };
-    if slot.fingerprint != fingerprint {
-        return ApiError::bad_request(format!(
-            "Keys for idempotent requests can only be used with the same parameters they were first used with: \
-             '{key}' was first used with another request."
-        ))
-        .with_detail(json!({ "code": "idempotency_key_in_use" }))
-        .into_response();
+    let r = app.write(|w| {
+        let now = app.now();
+        if let Some(rec) = store::idem_get(w, &acct.id, &key, now - jobs::idem_ttl_ms())? {
+            if rec.fingerprint != fingerprint {
+                return Err(ApiError::bad_request(format!(
+                    "Keys for idempotent requests can only be used with the same parameters they were first used with: \
+                     '{key}' was first used with another request."
+                ))
+                .with_detail(json!({ "code": "idempotency_key_in_use" })));
+            }
+            return Ok(Idem::Replayed(rec.status, rec.body));
+        }
+        w.prepare_cached("SAVEPOINT op").db()?.execute([]).db()?;
+        let (status, bytes) = match f(w) {
+            Ok(v) => {
+                w.prepare_cached("RELEASE op").db()?.execute([]).db()?;
+                (StatusCode::OK, serde_json::to_vec(&v).expect("json"))
+            }
+            Err(e) => {
+                w.prepare_cached("ROLLBACK TO op").db()?.execute([]).db()?;
+                w.prepare_cached("RELEASE op").db()?.execute([]).db()?;
+                if e.status.is_server_error() {
+                    return Err(e);
+                }
+                (e.status, serde_json::to_vec(&e.body()).expect("json"))
+            }
+        };
+        let rec = store::IdemRecord { fingerprint: fingerprint.to_vec(), status: status.as_u16(), body: bytes.clone() };
+        store::idem_put(w, &acct.id, &key, &rec, now)?;
+        Ok(Idem::Fresh(status.as_u16(), bytes))
+    });
+    match r {
+        Ok(Idem::Fresh(status, bytes)) => json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), bytes),
+        Ok(Idem::Replayed(status, bytes)) => {
+            let mut resp = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), bytes);
+            resp.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
+            resp
+        }
+        Err(e) => e.into_response(),
     }
-    let mut done = slot.result.lock().await;
-    if let Some((status, bytes)) = &*done {
-        let mut resp = json_response(StatusCode::from_u16(*status).unwrap_or(StatusCode::OK), bytes.clone());
-        resp.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
-        return resp;
-    }
-    let (status, bytes) = match f() {
-        Ok(v) => (StatusCode::OK, serde_json::to_vec(&v).expect("json")),
-        Err(e) => (e.status, serde_json::to_vec(&e.body()).expect("json")),
-    };
-    if !status.is_server_error() {
-        *done = Some((status.as_u16(), bytes.clone()));
-    }
-    json_response(status, bytes)
 }
 
 async fn access_token(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Response {
@@ -111,29 +142,35 @@ async fn access_token(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Re
 // ---------------------------------------------------------------- charges
 
 async fn create_charge(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, headers: HeaderMap, body: Bytes) -> Response {
-    idempotent(&acct, &headers, "/api/v1/charges", &body, || {
+    idempotent(&app, &acct, &headers, "/api/v1/charges", &body, |w| {
         let p = parse_body(&headers, &body)?;
-        ops::create_charge(&app, &acct, &p)
+        ops::create_charge(&app, &acct, w, &p)
     })
     .await
 }
 
-async fn get_charge(ChargeAuth(acct): ChargeAuth, Path(id): Path<String>) -> Response {
-    respond(ops::get_charge(&acct, &id))
+async fn get_charge(State(app): State<Arc<App>>, ChargeAuth(acct): ChargeAuth, Path(id): Path<String>) -> Response {
+    respond_raw(app.read(|c| ops::get_charge(c, &acct, &id)))
 }
 
 async fn update_charge(State(app): State<Arc<App>>, ChargeAuth(acct): ChargeAuth, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    respond(parse_body(&headers, &body).and_then(|p| ops::update_charge(&app, &acct, &id, &p)))
+    respond(parse_body(&headers, &body).and_then(|p| app.write(|w| ops::update_charge(&app, &acct, w, &id, &p))))
 }
 
-async fn list_charges(ChargeAuth(acct): ChargeAuth, RawQuery(q): RawQuery) -> Response {
+fn text(s: &str) -> Sql {
+    Sql::Text(s.to_owned())
+}
+
+async fn list_charges(State(app): State<Arc<App>>, ChargeAuth(acct): ChargeAuth, RawQuery(q): RawQuery) -> Response {
     let q = query_map(q);
-    respond((|| {
+    respond_raw((|| {
         let lq = ListQuery::parse(&q)?;
-        let ext = q.get("externalOrderId").filter(|s| !s.is_empty());
-        let st = acct.state();
-        let page = st.charges.page(&lq, |c| ext.is_none_or(|e| &c.external_order_id == e))?;
-        Ok(list("/api/v1/charges", page.into_iter().map(|c| serde_json::to_value(c).unwrap()).collect()))
+        let mut conds = Vec::new();
+        if let Some(e) = q.get("externalOrderId").filter(|s| !s.is_empty()) {
+            conds.push(("external_order_id = ?", text(e)));
+        }
+        let page = app.read(|c| store::page(c, "charges", &acct.id, &lq, &conds, "body", store::body))?;
+        Ok(store::list_json("/api/v1/charges", &page))
     })())
 }
 
@@ -143,67 +180,73 @@ async fn account_show(KeyAuth(_acct): KeyAuth) -> Response {
     respond(Ok(ops::account_object()))
 }
 
-async fn balance_show(KeyAuth(acct): KeyAuth) -> Response {
-    respond(Ok(ops::balance_object(&acct)))
+async fn balance_show(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Response {
+    respond(app.read(|c| ops::balance_object(c, &acct)))
 }
 
-async fn get_txn(KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
-    let st = acct.state();
-    respond(st.txns.get(&id).map(|t| serde_json::to_value(t).unwrap()).ok_or_else(|| ApiError::not_found("balanceTransaction", &id)))
+async fn get_txn(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
+    respond(app.read(|c| store::txn(c, &acct.id, &id)).and_then(|t| {
+        t.map(|t| serde_json::to_value(t).unwrap()).ok_or_else(|| ApiError::not_found("balanceTransaction", &id))
+    }))
 }
 
-async fn list_txns(KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
+async fn list_txns(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
     let q = query_map(q);
-    respond((|| {
+    respond_raw((|| {
         let lq = ListQuery::parse(&q)?;
-        let ty = query_enum(&q, "type", &["charge", "payout", "payout_cancel", "payout_failure"])?;
-        let status = query_enum(&q, "status", &["pending", "available"])?;
-        let source = q.get("source").filter(|s| !s.is_empty());
-        let st = acct.state();
-        let page = st.txns.page(&lq, |t| {
-            ty.as_deref().is_none_or(|x| t.ty == x)
-                && status.as_deref().is_none_or(|x| t.status == x)
-                && source.is_none_or(|x| &t.source == x)
-        })?;
-        Ok(list("/api/v1/balanceTransactions", page.into_iter().map(|t| serde_json::to_value(t).unwrap()).collect()))
+        let mut conds = Vec::new();
+        if let Some(t) = query_enum(&q, "type", &["charge", "payout", "payout_cancel", "payout_failure"])? {
+            conds.push(("type = ?", text(&t)));
+        }
+        if let Some(s) = query_enum(&q, "status", &["pending", "available"])? {
+            conds.push(("status = ?", text(&s)));
+        }
+        if let Some(s) = q.get("source").filter(|s| !s.is_empty()) {
+            conds.push(("source = ?", text(s)));
+        }
+        let page = app.read(|c| store::page(c, "txns", &acct.id, &lq, &conds, "body", store::body))?;
+        Ok(store::list_json("/api/v1/balanceTransactions", &page))
     })())
 }
 
 // ---------------------------------------------------------------- payouts
 
 async fn create_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, headers: HeaderMap, body: Bytes) -> Response {
-    idempotent(&acct, &headers, "/api/v1/payouts", &body, || {
+    idempotent(&app, &acct, &headers, "/api/v1/payouts", &body, |w| {
         let p = parse_body(&headers, &body)?;
-        ops::create_payout(&app, &acct, &p)
+        ops::create_payout(&app, &acct, w, &p)
     })
     .await
 }
 
-async fn get_payout(KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
-    let st = acct.state();
-    respond(st.payouts.get(&id).map(|p| serde_json::to_value(p).unwrap()).ok_or_else(|| ApiError::not_found("payout", &id)))
+async fn get_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
+    respond(app.read(|c| store::payout(c, &acct.id, &id)).and_then(|p| {
+        p.map(|p| serde_json::to_value(p).unwrap()).ok_or_else(|| ApiError::not_found("payout", &id))
+    }))
 }
 
-async fn list_payouts(KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
+async fn list_payouts(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
     let q = query_map(q);
-    respond((|| {
+    respond_raw((|| {
         let lq = ListQuery::parse(&q)?;
-        let status = query_enum(&q, "status", &["pending", "inTransit", "paid", "cancelled", "failed"])?;
-        let dest = q.get("destination").filter(|s| !s.is_empty());
-        let st = acct.state();
-        let page = st.payouts.page(&lq, |p| {
-            status.as_deref().is_none_or(|x| p.status == x)
-                && dest.is_none_or(|d| {
-                    ["type", "accountNum", "addr"].iter().any(|f| p.destination[f].as_str() == Some(d.as_str()))
-                })
-        })?;
-        Ok(list("/api/v1/payouts", page.into_iter().map(|p| serde_json::to_value(p).unwrap()).collect()))
+        let mut conds = Vec::new();
+        if let Some(s) = query_enum(&q, "status", &["pending", "inTransit", "paid", "cancelled", "failed"])? {
+            conds.push(("status = ?", text(&s)));
+        }
+        if let Some(d) = q.get("destination").filter(|s| !s.is_empty()) {
+            conds.push((
+                "? IN (json_extract(body, '$.destination.type'), json_extract(body, '$.destination.accountNum'), json_extract(body, '$.destination.addr'))",
+                text(d),
+            ));
+        }
+        let page = app.read(|c| store::page(c, "payouts", &acct.id, &lq, &conds, "body", store::body))?;
+        Ok(store::list_json("/api/v1/payouts", &page))
     })())
 }
 
 // ---------------------------------------------------------------- markets
 
-async fn ticker(KeyAuth(_acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
+async fn ticker(State(app): State<Arc<App>>, KeyAuth(_acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
     let q = query_map(q);
     respond((|| {
         let symbol = q.get("symbol").filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing("symbol"))?;
@@ -222,7 +265,7 @@ async fn ticker(KeyAuth(_acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
                 )
             })?;
         let price = if side == "ask" { ask_price(base, quote) } else { bid_price(base, quote) };
-        let mut v = json!({ "symbol": symbol, "timestamp": now_ms() });
+        let mut v = json!({ "symbol": symbol, "timestamp": app.now() });
         v[side.as_str()] = num(price);
         Ok(v)
     })())
@@ -230,20 +273,21 @@ async fn ticker(KeyAuth(_acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
 
 // ---------------------------------------------------------------- events
 
-async fn list_events(KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
+async fn list_events(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
     let q = query_map(q);
     respond((|| {
         let lq = ListQuery::parse(&q)?;
-        let ty = q.get("type").filter(|s| !s.is_empty());
-        let st = acct.state();
-        let page = st.events.page(&lq, |e| ty.is_none_or(|t| e.ty == t))?;
+        let mut conds = Vec::new();
+        if let Some(t) = q.get("type").filter(|s| !s.is_empty()) {
+            conds.push(("type = ?", text(t)));
+        }
+        let page = app.read(|c| store::page(c, "events", &acct.id, &lq, &conds, store::EVENT_COLS, store::event_row))?;
         Ok(list("/api/v1/events", page.into_iter().map(|e| e.with_delivery()).collect()))
     })())
 }
 
-async fn get_event(KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
-    let st = acct.state();
-    respond(st.events.get(&id).map(|e| e.with_delivery()).ok_or_else(|| ApiError::not_found("event", &id)))
+async fn get_event(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
+    respond(app.read(|c| store::event(c, &acct.id, &id)).and_then(|e| e.map(|e| e.with_delivery()).ok_or_else(|| ApiError::not_found("event", &id))))
 }
 
 /// Sends one `test` event to `cbUrl` (or `--webhook-url`) now, without retries, and
@@ -260,13 +304,12 @@ async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
     if let Err(why) = check_deliverable(&app, &url) {
         return ApiError::invalid("cbUrl", format!("Cannot deliver to this cbUrl: {why}.")).into_response();
     }
-    let (id, body) = {
-        let mut st = acct.state();
-        let ms = st.tick();
+    let created = app.write(|w| {
+        let ms = app.clock.tick();
         let ev = Event {
             id: new_id("evt_", 24),
-            ty: "test",
-            object: "event",
+            ty: "test".into(),
+            object: "event".into(),
             created_at: format_millis(ms),
             pending_webhooks: 0,
             livemode: false,
@@ -275,57 +318,28 @@ async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
                 "message": "A test webhook from the QbitPay sandbox.",
                 "createdAt": format_millis(ms),
             }),
-            delivery: Delivery { url: Some(url.clone()), status: "pending", attempts: 0, last_status_code: None, last_error: None },
+            delivery: Delivery { url: Some(url.clone()), status: "sending".into(), attempts: 0, last_status_code: None, last_error: None },
         };
-        let body = serde_json::to_vec(&ev).unwrap();
-        let id = ev.id.clone();
-        st.events.push(ev);
-        (id, body)
+        store::insert_event(w, &acct.id, &ev)?;
+        Ok(ev.id)
+    });
+    let id = match created {
+        Ok(id) => id,
+        Err(e) => return e.into_response(),
     };
-    let outcome = post_signed(&app, &acct.key, &url, body).await;
-    let mut st = acct.state();
-    let Some(ev) = st.events.get_mut(&id) else { return ApiError::not_found("event", &id).into_response() };
-    ev.delivery.attempts = 1;
-    match &outcome {
-        Ok(code) => {
-            ev.delivery.last_status_code = Some(*code);
-            ev.delivery.status = if (200..300).contains(code) { "succeeded" } else { "failed" };
-            eprintln!("webhook {id} test -> {} {code} (test, no retries)", redact(&url));
-        }
-        Err(e) => {
-            ev.delivery.last_error = Some(e.clone());
-            ev.delivery.status = "failed";
-            eprintln!("webhook {id} test -> {} failed: {e} (test, no retries)", redact(&url));
-        }
-    }
-    respond(Ok(ev.with_delivery()))
+    respond(webhooks::attempt(&app, &acct, &id, None, None).await.map(|o| o.event.with_delivery()))
 }
 
 // ---------------------------------------------------------------- sandbox helpers
 
 /// `POST /sandbox/charges/{id}/{confirm|expire|fail|dispute|resolve}` (API key).
 async fn sandbox_charge(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path((id, action)): Path<(String, String)>) -> Response {
-    respond(match action.as_str() {
-        "confirm" => ops::confirm_charge(&app, &acct, &id, true),
-        "expire" => ops::expire_charge(&app, &acct, &id),
-        "fail" => ops::fail_charge(&app, &acct, &id),
-        "dispute" => ops::dispute_charge(&app, &acct, &id, false),
-        "resolve" => ops::dispute_charge(&app, &acct, &id, true),
-        _ => Err(ApiError::invalid("action", "action must be one of confirm, expire, fail, dispute, resolve.")),
-    })
+    respond(app.write(|w| ops::charge_action(&app, &acct, w, &id, &action)))
 }
 
 /// `POST /sandbox/payouts/{id}/{transit|pay|fail|cancel}` (API key).
 async fn sandbox_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path((id, action)): Path<(String, String)>) -> Response {
-    let status = acct.state().payouts.get(&id).map(|p| p.status);
-    let Some(status) = status else { return ApiError::not_found("payout", &id).into_response() };
-    respond(match action.as_str() {
-        "transit" => ops::advance_payout(&app, &acct, &id, "pending", "inTransit", "payout.inTransition"),
-        "pay" => ops::advance_payout(&app, &acct, &id, "inTransit", "paid", "payout.paid"),
-        "fail" => ops::advance_payout(&app, &acct, &id, if status == "pending" { "pending" } else { "inTransit" }, "failed", "payout.failed"),
-        "cancel" => ops::advance_payout(&app, &acct, &id, "pending", "cancelled", "payout.cancelled"),
-        _ => Err(ApiError::invalid("action", "action must be one of transit, pay, fail, cancel.")),
-    })
+    respond(app.write(|w| ops::payout_action(&app, &acct, w, &id, &action)))
 }
 
 pub async fn not_found(method: Method, uri: Uri) -> Response {

@@ -1,81 +1,26 @@
-//! Server state: one isolated merchant account per API key, each with its collections,
-//! idempotency records and rate-limit bucket.
+//! Server state: one isolated merchant account per API key (its objects live in the
+//! database, see `db.rs`), the sandbox clock, the schedule and the rate-limit buckets.
 
 use std::collections::HashMap;
-use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use crate::clock::Clock;
 use crate::config::Config;
+use crate::db::{meta_get, meta_set, Db};
 use crate::error::{ApiError, ApiResult};
-use crate::model::{BalanceTransaction, Charge, Event, HasId, Payout};
-
-pub fn now_ms() -> i64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_millis() as i64).unwrap_or(0)
-}
+use crate::jobs::Scheduler;
 
 /// `prefix` + `n` random base-62 characters.
 pub fn new_id(prefix: &str, n: usize) -> String {
     let rng = rand::thread_rng();
     let tail: String = rng.sample_iter(&Alphanumeric).take(n).map(char::from).collect();
     format!("{prefix}{tail}")
-}
-
-pub fn secs(s: f64) -> Duration {
-    Duration::from_secs_f64(s.max(0.0))
-}
-
-/// Objects in insertion order (= `createdAt` order, ties by insertion); lists walk it backwards.
-pub struct Coll<T> {
-    items: Vec<T>,
-    index: HashMap<String, usize>,
-}
-
-impl<T: HasId> Coll<T> {
-    fn new() -> Self {
-        Coll { items: Vec::new(), index: HashMap::new() }
-    }
-    pub fn push(&mut self, item: T) -> usize {
-        let i = self.items.len();
-        self.index.insert(item.id().to_owned(), i);
-        self.items.push(item);
-        i
-    }
-    pub fn get(&self, id: &str) -> Option<&T> {
-        self.index.get(id).map(|&i| &self.items[i])
-    }
-    pub fn get_mut(&mut self, id: &str) -> Option<&mut T> {
-        match self.index.get(id) {
-            Some(&i) => Some(&mut self.items[i]),
-            None => None,
-        }
-    }
-    pub fn iter(&self) -> impl DoubleEndedIterator<Item = &T> {
-        self.items.iter()
-    }
-
-    /// One page, newest first. `starting_after`: the items older than the cursor;
-    /// `ending_before`: the `limit` items just newer than the cursor.
-    pub fn page(&self, q: &ListQuery, keep: impl Fn(&T) -> bool) -> ApiResult<Vec<&T>> {
-        let cursor = |param: &str, id: &str| {
-            self.index.get(id).copied().ok_or_else(|| ApiError::invalid(param, format!("No such object for {param}: '{id}'")))
-        };
-        let n = self.items.len();
-        if let Some(id) = &q.starting_after {
-            let i = cursor("starting_after", id)?;
-            Ok((0..i).rev().map(|j| &self.items[j]).filter(|t| keep(t)).take(q.limit).collect())
-        } else if let Some(id) = &q.ending_before {
-            let i = cursor("ending_before", id)?;
-            let mut v: Vec<&T> = (i + 1..n).map(|j| &self.items[j]).filter(|t| keep(t)).take(q.limit).collect();
-            v.reverse();
-            Ok(v)
-        } else {
-            Ok(self.items.iter().rev().filter(|t| keep(t)).take(q.limit).collect())
-        }
-    }
 }
 
 pub struct ListQuery {
@@ -102,28 +47,6 @@ impl ListQuery {
     }
 }
 
-pub struct State {
-    pub charges: Coll<Charge>,
-    pub payouts: Coll<Payout>,
-    pub txns: Coll<BalanceTransaction>,
-    pub events: Coll<Event>,
-    last_ms: i64,
-}
-
-impl State {
-    /// Wall-clock milliseconds, never earlier than the previous object's.
-    pub fn tick(&mut self) -> i64 {
-        self.last_ms = self.last_ms.max(now_ms());
-        self.last_ms
-    }
-}
-
-/// A stored idempotent response: the first request's fingerprint and, once done, its answer.
-pub struct IdemSlot {
-    pub fingerprint: [u8; 32],
-    pub result: tokio::sync::Mutex<Option<(u16, Vec<u8>)>>,
-}
-
 struct Bucket {
     tokens: f64,
     last: Instant,
@@ -133,32 +56,33 @@ pub struct Account {
     /// `acct_` + 16 hex of SHA-256(key): stable across restarts, reveals nothing of the key.
     pub id: String,
     pub key: String,
-    state: Mutex<State>,
-    pub idem: Mutex<HashMap<String, Arc<IdemSlot>>>,
     bucket: Mutex<Bucket>,
+}
+
+pub fn account_id(key: &str) -> String {
+    let h = Sha256::digest(key.as_bytes());
+    format!("acct_{}", h[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// What the dashboard shows of a key: enough to tell keys apart, not enough to use one.
+pub fn key_hint(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() <= 12 {
+        format!("{}…", chars.iter().take(3).collect::<String>())
+    } else {
+        let head: String = chars.iter().take(8).collect();
+        let tail: String = chars[chars.len() - 4..].iter().collect();
+        format!("{head}…{tail}")
+    }
 }
 
 impl Account {
     pub fn new(key: &str, rate: Option<f64>) -> Self {
-        let h = Sha256::digest(key.as_bytes());
-        let id = format!("acct_{}", h[..8].iter().map(|b| format!("{b:02x}")).collect::<String>());
         Account {
-            id,
+            id: account_id(key),
             key: key.to_owned(),
-            state: Mutex::new(State {
-                charges: Coll::new(),
-                payouts: Coll::new(),
-                txns: Coll::new(),
-                events: Coll::new(),
-                last_ms: 0,
-            }),
-            idem: Mutex::new(HashMap::new()),
             bucket: Mutex::new(Bucket { tokens: rate.unwrap_or(0.0), last: Instant::now() }),
         }
-    }
-
-    pub fn state(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Token bucket of `rate` requests/second (burst = rate); Err(seconds to wait).
@@ -185,22 +109,59 @@ pub struct App {
     /// `http://127.0.0.1:PORT`, as printed on the first line.
     pub base_url: String,
     pub http: reqwest::Client,
+    pub db: Db,
+    pub clock: Clock,
+    pub sched: Scheduler,
+    /// Grows with every committed write (the dashboard's ETag).
+    version: AtomicU64,
 }
 
 impl App {
-    pub fn new(cfg: Config, keys: &[String], base_url: String) -> Self {
+    pub fn new(cfg: Config, keys: &[String], base_url: String, db: Db) -> Result<Self, String> {
         let accounts: Vec<Arc<Account>> = keys.iter().map(|k| Arc::new(Account::new(k, cfg.rate_limit))).collect();
         let by_key = accounts.iter().map(|a| (a.key.clone(), a.clone())).collect();
         let by_id = accounts.iter().map(|a| (a.id.clone(), a.clone())).collect();
-        let mut token_secret = [0u8; 32];
-        rand::thread_rng().fill(&mut token_secret);
         let http = reqwest::Client::builder()
             .no_proxy()
             .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
-        App { cfg, accounts, by_key, by_id, token_secret, base_url, http }
+        // The clock offset and the access-token secret are stored: both survive a restart
+        // with --data (tokens issued before it stay valid).
+        let (offset, secret) = db
+            .write(|w| {
+                let offset = meta_get(w, "clock_offset_ms")?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
+                let secret = match meta_get(w, "token_secret")?.and_then(|h| decode_hex32(&h)) {
+                    Some(s) => s,
+                    None => {
+                        let mut s = [0u8; 32];
+                        rand::thread_rng().fill(&mut s);
+                        meta_set(w, "token_secret", &s.iter().map(|b| format!("{b:02x}")).collect::<String>())?;
+                        s
+                    }
+                };
+                let now = crate::clock::wall_ms() + offset;
+                for a in &accounts {
+                    crate::store::upsert_account(w, &a.id, &key_hint(&a.key), now)?;
+                }
+                Ok((offset, secret))
+            })
+            .0
+            .map_err(|e| e.message)?;
+        Ok(App {
+            cfg,
+            accounts,
+            by_key,
+            by_id,
+            token_secret: secret,
+            base_url,
+            http,
+            db,
+            clock: Clock::new(offset),
+            sched: Scheduler::new(),
+            version: AtomicU64::new(1),
+        })
     }
     pub fn account_by_key(&self, key: &str) -> Option<&Arc<Account>> {
         self.by_key.get(key)
@@ -208,8 +169,41 @@ impl App {
     pub fn account_by_id(&self, id: &str) -> Option<&Arc<Account>> {
         self.by_id.get(id)
     }
-    /// The account holding a charge (for the hosted page, which knows only the id).
-    pub fn account_of_charge(&self, charge_id: &str) -> Option<Arc<Account>> {
-        self.accounts.iter().find(|a| a.state().charges.get(charge_id).is_some()).cloned()
+
+    /// Sandbox time, ms.
+    pub fn now(&self) -> i64 {
+        self.clock.now()
     }
+
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::SeqCst)
+    }
+
+    /// One write transaction (see `Db::write`); afterwards the scheduler hears of new jobs
+    /// and the dashboard of a change.
+    pub fn write<T>(&self, f: impl FnOnce(&crate::db::W) -> ApiResult<T>) -> ApiResult<T> {
+        let (r, earliest) = self.db.write(f);
+        if r.is_ok() {
+            self.version.fetch_add(1, Ordering::SeqCst);
+        }
+        if let Some(due) = earliest {
+            self.sched.poke(due);
+        }
+        r
+    }
+
+    pub fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> ApiResult<T>) -> ApiResult<T> {
+        self.db.read(f)
+    }
+}
+
+fn decode_hex32(h: &str) -> Option<[u8; 32]> {
+    if h.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(h.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }

@@ -1,5 +1,5 @@
 //! API keys (HTTP Basic, key as user name) and access tokens (JWT-shaped, HS256 over a
-//! per-process secret, with `exp` and a narrow `scope`).
+//! secret stored with the state, with `exp` in sandbox time and a narrow `scope`).
 
 use std::sync::Arc;
 
@@ -11,14 +11,14 @@ use hmac::{Hmac, Mac};
 use serde_json::{json, Value};
 use sha2::Sha256;
 
-use crate::app::{new_id, now_ms, Account, App};
+use crate::app::{new_id, Account, App};
 use crate::error::ApiError;
 
 /// What an access token allows: read charges, mark one buyerPaid.
 pub const TOKEN_SCOPE: &str = "charges:read charges:buyerPaid";
 
 pub fn issue_token(app: &App, acct: &Account) -> (String, i64) {
-    let iat = now_ms() / 1000;
+    let iat = app.now() / 1000;
     let exp = iat + app.cfg.access_token_ttl.ceil() as i64;
     let header = URL_SAFE_NO_PAD.encode(br#"{"alg":"HS256","typ":"JWT"}"#);
     let claims = json!({
@@ -57,7 +57,7 @@ pub fn verify_token(app: &App, token: &str) -> Result<Arc<Account>, ApiError> {
         .and_then(|b| serde_json::from_slice(&b).ok())
         .ok_or_else(forged)?;
     let exp = claims["exp"].as_i64().ok_or_else(forged)?;
-    if now_ms() >= exp * 1000 {
+    if app.now() >= exp * 1000 {
         return Err(ApiError::unauthorized("The access token has expired: fetch a new one with GET /api/v1/accessToken."));
     }
     let sub = claims["sub"].as_str().ok_or_else(forged)?;

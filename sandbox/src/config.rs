@@ -10,6 +10,10 @@ pub const DEMO_KEY: &str = "sk_test_qbitpay_demo";
 #[derive(Parser, Debug, Clone)]
 #[command(name = "qbitpay-sandbox", version, about, long_about = None)]
 pub struct Config {
+    /// Keep the state (accounts' objects, events, deliveries, idempotency records, the
+    /// schedule, the clock) in this SQLite file; it survives restarts. Without it: in memory.
+    #[arg(long, value_name = "PATH")]
+    pub data: Option<String>,
     /// Address to listen on (loopback by default).
     #[arg(long, default_value = "127.0.0.1")]
     pub host: String,

@@ -65,6 +65,9 @@ impl ApiError {
     pub fn unavailable() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "api_error", "The sandbox injected a fault (--fault-rate): retry the request.")
     }
+    pub fn internal(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", message)
+    }
     pub fn with_detail(mut self, detail: Value) -> Self {
         self.detail = Some(detail);
         self

@@ -4,15 +4,23 @@
 // ApiError (~160 bytes) travels only on the error path of a request; boxing buys nothing here.
 #![allow(clippy::result_large_err)]
 
+#[macro_use]
+mod log;
+
 mod api;
 mod app;
 mod auth;
+mod clock;
 mod config;
+mod control;
+mod db;
 mod error;
+mod jobs;
 mod model;
 mod ops;
 mod page;
 mod params;
+mod store;
 mod webhooks;
 
 use std::io::Write;
@@ -63,7 +71,8 @@ const ALLOW_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, X-Qbi
 const EXPOSE_HEADERS: &str = "Request-Id, Retry-After, Idempotent-Replayed";
 
 /// Outermost: Request-Id, CORS, one log line per request (method, path, status, ms; never
-/// a query string, key or token).
+/// a query string, key or token). The dashboard's own reads (successful GETs of `/_sandbox/…`)
+/// are not logged: it polls.
 async fn outer(req: Request, next: Next) -> Response {
     let start = Instant::now();
     let method = req.method().clone();
@@ -95,7 +104,10 @@ async fn outer(req: Request, next: Next) -> Response {
     } else {
         resp.status().as_u16().to_string()
     };
-    eprintln!("{method} {path} {status} {:.1}ms {rid}", start.elapsed().as_secs_f64() * 1000.0);
+    let quiet = method == Method::GET && path.starts_with("/_sandbox/") && (resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED);
+    if !quiet {
+        log!("{method} {path} {status} {:.1}ms {rid}", start.elapsed().as_secs_f64() * 1000.0);
+    }
     resp
 }
 
@@ -123,28 +135,37 @@ async fn faults(State(app): State<Arc<App>>, req: Request, next: Next) -> Respon
 
 fn router(app: Arc<App>) -> Router {
     api::routes()
-        .route("/", get(page::index))
+        .merge(control::routes())
         .route("/pay/{id}", get(page::pay_page))
         .route("/pay/{id}/qr.svg", get(page::qr_svg))
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), faults))
+        .layer(middleware::from_fn(control::guard))
         .layer(middleware::from_fn(outer))
         .with_state(app)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGINT or SIGTERM. The handlers are installed when this is called (before the first
+/// stdout line), not when the future is first polled: a signal sent right after the sandbox
+/// answered its first request stops it cleanly instead of killing it.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+        use tokio::signal::unix::{signal, SignalKind};
+        let mut int = signal(SignalKind::interrupt()).expect("SIGINT handler");
+        let mut term = signal(SignalKind::terminate()).expect("SIGTERM handler");
+        async move {
+            tokio::select! {
+                _ = int.recv() => {}
+                _ = term.recv() => {}
+            }
         }
     }
     #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+    async {
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 fn main() {
@@ -154,7 +175,7 @@ fn main() {
         std::process::exit(2);
     }
     let keys = if cfg.api_keys.is_empty() {
-        eprintln!("qbitpay-sandbox: no --api-key given: using the demo key {DEMO_KEY}");
+        log!("qbitpay-sandbox: no --api-key given: using the demo key {DEMO_KEY}");
         vec![DEMO_KEY.to_owned()]
     } else {
         let mut keys = Vec::new();
@@ -166,13 +187,21 @@ fn main() {
         keys
     };
     cfg.api_keys.clear();
+    let db = match db::Db::open(cfg.data.as_deref()) {
+        Ok(db) => db,
+        Err(e) => {
+            eprintln!("qbitpay-sandbox: {e}");
+            std::process::exit(1);
+        }
+    };
     let rt = tokio::runtime::Builder::new_multi_thread().enable_all().build().expect("tokio runtime");
-    let code = rt.block_on(serve(cfg, keys));
+    let code = rt.block_on(serve(cfg, keys, db));
     rt.shutdown_timeout(Duration::from_secs(1));
+    log::flush(Duration::from_secs(1));
     std::process::exit(code);
 }
 
-async fn serve(cfg: Config, keys: Vec<String>) -> i32 {
+async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
     let listener = match tokio::net::TcpListener::bind((cfg.host.as_str(), cfg.port)).await {
         Ok(l) => l,
         Err(e) => {
@@ -188,31 +217,39 @@ async fn serve(cfg: Config, keys: Vec<String>) -> i32 {
     };
     let base_url = format!("http://{host}:{}", addr.port());
     let n_accounts = keys.len();
-    let app = Arc::new(App::new(cfg, &keys, base_url.clone()));
+    let app = match App::new(cfg, &keys, base_url.clone(), db) {
+        Ok(app) => Arc::new(app),
+        Err(e) => {
+            eprintln!("qbitpay-sandbox: {e}");
+            return 1;
+        }
+    };
     let router = router(app.clone());
+    tokio::spawn(jobs::background(app.clone()));
+    let signal = shutdown_signal();
 
     {
         let mut out = std::io::stdout().lock();
         let _ = writeln!(out, "qbitpay-sandbox listening on {base_url}");
         let _ = out.flush();
     }
-    eprintln!(
-        "qbitpay-sandbox: {n_accounts} account(s); webhook retry interval {}s; fault rate {}; rate limit {}",
+    log!(
+        "qbitpay-sandbox: {n_accounts} account(s); state {}; dashboard {base_url}/; webhook retry interval {}s; fault rate {}; rate limit {}",
+        app.db.path.as_deref().map(|p| format!("in {p}")).unwrap_or_else(|| "in memory (--data PATH keeps it)".into()),
         app.cfg.webhook_retry_interval,
         app.cfg.fault_rate,
         app.cfg.rate_limit.map(|r| format!("{r}/s")).unwrap_or_else(|| "off".into())
     );
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let signal = shutdown_signal();
     tokio::pin!(signal);
     loop {
         tokio::select! {
             accepted = listener.accept() => {
-                let (stream, _) = match accepted {
+                let (stream, peer) = match accepted {
                     Ok(x) => x,
                     Err(e) => {
-                        eprintln!("qbitpay-sandbox: accept failed: {e}");
+                        log!("qbitpay-sandbox: accept failed: {e}");
                         tokio::time::sleep(Duration::from_millis(50)).await;
                         continue;
                     }
@@ -222,7 +259,9 @@ async fn serve(cfg: Config, keys: Vec<String>) -> i32 {
                 let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let router = router.clone();
                     async move {
-                        let resp = router.oneshot(req.map(axum::body::Body::new)).await.unwrap_or_else(|e| match e {});
+                        let mut req = req.map(axum::body::Body::new);
+                        req.extensions_mut().insert(control::Peer(peer));
+                        let resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
                         if resp.extensions().get::<DropConnection>().is_some() {
                             Err(Dropped)
                         } else {
@@ -240,10 +279,10 @@ async fn serve(cfg: Config, keys: Vec<String>) -> i32 {
         }
     }
     drop(listener);
-    eprintln!("qbitpay-sandbox: shutting down");
+    log!("qbitpay-sandbox: shutting down");
     tokio::select! {
         _ = graceful.shutdown() => {}
-        _ = tokio::time::sleep(Duration::from_secs(5)) => eprintln!("qbitpay-sandbox: connections still open after 5s; closing them"),
+        _ = tokio::time::sleep(Duration::from_secs(5)) => log!("qbitpay-sandbox: connections still open after 5s; closing them"),
     }
     0
 }

@@ -1,7 +1,7 @@
 //! The API's objects, as they go on the wire (camelCase, the spec's field order), and the
 //! sandbox's fixed market prices and fees.
 
-use serde::{Serialize, Serializer};
+use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Value};
 
 /// Numbers the JavaScript way: `100`, not serde's `100.0`, for whole amounts.
@@ -142,14 +142,14 @@ pub fn charge_payment_method(ty: &str, quote: &str, base_url: &str, charge_id: &
     m
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Charge {
     pub id: String,
-    pub object: &'static str,
+    pub object: String,
     pub created_at: String,
     pub paid: bool,
-    pub status: &'static str,
+    pub status: String,
     #[serde(serialize_with = "ser_num")]
     pub amount: f64,
     pub currency: String,
@@ -170,15 +170,15 @@ pub struct Charge {
     pub payment_method: Value,
     pub payer_name: Option<String>,
     pub expires_at: String,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub expires_ms: i64,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Payout {
     pub id: String,
-    pub object: &'static str,
+    pub object: String,
     pub created_at: String,
     #[serde(serialize_with = "ser_num")]
     pub amount: f64,
@@ -186,7 +186,7 @@ pub struct Payout {
     pub fee: f64,
     pub currency: String,
     pub description: Option<String>,
-    pub status: &'static str,
+    pub status: String,
     #[serde(rename = "type")]
     pub ty: String,
     pub arrival_date: String,
@@ -195,15 +195,15 @@ pub struct Payout {
     /// Sandbox extension: where this payout's `payout.*` events go (else `--webhook-url`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub cb_url: Option<String>,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub txn_id: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BalanceTransaction {
     pub id: String,
-    pub object: &'static str,
+    pub object: String,
     pub currency: String,
     #[serde(serialize_with = "ser_num")]
     pub amount: f64,
@@ -214,36 +214,36 @@ pub struct BalanceTransaction {
     pub available_on: String,
     pub created_at: String,
     #[serde(rename = "type")]
-    pub ty: &'static str,
+    pub ty: String,
     pub source: String,
-    pub status: &'static str,
+    pub status: String,
     pub description: String,
 }
 
 /// Delivery bookkeeping of an event (not part of the delivered payload).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct Delivery {
     pub url: Option<String>,
     /// none (no URL), pending, succeeded, failed (all attempts used), undeliverable.
-    pub status: &'static str,
+    pub status: String,
     pub attempts: u32,
     pub last_status_code: Option<u16>,
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Event {
     pub id: String,
     #[serde(rename = "type")]
-    pub ty: &'static str,
-    pub object: &'static str,
+    pub ty: String,
+    pub object: String,
     pub created_at: String,
     pub pending_webhooks: u32,
     pub livemode: bool,
     pub data: Value,
-    #[serde(skip)]
+    #[serde(skip, default)]
     pub delivery: Delivery,
 }
 
@@ -255,11 +255,3 @@ impl Event {
         v
     }
 }
-
-pub trait HasId {
-    fn id(&self) -> &str;
-}
-macro_rules! has_id {
-    ($($t:ty),*) => { $(impl HasId for $t { fn id(&self) -> &str { &self.id } })* };
-}
-has_id!(Charge, Payout, BalanceTransaction, Event);

@@ -1,16 +1,22 @@
 //! What the API does to an account's state: charges, their lifecycle timers, the balance
 //! and its transactions, payouts and theirs.
 
-use std::sync::Arc;
-
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-use crate::app::{new_id, secs, Account, App, State};
+use crate::app::{new_id, Account, App};
+use crate::db::W;
 use crate::error::{ApiError, ApiResult};
+use crate::jobs;
 use crate::model::*;
 use crate::params::*;
+use crate::store::{self, schedule};
 use crate::webhooks::emit;
 use qbitpay::webhook::timestamp::format_millis;
+
+fn ms_of(secs: f64) -> i64 {
+    (secs.max(0.0) * 1000.0).round() as i64
+}
 
 fn to_value<T: serde::Serialize>(t: &T) -> Value {
     serde_json::to_value(t).expect("object json")
@@ -18,7 +24,7 @@ fn to_value<T: serde::Serialize>(t: &T) -> Value {
 
 // ---------------------------------------------------------------- charges
 
-pub fn create_charge(app: &Arc<App>, acct: &Arc<Account>, p: &Params) -> ApiResult {
+pub fn create_charge(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult {
     let amount = req_number(p, "amount")?;
     if amount <= 0.0 {
         return Err(ApiError::invalid("amount", "amount must be a number greater than 0."));
@@ -39,15 +45,14 @@ pub fn create_charge(app: &Arc<App>, acct: &Arc<Account>, p: &Params) -> ApiResu
     let id = new_id("ch_", 24);
     let price = ask_price(&base, &quote);
     let base_amount = round_to(amount / base_usd(&base), 8);
-    let mut st = acct.state();
-    let ms = st.tick();
-    let expires_ms = ms + (app.cfg.charge_ttl * 1000.0).round() as i64;
+    let ms = app.clock.tick();
+    let expires_ms = ms + ms_of(app.cfg.charge_ttl);
     let charge = Charge {
         id: id.clone(),
-        object: "charge",
+        object: "charge".into(),
         created_at: format_millis(ms),
         paid: false,
-        status: "pending",
+        status: "pending".into(),
         amount,
         currency,
         price,
@@ -65,23 +70,17 @@ pub fn create_charge(app: &Arc<App>, acct: &Arc<Account>, p: &Params) -> ApiResu
         expires_at: format_millis(expires_ms),
         expires_ms,
     };
-    let v = to_value(&charge);
-    st.charges.push(charge);
-    drop(st);
-    let (app2, acct2) = (app.clone(), acct.clone());
-    tokio::spawn(async move {
-        tokio::time::sleep(secs(app2.cfg.charge_ttl)).await;
-        let _ = expire_charge(&app2, &acct2, &id);
-    });
-    Ok(v)
+    store::insert_charge(w, &acct.id, &charge)?;
+    schedule(w, &acct.id, jobs::EXPIRE, &id, 0, expires_ms)?;
+    Ok(to_value(&charge))
 }
 
-pub fn get_charge(acct: &Account, id: &str) -> ApiResult {
-    acct.state().charges.get(id).map(to_value).ok_or_else(|| ApiError::not_found("charge", id))
+pub fn get_charge(c: &Connection, acct: &Account, id: &str) -> ApiResult<String> {
+    store::charge_body(c, &acct.id, id)?.ok_or_else(|| ApiError::not_found("charge", id))
 }
 
-fn charge_mut<'a>(st: &'a mut State, id: &str) -> ApiResult<&'a mut Charge> {
-    st.charges.get_mut(id).ok_or_else(|| ApiError::not_found("charge", id))
+fn load_charge(c: &Connection, acct: &Account, id: &str) -> ApiResult<Charge> {
+    store::charge(c, &acct.id, id)?.ok_or_else(|| ApiError::not_found("charge", id))
 }
 
 fn wrong_state(what: &str, id: &str, status: &str, wanted: &str) -> ApiError {
@@ -93,157 +92,146 @@ fn wrong_state(what: &str, id: &str, status: &str, wanted: &str) -> ApiError {
 
 /// `PUT /api/v1/charges/{id}`: only `{"status": "buyerPaid"}`, only from pending
 /// (already buyerPaid: a no-op).
-pub fn update_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str, p: &Params) -> ApiResult {
+pub fn update_charge(app: &App, acct: &Account, w: &W, id: &str, p: &Params) -> ApiResult {
     let status = req_string(p, "", "status")?;
     if status != "buyerPaid" {
         return Err(ApiError::invalid("status", format!("Invalid status '{status}': a charge can only be updated to buyerPaid.")));
     }
-    let mut st = acct.state();
-    let ch = charge_mut(&mut st, id)?;
-    if ch.status == "pending" && crate::app::now_ms() >= ch.expires_ms {
-        // Past expiresAt but the timer has not run yet: expire it now.
-        drop(st);
-        let _ = expire_charge(app, acct, id);
-        st = acct.state();
+    pay_charge(app, acct, w, id)
+}
+
+/// pending → buyerPaid (what the payer reports); with `--auto-confirm-after`, confirmed later.
+pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+    let mut ch = load_charge(w, acct, id)?;
+    if ch.status == "pending" && app.now() >= ch.expires_ms {
+        // Past expiresAt but the job has not run yet: expire it now.
+        let _ = expire_charge(app, acct, w, id);
+        ch = load_charge(w, acct, id)?;
     }
-    let ch = charge_mut(&mut st, id)?;
-    match ch.status {
+    match ch.status.as_str() {
         "pending" => {
-            ch.status = "buyerPaid";
+            ch.status = "buyerPaid".into();
+            store::save_charge(w, &ch)?;
             if let Some(after) = app.cfg.auto_confirm_after {
-                let (app2, acct2, id2) = (app.clone(), acct.clone(), id.to_owned());
-                tokio::spawn(async move {
-                    tokio::time::sleep(secs(after)).await;
-                    let _ = confirm_charge(&app2, &acct2, &id2, false);
-                });
+                schedule(w, &acct.id, jobs::CONFIRM, id, 0, app.now() + ms_of(after))?;
             }
-            Ok(to_value(ch))
+            Ok(to_value(&ch))
         }
-        "buyerPaid" => Ok(to_value(ch)),
+        "buyerPaid" => Ok(to_value(&ch)),
         other => Err(wrong_state("charge", id, other, "only a pending charge can be marked buyerPaid")),
     }
 }
 
 /// buyerPaid (or pending, from the sandbox endpoint) → sellerConfirmed: paid, balance
 /// credited, `charge.succeeded`; closed `--auto-confirm-after` later.
-pub fn confirm_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str, from_pending: bool) -> ApiResult {
-    let mut st = acct.state();
-    let ch = charge_mut(&mut st, id)?;
+pub fn confirm_charge(app: &App, acct: &Account, w: &W, id: &str, from_pending: bool) -> ApiResult {
+    let mut ch = load_charge(w, acct, id)?;
     if !(ch.status == "buyerPaid" || (from_pending && ch.status == "pending")) {
-        let status = ch.status;
-        return Err(wrong_state("charge", id, status, "only a pending or buyerPaid charge can be confirmed"));
+        return Err(wrong_state("charge", id, &ch.status, "only a pending or buyerPaid charge can be confirmed"));
     }
-    ch.status = "sellerConfirmed";
+    ch.status = "sellerConfirmed".into();
     ch.paid = true;
-    let snapshot = ch.clone();
-    let ms = st.tick();
+    store::save_charge(w, &ch)?;
+    let ms = app.clock.tick();
     let txn = BalanceTransaction {
         id: new_id("txn_", 24),
-        object: "balanceTransaction",
+        object: "balanceTransaction".into(),
         currency: BALANCE_CURRENCY.into(),
-        amount: snapshot.amount,
-        fee: snapshot.fee,
-        net: round_to(snapshot.amount - snapshot.fee, 2),
+        amount: ch.amount,
+        fee: ch.fee,
+        net: round_to(ch.amount - ch.fee, 2),
         available_on: format_millis(ms),
         created_at: format_millis(ms),
-        ty: "charge",
-        source: snapshot.id.clone(),
-        status: "available",
-        description: format!("Charge {} (order {})", snapshot.id, snapshot.external_order_id),
+        ty: "charge".into(),
+        source: ch.id.clone(),
+        status: "available".into(),
+        description: format!("Charge {} (order {})", ch.id, ch.external_order_id),
     };
-    st.txns.push(txn);
-    let v = to_value(&snapshot);
-    emit(app, acct, &mut st, "charge.succeeded", v.clone(), Some(snapshot.cb_url.clone()));
-    drop(st);
-    let (acct2, id2) = (acct.clone(), id.to_owned());
-    let delay = app.cfg.auto_confirm_after.unwrap_or(0.0);
-    tokio::spawn(async move {
-        tokio::time::sleep(secs(delay)).await;
-        let mut st = acct2.state();
-        if let Some(ch) = st.charges.get_mut(&id2) {
-            if ch.status == "sellerConfirmed" {
-                ch.status = "closed";
-            }
-        }
-    });
+    store::insert_txn(w, &acct.id, &txn)?;
+    let v = to_value(&ch);
+    emit(app, acct, w, "charge.succeeded", v.clone(), Some(ch.cb_url.clone()))?;
+    schedule(w, &acct.id, jobs::CLOSE, id, 0, ms + ms_of(app.cfg.auto_confirm_after.unwrap_or(0.0)))?;
     Ok(v)
 }
 
-/// pending → cancelled with `charge.expired` (the TTL timer, or the sandbox endpoint).
-pub fn expire_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str) -> ApiResult {
-    let mut st = acct.state();
-    let ch = charge_mut(&mut st, id)?;
-    if ch.status != "pending" {
-        let status = ch.status;
-        return Err(wrong_state("charge", id, status, "only a pending charge can expire"));
+/// sellerConfirmed → closed (the job after a confirmation; no event).
+pub fn close_charge(w: &W, acct: &Account, id: &str) -> ApiResult {
+    let mut ch = load_charge(w, acct, id)?;
+    if ch.status != "sellerConfirmed" {
+        return Err(wrong_state("charge", id, &ch.status, "only a sellerConfirmed charge closes"));
     }
-    ch.status = "cancelled";
-    let v = to_value(ch);
-    let url = ch.cb_url.clone();
-    emit(app, acct, &mut st, "charge.expired", v.clone(), Some(url));
+    ch.status = "closed".into();
+    store::save_charge(w, &ch)?;
+    Ok(to_value(&ch))
+}
+
+/// pending → cancelled with `charge.expired` (the TTL job, or the sandbox endpoint).
+pub fn expire_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+    let mut ch = load_charge(w, acct, id)?;
+    if ch.status != "pending" {
+        return Err(wrong_state("charge", id, &ch.status, "only a pending charge can expire"));
+    }
+    ch.status = "cancelled".into();
+    store::save_charge(w, &ch)?;
+    let v = to_value(&ch);
+    emit(app, acct, w, "charge.expired", v.clone(), Some(ch.cb_url.clone()))?;
     Ok(v)
 }
 
 /// Sandbox endpoint: pending/buyerPaid → cancelled with `charge.failed`.
-pub fn fail_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str) -> ApiResult {
-    let mut st = acct.state();
-    let ch = charge_mut(&mut st, id)?;
+pub fn fail_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+    let mut ch = load_charge(w, acct, id)?;
     if ch.status != "pending" && ch.status != "buyerPaid" {
-        let status = ch.status;
-        return Err(wrong_state("charge", id, status, "only a pending or buyerPaid charge can fail"));
+        return Err(wrong_state("charge", id, &ch.status, "only a pending or buyerPaid charge can fail"));
     }
-    ch.status = "cancelled";
-    let v = to_value(ch);
-    let url = ch.cb_url.clone();
-    emit(app, acct, &mut st, "charge.failed", v.clone(), Some(url));
+    ch.status = "cancelled".into();
+    store::save_charge(w, &ch)?;
+    let v = to_value(&ch);
+    emit(app, acct, w, "charge.failed", v.clone(), Some(ch.cb_url.clone()))?;
     Ok(v)
 }
 
 /// Sandbox endpoint: open (buyerPaid/sellerConfirmed/closed → dispute,
 /// `charge.dispute.created`) or close (dispute → closed, `charge.dispute.closed`) a dispute.
-pub fn dispute_charge(app: &Arc<App>, acct: &Arc<Account>, id: &str, close: bool) -> ApiResult {
-    let mut st = acct.state();
-    let ch = charge_mut(&mut st, id)?;
+pub fn dispute_charge(app: &App, acct: &Account, w: &W, id: &str, close: bool) -> ApiResult {
+    let mut ch = load_charge(w, acct, id)?;
     let (ok, next, ty) = if close {
         (ch.status == "dispute", "closed", "charge.dispute.closed")
     } else {
-        (matches!(ch.status, "buyerPaid" | "sellerConfirmed" | "closed"), "dispute", "charge.dispute.created")
+        (matches!(ch.status.as_str(), "buyerPaid" | "sellerConfirmed" | "closed"), "dispute", "charge.dispute.created")
     };
     if !ok {
-        let status = ch.status;
-        return Err(wrong_state("charge", id, status, if close { "only a disputed charge can be closed" } else { "only a paid charge can be disputed" }));
+        return Err(wrong_state(
+            "charge",
+            id,
+            &ch.status,
+            if close { "only a disputed charge can be closed" } else { "only a paid charge can be disputed" },
+        ));
     }
-    ch.status = next;
-    let v = to_value(ch);
-    let url = ch.cb_url.clone();
-    emit(app, acct, &mut st, ty, v.clone(), Some(url));
+    ch.status = next.into();
+    store::save_charge(w, &ch)?;
+    let v = to_value(&ch);
+    emit(app, acct, w, ty, v.clone(), Some(ch.cb_url.clone()))?;
     Ok(v)
 }
 
 // ---------------------------------------------------------------- balance
 
 /// (available, pending): credits count once available; debits (payouts) at once.
-pub fn balance(st: &State) -> (f64, f64) {
-    let (mut available, mut pending) = (0.0, 0.0);
-    for t in st.txns.iter() {
-        if t.status == "available" || t.net < 0.0 {
-            available += t.net;
-        } else {
-            pending += t.net;
-        }
-    }
-    (round_to(available, 8), round_to(pending, 8))
+pub fn balance(c: &Connection, acct: &Account) -> ApiResult<(f64, f64)> {
+    let (available, pending) = store::balance_sums(c, &acct.id)?;
+    Ok((round_to(available, 8), round_to(pending, 8)))
 }
 
-pub fn balance_object(acct: &Account) -> Value {
-    let (available, pending) = balance(&acct.state());
-    json!({
+pub fn balance_object(c: &Connection, acct: &Account) -> ApiResult {
+    let (available, pending) = balance(c, acct)?;
+    Ok(json!({
         "id": format!("bal_{}", &acct.id["acct_".len()..]),
         "object": "balance",
         "currency": BALANCE_CURRENCY,
         "available": num(available),
         "pending": num(pending),
-    })
+    }))
 }
 
 pub fn account_object() -> Value {
@@ -303,7 +291,7 @@ fn destination(p: &Params, currency: &str) -> ApiResult<Value> {
     Ok(Value::Object(out))
 }
 
-pub fn create_payout(app: &Arc<App>, acct: &Arc<Account>, p: &Params) -> ApiResult {
+pub fn create_payout(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult {
     let amount = req_number(p, "amount")?;
     if amount <= 0.0 {
         return Err(ApiError::invalid("amount", "amount must be a number greater than 0."));
@@ -322,40 +310,39 @@ pub fn create_payout(app: &Arc<App>, acct: &Arc<Account>, p: &Params) -> ApiResu
     let fee = round_to(amount * FEE_PAYOUT, 2);
     let needed = round_to(amount + fee, 8);
 
-    let mut st = acct.state();
-    let (available, _) = balance(&st);
+    let (available, _) = balance(w, acct)?;
     if available + 1e-9 < needed {
         return Err(ApiError::failed(
             format!("Insufficient balance: {available} {BALANCE_CURRENCY} available, this payout needs {needed} (amount + fee)."),
             json!({ "code": "balance_insufficient", "available": num(available), "required": num(needed), "currency": BALANCE_CURRENCY }),
         ));
     }
-    let ms = st.tick();
-    let arrival = ms + ((app.cfg.payout_transit_after + app.cfg.payout_paid_after) * 1000.0).round() as i64;
+    let ms = app.clock.tick();
+    let arrival = ms + ms_of(app.cfg.payout_transit_after + app.cfg.payout_paid_after);
     let id = new_id("po_", 24);
     let txn = BalanceTransaction {
         id: new_id("txn_", 24),
-        object: "balanceTransaction",
+        object: "balanceTransaction".into(),
         currency: BALANCE_CURRENCY.into(),
         amount: -amount,
         fee,
         net: -needed,
         available_on: format_millis(arrival),
         created_at: format_millis(ms),
-        ty: "payout",
+        ty: "payout".into(),
         source: id.clone(),
-        status: "pending",
+        status: "pending".into(),
         description: format!("Payout {id}"),
     };
     let payout = Payout {
         id: id.clone(),
-        object: "payout",
+        object: "payout".into(),
         created_at: format_millis(ms),
         amount,
         fee,
         currency,
         description,
-        status: "pending",
+        status: "pending".into(),
         ty: dest["type"].as_str().unwrap_or_default().to_owned(),
         arrival_date: format_millis(arrival),
         external_order_id,
@@ -363,64 +350,95 @@ pub fn create_payout(app: &Arc<App>, acct: &Arc<Account>, p: &Params) -> ApiResu
         cb_url: cb_url.clone(),
         txn_id: txn.id.clone(),
     };
-    st.txns.push(txn);
+    store::insert_txn(w, &acct.id, &txn)?;
+    store::insert_payout(w, &acct.id, &payout)?;
     let v = to_value(&payout);
-    st.payouts.push(payout);
-    emit(app, acct, &mut st, "payout.pending", v.clone(), cb_url);
-    drop(st);
-    let (app2, acct2) = (app.clone(), acct.clone());
-    tokio::spawn(async move {
-        tokio::time::sleep(secs(app2.cfg.payout_transit_after)).await;
-        if advance_payout(&app2, &acct2, &id, "pending", "inTransit", "payout.inTransition").is_err() {
-            return;
-        }
-        tokio::time::sleep(secs(app2.cfg.payout_paid_after)).await;
-        let _ = advance_payout(&app2, &acct2, &id, "inTransit", "paid", "payout.paid");
-    });
+    emit(app, acct, w, "payout.pending", v.clone(), cb_url)?;
+    schedule(w, &acct.id, jobs::TRANSIT, &id, 0, ms + ms_of(app.cfg.payout_transit_after))?;
+    Ok(v)
+}
+
+/// The job: pending → inTransit, then paid `--payout-paid-after` later.
+pub fn payout_transit(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+    let v = advance_payout(app, acct, w, id, "pending", "inTransit", "payout.inTransition")?;
+    schedule(w, &acct.id, jobs::PAY, id, 0, app.now() + ms_of(app.cfg.payout_paid_after))?;
     Ok(v)
 }
 
 /// Move a payout `from` → `to` with its event; paid makes its transaction available,
 /// failed/cancelled refund it with a payout_failure/payout_cancel transaction.
-pub fn advance_payout(app: &Arc<App>, acct: &Arc<Account>, id: &str, from: &str, to: &'static str, ty: &'static str) -> ApiResult {
-    let mut st = acct.state();
-    let po = st.payouts.get_mut(id).ok_or_else(|| ApiError::not_found("payout", id))?;
+pub fn advance_payout(app: &App, acct: &Account, w: &W, id: &str, from: &str, to: &str, ty: &str) -> ApiResult {
+    let mut po = store::payout(w, &acct.id, id)?.ok_or_else(|| ApiError::not_found("payout", id))?;
     if po.status != from {
-        let status = po.status;
-        return Err(wrong_state("payout", id, status, &format!("only a {from} payout can become {to}")));
+        return Err(wrong_state("payout", id, &po.status, &format!("only a {from} payout can become {to}")));
     }
-    po.status = to;
-    let snapshot = po.clone();
+    po.status = to.into();
+    store::save_payout(w, &po)?;
+    let mut txn = store::txn(w, &acct.id, &po.txn_id)?;
     match to {
         "paid" => {
-            if let Some(t) = st.txns.get_mut(&snapshot.txn_id) {
-                t.status = "available";
+            if let Some(t) = txn.as_mut() {
+                t.status = "available".into();
+                store::save_txn(w, t)?;
             }
         }
         "failed" | "cancelled" => {
-            let ms = st.tick();
-            let total = round_to(snapshot.amount + snapshot.fee, 8);
-            if let Some(t) = st.txns.get_mut(&snapshot.txn_id) {
-                t.status = "available";
+            let ms = app.clock.tick();
+            let total = round_to(po.amount + po.fee, 8);
+            if let Some(t) = txn.as_mut() {
+                t.status = "available".into();
+                store::save_txn(w, t)?;
             }
-            st.txns.push(BalanceTransaction {
-                id: new_id("txn_", 24),
-                object: "balanceTransaction",
-                currency: BALANCE_CURRENCY.into(),
-                amount: snapshot.amount,
-                fee: -snapshot.fee,
-                net: total,
-                available_on: format_millis(ms),
-                created_at: format_millis(ms),
-                ty: if to == "failed" { "payout_failure" } else { "payout_cancel" },
-                source: snapshot.id.clone(),
-                status: "available",
-                description: format!("Payout {} {to}: refund", snapshot.id),
-            });
+            store::insert_txn(
+                w,
+                &acct.id,
+                &BalanceTransaction {
+                    id: new_id("txn_", 24),
+                    object: "balanceTransaction".into(),
+                    currency: BALANCE_CURRENCY.into(),
+                    amount: po.amount,
+                    fee: -po.fee,
+                    net: total,
+                    available_on: format_millis(ms),
+                    created_at: format_millis(ms),
+                    ty: if to == "failed" { "payout_failure" } else { "payout_cancel" }.into(),
+                    source: po.id.clone(),
+                    status: "available".into(),
+                    description: format!("Payout {} {to}: refund", po.id),
+                },
+            )?;
         }
         _ => {}
     }
-    let v = to_value(&snapshot);
-    emit(app, acct, &mut st, ty, v.clone(), snapshot.cb_url.clone());
+    let v = to_value(&po);
+    emit(app, acct, w, ty, v.clone(), po.cb_url.clone())?;
     Ok(v)
+}
+
+// ---------------------------------------------------------------- moved on by hand
+
+/// The sandbox's hand controls of a charge: pay (buyerPaid), confirm, expire, fail,
+/// dispute, resolve.
+pub fn charge_action(app: &App, acct: &Account, w: &W, id: &str, action: &str) -> ApiResult {
+    match action {
+        "pay" => pay_charge(app, acct, w, id),
+        "confirm" => confirm_charge(app, acct, w, id, true),
+        "expire" => expire_charge(app, acct, w, id),
+        "fail" => fail_charge(app, acct, w, id),
+        "dispute" => dispute_charge(app, acct, w, id, false),
+        "resolve" => dispute_charge(app, acct, w, id, true),
+        _ => Err(ApiError::invalid("action", "action must be one of pay, confirm, expire, fail, dispute, resolve.")),
+    }
+}
+
+/// The sandbox's hand controls of a payout: transit, pay, fail, cancel.
+pub fn payout_action(app: &App, acct: &Account, w: &W, id: &str, action: &str) -> ApiResult {
+    let status = store::payout(w, &acct.id, id)?.ok_or_else(|| ApiError::not_found("payout", id))?.status;
+    match action {
+        "transit" => advance_payout(app, acct, w, id, "pending", "inTransit", "payout.inTransition"),
+        "pay" => advance_payout(app, acct, w, id, "inTransit", "paid", "payout.paid"),
+        "fail" => advance_payout(app, acct, w, id, if status == "pending" { "pending" } else { "inTransit" }, "failed", "payout.failed"),
+        "cancel" => advance_payout(app, acct, w, id, "pending", "cancelled", "payout.cancelled"),
+        _ => Err(ApiError::invalid("action", "action must be one of transit, pay, fail, cancel.")),
+    }
 }

@@ -70,7 +70,6 @@ fn refuse(status: StatusCode, title: &str, why: &str) -> Response {
 
 pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let q: HashMap<String, String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
-    let owner = app.account_of_charge(&id);
     let Some(token) = q.get("accessToken").filter(|t| !t.is_empty()) else {
         return refuse(
             StatusCode::UNAUTHORIZED,
@@ -83,9 +82,9 @@ pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQu
         Ok(a) => a,
         Err(e) => return refuse(StatusCode::UNAUTHORIZED, "Access token refused", &e.message),
     };
-    let charge = match owner.filter(|o| o.id == acct.id) {
-        Some(o) => o.state().charges.get(&id).cloned(),
-        None => None,
+    let charge = match app.read(|c| crate::store::charge(c, &acct.id, &id)) {
+        Ok(c) => c,
+        Err(e) => return e.into_response(),
     };
     let Some(ch) = charge else {
         return refuse(StatusCode::NOT_FOUND, "No such charge", "This payment link does not match any charge of this merchant.");
@@ -169,7 +168,7 @@ pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQu
         currency = esc(&ch.currency),
         quote = esc(&ch.quote_currency),
         order = esc(&ch.external_order_id),
-        status = esc(ch.status),
+        status = esc(&ch.status),
         id = esc(&ch.id),
         expires = esc(&ch.expires_at),
         disabled = if ch.status == "pending" { "" } else { "disabled" },
@@ -207,13 +206,18 @@ pub async fn qr_svg(Path(id): Path<String>) -> Response {
     ([(header::CONTENT_TYPE, HeaderValue::from_static("image/svg+xml"))], svg).into_response()
 }
 
-pub async fn index(State(app): State<Arc<App>>) -> Response {
+/// `GET /_sandbox/info`: what the sandbox is (a health check without auth).
+pub async fn info(State(app): State<Arc<App>>) -> Response {
     let v = json!({
         "name": "qbitpay-sandbox",
         "version": env!("CARGO_PKG_VERSION"),
         "baseUrl": app.base_url,
+        "dashboard": format!("{}/", app.base_url),
         "accounts": app.accounts.len(),
         "api": "/api/v1",
+        "control": "/_sandbox",
+        "data": app.db.path.clone(),
+        "now": qbitpay::webhook::timestamp::format_millis(app.now()),
     });
     ([(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], v.to_string()).into_response()
 }

@@ -1,41 +1,49 @@
 //! Events and their webhook delivery: signed with the account's API key by the `qbitpay`
 //! crate, retried on non-2xx at `--webhook-retry-interval`, loopback-only by default.
+//! Every attempt is stored (time, URL, status or error, latency, next retry); retries are
+//! jobs of the stored schedule (`jobs.rs`).
 
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::Instant;
 
 use serde_json::Value;
 
-use crate::app::{new_id, secs, Account, App, State};
+use crate::app::{new_id, Account, App};
+use crate::db::W;
+use crate::error::{ApiError, ApiResult};
 use crate::model::{Delivery, Event};
+use crate::store::{self, Attempt};
 use qbitpay::webhook::timestamp::format_millis;
 
-/// Record an event and, when it has a URL (its own or `--webhook-url`), deliver it in the background.
-pub fn emit(app: &Arc<App>, acct: &Arc<Account>, st: &mut State, ty: &'static str, data: Value, url: Option<String>) -> String {
+pub const DELIVER: &str = "deliver";
+
+/// Record an event and, when it has a URL (its own or `--webhook-url`), schedule its first
+/// delivery now (in the same transaction as the change it reports).
+pub fn emit(app: &App, acct: &Account, w: &W, ty: &str, data: Value, url: Option<String>) -> ApiResult<String> {
     let url = url.or_else(|| app.cfg.webhook_url.clone());
-    let ms = st.tick();
+    let ms = app.clock.tick();
     let ev = Event {
         id: new_id("evt_", 24),
-        ty,
-        object: "event",
+        ty: ty.to_owned(),
+        object: "event".into(),
         created_at: format_millis(ms),
         pending_webhooks: 0,
         livemode: false,
         data,
         delivery: Delivery {
             url: url.clone(),
-            status: if url.is_some() { "pending" } else { "none" },
+            status: if url.is_some() { "pending" } else { "none" }.into(),
             attempts: 0,
             last_status_code: None,
             last_error: None,
         },
     };
-    let id = ev.id.clone();
-    st.events.push(ev);
-    if let Some(url) = url {
-        tokio::spawn(deliver(app.clone(), acct.clone(), id.clone(), url, app.cfg.webhook_retries));
+    store::insert_event(w, &acct.id, &ev)?;
+    if url.is_some() {
+        store::schedule(w, &acct.id, DELIVER, &ev.id, 0, ms)?;
     }
-    id
+    Ok(ev.id)
 }
 
 /// Why a URL may not receive webhooks (non-http, or not loopback without --allow-remote-webhooks).
@@ -90,54 +98,114 @@ pub async fn post_signed(app: &App, api_key: &str, url: &str, body: Vec<u8>) -> 
     Ok(resp.status().as_u16())
 }
 
-async fn deliver(app: Arc<App>, acct: Arc<Account>, id: String, url: String, retries: u32) {
-    if let Err(why) = check_deliverable(&app, &url) {
-        let ty = {
-            let mut st = acct.state();
-            let Some(ev) = st.events.get_mut(&id) else { return };
-            ev.delivery.status = "undeliverable";
-            ev.delivery.last_error = Some(why.clone());
-            ev.ty
-        };
-        eprintln!("webhook {id} {ty} undeliverable to {}: {why}", redact(&url));
-        return;
-    }
-    for attempt in 0..=retries {
-        if attempt > 0 {
-            tokio::time::sleep(secs(app.cfg.webhook_retry_interval)).await;
+/// What one attempt did.
+pub struct Outcome {
+    pub attempt: Attempt,
+    pub event: Event,
+}
+
+/// One delivery attempt of a stored event: `n` is its place in the schedule (0 = first,
+/// then retries), None for a resend. Records the attempt, the event's delivery state and,
+/// after a failure with retries left, the next retry (`at` + the retry interval).
+pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Option<i64>, job: Option<i64>) -> ApiResult<Outcome> {
+    let Some(ev) = app.read(|c| store::event(c, &acct.id, event_id))? else {
+        if let Some(seq) = job {
+            app.write(|w| store::finish_job(w, seq))?; // the event is gone (an account reset)
         }
-        let (body, ty) = {
-            let st = acct.state();
-            let Some(ev) = st.events.get(&id) else { return };
-            (serde_json::to_vec(ev).expect("event json"), ev.ty)
-        };
-        let outcome = post_signed(&app, &acct.key, &url, body).await;
-        let mut st = acct.state();
-        let Some(ev) = st.events.get_mut(&id) else { return };
+        return Err(ApiError::not_found("event", event_id));
+    };
+    let url = match ev.delivery.url.clone().or_else(|| app.cfg.webhook_url.clone()) {
+        Some(u) => u,
+        None => {
+            if let Some(seq) = job {
+                app.write(|w| store::finish_job(w, seq))?;
+            }
+            return Err(ApiError::invalid("id", format!("The event {event_id} has no webhook URL (start the sandbox with --webhook-url to give it one).")));
+        }
+    };
+    if let Err(why) = check_deliverable(app, &url) {
+        let ev = app.write(|w| {
+            let mut ev = store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
+            if n.is_some() {
+                ev.delivery.status = "undeliverable".into();
+                ev.delivery.last_error = Some(why.clone());
+                store::save_event(w, &ev)?;
+            }
+            if let Some(seq) = job {
+                store::finish_job(w, seq)?;
+            }
+            Ok(ev)
+        })?;
+        crate::log!("webhook {event_id} {} undeliverable to {}: {why}", ev.ty, redact(&url));
+        if n.is_none() {
+            return Err(ApiError::invalid("id", format!("Cannot deliver to {}: {why}.", redact(&url))));
+        }
+        let attempt = Attempt { at: format_millis(app.now()), at_ms: app.now(), url, status_code: None, error: Some(why), latency_ms: 0.0, next_retry_at: None, next_retry_ms: None, manual: false };
+        return Ok(Outcome { attempt, event: ev });
+    }
+    let at_ms = app.clock.tick();
+    let body = serde_json::to_vec(&ev).expect("event json");
+    let t0 = Instant::now();
+    let outcome = post_signed(app, &acct.key, &url, body).await;
+    let latency_ms = (t0.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+    let retries = app.cfg.webhook_retries as i64;
+    let total = retries + 1;
+    let ok = matches!(outcome, Ok(code) if (200..300).contains(&code));
+    let next_retry_ms = match n {
+        Some(i) if !ok && i < retries => Some(at_ms + (app.cfg.webhook_retry_interval * 1000.0).round() as i64),
+        _ => None,
+    };
+    let (status_code, error) = match &outcome {
+        Ok(code) => (Some(*code), None),
+        Err(e) => (None, Some(e.clone())),
+    };
+    let attempt = Attempt {
+        at: format_millis(at_ms),
+        at_ms,
+        url: url.clone(),
+        status_code,
+        error: error.clone(),
+        latency_ms,
+        next_retry_at: next_retry_ms.map(format_millis),
+        next_retry_ms,
+        manual: n.is_none(),
+    };
+    let ev = app.write(|w| {
+        let mut ev = store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
         ev.delivery.attempts += 1;
-        let n = attempt + 1;
-        let total = retries + 1;
-        match outcome {
-            Ok(code) if (200..300).contains(&code) => {
-                ev.delivery.status = "succeeded";
-                ev.delivery.last_status_code = Some(code);
-                eprintln!("webhook {id} {ty} -> {} {code} (attempt {n}/{total})", redact(&url));
-                return;
-            }
-            Ok(code) => {
-                ev.delivery.last_status_code = Some(code);
-                eprintln!("webhook {id} {ty} -> {} {code} (attempt {n}/{total})", redact(&url));
-            }
-            Err(e) => {
-                eprintln!("webhook {id} {ty} -> {} failed: {e} (attempt {n}/{total})", redact(&url));
-                ev.delivery.last_error = Some(e);
+        ev.delivery.last_status_code = status_code;
+        if let Some(e) = &error {
+            ev.delivery.last_error = Some(e.clone());
+        }
+        if ok {
+            ev.delivery.status = "succeeded".into();
+            store::cancel_jobs(w, event_id, DELIVER)?;
+        } else {
+            ev.pending_webhooks += 1;
+            if let Some(due) = next_retry_ms {
+                store::schedule(w, &acct.id, DELIVER, event_id, n.unwrap_or(0) + 1, due)?;
+            } else if n.is_some() || ev.delivery.status != "pending" {
+                // All attempts used; or a failed resend of an event no retry is waiting for.
+                ev.delivery.status = "failed".into();
             }
         }
-        ev.pending_webhooks += 1;
+        store::save_event(w, &ev)?;
+        store::insert_attempt(w, &acct.id, event_id, &attempt)?;
+        if let Some(seq) = job {
+            store::finish_job(w, seq)?;
+        }
+        Ok(ev)
+    })?;
+    let what = match n {
+        Some(i) => format!("attempt {}/{total}", i + 1),
+        None => "resend".into(),
+    };
+    match &outcome {
+        Ok(code) => crate::log!("webhook {event_id} {} -> {} {code} ({what})", ev.ty, redact(&url)),
+        Err(e) => crate::log!("webhook {event_id} {} -> {} failed: {e} ({what})", ev.ty, redact(&url)),
     }
-    let mut st = acct.state();
-    if let Some(ev) = st.events.get_mut(&id) {
-        ev.delivery.status = "failed";
-        eprintln!("webhook {id} {}: giving up after {} attempts", ev.ty, retries + 1);
+    if n.is_some() && !ok && next_retry_ms.is_none() {
+        crate::log!("webhook {event_id} {}: giving up after {total} attempts", ev.ty);
     }
+    Ok(Outcome { attempt, event: ev })
 }

@@ -7,9 +7,14 @@ const K: &str = "sk_test_api";
 #[tokio::test]
 async fn first_line_request_id_and_unknown_routes() {
     let sb = Sandbox::start(&["--api-key", K]);
-    let r = sb.get(Auth::None, "/").await;
+    let r = sb.get(Auth::None, "/_sandbox/info").await;
     assert_eq!(r.status, 200);
     assert_eq!(r.body["name"], "qbitpay-sandbox");
+    assert_eq!(r.body["baseUrl"], sb.url.as_str());
+    let page = sb.get(Auth::None, "/").await;
+    assert_eq!(page.status, 200);
+    assert!(page.header("content-type").unwrap().starts_with("text/html"));
+    assert!(page.text.contains("<title>QbitPay sandbox</title>"), "the dashboard");
     let rid = r.header("request-id").unwrap().to_owned();
     assert!(rid.starts_with("req_") && rid.len() == 24, "{rid}");
     let r2 = sb.get(Auth::Key(K), "/api/v1/nope").await;

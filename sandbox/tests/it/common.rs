@@ -64,6 +64,28 @@ impl Sandbox {
         self.stderr.lock().unwrap().join("\n")
     }
 
+    /// SIGKILL: the process dies wherever it is (no shutdown, no flush).
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// The control API (no API key).
+    pub async fn control(&self, method: reqwest::Method, path: &str, body: Option<&Value>) -> Resp {
+        let mut rb = self.http.request(method, format!("{}{path}", self.url));
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        Resp::from(rb.send().await.unwrap()).await
+    }
+
+    /// `POST /_sandbox/clock/advance`.
+    pub async fn advance(&self, seconds: f64) -> Value {
+        let r = self.control(reqwest::Method::POST, "/_sandbox/clock/advance", Some(&serde_json::json!({ "seconds": seconds }))).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        r.body
+    }
+
     /// SIGTERM, then the exit status (within 5 s).
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         Command::new("kill").args(["-TERM", &self.pid().to_string()]).status().unwrap();
@@ -270,4 +292,32 @@ pub fn is_timestamp(v: &Value) -> bool {
         && s.ends_with('Z')
         && qbitpay::webhook::timestamp::parse_millis(s).is_some()
         && s.as_bytes()[10] == b'T'
+}
+
+/// The account id of a key, as the sandbox names it (`acct_` + 16 hex of SHA-256).
+pub fn account_id(key: &str) -> String {
+    use sha2::Digest;
+    let h = sha2::Sha256::digest(key.as_bytes());
+    format!("acct_{}", h[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
+}
+
+/// A fresh directory for `--data` files (removed on drop).
+pub struct TempDir(pub std::path::PathBuf);
+
+impl TempDir {
+    pub fn new(name: &str) -> TempDir {
+        let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos();
+        let p = std::env::temp_dir().join(format!("qbitpay-sandbox-{name}-{}-{nanos}", std::process::id()));
+        std::fs::create_dir_all(&p).unwrap();
+        TempDir(p)
+    }
+    pub fn file(&self, name: &str) -> String {
+        self.0.join(name).to_str().unwrap().to_owned()
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
 }

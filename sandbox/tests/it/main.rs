@@ -7,4 +7,5 @@ mod auth;
 mod faults;
 mod pagination;
 mod payouts;
+mod state;
 mod webhooks;

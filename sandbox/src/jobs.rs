@@ -1,0 +1,193 @@
+//! The stored schedule: charge expiry, auto-confirm and close, payout progression and
+//! webhook (re)tries are rows of `jobs` with a due time in sandbox time. One background
+//! task runs them when due (after a restart too); `advance` moves the clock and runs every
+//! job that falls due on the way, in order, each at its own time.
+
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde::Serialize;
+use tokio::sync::Notify;
+
+use crate::app::App;
+use crate::error::{ApiError, ApiResult};
+use crate::ops;
+use crate::store::{self, Job};
+use crate::webhooks::{self, DELIVER};
+use qbitpay::webhook::timestamp::format_millis;
+
+pub const EXPIRE: &str = "charge.expire";
+pub const CONFIRM: &str = "charge.confirm";
+pub const CLOSE: &str = "charge.close";
+pub const TRANSIT: &str = "payout.transit";
+pub const PAY: &str = "payout.pay";
+
+const IDEM_TTL_MS: i64 = 24 * 3600 * 1000;
+
+pub struct Scheduler {
+    notify: Notify,
+    /// The due time the background task sleeps until (i64::MIN while it is busy).
+    next_wake: AtomicI64,
+    /// Held by whoever runs jobs (the background task, an advance), one at a time.
+    runner: tokio::sync::Mutex<()>,
+}
+
+impl Scheduler {
+    pub fn new() -> Self {
+        Scheduler { notify: Notify::new(), next_wake: AtomicI64::new(i64::MIN), runner: tokio::sync::Mutex::new(()) }
+    }
+
+    /// A job due at `due` was committed: wake the background task if it sleeps past it.
+    pub fn poke(&self, due: i64) {
+        if due < self.next_wake.load(Ordering::SeqCst) {
+            self.notify.notify_one();
+        }
+    }
+}
+
+#[derive(Serialize, Clone, Debug)]
+#[serde(rename_all = "camelCase")]
+pub struct Ran {
+    pub at: String,
+    pub job: String,
+    pub account: String,
+    pub target: String,
+    pub outcome: String,
+}
+
+/// Runs one claimed job; deliveries are awaited.
+async fn run(app: &Arc<App>, job: Job) -> Ran {
+    let outcome = match app.account_by_id(&job.account).cloned() {
+        None => Err(ApiError::bad_request("the account's key was not given")),
+        Some(acct) => {
+            if job.kind == DELIVER {
+                webhooks::attempt(app, &acct, &job.target, Some(job.arg), Some(job.seq)).await.map(|o| match (o.attempt.status_code, o.attempt.error) {
+                    (Some(code), _) => format!("HTTP {code}"),
+                    (None, Some(e)) => e,
+                    (None, None) => "sent".into(),
+                })
+            } else {
+                let seq = job.seq;
+                let r = app.write(|w| {
+                    let r = match job.kind.as_str() {
+                        EXPIRE => ops::expire_charge(app, &acct, w, &job.target),
+                        CONFIRM => ops::confirm_charge(app, &acct, w, &job.target, false),
+                        CLOSE => ops::close_charge(w, &acct, &job.target),
+                        TRANSIT => ops::payout_transit(app, &acct, w, &job.target),
+                        PAY => ops::advance_payout(app, &acct, w, &job.target, "inTransit", "paid", "payout.paid"),
+                        other => Err(ApiError::bad_request(format!("unknown job kind {other}"))),
+                    };
+                    store::finish_job(w, seq)?;
+                    // A job that no longer applies (the charge was paid, the payout moved on
+                    // by hand) is done all the same.
+                    Ok(r)
+                });
+                match r {
+                    Ok(Ok(v)) => Ok(v["status"].as_str().unwrap_or("done").to_owned()),
+                    Ok(Err(e)) => Ok(format!("skipped: {}", e.message)),
+                    Err(e) => Err(e),
+                }
+            }
+        }
+    };
+    Ran {
+        at: format_millis(job.due_ms),
+        job: job.kind,
+        account: job.account,
+        target: job.target,
+        outcome: outcome.unwrap_or_else(|e| format!("error: {}", e.message)),
+    }
+}
+
+/// The background task: runs due jobs (state changes in order, deliveries concurrently),
+/// sleeps until the next one or a poke; purges expired idempotency records.
+pub async fn background(app: Arc<App>) {
+    let mut last_purge: Option<i64> = None;
+    loop {
+        app.sched.next_wake.store(i64::MIN, Ordering::SeqCst);
+        {
+            let _g = app.sched.runner.lock().await;
+            loop {
+                let now = app.now();
+                let jobs = match app.write(|w| store::claim_due(w, now, 256)) {
+                    Ok(j) => j,
+                    Err(_) => break,
+                };
+                if jobs.is_empty() {
+                    break;
+                }
+                for job in jobs {
+                    if job.kind == DELIVER {
+                        let app = app.clone();
+                        tokio::spawn(async move {
+                            run(&app, job).await;
+                        });
+                    } else {
+                        run(&app, job).await;
+                    }
+                }
+            }
+        }
+        let now = app.now();
+        if last_purge.is_none_or(|t| now - t > 60_000) {
+            last_purge = Some(now);
+            let _ = app.write(|w| store::idem_purge(w, now - IDEM_TTL_MS));
+        }
+        let next = app.read(store::next_due).ok().flatten().unwrap_or(i64::MAX);
+        app.sched.next_wake.store(next, Ordering::SeqCst);
+        let wait = (next.saturating_sub(app.now())).clamp(0, 60_000);
+        if wait == 0 {
+            tokio::task::yield_now().await;
+            continue;
+        }
+        tokio::select! {
+            _ = app.sched.notify.notified() => {}
+            _ = tokio::time::sleep(Duration::from_millis(wait as u64)) => {}
+        }
+    }
+}
+
+/// `POST /_sandbox/clock/advance`: moves sandbox time `ms` forward, running each job that
+/// falls due on the way at its due time (the clock steps to it first), deliveries awaited,
+/// so that what a job schedules (a retry, the next payout step) runs in the same advance
+/// when it falls inside it.
+pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
+    let _g = app.sched.runner.lock().await;
+    let target = app.now() + ms;
+    let mut ran = Vec::new();
+    let mut failed = None;
+    for _ in 0..100_000 {
+        // The offset the clock is about to reach is stored with the claim: killed mid-advance,
+        // a restart never dates anything before what already ran.
+        let job = match app.write(|w| {
+            let j = store::claim_due(w, target, 1)?.pop();
+            if let Some(j) = &j {
+                let offset = (j.due_ms.max(app.now()) - crate::clock::wall_ms()).max(app.clock.offset_ms());
+                crate::db::meta_set(w, "clock_offset_ms", &offset.to_string())?;
+            }
+            Ok(j)
+        }) {
+            Ok(j) => j,
+            Err(e) => {
+                failed = Some(e);
+                break;
+            }
+        };
+        let Some(job) = job else { break };
+        app.clock.pin(job.due_ms);
+        ran.push(run(app, job).await);
+    }
+    let offset = app.clock.advance_to(target); // unpins, also after a failure
+    if let Some(e) = failed {
+        return Err(e);
+    }
+    app.write(|w| crate::db::meta_set(w, "clock_offset_ms", &offset.to_string()))?;
+    let now = app.now();
+    app.write(|w| store::idem_purge(w, now - IDEM_TTL_MS))?;
+    Ok(ran)
+}
+
+pub const fn idem_ttl_ms() -> i64 {
+    IDEM_TTL_MS
+}

@@ -1,0 +1,394 @@
+//! Typed reads and writes of the tables in `db.rs`. Objects are stored as their wire JSON
+//! (`body`), with the columns lists filter on beside it.
+
+use rusqlite::types::Value as Sql;
+use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
+
+use crate::app::ListQuery;
+use crate::db::{SqlResult, W};
+use crate::error::{ApiError, ApiResult};
+use crate::model::*;
+
+fn json<T: serde::Serialize>(t: &T) -> String {
+    serde_json::to_string(t).expect("object json")
+}
+
+fn parse<T: serde::de::DeserializeOwned>(body: &str) -> rusqlite::Result<T> {
+    serde_json::from_str(body).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+}
+
+// ---------------------------------------------------------------- lists
+
+/// One page of `table` for `acct`, newest first, with extra `conds` ("col = ?" and its value).
+/// `starting_after`: items older than the cursor; `ending_before`: the `limit` items just newer.
+pub fn page<T>(
+    c: &Connection,
+    table: &str,
+    acct: &str,
+    q: &ListQuery,
+    conds: &[(&str, Sql)],
+    cols: &str,
+    map: impl FnMut(&Row) -> rusqlite::Result<T>,
+) -> ApiResult<Vec<T>> {
+    let cursor = |param: &str, id: &str| -> ApiResult<i64> {
+        c.prepare_cached(&format!("SELECT seq FROM {table} WHERE account = ?1 AND id = ?2"))
+            .db()?
+            .query_row(params![acct, id], |r| r.get(0))
+            .optional()
+            .db()?
+            .ok_or_else(|| ApiError::invalid(param, format!("No such object for {param}: '{id}'")))
+    };
+    let mut sql = format!("SELECT {cols} FROM {table} WHERE account = ?");
+    let mut args: Vec<Sql> = vec![Sql::Text(acct.to_owned())];
+    for (cond, v) in conds {
+        sql.push_str(" AND ");
+        sql.push_str(cond);
+        args.push(v.clone());
+    }
+    let newer = if let Some(id) = &q.starting_after {
+        sql.push_str(" AND seq < ?");
+        args.push(Sql::Integer(cursor("starting_after", id)?));
+        false
+    } else if let Some(id) = &q.ending_before {
+        sql.push_str(" AND seq > ?");
+        args.push(Sql::Integer(cursor("ending_before", id)?));
+        true
+    } else {
+        false
+    };
+    sql.push_str(if newer { " ORDER BY seq ASC LIMIT ?" } else { " ORDER BY seq DESC LIMIT ?" });
+    args.push(Sql::Integer(q.limit as i64));
+    let mut st = c.prepare_cached(&sql).db()?;
+    let mut v: Vec<T> = st.query_map(params_from_iter(args), map).db()?.collect::<rusqlite::Result<_>>().db()?;
+    if newer {
+        v.reverse();
+    }
+    Ok(v)
+}
+
+pub fn body(r: &Row) -> rusqlite::Result<String> {
+    r.get(0)
+}
+
+/// `{"object":"list","url":…,"data":[…]}` from stored bodies (already JSON).
+pub fn list_json(url: &str, bodies: &[String]) -> String {
+    format!("{{\"object\":\"list\",\"url\":{},\"data\":[{}]}}", serde_json::to_string(url).unwrap(), bodies.join(","))
+}
+
+// ---------------------------------------------------------------- accounts
+
+pub fn upsert_account(c: &Connection, id: &str, hint: &str, ms: i64) -> ApiResult<()> {
+    c.prepare_cached("INSERT INTO accounts (id, key_hint, created_ms) VALUES (?1, ?2, ?3) ON CONFLICT (id) DO UPDATE SET key_hint = excluded.key_hint")
+        .db()?
+        .execute(params![id, hint, ms])
+        .db()?;
+    c.prepare_cached("INSERT OR IGNORE INTO temp.active (id) VALUES (?1)").db()?.execute(params![id]).db()?;
+    Ok(())
+}
+
+pub struct AccountRow {
+    pub id: String,
+    pub key_hint: String,
+    pub created_ms: i64,
+}
+
+pub fn accounts(c: &Connection) -> ApiResult<Vec<AccountRow>> {
+    let mut st = c.prepare_cached("SELECT id, key_hint, created_ms FROM accounts ORDER BY created_ms, id").db()?;
+    let rows = st.query_map([], |r| Ok(AccountRow { id: r.get(0)?, key_hint: r.get(1)?, created_ms: r.get(2)? })).db()?;
+    rows.collect::<rusqlite::Result<_>>().db()
+}
+
+pub fn count(c: &Connection, table: &str, acct: &str) -> ApiResult<i64> {
+    c.prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE account = ?1")).db()?.query_row(params![acct], |r| r.get(0)).db()
+}
+
+/// Everything of one account, gone (its schedule too).
+pub fn reset_account(w: &W, acct: &str) -> ApiResult<()> {
+    for t in ["charges", "payouts", "txns", "events", "attempts", "idempotency", "jobs"] {
+        w.prepare_cached(&format!("DELETE FROM {t} WHERE account = ?1")).db()?.execute(params![acct]).db()?;
+    }
+    Ok(())
+}
+
+// ---------------------------------------------------------------- charges
+
+pub fn insert_charge(c: &Connection, acct: &str, ch: &Charge) -> ApiResult<()> {
+    c.prepare_cached("INSERT INTO charges (id, account, status, external_order_id, expires_ms, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .db()?
+        .execute(params![ch.id, acct, ch.status, ch.external_order_id, ch.expires_ms, json(ch)])
+        .db()?;
+    Ok(())
+}
+
+pub fn charge(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<Charge>> {
+    c.prepare_cached("SELECT body, expires_ms FROM charges WHERE account = ?1 AND id = ?2")
+        .db()?
+        .query_row(params![acct, id], |r| {
+            let mut ch: Charge = parse(&r.get::<_, String>(0)?)?;
+            ch.expires_ms = r.get(1)?;
+            Ok(ch)
+        })
+        .optional()
+        .db()
+}
+
+pub fn charge_body(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<String>> {
+    c.prepare_cached("SELECT body FROM charges WHERE account = ?1 AND id = ?2").db()?.query_row(params![acct, id], body).optional().db()
+}
+
+pub fn save_charge(c: &Connection, ch: &Charge) -> ApiResult<()> {
+    c.prepare_cached("UPDATE charges SET status = ?2, body = ?3 WHERE id = ?1").db()?.execute(params![ch.id, ch.status, json(ch)]).db()?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- payouts
+
+pub fn insert_payout(c: &Connection, acct: &str, p: &Payout) -> ApiResult<()> {
+    c.prepare_cached("INSERT INTO payouts (id, account, status, txn_id, body) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .db()?
+        .execute(params![p.id, acct, p.status, p.txn_id, json(p)])
+        .db()?;
+    Ok(())
+}
+
+pub fn payout(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<Payout>> {
+    c.prepare_cached("SELECT body, txn_id FROM payouts WHERE account = ?1 AND id = ?2")
+        .db()?
+        .query_row(params![acct, id], |r| {
+            let mut p: Payout = parse(&r.get::<_, String>(0)?)?;
+            p.txn_id = r.get(1)?;
+            Ok(p)
+        })
+        .optional()
+        .db()
+}
+
+pub fn save_payout(c: &Connection, p: &Payout) -> ApiResult<()> {
+    c.prepare_cached("UPDATE payouts SET status = ?2, body = ?3 WHERE id = ?1").db()?.execute(params![p.id, p.status, json(p)]).db()?;
+    Ok(())
+}
+
+// ---------------------------------------------------------------- balance transactions
+
+pub fn insert_txn(c: &Connection, acct: &str, t: &BalanceTransaction) -> ApiResult<()> {
+    c.prepare_cached("INSERT INTO txns (id, account, type, status, source, net, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
+        .db()?
+        .execute(params![t.id, acct, t.ty, t.status, t.source, t.net, json(t)])
+        .db()?;
+    Ok(())
+}
+
+pub fn txn(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<BalanceTransaction>> {
+    c.prepare_cached("SELECT body FROM txns WHERE account = ?1 AND id = ?2")
+        .db()?
+        .query_row(params![acct, id], |r| parse(&r.get::<_, String>(0)?))
+        .optional()
+        .db()
+}
+
+pub fn save_txn(c: &Connection, t: &BalanceTransaction) -> ApiResult<()> {
+    c.prepare_cached("UPDATE txns SET status = ?2, body = ?3 WHERE id = ?1").db()?.execute(params![t.id, t.status, json(t)]).db()?;
+    Ok(())
+}
+
+/// (available, pending) sums of the nets: credits count once available; debits at once.
+pub fn balance_sums(c: &Connection, acct: &str) -> ApiResult<(f64, f64)> {
+    c.prepare_cached(
+        "SELECT COALESCE(SUM(CASE WHEN status = 'available' OR net < 0 THEN net END), 0.0), \
+                COALESCE(SUM(CASE WHEN status = 'available' OR net < 0 THEN NULL ELSE net END), 0.0) \
+         FROM txns WHERE account = ?1",
+    )
+    .db()?
+    .query_row(params![acct], |r| Ok((r.get(0)?, r.get(1)?)))
+    .db()
+}
+
+// ---------------------------------------------------------------- events and attempts
+
+pub fn insert_event(c: &Connection, acct: &str, e: &Event) -> ApiResult<()> {
+    let d = &e.delivery;
+    c.prepare_cached(
+        "INSERT INTO events (id, account, type, url, delivery, attempts, last_status_code, last_error, body) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .db()?
+    .execute(params![e.id, acct, e.ty, d.url, d.status, d.attempts, d.last_status_code, d.last_error, json(e)])
+    .db()?;
+    Ok(())
+}
+
+pub const EVENT_COLS: &str = "body, url, delivery, attempts, last_status_code, last_error";
+
+pub fn event_row(r: &Row) -> rusqlite::Result<Event> {
+    let mut e: Event = parse(&r.get::<_, String>(0)?)?;
+    e.delivery = Delivery { url: r.get(1)?, status: r.get(2)?, attempts: r.get(3)?, last_status_code: r.get(4)?, last_error: r.get(5)? };
+    Ok(e)
+}
+
+pub fn event(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<Event>> {
+    c.prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE account = ?1 AND id = ?2"))
+        .db()?
+        .query_row(params![acct, id], event_row)
+        .optional()
+        .db()
+}
+
+pub fn save_event(c: &Connection, e: &Event) -> ApiResult<()> {
+    let d = &e.delivery;
+    c.prepare_cached(
+        "UPDATE events SET url = ?2, delivery = ?3, attempts = ?4, last_status_code = ?5, last_error = ?6, body = ?7 WHERE id = ?1",
+    )
+    .db()?
+    .execute(params![e.id, d.url, d.status, d.attempts, d.last_status_code, d.last_error, json(e)])
+    .db()?;
+    Ok(())
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Attempt {
+    pub at: String,
+    #[serde(skip)]
+    pub at_ms: i64,
+    pub url: String,
+    pub status_code: Option<u16>,
+    pub error: Option<String>,
+    pub latency_ms: f64,
+    pub next_retry_at: Option<String>,
+    #[serde(skip)]
+    pub next_retry_ms: Option<i64>,
+    /// Sent by a resend (dashboard or control API), not by the schedule.
+    pub manual: bool,
+}
+
+pub fn insert_attempt(c: &Connection, acct: &str, event_id: &str, a: &Attempt) -> ApiResult<()> {
+    c.prepare_cached(
+        "INSERT INTO attempts (account, event_id, at_ms, url, status_code, error, latency_ms, next_retry_ms, manual) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )
+    .db()?
+    .execute(params![acct, event_id, a.at_ms, a.url, a.status_code, a.error, a.latency_ms, a.next_retry_ms, a.manual])
+    .db()?;
+    Ok(())
+}
+
+pub fn attempts(c: &Connection, event_id: &str) -> ApiResult<Vec<Attempt>> {
+    use qbitpay::webhook::timestamp::format_millis;
+    let mut st = c
+        .prepare_cached("SELECT at_ms, url, status_code, error, latency_ms, next_retry_ms, manual FROM attempts WHERE event_id = ?1 ORDER BY seq")
+        .db()?;
+    let rows = st
+        .query_map(params![event_id], |r| {
+            let at_ms: i64 = r.get(0)?;
+            let next: Option<i64> = r.get(5)?;
+            Ok(Attempt {
+                at: format_millis(at_ms),
+                at_ms,
+                url: r.get(1)?,
+                status_code: r.get(2)?,
+                error: r.get(3)?,
+                latency_ms: r.get(4)?,
+                next_retry_at: next.map(format_millis),
+                next_retry_ms: next,
+                manual: r.get(6)?,
+            })
+        })
+        .db()?;
+    rows.collect::<rusqlite::Result<_>>().db()
+}
+
+// ---------------------------------------------------------------- idempotency records
+
+pub struct IdemRecord {
+    pub fingerprint: Vec<u8>,
+    pub status: u16,
+    pub body: Vec<u8>,
+}
+
+/// The record of `key`, unless older than `fresh_since` (sandbox ms).
+pub fn idem_get(c: &Connection, acct: &str, key: &str, fresh_since: i64) -> ApiResult<Option<IdemRecord>> {
+    c.prepare_cached("SELECT fingerprint, status, body FROM idempotency WHERE account = ?1 AND key = ?2 AND created_ms >= ?3")
+        .db()?
+        .query_row(params![acct, key, fresh_since], |r| Ok(IdemRecord { fingerprint: r.get(0)?, status: r.get(1)?, body: r.get(2)? }))
+        .optional()
+        .db()
+}
+
+pub fn idem_put(c: &Connection, acct: &str, key: &str, rec: &IdemRecord, ms: i64) -> ApiResult<()> {
+    c.prepare_cached("INSERT OR REPLACE INTO idempotency (account, key, fingerprint, status, body, created_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .db()?
+        .execute(params![acct, key, rec.fingerprint, rec.status, rec.body, ms])
+        .db()?;
+    Ok(())
+}
+
+pub fn idem_purge(c: &Connection, older_than: i64) -> ApiResult<usize> {
+    c.prepare_cached("DELETE FROM idempotency WHERE created_ms < ?1").db()?.execute(params![older_than]).db()
+}
+
+// ---------------------------------------------------------------- the schedule
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub seq: i64,
+    pub account: String,
+    pub due_ms: i64,
+    pub kind: String,
+    pub target: String,
+    pub arg: i64,
+}
+
+pub fn schedule(w: &W, acct: &str, kind: &str, target: &str, arg: i64, due_ms: i64) -> ApiResult<()> {
+    w.prepare_cached("INSERT INTO jobs (account, due_ms, kind, target, arg) VALUES (?1, ?2, ?3, ?4, ?5)")
+        .db()?
+        .execute(params![acct, due_ms, kind, target, arg])
+        .db()?;
+    let e = w.earliest_job.get().map_or(due_ms, |e| e.min(due_ms));
+    w.earliest_job.set(Some(e));
+    Ok(())
+}
+
+fn job_row(r: &Row) -> rusqlite::Result<Job> {
+    Ok(Job { seq: r.get(0)?, account: r.get(1)?, due_ms: r.get(2)?, kind: r.get(3)?, target: r.get(4)?, arg: r.get(5)? })
+}
+
+/// Marks the due jobs (of accounts whose key was given) running and returns them, in order.
+pub fn claim_due(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
+    let jobs: Vec<Job> = c
+        .prepare_cached(
+            "SELECT seq, account, due_ms, kind, target, arg FROM jobs \
+             WHERE running = 0 AND due_ms <= ?1 AND account IN (SELECT id FROM temp.active) ORDER BY due_ms, seq LIMIT ?2",
+        )
+        .db()?
+        .query_map(params![now, limit], job_row)
+        .db()?
+        .collect::<rusqlite::Result<_>>()
+        .db()?;
+    let mut up = c.prepare_cached("UPDATE jobs SET running = 1 WHERE seq = ?1").db()?;
+    for j in &jobs {
+        up.execute(params![j.seq]).db()?;
+    }
+    Ok(jobs)
+}
+
+pub fn next_due(c: &Connection) -> ApiResult<Option<i64>> {
+    c.prepare_cached("SELECT MIN(due_ms) FROM jobs WHERE running = 0 AND account IN (SELECT id FROM temp.active)")
+        .db()?
+        .query_row([], |r| r.get(0))
+        .db()
+}
+
+pub fn finish_job(c: &Connection, seq: i64) -> ApiResult<()> {
+    c.prepare_cached("DELETE FROM jobs WHERE seq = ?1").db()?.execute(params![seq]).db()?;
+    Ok(())
+}
+
+/// Drops the pending jobs of `kind` for `target` (a delivered event's retries).
+pub fn cancel_jobs(c: &Connection, target: &str, kind: &str) -> ApiResult<()> {
+    c.prepare_cached("DELETE FROM jobs WHERE target = ?1 AND kind = ?2 AND running = 0").db()?.execute(params![target, kind]).db()?;
+    Ok(())
+}
+
+pub fn next_job_for(c: &Connection, target: &str, kind: &str) -> ApiResult<Option<i64>> {
+    c.prepare_cached("SELECT MIN(due_ms) FROM jobs WHERE target = ?1 AND kind = ?2").db()?.query_row(params![target, kind], |r| r.get(0)).db()
+}
