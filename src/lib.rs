@@ -2,15 +2,15 @@
 //! API client logic live here and are tested with host `cargo test`. The `wasm` module maps
 //! them onto JavaScript and is compiled only for the npm package (features `wasm-*`).
 
-// The webhook-only wasm module is built without std: its panic and formatting machinery
-// would otherwise be most of what an edge function downloads (see src/wasm/bare.rs).
-#![cfg_attr(all(target_arch = "wasm32", any(feature = "wasm-webhook", feature = "wasm-client")), no_std)]
+// The client's wasm module is still built without std (src/wasm/bare.rs); the webhook
+// module uses std and the default allocator, and the client's module no longer carries it.
+#![cfg_attr(all(target_arch = "wasm32", feature = "wasm-client", not(feature = "wasm-webhook")), no_std)]
 
 extern crate alloc;
 
 /// What `std`'s prelude gives, for code that also builds without std.
+#[cfg(feature = "client")]
 mod prelude {
-    pub use alloc::borrow::ToOwned;
     pub use alloc::string::String;
     pub use alloc::vec;
     pub use alloc::vec::Vec;
@@ -18,7 +18,7 @@ mod prelude {
 
 #[cfg(feature = "client")]
 pub mod client;
-pub mod text;
+#[cfg(not(all(target_arch = "wasm32", feature = "wasm-client", not(feature = "wasm-webhook"))))]
 pub mod webhook;
 
 #[cfg(any(feature = "wasm-webhook", feature = "wasm-client"))]

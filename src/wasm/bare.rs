@@ -87,14 +87,6 @@ unsafe impl GlobalAlloc for Arena {
     }
 }
 
-/// Free everything at once: called as `verify`/`sign` return, which frees the inputs JS
-/// allocated for the call along with whatever the call itself still holds.
-#[cfg(feature = "wasm-webhook")]
-pub fn rewind() {
-    ARENA.live.set(0);
-    ARENA.next.set(ARENA.start.get());
-}
-
 #[panic_handler]
 fn panic(_: &core::panic::PanicInfo) -> ! {
     wasm32::unreachable()

@@ -5,5 +5,5 @@
 mod client;
 #[cfg(feature = "wasm-webhook")]
 mod webhook;
-#[cfg(all(target_arch = "wasm32", any(feature = "wasm-webhook", feature = "wasm-client")))]
+#[cfg(all(target_arch = "wasm32", feature = "wasm-client", not(feature = "wasm-webhook")))]
 mod bare;
