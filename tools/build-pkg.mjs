@@ -44,7 +44,7 @@ const at = (...p) => path.join(pkg, ...p);
 // The webhook module: wasm-opt -O4 instead of -Oz, 3-8 % faster verification (-Oz folds the
 // canonicaliser's and MD5's hot code) at the same gzip size (measured: 15.23 vs 15.26 KB).
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', api: 'webhookApi', facade: 'webhook',
-  exports: ['verifyWebhook', 'signWebhook'], env: {}, noOpt: true, wasmOpt: ['-O4'] };
+  exports: ['verifyWebhook', 'signWebhook', 'verifyWebhookRequest'], env: {}, noOpt: true, wasmOpt: ['-O4'] };
 // The module of `qbitpay`: the client and the verifier, so a browser or worker downloads
 // one module (−3.0 KB gzip against two: one allocator, runtime and glue). At opt-level z
 // (−3.5 KB gzip against s): request building is not hot (one call per HTTP request); its
@@ -52,14 +52,12 @@ const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', api: 'webho
 // `qbitpay/webhook`, and Node's `qbitpay`, use. wasm-opt again, assuming the lowest 1 KB of
 // memory unused (true of Rust's wasm32 layout: the stack's far end, then data from 1 MB), to
 // a fixed point: −0.3 KB gzip.
-const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', api: 'clientApi', facade: 'client',
+// The client's module no longer carries the verifier: `qbitpay` re-exports `qbitpay/webhook`.
+const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client', api: 'clientApi', facade: 'client',
   exports: ['QbitPay'], env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' }, wasmOpt: ['-Oz', '--low-memory-unused', '--converge'] };
 const ERRORS = ['QbitPayError', 'QbitPayInvalidRequestError', 'QbitPayAuthenticationError',
   'QbitPayRateLimitError', 'QbitPayAPIError', 'QbitPayConnectionError', 'QbitPaySignatureError'];
 
-// QBITPAY_SPLIT_VERIFIER=1: the client module without the verifier; `qbitpay` then loads both
-// modules (+3.8 KB gzip) and verifies with the webhook module's faster code everywhere.
-if (process.env.QBITPAY_SPLIT_VERIFIER === '1') CLIENT.features = 'wasm-client';
 const hasClient = fs.existsSync(path.join(template, 'src', 'client.mjs'));
 const modules = hasClient ? [WEBHOOK, CLIENT] : [WEBHOOK];
 

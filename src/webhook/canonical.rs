@@ -115,21 +115,34 @@ impl Canonical {
 
     /// The signing string of an event that JavaScript parsed already, given as its top-level
     /// members: `(key, value as written, dropped)` (see [`super::parsed`]).
-    pub(crate) fn from_members(members: &[(&str, &[u8], bool)]) -> Canonical {
+    pub(crate) fn from_members(members: &[(&[u8], &[u8], bool)]) -> Canonical {
         let mut text = Vec::with_capacity(members.iter().map(|(k, v, _)| k.len() + v.len() + 2).sum());
         let mut top = Vec::with_capacity(members.len());
         for &(key, value, dropped) in members {
             text.push(b'&');
             let k0 = text.len();
-            text.extend_from_slice(key.as_bytes());
+            text.extend_from_slice(key);
             let key = (k0, text.len());
             text.push(b'=');
             let v0 = text.len();
             text.extend_from_slice(value);
             top.push(TopMember { key, value: (v0, text.len()), dropped });
         }
-        join(text, top, false)
+        // A key with a lone surrogate (WTF-8 0xED 0xA0..): sorted as such, hashed as U+FFFD.
+        let lossy = members.iter().any(|(k, _, _)| k.windows(2).any(|w| w[0] == 0xED && w[1] >= 0xA0));
+        join(text, top, lossy)
     }
+}
+
+/// The text of a JSON string literal (quotes included) as `JSON.parse` decodes it, in WTF-8
+/// (lone surrogates kept); `None` if it is not exactly one string literal.
+pub fn decode_string(literal: &[u8]) -> Option<Vec<u8>> {
+    let mut c = Canonicaliser::new(literal);
+    if c.peek() != Some(b'"') {
+        return None;
+    }
+    c.string(StrMode::Raw).ok()?;
+    (c.pos == literal.len()).then_some(c.out)
 }
 
 pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {

@@ -28,11 +28,12 @@ pub enum Value {
     Unserialisable(String),
 }
 
-/// A parsed event: its own enumerable top-level members, or an array (refused).
+/// A parsed event: its own enumerable top-level members (keys in WTF-8, so that a lone
+/// surrogate sorts as JavaScript sorts it), or an array (refused).
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct ParsedEvent {
     pub array: bool,
-    pub members: Vec<(String, Value)>,
+    pub members: Vec<(Vec<u8>, Value)>,
 }
 
 impl Delivery for &ParsedEvent {
@@ -53,6 +54,7 @@ impl Delivery for &ParsedEvent {
         let mut numbers = numbers.iter();
         let mut members = Vec::with_capacity(self.members.len());
         for (key, value) in &self.members {
+            let name = || String::from_utf8_lossy(key);
             let (text, dropped): (&[u8], bool) = match value {
                 Value::String(s) => (s.as_bytes(), s.is_empty()),
                 Value::Number(_) => (numbers.next().map_or(&b""[..], |s| s.as_bytes()), false),
@@ -61,14 +63,15 @@ impl Delivery for &ParsedEvent {
                 Value::Json(text) => (text.as_bytes(), false),
                 Value::NotJson(what) => {
                     return Err(SignatureError::payload(format!(
-                        "the event's {key:?} is {what}, which JSON cannot carry: pass the event as JSON.parse returned it"
+                        "the event's \"{}\" is {what}, which JSON cannot carry: pass the event as JSON.parse returned it",
+                        name()
                     )))
                 }
                 Value::Unserialisable(why) => {
-                    return Err(SignatureError::payload(format!("the event's {key:?} cannot be serialised as JSON: {why}")))
+                    return Err(SignatureError::payload(format!("the event's \"{}\" cannot be serialised as JSON: {why}", name())))
                 }
             };
-            members.push((key.as_str(), text, dropped));
+            members.push((&key[..], text, dropped));
         }
         Ok(Canonical::from_members(&members))
     }
@@ -84,7 +87,7 @@ mod tests {
     use crate::webhook::{sign, Algorithm};
 
     fn event(members: &[(&str, Value)]) -> ParsedEvent {
-        ParsedEvent { array: false, members: members.iter().map(|(k, v)| (k.to_string(), v.clone())).collect() }
+        ParsedEvent { array: false, members: members.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.clone())).collect() }
     }
 
     #[test]
@@ -111,6 +114,12 @@ mod tests {
             assert_eq!(sign(&event(&[("k", v)]), "k", Algorithm::Md5).unwrap_err().code, C::InvalidPayload);
         }
         let array = ParsedEvent { array: true, members: vec![] };
+        // Keys with lone surrogates sort by UTF-16 code units and hash as U+FFFD.
+        let raw = r#"{"\ud800":1,"\udbff":2,"\ufffd":3,"\ud83d\ude00":4}"#;
+        let key = |k: &str| crate::webhook::canonical::decode_string(k.as_bytes()).unwrap();
+        let lone = ParsedEvent { array: false, members: ["\"\\ud800\"", "\"\\udbff\"", "\"\\ufffd\"", "\"\\ud83d\\ude00\""]
+            .iter().zip(1..).map(|(k, n)| (key(k), Value::Number(n as f64))).collect() };
+        assert_eq!(sign(&lone, "k", Algorithm::Md5).unwrap(), sign(raw, "k", Algorithm::Md5).unwrap());
         assert_eq!(sign(&array, "k", Algorithm::Md5).unwrap_err().code, C::InvalidPayload);
     }
 }

@@ -52,7 +52,7 @@ pub fn parse_algorithm(name: Option<&str>) -> Result<Algorithm, SignatureError> 
     match name {
         None => Ok(Algorithm::Md5),
         Some(name) => Algorithm::from_name(name)
-            .ok_or_else(|| SignatureError::argument(format!("options.algorithm must be 'md5' or 'hmac-sha256', got {name:?}"))),
+            .ok_or_else(|| SignatureError::argument(format!("options.algorithm must be 'md5' or 'hmac-sha256', got \"{name}\""))),
     }
 }
 
@@ -201,7 +201,8 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
             let when = if age < 0.0 { "in the future" } else { "old" };
             return Err(SignatureError::new(
                 Code::EventTooOld,
-                format!("the event's createdAt is {} s {when}, beyond maxAgeSeconds ({})", age.abs().trunc(), max_age.trunc()),
+                // (whole seconds: integer formatting keeps float printing out of the module)
+                format!("the event's createdAt is {} s {when}, beyond maxAgeSeconds ({})", age.abs() as u64, max_age as u64),
             ));
         }
     }
