@@ -168,3 +168,24 @@ pub fn sign(body: JsValue, lone_surrogate: bool, api_key: &str, algorithm: Optio
     let algorithm = parse_algorithm(algorithm.as_deref()).map_err(rejection)?;
     webhook::sign(JsDelivery::new(body, lone_surrogate), api_key, algorithm).map_err(rejection)
 }
+
+/// A panic (a bug) traps the call that hit it; the next call gets a fresh instance of the
+/// module instead of a poisoned one.
+#[wasm_bindgen(start)]
+fn start() {
+    std::panic::set_hook(Box::new(|_| wasm_bindgen::handler::schedule_reinit()));
+}
+
+/// Nothing: the facade calls it after a trap, and the glue, which checks for a scheduled
+/// reinit before an export's body but after copying its arguments into the old instance,
+/// replaces the instance here, where there are no arguments.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __recover)]
+pub fn recover() {}
+
+/// For the tests of the above: panics.
+#[doc(hidden)]
+#[wasm_bindgen(js_name = __panicForTests)]
+pub fn panic_for_tests() {
+    panic!("panic_for_tests");
+}
