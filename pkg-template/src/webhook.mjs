@@ -8,7 +8,6 @@ import { QbitPaySignatureError } from './errors.mjs';
 
 /** @param {any} glue the initialised `qbitpay_webhook` wasm-bindgen module */
 export function webhookApi(glue) {
-  const encoder = new TextEncoder();
   let decoder = null; // made on first use: only byte bodies need it
 
   /** Call the module; its `[code, message]` becomes the error users catch. */
@@ -24,13 +23,11 @@ export function webhookApi(glue) {
     }
   }
 
-  /** The body as the module takes it: `[value, holds a lone surrogate]`. */
-  function body(raw) {
-    if (typeof raw === 'string') return [encoder.encode(raw), !isWellFormed(raw)];
-    if (raw instanceof Uint8Array) return [raw, false];
-    if (raw instanceof ArrayBuffer) return [new Uint8Array(raw), false];
-    if (ArrayBuffer.isView(raw)) return [new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength), false];
-    return [raw, false]; // a parsed event, or something the module names in its refusal
+  /** The body as the module takes it: a string, a Uint8Array, or the value itself. */
+  function bytes(raw) {
+    if (raw instanceof ArrayBuffer) return new Uint8Array(raw);
+    if (ArrayBuffer.isView(raw) && !(raw instanceof Uint8Array)) return new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
+    return raw; // bytes, a parsed event, or something the module names in its refusal
   }
 
   function verifyWebhook(rawBody, signature, apiKey, options = {}) {
@@ -39,12 +36,12 @@ export function webhookApi(glue) {
     if (signature != null && typeof signature !== 'string') {
       throw new TypeError('verifyWebhook: signature must be the QbitPay-Signature header value (a string)');
     }
-    const [input, lone] = body(rawBody);
+    const input = bytes(rawBody);
     const maxAge = number(options.maxAgeSeconds);
     // The clock is read only when an age check needs it.
     const now = options.now === undefined ? (maxAge === undefined ? undefined : Date.now())
       : number(options.now instanceof Date ? options.now.getTime() : options.now);
-    run('verifyWebhook', () => glue.verify(input, lone, signature ?? '', keys, text(options.algorithm), maxAge, now,
+    run('verifyWebhook', () => glue.verify(input, signature ?? '', keys[0] ?? '', keys.length > 1 ? keys.slice(1) : undefined, text(options.algorithm), maxAge, now,
       number(options.maxBytes)));
     if (typeof rawBody === 'string') return JSON.parse(rawBody);
     return input instanceof Uint8Array ? JSON.parse((decoder ??= new TextDecoder()).decode(input)) : rawBody;
@@ -52,8 +49,7 @@ export function webhookApi(glue) {
 
   function signWebhook(rawBodyOrEvent, apiKey, options = {}) {
     if (typeof apiKey !== 'string') throw new TypeError('signWebhook: apiKey must be your QbitPay API key (a non-empty string)');
-    const [input, lone] = body(rawBodyOrEvent);
-    return run('signWebhook', () => glue.sign(input, lone, apiKey, text(options.algorithm)));
+    return run('signWebhook', () => glue.sign(bytes(rawBodyOrEvent), apiKey, text(options.algorithm)));
   }
 
   async function verifyWebhookRequest(request, apiKey, options = {}) {
@@ -79,8 +75,3 @@ function keyList(apiKey, fn) {
 /** An option the module reads as a number: `undefined` when absent, NaN when not a number. */
 const number = (v) => (v === undefined || v === null ? undefined : typeof v === 'number' ? v : NaN);
 const text = (v) => (v === undefined ? undefined : String(v));
-
-const loneSurrogate = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
-const isWellFormed = typeof String.prototype.isWellFormed === 'function'
-  ? (s) => s.isWellFormed()
-  : (s) => !loneSurrogate.test(s);

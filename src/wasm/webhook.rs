@@ -29,6 +29,12 @@ extern "C" {
     fn get(object: &JsValue, key: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(catch, js_namespace = JSON)]
     fn stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_name = String)]
+    type Text;
+    #[wasm_bindgen(method, js_name = isWellFormed)]
+    fn is_well_formed(this: &Text) -> bool;
+    #[wasm_bindgen(method, getter, js_name = length)]
+    fn length(this: &Text) -> u32;
     #[wasm_bindgen(js_name = Error)]
     type JsError;
     #[wasm_bindgen(method, getter)]
@@ -37,10 +43,12 @@ extern "C" {
 
 /// The body as JavaScript passed it.
 enum JsDelivery {
-    /// Raw bytes (a string arrives as its UTF-8 encoding, with whether it held a lone
-    /// surrogate): the size is known at once, the bytes are copied into wasm memory only
-    /// when read, so a body over `maxBytes` is never copied.
-    Bytes { bytes: Uint8Array, lone_surrogate: bool },
+    /// Raw bytes: the size is known at once, the bytes are copied into wasm memory only when
+    /// read, so a body over `maxBytes` is never copied.
+    Bytes(Uint8Array),
+    /// A string: its length is a lower bound of its UTF-8 size; encoded into wasm memory
+    /// only when read (a lone surrogate becoming U+FFFD, and the string asked about it).
+    Text(Text),
     /// A parsed event, its top-level values read from the object.
     Parsed(ParsedEvent),
     /// Anything else: its `typeof`.
@@ -48,9 +56,12 @@ enum JsDelivery {
 }
 
 impl JsDelivery {
-    fn new(body: JsValue, lone_surrogate: bool) -> JsDelivery {
+    fn new(body: JsValue) -> JsDelivery {
+        if body.is_string() {
+            return JsDelivery::Text(body.unchecked_into());
+        }
         match body.dyn_into::<Uint8Array>() {
-            Ok(bytes) => JsDelivery::Bytes { bytes, lone_surrogate },
+            Ok(bytes) => JsDelivery::Bytes(bytes),
             Err(body) if body.is_object() => JsDelivery::Parsed(parsed(&body)),
             Err(body) => JsDelivery::Other(body.js_typeof().as_string().unwrap_or_default()),
         }
@@ -60,7 +71,8 @@ impl JsDelivery {
 impl Delivery for JsDelivery {
     fn size(&self) -> Option<usize> {
         match self {
-            JsDelivery::Bytes { bytes, .. } => Some(bytes.length() as usize),
+            JsDelivery::Bytes(bytes) => Some(bytes.length() as usize),
+            JsDelivery::Text(text) => Some(text.length() as usize),
             JsDelivery::Parsed(p) => (&*p).size(),
             JsDelivery::Other(_) => None,
         }
@@ -68,11 +80,12 @@ impl Delivery for JsDelivery {
 
     fn read(&mut self) -> Result<Canonical, SignatureError> {
         match self {
-            JsDelivery::Bytes { bytes, lone_surrogate } => {
+            JsDelivery::Bytes(bytes) => {
                 let mut copy = vec![0; bytes.length() as usize];
                 copy_into(&mut copy, bytes);
-                read_raw(&copy, *lone_surrogate)
-            },
+                read_raw(&copy, || false)
+            }
+            JsDelivery::Text(text) => read_raw(text.as_string().unwrap_or_default().as_bytes(), || !text.is_well_formed()),
             JsDelivery::Parsed(p) => (&*p).read(),
             JsDelivery::Other(what) => NotAnEvent(what).read(),
         }
@@ -143,30 +156,32 @@ fn rejection(e: SignatureError) -> JsValue {
     JsValue::from(vec![JsValue::from_str(e.code.as_str()), JsValue::from_str(&e.message)])
 }
 
-/// Check a delivery; the index of the key that signed it, or throws `[code, message]`.
+/// Check a delivery (`body`: a string, bytes or a parsed event; the API key, and any more
+/// while keys rotate); the index of the key that signed it, or throws `[code, message]`.
 #[wasm_bindgen]
 #[allow(clippy::too_many_arguments)]
 pub fn verify(
     body: JsValue,
-    lone_surrogate: bool,
     signature: &str,
-    keys: Vec<String>,
+    key: &str,
+    more_keys: Option<Vec<String>>,
     algorithm: Option<String>,
     max_age_seconds: Option<f64>,
     now_millis: Option<f64>,
     max_bytes: Option<f64>,
 ) -> Result<u32, JsValue> {
     let opts = VerifyOptions::from_js(algorithm.as_deref(), max_age_seconds, now_millis, max_bytes).map_err(rejection)?;
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
-    let delivery = JsDelivery::new(body, lone_surrogate);
+    let mut keys = vec![key];
+    keys.extend(more_keys.iter().flatten().map(String::as_str));
+    let delivery = JsDelivery::new(body);
     webhook::verify(delivery, signature, &keys, &opts).map(|v| v.key as u32).map_err(rejection)
 }
 
 /// The `QbitPay-Signature` value for a body or parsed event, or throws `[code, message]`.
 #[wasm_bindgen]
-pub fn sign(body: JsValue, lone_surrogate: bool, api_key: &str, algorithm: Option<String>) -> Result<String, JsValue> {
+pub fn sign(body: JsValue, api_key: &str, algorithm: Option<String>) -> Result<String, JsValue> {
     let algorithm = parse_algorithm(algorithm.as_deref()).map_err(rejection)?;
-    webhook::sign(JsDelivery::new(body, lone_surrogate), api_key, algorithm).map_err(rejection)
+    webhook::sign(JsDelivery::new(body), api_key, algorithm).map_err(rejection)
 }
 
 /// A panic (a bug) traps the call that hit it; the next call gets a fresh instance of the

@@ -90,6 +90,10 @@ pub struct Canonical {
     /// Its one range.
     lossy_range: [(usize, usize); 1],
     created_at: Option<(usize, usize)>,
+    /// The body holds U+FFFD (raw, not escaped).
+    replacement_char: bool,
+    /// The raw body's size in bytes (`None` for a parsed event).
+    body_len: Option<usize>,
 }
 
 impl Canonical {
@@ -105,6 +109,17 @@ impl Canonical {
     /// The signing string in one piece.
     pub fn signing_string(&self) -> Vec<u8> {
         self.pieces().flatten().copied().collect()
+    }
+
+    /// The raw body's size in bytes; `None` for an event parsed already.
+    pub fn body_len(&self) -> Option<usize> {
+        self.body_len
+    }
+
+    /// Whether the body holds a raw U+FFFD: what a JS string's lone surrogate becomes when
+    /// encoded as UTF-8.
+    pub fn has_replacement_char(&self) -> bool {
+        self.replacement_char
     }
 
     /// The top-level `createdAt` as the signing string shows it (a string's text, a
@@ -130,7 +145,7 @@ impl Canonical {
         }
         // A key with a lone surrogate (WTF-8 0xED 0xA0..): sorted as such, hashed as U+FFFD.
         let lossy = members.iter().any(|(k, _, _)| k.windows(2).any(|w| w[0] == 0xED && w[1] >= 0xA0));
-        join(text, top, lossy)
+        join(text, top, lossy, false)
     }
 }
 
@@ -148,14 +163,14 @@ pub fn decode_string(literal: &[u8]) -> Option<Vec<u8>> {
 pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
     let mut c = Canonicaliser::new(body);
     match c.event() {
-        Ok(top) => Ok(join(c.out, top, c.lossy)),
+        Ok(top) => Ok(Canonical { body_len: Some(body.len()), ..join(c.out, top, c.lossy, c.replacement_char) }),
         Err(Stop) => Err(c.fail.get()),
     }
 }
 
 /// Sort the top-level members by key (UTF-16 code units; a repeated key keeps its last
 /// value) and drop null/"".
-fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool) -> Canonical {
+fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) -> Canonical {
     let key = |i: usize| &out[top[i].key.0..top[i].key.1];
     // Among equal keys, keep source order so the last one written wins.
     let mut order: Vec<usize> = (0..top.len()).collect();
@@ -178,7 +193,7 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool) -> Canonical {
         }
         i = last + 1;
     }
-    let mut c = Canonical { text: out, members, lossy: None, lossy_range: [(0, 0)], created_at };
+    let mut c = Canonical { text: out, members, lossy: None, lossy_range: [(0, 0)], created_at, replacement_char, body_len: None };
     if lossy {
         let mut whole = Vec::with_capacity(c.text.len());
         c.pieces().for_each(|p| push_utf8_lossy(&mut whole, p));
@@ -236,6 +251,8 @@ struct Canonicaliser<'a> {
     members: Vec<Member>,
     /// A raw (top-level) string holds a lone surrogate.
     lossy: bool,
+    /// A string holds a raw U+FFFD.
+    replacement_char: bool,
     /// Why reading stopped (set with the `Stop` that ends it).
     fail: core::cell::Cell<PayloadError>,
 }
@@ -250,7 +267,7 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl<'a> Canonicaliser<'a> {
     fn new(src: &'a [u8]) -> Self {
-        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::with_capacity(16), members: Vec::with_capacity(64), lossy: false, fail: core::cell::Cell::new(PayloadError { kind: PayloadErrorKind::UnexpectedEnd, offset: 0 }) }
+        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::with_capacity(16), members: Vec::with_capacity(64), lossy: false, replacement_char: false, fail: core::cell::Cell::new(PayloadError { kind: PayloadErrorKind::UnexpectedEnd, offset: 0 }) }
     }
 
     #[cold]
@@ -619,6 +636,9 @@ impl<'a> Canonicaliser<'a> {
                 while let Some(&b) = self.src.get(self.pos) {
                     if b < 0x80 {
                         break;
+                    }
+                    if b == 0xEF && self.src.get(self.pos + 1..self.pos + 3) == Some(&[0xBF, 0xBD]) {
+                        self.replacement_char = true;
                     }
                     self.pos = self.utf8_char(b)?;
                 }

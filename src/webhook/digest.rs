@@ -37,8 +37,9 @@ impl Algorithm {
         }
     }
 
-    /// The raw digest of `signing_string&key=api_key`, the signing string given in pieces.
-    pub fn digest<'a>(self, pieces: impl IntoIterator<Item = &'a [u8]>, api_key: &[u8]) -> Vec<u8> {
+    /// The raw digest of `signing_string&key=api_key`, the signing string given in pieces
+    /// (32 bytes; MD5 uses the first 16).
+    pub fn digest<'a>(self, pieces: impl IntoIterator<Item = &'a [u8]>, api_key: &[u8]) -> Digest32 {
         fn feed<'a>(mut update: impl FnMut(&[u8]), pieces: impl IntoIterator<Item = &'a [u8]>, api_key: &[u8]) {
             pieces.into_iter().for_each(&mut update);
             update(b"&key=");
@@ -48,15 +49,30 @@ impl Algorithm {
             Algorithm::Md5 => {
                 let mut h = Md5::new();
                 feed(|p| h.update(p), pieces, api_key);
-                h.finalize().to_vec()
+                let mut out = Digest32 { bytes: [0; 32], len: 16 };
+                out.bytes[..16].copy_from_slice(&h.finalize());
+                out
             }
             Algorithm::HmacSha256 => {
                 // Any key length is valid for HMAC.
                 let mut h = <Hmac<Sha256> as Mac>::new_from_slice(api_key).expect("HMAC takes keys of any length");
                 feed(|p| h.update(p), pieces, api_key);
-                h.finalize().into_bytes().to_vec()
+                Digest32 { bytes: h.finalize().into_bytes().into(), len: 32 }
             }
         }
+    }
+}
+
+/// A digest of either scheme, without a heap allocation per verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest32 {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Digest32 {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
     }
 }
 

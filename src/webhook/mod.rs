@@ -87,7 +87,12 @@ mod tests {
         assert!(back.message.contains("MD5"), "{}", back.message);
         verify(EVENT, &hmac, &[KEY], &VerifyOptions { algorithm: Algorithm::HmacSha256, ..opts }).unwrap();
         assert_eq!(verify(verify::NotAnEvent("null"), SIGNATURE, &[KEY], &opts).unwrap_err().code, C::InvalidPayload);
-        assert_eq!(verify::read_raw(EVENT.as_bytes(), true).err().unwrap().code, C::InvalidPayload);
+        // A JS string body with a lone surrogate (encoded as U+FFFD): asked only when the bytes hold U+FFFD.
+        let fffd = EVENT.replace("USD", "US\u{FFFD}");
+        assert_eq!(verify::read_raw(fffd.as_bytes(), || true).err().unwrap().code, C::InvalidPayload);
+        assert!(verify::read_raw(fffd.as_bytes(), || false).is_ok());
+        assert!(verify::read_raw(EVENT.as_bytes(), || panic!("not asked without U+FFFD")).is_ok());
+        assert_eq!(verify::read_raw(b"{", || true).err().unwrap().message, verify::read_raw(fffd.as_bytes(), || true).err().unwrap().message);
     }
 
     #[test]

@@ -67,8 +67,9 @@ pub struct Verified {
 /// JavaScript parsed already ([`super::parsed::ParsedEvent`]). Read at most once, and only
 /// after the checks that need no reading.
 pub trait Delivery {
-    /// Its size in bytes, known before reading it. `None` for an event parsed already:
-    /// the parser that made it has bounded its size, and `maxBytes` is about reading.
+    /// Its size in bytes, or a lower bound of it (a JavaScript string's length in UTF-16
+    /// units), known before reading it. `None` for an event parsed already: the parser
+    /// that made it has bounded its size, and `maxBytes` is about reading.
     fn size(&self) -> Option<usize>;
     /// Read it: its signing string, or why it is not a signable event.
     fn read(&mut self) -> Result<Canonical, SignatureError>;
@@ -84,7 +85,7 @@ impl Delivery for &[u8] {
         Some(self.len())
     }
     fn read(&mut self) -> Result<Canonical, SignatureError> {
-        read_raw(self, false)
+        read_raw(self, || false)
     }
 }
 
@@ -93,7 +94,7 @@ impl Delivery for &Vec<u8> {
         Some(self.len())
     }
     fn read(&mut self) -> Result<Canonical, SignatureError> {
-        read_raw(self, false)
+        read_raw(self, || false)
     }
 }
 
@@ -102,20 +103,26 @@ impl Delivery for &str {
         Some(self.len())
     }
     fn read(&mut self) -> Result<Canonical, SignatureError> {
-        read_raw(self.as_bytes(), false)
+        read_raw(self.as_bytes(), || false)
     }
 }
 
-/// A raw body's signing string. `lone_surrogate`: the body was a JavaScript string holding
-/// a lone UTF-16 surrogate (`bytes` its UTF-8 encoding, with U+FFFD in its place), which
-/// no HTTP body can carry and which JSON.parse would not read as U+FFFD: refused.
-pub fn read_raw(bytes: &[u8], lone_surrogate: bool) -> Result<Canonical, SignatureError> {
-    if lone_surrogate {
-        return Err(SignatureError::payload(
+/// A raw body's signing string. `lone_surrogate`: for a body that was a JavaScript string
+/// (`bytes` its UTF-8 encoding, where a lone UTF-16 surrogate became U+FFFD), whether the
+/// string held one; asked only when that matters (the bytes hold U+FFFD, or are refused).
+/// Such a body is refused: no HTTP body can carry it, and JSON.parse would not read U+FFFD.
+pub fn read_raw(bytes: &[u8], lone_surrogate: impl FnOnce() -> bool) -> Result<Canonical, SignatureError> {
+    let ill_formed = || {
+        SignatureError::payload(
             "the body string holds a lone UTF-16 surrogate, which no UTF-8 HTTP body can carry; pass the raw body bytes",
-        ));
+        )
+    };
+    let read = canonicalise(bytes);
+    let asked = read.as_ref().map_or(true, Canonical::has_replacement_char);
+    if asked && lone_surrogate() {
+        return Err(ill_formed());
     }
-    Ok(canonicalise(bytes)?)
+    Ok(read?)
 }
 
 /// Something that is neither a request body nor a parsed event (`null`, a number, ...):
@@ -137,7 +144,8 @@ impl Delivery for NotAnEvent<'_> {
 /// Accept the delivery, or say precisely why not. The checks, in this order:
 ///
 /// 1. the call: at least one API key, none empty (`invalid_argument`);
-/// 2. the body's size against `max_bytes`, before reading it (`payload_too_large`);
+/// 2. the body's size against `max_bytes`, before reading it (`payload_too_large`; when
+///    only a lower bound was known, the exact size is checked again as it is read, in 5);
 /// 3. the signature present, after trimming ASCII whitespace (`missing_signature`);
 /// 4. the signature hex of the algorithm's length, with a hint when it has the other
 ///    algorithm's length (`malformed_signature`);
@@ -148,11 +156,11 @@ impl Delivery for NotAnEvent<'_> {
 ///    one, `event_too_old` beyond it).
 pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts: &VerifyOptions) -> Result<Verified, SignatureError> {
     require_keys(keys)?;
+    let too_large = |size: usize| {
+        SignatureError::new(Code::PayloadTooLarge, format!("the body is {size} bytes, above maxBytes ({})", opts.max_bytes))
+    };
     if let Some(size) = delivery.size().filter(|&n| n > opts.max_bytes) {
-        return Err(SignatureError::new(
-            Code::PayloadTooLarge,
-            format!("the body is {size} bytes, above maxBytes ({})", opts.max_bytes),
-        ));
+        return Err(too_large(size));
     }
     let signature = signature.trim_ascii();
     if signature.is_empty() {
@@ -162,8 +170,9 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
         ));
     }
     let expected_len = opts.algorithm.hex_len();
-    let given = match hex::decode(signature) {
-        Ok(bytes) if signature.len() == expected_len => bytes,
+    let mut given = [0u8; 32];
+    let given = match hex::decode_to_slice(signature, &mut given[..signature.len().min(64) / 2]) {
+        Ok(()) if signature.len() == expected_len => &given[..expected_len / 2],
         decoded => {
             let hint = match (signature.len(), opts.algorithm, decoded.is_ok()) {
                 (64, Algorithm::Md5, true) => " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })",
@@ -177,9 +186,12 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
         }
     };
     let canonical = delivery.read()?;
+    if let Some(size) = canonical.body_len().filter(|&n| n > opts.max_bytes) {
+        return Err(too_large(size));
+    }
     let matched = keys.iter().position(|key| {
         let expected = opts.algorithm.digest(canonical.pieces(), key.as_bytes());
-        bool::from(expected.ct_eq(&given))
+        bool::from(expected.as_bytes().ct_eq(given))
     });
     let Some(key) = matched else {
         let hint = if keys.iter().any(|k| k.trim_ascii() != *k) {
@@ -214,7 +226,7 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
 pub fn sign(mut event: impl Delivery, api_key: &str, algorithm: Algorithm) -> Result<String, SignatureError> {
     require_keys(&[api_key])?;
     let canonical = event.read()?;
-    Ok(super::digest::hex_upper(&algorithm.digest(canonical.pieces(), api_key.as_bytes())))
+    Ok(super::digest::hex_upper(algorithm.digest(canonical.pieces(), api_key.as_bytes()).as_bytes()))
 }
 
 fn require_keys(keys: &[&str]) -> Result<(), SignatureError> {
