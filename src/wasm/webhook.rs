@@ -35,6 +35,14 @@ extern "C" {
     fn is_well_formed(this: &Text) -> bool;
     #[wasm_bindgen(method, getter, js_name = length)]
     fn length(this: &Text) -> u32;
+    type TextEncoder;
+    #[wasm_bindgen(constructor)]
+    fn new() -> TextEncoder;
+    #[wasm_bindgen(method, js_name = encodeInto)]
+    fn encode_into(this: &TextEncoder, source: &Text, dest: &mut [u8]) -> EncodeResult;
+    type EncodeResult;
+    #[wasm_bindgen(method, getter)]
+    fn written(this: &EncodeResult) -> u32;
     #[wasm_bindgen(js_name = Error)]
     type JsError;
     #[wasm_bindgen(method, getter)]
@@ -73,7 +81,7 @@ impl Delivery for JsDelivery {
         match self {
             JsDelivery::Bytes(bytes) => Some(bytes.length() as usize),
             JsDelivery::Text(text) => Some(text.length() as usize),
-            JsDelivery::Parsed(p) => (&*p).size(),
+            JsDelivery::Parsed(p) => p.size(),
             JsDelivery::Other(_) => None,
         }
     }
@@ -85,7 +93,16 @@ impl Delivery for JsDelivery {
                 copy_into(&mut copy, bytes);
                 read_raw(&copy, || false)
             }
-            JsDelivery::Text(text) => read_raw(text.as_string().unwrap_or_default().as_bytes(), || !text.is_well_formed()),
+            JsDelivery::Text(text) => {
+                // One encodeInto with room for the worst case (3 bytes per UTF-16 unit): faster
+                // than wasm-bindgen's string passing, which copies ASCII in a JS loop and
+                // reallocates twice (measured over bytes: +0.8 instead of +1.3 µs at 1 KB,
+                // +20 instead of +150 µs at 300 KB).
+                let mut utf8 = vec![0; text.length() as usize * 3];
+                let written = ENCODER.with(|e| e.encode_into(text, &mut utf8).written()) as usize;
+                utf8.truncate(written);
+                read_raw(&utf8, || !text.is_well_formed())
+            }
             JsDelivery::Parsed(p) => (&*p).read(),
             JsDelivery::Other(what) => NotAnEvent(what).read(),
         }
@@ -94,6 +111,10 @@ impl Delivery for JsDelivery {
     fn is_parsed(&self) -> bool {
         matches!(self, JsDelivery::Parsed(_))
     }
+}
+
+thread_local! {
+    static ENCODER: TextEncoder = TextEncoder::new();
 }
 
 /// A parsed event's own enumerable top-level members, each value as JavaScript holds it

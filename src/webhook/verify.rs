@@ -208,8 +208,9 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
             return Err(SignatureError::payload("maxAgeSeconds is set but the event has no valid createdAt"));
         };
         let age = (opts.now_millis - created) / 1000.0;
-        if !(age.abs() <= max_age) {
-            // (also for a NaN age: no clock given)
+        // Refused also for a NaN age (no clock given).
+        let within = age.abs() <= max_age;
+        if !within {
             let when = if age < 0.0 { "in the future" } else { "old" };
             return Err(SignatureError::new(
                 Code::EventTooOld,
