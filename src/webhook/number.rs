@@ -175,7 +175,7 @@ mod host {
 
 /// In the webhook wasm module, JavaScript's own `Number` and `String` (by definition what
 /// the sender ran), through ordinary imports: float parsing and printing with their tables
-/// would add ~14 KB gzip to the module every edge function loads (measured).
+/// would add ~17 KB gzip to the module every edge function loads (measured: wasm 50.6 vs 33.3 KB).
 #[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
 mod host {
     use super::Number;
