@@ -54,7 +54,7 @@ impl Delivery for &ParsedEvent {
         let mut numbers = numbers.iter();
         let mut members = Vec::with_capacity(self.members.len());
         for (key, value) in &self.members {
-            let name = || String::from_utf8_lossy(key);
+            let name = || std::str::from_utf8(key).unwrap_or("(a key with a lone surrogate)");
             let (text, dropped): (&[u8], bool) = match value {
                 Value::String(s) => (s.as_bytes(), s.is_empty()),
                 Value::Number(_) => (numbers.next().map_or(&b""[..], |s| s.as_bytes()), false),
