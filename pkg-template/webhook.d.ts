@@ -14,7 +14,10 @@ export interface VerifyWebhookOptions {
   maxAgeSeconds?: number;
   /** The time to judge `maxAgeSeconds` against; defaults to `Date.now()`. */
   now?: Date | number;
-  /** Bodies above this many bytes are refused unread (default 1 MiB). */
+  /**
+   * Raw bodies above this many bytes are refused unread (default 1 MiB). A parsed event
+   * was bounded by the parser that made it (e.g. `express.json({ limit })`).
+   */
   maxBytes?: number;
 }
 
@@ -70,21 +73,38 @@ export interface PayoutEvent extends EventFields {
 /** A webhook event: `switch (event.type)` narrows `data` to a `Charge` or a `Payout`. */
 export type Event = ChargeEvent | PayoutEvent;
 
+/** One API key, or several while you rotate keys: a delivery signed with any of them is accepted. */
+export type WebhookApiKey = string | readonly string[];
+
 /**
- * Check a delivery's `QbitPay-Signature` against the raw body and your API key, and return
- * the parsed event. Throws `QbitPaySignatureError` (with `code`) when it does not verify.
- * Pass the body exactly as received: a string or bytes, never a parsed object.
+ * Check a delivery's `QbitPay-Signature` against the body and your API key, and return the
+ * event. Throws `QbitPaySignatureError` (with `code`) when it does not verify.
+ *
+ * `rawBody` is the body as received (a string or bytes), or the event your JSON body
+ * parser returned (`express.json()`, `await request.json()`), which is returned as is: the
+ * signature covers a re-serialisation of the parsed event, so both verify exactly.
  */
 export function verifyWebhook<E = Event>(
-  rawBody: string | Uint8Array | ArrayBuffer,
+  rawBody: string | Uint8Array | ArrayBuffer | ArrayBufferView | object,
   signature: string | string[] | null | undefined,
-  apiKey: string,
+  apiKey: WebhookApiKey,
   options?: VerifyWebhookOptions,
 ): E;
 
+/**
+ * Check a fetch API `Request` (Cloudflare Workers, Deno.serve, Bun.serve, Next.js route
+ * handlers, Hono): reads its body once and its `QbitPay-Signature` header, and resolves to
+ * the event. Rejects with `QbitPaySignatureError` when it does not verify.
+ */
+export function verifyWebhookRequest<E = Event>(
+  request: Request,
+  apiKey: WebhookApiKey,
+  options?: VerifyWebhookOptions,
+): Promise<E>;
+
 /** The `QbitPay-Signature` header value QbitPay would send for this body or event (for your tests). */
 export function signWebhook(
-  rawBodyOrEvent: string | Uint8Array | ArrayBuffer | object,
+  rawBodyOrEvent: string | Uint8Array | ArrayBuffer | ArrayBufferView | object,
   apiKey: string,
   options?: SignWebhookOptions,
 ): string;

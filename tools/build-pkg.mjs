@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 // Assemble pkg/, the npm package `qbitpay`: two wasm-pack builds of this crate (the
-// webhook verifier alone, and the client with the verifier) plus the JS facade in
+// webhook verifier, and the client) plus the JS facade in
 // pkg-template/, with one small loader per runtime. Run by `make pkg`; pkg/ is generated,
 // never committed.
 //
 //   pkg/wasm/*.wasm          the two modules, shared by every runtime:
 //                            qbitpay_webhook_bg.wasm  the verifier alone (`qbitpay/webhook`)
-//                            qbitpay_client_bg.wasm   client + verifier in one module (`qbitpay`:
-//                                                     one download, one allocator and runtime)
+//                            qbitpay_client_bg.wasm   the client (`qbitpay`, which re-exports
+//                                                     `qbitpay/webhook`)
 //   pkg/esm/*.mjs            one bundled, minified file per entry and runtime (wasm-bindgen glue +
 //                            facade + loader; browser, workerd and fs (Deno, Bun)), plus the two
 //                            modules every entry shares: errors.mjs (the error classes) and
@@ -41,25 +41,20 @@ const at = (...p) => path.join(pkg, ...p);
 // module's cargo build (per module: one crate, one profile in Cargo.toml).
 // `wasmOpt`: wasm-opt passes run again on wasm-pack's output (which had -Oz), or instead of
 // them with `noOpt`.
-// The webhook module: wasm-opt -O4 instead of -Oz, 3-8 % faster verification (-Oz folds the
-// canonicaliser's and MD5's hot code) at the same gzip size (measured: 15.23 vs 15.26 KB).
+// The webhook module: wasm-opt -O4 instead of -Oz, for the canonicaliser's and the hashes'
+// hot code, at ~0.15 KB more gzip (measured: 33.76 vs 33.61 KB).
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', api: 'webhookApi', facade: 'webhook',
-  exports: ['verifyWebhook', 'signWebhook'], env: {}, noOpt: true, wasmOpt: ['-O4'] };
-// The module of `qbitpay`: the client and the verifier, so a browser or worker downloads
-// one module (−3.0 KB gzip against two: one allocator, runtime and glue). At opt-level z
-// (−3.5 KB gzip against s): request building is not hot (one call per HTTP request); its
-// verifier is slower than the webhook module's (about 1.3-1.6x per call), which is what
-// `qbitpay/webhook`, and Node's `qbitpay`, use. wasm-opt again, assuming the lowest 1 KB of
-// memory unused (true of Rust's wasm32 layout: the stack's far end, then data from 1 MB), to
-// a fixed point: −0.3 KB gzip.
-const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', api: 'clientApi', facade: 'client',
+  exports: ['verifyWebhook', 'signWebhook', 'verifyWebhookRequest'], env: {}, noOpt: true, wasmOpt: ['-O4'] };
+// The module of `qbitpay`: at opt-level z (−3.5 KB gzip against s): request building is not
+// hot (one call per HTTP request). wasm-opt again, assuming the lowest 1 KB of memory unused
+// (true of Rust's wasm32 layout: the stack's far end, then data from 1 MB), to a fixed point:
+// −0.3 KB gzip.
+// The client's module no longer carries the verifier: `qbitpay` re-exports `qbitpay/webhook`.
+const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client', api: 'clientApi', facade: 'client',
   exports: ['QbitPay'], env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' }, wasmOpt: ['-Oz', '--low-memory-unused', '--converge'] };
 const ERRORS = ['QbitPayError', 'QbitPayInvalidRequestError', 'QbitPayAuthenticationError',
   'QbitPayRateLimitError', 'QbitPayAPIError', 'QbitPayConnectionError', 'QbitPaySignatureError'];
 
-// QBITPAY_SPLIT_VERIFIER=1: the client module without the verifier; `qbitpay` then loads both
-// modules (+3.8 KB gzip) and verifies with the webhook module's faster code everywhere.
-if (process.env.QBITPAY_SPLIT_VERIFIER === '1') CLIENT.features = 'wasm-client';
 const hasClient = fs.existsSync(path.join(template, 'src', 'client.mjs'));
 const modules = hasClient ? [WEBHOOK, CLIENT] : [WEBHOOK];
 

@@ -10,7 +10,5 @@ mod js;
 mod list;
 #[cfg(feature = "wasm-client")]
 mod resources;
-#[cfg(all(feature = "wasm-webhook", not(feature = "wasm-client")))]
+#[cfg(feature = "wasm-webhook")]
 mod webhook;
-#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook", not(feature = "wasm-client")))]
-mod bare;

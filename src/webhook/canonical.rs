@@ -11,9 +11,7 @@
 //! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
 
 use super::number::{self, Number};
-use crate::prelude::*;
-use crate::text::{cat, decimal};
-use core::fmt;
+use std::fmt;
 
 /// Deepest nesting accepted. `JSON.stringify` itself overflows V8's stack a few thousand
 /// levels down, so no sender can sign anything deeper.
@@ -51,22 +49,17 @@ impl PayloadError {
     /// What went wrong and where, for people.
     pub fn message(&self) -> String {
         use PayloadErrorKind::*;
-        let at = decimal(self.offset as u64);
+        let at = self.offset;
         match self.kind {
-            UnexpectedEnd => cat(&["the body is not complete JSON (it ends at byte ", &at, ")"]),
-            UnexpectedByte(b) if b.is_ascii_graphic() => {
-                cat(&["invalid JSON: unexpected '", &String::from(b as char), "' at byte ", &at])
-            }
-            UnexpectedByte(b) => {
-                let hex = [HEX[(b >> 4) as usize], HEX[(b & 15) as usize]];
-                cat(&["invalid JSON: unexpected byte 0x", core::str::from_utf8(&hex).unwrap_or("??"), " at byte ", &at])
-            }
-            InvalidUtf8 => cat(&["the body is not valid UTF-8 (byte ", &at, ")"]),
-            InvalidEscape => cat(&["invalid JSON: bad escape sequence at byte ", &at]),
-            ControlCharacter => cat(&["invalid JSON: unescaped control character in a string at byte ", &at]),
-            InvalidNumber => cat(&["invalid JSON: malformed number at byte ", &at]),
+            UnexpectedEnd => format!("the body is not complete JSON (it ends at byte {at})"),
+            UnexpectedByte(b) if b.is_ascii_graphic() => format!("invalid JSON: unexpected '{}' at byte {at}", b as char),
+            UnexpectedByte(b) => format!("invalid JSON: unexpected byte 0x{b:02x} at byte {at}"),
+            InvalidUtf8 => format!("the body is not valid UTF-8 (byte {at})"),
+            InvalidEscape => format!("invalid JSON: bad escape sequence at byte {at}"),
+            ControlCharacter => format!("invalid JSON: unescaped control character in a string at byte {at}"),
+            InvalidNumber => format!("invalid JSON: malformed number at byte {at}"),
             NotAnObject => "the event must be a JSON object".to_owned(),
-            TooDeep => cat(&["the event is nested deeper than ", &decimal(MAX_DEPTH as u64), " levels"]),
+            TooDeep => format!("the event is nested deeper than {MAX_DEPTH} levels"),
         }
     }
 }
@@ -77,7 +70,7 @@ impl fmt::Display for PayloadError {
     }
 }
 
-impl core::error::Error for PayloadError {}
+impl std::error::Error for PayloadError {}
 
 /// The string the signature covers (without the `&key=` suffix), as UTF-8 bytes.
 pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
@@ -89,42 +82,42 @@ pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
 pub struct Canonical {
     /// Every top-level member as the signing string shows it, `&key=value`, in source order.
     text: Vec<u8>,
-    /// The kept members, sorted: their `&key=value` ranges of `text`.
+    /// The kept members, sorted: their ranges of `text` (the first without its `&`).
     members: Vec<(usize, usize)>,
-    /// `text` holds a lone surrogate (WTF-8, from a `\u` escape): written as U+FFFD.
-    lossy: bool,
+    /// The signing string in one piece, when `text` holds a lone surrogate (WTF-8, from a
+    /// `\u` escape): written as U+FFFD, as JavaScript's UTF-8 encoding of the string does.
+    lossy: Option<Vec<u8>>,
+    /// Its one range.
+    lossy_range: [(usize, usize); 1],
     created_at: Option<(usize, usize)>,
     /// The body holds U+FFFD (raw, not escaped).
     replacement_char: bool,
+    /// The raw body's size in bytes (`None` for a parsed event).
+    body_len: Option<usize>,
 }
 
 impl Canonical {
-    /// Hand the signing string to `sink`, piece by piece.
-    pub fn write(&self, sink: &mut dyn FnMut(&[u8])) {
-        let piece = |(a, b): (usize, usize), sink: &mut dyn FnMut(&[u8])| {
-            if self.lossy {
-                let mut utf8 = Vec::new();
-                push_utf8_lossy(&mut utf8, &self.text[a..b]);
-                sink(&utf8);
-            } else {
-                sink(&self.text[a..b]);
-            }
+    /// The signing string, piece by piece.
+    pub fn pieces(&self) -> impl Iterator<Item = &[u8]> + Clone {
+        let (text, members) = match &self.lossy {
+            Some(whole) => (&whole[..], &self.lossy_range[..]),
+            None => (&self.text[..], &self.members[..]),
         };
-        for (n, &(a, b)) in self.members.iter().enumerate() {
-            // The first member without its `&`.
-            piece((a + usize::from(n == 0), b), sink);
-        }
+        members.iter().map(move |&(a, b)| &text[a..b])
     }
 
     /// The signing string in one piece.
     pub fn signing_string(&self) -> Vec<u8> {
-        let mut s = Vec::with_capacity(self.text.len());
-        self.write(&mut |piece| s.extend_from_slice(piece));
-        s
+        self.pieces().flatten().copied().collect()
+    }
+
+    /// The raw body's size in bytes; `None` for an event parsed already.
+    pub fn body_len(&self) -> Option<usize> {
+        self.body_len
     }
 
     /// Whether the body holds a raw U+FFFD: what a JS string's lone surrogate becomes when
-    /// encoded as UTF-8, so the facade checks such strings before trusting the verdict.
+    /// encoded as UTF-8.
     pub fn has_replacement_char(&self) -> bool {
         self.replacement_char
     }
@@ -132,21 +125,82 @@ impl Canonical {
     /// The top-level `createdAt` as the signing string shows it (a string's text, a
     /// number's digits), if kept and valid UTF-8.
     pub fn created_at(&self) -> Option<&str> {
-        self.created_at_bytes().and_then(|t| core::str::from_utf8(t).ok())
+        self.created_at.and_then(|(a, b)| std::str::from_utf8(&self.text[a..b]).ok())
     }
 
-    /// The same as written (WTF-8 if it holds a lone surrogate).
-    pub fn created_at_bytes(&self) -> Option<&[u8]> {
-        self.created_at.map(|(a, b)| &self.text[a..b])
+    /// The signing string of an event that JavaScript parsed already, given as its top-level
+    /// members: `(key, value as written, dropped)` (see [`super::parsed`]).
+    pub(crate) fn from_members(members: &[(&[u8], &[u8], bool)]) -> Canonical {
+        let mut text = Vec::with_capacity(members.iter().map(|(k, v, _)| k.len() + v.len() + 2).sum());
+        let mut top = Vec::with_capacity(members.len());
+        for &(key, value, dropped) in members {
+            text.push(b'&');
+            let k0 = text.len();
+            text.extend_from_slice(key);
+            let key = (k0, text.len());
+            text.push(b'=');
+            let v0 = text.len();
+            text.extend_from_slice(value);
+            top.push(TopMember { key, value: (v0, text.len()), dropped });
+        }
+        // A key with a lone surrogate (WTF-8 0xED 0xA0..): sorted as such, hashed as U+FFFD.
+        let lossy = members.iter().any(|(k, _, _)| k.windows(2).any(|w| w[0] == 0xED && w[1] >= 0xA0));
+        join(text, top, lossy, false)
     }
+}
+
+/// The text of a JSON string literal (quotes included) as `JSON.parse` decodes it, in WTF-8
+/// (lone surrogates kept); `None` if it is not exactly one string literal.
+pub fn decode_string(literal: &[u8]) -> Option<Vec<u8>> {
+    let mut c = Canonicaliser::new(literal);
+    if c.peek() != Some(b'"') {
+        return None;
+    }
+    c.string(StrMode::Raw).ok()?;
+    (c.pos == literal.len()).then_some(c.out)
 }
 
 pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
     let mut c = Canonicaliser::new(body);
     match c.event() {
-        Ok(top) => Ok(c.join_top(top)),
+        Ok(top) => Ok(Canonical { body_len: Some(body.len()), ..join(c.out, top, c.lossy, c.replacement_char) }),
         Err(Stop) => Err(c.fail.get()),
     }
+}
+
+/// Sort the top-level members by key (UTF-16 code units; a repeated key keeps its last
+/// value) and drop null/"".
+fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) -> Canonical {
+    let key = |i: usize| &out[top[i].key.0..top[i].key.1];
+    // Among equal keys, keep source order so the last one written wins.
+    let mut order: Vec<usize> = (0..top.len()).collect();
+    sort_indices(&mut order, &|a, b| utf16_cmp(key(a), key(b)).then(a.cmp(&b)));
+    let mut members = Vec::with_capacity(top.len());
+    let mut created_at = None;
+    let mut i = 0;
+    while i < order.len() {
+        let mut last = i;
+        while last + 1 < order.len() && key(order[last + 1]) == key(order[i]) {
+            last += 1;
+        }
+        let m = &top[order[last]];
+        if !m.dropped {
+            // The first member without its `&`.
+            members.push((m.key.0 - usize::from(!members.is_empty()), m.value.1));
+            if key(order[last]) == b"createdAt" {
+                created_at = Some(m.value);
+            }
+        }
+        i = last + 1;
+    }
+    let mut c = Canonical { text: out, members, lossy: None, lossy_range: [(0, 0)], created_at, replacement_char, body_len: None };
+    if lossy {
+        let mut whole = Vec::with_capacity(c.text.len());
+        c.pieces().for_each(|p| push_utf8_lossy(&mut whole, p));
+        c.lossy_range = [(0, whole.len())];
+        c.lossy = Some(whole);
+    }
+    c
 }
 
 /// A member of an object that is still open: where its `"key":value` text sits in `out`
@@ -329,34 +383,6 @@ impl<'a> Canonicaliser<'a> {
                 Ok(false)
             }
         }
-    }
-
-    /// Sort the top-level members by key (UTF-16 code units; a repeated key keeps its last
-    /// value) and drop null/"".
-    fn join_top(self, top: Vec<TopMember>) -> Canonical {
-        let out = &self.out;
-        let key = |i: usize| &out[top[i].key.0..top[i].key.1];
-        // Among equal keys, keep source order so the last one written wins.
-        let mut order: Vec<usize> = (0..top.len()).collect();
-        sort_indices(&mut order, &|a, b| utf16_cmp(key(a), key(b)).then(a.cmp(&b)));
-        let mut members = Vec::with_capacity(top.len());
-        let mut created_at = None;
-        let mut i = 0;
-        while i < order.len() {
-            let mut last = i;
-            while last + 1 < order.len() && key(order[last + 1]) == key(order[i]) {
-                last += 1;
-            }
-            let m = &top[order[last]];
-            if !m.dropped {
-                members.push((m.key.0 - 1, m.value.1));
-                if &out[m.key.0..m.key.1] == b"createdAt" {
-                    created_at = Some(m.value);
-                }
-            }
-            i = last + 1;
-        }
-        Canonical { text: self.out, members, lossy: self.lossy, created_at, replacement_char: self.replacement_char }
     }
 
     /// Any JSON value in `JSON.stringify` form, without recursion.

@@ -1,11 +1,9 @@
 //! The two signature schemes of the spec: MD5 (the default) and HMAC-SHA256, both over
 //! `signing string + "&key=" + api_key`, written as upper-case hex.
 
-use super::hash::{self, Kind};
-use crate::prelude::*;
-
-/// Where a signing string goes, piece by piece.
-pub type Sink<'a> = dyn FnMut(&[u8]) + 'a;
+use hmac::{Hmac, Mac};
+use md5::{Digest, Md5};
+use sha2::Sha256;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Algorithm {
@@ -39,62 +37,46 @@ impl Algorithm {
         }
     }
 
-    /// The raw digest of `signing_string&key=api_key`.
-    pub fn digest(self, signing_string: &[u8], api_key: &str) -> Vec<u8> {
-        self.digest_with(api_key.as_bytes(), &mut |sink| sink(signing_string))
-    }
-
-    /// The same, with the signing string handed over in pieces by `write`.
-    pub fn digest_with(self, api_key: &[u8], write: &mut dyn FnMut(&mut Sink)) -> Vec<u8> {
-        let mut h = match self {
-            Algorithm::Md5 => hash::Mac::plain(Kind::Md5),
-            Algorithm::HmacSha256 => hash::Mac::hmac_sha256(api_key),
-        };
-        write(&mut |piece| h.update(piece));
-        h.update(b"&key=");
-        h.update(api_key);
-        h.finish()
+    /// The raw digest of `signing_string&key=api_key`, the signing string given in pieces
+    /// (32 bytes; MD5 uses the first 16).
+    pub fn digest<'a>(self, pieces: impl IntoIterator<Item = &'a [u8]>, api_key: &[u8]) -> Digest32 {
+        fn feed<'a>(mut update: impl FnMut(&[u8]), pieces: impl IntoIterator<Item = &'a [u8]>, api_key: &[u8]) {
+            pieces.into_iter().for_each(&mut update);
+            update(b"&key=");
+            update(api_key);
+        }
+        match self {
+            Algorithm::Md5 => {
+                let mut h = Md5::new();
+                feed(|p| h.update(p), pieces, api_key);
+                let mut out = Digest32 { bytes: [0; 32], len: 16 };
+                out.bytes[..16].copy_from_slice(&h.finalize());
+                out
+            }
+            Algorithm::HmacSha256 => {
+                // Any key length is valid for HMAC.
+                let mut h = <Hmac<Sha256> as Mac>::new_from_slice(api_key).expect("HMAC takes keys of any length");
+                feed(|p| h.update(p), pieces, api_key);
+                Digest32 { bytes: h.finalize().into_bytes().into(), len: 32 }
+            }
+        }
     }
 }
 
+/// A digest of either scheme, without a heap allocation per verification.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Digest32 {
+    bytes: [u8; 32],
+    len: usize,
+}
+
+impl Digest32 {
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+/// Upper-case hex, as the `QbitPay-Signature` header carries it.
 pub fn hex_upper(bytes: &[u8]) -> String {
-    const HEX: &[u8; 16] = b"0123456789ABCDEF";
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for &b in bytes {
-        s.push(HEX[(b >> 4) as usize] as char);
-        s.push(HEX[(b & 15) as usize] as char);
-    }
-    s
-}
-
-/// Decode hex of either case; `None` if any character is not hex or the length is odd.
-pub fn decode_hex(text: &str) -> Option<Vec<u8>> {
-    decode_hex_bytes(text.as_bytes())
-}
-
-/// The same over ASCII bytes.
-pub fn decode_hex_bytes(t: &[u8]) -> Option<Vec<u8>> {
-    if t.len() % 2 != 0 {
-        return None;
-    }
-    let nibble = |c: u8| match c {
-        b'0'..=b'9' => Some(c - b'0'),
-        b'a'..=b'f' => Some(c - b'a' + 10),
-        b'A'..=b'F' => Some(c - b'A' + 10),
-        _ => None,
-    };
-    let mut out = Vec::with_capacity(t.len() / 2);
-    for p in t.chunks_exact(2) {
-        out.push(nibble(p[0])? << 4 | nibble(p[1])?);
-    }
-    Some(out)
-}
-
-/// Equal bytes, in time that depends only on the length.
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    let diff = a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y));
-    core::hint::black_box(diff) == 0
+    hex::encode_upper(bytes)
 }

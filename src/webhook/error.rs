@@ -1,8 +1,8 @@
-//! Why a webhook was not accepted. The codes are the JS API's `QbitPaySignatureError.code`.
+//! Why a webhook was not accepted. The codes are the JS API's `QbitPaySignatureError.code`;
+//! `InvalidArgument` is a mistake in the call itself (the JS API throws a `TypeError`).
 
 use super::canonical::PayloadError;
-use crate::prelude::*;
-use core::fmt;
+use std::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureErrorCode {
@@ -12,6 +12,8 @@ pub enum SignatureErrorCode {
     InvalidPayload,
     PayloadTooLarge,
     EventTooOld,
+    /// No API key, an empty one, or an option out of range: the caller's mistake.
+    InvalidArgument,
 }
 
 impl SignatureErrorCode {
@@ -23,6 +25,7 @@ impl SignatureErrorCode {
             SignatureErrorCode::InvalidPayload => "invalid_payload",
             SignatureErrorCode::PayloadTooLarge => "payload_too_large",
             SignatureErrorCode::EventTooOld => "event_too_old",
+            SignatureErrorCode::InvalidArgument => "invalid_argument",
         }
     }
 }
@@ -38,20 +41,26 @@ impl SignatureError {
     pub fn new(code: SignatureErrorCode, message: impl Into<String>) -> Self {
         SignatureError { code, message: message.into() }
     }
+
+    pub(crate) fn payload(message: impl Into<String>) -> Self {
+        SignatureError::new(SignatureErrorCode::InvalidPayload, message)
+    }
+
+    pub(crate) fn argument(message: impl Into<String>) -> Self {
+        SignatureError::new(SignatureErrorCode::InvalidArgument, message)
+    }
 }
 
 impl From<PayloadError> for SignatureError {
     fn from(e: PayloadError) -> Self {
-        SignatureError::new(SignatureErrorCode::InvalidPayload, e.message())
+        SignatureError::payload(e.message())
     }
 }
 
 impl fmt::Display for SignatureError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.code.as_str())?;
-        f.write_str(": ")?;
-        f.write_str(&self.message)
+        write!(f, "{}: {}", self.code.as_str(), self.message)
     }
 }
 
-impl core::error::Error for SignatureError {}
+impl std::error::Error for SignatureError {}

@@ -1,29 +1,23 @@
 //! Webhook signatures: the `QbitPay-Signature` header over an event (spec: Webhooks).
 //!
 //! The sender signs a re-serialisation of the parsed event, so [`canonical`] reproduces
-//! JavaScript's `JSON.parse` + `JSON.stringify` in one pass over the raw bytes; [`digest`]
-//! hashes it; [`verify`] compares in constant time and checks the options.
+//! JavaScript's `JSON.parse` + `JSON.stringify` in one pass over the raw bytes ([`parsed`]
+//! does the same for an event JavaScript parsed already); [`digest`] hashes it (RustCrypto);
+//! [`verify`] decides, once, whether a delivery is accepted.
 
 pub mod canonical;
 pub mod digest;
 pub mod error;
-pub mod hash;
 pub(crate) mod number;
+pub mod parsed;
 pub mod timestamp;
 pub mod verify;
 
-use crate::prelude::*;
 pub use canonical::{canonicalise, signing_string, Canonical, PayloadError, PayloadErrorKind};
 pub use digest::Algorithm;
 pub use error::{SignatureError, SignatureErrorCode};
-pub use verify::{verify, VerifyOptions, DEFAULT_MAX_BYTES};
-
-/// The `QbitPay-Signature` value for a raw event body: upper-case hex of MD5 or
-/// HMAC-SHA256 over `signing string + "&key=" + api_key`.
-pub fn sign(body: &[u8], api_key: &str, algorithm: Algorithm) -> Result<String, PayloadError> {
-    let stringa = signing_string(body)?;
-    Ok(digest::hex_upper(&algorithm.digest(&stringa, api_key)))
-}
+pub use parsed::{ParsedEvent, Value};
+pub use verify::{sign, verify, Delivery, Verified, VerifyOptions, DEFAULT_MAX_BYTES};
 
 #[cfg(test)]
 mod tests {
@@ -36,39 +30,85 @@ mod tests {
 
     #[test]
     fn known_answer_vector() {
-        assert_eq!(sign(EVENT.as_bytes(), KEY, Algorithm::Md5).unwrap(), SIGNATURE);
+        assert_eq!(sign(EVENT, KEY, Algorithm::Md5).unwrap(), SIGNATURE);
         let opts = VerifyOptions::default();
-        verify(EVENT.as_bytes(), SIGNATURE, KEY, &opts).unwrap();
-        verify(EVENT.as_bytes(), &SIGNATURE.to_lowercase(), KEY, &opts).unwrap();
+        assert_eq!(verify(EVENT, SIGNATURE, &[KEY], &opts).unwrap(), Verified { key: 0 });
+        verify(EVENT, &SIGNATURE.to_lowercase(), &[KEY], &opts).unwrap();
         // The same event pretty-printed signs the same.
         let pretty = EVENT.replace(",\"", ",\n  \"").replace("\":", "\" : ");
-        assert_eq!(sign(pretty.as_bytes(), KEY, Algorithm::Md5).unwrap(), SIGNATURE);
+        assert_eq!(sign(pretty.as_str(), KEY, Algorithm::Md5).unwrap(), SIGNATURE);
     }
 
     #[test]
-    fn rejections_carry_their_code() {
+    fn key_rotation_accepts_any_listed_key() {
+        let opts = VerifyOptions::default();
+        assert_eq!(verify(EVENT, SIGNATURE, &["old", KEY], &opts).unwrap(), Verified { key: 1 });
+        assert_eq!(verify(EVENT, SIGNATURE, &[KEY, "new"], &opts).unwrap(), Verified { key: 0 });
+        assert_eq!(verify(EVENT, SIGNATURE, &["a", "b"], &opts).unwrap_err().code, SignatureErrorCode::SignatureMismatch);
+        assert_eq!(verify(EVENT, SIGNATURE, &[], &opts).unwrap_err().code, SignatureErrorCode::InvalidArgument);
+        assert_eq!(verify(EVENT, SIGNATURE, &[KEY, ""], &opts).unwrap_err().code, SignatureErrorCode::InvalidArgument);
+    }
+
+    #[test]
+    fn rejections_carry_their_code_in_the_documented_order() {
         use SignatureErrorCode as C;
         let opts = VerifyOptions::default();
-        let code = |body: &str, sig: &str, key: &str, o: &VerifyOptions| verify(body.as_bytes(), sig, key, o).unwrap_err().code;
+        let code = |body: &str, sig: &str, key: &str, o: &VerifyOptions| verify(body, sig, &[key], o).unwrap_err().code;
         assert_eq!(code(EVENT, "", KEY, &opts), C::MissingSignature);
+        assert_eq!(code(EVENT, " \t", KEY, &opts), C::MissingSignature);
         assert_eq!(code(EVENT, "xyz", KEY, &opts), C::MalformedSignature);
         assert_eq!(code(EVENT, SIGNATURE, "wrong", &opts), C::SignatureMismatch);
         assert_eq!(code(&EVENT.replace("1000", "1001"), SIGNATURE, KEY, &opts), C::SignatureMismatch);
         assert_eq!(code("[]", SIGNATURE, KEY, &opts), C::InvalidPayload);
+        assert_eq!(code(EVENT, SIGNATURE, "", &opts), C::InvalidArgument);
         let small = VerifyOptions { max_bytes: 100, ..opts };
         assert_eq!(code(EVENT, SIGNATURE, KEY, &small), C::PayloadTooLarge);
+        // Size first, then the signature, then the body.
+        assert_eq!(code(EVENT, "", KEY, &small), C::PayloadTooLarge);
+        assert_eq!(code("[]", "", KEY, &opts), C::MissingSignature);
+        assert_eq!(code("[]", "xyz", KEY, &opts), C::MalformedSignature);
         let created = timestamp::parse_millis("2019-02-25T16:13:12.278Z").unwrap();
         let fresh = VerifyOptions { max_age_seconds: Some(300.0), now_millis: created + 299_000.0, ..opts };
-        verify(EVENT.as_bytes(), SIGNATURE, KEY, &fresh).unwrap();
+        verify(EVENT, SIGNATURE, &[KEY], &fresh).unwrap();
         let stale = VerifyOptions { now_millis: created + 301_000.0, ..fresh };
-        assert_eq!(code(EVENT, SIGNATURE, KEY, &stale), C::EventTooOld);
-        let padded = verify(EVENT.as_bytes(), SIGNATURE, " T9uTy95uSifOOuTy ", &opts).unwrap_err();
+        let old = verify(EVENT, SIGNATURE, &[KEY], &stale).unwrap_err();
+        assert_eq!(old.code, C::EventTooOld);
+        assert!(old.message.contains("301 s old") && old.message.contains("maxAgeSeconds (300)"), "{}", old.message);
+        // A stale forgery is a mismatch, not "too old".
+        assert_eq!(code(EVENT, SIGNATURE, "x", &stale), C::SignatureMismatch);
+        let padded = verify(EVENT, SIGNATURE, &[" T9uTy95uSifOOuTy "], &opts).unwrap_err();
         assert!(padded.message.contains("whitespace"), "{}", padded.message);
-        let hmac = sign(EVENT.as_bytes(), KEY, Algorithm::HmacSha256).unwrap();
+        let hmac = sign(EVENT, KEY, Algorithm::HmacSha256).unwrap();
         assert_eq!(hmac.len(), 64);
-        let wrong_alg = verify(EVENT.as_bytes(), &hmac, KEY, &opts).unwrap_err();
+        let wrong_alg = verify(EVENT, &hmac, &[KEY], &opts).unwrap_err();
         assert_eq!(wrong_alg.code, C::MalformedSignature);
         assert!(wrong_alg.message.contains("hmac-sha256"));
-        verify(EVENT.as_bytes(), &hmac, KEY, &VerifyOptions { algorithm: Algorithm::HmacSha256, ..opts }).unwrap();
+        let back = verify(EVENT, SIGNATURE, &[KEY], &VerifyOptions { algorithm: Algorithm::HmacSha256, ..opts }).unwrap_err();
+        assert!(back.message.contains("MD5"), "{}", back.message);
+        verify(EVENT, &hmac, &[KEY], &VerifyOptions { algorithm: Algorithm::HmacSha256, ..opts }).unwrap();
+        assert_eq!(verify(verify::NotAnEvent("null"), SIGNATURE, &[KEY], &opts).unwrap_err().code, C::InvalidPayload);
+        // A JS string body with a lone surrogate (encoded as U+FFFD): asked only when the bytes hold U+FFFD.
+        let fffd = EVENT.replace("USD", "US\u{FFFD}");
+        assert_eq!(verify::read_raw(fffd.as_bytes(), || true).err().unwrap().code, C::InvalidPayload);
+        assert!(verify::read_raw(fffd.as_bytes(), || false).is_ok());
+        assert!(verify::read_raw(EVENT.as_bytes(), || panic!("not asked without U+FFFD")).is_ok());
+        assert_eq!(verify::read_raw(b"{", || true).err().unwrap().message, verify::read_raw(fffd.as_bytes(), || true).err().unwrap().message);
+    }
+
+    #[test]
+    fn options_from_javascript_are_checked() {
+        use SignatureErrorCode as C;
+        let bad = |r: Result<VerifyOptions, SignatureError>| r.unwrap_err().code;
+        assert_eq!(bad(VerifyOptions::from_js(Some("sha1"), None, None, None)), C::InvalidArgument);
+        assert_eq!(bad(VerifyOptions::from_js(Some("MD5"), None, None, None)), C::InvalidArgument);
+        for n in [0.0, -1.0, 1.5, f64::NAN, f64::INFINITY] {
+            assert_eq!(bad(VerifyOptions::from_js(None, None, None, Some(n))), C::InvalidArgument, "{n}");
+        }
+        for s in [-1.0, f64::NAN, f64::INFINITY] {
+            assert_eq!(bad(VerifyOptions::from_js(None, Some(s), None, None)), C::InvalidArgument, "{s}");
+        }
+        assert_eq!(bad(VerifyOptions::from_js(None, None, Some(f64::NAN), None)), C::InvalidArgument);
+        let o = VerifyOptions::from_js(Some("hmac-sha256"), Some(0.0), Some(5.0), Some(10.0)).unwrap();
+        assert_eq!((o.algorithm, o.max_age_seconds, o.now_millis, o.max_bytes), (Algorithm::HmacSha256, Some(0.0), 5.0, 10));
     }
 }

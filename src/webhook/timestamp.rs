@@ -1,8 +1,6 @@
 //! The event's `createdAt` (ISO 8601, `2019-02-25T16:13:12.278Z`) as milliseconds since the
 //! epoch, for the `maxAgeSeconds` check; and the reverse, for the sandbox's events.
 
-use crate::prelude::*;
-
 /// Milliseconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, or a plain number of
 /// milliseconds. `None` for anything else.
 pub fn parse_millis(text: &str) -> Option<f64> {
@@ -75,7 +73,7 @@ pub fn format_millis(ms: i64) -> String {
     let (y, m, d) = civil_from_days(days);
     let mut s = String::with_capacity(24);
     let mut put = |v: i64, width: usize, after: &str| {
-        let digits = crate::text::decimal(v.unsigned_abs());
+        let digits = v.unsigned_abs().to_string();
         (digits.len()..width).for_each(|_| s.push('0'));
         s.push_str(&digits);
         s.push_str(after);

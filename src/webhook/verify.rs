@@ -1,10 +1,12 @@
-//! Checking a delivery: the `QbitPay-Signature` header against the raw body and API key.
+//! Checking a delivery: the one place where a webhook is accepted or refused. The wasm
+//! binding, the sandbox and the tests all call [`verify`]; the JavaScript facade only
+//! converts its arguments and maps the error code to `QbitPaySignatureError`.
 
-use super::canonical::canonicalise;
-use super::digest::{constant_time_eq, decode_hex, Algorithm};
+use super::canonical::{canonicalise, Canonical};
+use super::digest::Algorithm;
 use super::error::{SignatureError, SignatureErrorCode as Code};
 use super::timestamp::parse_millis;
-use crate::text::{cat, decimal};
+use subtle::ConstantTimeEq;
 
 /// Bodies above this are refused before any parsing (1 MiB; events are a few KB).
 pub const DEFAULT_MAX_BYTES: usize = 1 << 20;
@@ -26,8 +28,140 @@ impl Default for VerifyOptions {
     }
 }
 
-/// Accept the delivery, or say precisely why not.
-pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions) -> Result<(), SignatureError> {
+impl VerifyOptions {
+    /// The options as the JavaScript API spells them (`undefined` as `None`), checked.
+    pub fn from_js(algorithm: Option<&str>, max_age_seconds: Option<f64>, now_millis: Option<f64>, max_bytes: Option<f64>) -> Result<Self, SignatureError> {
+        let algorithm = parse_algorithm(algorithm)?;
+        let max_bytes = match max_bytes {
+            None => DEFAULT_MAX_BYTES,
+            Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 9007199254740991.0 => n as usize,
+            Some(_) => return Err(SignatureError::argument("options.maxBytes must be a positive integer")),
+        };
+        if max_age_seconds.is_some_and(|s| !(s >= 0.0 && s.is_finite())) {
+            return Err(SignatureError::argument("options.maxAgeSeconds must be a non-negative number of seconds"));
+        }
+        if now_millis.is_some_and(|t| !t.is_finite()) {
+            return Err(SignatureError::argument("options.now must be a Date or a number of milliseconds"));
+        }
+        Ok(VerifyOptions { algorithm, max_age_seconds, now_millis: now_millis.unwrap_or(f64::NAN), max_bytes })
+    }
+}
+
+/// `options.algorithm`: `md5` (the default) or `hmac-sha256`.
+pub fn parse_algorithm(name: Option<&str>) -> Result<Algorithm, SignatureError> {
+    match name {
+        None => Ok(Algorithm::Md5),
+        Some(name) => Algorithm::from_name(name)
+            .ok_or_else(|| SignatureError::argument(format!("options.algorithm must be 'md5' or 'hmac-sha256', got \"{name}\""))),
+    }
+}
+
+/// A delivery was accepted.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Verified {
+    /// Which of the API keys signed it (the first that matches).
+    pub key: usize,
+}
+
+/// The event of a delivery as the verifier is given it: the raw body, or an event that
+/// JavaScript parsed already ([`super::parsed::ParsedEvent`]). Read at most once, and only
+/// after the checks that need no reading.
+pub trait Delivery {
+    /// Its size in bytes, or a lower bound of it (a JavaScript string's length in UTF-16
+    /// units), known before reading it. `None` for an event parsed already: the parser
+    /// that made it has bounded its size, and `maxBytes` is about reading.
+    fn size(&self) -> Option<usize>;
+    /// Read it: its signing string, or why it is not a signable event.
+    fn read(&mut self) -> Result<Canonical, SignatureError>;
+    /// Whether it is an event parsed already (the mismatch hint differs).
+    fn is_parsed(&self) -> bool {
+        false
+    }
+}
+
+/// A raw body: bytes as received.
+impl Delivery for &[u8] {
+    fn size(&self) -> Option<usize> {
+        Some(self.len())
+    }
+    fn read(&mut self) -> Result<Canonical, SignatureError> {
+        read_raw(self, || false)
+    }
+}
+
+impl Delivery for &Vec<u8> {
+    fn size(&self) -> Option<usize> {
+        Some(self.len())
+    }
+    fn read(&mut self) -> Result<Canonical, SignatureError> {
+        read_raw(self, || false)
+    }
+}
+
+impl Delivery for &str {
+    fn size(&self) -> Option<usize> {
+        Some(self.len())
+    }
+    fn read(&mut self) -> Result<Canonical, SignatureError> {
+        read_raw(self.as_bytes(), || false)
+    }
+}
+
+/// A raw body's signing string. `lone_surrogate`: for a body that was a JavaScript string
+/// (`bytes` its UTF-8 encoding, where a lone UTF-16 surrogate became U+FFFD), whether the
+/// string held one; asked only when that matters (the bytes hold U+FFFD, or are refused).
+/// Such a body is refused: no HTTP body can carry it, and JSON.parse would not read U+FFFD.
+pub fn read_raw(bytes: &[u8], lone_surrogate: impl FnOnce() -> bool) -> Result<Canonical, SignatureError> {
+    let ill_formed = || {
+        SignatureError::payload(
+            "the body string holds a lone UTF-16 surrogate, which no UTF-8 HTTP body can carry; pass the raw body bytes",
+        )
+    };
+    let read = canonicalise(bytes);
+    let asked = read.as_ref().map_or(true, Canonical::has_replacement_char);
+    if asked && lone_surrogate() {
+        return Err(ill_formed());
+    }
+    Ok(read?)
+}
+
+/// Something that is neither a request body nor a parsed event (`null`, a number, ...):
+/// refused when read, named by its JavaScript `typeof`.
+pub struct NotAnEvent<'a>(pub &'a str);
+
+impl Delivery for NotAnEvent<'_> {
+    fn size(&self) -> Option<usize> {
+        None
+    }
+    fn read(&mut self) -> Result<Canonical, SignatureError> {
+        Err(SignatureError::payload(format!(
+            "the webhook needs the raw request body (a string or bytes) or the event your JSON body parser returned, got {}",
+            self.0
+        )))
+    }
+}
+
+/// Accept the delivery, or say precisely why not. The checks, in this order:
+///
+/// 1. the call: at least one API key, none empty (`invalid_argument`);
+/// 2. the body's size against `max_bytes`, before reading it (`payload_too_large`; when
+///    only a lower bound was known, the exact size is checked again as it is read, in 5);
+/// 3. the signature present, after trimming ASCII whitespace (`missing_signature`);
+/// 4. the signature hex of the algorithm's length, with a hint when it has the other
+///    algorithm's length (`malformed_signature`);
+/// 5. the body read once: JSON as `JSON.parse` reads it, an object (`invalid_payload`);
+/// 6. the signature against each key, in constant time, the signing string hashed once
+///    per key (`signature_mismatch`, with a hint when a key has whitespace around it);
+/// 7. with `max_age_seconds`, the event's `createdAt` (`invalid_payload` without a valid
+///    one, `event_too_old` beyond it).
+pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts: &VerifyOptions) -> Result<Verified, SignatureError> {
+    require_keys(keys)?;
+    let too_large = |size: usize| {
+        SignatureError::new(Code::PayloadTooLarge, format!("the body is {size} bytes, above maxBytes ({})", opts.max_bytes))
+    };
+    if let Some(size) = delivery.size().filter(|&n| n > opts.max_bytes) {
+        return Err(too_large(size));
+    }
     let signature = signature.trim_ascii();
     if signature.is_empty() {
         return Err(SignatureError::new(
@@ -35,62 +169,70 @@ pub fn verify(body: &[u8], signature: &str, api_key: &str, opts: &VerifyOptions)
             "no signature: pass the value of the QbitPay-Signature request header",
         ));
     }
-    if body.len() > opts.max_bytes {
-        return Err(SignatureError::new(
-            Code::PayloadTooLarge,
-            cat(&["the body is ", &decimal(body.len() as u64), " bytes, above maxBytes (", &decimal(opts.max_bytes as u64), ")"]),
-        ));
-    }
     let expected_len = opts.algorithm.hex_len();
-    let given = match decode_hex(signature) {
-        Some(bytes) if signature.len() == expected_len => bytes,
-        _ => {
-            let hint = match (signature.len(), opts.algorithm) {
-                (64, Algorithm::Md5) if decode_hex(signature).is_some() => {
-                    " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
-                }
-                (32, Algorithm::HmacSha256) if decode_hex(signature).is_some() => {
-                    " (it looks like MD5, the default algorithm)"
-                }
+    let mut given = [0u8; 32];
+    let given = match hex::decode_to_slice(signature, &mut given[..signature.len().min(64) / 2]) {
+        Ok(()) if signature.len() == expected_len => &given[..expected_len / 2],
+        decoded => {
+            let hint = match (signature.len(), opts.algorithm, decoded.is_ok()) {
+                (64, Algorithm::Md5, true) => " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })",
+                (32, Algorithm::HmacSha256, true) => " (it looks like MD5, the default algorithm)",
                 _ => "",
             };
             return Err(SignatureError::new(
                 Code::MalformedSignature,
-                cat(&["the signature must be ", &decimal(expected_len as u64), " hex characters for ", opts.algorithm.name(), hint]),
+                format!("the signature must be {expected_len} hex characters for {}{hint}", opts.algorithm.name()),
             ));
         }
     };
-    let canonical = canonicalise(body)?;
-    let expected = opts.algorithm.digest_with(api_key.as_bytes(), &mut |sink| canonical.write(sink));
-    if !constant_time_eq(&expected, &given) {
-        let hint = if api_key.trim_ascii() != api_key {
-            " The API key has whitespace at its start or end: trim it."
-        } else if api_key.is_empty() {
-            " The API key is empty."
-        } else {
-            " Check the API key, pass the raw request body exactly as received, and that the algorithm matches."
-        };
-        return Err(SignatureError::new(
-            Code::SignatureMismatch,
-            cat(&["the signature does not match the body.", hint]),
-        ));
+    let canonical = delivery.read()?;
+    if let Some(size) = canonical.body_len().filter(|&n| n > opts.max_bytes) {
+        return Err(too_large(size));
     }
+    let matched = keys.iter().position(|key| {
+        let expected = opts.algorithm.digest(canonical.pieces(), key.as_bytes());
+        bool::from(expected.as_bytes().ct_eq(given))
+    });
+    let Some(key) = matched else {
+        let hint = if keys.iter().any(|k| k.trim_ascii() != *k) {
+            " An API key has whitespace at its start or end: trim it."
+        } else if delivery.is_parsed() {
+            " Check the API key and the algorithm, and pass the event exactly as your JSON body parser returned it (no reviver, unmodified)."
+        } else {
+            " Check the API key and the algorithm, and pass the request body exactly as received (or the event your JSON body parser returned)."
+        };
+        return Err(SignatureError::new(Code::SignatureMismatch, format!("the signature does not match the body.{hint}")));
+    };
     if let Some(max_age) = opts.max_age_seconds {
         let Some(created) = canonical.created_at().and_then(parse_millis) else {
-            return Err(SignatureError::new(
-                Code::InvalidPayload,
-                "maxAgeSeconds is set but the event has no valid createdAt",
-            ));
+            return Err(SignatureError::payload("maxAgeSeconds is set but the event has no valid createdAt"));
         };
         let age = (opts.now_millis - created) / 1000.0;
-        let within = age.abs() <= max_age; // false for a NaN age too
+        // Refused also for a NaN age (no clock given).
+        let within = age.abs() <= max_age;
         if !within {
             let when = if age < 0.0 { "in the future" } else { "old" };
             return Err(SignatureError::new(
                 Code::EventTooOld,
-                cat(&["the event's createdAt is ", &decimal(age.abs() as u64), " s ", when, ", beyond maxAgeSeconds (", &decimal(max_age as u64), ")"]),
+                // (whole seconds: integer formatting keeps float printing out of the module)
+                format!("the event's createdAt is {} s {when}, beyond maxAgeSeconds ({})", age.abs() as u64, max_age as u64),
             ));
         }
+    }
+    Ok(Verified { key })
+}
+
+/// The `QbitPay-Signature` value for an event: upper-case hex of MD5 or HMAC-SHA256 over
+/// `signing string + "&key=" + api_key`.
+pub fn sign(mut event: impl Delivery, api_key: &str, algorithm: Algorithm) -> Result<String, SignatureError> {
+    require_keys(&[api_key])?;
+    let canonical = event.read()?;
+    Ok(super::digest::hex_upper(algorithm.digest(canonical.pieces(), api_key.as_bytes()).as_bytes()))
+}
+
+fn require_keys(keys: &[&str]) -> Result<(), SignatureError> {
+    if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
+        return Err(SignatureError::argument("apiKey must be your QbitPay API key (a non-empty string), or an array of them"));
     }
     Ok(())
 }

@@ -72,7 +72,7 @@ after(async () => {
 
 const ERRORS = ['QbitPayAPIError', 'QbitPayAuthenticationError', 'QbitPayConnectionError', 'QbitPayError',
   'QbitPayInvalidRequestError', 'QbitPayRateLimitError', 'QbitPaySignatureError'];
-const WEBHOOK_EXPORTS = [...ERRORS, 'signWebhook', 'verifyWebhook'].sort();
+const WEBHOOK_EXPORTS = [...ERRORS, 'signWebhook', 'verifyWebhook', 'verifyWebhookRequest'].sort();
 const CLIENT_EXPORTS = [...WEBHOOK_EXPORTS, 'QbitPay'].sort();
 
 function checkReport(report, { runtime, client = true, browser = false }) {
@@ -85,6 +85,8 @@ function checkReport(report, { runtime, client = true, browser = false }) {
   assert.equal(report.hmacOk, true, `${at} HMAC-SHA256`);
   assert.equal(report.tampered, 'signature_mismatch', `${at} a tampered body is refused`);
   assert.equal(report.tamperedClasses, true, `${at} the error is a QbitPaySignatureError of both entries`);
+  assert.deepEqual(report.webhookInputs, { object: true, keyList: true, keyListMiss: 'signature_mismatch', request: true },
+    `${at} a parsed event, a key list and a Request verify`);
   assert.equal(report.sameErrorClasses, true, `${at} qbitpay and qbitpay/webhook share their error classes`);
   assert.equal(report.sameVerify, true, `${at} qbitpay re-exports qbitpay/webhook's verifyWebhook`);
   if (browser) assert.match(report.apiKeyClient, /^QbitPay\w*Error: .*browser/i, `${at} an API key is refused in a browser`);

@@ -1,6 +1,6 @@
-// Memory stays bounded: the webhook module's allocator rewinds when nothing is live, so
-// after warm-up, thousands of verifications (accepted and rejected, small and 300 KB) must
-// not grow the wasm linear memory (which never shrinks) nor the JS heap.
+// Memory stays bounded: every allocation of a verification is freed as it returns, so after
+// warm-up, thousands of verifications (accepted and rejected, small and 300 KB) must not
+// grow the wasm linear memory (which never shrinks) nor the JS heap.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -114,11 +114,9 @@ test('memory high-water mark follows the largest body, then stays', () => {
   assert.ok(marks.at(-1) < 16 * 1024 * 1024, `wasm memory ${marks.at(-1)} B`);
 });
 
-// Checks that throw in JavaScript after the body was copied into wasm (a malformed
-// signature, a body over maxBytes once encoded) must free it too: only a later accepted
-// call used to rewind, so a run of bad deliveries grew memory without bound, and a
-// verifier holding a dead arena slowed the client module it shares memory with.
-test('a run of rejections thrown by the facade (malformed signature, too large) keeps wasm memory flat', () => {
+// Rejections must free what they allocated too (a malformed signature, a body over
+// maxBytes only once encoded): a run of bad deliveries must not grow memory.
+test('a run of rejections (malformed signature, too large) keeps wasm memory flat', () => {
   const wasm = webhookWasm();
   const big = event(200_000, 3);
   const wide = 'é'.repeat(40_000); // 40 K UTF-16 units, 80 KB of UTF-8

@@ -60,17 +60,58 @@ test('signature mismatch: other key, other body, flipped digit', () => {
   }
 });
 
-test('a parsed object instead of the raw body says to pass the raw body', () => {
-  for (const parsed of [JSON.parse(body), [], new Map(), { body }]) {
-    const e = rejection(() => verifyWebhook(parsed, signature, apiKey));
-    assert.equal(e.code, 'invalid_payload');
-    assert.match(e.message, /raw/);
-    assert.match(e.message, /express\.raw/);
+test('a parsed event (express.json(), request.json()) verifies and is returned as is', () => {
+  const parsed = JSON.parse(body);
+  assert.equal(verifyWebhook(parsed, signature, apiKey), parsed);
+  assert.equal(signWebhook(parsed, apiKey), signature);
+  // Parsed with a reviver that changed a value: a mismatch, never an accept.
+  const revived = JSON.parse(body, (k, v) => (k === 'amount' ? String(v) : v));
+  assert.equal(rejection(() => verifyWebhook(revived, signature, apiKey)).code, 'signature_mismatch');
+  // Changed after parsing, or holding what JSON.parse never returns (a Date): a mismatch.
+  assert.equal(rejection(() => verifyWebhook({ ...parsed, livemode: false }, signature, apiKey)).code, 'signature_mismatch');
+  assert.equal(rejection(() => verifyWebhook({ ...parsed, createdAt: new Date(parsed.createdAt) }, signature, apiKey)).code,
+    'signature_mismatch');
+  const mismatch = rejection(() => verifyWebhook({ ...parsed, id: 'other' }, signature, apiKey));
+  assert.match(mismatch.message, /parser returned it/);
+  // A top-level 1e400 parses to Infinity and is signed as "Infinity": not accepted for the
+  // signature of an event without it.
+  const inf = '{"id":"e","n":1e400}';
+  assert.deepEqual(verifyWebhook(JSON.parse(inf), refSign(inf, apiKey), apiKey), { id: 'e', n: Infinity });
+  assert.equal(rejection(() => verifyWebhook(JSON.parse(inf), refSign('{"id":"e"}', apiKey), apiKey)).code, 'signature_mismatch');
+  // Top-level undefined/null/"" members: null and "" are dropped by the definition.
+  assert.equal(verifyWebhook({ ...parsed, extra: null, other: '' }, signature, apiKey).id, 'fDOuTy95uSiTi');
+});
+
+test('a parsed event JSON cannot carry (a cycle, a BigInt, undefined) is invalid_payload', () => {
+  const cyclic = JSON.parse(body);
+  cyclic.data.self = cyclic.data;
+  const top = JSON.parse(body);
+  top.self = top;
+  for (const [name, event] of [['cycle', cyclic], ['top-level cycle', top], ['BigInt', { ...JSON.parse(body), amount: 10n }],
+    ['nested BigInt', { ...JSON.parse(body), data: { amount: 10n } }], ['undefined', { ...JSON.parse(body), x: undefined }],
+    ['function', { ...JSON.parse(body), f() {} }], ['array', [JSON.parse(body)]]]) {
+    const e = rejection(() => verifyWebhook(event, signature, apiKey));
+    assert.equal(e.code, 'invalid_payload', name);
+    assert.throws(() => signWebhook(event, apiKey), (x) => x instanceof QbitPaySignatureError && x.code === 'invalid_payload', name);
   }
+  assert.match(rejection(() => verifyWebhook([], signature, apiKey)).message, /object/);
+  assert.match(rejection(() => verifyWebhook({ a: 1n }, signature, apiKey)).message, /BigInt/);
+  assert.match(rejection(() => verifyWebhook(cyclic, signature, apiKey)).message, /"data" cannot be serialised/);
   for (const other of [undefined, null, 42, true]) {
     const e = rejection(() => verifyWebhook(other, signature, apiKey));
     assert.equal(e.code, 'invalid_payload');
     assert.match(e.message, /raw request body/);
+  }
+});
+
+test('key rotation: any listed key verifies, none is a mismatch', () => {
+  assert.equal(verifyWebhook(body, signature, ['old-key', apiKey]).id, 'fDOuTy95uSiTi');
+  assert.equal(verifyWebhook(body, signature, [apiKey, 'new-key']).id, 'fDOuTy95uSiTi');
+  assert.equal(verifyWebhook(JSON.parse(body), signature, ['a', 'b', apiKey]).id, 'fDOuTy95uSiTi');
+  assert.equal(rejection(() => verifyWebhook(body, signature, ['a', 'b'])).code, 'signature_mismatch');
+  assert.match(rejection(() => verifyWebhook(body, signature, ['a', ` ${apiKey}`])).message, /whitespace/);
+  for (const keys of [[], [''], [apiKey, ''], [apiKey, 42], [null]]) {
+    assert.throws(() => verifyWebhook(body, signature, keys), TypeError, JSON.stringify(keys));
   }
 });
 

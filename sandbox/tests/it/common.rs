@@ -282,7 +282,7 @@ impl Receiver {
 }
 
 pub fn verify(hit: &Hit, key: &str) {
-    qbitpay::webhook::verify(&hit.body, &hit.signature, key, &qbitpay::webhook::VerifyOptions::default())
+    qbitpay::webhook::verify(&hit.body, &hit.signature, &[key], &qbitpay::webhook::VerifyOptions::default())
         .unwrap_or_else(|e| panic!("bad signature {}: {e:?}", hit.signature));
 }
 

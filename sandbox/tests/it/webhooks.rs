@@ -39,7 +39,7 @@ async fn delivery_retries_after_a_failure_with_a_valid_signature() {
     // The signature covers the content: a changed body fails.
     let mut tampered = hits[1].clone();
     tampered.body = String::from_utf8(tampered.body).unwrap().replace("\"amount\":100", "\"amount\":1000").into_bytes();
-    assert!(qbitpay::webhook::verify(&tampered.body, &tampered.signature, K, &Default::default()).is_err());
+    assert!(qbitpay::webhook::verify(&tampered.body, &tampered.signature, &[K], &Default::default()).is_err());
     let ev = sb.wait_for(K, &format!("/api/v1/events/{eid}"), |e| e["webhook"]["status"] == "succeeded").await;
     assert_eq!(ev["webhook"]["attempts"], 2);
     assert_eq!(ev["pendingWebhooks"], 1);
@@ -172,7 +172,7 @@ async fn payout_cb_url_and_charge_disputes() {
     let opts = qbitpay::webhook::VerifyOptions { algorithm: qbitpay::webhook::Algorithm::HmacSha256, ..Default::default() };
     for h in &hits {
         assert_eq!(h.signature.len(), 64);
-        qbitpay::webhook::verify(&h.body, &h.signature, K, &opts).unwrap();
+        qbitpay::webhook::verify(&h.body, &h.signature, &[K], &opts).unwrap();
     }
     let refund = sb.get(Auth::Key(K), &format!("/api/v1/balanceTransactions?type=payout_failure&source={pid}")).await;
     assert_eq!(refund.body["data"][0]["net"], 10.05);
