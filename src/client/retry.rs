@@ -34,7 +34,7 @@ pub fn parse_retry_after(header: Option<&str>) -> Option<f64> {
     if h.is_empty() || !h.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
         return None;
     }
-    h.parse::<f64>().ok().filter(|s| s.is_finite() && *s >= 0.0)
+    serde_json::from_str::<f64>(h).ok().filter(|s| s.is_finite() && *s >= 0.0)
 }
 
 /// Full-jitter exponential backoff for the `retry`-th retry (0 for the first):

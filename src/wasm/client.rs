@@ -16,7 +16,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
 #[derive(Clone, Copy, PartialEq)]
@@ -108,7 +108,7 @@ impl Inner {
     pub fn call(self: &Rc<Self>, resource: &'static str, op: &'static str, args: Args) -> Promise {
         let prepared = self.prepare(resource, op, &args, None);
         let inner = self.clone();
-        future_to_promise(async move {
+        js::promise(async move {
             let (req, _, signal) = prepared.map_err(|e| js::error(&e, None, None))?;
             let answer = inner.send(&req, signal.as_ref()).await?;
             js::define_hidden(&answer.body, "lastResponse", &answer.last_response);

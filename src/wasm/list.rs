@@ -13,7 +13,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
 /// One list call: validated when made, sent on first use.
@@ -82,7 +82,7 @@ impl ListState {
             return p.clone();
         }
         let st = self.clone();
-        let p = future_to_promise(async move {
+        let p = js::promise(async move {
             let loaded = match &st.first {
                 Ok(req) => st.load(req).await,
                 Err(e) => Err(js::error(e, None, None)),
@@ -180,7 +180,7 @@ impl ListRequest {
     pub fn to_array(&self, opts: JsValue) -> Promise {
         let max = js::to_json(&opts, "opts").and_then(|o| page::to_array_max(&o));
         let walk = Walk::new(self.state.clone());
-        future_to_promise(async move {
+        js::promise(async move {
             let max = max.map_err(|e| js::error(&e, None, None))?;
             let out = Array::new();
             while out.length() < max {
@@ -228,13 +228,13 @@ impl Page {
     /// The page after this one's last item (older items); empty when there is none.
     #[wasm_bindgen(js_name = nextPage)]
     pub fn next_page(&self) -> Promise {
-        future_to_promise(self.list.clone().go(Which::Next, self.page.clone()))
+        js::promise(self.list.clone().go(Which::Next, self.page.clone()))
     }
 
     /// The page before this one's first item (newer items); empty when there is none.
     #[wasm_bindgen(js_name = previousPage)]
     pub fn previous_page(&self) -> Promise {
-        future_to_promise(self.list.clone().go(Which::Previous, self.page.clone()))
+        js::promise(self.list.clone().go(Which::Previous, self.page.clone()))
     }
 
     #[wasm_bindgen(js_name = toJSON)]
@@ -320,7 +320,7 @@ impl ListIterator {
     pub fn next(&self) -> Promise {
         let before = self.queue.borrow().clone();
         let walk = self.walk.clone();
-        let p = future_to_promise(async move {
+        let p = js::promise(async move {
             let _ = JsFuture::from(before).await;
             Ok(match walk.step().await? {
                 Some(v) => result(false, &v),
