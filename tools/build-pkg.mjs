@@ -50,7 +50,7 @@ const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', api: 'webho
 // (true of Rust's wasm32 layout: the stack's far end, then data from 1 MB), to a fixed point:
 // −0.3 KB gzip.
 // The client's module no longer carries the verifier: `qbitpay` re-exports `qbitpay/webhook`.
-const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client', api: 'clientApi', facade: 'client',
+const CLIENT = { glue: 'qbitpay_client', types: true, features: 'wasm-client', api: 'clientApi', facade: 'client',
   exports: ['QbitPay'], env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' }, wasmOpt: ['-Oz', '--low-memory-unused', '--converge'] };
 const ERRORS = ['QbitPayError', 'QbitPayInvalidRequestError', 'QbitPayAuthenticationError',
   'QbitPayRateLimitError', 'QbitPayAPIError', 'QbitPayConnectionError', 'QbitPaySignatureError'];
@@ -59,7 +59,7 @@ const hasClient = fs.existsSync(path.join(template, 'src', 'client.mjs'));
 const modules = hasClient ? [WEBHOOK, CLIENT] : [WEBHOOK];
 
 function wasmPack(m) {
-  execFileSync('wasm-pack', ['build', '--target', 'web', '--release', '--no-pack', '--no-typescript', ...(m.noOpt ? ['--no-opt'] : []),
+  execFileSync('wasm-pack', ['build', '--target', 'web', '--release', '--no-pack', ...(m.types ? [] : ['--no-typescript']), ...(m.noOpt ? ['--no-opt'] : []),
     '--out-dir', `target/wasm-pack/${m.glue}`, '--out-name', m.glue, '--',
     '--no-default-features', '--features', m.features], { cwd: root, stdio: 'inherit', env: { ...process.env, ...m.env } });
 }
@@ -252,6 +252,11 @@ manifest.version = version;
 fs.writeFileSync(at('package.json'), JSON.stringify(manifest, null, 2) + '\n');
 for (const f of fs.readdirSync(template)) {
   if (f.endsWith('.d.ts') || f === 'README.md' || f === 'LICENSE') fs.copyFileSync(path.join(template, f), at(f));
+}
+// The declarations wasm-bindgen wrote for a module's classes and custom sections, as they are.
+for (const m of modules.filter((x) => x.types)) {
+  fs.mkdirSync(at('types'), { recursive: true });
+  fs.copyFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}.d.ts`), at('types', `${m.glue}.d.ts`));
 }
 if (!hasClient) fs.writeFileSync(at('index.d.ts'), "export * from './webhook';\n");
 

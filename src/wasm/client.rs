@@ -5,7 +5,7 @@
 //! hooks.
 
 use super::js;
-use super::resources::{AccessToken, Accounts, Balances, BalanceTransactions, Charges, Events, Markets, Payouts};
+use super::resources::{AccessTokens, Accounts, Balances, BalanceTransactions, Charges, Events, Markets, Payouts};
 use crate::client::page::Cursor;
 use crate::client::request::Call;
 use crate::client::retry::{self, Outcome};
@@ -355,7 +355,7 @@ impl QbitPay {
         let c = || inner.clone();
         let resources = [
             Charges { client: c() }.into(),
-            AccessToken { client: c() }.into(),
+            AccessTokens { client: c() }.into(),
             Accounts { client: c() }.into(),
             Balances { client: c() }.into(),
             BalanceTransactions { client: c() }.into(),
@@ -369,8 +369,8 @@ impl QbitPay {
     /// Calls `hook` before each attempt (`'request'`) or after each answer (`'response'`).
     pub fn on(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "'request' | 'response'")] name: JsValue,
-        hook: Function,
+        #[wasm_bindgen(unchecked_param_type = "HookName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(event: RequestEvent & Partial<ResponseEvent>) => void")] hook: Function,
     ) -> Result<(), JsValue> {
         let h = hook_name(&name)?;
         self.inner.hooks.borrow_mut().push((h, hook));
@@ -380,8 +380,8 @@ impl QbitPay {
     /// Removes a hook added with `on`.
     pub fn off(
         &self,
-        #[wasm_bindgen(unchecked_param_type = "'request' | 'response'")] name: JsValue,
-        hook: Function,
+        #[wasm_bindgen(unchecked_param_type = "HookName")] name: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "(event: RequestEvent & Partial<ResponseEvent>) => void")] hook: Function,
     ) -> Result<(), JsValue> {
         let h = hook_name(&name)?;
         let mut hooks = self.inner.hooks.borrow_mut();
@@ -395,7 +395,7 @@ impl QbitPay {
     pub fn charges(&self) -> JsValue {
         self.resources[0].clone()
     }
-    #[wasm_bindgen(getter, js_name = accessToken, unchecked_return_type = "AccessToken")]
+    #[wasm_bindgen(getter, js_name = accessToken, unchecked_return_type = "AccessTokens")]
     pub fn access_token(&self) -> JsValue {
         self.resources[1].clone()
     }

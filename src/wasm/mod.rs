@@ -10,5 +10,7 @@ mod js;
 mod list;
 #[cfg(feature = "wasm-client")]
 mod resources;
+#[cfg(feature = "wasm-client")]
+mod types;
 #[cfg(feature = "wasm-webhook")]
 mod webhook;

@@ -16,7 +16,7 @@ pub struct Charges {
 
 #[wasm_bindgen]
 impl Charges {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Charge>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Charge>>")]
     pub fn create(
         &self,
         #[wasm_bindgen(unchecked_param_type = "ChargeCreateParams")] params: JsValue,
@@ -25,20 +25,20 @@ impl Charges {
         self.client.call("charges", "create", Args { params, opts, ..Args::default() })
     }
 
-    #[wasm_bindgen(unchecked_return_type = "Promise<Charge>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Charge>>")]
     pub fn retrieve(
         &self,
-        id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
     ) -> Promise {
         self.client.call("charges", "retrieve", Args { id, opts, ..Args::default() })
     }
 
     /// The only update: `{ status: 'buyerPaid' }` of a pending charge.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Charge>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Charge>>")]
     pub fn update(
         &self,
-        id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_param_type = "ChargeUpdateParams")] params: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
     ) -> Promise {
@@ -49,7 +49,7 @@ impl Charges {
     pub fn list(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "ChargeListParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
     ) -> ListRequest {
         ListRequest::new(&self.client, "charges", params, opts)
     }
@@ -57,13 +57,13 @@ impl Charges {
 
 /// Access tokens for a browser (API key only).
 #[wasm_bindgen]
-pub struct AccessToken {
+pub struct AccessTokens {
     pub(crate) client: Rc<Inner>,
 }
 
 #[wasm_bindgen]
-impl AccessToken {
-    #[wasm_bindgen(unchecked_return_type = "Promise<AccessTokenResult>")]
+impl AccessTokens {
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<AccessToken>>")]
     pub fn create(&self, #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue) -> Promise {
         self.client.call("accessToken", "create", Args { opts, ..Args::default() })
     }
@@ -77,7 +77,7 @@ pub struct Accounts {
 
 #[wasm_bindgen]
 impl Accounts {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Account>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Account>>")]
     pub fn retrieve(&self, #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue) -> Promise {
         self.client.call("accounts", "retrieve", Args { opts, ..Args::default() })
     }
@@ -91,7 +91,7 @@ pub struct Balances {
 
 #[wasm_bindgen]
 impl Balances {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Balance>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Balance>>")]
     pub fn retrieve(&self, #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue) -> Promise {
         self.client.call("balances", "retrieve", Args { opts, ..Args::default() })
     }
@@ -105,10 +105,10 @@ pub struct BalanceTransactions {
 
 #[wasm_bindgen]
 impl BalanceTransactions {
-    #[wasm_bindgen(unchecked_return_type = "Promise<BalanceTransaction>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<BalanceTransaction>>")]
     pub fn retrieve(
         &self,
-        id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
     ) -> Promise {
         self.client.call("balanceTransactions", "retrieve", Args { id, opts, ..Args::default() })
@@ -118,7 +118,7 @@ impl BalanceTransactions {
     pub fn list(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "BalanceTransactionListParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
     ) -> ListRequest {
         ListRequest::new(&self.client, "balanceTransactions", params, opts)
     }
@@ -132,7 +132,7 @@ pub struct Payouts {
 
 #[wasm_bindgen]
 impl Payouts {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Payout>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Payout>>")]
     pub fn create(
         &self,
         #[wasm_bindgen(unchecked_param_type = "PayoutCreateParams")] params: JsValue,
@@ -141,10 +141,10 @@ impl Payouts {
         self.client.call("payouts", "create", Args { params, opts, ..Args::default() })
     }
 
-    #[wasm_bindgen(unchecked_return_type = "Promise<Payout>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Payout>>")]
     pub fn retrieve(
         &self,
-        id: JsValue,
+        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
         #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
     ) -> Promise {
         self.client.call("payouts", "retrieve", Args { id, opts, ..Args::default() })
@@ -154,7 +154,7 @@ impl Payouts {
     pub fn list(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "PayoutListParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
+        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
     ) -> ListRequest {
         ListRequest::new(&self.client, "payouts", params, opts)
     }
@@ -168,7 +168,8 @@ pub struct Markets {
 
 #[wasm_bindgen]
 impl Markets {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Ticker>")]
+    // Typed in `types.rs` (generic over the side asked for).
+    #[wasm_bindgen(skip_typescript)]
     pub fn ticker(
         &self,
         #[wasm_bindgen(unchecked_param_type = "TickerParams")] params: JsValue,
@@ -187,7 +188,7 @@ pub struct Events {
 #[wasm_bindgen]
 impl Events {
     /// Sends one test event to `cbUrl` (or the configured URL).
-    #[wasm_bindgen(unchecked_return_type = "Promise<TestEventResult>")]
+    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<TestEventResult>>")]
     pub fn test(
         &self,
         #[wasm_bindgen(unchecked_optional_param_type = "EventTestParams")] params: JsValue,

@@ -2,7 +2,7 @@
 import {
   QbitPay, QbitPayError, QbitPayInvalidRequestError, QbitPayRateLimitError, QbitPayConnectionError,
 } from 'qbitpay';
-import type { Charge, ChargeCreateParams, ChargeStatus, Currency, ListPromise, Page, PaymentMethod, RequestOptions } from 'qbitpay';
+import type { Charge, ChargeCreateParams, ChargeStatus, Currency, ListPromise, Page, PaymentMethod, RequestOptions, LastResponse, RequestEvent } from 'qbitpay';
 
 export async function consumer(apiKey: string, baseUrl: string): Promise<number> {
   const qp = new QbitPay({ apiKey, baseUrl, timeoutMs: 5000, maxRetries: 3, fetch: (u, i) => fetch(u, i) });
@@ -39,6 +39,19 @@ export async function consumer(apiKey: string, baseUrl: string): Promise<number>
     else if (e instanceof QbitPayConnectionError) n += (e.message + String(e.statusCode)).length;
     else if (e instanceof QbitPayError) n += (e.requestId ?? e.type).length;
   }
+
+  // Observability and per-call credentials.
+  const lr: LastResponse = charge.lastResponse;
+  const pageStatus: number | undefined = page.lastResponse?.statusCode;
+  const hook = (e: RequestEvent) => { n += e.attempt + (e.idempotencyKey ?? '').length; };
+  qp.on('request', hook);
+  qp.on('response', (e) => { n += (e.statusCode ?? 0) + (e.elapsedMs ?? 0); });
+  qp.off('request', hook);
+  await qp.charges.retrieve(charge.id, { apiKey: 'sk_other_merchant' });
+  await qp.charges.retrieve(charge.id, { accessToken: 'tok' });
+  // @ts-expect-error hooks are 'request' or 'response'
+  qp.on('reply', hook);
+  n += lr.statusCode + (lr.requestId ?? '').length + (lr.headers.get('request-id') ?? '').length + (pageStatus ?? 0);
 
   // @ts-expect-error currency is a closed union
   await qp.charges.create({ ...params, currency: 'EUR' });
