@@ -41,7 +41,7 @@ export async function consumer(apiKey: string, baseUrl: string): Promise<number>
   }
 
   // Observability and per-call credentials.
-  const lr: LastResponse = charge.lastResponse;
+  const lr: LastResponse = (await qp.charges.retrieve(charge.id)).lastResponse;
   const pageStatus: number | undefined = page.lastResponse?.statusCode;
   const hook = (e: RequestEvent) => { n += e.attempt + (e.idempotencyKey ?? '').length; };
   qp.on('request', hook);
