@@ -155,3 +155,35 @@ pub fn promise(f: impl std::future::Future<Output = Result<JsValue, JsValue>> + 
 pub fn now_ms() -> f64 {
     js_sys::Date::now()
 }
+
+/// Two ways values could cross the boundary, side by side for `bench/boundary.mjs` (built
+/// with `--features bench-boundary`, never shipped): `JSON.parse`/`JSON.stringify` in
+/// JavaScript around serde_json, against serde-wasm-bindgen walking the JavaScript values.
+#[cfg(feature = "bench-boundary")]
+mod boundary {
+    use super::*;
+
+    /// A response body to a JavaScript value: `JSON.parse` of the JavaScript string.
+    #[wasm_bindgen(js_name = benchParseJson)]
+    pub fn parse_json(text: &JsValue) -> JsValue {
+        json_parse(text).unwrap_or(JsValue::NULL)
+    }
+
+    /// The same through Rust: the text copied in, serde_json, serde-wasm-bindgen out.
+    #[wasm_bindgen(js_name = benchParseSerde)]
+    pub fn parse_serde(text: &str) -> JsValue {
+        serde_json::from_str::<Json>(text).map(|v| to_js(&v)).unwrap_or(JsValue::NULL)
+    }
+
+    /// Parameters into the core: `JSON.stringify` then serde_json (what the client does).
+    #[wasm_bindgen(js_name = benchParamsJson)]
+    pub fn params_json(v: &JsValue) -> usize {
+        to_json(v, "params").map(|j| j.as_object().map_or(0, |m| m.len())).unwrap_or(0)
+    }
+
+    /// The same through serde-wasm-bindgen's deserializer.
+    #[wasm_bindgen(js_name = benchParamsSerde)]
+    pub fn params_serde(v: JsValue) -> usize {
+        serde_wasm_bindgen::from_value::<Json>(v).map(|j| j.as_object().map_or(0, |m| m.len())).unwrap_or(0)
+    }
+}
