@@ -150,6 +150,10 @@ test('tarball: manifest, contents and sizes', (t) => {
     const name = sub === '.' ? 'index' : 'webhook';
     const want = {
       'workerd,worker,browser,import': `./esm/${name}.workerd.mjs`,
+      // Next.js and Vercel Edge: the .wasm imported with ?module
+      'edge-light,worker,browser,import': `./esm/${name}.edge.mjs`,
+      // A browser's Web Worker (webpack's webworker target): the browser loader
+      'worker,browser,import': `./esm/${name}.browser.mjs`,
       'deno,node,import': `./esm/${name}.fs.mjs`,
       'bun,node,import': `./esm/${name}.fs.mjs`,
       'browser,import': `./esm/${name}.browser.mjs`,
