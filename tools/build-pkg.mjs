@@ -91,7 +91,8 @@ const ESM_LOADERS = {
   browser: (m) => [`import { compileFetched } from 'qbitpay:loader';`,
     `const wasm_${m.glue} = await compileFetched(fetch(new URL('${wasmRel(m)}', import.meta.url)));`],
   workerd: (m) => [`import wasm_${m.glue} from '${wasmRel(m)}';`],
-  edge: (m) => [`import wasm_${m.glue} from '${wasmRel(m)}?module';`],
+  edge: (m) => [`import { sameRealm } from 'qbitpay:loader';`, `import module_${m.glue} from '${wasmRel(m)}?module';`,
+    `const wasm_${m.glue} = sameRealm(module_${m.glue});`],
   fs: (m) => [`import { readFileSync } from 'node:fs';`,
     `const wasm_${m.glue} = readFileSync(new URL('${wasmRel(m)}', import.meta.url));`],
 };
@@ -100,6 +101,12 @@ const LOADER_MODULE = `export async function compileFetched(fetching) {
   if (!res.ok) throw new Error(\`qbitpay: fetching \${res.url} failed: HTTP \${res.status}\`);
   return WebAssembly.compileStreaming && /^application\\/wasm/.test(res.headers.get('content-type'))
     ? WebAssembly.compileStreaming(res) : WebAssembly.compile(await res.arrayBuffer());
+}
+// Next.js runs Edge code in a realm of its own and compiles the imported .wasm outside it, so
+// the glue's \`instanceof WebAssembly.Module\` fails for a good module (WebAssembly.Instance
+// reads the module's internal slot, not its prototype).
+export function sameRealm(module) {
+  return module instanceof WebAssembly.Module ? module : Object.setPrototypeOf(module, WebAssembly.Module.prototype);
 }
 `;
 
