@@ -227,7 +227,7 @@ export function tempDir(prefix) {
 
 /**
  * The files an entry loads, following relative `.mjs`/`.cjs` specifiers and the `.wasm`
- * files it names (by relative path or, in the CommonJS loaders, by file name).
+ * files it names (by relative path, with or without `?module`, or by file name).
  */
 export function entryGraph(pkgDir, entry) {
   const seen = new Set();
@@ -236,7 +236,7 @@ export function entryGraph(pkgDir, entry) {
     seen.add(rel);
     if (rel.endsWith('.wasm')) return;
     const src = fs.readFileSync(path.join(pkgDir, rel), 'utf8');
-    for (const [, spec] of src.matchAll(/['"`]((?:\.{1,2}\/)?[\w./-]+\.(?:mjs|cjs|wasm))['"`]/g)) {
+    for (const [, spec] of src.matchAll(/['"`]((?:\.{1,2}\/)?[\w./-]+\.(?:mjs|cjs|wasm))(?:\?module)?['"`]/g)) {
       let target;
       if (spec.startsWith('.')) target = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
       else if (spec.endsWith('.wasm')) target = `wasm/${path.posix.basename(spec)}`;
@@ -271,7 +271,8 @@ export function entrySizes(pkgDir) {
       let wasm = 0;
       for (const f of files) {
         const n = gz(path.join(pkgDir, f));
-        if (f.endsWith('.wasm')) wasm += n;
+        // Node's require entries carry each module as base64 in a .wasm.cjs module.
+        if (f.endsWith('.wasm') || f.endsWith('.wasm.cjs')) wasm += n;
         else js += n;
       }
       rows.push({ subpath, conditions: conds, target, files, js, wasm });
