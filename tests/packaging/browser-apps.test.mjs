@@ -1,9 +1,10 @@
 // Browser apps that Vite and webpack build from the packed tarball, without config or plugin,
 // run in Chromium: one page script (fixtures/browser/src/index.js) uses the access-token
 // client against the sandbox and the verifier in the page. Vite builds index.html
-// (`vite build`); webpack builds its default entry, src/index.js (`webpack --mode
-// production`), and the test writes the HTML that loads dist/main.js. Each build must emit
-// both .wasm modules as assets, which the page then fetches from its own server.
+// (`vite build`; its dev server, `vite`, serves it too); webpack builds its default entry,
+// src/index.js (`webpack --mode production`), and the test writes the HTML that loads
+// dist/main.js. Each build must emit both .wasm modules as assets, which the page then
+// fetches from its own server.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -12,7 +13,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startSandbox } from '../support/sandbox.mjs';
 import { VECTOR } from '../webhook/ref-signer.mjs';
-import { BIN, fixtureApp, packTarball, repoTempDir, runOk, serveDir } from './lib.mjs';
+import { BIN, fixtureApp, packTarball, repoTempDir, runOk, serveDir, startServer } from './lib.mjs';
 
 const CHROMIUM = process.env.QBITPAY_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -52,10 +53,14 @@ after(async () => {
   if (tmp && !process.env.QBITPAY_KEEP_TMP) tmp.remove();
 });
 
-/** Open the built app in Chromium, run the checkout, check what it did and what it fetched. */
-async function runPage(dist) {
-  const site = await serveDir(dist);
+/**
+ * Open the app in Chromium, run the checkout, check what it did and what it fetched: the
+ * build in `dist` (served on 127.0.0.1), or the page of a running dev server (`devUrl`).
+ */
+async function runPage({ dist, devUrl }) {
+  const site = dist ? await serveDir(dist) : { url: devUrl, requests: [], stop() {} };
   const page = await browser.newPage();
+  if (!dist) page.on('request', (r) => site.requests.push(new URL(r.url()).pathname));
   const problems = [];
   const requested = [];
   page.on('pageerror', (e) => problems.push(`pageerror: ${e.stack || e}`));
@@ -77,7 +82,7 @@ async function runPage(dist) {
     assert.equal(report.signed, VECTOR.signature, "signWebhook: the spec's known answer");
     const wasm = site.requests.filter((p) => p.endsWith('.wasm'));
     assert.equal(wasm.length, 2, `both wasm modules fetched once, as emitted assets: ${wasm}`);
-    for (const p of wasm) assert.ok(fs.existsSync(path.join(dist, p)), `${p} is in the build output`);
+    for (const p of wasm) assert.ok(!dist || fs.existsSync(path.join(dist, p)), `${p} is in the build output`);
     const foreign = requested.filter((u) => !u.startsWith(site.url) && !u.startsWith(sb.url) && !u.startsWith('data:'));
     assert.deepEqual(foreign, [], 'the page talks only to its own server and the sandbox');
   } finally {
@@ -89,7 +94,19 @@ async function runPage(dist) {
 test('Vite: vite build of a page using qbitpay and qbitpay/webhook, in Chromium', async () => {
   const app = await fixtureApp('browser', path.join(tmp.dir, 'vite'), tarball, env);
   await runOk(BIN('vite'), ['build'], { cwd: app, env, timeoutMs: 120_000 });
-  await runPage(path.join(app, 'dist'));
+  await runPage({ dist: path.join(app, 'dist') });
+});
+
+test('Vite: the dev server (`vite`) serves the same page, in Chromium', async () => {
+  const app = await fixtureApp('browser', path.join(tmp.dir, 'vite-dev'), tarball, env);
+  const server = await startServer(BIN('vite'), ['--host', '127.0.0.1', '--port', '0', '--strictPort'], {
+    cwd: app, env, url: /Local:\s+(http:\/\/127\.0\.0\.1:\d+)\//,
+  });
+  try {
+    await runPage({ devUrl: server.url });
+  } finally {
+    await server.stop();
+  }
 });
 
 test('webpack: webpack --mode production of the same page, in Chromium', async () => {
@@ -103,5 +120,5 @@ test('webpack: webpack --mode production of the same page, in Chromium', async (
 <link rel="icon" href="data:,">
 <script src="main.js"></script>
 `);
-  await runPage(dist);
+  await runPage({ dist });
 });
