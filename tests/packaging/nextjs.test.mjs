@@ -4,6 +4,7 @@
 //   app/api/webhooks/node/route.js   a Node-runtime route handler verifying deliveries
 //   app/api/webhooks/edge/route.js   the same on the Edge runtime
 //   app/api/charges/route.js         creates a charge (POST) and lists charges (GET)
+//   app/api/edge/charges/route.js    lists charges on the Edge runtime
 //   app/charges/[id]/page.js         a Server Component rendering a charge it retrieved
 // against the sandbox on 127.0.0.1 (one API key per bundler, which also signs deliveries).
 
@@ -43,9 +44,12 @@ for (const bundler of BUNDLERS) {
         { cwd: app, env, timeoutMs: 240_000 });
       assert.match(built.stdout, bundler === 'webpack' ? /Next\.js 16\.\S+ \(webpack\)/ : /Next\.js 16\.\S+ \(Turbopack\)/);
       const edge = JSON.parse(fs.readFileSync(path.join(app, '.next', 'server', 'middleware-manifest.json'), 'utf8')).functions;
-      assert.deepEqual(Object.keys(edge), ['/api/webhooks/edge/route'], 'the edge route is built as an Edge function');
-      // The Edge runtime compiles no wasm from bytes: the module is a binding of the function.
+      assert.deepEqual(Object.keys(edge).sort(), ['/api/edge/charges/route', '/api/webhooks/edge/route'], 'the Edge routes are Edge functions');
+      // The Edge runtime compiles no wasm from bytes: each module is a binding of the function.
       assert.equal(edge['/api/webhooks/edge/route'].wasm.length, 1, 'one wasm binding (the verifier)');
+      // The client's, and the verifier's it re-exports unless the bundler leaves it out as
+      // unused (Turbopack does: "sideEffects": false).
+      assert.ok([1, 2].includes(edge['/api/edge/charges/route'].wasm.length), 'the client as a wasm binding');
 
       const server = await startServer(BIN('next'), ['start', '-H', '127.0.0.1', '-p', '0'], {
         cwd: app, env: { ...env, QBITPAY_API_KEY: apiKey, QBITPAY_BASE_URL: sb.url }, url: /Local:\s+(http:\/\/127\.0\.0\.1:\d+)/,
@@ -81,6 +85,9 @@ for (const bundler of BUNDLERS) {
         const listed = await fetch(`${server.url}/api/charges`);
         assert.equal(listed.status, 200);
         assert.deepEqual((await listed.json()).ids, [...created].reverse(), 'every charge, newest first');
+        const onEdge = await fetch(`${server.url}/api/edge/charges`);
+        assert.equal(onEdge.status, 200);
+        assert.deepEqual((await onEdge.json()).ids, [...created].reverse(), 'the same list from an Edge route handler');
 
         // A Server Component reads a charge with the client and renders it.
         const page = await fetch(`${server.url}/charges/${created[1]}`);
