@@ -150,6 +150,73 @@ export async function serveDir(root, extra = {}) {
   };
 }
 
+// --- framework apps ---
+
+export const FIXTURES = path.join(ROOT, 'tests', 'packaging', 'fixtures');
+
+/**
+ * A temp dir under tests/.tmp, inside the repository: an app there resolves the frameworks
+ * (next, express, hono, vite, webpack: root devDependencies) from the repository's
+ * node_modules, as a workspace app resolves hoisted packages, and its own node_modules
+ * holds only the installed tarball.
+ */
+export function repoTempDir(prefix) {
+  const base = path.join(ROOT, 'tests', '.tmp');
+  fs.mkdirSync(base, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(base, prefix));
+  return { dir, remove: () => fs.rmSync(dir, { recursive: true, force: true }) };
+}
+
+/** pkg/ snapshotted and `npm pack`-ed into `dir`: the tarball's path. */
+export async function packTarball(dir, env) {
+  const snap = await snapshotPkg(path.join(dir, 'pkg'), process.env.QBITPAY_PKG_DIR || undefined);
+  return (await npmPack(snap, dir, env)).tarball;
+}
+
+/** The fixture app `name` copied to `dest`, with the tarball installed offline (no lock file). */
+export async function fixtureApp(name, dest, tarball, env) {
+  fs.cpSync(path.join(FIXTURES, name), dest, { recursive: true });
+  await runOk('npm', ['install', tarball, '--offline', '--no-package-lock', '--no-audit', '--no-fund', '--ignore-scripts',
+    '--loglevel=error'], { cwd: dest, env });
+  return dest;
+}
+
+/**
+ * A server as a child process (its own process group): resolves once a line of its output
+ * matches `url` (the first group is the URL), with `output()` (everything it printed, both
+ * streams drained) and `stop()` (SIGTERM to the group, SIGKILL after 3 s).
+ */
+export function startServer(cmd, args, { cwd, env, url, timeoutMs = 30_000 }) {
+  const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  let out = '';
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  const kill = (sig) => { try { process.kill(-child.pid, sig); } catch { /* gone */ } };
+  const server = {
+    output: () => out,
+    stop() {
+      kill('SIGTERM');
+      const force = setTimeout(() => kill('SIGKILL'), 3000);
+      return exited.then(() => clearTimeout(force));
+    },
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => { server.stop(); reject(new Error(`${path.basename(cmd)} did not start within ${timeoutMs} ms:\n${out}`)); }, timeoutMs);
+    const onData = (d) => {
+      out += d;
+      const m = url.exec(out);
+      if (m && !server.url) {
+        clearTimeout(timer);
+        server.url = m[1];
+        resolve(server);
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.once('error', (e) => { clearTimeout(timer); reject(e); });
+    child.once('exit', (code) => { clearTimeout(timer); if (!server.url) reject(new Error(`${path.basename(cmd)} exited (${code}):\n${out}`)); });
+  });
+}
+
 /** A temp dir removed by the returned function. */
 export function tempDir(prefix) {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
@@ -160,7 +227,7 @@ export function tempDir(prefix) {
 
 /**
  * The files an entry loads, following relative `.mjs`/`.cjs` specifiers and the `.wasm`
- * files it names (by relative path or, in the CommonJS loaders, by file name).
+ * files it names (by relative path, with or without `?module`, or by file name).
  */
 export function entryGraph(pkgDir, entry) {
   const seen = new Set();
@@ -169,7 +236,7 @@ export function entryGraph(pkgDir, entry) {
     seen.add(rel);
     if (rel.endsWith('.wasm')) return;
     const src = fs.readFileSync(path.join(pkgDir, rel), 'utf8');
-    for (const [, spec] of src.matchAll(/['"`]((?:\.{1,2}\/)?[\w./-]+\.(?:mjs|cjs|wasm))['"`]/g)) {
+    for (const [, spec] of src.matchAll(/['"`]((?:\.{1,2}\/)?[\w./-]+\.(?:mjs|cjs|wasm))(?:\?module)?['"`]/g)) {
       let target;
       if (spec.startsWith('.')) target = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
       else if (spec.endsWith('.wasm')) target = `wasm/${path.posix.basename(spec)}`;
@@ -204,7 +271,8 @@ export function entrySizes(pkgDir) {
       let wasm = 0;
       for (const f of files) {
         const n = gz(path.join(pkgDir, f));
-        if (f.endsWith('.wasm')) wasm += n;
+        // Node's require entries carry each module as base64 in a .wasm.cjs module.
+        if (f.endsWith('.wasm') || f.endsWith('.wasm.cjs')) wasm += n;
         else js += n;
       }
       rows.push({ subpath, conditions: conds, target, files, js, wasm });

@@ -72,12 +72,19 @@ after(async () => {
 
 const ERRORS = ['QbitPayAPIError', 'QbitPayAuthenticationError', 'QbitPayConnectionError', 'QbitPayError',
   'QbitPayInvalidRequestError', 'QbitPayRateLimitError', 'QbitPaySignatureError'];
-const WEBHOOK_EXPORTS = [...ERRORS, 'signWebhook', 'verifyWebhook', 'verifyWebhookRequest'].sort();
-const CLIENT_EXPORTS = [...WEBHOOK_EXPORTS, 'QbitPay'].sort();
+// What `qbitpay/webhook` exports: the values its types declare (webhook.d.ts and the error
+// classes it re-exports), at least these; `qbitpay` adds QbitPay.
+const declaredValues = (file) => [...fs.readFileSync(path.join(installed, file), 'utf8')
+  .matchAll(/^export (?:declare )?(?:function|class|const) (\w+)/gm)].map((m) => m[1]);
+function publicNames() {
+  const webhook = [...new Set([...declaredValues('errors.d.ts'), ...declaredValues('webhook.d.ts')])].sort();
+  for (const n of [...ERRORS, 'signWebhook', 'verifyWebhook']) assert.ok(webhook.includes(n), `webhook.d.ts declares ${n}`);
+  return { webhook, client: [...webhook, 'QbitPay'].sort() };
+}
 
 function checkReport(report, { runtime, client = true, browser = false }) {
   const at = `[${runtime}]`;
-  assert.deepEqual(report.exports, { webhook: WEBHOOK_EXPORTS, client: CLIENT_EXPORTS }, `${at} the same public names in every runtime`);
+  assert.deepEqual(report.exports, publicNames(), `${at} the same public names in every runtime, the ones the types declare`);
   assert.equal(VECTOR.signature, 'EE53810FF1341779F2FF25989A67DCFC', 'the spec known answer');
   assert.equal(report.signed, VECTOR.signature, `${at} signWebhook reproduces the spec's known answer`);
   assert.deepEqual(report.event, { id: 'fDOuTy95uSiTi', type: 'charge.succeeded', amount: 1000 }, `${at} verified event`);
@@ -152,6 +159,10 @@ test('tarball: manifest, contents and sizes', (t) => {
     const name = sub === '.' ? 'index' : 'webhook';
     const want = {
       'workerd,worker,browser,import': `./esm/${name}.workerd.mjs`,
+      // Next.js and Vercel Edge: the .wasm imported with ?module
+      'edge-light,worker,browser,import': `./esm/${name}.edge.mjs`,
+      // A browser's Web Worker (webpack's webworker target): the browser loader
+      'worker,browser,import': `./esm/${name}.browser.mjs`,
       'deno,node,import': `./esm/${name}.fs.mjs`,
       'bun,node,import': `./esm/${name}.fs.mjs`,
       'browser,import': `./esm/${name}.browser.mjs`,
