@@ -142,7 +142,7 @@ test('tarball: manifest, contents and sizes', (t) => {
   for (const f of ['package.json', 'README.md', 'LICENSE', 'index.d.ts', 'webhook.d.ts', 'wasm/qbitpay_webhook_bg.wasm', 'wasm/qbitpay_client_bg.wasm']) {
     assert.ok(files.includes(f), `${f} is in the tarball`);
   }
-  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|[\w-]+\.d\.ts|(esm|node)\/[\w.-]+\.mjs|cjs\/[\w.-]+\.cjs|wasm\/[\w-]+\.wasm)$/.test(f));
+  const stray = files.filter((f) => !/^(package\.json|README\.md|LICENSE|(types\/)?[\w-]+\.d\.ts|(esm|node)\/[\w.-]+\.mjs|cjs\/[\w.-]+\.cjs|wasm\/[\w-]+\.wasm)$/.test(f));
   assert.deepEqual(stray, [], 'nothing but the package files (no maps, no sources, no tests)');
   assert.equal(manifest.name, 'qbitpay');
   assert.match(manifest.version, /^\d+\.\d+\.\d+/);
