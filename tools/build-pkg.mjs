@@ -3,11 +3,13 @@
 // (`--target web`), plus the JS facade in pkg-template/src, with one small loader per
 // runtime. Run by `make pkg`; pkg/ is generated, never committed.
 //
-//   wasm/*.wasm            the two modules: qbitpay_webhook_bg.wasm (the verifier, behind
-//                          `qbitpay/webhook`) and qbitpay_client_bg.wasm (the client)
+//   wasm/*.wasm            the two modules: qbitpay_webhook_bg.wasm (the verifier alone, behind
+//                          `qbitpay/webhook`, built for speed) and qbitpay_client_bg.wasm (behind
+//                          `qbitpay`: the client and the same verifier in one module, so an app
+//                          downloads one std, allocator and runtime, built for size)
 //   esm/<entry>.<rt>.mjs   one bundled, minified file per entry and runtime: the wasm-bindgen
-//                          glue, the facade and the loader. Left as imports: the shared
-//                          errors.mjs, the webhook entry (`qbitpay` re-exports it) and the .wasm
+//                          glue, the facades and the loader. Left as imports: the shared
+//                          errors.mjs and the .wasm
 //     .browser.mjs         browsers, bundlers' browser builds: fetch(new URL('../wasm/x.wasm',
 //                          import.meta.url)) and compile, before the first export is used
 //                          (top-level await). Vite, webpack and Turbopack emit the URL as an asset.
@@ -31,7 +33,7 @@
 //
 // The facades: webhookApi(glue) and clientApi(glue) in pkg-template/src, each called once
 // with the initialised glue; what they return is what the entries export. `qbitpay` exports
-// the webhook entry's exports (the same functions) and the client's.
+// both over its one module (the same names as `qbitpay/webhook`, and QbitPay).
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -56,13 +58,18 @@ const at = (...p) => path.join(pkg, ...p);
 // instead of them with `noOpt`.
 // The webhook module: wasm-opt -O4 instead of -Oz, 3-8 % faster verification (-Oz folds the
 // canonicaliser's and MD5's hot code) at the same gzip size (measured: 15.23 vs 15.26 KB).
-const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facade: 'webhook', api: 'webhookApi',
+const VERIFIER = { facade: 'webhook', api: 'webhookApi' };
+const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facades: [VERIFIER],
   env: {}, noOpt: true, wasmOpt: ['-O4'] };
-// The client module at opt-level z (−3.5 KB gzip against s): request building is not hot
-// (one call per HTTP request). wasm-opt again, assuming the lowest 1 KB of memory unused
+// The client's module: the client and the verifier (one module: 11.6 KB gzip less than the
+// client's and the webhook module side by side), at opt-level z, SHA-256 too (−3.5 KB gzip
+// against s): request building is not hot (one call per HTTP request), and `qbitpay/webhook`
+// is the verifier built for speed. wasm-opt again, assuming the lowest 1 KB of memory unused
 // (true of Rust's wasm32 layout: the stack's far end, then data from 1 MB), to a fixed point.
-const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client', types: true, entry: 'index', facade: 'client', api: 'clientApi',
-  env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' }, wasmOpt: ['-Oz', '--low-memory-unused', '--converge'] };
+const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', types: true, entry: 'index',
+  facades: [VERIFIER, { facade: 'client', api: 'clientApi' }],
+  env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z', CARGO_PROFILE_RELEASE_PACKAGE_SHA2_OPT_LEVEL: 'z', CARGO_PROFILE_RELEASE_PACKAGE_MD_5_OPT_LEVEL: 'z' },
+  wasmOpt: ['-Oz', '--low-memory-unused', '--converge'] };
 const MODULES = [WEBHOOK, CLIENT];
 
 function wasmPack(m) {
@@ -110,15 +117,15 @@ export function sameRealm(module) {
 }
 `;
 
-// The ES module entry of `m` for `runtime`; `names`: what its facade returns.
-function esmEntry(m, runtime, names, errorNames) {
+// The ES module entry of `m` for `runtime`; each facade's `names`: what it returns.
+function esmEntry(m, runtime, errorNames) {
   return [
     `import * as glue from 'qbitpay:glue/${m.glue}';`,
-    `import { ${m.api} } from './${m.facade}.mjs';`,
+    ...m.facades.map((f) => `import { ${f.api} } from './${f.facade}.mjs';`),
     ...ESM_LOADERS[runtime](m),
     `glue.initSync({ module: wasm_${m.glue} });`,
-    m === WEBHOOK ? `export { ${errorNames.join(', ')} } from './errors.mjs';` : `export * from './${WEBHOOK.entry}.${runtime}.mjs';`,
-    `export const { ${names.join(', ')} } = ${m.api}(glue);`,
+    `export { ${errorNames.join(', ')} } from './errors.mjs';`,
+    ...m.facades.map((f) => `export const { ${f.names.join(', ')} } = ${f.api}(glue);`),
   ].join('\n') + '\n';
 }
 
@@ -138,8 +145,6 @@ function qbitpayPlugin(format) {
       b.onLoad({ filter: /.*/, namespace: 'qbitpay-loader' }, () => ({ contents: LOADER_MODULE, loader: 'js' }));
       // The error classes: from the facade or (raw_module) from the glue, always the one module.
       b.onResolve({ filter: /^\.\/errors\.mjs$/ }, () => ({ path: errors, external: true }));
-      // `qbitpay` re-exports the webhook entry of its runtime.
-      b.onResolve({ filter: /^\.\/\w+\.(browser|workerd|edge|fs)\.mjs$/ }, (a) => ({ path: a.path, external: true }));
       b.onResolve({ filter: /^node:|\.wasm(\?module)?$/ }, (a) => ({ path: a.path, external: true }));
     },
   };
@@ -167,17 +172,14 @@ async function bundleCjs(file, contents) {
   });
 }
 
-// The require entry of `m`: its module's bytes, glue and facade.
+// The require entry of `m`: its module's bytes, glue and facades.
 function cjsEntry(m, errorNames) {
-  const base = m === WEBHOOK
-    ? `const { ${errorNames.join(', ')} } = require('./errors.cjs');\nconst base = { ${errorNames.join(', ')} };`
-    : `const base = require('./${WEBHOOK.entry}.node.cjs');`;
   return `// Generated by tools/build-pkg.mjs.
 'use strict';
-${base}
+const { ${errorNames.join(', ')} } = require('./errors.cjs');
 const glue = require('./${m.glue}.cjs');
 glue.initSync({ module: require('./${m.glue}_bg.wasm.cjs') });
-module.exports = { ...base, ...require('./${m.facade}.cjs').${m.api}(glue) };
+module.exports = { ${errorNames.join(', ')}, ${m.facades.map((f) => `...require('./${f.facade}.cjs').${f.api}(glue)`).join(', ')} };
 `;
 }
 
@@ -235,19 +237,21 @@ const errorNames = Object.keys(errorsModule).filter((k) => typeof errorsModule[k
 // CommonJS (Node's require entries) first: the built entries tell the names the facades return.
 await esbuild.build({ entryPoints: [path.join(facades, 'errors.mjs')], outfile: at('cjs', 'errors.cjs'), format: 'cjs', platform: 'node',
   target: 'node18', legalComments: 'none', logLevel: 'error', banner: { js: '// Generated by tools/build-pkg.mjs.' } });
+for (const f of new Set(MODULES.flatMap((m) => m.facades.map((x) => x.facade)))) {
+  await bundleCjs(`${f}.cjs`, `export * from './${f}.mjs';\n`);
+}
 for (const m of MODULES) {
   await bundleCjs(`${m.glue}.cjs`, `export * from 'qbitpay:glue/${m.glue}';\n`);
-  await bundleCjs(`${m.facade}.cjs`, `export * from './${m.facade}.mjs';\n`);
   fs.writeFileSync(at('cjs', `${m.glue}_bg.wasm.cjs`), wasmBytesModule(at('wasm', `${m.glue}_bg.wasm`)));
   fs.writeFileSync(at('cjs', `${m.entry}.node.cjs`), cjsEntry(m, errorNames));
 }
+// Each facade's names: what its function returns for its module's glue (the glues were
+// initialised by the entries just written).
 const require = createRequire(import.meta.url);
-const entryNames = {};
 for (const m of MODULES) {
   const exported = Object.keys(require(at('cjs', `${m.entry}.node.cjs`)));
-  const before = m === WEBHOOK ? errorNames : entryNames[WEBHOOK.entry];
-  entryNames[m.entry] = exported;
-  m.names = exported.filter((n) => !before.includes(n));
+  const glue = require(at('cjs', `${m.glue}.cjs`));
+  for (const f of m.facades) f.names = Object.keys(require(at('cjs', `${f.facade}.cjs`))[f.api](glue));
   fs.writeFileSync(at('node', `${m.entry}.mjs`), nodeEsmEntry(m.entry, exported));
 }
 
@@ -256,7 +260,7 @@ fs.writeFileSync(at('esm', 'errors.mjs'), esbuild.transformSync(fs.readFileSync(
   // Whitespace and syntax minified only, so every name stays as written.
   { format: 'esm', target: 'es2022', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'error' }).code);
 for (const m of MODULES) {
-  for (const runtime of Object.keys(ESM_LOADERS)) await bundleEsm(`${m.entry}.${runtime}.mjs`, esmEntry(m, runtime, m.names, errorNames));
+  for (const runtime of Object.keys(ESM_LOADERS)) await bundleEsm(`${m.entry}.${runtime}.mjs`, esmEntry(m, runtime, errorNames));
 }
 
 const version = /^version\s*=\s*"([^"]+)"/m.exec(fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8'))[1];

@@ -206,7 +206,8 @@ pub fn sign(body: JsValue, api_key: &str, algorithm: Option<String>) -> Result<S
 }
 
 /// A panic (a bug) traps the call that hit it; the next call gets a fresh instance of the
-/// module instead of a poisoned one.
+/// module instead of a poisoned one. Not in the client's module, whose objects live in it.
+#[cfg(not(feature = "wasm-client"))]
 #[wasm_bindgen(start)]
 fn start() {
     std::panic::set_hook(Box::new(|_| wasm_bindgen::handler::schedule_reinit()));

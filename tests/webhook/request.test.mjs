@@ -38,8 +38,9 @@ test('a Request: body read once as bytes, signature from the QbitPay-Signature h
   // Bytes as sent, not decoded and re-encoded: invalid UTF-8 stays invalid.
   const bad = new Uint8Array([0x7b, 0x22, 0xff, 0x22, 0x3a, 0x31, 0x7d]);
   assert.equal(await codeOf(verifyWebhookRequest(delivery(bad), apiKey)), 'invalid_payload');
-  // The same function from `qbitpay`.
-  assert.equal(index.verifyWebhookRequest, verifyWebhookRequest);
+  // The same verdicts from `qbitpay` (its own module: the client and the verifier).
+  assert.equal((await index.verifyWebhookRequest(delivery(body), apiKey)).id, 'fDOuTy95uSiTi');
+  assert.equal(await codeOf(index.verifyWebhookRequest(delivery(bad), apiKey)), 'invalid_payload');
 });
 
 test('verifyWebhookRequest refuses what is not a Request, and a body already read', async () => {
