@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Client benchmark (issue 4): the SDK against a hand-written raw `fetch` loop doing the
-// same requests, side by side against one local sandbox (started here, 127.0.0.1 only).
-//   1. 200 sequential charges.retrieve          goal ≤ 1.10× the raw loop's time; also shown:
-//      against a raw loop that bounds each request by a timeout as the SDK must
-//      (AbortController + setTimeout per request, what `timeoutMs` needs at the least)
-//   2. auto-paging 5,000 charges (limit 100)   goal ≤ 1.15×, memory flat while paging
-//   3. gzip size of what `import 'qbitpay'` loads in a browser   goal ≤ 32 KB
-// Run after `make pkg`: node bench/client.mjs  [ROUNDS=5]
+// Client benchmark: the SDK against a hand-written raw `fetch` loop doing the same requests,
+// side by side against one local sandbox (started here, 127.0.0.1 only), plus size and
+// start-up against stripe-node measured in the same run. Budgets:
+//   1. 200 sequential charges.retrieve   ≤ 1.10× a raw fetch loop that bounds each request by
+//      a timeout (AbortController + setTimeout, what `timeoutMs` needs at the least); the
+//      bare raw loop is shown too
+//   2. auto-paging 5,000 charges (limit 100)   ≤ 1.15×; memory flat over 3 × 5,000
+//   3. gzip size of what `qbitpay` loads in a browser and in workerd   ≤ 80 KB (ceiling 120);
+//      stripe-node's worker bundle for scale
+//   4. start-up: `import 'qbitpay'` + `new QbitPay` ≤ 1.3× a bare `node` (stripe-node for scale)
+// Run after `make pkg`: node --expose-gc bench/client.mjs  [ROUNDS=5 STARTUP_RUNS=21]
 // Uses target/sandbox/qbitpay-sandbox (cargo build -p qbitpay-sandbox --profile sandbox)
 // when built, else the debug build; QBITPAY_SANDBOX overrides.
+import { spawnSync } from 'node:child_process';
+import * as esbuild from 'esbuild';
 import { existsSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
@@ -24,6 +29,8 @@ const { QbitPay } = await import('qbitpay');
 const require = createRequire(import.meta.url);
 
 const ROUNDS = Number(process.env.ROUNDS || 5);
+const STARTUP_RUNS = Number(process.env.STARTUP_RUNS || 21);
+const verdict = (ok) => (ok ? 'met' : 'missed');
 const RETRIEVES = 200;
 const CHARGES = 5000;
 const LIMIT = 100;
@@ -111,9 +118,107 @@ try {
   const paired = (a, b) => median(runs[a].map((x, i) => x / runs[b][i])).toFixed(3);
   const r1 = m.retrieveSdk / m.retrieveRaw;
   const r2 = m.pageSdk / m.pageRaw;
-  console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch ${m.retrieveRaw.toFixed(1)} ms   ratio ${r1.toFixed(3)}× (goal ≤ 1.10×)  [median of ${ROUNDS}; per-round ratios: median ${paired('retrieveSdk', 'retrieveRaw')}×]`);
-  console.log(`  the same raw loop with a per-request timeout (AbortController + setTimeout) ${m.retrieveRawTimeout.toFixed(1)} ms   SDK ratio to it ${(m.retrieveSdk / m.retrieveRawTimeout).toFixed(3)}× (per-round ${paired('retrieveSdk', 'retrieveRawTimeout')}×)`);
-  console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   ratio ${r2.toFixed(3)}× (goal ≤ 1.15×)  [median of ${ROUNDS}; per-round ratios: median ${paired('pageSdk', 'pageRaw')}×]`);
+  const r1t = Number(paired('retrieveSdk', 'retrieveRawTimeout'));
+  const r2p = Number(paired('pageSdk', 'pageRaw'));
+  console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch with a per-request timeout ${m.retrieveRawTimeout.toFixed(1)} ms   per-round median ratio ${r1t.toFixed(3)}× (≤ 1.10× ${verdict(r1t <= 1.1)})  [medians of ${ROUNDS}: ${(m.retrieveSdk / m.retrieveRawTimeout).toFixed(3)}×]`);
+  console.log(`  the bare raw loop (no timeout) ${m.retrieveRaw.toFixed(1)} ms   SDK ratio to it ${r1.toFixed(3)}× (per-round ${paired('retrieveSdk', 'retrieveRaw')}×)`);
+  console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   per-round median ratio ${r2p.toFixed(3)}× (≤ 1.15× ${verdict(r2p <= 1.15)})  [medians of ${ROUNDS}: ${r2.toFixed(3)}×]`);
+
+  // --- the SDK's own cost per call, without the network: a fetch that answers at once ---
+  {
+    const body = '{"id":"ch_1","object":"charge"}';
+    const instant = async () => ({ status: 200, headers: new Headers(), text: async () => body });
+    const local = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url, fetch: instant });
+    const N = 20000;
+    const loop = async (f) => { for (let i = 0; i < 2000; i++) await f(); const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) await f(); return ms(t) * 1000 / N; };
+    const sdk = await loop(() => local.charges.retrieve('ch_1'));
+    const raw = await loop(async () => JSON.parse(await (await instant()).text()));
+    console.log(`per-call overhead without network: SDK ${sdk.toFixed(1)} µs vs raw ${raw.toFixed(1)} µs (validation, request building, timeout/abort wiring)`);
+  }
+
+  // --- memory while paging: JS heap and wasm linear memory, sampled every page ---
+  // The same instance the package entry initialised (Node caches modules by real path).
+  const glue = require(path.join(root, 'pkg', 'cjs', 'qbitpay_client.cjs'));
+  const wasmMem = () => glue.initSync({ module: new Uint8Array(0) }).memory.buffer.byteLength; // already initialised: returns it
+  globalThis.gc?.();
+  const heap = [];
+  const wasm = [];
+  const wasm0 = wasmMem();
+  for (let r = 0; r < 3; r++) {
+    // After a full GC at each page: what stays live while paging (nothing should accumulate).
+    await pageSdk(() => { globalThis.gc?.(); heap.push(process.memoryUsage().heapUsed); wasm.push(wasmMem()); });
+  }
+  const third = Math.floor(heap.length / 3);
+  const firstAvg = heap.slice(0, third).reduce((a, b) => a + b, 0) / third;
+  const lastAvg = heap.slice(-third).reduce((a, b) => a + b, 0) / third;
+  console.log(`memory while paging 3×${CHARGES}: JS heap min ${mb(Math.min(...heap))} / max ${mb(Math.max(...heap))} MB, ` +
+    `first-third avg ${mb(firstAvg)} MB vs last-third ${mb(lastAvg)} MB; wasm memory ${mb(wasm0)} → ${mb(Math.max(...wasm))} MB` +
+    `${globalThis.gc ? '' : ' (run with --expose-gc for steadier numbers)'}`);
+
+  // --- size of what `qbitpay` loads in a browser and in workerd, and stripe-node's worker bundle ---
+  const pkg = path.join(root, 'pkg');
+  for (const [runtime, entry] of [['browser', 'esm/index.browser.mjs'], ['workerd', 'esm/index.workerd.mjs']]) {
+    // The entry and every file it loads (imports and the wasm it fetches or imports).
+    const files = entryGraph(pkg, entry);
+    let total = 0;
+    const parts = [];
+    for (const f of files) {
+      const n = gzipSync(readFileSync(path.join(pkg, f)), { level: 9 }).length;
+      total += n;
+      parts.push(`${path.basename(f)} ${(n / 1024).toFixed(1)}`);
+    }
+    console.log(`gzip size of qbitpay in ${runtime}: ${(total / 1024).toFixed(1)} KB (≤ 80 KB ${verdict(total <= 80 * 1024)}, ceiling 120 KB ${verdict(total <= 120 * 1024)}): ${parts.join(', ')}`);
+  }
+  const stripe = await esbuild.build({ stdin: { contents: "import Stripe from 'stripe'; export default new Stripe('sk_test_x');", resolveDir: root },
+    bundle: true, write: false, format: 'esm', platform: 'neutral', conditions: ['worker', 'import'], mainFields: ['module', 'main'],
+    minify: true, logLevel: 'silent', external: ['node:*', 'crypto', 'events', 'http', 'https', 'child_process'] });
+  console.log(`  for scale: stripe-node's worker bundle (esbuild, minified) ${(gzipSync(stripe.outputFiles[0].contents, { level: 9 }).length / 1024).toFixed(1)} KB gzip`);
+} finally {
+        clearTimeout(timer);
+      }
+    }
+  };
+  const pageSdk = async (onPage) => {
+    let n = 0;
+    for await (const c of qp.charges.list({ limit: LIMIT })) { if (c.id) n++; if (onPage && n % LIMIT === 0) onPage(n); }
+    return n;
+  };
+  const pageRaw = async () => {
+    let n = 0, after = '';
+    for (;;) {
+      const res = await fetch(`${sb.url}/api/v1/charges?limit=${LIMIT}${after && `&starting_after=${encodeURIComponent(after)}`}`, { headers });
+      if (!res.ok) throw new Error(`HTTP ${res.status}`);
+      const { data } = JSON.parse(await res.text()); // as the SDK reads bodies: same parse cost
+      for (const c of data) if (c.id) n++;
+      if (data.length < LIMIT) return n;
+      after = data[data.length - 1].id;
+    }
+  };
+
+  const runs = { retrieveSdk: [], retrieveRaw: [], retrieveRawTimeout: [], pageSdk: [], pageRaw: [] };
+  const fns = { retrieveSdk, retrieveRaw, retrieveRawTimeout, pageSdk, pageRaw };
+  // Warm up (JIT, connection pool), then alternate the order each round.
+  await retrieveSdk(); await retrieveRaw(); await retrieveRawTimeout(); await pageSdk(); await pageRaw();
+  for (let r = 0; r < ROUNDS; r++) {
+    const order = r % 2 ? ['retrieveRawTimeout', 'retrieveRaw', 'retrieveSdk', 'pageRaw', 'pageSdk'] : ['retrieveSdk', 'retrieveRaw', 'retrieveRawTimeout', 'pageSdk', 'pageRaw'];
+    for (const k of order) {
+      const t = process.hrtime.bigint();
+      const out = await fns[k]();
+      runs[k].push(ms(t));
+      if (k.startsWith('page') && out !== CHARGES) throw new Error(`${k} saw ${out} charges`);
+    }
+  }
+  const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
+  // Also the median of each round's own ratio (both sides measured back to back): steadier
+  // when another process shares the cores.
+  const paired = (a, b) => median(runs[a].map((x, i) => x / runs[b][i])).toFixed(3);
+  const r1 = m.retrieveSdk / m.retrieveRaw;
+  const r2 = m.pageSdk / m.pageRaw;
+  const r1t = Number(paired('retrieveSdk', 'retrieveRawTimeout'));
+  const r2p = Number(paired('pageSdk', 'pageRaw'));
+  console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch with a per-request timeout ${m.retrieveRawTimeout.toFixed(1)} ms   per-round median ratio ${r1t.toFixed(3)}× (≤ 1.10× ${verdict(r1t <= 1.1)})  [medians of ${ROUNDS}: ${(m.retrieveSdk / m.retrieveRawTimeout).toFixed(3)}×]`);
+  console.log(`  the bare raw loop (no timeout) ${m.retrieveRaw.toFixed(1)} ms   SDK ratio to it ${r1.toFixed(3)}× (per-round ${paired('retrieveSdk', 'retrieveRaw')}×)`);
+  console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   per-round median ratio ${r2p.toFixed(3)}× (≤ 1.15× ${verdict(r2p <= 1.15)})  [medians of ${ROUNDS}: ${r2.toFixed(3)}×]`);
 
   // --- the SDK's own cost per call, without the network: a fetch that answers at once ---
   {
@@ -160,4 +265,29 @@ try {
   console.log(`gzip size of import 'qbitpay': ${(total / 1024).toFixed(1)} KB (goal ≤ 32 KB): ${parts.join(', ')}`);
 } finally {
   await sb.stop();
+}
+
+// --- start-up: a Node process that imports the client and makes one (no request) ---
+{
+  const PROCS = [
+    ['bare: node --input-type=module -e 0', ['--input-type=module', '-e', '0']],
+    ["import 'qbitpay' + new QbitPay", ['--input-type=module', '-e', "import { QbitPay } from 'qbitpay'; new QbitPay({ apiKey: 'sk_test_x' });"]],
+    ["require('qbitpay') + new QbitPay", ['-e', "const { QbitPay } = require('qbitpay'); new QbitPay({ apiKey: 'sk_test_x' });"]],
+    ["stripe-node: import 'stripe' + new Stripe", ['--input-type=module', '-e', "import Stripe from 'stripe'; new Stripe('sk_test_x');"]],
+  ];
+  const wall = (argv) => {
+    const start = process.hrtime.bigint();
+    const out = spawnSync(process.execPath, argv, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+    if (out.status !== 0) throw new Error(`${argv.join(' ')} failed: ${out.stderr}`);
+    return Number(process.hrtime.bigint() - start) / 1e6;
+  };
+  for (const [, argv] of PROCS) wall(argv); // page cache
+  const times = PROCS.map(() => []);
+  for (let r = 0; r < STARTUP_RUNS; r++) PROCS.forEach(([, argv], i) => times[i].push(wall(argv)));
+  const bare = median(times[0]);
+  console.log(`\nstart-up, median wall time of ${STARTUP_RUNS} runs each, alternating:`);
+  PROCS.forEach(([name], i) => {
+    const ratio = median(times[i]) / bare;
+    console.log(`  ${name.padEnd(42)} ${median(times[i]).toFixed(1)} ms  ${ratio.toFixed(3)}×${i === 1 ? ` (≤ 1.3× ${verdict(ratio <= 1.3)})` : ''}`);
+  });
 }

@@ -223,7 +223,8 @@ impl Inner {
                 }
                 js::set(&init, "signal", stop);
                 let returned = f.call2(&JsValue::UNDEFINED, &JsValue::from_str(&req.url), &init)?;
-                raced(Promise::resolve(&returned), stop).await?.dyn_into()?
+                // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
+                raced(Promise::resolve(&returned), stop).await?.unchecked_into()
             }
         };
         let text = response.text()?;

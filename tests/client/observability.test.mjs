@@ -129,3 +129,12 @@ test('per-call apiKey or accessToken: a platform acting for several merchants', 
   const e = await qp.charges.retrieve('missing', { apiKey: KEYS[1] }).catch((x) => x);
   assert.ok(!JSON.stringify(e).includes(KEYS[1]) && !JSON.stringify(e.raw).includes(KEYS[1]));
 });
+
+test('a fetch option answering with a Response of another library (duck-typed) works', async () => {
+  const body = '{"id":"ch_duck","object":"charge"}';
+  const headers = { get: (n) => (n.toLowerCase() === 'request-id' ? 'req_duck' : null) };
+  const fetch = async () => ({ status: 200, headers, text: async () => body });
+  const c = await new QbitPay({ apiKey: 'sk_test_duck', baseUrl: 'http://127.0.0.1:9', fetch }).charges.retrieve('ch_duck');
+  assert.equal(c.id, 'ch_duck');
+  assert.equal(c.lastResponse.requestId, 'req_duck');
+});
