@@ -127,7 +127,7 @@ try {
   // --- the SDK's own cost per call, without the network: a fetch that answers at once ---
   {
     const body = '{"id":"ch_1","object":"charge"}';
-    const instant = async () => ({ status: 200, headers: new Headers(), text: async () => body });
+    const instant = async () => new Response(body, { status: 200 });
     const local = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url, fetch: instant });
     const N = 20000;
     const loop = async (f) => { for (let i = 0; i < 2000; i++) await f(); const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) await f(); return ms(t) * 1000 / N; };
@@ -173,96 +173,6 @@ try {
     bundle: true, write: false, format: 'esm', platform: 'neutral', conditions: ['worker', 'import'], mainFields: ['module', 'main'],
     minify: true, logLevel: 'silent', external: ['node:*', 'crypto', 'events', 'http', 'https', 'child_process'] });
   console.log(`  for scale: stripe-node's worker bundle (esbuild, minified) ${(gzipSync(stripe.outputFiles[0].contents, { level: 9 }).length / 1024).toFixed(1)} KB gzip`);
-} finally {
-        clearTimeout(timer);
-      }
-    }
-  };
-  const pageSdk = async (onPage) => {
-    let n = 0;
-    for await (const c of qp.charges.list({ limit: LIMIT })) { if (c.id) n++; if (onPage && n % LIMIT === 0) onPage(n); }
-    return n;
-  };
-  const pageRaw = async () => {
-    let n = 0, after = '';
-    for (;;) {
-      const res = await fetch(`${sb.url}/api/v1/charges?limit=${LIMIT}${after && `&starting_after=${encodeURIComponent(after)}`}`, { headers });
-      if (!res.ok) throw new Error(`HTTP ${res.status}`);
-      const { data } = JSON.parse(await res.text()); // as the SDK reads bodies: same parse cost
-      for (const c of data) if (c.id) n++;
-      if (data.length < LIMIT) return n;
-      after = data[data.length - 1].id;
-    }
-  };
-
-  const runs = { retrieveSdk: [], retrieveRaw: [], retrieveRawTimeout: [], pageSdk: [], pageRaw: [] };
-  const fns = { retrieveSdk, retrieveRaw, retrieveRawTimeout, pageSdk, pageRaw };
-  // Warm up (JIT, connection pool), then alternate the order each round.
-  await retrieveSdk(); await retrieveRaw(); await retrieveRawTimeout(); await pageSdk(); await pageRaw();
-  for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 ? ['retrieveRawTimeout', 'retrieveRaw', 'retrieveSdk', 'pageRaw', 'pageSdk'] : ['retrieveSdk', 'retrieveRaw', 'retrieveRawTimeout', 'pageSdk', 'pageRaw'];
-    for (const k of order) {
-      const t = process.hrtime.bigint();
-      const out = await fns[k]();
-      runs[k].push(ms(t));
-      if (k.startsWith('page') && out !== CHARGES) throw new Error(`${k} saw ${out} charges`);
-    }
-  }
-  const m = Object.fromEntries(Object.entries(runs).map(([k, v]) => [k, median(v)]));
-  // Also the median of each round's own ratio (both sides measured back to back): steadier
-  // when another process shares the cores.
-  const paired = (a, b) => median(runs[a].map((x, i) => x / runs[b][i])).toFixed(3);
-  const r1 = m.retrieveSdk / m.retrieveRaw;
-  const r2 = m.pageSdk / m.pageRaw;
-  const r1t = Number(paired('retrieveSdk', 'retrieveRawTimeout'));
-  const r2p = Number(paired('pageSdk', 'pageRaw'));
-  console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch with a per-request timeout ${m.retrieveRawTimeout.toFixed(1)} ms   per-round median ratio ${r1t.toFixed(3)}× (≤ 1.10× ${verdict(r1t <= 1.1)})  [medians of ${ROUNDS}: ${(m.retrieveSdk / m.retrieveRawTimeout).toFixed(3)}×]`);
-  console.log(`  the bare raw loop (no timeout) ${m.retrieveRaw.toFixed(1)} ms   SDK ratio to it ${r1.toFixed(3)}× (per-round ${paired('retrieveSdk', 'retrieveRaw')}×)`);
-  console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   per-round median ratio ${r2p.toFixed(3)}× (≤ 1.15× ${verdict(r2p <= 1.15)})  [medians of ${ROUNDS}: ${r2.toFixed(3)}×]`);
-
-  // --- the SDK's own cost per call, without the network: a fetch that answers at once ---
-  {
-    const body = '{"id":"ch_1","object":"charge"}';
-    const instant = async () => ({ status: 200, headers: new Headers(), text: async () => body });
-    const local = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url, fetch: instant });
-    const N = 20000;
-    const loop = async (f) => { for (let i = 0; i < 2000; i++) await f(); const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) await f(); return ms(t) * 1000 / N; };
-    const sdk = await loop(() => local.charges.retrieve('ch_1'));
-    const raw = await loop(async () => JSON.parse(await (await instant()).text()));
-    console.log(`per-call overhead without network: SDK ${sdk.toFixed(1)} µs vs raw ${raw.toFixed(1)} µs (validation, request building, timeout/abort wiring)`);
-  }
-
-  // --- memory while paging: JS heap and wasm linear memory, sampled every page ---
-  // The same instance the package entry initialised (Node caches modules by real path).
-  const glue = require(path.join(root, 'pkg', 'cjs', 'qbitpay_client.cjs'));
-  const wasmMem = () => glue.initSync({ module: new Uint8Array(0) }).memory.buffer.byteLength; // already initialised: returns it
-  globalThis.gc?.();
-  const heap = [];
-  const wasm = [];
-  const wasm0 = wasmMem();
-  for (let r = 0; r < 3; r++) {
-    // After a full GC at each page: what stays live while paging (nothing should accumulate).
-    await pageSdk(() => { globalThis.gc?.(); heap.push(process.memoryUsage().heapUsed); wasm.push(wasmMem()); });
-  }
-  const third = Math.floor(heap.length / 3);
-  const firstAvg = heap.slice(0, third).reduce((a, b) => a + b, 0) / third;
-  const lastAvg = heap.slice(-third).reduce((a, b) => a + b, 0) / third;
-  console.log(`memory while paging 3×${CHARGES}: JS heap min ${mb(Math.min(...heap))} / max ${mb(Math.max(...heap))} MB, ` +
-    `first-third avg ${mb(firstAvg)} MB vs last-third ${mb(lastAvg)} MB; wasm memory ${mb(wasm0)} → ${mb(Math.max(...wasm))} MB` +
-    `${globalThis.gc ? '' : ' (run with --expose-gc for steadier numbers)'}`);
-
-  // --- size of what `import 'qbitpay'` loads (browser entry) ---
-  const pkg = path.join(root, 'pkg');
-  // The browser entry and every file it loads (imports and the wasm it fetches).
-  const files = entryGraph(pkg, 'esm/index.browser.mjs');
-  let total = 0;
-  const parts = [];
-  for (const f of files) {
-    const n = gzipSync(readFileSync(path.join(pkg, f)), { level: 9 }).length;
-    total += n;
-    parts.push(`${path.basename(f)} ${(n / 1024).toFixed(1)}`);
-  }
-  console.log(`gzip size of import 'qbitpay': ${(total / 1024).toFixed(1)} KB (goal ≤ 32 KB): ${parts.join(', ')}`);
 } finally {
   await sb.stop();
 }

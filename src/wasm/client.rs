@@ -30,6 +30,9 @@ pub(crate) struct Inner {
     config: Config,
     fetch: Option<Function>,
     hooks: RefCell<Vec<(Hook, Function)>>,
+    /// The header values of recent requests as JavaScript strings (the credential, the user
+    /// agent, ...: the same for most calls), so each is decoded from wasm memory once.
+    header_values: RefCell<Vec<(String, JsValue)>>,
 }
 
 /// One call's arguments as JavaScript passed them (`undefined` when absent).
@@ -189,43 +192,26 @@ impl Inner {
 
     /// `fetch` and the body read; rejects when either fails or `stop` is aborted.
     async fn exchange(&self, req: &Request, stop: &AbortSignal) -> Result<Answered, JsValue> {
+        // `fetch(url, init)`, headers as a plain object (a wrapper of the `fetch` option may
+        // add to them). Not gloo-net's RequestBuilder: it parses the URL and builds two
+        // Requests per call, measured +30 µs a request (1.33× a raw fetch loop, budget 1.10×).
+        let init = Object::new();
+        js::set(&init, "method", &JsValue::from_str(req.method));
+        let headers = Object::new();
+        for (k, v) in &req.headers {
+            js::set(&headers, k, &self.header_value(v));
+        }
+        js::set(&init, "headers", &headers);
+        if let Some(body) = &req.body {
+            js::set(&init, "body", &JsValue::from_str(body));
+        }
+        js::set(&init, "signal", stop);
+        let url = JsValue::from_str(&req.url);
         let response: web_sys::Response = match &self.fetch {
-            None => {
-                let mut b = gloo_net::http::RequestBuilder::new(&req.url).method(match req.method {
-                    "POST" => gloo_net::http::Method::POST,
-                    "PUT" => gloo_net::http::Method::PUT,
-                    _ => gloo_net::http::Method::GET,
-                });
-                for (k, v) in &req.headers {
-                    b = b.header(k, v);
-                }
-                b = b.abort_signal(Some(stop));
-                let request: web_sys::Request = match &req.body {
-                    Some(body) => b.body(body.as_str()),
-                    None => b.build(),
-                }
-                .map_err(gloo_error)?
-                .into();
-                JsFuture::from(js::global_fetch(&request)?).await?.dyn_into()?
-            }
-            // The `fetch` option, called as `fetch(url, init)` with plain-object headers (a
-            // wrapper may add to them); raced with `stop` in case it ignores the signal.
-            Some(f) => {
-                let init = Object::new();
-                js::set(&init, "method", &JsValue::from_str(req.method));
-                let headers = Object::new();
-                for (k, v) in &req.headers {
-                    js::set(&headers, k, &JsValue::from_str(v));
-                }
-                js::set(&init, "headers", &headers);
-                if let Some(body) = &req.body {
-                    js::set(&init, "body", &JsValue::from_str(body));
-                }
-                js::set(&init, "signal", stop);
-                let returned = f.call2(&JsValue::UNDEFINED, &JsValue::from_str(&req.url), &init)?;
-                // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
-                raced(Promise::resolve(&returned), stop).await?.unchecked_into()
-            }
+            None => JsFuture::from(js::global_fetch(&url, &init)?).await?.unchecked_into(),
+            // Raced with `stop` in case it ignores the signal; duck-typed: a fetch of another
+            // library (node-fetch) answers with its own Response class.
+            Some(f) => raced(Promise::resolve(&f.call2(&JsValue::UNDEFINED, &url, &init)?), stop).await?.unchecked_into(),
         };
         let text = response.text()?;
         let text = if self.fetch.is_some() { raced(text, stop).await? } else { JsFuture::from(text).await? };
@@ -238,6 +224,20 @@ impl Inner {
             headers: headers.into_raw(),
             text,
         })
+    }
+
+    /// `v` as a JavaScript string, from the cache of recent values when it is there.
+    fn header_value(&self, v: &str) -> JsValue {
+        let mut cache = self.header_values.borrow_mut();
+        if let Some((_, js)) = cache.iter().find(|(k, _)| k == v) {
+            return js.clone();
+        }
+        let js = JsValue::from_str(v);
+        if cache.len() >= 8 {
+            cache.remove(0);
+        }
+        cache.push((v.to_string(), js.clone()));
+        js
     }
 
     fn emit(&self, hook: Hook, event: impl FnOnce() -> JsValue) {
@@ -269,9 +269,6 @@ fn last_response(a: &Answered, request_id: Option<&str>) -> JsValue {
     o.into()
 }
 
-fn gloo_error(e: gloo_net::Error) -> JsValue {
-    js_sys::Error::new(&e.to_string()).into()
-}
 
 /// The aborted-call error, its cause the signal's reason.
 fn aborted(reason: JsValue) -> JsValue {
@@ -352,7 +349,12 @@ impl QbitPay {
             js::to_json(&options, "options").map_err(fail)?
         };
         let config = Config::new(&opts, &js::env()).map_err(fail)?;
-        let inner = Rc::new(Inner { config, fetch: fetch.dyn_into().ok(), hooks: RefCell::new(Vec::new()) });
+        let inner = Rc::new(Inner {
+            config,
+            fetch: fetch.dyn_into().ok(),
+            hooks: RefCell::new(Vec::new()),
+            header_values: RefCell::new(Vec::new()),
+        });
         let c = || inner.clone();
         let resources = [
             Charges { client: c() }.into(),

@@ -19,7 +19,7 @@ extern "C" {
     /// The global `fetch`, looked up at each call; `catch`: a replaced `fetch` that throws
     /// is a failed attempt, not an exception through the module.
     #[wasm_bindgen(js_name = fetch, catch)]
-    pub fn global_fetch(request: &web_sys::Request) -> Result<js_sys::Promise, JsValue>;
+    pub fn global_fetch(url: &JsValue, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
 
     /// `JSON.parse` of a JavaScript string, which stays in JavaScript.
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
@@ -57,6 +57,9 @@ extern "C" {
 pub fn to_json(value: &JsValue, param: &str) -> Result<Json, ClientError> {
     if value.is_undefined() || value.is_null() {
         return Ok(Json::Null);
+    }
+    if let Some(s) = value.as_string() {
+        return Ok(Json::String(s));
     }
     let unreadable = || ClientError::invalid(param, format!("{param} could not be serialised as JSON"));
     let text = json_stringify(value).map_err(|_| unreadable())?;

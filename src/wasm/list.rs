@@ -260,6 +260,21 @@ impl Walk {
         Rc::new(Walk { list, page: RefCell::new(None), i: Cell::new(0), done: Cell::new(false) })
     }
 
+    /// The next item of the current page, without waiting: `None` when the walk has to
+    /// fetch (or find the end) first.
+    fn ready(&self) -> Option<JsValue> {
+        let page = self.page.borrow();
+        let p = page.as_ref()?;
+        let (n, i) = (p.data.length(), self.i.get());
+        if self.done.get() || i >= n {
+            return None;
+        }
+        self.i.set(i + 1);
+        // A backward walk (endingBefore) yields each page oldest first, moving away from the
+        // cursor.
+        Some(p.data.get(if p.dir == Dir::Backward { n - 1 - i } else { i }))
+    }
+
     /// The next item, fetching the next page only when this one is used up.
     async fn step(&self) -> Result<Option<JsValue>, JsValue> {
         loop {
@@ -275,12 +290,8 @@ impl Walk {
                     p
                 }
             };
-            let (n, i) = (p.data.length(), self.i.get());
-            if i < n {
-                self.i.set(i + 1);
-                // A backward walk (endingBefore) yields each page oldest first, moving away
-                // from the cursor.
-                return Ok(Some(p.data.get(if p.dir == Dir::Backward { n - 1 - i } else { i })));
+            if let Some(v) = self.ready() {
+                return Ok(Some(v));
             }
             match self.list.neighbour(None, &p)? {
                 None => self.done.set(true),
@@ -299,7 +310,10 @@ impl Walk {
 #[wasm_bindgen(skip_typescript)]
 pub struct ListIterator {
     walk: Rc<Walk>,
+    /// The last `next()` that had to wait (a page load), and how many such are unsettled:
+    /// while any is, later calls queue behind it.
     queue: RefCell<Promise>,
+    waiting: Rc<Cell<u32>>,
 }
 
 fn result(done: bool, value: &JsValue) -> JsValue {
@@ -311,18 +325,28 @@ fn result(done: bool, value: &JsValue) -> JsValue {
 
 impl ListIterator {
     fn new(list: Rc<ListState>) -> ListIterator {
-        ListIterator { walk: Walk::new(list), queue: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)) }
+        ListIterator { walk: Walk::new(list), queue: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)), waiting: Rc::new(Cell::new(0)) }
     }
 }
 
 #[wasm_bindgen]
 impl ListIterator {
     pub fn next(&self) -> Promise {
+        // Most items are in the page at hand: answered at once (measured: a walk of 5,000
+        // items 1.39× a raw loop when every item went through a future, budget 1.15×).
+        if self.waiting.get() == 0 {
+            if let Some(v) = self.walk.ready() {
+                return Promise::resolve(&result(false, &v));
+            }
+        }
         let before = self.queue.borrow().clone();
-        let walk = self.walk.clone();
+        let (walk, waiting) = (self.walk.clone(), self.waiting.clone());
+        waiting.set(waiting.get() + 1);
         let p = js::promise(async move {
             let _ = JsFuture::from(before).await;
-            Ok(match walk.step().await? {
+            let step = walk.step().await;
+            waiting.set(waiting.get() - 1);
+            Ok(match step? {
                 Some(v) => result(false, &v),
                 None => result(true, &JsValue::UNDEFINED),
             })
