@@ -2,6 +2,9 @@
 //! wasm module, chosen by cargo feature: `wasm-webhook` (the verifier) or `wasm-client`
 //! (the API client classes).
 
+// `ClientError` is returned by value on cold paths only.
+#![allow(clippy::result_large_err)]
+
 #[cfg(feature = "wasm-client")]
 mod client;
 #[cfg(feature = "wasm-client")]
