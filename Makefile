@@ -46,6 +46,7 @@ bench: pkg
 	cargo build -p qbitpay-sandbox --profile sandbox
 	node bench/webhook.mjs
 	node --expose-gc bench/client.mjs
+	node bench/boundary.mjs
 	cargo bench -p qbitpay-sandbox --profile sandbox --bench load
 
 # Coverage-guided fuzzing of the canonicaliser (not in CI): FUZZ_SECONDS=600 make fuzz
