@@ -55,6 +55,8 @@ impl Auth {
 #[derive(Clone, Debug)]
 pub struct Config {
     auth: Auth,
+    /// `auth.header()`, made once (base64 and two formats per call otherwise, measured ~1 µs).
+    auth_header: String,
     /// An API key may be used here (not a browser, or `dangerouslyAllowBrowser`).
     keys_allowed: bool,
     pub base_url: String,
@@ -195,6 +197,7 @@ impl Config {
             ua.insert("runtime_version".into(), env.runtime_version.as_str().into());
         }
         Ok(Config {
+            auth_header: auth.header(),
             auth,
             keys_allowed,
             base_url,
@@ -226,7 +229,13 @@ impl Config {
             .op(op)
             .ok_or_else(|| ClientError::invalid("method", format!("Unknown method {resource}.{op}")))?;
         let opts = validate(&call.opts, CALL_OPTIONS, "")?;
-        let auth = auth_of(&opts, self.keys_allowed)?.unwrap_or_else(|| self.auth.clone());
+        let (auth, auth_header) = match auth_of(&opts, self.keys_allowed)? {
+            Some(a) => {
+                let h = a.header();
+                (a, h)
+            }
+            None => (self.auth.clone(), self.auth_header.clone()),
+        };
 
         let mut url = String::with_capacity(self.base_url.len() + 64);
         url.push_str(&self.base_url);
@@ -277,7 +286,7 @@ impl Config {
             body = Some("{}".to_string());
         }
 
-        let mut headers = vec![("Accept", "application/json".to_string()), ("Authorization", auth.header())];
+        let mut headers = vec![("Accept", "application/json".to_string()), ("Authorization", auth_header)];
         let mut idempotency_key = None;
         if body.is_some() {
             headers.push(("Content-Type", "application/json".to_string()));

@@ -33,6 +33,10 @@ pub(crate) struct Inner {
     /// The header values of recent requests as JavaScript strings (the credential, the user
     /// agent, ...: the same for most calls), so each is decoded from wasm memory once.
     header_values: RefCell<Vec<(String, JsValue)>>,
+    /// `response => Promise.all([response, response.text()])`, made once: `fetch` and the
+    /// body read awaited as one promise chain (one JsFuture and its two Closures per request
+    /// instead of two, measured ~2 µs).
+    read: Closure<dyn FnMut(JsValue) -> Result<JsValue, JsValue>>,
 }
 
 /// One call's arguments as JavaScript passed them (`undefined` when absent).
@@ -74,7 +78,6 @@ struct ResponseEvent<'a> {
 struct Answered {
     status: u16,
     request_id: Option<String>,
-    retry_after: Option<String>,
     headers: web_sys::Headers,
     /// The body as a JavaScript string.
     text: JsValue,
@@ -151,7 +154,8 @@ impl Inner {
                     }
                 }
             }
-            let retry_after = answer.as_ref().and_then(|a| a.retry_after.clone());
+            // Read only when the call did not succeed (one header read fewer per success).
+            let retry_after = answer.as_ref().and_then(|a| gloo_net::http::Headers::from_raw(a.headers.clone()).get("retry-after"));
             let retry_after = retry::parse_retry_after(retry_after.as_deref());
             match retry::next_delay_ms(attempts, req.max_retries, outcome, retry_after, js_sys::Math::random()) {
                 Some(ms) => sleep(ms, signal).await?,
@@ -207,23 +211,20 @@ impl Inner {
         }
         js::set(&init, "signal", stop);
         let url = JsValue::from_str(&req.url);
-        let response: web_sys::Response = match &self.fetch {
-            None => JsFuture::from(js::global_fetch(&url, &init)?).await?.unchecked_into(),
+        let read = self.read.as_ref();
+        let pair = match &self.fetch {
+            None => JsFuture::from(js::global_fetch(&url, &init)?.unchecked_ref::<js::Thenable>().then_with(read, &JsValue::UNDEFINED)).await?,
             // Raced with `stop` in case it ignores the signal; duck-typed: a fetch of another
             // library (node-fetch) answers with its own Response class.
-            Some(f) => raced(Promise::resolve(&f.call2(&JsValue::UNDEFINED, &url, &init)?), stop).await?.unchecked_into(),
+            Some(f) => {
+                let answered = Promise::resolve(&f.call2(&JsValue::UNDEFINED, &url, &init)?);
+                raced(answered.unchecked_ref::<js::Thenable>().then_with(read, &JsValue::UNDEFINED), stop).await?
+            }
         };
-        let text = response.text()?;
-        let text = if self.fetch.is_some() { raced(text, stop).await? } else { JsFuture::from(text).await? };
-        let response = gloo_net::http::Response::from(response);
+        let pair: js_sys::Array = pair.unchecked_into();
+        let response = gloo_net::http::Response::from(pair.get(0).unchecked_into::<web_sys::Response>());
         let headers = response.headers();
-        Ok(Answered {
-            status: response.status(),
-            request_id: headers.get("request-id"),
-            retry_after: headers.get("retry-after"),
-            headers: headers.into_raw(),
-            text,
-        })
+        Ok(Answered { status: response.status(), request_id: headers.get("request-id"), headers: headers.into_raw(), text: pair.get(1) })
     }
 
     /// `v` as a JavaScript string, from the cache of recent values when it is there.
@@ -354,6 +355,10 @@ impl QbitPay {
             fetch: fetch.dyn_into().ok(),
             hooks: RefCell::new(Vec::new()),
             header_values: RefCell::new(Vec::new()),
+            read: Closure::new(|response: JsValue| {
+                let text = response.unchecked_ref::<web_sys::Response>().text()?;
+                Ok(Promise::all(&js_sys::Array::of2(&response, &text)).into())
+            }),
         });
         let c = || inner.clone();
         let resources = [
