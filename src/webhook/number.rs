@@ -109,6 +109,9 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
             out.extend_from_slice(text);
             Number::Finite
         }
+        // The webhook module leaves the rest (exponents, more than 15 digits: rare in events)
+        // to JavaScript's Number and String, one call each, instead of `general`: −0.9 KB gzip.
+        None if cfg!(all(target_arch = "wasm32", feature = "wasm-webhook")) => host::print(lit, lit[0] == b'-', out),
         None => general(lit, out),
     }
 }
