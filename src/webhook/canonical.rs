@@ -964,13 +964,16 @@ fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Orderi
     let mut to = vec![0; n];
     let mut width = 1;
     while width < n {
-        for start in (0..n).step_by(2 * width) {
+        // (A while loop: step_by's assertion and its panic location cost 0.1 KB gzip.)
+        let mut start = 0;
+        while start < n {
             let (mid, end) = ((start + width).min(n), (start + 2 * width).min(n));
             let (mut i, mut j) = (start, mid);
             for slot in &mut to[start..end] {
                 let take_left = j >= end || (i < mid && cmp(from[i], from[j]) != core::cmp::Ordering::Greater);
                 *slot = if take_left { i += 1; from[i - 1] } else { j += 1; from[j - 1] };
             }
+            start = end;
         }
         core::mem::swap(&mut from, &mut to);
         width *= 2;
