@@ -43,7 +43,7 @@ export function webhookApi(glue) {
       // The clock is read only when an age check needs it.
       const now = options.now === undefined ? (maxAge === undefined ? undefined : Date.now())
         : number(options.now instanceof Date ? options.now.getTime() : options.now);
-      run('verifyWebhook', () => glue.verify(input, signature ?? '', keys, text(options.algorithm), maxAge, now,
+      run('verifyWebhook', () => glue.verify(input, signature ?? '', keys[0] ?? '', keys.length > 1 ? keys.slice(1) : undefined, text(options.algorithm), maxAge, now,
         number(options.maxBytes)));
       if (typeof rawBody === 'string') return JSON.parse(rawBody);
       return input instanceof Uint8Array ? JSON.parse((decoder ??= new TextDecoder()).decode(input)) : rawBody;
@@ -65,9 +65,9 @@ export function webhookApi(glue) {
   return api;
 }
 
-/** One API key or several (key rotation), as strings (a copy: holes become undefined). */
+/** One API key or several (key rotation), as strings. */
 function keyList(apiKey, fn) {
-  const keys = Array.isArray(apiKey) ? [...apiKey] : [apiKey];
+  const keys = Array.isArray(apiKey) ? apiKey : [apiKey];
   if (!keys.every((k) => typeof k === 'string')) {
     throw new TypeError(`${fn}: apiKey must be your QbitPay API key (a non-empty string), or an array of them`);
   }

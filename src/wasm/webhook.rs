@@ -175,20 +175,23 @@ fn rejection(e: SignatureError) -> JsValue {
     JsValue::from(vec![JsValue::from_str(e.code.as_str()), JsValue::from_str(&e.message)])
 }
 
-/// Check a delivery (`body`: a string, bytes or a parsed event; `keys`: the API key, and any
-/// more while keys rotate); the index of the key that signed it, or throws `[code, message]`.
+/// Check a delivery (`body`: a string, bytes or a parsed event; the API key, and any more
+/// while keys rotate); the index of the key that signed it, or throws `[code, message]`.
 #[wasm_bindgen]
+#[allow(clippy::too_many_arguments)]
 pub fn verify(
     body: JsValue,
     signature: &str,
-    keys: Vec<String>,
+    key: &str,
+    more_keys: Option<Vec<String>>,
     algorithm: Option<String>,
     max_age_seconds: Option<f64>,
     now_millis: Option<f64>,
     max_bytes: Option<f64>,
 ) -> Result<u32, JsValue> {
     let opts = VerifyOptions::from_js(algorithm.as_deref(), max_age_seconds, now_millis, max_bytes).map_err(rejection)?;
-    let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+    let mut keys = vec![key];
+    keys.extend(more_keys.iter().flatten().map(String::as_str));
     let delivery = JsDelivery::new(body);
     webhook::verify(delivery, signature, &keys, &opts).map(|v| v.key as u32).map_err(rejection)
 }
