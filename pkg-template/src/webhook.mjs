@@ -30,37 +30,39 @@ export function webhookApi(glue) {
     return raw; // bytes, a parsed event, or something the module names in its refusal
   }
 
-  function verifyWebhook(rawBody, signature, apiKey, options = {}) {
-    const keys = keyList(apiKey, 'verifyWebhook');
-    if (Array.isArray(signature)) signature = signature.join(',');
-    if (signature != null && typeof signature !== 'string') {
-      throw new TypeError('verifyWebhook: signature must be the QbitPay-Signature header value (a string)');
-    }
-    const input = bytes(rawBody);
-    const maxAge = number(options.maxAgeSeconds);
-    // The clock is read only when an age check needs it.
-    const now = options.now === undefined ? (maxAge === undefined ? undefined : Date.now())
-      : number(options.now instanceof Date ? options.now.getTime() : options.now);
-    run('verifyWebhook', () => glue.verify(input, signature ?? '', keys[0] ?? '', keys.length > 1 ? keys.slice(1) : undefined, text(options.algorithm), maxAge, now,
-      number(options.maxBytes)));
-    if (typeof rawBody === 'string') return JSON.parse(rawBody);
-    return input instanceof Uint8Array ? JSON.parse((decoder ??= new TextDecoder()).decode(input)) : rawBody;
-  }
+  // Methods, so each keeps its name in a bundle minified without esbuild's keepNames.
+  const api = {
+    verifyWebhook(rawBody, signature, apiKey, options = {}) {
+      const keys = keyList(apiKey, 'verifyWebhook');
+      if (Array.isArray(signature)) signature = signature.join(',');
+      if (signature != null && typeof signature !== 'string') {
+        throw new TypeError('verifyWebhook: signature must be the QbitPay-Signature header value (a string)');
+      }
+      const input = bytes(rawBody);
+      const maxAge = number(options.maxAgeSeconds);
+      // The clock is read only when an age check needs it.
+      const now = options.now === undefined ? (maxAge === undefined ? undefined : Date.now())
+        : number(options.now instanceof Date ? options.now.getTime() : options.now);
+      run('verifyWebhook', () => glue.verify(input, signature ?? '', keys[0] ?? '', keys.length > 1 ? keys.slice(1) : undefined, text(options.algorithm), maxAge, now,
+        number(options.maxBytes)));
+      if (typeof rawBody === 'string') return JSON.parse(rawBody);
+      return input instanceof Uint8Array ? JSON.parse((decoder ??= new TextDecoder()).decode(input)) : rawBody;
+    },
 
-  function signWebhook(rawBodyOrEvent, apiKey, options = {}) {
-    if (typeof apiKey !== 'string') throw new TypeError('signWebhook: apiKey must be your QbitPay API key (a non-empty string)');
-    return run('signWebhook', () => glue.sign(bytes(rawBodyOrEvent), apiKey, text(options.algorithm)));
-  }
+    signWebhook(rawBodyOrEvent, apiKey, options = {}) {
+      if (typeof apiKey !== 'string') throw new TypeError('signWebhook: apiKey must be your QbitPay API key (a non-empty string)');
+      return run('signWebhook', () => glue.sign(bytes(rawBodyOrEvent), apiKey, text(options.algorithm)));
+    },
 
-  async function verifyWebhookRequest(request, apiKey, options = {}) {
-    if (typeof request?.arrayBuffer !== 'function' || typeof request.headers?.get !== 'function') {
-      throw new TypeError('verifyWebhookRequest: request must be a fetch API Request');
-    }
-    const signature = request.headers.get('qbitpay-signature');
-    return verifyWebhook(new Uint8Array(await request.arrayBuffer()), signature, apiKey, options);
-  }
-
-  return { verifyWebhook, signWebhook, verifyWebhookRequest };
+    async verifyWebhookRequest(request, apiKey, options = {}) {
+      if (typeof request?.arrayBuffer !== 'function' || typeof request.headers?.get !== 'function') {
+        throw new TypeError('verifyWebhookRequest: request must be a fetch API Request');
+      }
+      const signature = request.headers.get('qbitpay-signature');
+      return api.verifyWebhook(new Uint8Array(await request.arrayBuffer()), signature, apiKey, options);
+    },
+  };
+  return api;
 }
 
 /** One API key or several (key rotation), as strings. */

@@ -49,17 +49,22 @@ impl PayloadError {
     /// What went wrong and where, for people.
     pub fn message(&self) -> String {
         use PayloadErrorKind::*;
-        let at = self.offset;
+        let at = &number::count(self.offset as f64);
         match self.kind {
-            UnexpectedEnd => format!("the body is not complete JSON (it ends at byte {at})"),
-            UnexpectedByte(b) if b.is_ascii_graphic() => format!("invalid JSON: unexpected '{}' at byte {at}", b as char),
-            UnexpectedByte(b) => format!("invalid JSON: unexpected byte 0x{b:02x} at byte {at}"),
-            InvalidUtf8 => format!("the body is not valid UTF-8 (byte {at})"),
-            InvalidEscape => format!("invalid JSON: bad escape sequence at byte {at}"),
-            ControlCharacter => format!("invalid JSON: unescaped control character in a string at byte {at}"),
-            InvalidNumber => format!("invalid JSON: malformed number at byte {at}"),
+            UnexpectedEnd => ["the body is not complete JSON (it ends at byte ", at, ")"].concat(),
+            UnexpectedByte(b) if b.is_ascii_graphic() => {
+                ["invalid JSON: unexpected '", char::from(b).encode_utf8(&mut [0; 4]), "' at byte ", at].concat()
+            }
+            UnexpectedByte(b) => {
+                let hex = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
+                ["invalid JSON: unexpected byte 0x", core::str::from_utf8(&hex).unwrap_or("??"), " at byte ", at].concat()
+            }
+            InvalidUtf8 => ["the body is not valid UTF-8 (byte ", at, ")"].concat(),
+            InvalidEscape => ["invalid JSON: bad escape sequence at byte ", at].concat(),
+            ControlCharacter => ["invalid JSON: unescaped control character in a string at byte ", at].concat(),
+            InvalidNumber => ["invalid JSON: malformed number at byte ", at].concat(),
             NotAnObject => "the event must be a JSON object".to_owned(),
-            TooDeep => format!("the event is nested deeper than {MAX_DEPTH} levels"),
+            TooDeep => ["the event is nested deeper than ", &number::count(MAX_DEPTH as f64), " levels"].concat(),
         }
     }
 }
@@ -964,13 +969,16 @@ fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Orderi
     let mut to = vec![0; n];
     let mut width = 1;
     while width < n {
-        for start in (0..n).step_by(2 * width) {
+        // (A while loop: step_by's assertion and its panic location cost 0.1 KB gzip.)
+        let mut start = 0;
+        while start < n {
             let (mid, end) = ((start + width).min(n), (start + 2 * width).min(n));
             let (mut i, mut j) = (start, mid);
             for slot in &mut to[start..end] {
                 let take_left = j >= end || (i < mid && cmp(from[i], from[j]) != core::cmp::Ordering::Greater);
                 *slot = if take_left { i += 1; from[i - 1] } else { j += 1; from[j - 1] };
             }
+            start = end;
         }
         core::mem::swap(&mut from, &mut to);
         width *= 2;

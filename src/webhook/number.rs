@@ -109,6 +109,9 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
             out.extend_from_slice(text);
             Number::Finite
         }
+        // The webhook module leaves the rest (exponents, more than 15 digits: rare in events)
+        // to JavaScript's Number and String, one call each, instead of `general`: −0.9 KB gzip.
+        None if cfg!(all(target_arch = "wasm32", feature = "wasm-webhook")) => host::print(lit, lit[0] == b'-', out),
         None => general(lit, out),
     }
 }
@@ -207,6 +210,13 @@ mod host {
 /// `String(value)` for any double, as JavaScript writes it (`NaN`, `Infinity` included).
 pub fn js_string(value: f64) -> String {
     host::js_string(value)
+}
+
+/// A whole number in an error message, as JavaScript writes it: messages are concatenated
+/// around these instead of format!ted, which keeps format! and the u64 and char Display
+/// impls out of the webhook module (−0.3 KB gzip).
+pub(crate) fn count(n: f64) -> String {
+    js_string(n)
 }
 
 /// The exponent part (`e-7`), saturated far beyond any double's range.

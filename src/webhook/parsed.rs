@@ -62,13 +62,12 @@ impl Delivery for &ParsedEvent {
                 Value::Null => (b"", true),
                 Value::Json(text) => (text.as_bytes(), false),
                 Value::NotJson(what) => {
-                    return Err(SignatureError::payload(format!(
-                        "the event's \"{}\" is {what}, which JSON cannot carry: pass the event as JSON.parse returned it",
-                        name()
-                    )))
+                    return Err(SignatureError::payload(
+                        ["the event's \"", name(), "\" is ", what, ", which JSON cannot carry: pass the event as JSON.parse returned it"].concat(),
+                    ))
                 }
                 Value::Unserialisable(why) => {
-                    return Err(SignatureError::payload(format!("the event's \"{}\" cannot be serialised as JSON: {why}", name())))
+                    return Err(SignatureError::payload(["the event's \"", name(), "\" cannot be serialised as JSON: ", why].concat()))
                 }
             };
             members.push((&key[..], text, dropped));

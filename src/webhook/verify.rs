@@ -5,6 +5,7 @@
 use super::canonical::{canonicalise, Canonical};
 use super::digest::Algorithm;
 use super::error::{SignatureError, SignatureErrorCode as Code};
+use super::number::count;
 use super::timestamp::parse_millis;
 use subtle::ConstantTimeEq;
 
@@ -52,7 +53,7 @@ pub fn parse_algorithm(name: Option<&str>) -> Result<Algorithm, SignatureError> 
     match name {
         None => Ok(Algorithm::Md5),
         Some(name) => Algorithm::from_name(name)
-            .ok_or_else(|| SignatureError::argument(format!("options.algorithm must be 'md5' or 'hmac-sha256', got \"{name}\""))),
+            .ok_or_else(|| SignatureError::argument(["options.algorithm must be 'md5' or 'hmac-sha256', got \"", name, "\""].concat())),
     }
 }
 
@@ -134,10 +135,9 @@ impl Delivery for NotAnEvent<'_> {
         None
     }
     fn read(&mut self) -> Result<Canonical, SignatureError> {
-        Err(SignatureError::payload(format!(
-            "the webhook needs the raw request body (a string or bytes) or the event your JSON body parser returned, got {}",
-            self.0
-        )))
+        Err(SignatureError::payload(
+            ["the webhook needs the raw request body (a string or bytes) or the event your JSON body parser returned, got ", self.0].concat(),
+        ))
     }
 }
 
@@ -157,7 +157,10 @@ impl Delivery for NotAnEvent<'_> {
 pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts: &VerifyOptions) -> Result<Verified, SignatureError> {
     require_keys(keys)?;
     let too_large = |size: usize| {
-        SignatureError::new(Code::PayloadTooLarge, format!("the body is {size} bytes, above maxBytes ({})", opts.max_bytes))
+        SignatureError::new(
+            Code::PayloadTooLarge,
+            ["the body is ", &count(size as f64), " bytes, above maxBytes (", &count(opts.max_bytes as f64), ")"].concat(),
+        )
     };
     if let Some(size) = delivery.size().filter(|&n| n > opts.max_bytes) {
         return Err(too_large(size));
@@ -181,7 +184,7 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
             };
             return Err(SignatureError::new(
                 Code::MalformedSignature,
-                format!("the signature must be {expected_len} hex characters for {}{hint}", opts.algorithm.name()),
+                ["the signature must be ", &count(expected_len as f64), " hex characters for ", opts.algorithm.name(), hint].concat(),
             ));
         }
     };
@@ -201,7 +204,7 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
         } else {
             " Check the API key and the algorithm, and pass the request body exactly as received (or the event your JSON body parser returned)."
         };
-        return Err(SignatureError::new(Code::SignatureMismatch, format!("the signature does not match the body.{hint}")));
+        return Err(SignatureError::new(Code::SignatureMismatch, ["the signature does not match the body.", hint].concat()));
     };
     if let Some(max_age) = opts.max_age_seconds {
         let Some(created) = canonical.created_at().and_then(parse_millis) else {
@@ -215,7 +218,16 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
             return Err(SignatureError::new(
                 Code::EventTooOld,
                 // (whole seconds: integer formatting keeps float printing out of the module)
-                format!("the event's createdAt is {} s {when}, beyond maxAgeSeconds ({})", age.abs() as u64, max_age as u64),
+                [
+                    "the event's createdAt is ",
+                    &count(age.abs().trunc()),
+                    " s ",
+                    when,
+                    ", beyond maxAgeSeconds (",
+                    &count(max_age.trunc()),
+                    ")",
+                ]
+                .concat(),
             ));
         }
     }
