@@ -15,7 +15,6 @@ export function webhookApi(glue) {
     try {
       return call();
     } catch (e) {
-      if (e instanceof WebAssembly.RuntimeError) glue.__recover(); // a bug trapped: next calls get a fresh instance
       if (!Array.isArray(e)) throw e;
       const [code, message] = e;
       if (code === 'invalid_argument') throw new TypeError(`${fn}: ${message}`);
