@@ -13,7 +13,7 @@ import path from 'node:path';
 import { chromium } from 'playwright-core';
 import { startSandbox } from '../support/sandbox.mjs';
 import { VECTOR } from '../webhook/ref-signer.mjs';
-import { BIN, fixtureApp, packTarball, repoTempDir, runOk, serveDir, startServer } from './lib.mjs';
+import { BIN, fixtureApp, packTarball, repoTempDir, runOk, seedCharges, serveDir, startServer } from './lib.mjs';
 
 const CHROMIUM = process.env.QBITPAY_CHROMIUM || '/usr/bin/chromium';
 const CHROMIUM_ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
@@ -32,18 +32,7 @@ before(async () => {
   [tarball, sb, browser] = await Promise.all([packTarball(tmp.dir, env), startSandbox(),
     chromium.launch({ executablePath: CHROMIUM, headless: true, timeout: 30_000, args: CHROMIUM_ARGS })]);
   // The merchant's server side, with the API key: three charges and an access token.
-  const auth = { authorization: `Basic ${Buffer.from(`${sb.apiKey}:`).toString('base64')}` };
-  const chargeIds = [];
-  for (let i = 0; i < 3; i++) {
-    const r = await fetch(`${sb.url}/api/v1/charges`, {
-      method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ amount: 40 + i, currency: 'USD', externalOrderId: `page-${i}`,
-        cbUrl: 'http://127.0.0.1:9/cb', redirectUrl: 'https://shop.example/thanks' }),
-    });
-    assert.equal(r.status, 200, await r.clone().text());
-    chargeIds.push((await r.json()).id);
-  }
-  const { accessToken } = await (await fetch(`${sb.url}/api/v1/accessToken`, { headers: auth })).json();
+  const { chargeIds, accessToken } = await seedCharges(sb.url, sb.apiKey, { amount: 40, prefix: 'page' });
   cfg = { baseUrl: sb.url, accessToken, chargeIds, delivery: { body: VECTOR.body, signature: VECTOR.signature, apiKey: VECTOR.apiKey } };
 });
 

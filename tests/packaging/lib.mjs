@@ -308,3 +308,25 @@ if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.me
     t.remove();
   }
 }
+
+/**
+ * The merchant's server side of a browser test, with the API key over plain HTTP: `n`
+ * charges (amounts from `amount`, orders `${prefix}-i`) and an access token for the page.
+ */
+export async function seedCharges(baseUrl, apiKey, { n = 3, amount = 20, prefix = 'browser' } = {}) {
+  const auth = { authorization: `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}` };
+  const chargeIds = [];
+  for (let i = 0; i < n; i++) {
+    const r = await fetch(`${baseUrl}/api/v1/charges`, {
+      method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
+      body: JSON.stringify({ amount: amount + i, currency: 'USD', externalOrderId: `${prefix}-${i}`,
+        cbUrl: 'http://127.0.0.1:9/cb', redirectUrl: 'https://shop.example/thanks' }),
+    });
+    if (r.status !== 200) throw new Error(`creating a charge: HTTP ${r.status} ${await r.text()}`);
+    chargeIds.push((await r.json()).id);
+  }
+  const tokenRes = await fetch(`${baseUrl}/api/v1/accessToken`, { headers: auth });
+  if (tokenRes.status !== 200) throw new Error(`creating an access token: HTTP ${tokenRes.status}`);
+  const { accessToken } = await tokenRes.json();
+  return { chargeIds, accessToken };
+}

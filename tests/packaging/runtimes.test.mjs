@@ -20,7 +20,7 @@ import { chromium } from 'playwright-core';
 import { startSandbox } from '../support/sandbox.mjs';
 import { VECTOR } from '../webhook/ref-signer.mjs';
 import {
-  BIN, exportTargets, installTarball, npmPack, resolveExport, run, runOk, serveDir, sizeTable, snapshotPkg, tempDir,
+  BIN, exportTargets, installTarball, npmPack, resolveExport, run, runOk, seedCharges, serveDir, sizeTable, snapshotPkg, tempDir,
 } from './lib.mjs';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
@@ -307,21 +307,7 @@ ${SMOKE}`);
 
 test('Chromium (ES module page, access-token client)', async () => {
   // Server side, with the API key: three charges and an access token for the browser.
-  const key = keyOf('browser');
-  const auth = { authorization: `Basic ${Buffer.from(`${key}:`).toString('base64')}` };
-  const chargeIds = [];
-  for (let i = 0; i < 3; i++) {
-    const r = await fetch(`${sb.url}/api/v1/charges`, {
-      method: 'POST', headers: { ...auth, 'content-type': 'application/json' },
-      body: JSON.stringify({ amount: 20 + i, currency: 'USD', externalOrderId: `browser-${i}`,
-        cbUrl: 'http://127.0.0.1:9/cb', redirectUrl: 'https://shop.example/thanks' }),
-    });
-    assert.equal(r.status, 200, await r.clone().text());
-    chargeIds.push((await r.json()).id);
-  }
-  const tokenRes = await fetch(`${sb.url}/api/v1/accessToken`, { headers: auth });
-  assert.equal(tokenRes.status, 200);
-  const { accessToken } = await tokenRes.json();
+  const { chargeIds, accessToken } = await seedCharges(sb.url, keyOf('browser'));
 
   // The page imports the package as ES modules: bare specifiers mapped (import map) to the
   // files the exports map gives the `browser` condition, under the installed node_modules.
