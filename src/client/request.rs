@@ -207,11 +207,6 @@ impl Config {
         })
     }
 
-    /// Authenticated with an access token (`Bearer`), not the API key.
-    pub fn uses_access_token(&self) -> bool {
-        self.auth.is_token()
-    }
-
     /// Builds the request for `resource.op(...)`. `cursor` replaces a list's cursor (page
     /// navigation). `new_key` makes the `Idempotency-Key` of a POST or PUT without one of
     /// the caller's (called at most once).
@@ -577,7 +572,7 @@ mod tests {
                     m.insert(k.to_string(), parse(v).unwrap());
                 }
             }
-            format!("[null,{}]", o.to_string())
+            format!("[null,{o}]")
         };
         let cases: Vec<(String, &str)> = vec![
             (with("amount", "-"), "amount"),
@@ -723,17 +718,17 @@ mod tests {
         );
         assert_eq!(r.body.as_deref(), Some(body.as_str()));
         assert!(r.header("idempotency-key").is_some());
-        let table = resources::table_json();
-        for part in [
-            r#""accounts":{"retrieve":["none","GET"]}"#,
-            r#""balances":{"retrieve":["none","GET"]}"#,
-            r#""balanceTransactions":{"retrieve":["id","GET"],"list":["list","GET"]}"#,
-            r#""payouts":{"create":["params","POST"],"retrieve":["id","GET"],"list":["list","GET"]}"#,
-            r#""markets":{"ticker":["params","GET"]}"#,
-            r#""events":{"test":["params","GET"]}"#,
-        ] {
-            assert!(table.contains(part), "{part} in {table}");
-        }
+        // Each family's operations: name, call shape and method, as the declarations say.
+        let ops = |name: &str| -> Vec<(&str, &str, &str)> {
+            let r = resources::find(name).unwrap();
+            r.ops.iter().map(|o| (o.name, o.args.as_str(), o.method.as_str())).collect()
+        };
+        assert_eq!(ops("accounts"), [("retrieve", "none", "GET")]);
+        assert_eq!(ops("balances"), [("retrieve", "none", "GET")]);
+        assert_eq!(ops("balanceTransactions"), [("retrieve", "id", "GET"), ("list", "list", "GET")]);
+        assert_eq!(ops("payouts"), [("create", "params", "POST"), ("retrieve", "id", "GET"), ("list", "list", "GET")]);
+        assert_eq!(ops("markets"), [("ticker", "params", "GET")]);
+        assert_eq!(ops("events"), [("test", "params", "GET")]);
     }
 
     /// Payout destinations: each type's required fields, named `destination.<field>`.
@@ -1017,7 +1012,9 @@ mod tests {
 
     #[test]
     fn only_token_clients_get_the_scope_hint() {
-        assert!(cfg(r#"{"accessToken":"t"}"#).unwrap().uses_access_token());
-        assert!(!cfg(r#"{"apiKey":"k"}"#).unwrap().uses_access_token());
+        let token = cfg(r#"{"accessToken":"t"}"#).unwrap();
+        let key = cfg(r#"{"apiKey":"k"}"#).unwrap();
+        assert!(prep(&token, "charges", "retrieve", r#"["ch_1"]"#).unwrap().auth.is_token());
+        assert!(!prep(&key, "charges", "retrieve", r#"["ch_1"]"#).unwrap().auth.is_token());
     }
 }

@@ -236,23 +236,3 @@ pub const RESOURCES: &[Resource] = &[
 pub fn find(name: &str) -> Option<&'static Resource> {
     RESOURCES.iter().find(|r| r.name == name)
 }
-
-/// The table the JS facade builds its methods from:
-/// `{"charges":{"create":["params","POST"],"retrieve":["id","GET"],...},...}`.
-pub fn table_json() -> String {
-    let table = RESOURCES
-        .iter()
-        .map(|r| {
-            let ops = r
-                .ops
-                .iter()
-                .map(|o| {
-                    let shape = vec![Json::from(o.args.as_str()), Json::from(o.method.as_str())];
-                    (o.name.to_string(), Json::Array(shape))
-                })
-                .collect();
-            (r.name.to_string(), Json::Object(ops))
-        })
-        .collect();
-    Json::Object(table).to_string()
-}
