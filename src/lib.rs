@@ -4,6 +4,7 @@
 
 #[cfg(feature = "client")]
 pub mod client;
+pub mod spec;
 // The client's wasm module does not carry the verifier (`qbitpay` loads the webhook module).
 #[cfg(not(all(target_arch = "wasm32", feature = "wasm-client", not(feature = "wasm-webhook"))))]
 pub mod webhook;

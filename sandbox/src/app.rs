@@ -10,6 +10,8 @@ use rand::distributions::Alphanumeric;
 use rand::Rng;
 use sha2::{Digest, Sha256};
 
+use qbitpay::spec::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{meta_get, meta_set, Db};
@@ -32,10 +34,10 @@ pub struct ListQuery {
 impl ListQuery {
     pub fn parse(q: &HashMap<String, String>) -> ApiResult<Self> {
         let limit = match q.get("limit").map(|s| s.trim()) {
-            None | Some("") => 10,
+            None | Some("") => DEFAULT_LIST_LIMIT as usize,
             Some(s) => match s.parse::<i64>() {
-                Ok(n) if (1..=100).contains(&n) => n as usize,
-                _ => return Err(ApiError::invalid("limit", format!("limit must be an integer from 1 to 100, not '{s}'"))),
+                Ok(n) if (1..=MAX_LIST_LIMIT as i64).contains(&n) => n as usize,
+                _ => return Err(ApiError::invalid("limit", format!("limit must be an integer from 1 to {MAX_LIST_LIMIT}, not '{s}'"))),
             },
         };
         let nonempty = |k: &str| q.get(k).filter(|s| !s.is_empty()).cloned();

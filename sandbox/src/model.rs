@@ -1,23 +1,23 @@
 //! The API's objects, as they go on the wire (camelCase, the spec's field order), and the
 //! sandbox's fixed market prices and fees.
 
+use qbitpay::spec::safe_int;
+pub use qbitpay::spec::{payment_types, BASE_CURRENCIES, CURRENCIES, DEFAULT_BASE_CURRENCY, DEFAULT_QUOTE_CURRENCY, QUOTE_CURRENCIES};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Value};
 
 /// Numbers the JavaScript way: `100`, not serde's `100.0`, for whole amounts.
 pub fn ser_num<S: Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        s.serialize_i64(*x as i64)
-    } else {
-        s.serialize_f64(*x)
+    match safe_int(*x) {
+        Some(i) => s.serialize_i64(i),
+        None => s.serialize_f64(*x),
     }
 }
 
 pub fn num(x: f64) -> Value {
-    if x.fract() == 0.0 && x.abs() < 9.0e15 {
-        json!(x as i64)
-    } else {
-        json!(x)
+    match safe_int(x) {
+        Some(i) => json!(i),
+        None => json!(x),
     }
 }
 
@@ -31,11 +31,7 @@ pub fn round_to(x: f64, places: i32) -> f64 {
     }
 }
 
-pub const CHARGE_CURRENCIES: &[&str] = &["USD", "USDT"];
-pub const BASE_CURRENCIES: &[&str] = &["BTC", "USDT"];
-pub const QUOTE_CURRENCIES: &[&str] = &["CNY", "USD", "PHP"];
 pub const BALANCE_CURRENCY: &str = "USDT";
-pub const PAYOUT_CURRENCIES: &[&str] = &["USDT", "USD"];
 
 pub const FEE_PAY: f64 = 0.01;
 pub const FEE_PAYOUT: f64 = 0.005;
@@ -74,16 +70,6 @@ pub fn ask_price(base: &str, quote: &str) -> f64 {
 
 pub fn bid_price(base: &str, quote: &str) -> f64 {
     round_to(mid_price(base, quote) * 0.995, 2)
-}
-
-/// The payment types a payer may use for each quote currency; the first is the default.
-pub fn payment_types(quote: &str) -> &'static [&'static str] {
-    match quote {
-        "CNY" => &["Alipay", "Yunshanfu", "bankAccount"],
-        "USD" => &["PayPal", "bankAccount"],
-        "PHP" => &["Coins.ph", "GCash"],
-        _ => &[],
-    }
 }
 
 pub fn type_label(ty: &str) -> Value {

@@ -32,12 +32,12 @@ pub fn create_charge(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
     if !(PAY_MIN..=PAY_MAX).contains(&amount) {
         return Err(ApiError::invalid("amount", format!("amount must be between {PAY_MIN} and {PAY_MAX}.")));
     }
-    let currency = one_of(p, "", "currency", CHARGE_CURRENCIES, None)?;
+    let currency = one_of(p, "", "currency", CURRENCIES, None)?;
     let external_order_id = req_string(p, "", "externalOrderId")?;
     let cb_url = req_url(p, "cbUrl")?;
     let redirect_url = req_url(p, "redirectUrl")?;
-    let base = one_of(p, "", "baseCurrency", BASE_CURRENCIES, Some("BTC"))?;
-    let quote = one_of(p, "", "quoteCurrency", QUOTE_CURRENCIES, Some("CNY"))?;
+    let base = one_of(p, "", "baseCurrency", BASE_CURRENCIES, Some(DEFAULT_BASE_CURRENCY))?;
+    let quote = one_of(p, "", "quoteCurrency", QUOTE_CURRENCIES, Some(DEFAULT_QUOTE_CURRENCY))?;
     let types = payment_types(&quote);
     let ptype = one_of(p, "", "paymentType", types, Some(types[0]))?;
     let payer_name = opt_string(p, "", "payerName")?;
@@ -247,16 +247,6 @@ pub fn account_object() -> Value {
 
 // ---------------------------------------------------------------- payouts
 
-pub const DESTINATION_TYPES: &[&str] = &["bankAccount", "wallet", "Alipay", "PayPal", "Coins.ph", "GCash"];
-
-fn required_destination_fields(ty: &str) -> &'static [&'static str] {
-    match ty {
-        "bankAccount" => &["payerName", "bankAccountNum", "bankName"],
-        "wallet" => &["payerName", "addr"],
-        _ => &["payerName", "bankAccountNum"],
-    }
-}
-
 fn destination(p: &Params, currency: &str) -> ApiResult<Value> {
     let d = match p.get("destination") {
         None | Some(Value::Null) => return Err(ApiError::missing("destination")),
@@ -269,14 +259,15 @@ fn destination(p: &Params, currency: &str) -> ApiResult<Value> {
             ))
         }
     };
-    let ty = one_of(d, "destination.", "type", DESTINATION_TYPES, None)?;
+    let types: Vec<&str> = qbitpay::spec::DESTINATIONS.iter().map(|d| d.ty).collect();
+    let ty = one_of(d, "destination.", "type", &types, None)?;
     let mut out = Map::new();
     out.insert("object".into(), json!("paymentMethod"));
     out.insert("type".into(), json!(ty));
     out.insert("currency".into(), json!(currency));
     out.insert("status".into(), json!("active"));
     out.insert("typeLabel".into(), type_label(&ty));
-    for f in required_destination_fields(&ty) {
+    for f in qbitpay::spec::destination(&ty).map_or(&[][..], |d| d.required) {
         let v = req_string(d, "destination.", f)?;
         let key = if *f == "bankAccountNum" { "accountNum" } else { f };
         out.insert(key.into(), json!(v));
@@ -299,7 +290,7 @@ pub fn create_payout(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
     if amount < PAYOUT_MIN {
         return Err(ApiError::invalid("amount", format!("amount must be at least {PAYOUT_MIN} (the payout minimum).")));
     }
-    let currency = one_of(p, "", "currency", PAYOUT_CURRENCIES, None)?;
+    let currency = one_of(p, "", "currency", CURRENCIES, None)?;
     let dest = destination(p, &currency)?;
     let description = opt_string(p, "", "description")?;
     let external_order_id = opt_string(p, "", "externalOrderId")?;

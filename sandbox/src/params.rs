@@ -123,8 +123,8 @@ pub fn req_url(p: &Params, name: &str) -> ApiResult<String> {
 }
 
 pub fn check_url(name: &str, v: &str) -> ApiResult<reqwest::Url> {
-    match reqwest::Url::parse(v) {
-        Ok(u) if (u.scheme() == "http" || u.scheme() == "https") && u.host().is_some() => Ok(u),
+    match reqwest::Url::parse(v).ok().filter(|_| qbitpay::spec::is_http_url(v)) {
+        Some(u) if u.host().is_some() => Ok(u),
         _ => Err(ApiError::invalid(name, format!("{name} must be an absolute http(s) URL, not '{v}'."))),
     }
 }

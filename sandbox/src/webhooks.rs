@@ -21,6 +21,7 @@ pub const DELIVER: &str = "deliver";
 /// Record an event and, when it has a URL (its own or `--webhook-url`), schedule its first
 /// delivery now (in the same transaction as the change it reports).
 pub fn emit(app: &App, acct: &Account, w: &W, ty: &str, data: Value, url: Option<String>) -> ApiResult<String> {
+    debug_assert!(qbitpay::spec::is_event_type(ty), "{ty} is not an event type of the API");
     let url = url.or_else(|| app.cfg.webhook_url.clone());
     let ms = app.clock.tick();
     let ev = Event {

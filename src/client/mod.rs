@@ -36,22 +36,18 @@ pub fn type_name(v: &Json) -> &'static str {
 
 /// A number as JSON, integral values without a fraction (`10`, not `10.0`).
 pub fn num(n: f64) -> Json {
-    if is_int(n) {
-        Json::from(n as i64)
-    } else {
-        Json::from(n)
+    match crate::spec::safe_int(n) {
+        Some(i) => Json::from(i),
+        None => Json::from(n),
     }
 }
 
 /// An integer JavaScript represents exactly.
 pub fn is_int(n: f64) -> bool {
-    n.is_finite() && n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0
+    crate::spec::safe_int(n).is_some()
 }
 
-/// A number as JavaScript's `String(n)` writes the common cases (integers without `.0`).
-pub fn fmt_num(n: f64) -> String {
-    num(n).to_string()
-}
+pub use crate::spec::js_number as fmt_num;
 
 #[cfg(test)]
 pub(crate) fn parse(s: &str) -> Result<Json, serde_json::Error> {

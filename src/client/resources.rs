@@ -4,16 +4,10 @@
 use super::error::ClientError;
 use super::Json;
 use super::schema::{Field, Op, Resource, Ty, Union};
-
-pub const CURRENCIES: &[&str] = &["USD", "USDT"];
-pub const BASE_CURRENCIES: &[&str] = &["BTC", "USDT"];
-pub const QUOTE_CURRENCIES: &[&str] = &["CNY", "USD", "PHP"];
-/// Payment types by quote currency (spec: Charges).
-pub const PAYMENT_TYPES: &[(&str, &[&str])] = &[
-    ("CNY", &["Alipay", "Yunshanfu", "bankAccount"]),
-    ("USD", &["PayPal", "bankAccount"]),
-    ("PHP", &["Coins.ph", "GCash"]),
-];
+use crate::spec::{
+    self, BALANCE_TRANSACTION_STATUSES, BALANCE_TRANSACTION_TYPES, BASE_CURRENCIES, CURRENCIES, PAYOUT_STATUSES,
+    QUOTE_CURRENCIES,
+};
 
 const CHARGE_CREATE: &[Field] = &[
     Field::req("amount", Ty::Amount),
@@ -23,17 +17,7 @@ const CHARGE_CREATE: &[Field] = &[
     Field::req("redirectUrl", Ty::Url),
     Field::opt("baseCurrency", Ty::Enum(BASE_CURRENCIES)),
     Field::opt("quoteCurrency", Ty::Enum(QUOTE_CURRENCIES)),
-    Field::opt(
-        "paymentType",
-        Ty::Enum(&[
-            "Alipay",
-            "Yunshanfu",
-            "bankAccount",
-            "PayPal",
-            "Coins.ph",
-            "GCash",
-        ]),
-    ),
+    Field::opt("paymentType", Ty::Enum(spec::PAYMENT_TYPE_NAMES)),
     Field::opt("payerName", Ty::Str),
 ];
 
@@ -45,9 +29,9 @@ fn payment_type_matches_quote(p: &Json) -> Result<(), ClientError> {
     let quote = p
         .get("quoteCurrency")
         .and_then(Json::as_str)
-        .unwrap_or("CNY");
-    match PAYMENT_TYPES.iter().find(|(q, _)| *q == quote) {
-        Some((_, types)) if !types.contains(&pt) => Err(ClientError::invalid(
+        .unwrap_or(spec::DEFAULT_QUOTE_CURRENCY);
+    match spec::payment_types(quote) {
+        types if !types.is_empty() && !types.contains(&pt) => Err(ClientError::invalid(
             "paymentType",
             format!("Invalid paymentType: with quoteCurrency {} it must be one of {}", quote, types.join(", ")),
         )),
@@ -61,7 +45,7 @@ pub const CHARGES: Resource = Resource {
     ops: &[
         Op::create(CHARGE_CREATE).with_check(payment_type_matches_quote),
         Op::retrieve(),
-        Op::update(&[Field::req("status", Ty::Enum(&["buyerPaid"]))]),
+        Op::update(&[Field::req("status", Ty::Enum(spec::CHARGE_UPDATE_STATUSES))]),
         Op::list(&[Field::opt("externalOrderId", Ty::Str)]),
     ],
 };
@@ -86,10 +70,6 @@ pub const BALANCES: Resource = Resource {
     path: "/api/v1/balances",
     ops: &[Op::show("retrieve", "/show")],
 };
-
-pub const BALANCE_TRANSACTION_TYPES: &[&str] =
-    &["charge", "payout", "payout_cancel", "payout_failure"];
-pub const BALANCE_TRANSACTION_STATUSES: &[&str] = &["pending", "available"];
 
 /// The spec lists `source` "with `type`": a source id filters within one type.
 fn source_needs_type(p: &Json) -> Result<(), ClientError> {
@@ -116,39 +96,6 @@ pub const BALANCE_TRANSACTIONS: Resource = Resource {
     ],
 };
 
-// A payout destination: the fields its `type` requires (spec: Payouts). `type` itself is
-// in each list so that it is a known member; its value picks the list.
-const D_TYPE: Field = Field::req("type", Ty::Str);
-const D_PAYER: Field = Field::req("payerName", Ty::Str);
-const D_ACCOUNT: Field = Field::req("bankAccountNum", Ty::Str);
-const DEST_BANK_ACCOUNT: &[Field] = &[
-    D_TYPE,
-    D_PAYER,
-    D_ACCOUNT,
-    Field::req("bankName", Ty::Str),
-    // Optional bank details (the PaymentMethod fields a bank transfer can use).
-    Field::opt("bankRoutingNum", Ty::Str),
-    Field::opt("bankDetailName", Ty::Str),
-    Field::opt("bankAddr", Ty::Str),
-    Field::opt("city", Ty::Str),
-    Field::opt("state", Ty::Str),
-    Field::opt("country", Ty::Str),
-    Field::opt("postalCode", Ty::Str),
-    Field::opt("swift", Ty::Str),
-];
-const DEST_WALLET: &[Field] = &[D_TYPE, D_PAYER, Field::req("addr", Ty::Str)];
-const DEST_ACCOUNT: &[Field] = &[D_TYPE, D_PAYER, D_ACCOUNT];
-/// Destination types and their fields, keyed by `destination.type`.
-pub const DESTINATIONS: &[(&str, &[Field])] = &[
-    ("bankAccount", DEST_BANK_ACCOUNT),
-    ("wallet", DEST_WALLET),
-    ("Alipay", DEST_ACCOUNT),
-    ("PayPal", DEST_ACCOUNT),
-    ("Coins.ph", DEST_ACCOUNT),
-    ("GCash", DEST_ACCOUNT),
-];
-pub const PAYOUT_STATUSES: &[&str] = &["pending", "inTransit", "paid", "cancelled", "failed"];
-
 const PAYOUT_CREATE: &[Field] = &[
     Field::req("amount", Ty::Amount),
     Field::req("currency", Ty::Enum(CURRENCIES)),
@@ -156,7 +103,7 @@ const PAYOUT_CREATE: &[Field] = &[
         "destination",
         Ty::Tagged(&Union {
             tag: "type",
-            variants: DESTINATIONS,
+            variants: spec::DESTINATIONS,
         }),
     ),
     Field::opt("description", Ty::Str),
@@ -208,7 +155,7 @@ pub const MARKETS: Resource = Resource {
         "/ticker",
         &[
             Field::req("symbol", Ty::Str),
-            Field::req("side", Ty::Enum(&["ask", "bid"])),
+            Field::req("side", Ty::Enum(spec::TICKER_SIDES)),
         ],
     )
     .with_check(symbol_is_a_market)],

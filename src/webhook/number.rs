@@ -156,67 +156,37 @@ fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
     host::print(lit, negative, out)
 }
 
-/// The rare numbers the fast path cannot print: the correctly rounded double
-/// (`str::parse`), then its shortest round-trip digits in ECMAScript's format (`ryu-js`).
-#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+/// The rare numbers the fast path cannot print: the correctly rounded double, then
+/// `String` of it (`spec`: `ryu-js` on the host, JavaScript's own in the wasm modules).
 mod host {
     use super::Number;
 
-    pub fn print(lit: &[u8], negative: bool, out: &mut Vec<u8>) -> Number {
-        let value: f64 = std::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN);
-        if value.is_infinite() {
-            return Number::Infinite { negative };
-        }
-        out.extend_from_slice(ryu_js::Buffer::new().format(value).as_bytes());
-        Number::Finite
+    #[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+    fn parse(lit: &[u8]) -> f64 {
+        std::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN)
     }
 
-    pub fn js_string(value: f64) -> String {
-        ryu_js::Buffer::new().format(value).to_owned()
-    }
-}
-
-/// In the webhook wasm module, JavaScript's own `Number` and `String` (by definition what
-/// the sender ran), through ordinary imports: float parsing and printing with their tables
-/// would add ~17 KB gzip to the module every edge function loads (measured: wasm 50.6 vs 33.3 KB).
-#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
-mod host {
-    use super::Number;
-    use wasm_bindgen::prelude::wasm_bindgen;
-
-    #[wasm_bindgen]
-    extern "C" {
-        #[wasm_bindgen(js_name = Number)]
-        fn number(text: &str) -> f64;
-        #[wasm_bindgen(js_name = String)]
-        fn string(value: f64) -> String;
-    }
-
-    pub fn print(lit: &[u8], negative: bool, out: &mut Vec<u8>) -> Number {
+    #[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+    fn parse(lit: &[u8]) -> f64 {
         // A literal that `scan` accepted is ASCII.
-        let value = std::str::from_utf8(lit).map_or(f64::NAN, number);
+        std::str::from_utf8(lit).map_or(f64::NAN, crate::spec::host::number)
+    }
+
+    pub fn print(lit: &[u8], negative: bool, out: &mut Vec<u8>) -> Number {
+        let value = parse(lit);
         if value.is_infinite() {
             return Number::Infinite { negative };
         }
-        out.extend_from_slice(string(value).as_bytes());
+        out.extend_from_slice(crate::spec::js_number(value).as_bytes());
         Number::Finite
     }
-
-    pub fn js_string(value: f64) -> String {
-        string(value)
-    }
-}
-
-/// `String(value)` for any double, as JavaScript writes it (`NaN`, `Infinity` included).
-pub fn js_string(value: f64) -> String {
-    host::js_string(value)
 }
 
 /// A whole number in an error message, as JavaScript writes it: messages are concatenated
 /// around these instead of format!ted, which keeps format! and the u64 and char Display
 /// impls out of the webhook module (−0.3 KB gzip).
 pub(crate) fn count(n: f64) -> String {
-    js_string(n)
+    crate::spec::js_number(n)
 }
 
 /// The exponent part (`e-7`), saturated far beyond any double's range.
@@ -353,7 +323,7 @@ mod tests {
     fn js_string_of_doubles() {
         for (v, expect) in [(0.0, "0"), (-0.0, "0"), (f64::NAN, "NaN"), (f64::INFINITY, "Infinity"), (f64::NEG_INFINITY, "-Infinity"),
             (1e21, "1e+21"), (1e-7, "1e-7"), (123.456, "123.456"), (-5.0, "-5")] {
-            assert_eq!(super::js_string(v), expect);
+            assert_eq!(crate::spec::js_number(v), expect);
         }
     }
 

@@ -9,7 +9,7 @@
 
 use super::canonical::Canonical;
 use super::error::SignatureError;
-use super::number::js_string;
+use crate::spec::js_number;
 use super::verify::Delivery;
 
 /// A top-level value of a parsed event, as JavaScript gave it.
@@ -48,7 +48,7 @@ impl Delivery for &ParsedEvent {
         let mut numbers = Vec::new();
         for (_, v) in &self.members {
             if let Value::Number(n) = v {
-                numbers.push(js_string(*n));
+                numbers.push(js_number(*n));
             }
         }
         let mut numbers = numbers.iter();
