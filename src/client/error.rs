@@ -20,16 +20,6 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The kind's name as `errors.mjs` (`errorClasses`) spells it.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ErrorKind::InvalidRequest => "invalid_request",
-            ErrorKind::Authentication => "authentication",
-            ErrorKind::RateLimit => "rate_limit",
-            ErrorKind::Api => "api",
-            ErrorKind::Connection => "connection",
-        }
-    }
     /// The `type` used when the server did not send one.
     pub fn default_type(self) -> &'static str {
         match self {
@@ -40,7 +30,7 @@ impl ErrorKind {
             ErrorKind::Connection => "connection_error",
         }
     }
-    /// The kind for an HTTP status (the table).
+    /// The kind for an HTTP status.
     pub fn for_status(status: u16) -> ErrorKind {
         match status {
             400 | 404 => ErrorKind::InvalidRequest,

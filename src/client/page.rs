@@ -19,22 +19,6 @@ pub enum Dir {
     Backward,
 }
 
-impl Dir {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Dir::Forward => "f",
-            Dir::Backward => "b",
-        }
-    }
-    pub fn parse(s: &str) -> Dir {
-        if s == "b" {
-            Dir::Backward
-        } else {
-            Dir::Forward
-        }
-    }
-}
-
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cursor {
     StartingAfter(String),

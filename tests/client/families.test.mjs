@@ -1,4 +1,4 @@
-// Issue 5 through the built package against the sandbox: accounts, balances,
+// The API families through the built package against the sandbox: accounts, balances,
 // balanceTransactions, payouts, markets, events — every call, its server-side errors, the
 // client-side validation (nothing sent), access-token scope, idempotent payout retries.
 import { test, before, after } from 'node:test';

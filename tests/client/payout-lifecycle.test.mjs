@@ -1,4 +1,4 @@
-// The payout lifecycle through the built package against the sandbox (issue 5): a buyer's
+// The payout lifecycle through the built package against the sandbox: a buyer's
 // charge succeeds and funds the account, three payouts go out (one paid, one cancelled, one
 // failed), and the balance, the balance transactions and the `payout.*` webhooks — each
 // checked with `verifyWebhook` — tell the same story.

@@ -1,4 +1,4 @@
-// One package, every runtime, proven from the packed tarball (issue 6).
+// One package, every runtime, proven from the packed tarball.
 //
 // pkg/ is copied, `npm pack`-ed, and the tarball installed offline into one throwaway
 // project; then the same smoke scenario (fixtures/smoke.js: the spec's known-answer

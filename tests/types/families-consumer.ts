@@ -1,4 +1,4 @@
-// Compiled with `tsc --strict --noEmit` (make test): the families of issue 5 (accounts,
+// Compiled with `tsc --strict --noEmit` (make test): the API families (accounts,
 // balances, balanceTransactions, payouts, markets, events) and the webhook Event union.
 import { QbitPay, QbitPayAuthenticationError, QbitPayInvalidRequestError, verifyWebhook } from 'qbitpay';
 import { verifyWebhook as verifyStandalone } from 'qbitpay/webhook';
