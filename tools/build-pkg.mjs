@@ -53,40 +53,33 @@ const facades = path.join(template, 'src');
 const at = (...p) => path.join(pkg, ...p);
 
 // The wasm modules: `entry` is the npm entry's file stem, `facade` its pkg-template/src
-// module and `api` the function it exports. `env`: extra environment for the module's cargo
-// build. `wasmOpt`: wasm-opt passes run again on wasm-pack's output (which had -Oz), or
-// instead of them with `noOpt`.
-// The webhook module: wasm-opt -O3 instead of -Oz, 3-8 % faster verification (-Oz folds the
-// canonicaliser's and MD5's hot code) at the same gzip size (measured: 15.23 vs 15.26 KB);
-// -O3 rather than -O4: as fast in bench/webhook, 0.13 KB gzip smaller; assuming the lowest
-// 1 KB of memory unused, as the client's below (−0.14 KB gzip), to a fixed point (−0.06 KB).
+// module and `api` the function it exports. `profile`: the module's cargo profile, and
+// `wasmOpt`: its key in `[package.metadata.qbitpay.wasm-opt]` (both in Cargo.toml).
 const VERIFIER = { facade: 'webhook', api: 'webhookApi' };
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facades: [VERIFIER],
-  env: {}, noOpt: true, wasmOpt: ['-O3', '--low-memory-unused', '--converge'], ownNames: true };
+  profile: 'release', wasmOpt: 'webhook', ownNames: true };
 // The client's module: the client and the verifier (one module: 11.6 KB gzip less than the
-// client's and the webhook module side by side), at opt-level z, SHA-256 too (−3.5 KB gzip
-// against s): request building is not hot (one call per HTTP request), and `qbitpay/webhook`
-// is the verifier built for speed. wasm-opt again, assuming the lowest 1 KB of memory unused
-// (true of Rust's wasm32 layout: the stack's far end, then data from 1 MB), to a fixed point.
+// client's and the webhook module side by side).
 const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', types: true, entry: 'index',
-  facades: [VERIFIER, { facade: 'client', api: 'clientApi' }],
-  env: { CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z', CARGO_PROFILE_RELEASE_PACKAGE_SHA2_OPT_LEVEL: 'z', CARGO_PROFILE_RELEASE_PACKAGE_MD_5_OPT_LEVEL: 'z' },
-  wasmOpt: ['-Oz', '--low-memory-unused', '--converge'] };
+  facades: [VERIFIER, { facade: 'client', api: 'clientApi' }], profile: 'wasm-client', wasmOpt: 'client' };
 const MODULES = [WEBHOOK, CLIENT];
+const WASM_OPT = JSON.parse(execFileSync('cargo', ['metadata', '--no-deps', '--format-version', '1'], { cwd: root, encoding: 'utf8' }))
+  .packages.find((p) => p.name === 'qbitpay').metadata.qbitpay['wasm-opt'];
 
 function wasmPack(m) {
-  execFileSync('wasm-pack', ['build', '--target', 'web', '--release', '--no-pack', ...(m.types ? [] : ['--no-typescript']), ...(m.noOpt ? ['--no-opt'] : []),
+  execFileSync('wasm-pack', ['build', '--target', 'web', '--profile', m.profile, '--no-opt', '--no-pack', ...(m.types ? [] : ['--no-typescript']),
     '--out-dir', `target/wasm-pack/${m.glue}`, '--out-name', m.glue, '--',
-    '--no-default-features', '--features', m.features], { cwd: root, stdio: 'inherit', env: { ...process.env, ...m.env } });
+    '--no-default-features', '--features', m.features], { cwd: root, stdio: 'inherit' });
 }
 const glueFile = (m) => path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}.js`);
 
-// The module's own extra wasm-opt passes, and out with what no runtime needs: the producers
-// and target_features custom sections.
+// The module's wasm-opt runs, and out with what no runtime needs: the producers and
+// target_features custom sections.
 function finishWasm(m, file) {
-  execFileSync('wasm-opt', [file, '-o', file, ...m.wasmOpt, '--strip-producers', '--strip-target-features', '--enable-bulk-memory',
-    '--enable-nontrapping-float-to-int', '--enable-sign-ext', '--enable-mutable-globals', '--enable-reference-types',
-    '--enable-multivalue'], { cwd: root, stdio: 'inherit' });
+  for (const passes of WASM_OPT[m.wasmOpt]) {
+    execFileSync('wasm-opt', [file, '-o', file, ...passes, '--strip-producers', '--strip-target-features', ...WASM_OPT.features],
+      { cwd: root, stdio: 'inherit' });
+  }
 }
 
 // --- how each runtime gets the compiled module ---
