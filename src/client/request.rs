@@ -3,9 +3,8 @@
 
 use super::error::ClientError;
 use super::page::{parse_list_params, Cursor, Dir};
-use super::resources;
 use super::retry::{Outcome, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
-use super::schema::{validate, Args, Field, Ty};
+use super::schema::{validate, Args, Field, Op, Resource, Ty};
 use super::{type_name, Json};
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
@@ -207,22 +206,17 @@ impl Config {
         })
     }
 
-    /// Builds the request for `resource.op(...)`. `cursor` replaces a list's cursor (page
+    /// Builds the request for `res.op(...)`. `cursor` replaces a list's cursor (page
     /// navigation). `new_key` makes the `Idempotency-Key` of a POST or PUT without one of
     /// the caller's (called at most once).
     pub fn prepare(
         &self,
-        resource: &str,
-        op: &str,
+        res: &Resource,
+        op: &Op,
         call: &Call,
         cursor: Option<Cursor>,
         new_key: impl FnOnce() -> String,
     ) -> Result<Request, ClientError> {
-        let res = resources::find(resource)
-            .ok_or_else(|| ClientError::invalid("resource", format!("Unknown resource {resource}")))?;
-        let op = res
-            .op(op)
-            .ok_or_else(|| ClientError::invalid("method", format!("Unknown method {resource}.{op}")))?;
         let opts = validate(&call.opts, CALL_OPTIONS, "")?;
         let (auth, auth_header) = match auth_of(&opts, self.keys_allowed)? {
             Some(a) => {
@@ -343,7 +337,7 @@ fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::parse;
+    use crate::client::{parse, resources};
 
     fn cfg(opts: &str) -> Result<Config, ClientError> {
         Config::new(
@@ -359,7 +353,8 @@ mod tests {
         let a = parse(args).unwrap();
         let at = |i: usize| a.get(i).cloned().unwrap_or(Json::Null);
         let call = Call { id: at(0), params: at(1), opts: at(2) };
-        c.prepare(res, op, &call, None, || "07070707-0707-4707-8707-070707070707".into())
+        let res = resources::find(res).unwrap();
+        c.prepare(res, res.op(op).unwrap(), &call, None, || "07070707-0707-4707-8707-070707070707".into())
     }
     const CREATE: &str = r#"{"amount":100,"currency":"USD","externalOrderId":"o1","cbUrl":"http://127.0.0.1/cb","redirectUrl":"https://shop.example/done"}"#;
 
@@ -485,8 +480,8 @@ mod tests {
         assert_eq!(r.page, Some((100, Dir::Forward)));
         let r = c
             .prepare(
-                "charges",
-                "list",
+                &resources::charges::RESOURCE,
+                &resources::charges::list,
                 &Call { params: parse(r#"{"startingAfter":"x"}"#).unwrap(), ..Call::default() },
                 Some(Cursor::EndingBefore("y".into())),
                 String::new,
@@ -551,7 +546,8 @@ mod tests {
                 ("events", "test"),
             ] {
                 let call = Call { id: j.clone(), params: j.clone(), opts: j.clone() };
-                let _ = c.prepare(res, op, &call, None, String::new);
+                let res = resources::find(res).unwrap();
+                let _ = c.prepare(res, res.op(op).unwrap(), &call, None, String::new);
             }
             let _ = crate::client::page::to_array_max(&j);
             let _ = Config::new(&j, &Env::default());
@@ -635,13 +631,6 @@ mod tests {
                 .param
                 .as_deref(),
             Some("status")
-        );
-        assert_eq!(
-            prep(&c, "charges", "nope", "[]")
-                .unwrap_err()
-                .param
-                .as_deref(),
-            Some("method")
         );
     }
 
@@ -976,8 +965,6 @@ mod tests {
                 r#"[null,{"url":"http://x"}]"#.into(),
                 "url",
             ),
-            ("events", "list", "[]".into(), "method"),
-            ("payouts", "update", "[]".into(), "method"),
         ];
         for (res, op, args, param) in cases {
             let e = prep(&c, res, op, &args).unwrap_err();

@@ -1,14 +1,17 @@
-//! The API as declarations: one `Resource` constant per family. Everything else (validation,
-//! URLs, bodies, idempotency, pagination, the JS methods) is generic over this table.
+//! The API as declarations: [`families!`] is the one table of the API's families. Everything
+//! else (validation, URLs, bodies, idempotency, pagination, the JavaScript classes and their
+//! TypeScript signatures) is generic over it.
 
 use super::error::ClientError;
 use super::Json;
-use super::schema::{Field, Op, Resource, Ty, Union};
+use super::schema::{Args, Field, Op, Resource, Ty, Union};
 use crate::spec::{
     self, BALANCE_TRANSACTION_STATUSES, BALANCE_TRANSACTION_TYPES, BASE_CURRENCIES, CURRENCIES, PAYOUT_STATUSES,
     QUOTE_CURRENCIES,
 };
 
+const CHARGE_FILTERS: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
+const CHARGE_UPDATE: &[Field] = &[Field::req("status", Ty::Enum(spec::CHARGE_UPDATE_STATUSES))];
 const CHARGE_CREATE: &[Field] = &[
     Field::req("amount", Ty::Amount),
     Field::req("currency", Ty::Enum(CURRENCIES)),
@@ -39,37 +42,11 @@ fn payment_type_matches_quote(p: &Json) -> Result<(), ClientError> {
     }
 }
 
-pub const CHARGES: Resource = Resource {
-    name: "charges",
-    path: "/api/v1/charges",
-    ops: &[
-        Op::create(CHARGE_CREATE).with_check(payment_type_matches_quote),
-        Op::retrieve(),
-        Op::update(&[Field::req("status", Ty::Enum(spec::CHARGE_UPDATE_STATUSES))]),
-        Op::list(&[Field::opt("externalOrderId", Ty::Str)]),
-    ],
-};
-
-/// `accessToken.create()` is a GET with the API key (spec: Authentication).
-pub const ACCESS_TOKEN: Resource = Resource {
-    name: "accessToken",
-    path: "/api/v1/accessToken",
-    ops: &[Op::show("create", "")],
-};
-
-/// `accounts.retrieve()`: fee rates and limits.
-pub const ACCOUNTS: Resource = Resource {
-    name: "accounts",
-    path: "/api/v1/accounts",
-    ops: &[Op::show("retrieve", "/show")],
-};
-
-/// `balances.retrieve()`: the merchant's balance.
-pub const BALANCES: Resource = Resource {
-    name: "balances",
-    path: "/api/v1/balances",
-    ops: &[Op::show("retrieve", "/show")],
-};
+const BALANCE_TRANSACTION_FILTERS: &[Field] = &[
+    Field::opt("type", Ty::Enum(BALANCE_TRANSACTION_TYPES)),
+    Field::opt("source", Ty::Str),
+    Field::opt("status", Ty::Enum(BALANCE_TRANSACTION_STATUSES)),
+];
 
 /// The spec lists `source` "with `type`": a source id filters within one type.
 fn source_needs_type(p: &Json) -> Result<(), ClientError> {
@@ -81,20 +58,6 @@ fn source_needs_type(p: &Json) -> Result<(), ClientError> {
     }
     Ok(())
 }
-
-pub const BALANCE_TRANSACTIONS: Resource = Resource {
-    name: "balanceTransactions",
-    path: "/api/v1/balanceTransactions",
-    ops: &[
-        Op::retrieve(),
-        Op::list(&[
-            Field::opt("type", Ty::Enum(BALANCE_TRANSACTION_TYPES)),
-            Field::opt("source", Ty::Str),
-            Field::opt("status", Ty::Enum(BALANCE_TRANSACTION_STATUSES)),
-        ])
-        .with_check(source_needs_type),
-    ],
-};
 
 const PAYOUT_CREATE: &[Field] = &[
     Field::req("amount", Ty::Amount),
@@ -110,19 +73,11 @@ const PAYOUT_CREATE: &[Field] = &[
     Field::opt("externalOrderId", Ty::Str),
 ];
 
-pub const PAYOUTS: Resource = Resource {
-    name: "payouts",
-    path: "/api/v1/payouts",
-    ops: &[
-        Op::create(PAYOUT_CREATE),
-        Op::retrieve(),
-        Op::list(&[
-            // The destination's type, account number or address.
-            Field::opt("destination", Ty::Str),
-            Field::opt("status", Ty::Enum(PAYOUT_STATUSES)),
-        ]),
-    ],
-};
+const PAYOUT_FILTERS: &[Field] = &[
+    // The destination's type, account number or address.
+    Field::opt("destination", Ty::Str),
+    Field::opt("status", Ty::Enum(PAYOUT_STATUSES)),
+];
 
 /// `symbol` is `BASE/QUOTE` (`USDT/CNY`), from the currencies the spec names.
 fn symbol_is_a_market(p: &Json) -> Result<(), ClientError> {
@@ -147,39 +102,269 @@ fn symbol_is_a_market(p: &Json) -> Result<(), ClientError> {
     ))
 }
 
-pub const MARKETS: Resource = Resource {
-    name: "markets",
-    path: "/api/v1/markets",
-    ops: &[Op::query(
-        "ticker",
-        "/ticker",
-        &[
-            Field::req("symbol", Ty::Str),
-            Field::req("side", Ty::Enum(spec::TICKER_SIDES)),
-        ],
-    )
-    .with_check(symbol_is_a_market)],
-};
+const TICKER: &[Field] = &[Field::req("symbol", Ty::Str), Field::req("side", Ty::Enum(spec::TICKER_SIDES))];
+const EVENT_TEST: &[Field] = &[Field::opt("cbUrl", Ty::Url)];
 
-/// `events.test({ cbUrl })`: one test webhook to `cbUrl` (or the configured URL).
-pub const EVENTS: Resource = Resource {
-    name: "events",
-    path: "/api/v1/events",
-    ops: &[Op::query("test", "/test", &[Field::opt("cbUrl", Ty::Url)])],
-};
+/// Every family of the API, in the order the client gets them, each declared once:
+///
+/// ```text
+/// #[doc = " the class's doc"]
+/// Class accessor {
+///     #[doc = " the method's doc"]
+///     method(arguments) -> "TypeScript result" = the operation;
+/// }
+/// ```
+///
+/// The accessor names the client's property (`qp.payouts`) and the path (`/api/v1/payouts`).
+/// A method's arguments are what JavaScript passes before the per-call options: none, `id`,
+/// `params: Type` (`params?:` when optional) or `id, params: Type`, with their TypeScript
+/// types; `list(params?: Type)` makes a list. `-> generic` leaves the signature to the
+/// hand-written declarations (`types.d.ts`). `$then` is the macro that receives the table:
+/// here the core's constants, in `src/wasm` the classes. Docs as `#[doc]` attributes: a `///`
+/// in a macro becomes a raw string, which wasm-bindgen copies into the `.d.ts` as written.
+macro_rules! families {
+    ($then:ident) => {
+        $then! {
+            #[doc = " Charges: payments to collect."]
+            Charges charges {
+                create(params: ChargeCreateParams) -> "Promise<Returned<Charge>>" =
+                    Op::create(CHARGE_CREATE).with_check(payment_type_matches_quote);
+                retrieve(id) -> "Promise<Returned<Charge>>" = Op::retrieve();
+                #[doc = " The only update: `{ status: 'buyerPaid' }` of a pending charge."]
+                update(id, params: ChargeUpdateParams) -> "Promise<Returned<Charge>>" = Op::update(CHARGE_UPDATE);
+                list(params?: ChargeListParams) -> "ListPromise<Charge>" = Op::list(CHARGE_FILTERS);
+            }
+            #[doc = " Access tokens for a browser (API key only)."]
+            AccessTokens accessToken {
+                // A GET with the API key (spec: Authentication).
+                create() -> "Promise<Returned<AccessToken>>" = Op::show("");
+            }
+            #[doc = " The account's fee rates and limits."]
+            Accounts accounts {
+                retrieve() -> "Promise<Returned<Account>>" = Op::show("/show");
+            }
+            #[doc = " The merchant's balance."]
+            Balances balances {
+                retrieve() -> "Promise<Returned<Balance>>" = Op::show("/show");
+            }
+            #[doc = " Every change of the balance."]
+            BalanceTransactions balanceTransactions {
+                retrieve(id) -> "Promise<Returned<BalanceTransaction>>" = Op::retrieve();
+                list(params?: BalanceTransactionListParams) -> "ListPromise<BalanceTransaction>" =
+                    Op::list(BALANCE_TRANSACTION_FILTERS).with_check(source_needs_type);
+            }
+            #[doc = " Money sent out."]
+            Payouts payouts {
+                create(params: PayoutCreateParams) -> "Promise<Returned<Payout>>" = Op::create(PAYOUT_CREATE);
+                retrieve(id) -> "Promise<Returned<Payout>>" = Op::retrieve();
+                list(params?: PayoutListParams) -> "ListPromise<Payout>" = Op::list(PAYOUT_FILTERS);
+            }
+            #[doc = " Market prices."]
+            Markets markets {
+                // Generic over the side asked for.
+                ticker(params: TickerParams) -> generic = Op::query("/ticker", TICKER).with_check(symbol_is_a_market);
+            }
+            #[doc = " Webhook debugging."]
+            Events events {
+                #[doc = " Sends one test event to `cbUrl` (or the configured URL)."]
+                test(params?: EventTestParams) -> "Promise<Returned<TestEventResult>>" = Op::query("/test", EVENT_TEST);
+            }
+        }
+    };
+}
+#[cfg_attr(not(feature = "wasm-client"), allow(unused_imports))]
+pub(crate) use families;
 
-/// Every resource the client exposes, in the order the JS object gets them.
-pub const RESOURCES: &[Resource] = &[
-    CHARGES,
-    ACCESS_TOKEN,
-    ACCOUNTS,
-    BALANCES,
-    BALANCE_TRANSACTIONS,
-    PAYOUTS,
-    MARKETS,
-    EVENTS,
-];
+/// The call shape `args` names (`list(params?: T)`, `retrieve(id)`, ...).
+macro_rules! args_of {
+    (list (params?: $t:tt)) => { Args::List };
+    ($op:ident ()) => { Args::None };
+    ($op:ident (id)) => { Args::Id };
+    ($op:ident (params: $t:tt)) => { Args::Params };
+    ($op:ident (params?: $t:tt)) => { Args::Params };
+    ($op:ident (id, params: $t:tt)) => { Args::IdParams };
+}
 
-pub fn find(name: &str) -> Option<&'static Resource> {
+/// The core's half of the table: a module per family (`resources::payouts`) with a
+/// constant per operation (`payouts::create`) and the `RESOURCE`, and [`RESOURCES`].
+macro_rules! declare {
+    ($(
+        $(#[doc = $doc:tt])*
+        $class:ident $accessor:ident {
+            $( $(#[doc = $op_doc:tt])* $op:ident ($($args:tt)*) -> $ret:tt = $ctor:expr; )*
+        }
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[allow(non_snake_case, non_upper_case_globals)]
+            pub mod $accessor {
+                use super::*;
+                $( pub const $op: Op = $ctor.named(stringify!($op), args_of!($op ($($args)*))); )*
+                pub const RESOURCE: Resource = Resource {
+                    name: stringify!($accessor),
+                    path: concat!("/api/v1/", stringify!($accessor)),
+                    ops: &[$($op),*],
+                };
+            }
+        )*
+        /// Every resource the client exposes, in the order the JS object gets them.
+        pub const RESOURCES: &[Resource] = &[$($accessor::RESOURCE),*];
+    };
+}
+
+families!(declare);
+
+#[cfg(test)]
+pub(crate) fn find(name: &str) -> Option<&'static Resource> {
     RESOURCES.iter().find(|r| r.name == name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::spec::*;
+
+    /// The TypeScript of the objects that cross the boundary, and of the webhook's events.
+    const TYPES: &str = include_str!("../wasm/types.d.ts");
+    const WEBHOOK_TYPES: &str = include_str!("../../pkg-template/webhook.d.ts");
+
+    /// Each operation of the table and its parameters' TypeScript type (and whether they
+    /// are optional), from the table itself.
+    macro_rules! params_of {
+        ($(
+            $(#[doc = $doc:tt])*
+            $class:ident $family:ident {
+                $( $(#[doc = $op_doc:tt])* $op:ident ($($args:tt)*) -> $ret:tt = $declared:expr; )*
+            }
+        )*) => {
+            &[$($( (&$family::$op, ts_params!($($args)*)) ),*),*]
+        };
+    }
+    macro_rules! ts_params {
+        () => { None };
+        (id) => { None };
+        (params: $t:ident) => { Some((stringify!($t), false)) };
+        (params?: $t:ident) => { Some((stringify!($t), true)) };
+        (id, params: $t:ident) => { Some((stringify!($t), false)) };
+    }
+    const OPS: &[(&Op, Option<(&str, bool)>)] = families!(params_of);
+
+    /// The declaration `export type <name> ...;` or `export interface <name> ... }` of `src`,
+    /// without its comments.
+    fn decl(src: &str, name: &str) -> String {
+        let at = ["export type ", "export interface "]
+            .iter()
+            .filter_map(|kw| {
+                let head = format!("{kw}{name}");
+                src.match_indices(&head).map(|(i, _)| i).find(|&i| {
+                    !src[i + head.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+                })
+            })
+            .next()
+            .unwrap_or_else(|| panic!("no declaration of {name}"));
+        let rest = &src[at..];
+        let end = if rest.starts_with("export interface") { rest.find("\n}\n").unwrap() + 2 } else { rest.find(";\n").unwrap() + 1 };
+        let mut out = String::new();
+        let mut text = &rest[..end];
+        while let Some(i) = text.find("/*") {
+            out.push_str(&text[..i]);
+            text = &text[text[i..].find("*/").unwrap() + i + 2..];
+        }
+        out.push_str(text);
+        out.lines().filter(|l| !l.trim_start().starts_with("//")).collect::<Vec<_>>().join("\n")
+    }
+
+    /// The string literals of a declaration (`'USD' | 'USDT'`).
+    fn literals(src: &str, name: &str) -> Vec<String> {
+        decl(src, name).split('\'').skip(1).step_by(2).map(String::from).collect()
+    }
+
+    /// The members a declaration names (not those of a type it extends), each with whether
+    /// it is optional there (`name?:`): several entries for a member of a union's variants.
+    fn members(src: &str, name: &str) -> Vec<(String, bool)> {
+        let d = decl(src, name);
+        let body = &d[d.find(['{', '=']).unwrap() + 1..];
+        let mut out = Vec::new();
+        let b = body.as_bytes();
+        for (i, _) in body.match_indices(':') {
+            let optional = i > 0 && b[i - 1] == b'?';
+            let end = if optional { i - 1 } else { i };
+            let start = body[..end].rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |s| s + 1);
+            let before = body[..start].trim_end();
+            if start < end && (before.ends_with(['{', ';', '(']) || body[..start].ends_with('\n') || before.is_empty() || body[..start].ends_with("  ")) {
+                out.push((body[start..end].to_string(), optional));
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn the_typescript_enums_are_the_spec_tables() {
+        let dest: Vec<&str> = DESTINATIONS.iter().map(|d| d.ty).collect();
+        for (name, table) in [
+            ("Currency", CURRENCIES),
+            ("BaseCurrency", BASE_CURRENCIES),
+            ("QuoteCurrency", QUOTE_CURRENCIES),
+            ("ChargeStatus", CHARGE_STATUSES),
+            ("PaymentType", PAYMENT_TYPE_NAMES),
+            ("ChargeUpdateParams", CHARGE_UPDATE_STATUSES),
+            ("PayoutStatus", PAYOUT_STATUSES),
+            ("DestinationType", &dest),
+            ("BalanceTransactionType", BALANCE_TRANSACTION_TYPES),
+            ("BalanceTransactionStatus", BALANCE_TRANSACTION_STATUSES),
+            ("TickerSide", TICKER_SIDES),
+        ] {
+            assert_eq!(literals(TYPES, name), table, "{name}");
+        }
+        assert_eq!(literals(WEBHOOK_TYPES, "ChargeEventType"), CHARGE_EVENT_TYPES);
+        assert_eq!(literals(WEBHOOK_TYPES, "PayoutEventType"), PAYOUT_EVENT_TYPES);
+        // The defaults the declarations document.
+        for (default, field) in [(DEFAULT_BASE_CURRENCY, "baseCurrency"), (DEFAULT_QUOTE_CURRENCY, "quoteCurrency")] {
+            assert!(TYPES.contains(&format!("/** Default `{default}`. */\n  {field}?:")), "{field}");
+        }
+        assert!(TYPES.contains(&format!("/** 1..{MAX_LIST_LIMIT}, default {DEFAULT_LIST_LIMIT}. */\n  limit?: number;")));
+    }
+
+    #[test]
+    fn the_typescript_parameters_are_the_operations_parameters() {
+        let list_params: Vec<String> = members(TYPES, "ListParams").into_iter().map(|(n, _)| n).collect();
+        assert_eq!(list_params, ["limit", "startingAfter", "starting_after", "endingBefore", "ending_before"]);
+        let mut checked = 0;
+        for (op, ts) in OPS {
+            let Some((ty, optional)) = ts else {
+                assert!(op.params.is_empty(), "{}", op.name);
+                continue;
+            };
+            // The argument is optional exactly when no parameter is required.
+            assert_eq!(*optional, op.params.iter().all(|f| !f.required), "{ty}");
+            let ts = members(TYPES, ty);
+            let names: Vec<&str> = ts.iter().map(|(n, _)| n.as_str()).filter(|n| !list_params.iter().any(|l| l == n)).collect();
+            for f in op.params {
+                assert!(names.contains(&f.name), "{ty} lacks {}", f.name);
+                let ts_optional = ts.iter().any(|(n, o)| n == f.name && *o);
+                assert_eq!(ts_optional, !f.required, "{ty}.{}: optional in one, required in the other", f.name);
+            }
+            for n in &names {
+                assert!(op.params.iter().any(|f| f.name == *n), "{ty}.{n} is no parameter of {}", op.name);
+            }
+            checked += 1;
+        }
+        assert_eq!(checked, 8);
+
+        // Payout destinations: each type's required and optional fields.
+        let bank: Vec<(String, bool)> = members(TYPES, "BankDetails");
+        for d in DESTINATIONS {
+            let decl_name = ["BankAccountDestination", "WalletDestination", "AccountDestination"]
+                .into_iter()
+                .find(|n| members(TYPES, n).iter().any(|(m, _)| m == "type") && literals(TYPES, n).iter().any(|t| t == d.ty))
+                .unwrap_or_else(|| panic!("no destination declares type {}", d.ty));
+            let mut fields = members(TYPES, decl_name);
+            if decl(TYPES, decl_name).contains("extends BankDetails") {
+                fields.extend(bank.iter().cloned());
+            }
+            let required: Vec<&str> = fields.iter().filter(|(n, o)| !o && n != "type").map(|(n, _)| n.as_str()).collect();
+            let optional: Vec<&str> = fields.iter().filter(|(_, o)| *o).map(|(n, _)| n.as_str()).collect();
+            assert_eq!((required.as_slice(), optional.as_slice()), (d.required, d.optional), "{}", d.ty);
+        }
+    }
 }

@@ -1,7 +1,7 @@
 //! The declarative half of the client: a resource is a path plus a list of operations, an
 //! operation is a method, a target and the parameters it takes. Validation, URL, query and
 //! body building are generic over these declarations (see `request`), so a new API family
-//! is one `Resource` constant in `resources.rs`.
+//! is one entry of the table in `resources.rs`.
 
 use super::error::ClientError;
 use super::{is_int, type_name, Json, Map};
@@ -83,6 +83,7 @@ impl Method {
 
 /// What a JS call looks like, and so which URL it hits.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
 pub enum Args {
     /// `op(opts)`: the resource path (+ `Op::suffix`).
     None,
@@ -128,7 +129,7 @@ pub struct Op {
 impl Op {
     pub const fn create(params: &'static [Field]) -> Op {
         Op {
-            name: "create",
+            name: "",
             method: Method::Post,
             args: Args::Params,
             suffix: "",
@@ -138,7 +139,7 @@ impl Op {
     }
     pub const fn retrieve() -> Op {
         Op {
-            name: "retrieve",
+            name: "",
             method: Method::Get,
             args: Args::Id,
             suffix: "",
@@ -148,7 +149,7 @@ impl Op {
     }
     pub const fn update(params: &'static [Field]) -> Op {
         Op {
-            name: "update",
+            name: "",
             method: Method::Put,
             args: Args::IdParams,
             suffix: "",
@@ -159,7 +160,7 @@ impl Op {
     /// A list; `filters` come on top of `limit`, `startingAfter`, `endingBefore`.
     pub const fn list(filters: &'static [Field]) -> Op {
         Op {
-            name: "list",
+            name: "",
             method: Method::Get,
             args: Args::List,
             suffix: "",
@@ -168,9 +169,9 @@ impl Op {
         }
     }
     /// A singleton read: `GET path + suffix` with no arguments (`accounts.retrieve()`).
-    pub const fn show(name: &'static str, suffix: &'static str) -> Op {
+    pub const fn show(suffix: &'static str) -> Op {
         Op {
-            name,
+            name: "",
             method: Method::Get,
             args: Args::None,
             suffix,
@@ -178,16 +179,23 @@ impl Op {
             check: None,
         }
     }
-    /// A read with query parameters: `GET path + suffix ? params` (`markets.ticker(params)`).
-    pub const fn query(name: &'static str, suffix: &'static str, params: &'static [Field]) -> Op {
+    /// A read with query parameters: `GET path + suffix ? params` (a ticker).
+    pub const fn query(suffix: &'static str, params: &'static [Field]) -> Op {
         Op {
-            name,
+            name: "",
             method: Method::Get,
             args: Args::Params,
             suffix,
             params,
             check: None,
         }
+    }
+    /// The operation under the table's name, called as `args` says: the shape this kind of
+    /// operation takes, or the table does not compile.
+    pub const fn named(mut self, name: &'static str, args: Args) -> Op {
+        assert!(self.args as u8 == args as u8, "the arguments do not suit the operation");
+        self.name = name;
+        self
     }
     pub const fn with_check(mut self, check: Check) -> Op {
         self.check = Some(check);
@@ -205,6 +213,7 @@ pub struct Resource {
 }
 
 impl Resource {
+    #[cfg(test)]
     pub fn op(&self, name: &str) -> Option<&'static Op> {
         self.ops.iter().find(|o| o.name == name)
     }

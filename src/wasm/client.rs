@@ -1,14 +1,14 @@
 //! `QbitPay`, the client class, and the request loop every method runs: the core builds the
-//! request and decides about retries and errors; this file calls `fetch` (gloo-net over
-//! the global `fetch`, or the `fetch` option through js-sys), arms the timeout and the
-//! caller's `AbortSignal` (web-sys), sleeps between attempts (`setTimeout`) and runs the
-//! hooks.
+//! request and decides about retries and errors; this file calls `fetch` (the global one, or
+//! the `fetch` option), arms the timeout and the caller's `AbortSignal` (web-sys), sleeps
+//! between attempts (`setTimeout`) and runs the hooks.
 
 use super::js;
-use super::resources::{AccessTokens, Accounts, Balances, BalanceTransactions, Charges, Events, Markets, Payouts};
+use super::resources::Families;
 use crate::client::page::Cursor;
 use crate::client::request::Call;
 use crate::client::retry::{self, Outcome};
+use crate::client::schema::{Op, Resource};
 use crate::client::{ClientError, Config, Json, Request};
 use js_sys::{Function, Object, Promise};
 use serde::Serialize;
@@ -95,8 +95,8 @@ impl Inner {
     /// Validates a call and builds its request; nothing is sent. Also the caller's signal.
     pub fn prepare(
         &self,
-        resource: &str,
-        op: &str,
+        resource: &Resource,
+        op: &Op,
         args: &Args,
         cursor: Option<Cursor>,
     ) -> Result<(Request, Call, Option<AbortSignal>), ClientError> {
@@ -106,12 +106,12 @@ impl Inner {
         Ok((req, call, signal))
     }
 
-    pub fn prepare_call(&self, resource: &str, op: &str, call: &Call, cursor: Option<Cursor>) -> Result<Request, ClientError> {
+    pub fn prepare_call(&self, resource: &Resource, op: &Op, call: &Call, cursor: Option<Cursor>) -> Result<Request, ClientError> {
         self.config.prepare(resource, op, call, cursor, js::new_idempotency_key)
     }
 
     /// `resource.op(...)` as a Promise of the parsed answer (with `lastResponse`).
-    pub fn call(self: &Rc<Self>, resource: &'static str, op: &'static str, args: Args) -> Promise {
+    pub fn call(self: &Rc<Self>, resource: &Resource, op: &Op, args: Args) -> Promise {
         let prepared = self.prepare(resource, op, &args, None);
         let inner = self.clone();
         js::promise(async move {
@@ -330,7 +330,7 @@ fn call_options(opts: &JsValue) -> Result<(Json, Option<AbortSignal>), ClientErr
 #[wasm_bindgen]
 pub struct QbitPay {
     inner: Rc<Inner>,
-    resources: [JsValue; 8],
+    pub(crate) families: Families,
 }
 
 #[wasm_bindgen]
@@ -360,18 +360,7 @@ impl QbitPay {
                 Ok(Promise::all(&js_sys::Array::of2(&response, &text)).into())
             }),
         });
-        let c = || inner.clone();
-        let resources = [
-            Charges { client: c() }.into(),
-            AccessTokens { client: c() }.into(),
-            Accounts { client: c() }.into(),
-            Balances { client: c() }.into(),
-            BalanceTransactions { client: c() }.into(),
-            Payouts { client: c() }.into(),
-            Markets { client: c() }.into(),
-            Events { client: c() }.into(),
-        ];
-        Ok(QbitPay { inner, resources })
+        Ok(QbitPay { families: Families::new(&inner), inner })
     }
 
     /// Calls `hook` before each attempt (`'request'`) or after each answer (`'response'`).
@@ -397,39 +386,6 @@ impl QbitPay {
             hooks.remove(i);
         }
         Ok(())
-    }
-
-    #[wasm_bindgen(getter, unchecked_return_type = "Charges")]
-    pub fn charges(&self) -> JsValue {
-        self.resources[0].clone()
-    }
-    #[wasm_bindgen(getter, js_name = accessToken, unchecked_return_type = "AccessTokens")]
-    pub fn access_token(&self) -> JsValue {
-        self.resources[1].clone()
-    }
-    #[wasm_bindgen(getter, unchecked_return_type = "Accounts")]
-    pub fn accounts(&self) -> JsValue {
-        self.resources[2].clone()
-    }
-    #[wasm_bindgen(getter, unchecked_return_type = "Balances")]
-    pub fn balances(&self) -> JsValue {
-        self.resources[3].clone()
-    }
-    #[wasm_bindgen(getter, js_name = balanceTransactions, unchecked_return_type = "BalanceTransactions")]
-    pub fn balance_transactions(&self) -> JsValue {
-        self.resources[4].clone()
-    }
-    #[wasm_bindgen(getter, unchecked_return_type = "Payouts")]
-    pub fn payouts(&self) -> JsValue {
-        self.resources[5].clone()
-    }
-    #[wasm_bindgen(getter, unchecked_return_type = "Markets")]
-    pub fn markets(&self) -> JsValue {
-        self.resources[6].clone()
-    }
-    #[wasm_bindgen(getter, unchecked_return_type = "Events")]
-    pub fn events(&self) -> JsValue {
-        self.resources[7].clone()
     }
 }
 

@@ -7,6 +7,7 @@ use super::client::{Args, Inner};
 use super::js;
 use crate::client::page::{self, Dir, Which};
 use crate::client::request::Call;
+use crate::client::schema::{Op, Resource};
 use crate::client::{ClientError, Request};
 use js_sys::{Array, Object, Promise};
 use std::cell::{Cell, RefCell};
@@ -19,7 +20,8 @@ use web_sys::AbortSignal;
 /// One list call: validated when made, sent on first use.
 pub(crate) struct ListState {
     client: Rc<Inner>,
-    resource: &'static str,
+    resource: &'static Resource,
+    op: &'static Op,
     call: Call,
     signal: Option<AbortSignal>,
     first: Result<Request, ClientError>,
@@ -115,7 +117,7 @@ impl ListState {
             None => page::walk_next(p.dir, p.has_more, first, last),
         };
         cursor
-            .map(|c| self.client.prepare_call(self.resource, "list", &self.call, Some(c)))
+            .map(|c| self.client.prepare_call(self.resource, self.op, &self.call, Some(c)))
             .transpose()
             .map_err(|e| js::error(&e, None, None))
     }
@@ -137,15 +139,16 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
-    pub(crate) fn new(client: &Rc<Inner>, resource: &'static str, params: JsValue, opts: JsValue) -> ListRequest {
+    pub(crate) fn new(client: &Rc<Inner>, resource: &'static Resource, op: &'static Op, params: JsValue, opts: JsValue) -> ListRequest {
         let args = Args { params, opts, ..Args::default() };
-        let (first, call, signal) = match client.prepare(resource, "list", &args, None) {
+        let (first, call, signal) = match client.prepare(resource, op, &args, None) {
             Ok((req, call, signal)) => (Ok(req), call, signal),
             Err(e) => (Err(e), Call::default(), None),
         };
         let state = ListState {
             client: client.clone(),
             resource,
+            op,
             call,
             signal,
             first,

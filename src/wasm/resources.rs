@@ -1,199 +1,158 @@
-//! One class per API family (`qp.charges`, `qp.payouts`, ...). Each method hands its
-//! arguments to the core under the family's and the operation's names in
-//! `client::resources`, which validates them and builds the request.
+//! One class per API family (`qp.charges`, ...) and the client's accessors,
+//! made from the core's table (`client::resources::families!`): each method hands its
+//! arguments to the core with the family's and the operation's declarations.
 
-use super::client::{Args, Inner};
+use super::client::{Args, Inner, QbitPay};
 use super::list::ListRequest;
+use crate::client::resources::{self, families};
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 
-/// Charges: payments to collect.
-#[wasm_bindgen]
-pub struct Charges {
-    pub(crate) client: Rc<Inner>,
+/// One method of a family's class, by the shape of its arguments (an `impl` block each:
+/// wasm-bindgen reads no macro inside one).
+macro_rules! method {
+    ($(#[doc = $doc:tt])* $class:ident $family:ident list (params?: $params:tt) -> $ret:tt) => {
+        #[wasm_bindgen]
+        impl $class {
+            $(#[doc = $doc])*
+            #[wasm_bindgen(unchecked_return_type = $ret)]
+            pub fn list(
+                &self,
+                #[wasm_bindgen(unchecked_optional_param_type = $params)] params: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = ListOptions)] opts: JsValue,
+            ) -> ListRequest {
+                ListRequest::new(&self.client, &resources::$family::RESOURCE, &resources::$family::list, params, opts)
+            }
+        }
+    };
+    ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (params: $params:tt) -> generic) => {
+        #[wasm_bindgen]
+        impl $class {
+            // Declared by hand in `types.d.ts`.
+            #[wasm_bindgen(skip_typescript)]
+            pub fn $op(&self, params: JsValue, opts: JsValue) -> Promise {
+                method!(@call self $family $op (params: _) params, opts)
+            }
+        }
+    };
+    ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident () -> $ret:tt) => {
+        #[wasm_bindgen]
+        impl $class {
+            $(#[doc = $doc])*
+            #[wasm_bindgen(unchecked_return_type = $ret)]
+            pub fn $op(&self, #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue) -> Promise {
+                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { opts, ..Args::default() })
+            }
+        }
+    };
+    ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (id) -> $ret:tt) => {
+        #[wasm_bindgen]
+        impl $class {
+            $(#[doc = $doc])*
+            #[wasm_bindgen(unchecked_return_type = $ret)]
+            pub fn $op(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = string)] id: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
+            ) -> Promise {
+                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { id, opts, ..Args::default() })
+            }
+        }
+    };
+    ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (params: $params:tt) -> $ret:tt) => {
+        #[wasm_bindgen]
+        impl $class {
+            $(#[doc = $doc])*
+            #[wasm_bindgen(unchecked_return_type = $ret)]
+            pub fn $op(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = $params)] params: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
+            ) -> Promise {
+                method!(@call self $family $op (params: _) params, opts)
+            }
+        }
+    };
+    ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (params?: $params:tt) -> $ret:tt) => {
+        #[wasm_bindgen]
+        impl $class {
+            $(#[doc = $doc])*
+            #[wasm_bindgen(unchecked_return_type = $ret)]
+            pub fn $op(
+                &self,
+                #[wasm_bindgen(unchecked_optional_param_type = $params)] params: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
+            ) -> Promise {
+                method!(@call self $family $op (params: _) params, opts)
+            }
+        }
+    };
+    ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (id, params: $params:tt) -> $ret:tt) => {
+        #[wasm_bindgen]
+        impl $class {
+            $(#[doc = $doc])*
+            #[wasm_bindgen(unchecked_return_type = $ret)]
+            pub fn $op(
+                &self,
+                #[wasm_bindgen(unchecked_param_type = string)] id: JsValue,
+                #[wasm_bindgen(unchecked_param_type = $params)] params: JsValue,
+                #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
+            ) -> Promise {
+                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { id, params, opts })
+            }
+        }
+    };
+    (@call $self:ident $family:ident $op:ident (params: _) $params:ident, $opts:ident) => {
+        $self.client.call(
+            &resources::$family::RESOURCE,
+            &resources::$family::$op,
+            Args { params: $params, opts: $opts, ..Args::default() },
+        )
+    };
 }
 
-#[wasm_bindgen]
-impl Charges {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Charge>>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "ChargeCreateParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("charges", "create", Args { params, opts, ..Args::default() })
-    }
+/// The binding's half of the table: the classes, the client's accessors and what holds them.
+macro_rules! classes {
+    ($(
+        $(#[doc = $doc:tt])*
+        $class:ident $family:ident {
+            $( $(#[doc = $op_doc:tt])* $op:ident ($($args:tt)*) -> $ret:tt = $declared:expr; )*
+        }
+    )*) => {
+        $(
+            $(#[doc = $doc])*
+            #[wasm_bindgen]
+            pub struct $class {
+                client: Rc<Inner>,
+            }
 
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Charge>>")]
-    pub fn retrieve(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("charges", "retrieve", Args { id, opts, ..Args::default() })
-    }
+            $( method!($(#[doc = $op_doc])* $class $family $op ($($args)*) -> $ret); )*
+        )*
 
-    /// The only update: `{ status: 'buyerPaid' }` of a pending charge.
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Charge>>")]
-    pub fn update(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_param_type = "ChargeUpdateParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("charges", "update", Args { id, params, opts })
-    }
+        /// A client's family objects, made once: `qp.charges === qp.charges`.
+        #[allow(non_snake_case)]
+        pub(crate) struct Families {
+            $( $family: JsValue, )*
+        }
 
-    #[wasm_bindgen(unchecked_return_type = "ListPromise<Charge>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "ChargeListParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
-    ) -> ListRequest {
-        ListRequest::new(&self.client, "charges", params, opts)
-    }
+        impl Families {
+            pub fn new(client: &Rc<Inner>) -> Families {
+                Families { $( $family: $class { client: client.clone() }.into(), )* }
+            }
+        }
+
+        #[wasm_bindgen]
+        #[allow(non_snake_case)]
+        impl QbitPay {
+            $(
+                #[wasm_bindgen(getter, js_name = $family, unchecked_return_type = $class)]
+                pub fn $family(&self) -> JsValue {
+                    self.families.$family.clone()
+                }
+            )*
+        }
+    };
 }
 
-/// Access tokens for a browser (API key only).
-#[wasm_bindgen]
-pub struct AccessTokens {
-    pub(crate) client: Rc<Inner>,
-}
-
-#[wasm_bindgen]
-impl AccessTokens {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<AccessToken>>")]
-    pub fn create(&self, #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue) -> Promise {
-        self.client.call("accessToken", "create", Args { opts, ..Args::default() })
-    }
-}
-
-/// The account's fee rates and limits.
-#[wasm_bindgen]
-pub struct Accounts {
-    pub(crate) client: Rc<Inner>,
-}
-
-#[wasm_bindgen]
-impl Accounts {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Account>>")]
-    pub fn retrieve(&self, #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue) -> Promise {
-        self.client.call("accounts", "retrieve", Args { opts, ..Args::default() })
-    }
-}
-
-/// The merchant's balance.
-#[wasm_bindgen]
-pub struct Balances {
-    pub(crate) client: Rc<Inner>,
-}
-
-#[wasm_bindgen]
-impl Balances {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Balance>>")]
-    pub fn retrieve(&self, #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue) -> Promise {
-        self.client.call("balances", "retrieve", Args { opts, ..Args::default() })
-    }
-}
-
-/// Every change of the balance.
-#[wasm_bindgen]
-pub struct BalanceTransactions {
-    pub(crate) client: Rc<Inner>,
-}
-
-#[wasm_bindgen]
-impl BalanceTransactions {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<BalanceTransaction>>")]
-    pub fn retrieve(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("balanceTransactions", "retrieve", Args { id, opts, ..Args::default() })
-    }
-
-    #[wasm_bindgen(unchecked_return_type = "ListPromise<BalanceTransaction>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "BalanceTransactionListParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
-    ) -> ListRequest {
-        ListRequest::new(&self.client, "balanceTransactions", params, opts)
-    }
-}
-
-/// Money sent out.
-#[wasm_bindgen]
-pub struct Payouts {
-    pub(crate) client: Rc<Inner>,
-}
-
-#[wasm_bindgen]
-impl Payouts {
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Payout>>")]
-    pub fn create(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "PayoutCreateParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("payouts", "create", Args { params, opts, ..Args::default() })
-    }
-
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<Payout>>")]
-    pub fn retrieve(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "string")] id: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("payouts", "retrieve", Args { id, opts, ..Args::default() })
-    }
-
-    #[wasm_bindgen(unchecked_return_type = "ListPromise<Payout>")]
-    pub fn list(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "PayoutListParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "ListOptions")] opts: JsValue,
-    ) -> ListRequest {
-        ListRequest::new(&self.client, "payouts", params, opts)
-    }
-}
-
-/// Market prices.
-#[wasm_bindgen]
-pub struct Markets {
-    pub(crate) client: Rc<Inner>,
-}
-
-#[wasm_bindgen]
-impl Markets {
-    // Typed in `types.rs` (generic over the side asked for).
-    #[wasm_bindgen(skip_typescript)]
-    pub fn ticker(
-        &self,
-        #[wasm_bindgen(unchecked_param_type = "TickerParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("markets", "ticker", Args { params, opts, ..Args::default() })
-    }
-}
-
-/// Webhook debugging.
-#[wasm_bindgen]
-pub struct Events {
-    pub(crate) client: Rc<Inner>,
-}
-
-#[wasm_bindgen]
-impl Events {
-    /// Sends one test event to `cbUrl` (or the configured URL).
-    #[wasm_bindgen(unchecked_return_type = "Promise<Returned<TestEventResult>>")]
-    pub fn test(
-        &self,
-        #[wasm_bindgen(unchecked_optional_param_type = "EventTestParams")] params: JsValue,
-        #[wasm_bindgen(unchecked_optional_param_type = "RequestOptions")] opts: JsValue,
-    ) -> Promise {
-        self.client.call("events", "test", Args { params, opts, ..Args::default() })
-    }
-}
+families!(classes);
