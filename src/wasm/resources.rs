@@ -32,83 +32,41 @@ macro_rules! method {
             // Declared by hand in `types.d.ts`.
             #[wasm_bindgen(skip_typescript)]
             pub fn $op(&self, params: JsValue, opts: JsValue) -> Promise {
-                method!(@call self $family $op (params: _) params, opts)
+                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { params, opts, ..Args::default() })
             }
         }
     };
     ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident () -> $ret:tt) => {
-        #[wasm_bindgen]
-        impl $class {
-            $(#[doc = $doc])*
-            #[wasm_bindgen(unchecked_return_type = $ret)]
-            pub fn $op(&self, #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue) -> Promise {
-                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { opts, ..Args::default() })
-            }
-        }
+        method!(@fn [$(#[doc = $doc])*] $class $family $op () -> $ret);
     };
     ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (id) -> $ret:tt) => {
-        #[wasm_bindgen]
-        impl $class {
-            $(#[doc = $doc])*
-            #[wasm_bindgen(unchecked_return_type = $ret)]
-            pub fn $op(
-                &self,
-                #[wasm_bindgen(unchecked_param_type = string)] id: JsValue,
-                #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
-            ) -> Promise {
-                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { id, opts, ..Args::default() })
-            }
-        }
+        method!(@fn [$(#[doc = $doc])*] $class $family $op (id: unchecked_param_type = string) -> $ret);
     };
     ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (params: $params:tt) -> $ret:tt) => {
-        #[wasm_bindgen]
-        impl $class {
-            $(#[doc = $doc])*
-            #[wasm_bindgen(unchecked_return_type = $ret)]
-            pub fn $op(
-                &self,
-                #[wasm_bindgen(unchecked_param_type = $params)] params: JsValue,
-                #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
-            ) -> Promise {
-                method!(@call self $family $op (params: _) params, opts)
-            }
-        }
+        method!(@fn [$(#[doc = $doc])*] $class $family $op (params: unchecked_param_type = $params) -> $ret);
     };
     ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (params?: $params:tt) -> $ret:tt) => {
-        #[wasm_bindgen]
-        impl $class {
-            $(#[doc = $doc])*
-            #[wasm_bindgen(unchecked_return_type = $ret)]
-            pub fn $op(
-                &self,
-                #[wasm_bindgen(unchecked_optional_param_type = $params)] params: JsValue,
-                #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
-            ) -> Promise {
-                method!(@call self $family $op (params: _) params, opts)
-            }
-        }
+        method!(@fn [$(#[doc = $doc])*] $class $family $op (params: unchecked_optional_param_type = $params) -> $ret);
     };
     ($(#[doc = $doc:tt])* $class:ident $family:ident $op:ident (id, params: $params:tt) -> $ret:tt) => {
+        method!(@fn [$(#[doc = $doc])*] $class $family $op
+            (id: unchecked_param_type = string, params: unchecked_param_type = $params) -> $ret);
+    };
+    // `op(args..., opts?)` returning a Promise of the answer.
+    (@fn [$($doc:tt)*] $class:ident $family:ident $op:ident ($($arg:ident: $attr:ident = $ty:tt),*) -> $ret:tt) => {
         #[wasm_bindgen]
         impl $class {
-            $(#[doc = $doc])*
+            $($doc)*
             #[wasm_bindgen(unchecked_return_type = $ret)]
+            #[allow(clippy::needless_update)]
             pub fn $op(
                 &self,
-                #[wasm_bindgen(unchecked_param_type = string)] id: JsValue,
-                #[wasm_bindgen(unchecked_param_type = $params)] params: JsValue,
+                $( #[wasm_bindgen($attr = $ty)] $arg: JsValue, )*
                 #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
             ) -> Promise {
-                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { id, params, opts })
+                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { $($arg,)* opts, ..Args::default() })
             }
         }
-    };
-    (@call $self:ident $family:ident $op:ident (params: _) $params:ident, $opts:ident) => {
-        $self.client.call(
-            &resources::$family::RESOURCE,
-            &resources::$family::$op,
-            Args { params: $params, opts: $opts, ..Args::default() },
-        )
     };
 }
 
