@@ -195,10 +195,10 @@ async fn list_txns(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery
     respond_raw((|| {
         let lq = ListQuery::parse(&q)?;
         let mut conds = Vec::new();
-        if let Some(t) = query_enum(&q, "type", &["charge", "payout", "payout_cancel", "payout_failure"])? {
+        if let Some(t) = query_enum(&q, "type", qbitpay::spec::BALANCE_TRANSACTION_TYPES)? {
             conds.push(("type = ?", text(&t)));
         }
-        if let Some(s) = query_enum(&q, "status", &["pending", "available"])? {
+        if let Some(s) = query_enum(&q, "status", qbitpay::spec::BALANCE_TRANSACTION_STATUSES)? {
             conds.push(("status = ?", text(&s)));
         }
         if let Some(s) = q.get("source").filter(|s| !s.is_empty()) {
@@ -230,7 +230,7 @@ async fn list_payouts(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQu
     respond_raw((|| {
         let lq = ListQuery::parse(&q)?;
         let mut conds = Vec::new();
-        if let Some(s) = query_enum(&q, "status", &["pending", "inTransit", "paid", "cancelled", "failed"])? {
+        if let Some(s) = query_enum(&q, "status", qbitpay::spec::PAYOUT_STATUSES)? {
             conds.push(("status = ?", text(&s)));
         }
         if let Some(d) = q.get("destination").filter(|s| !s.is_empty()) {
@@ -250,7 +250,7 @@ async fn ticker(State(app): State<Arc<App>>, KeyAuth(_acct): KeyAuth, RawQuery(q
     let q = query_map(q);
     respond((|| {
         let symbol = q.get("symbol").filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing("symbol"))?;
-        let side = query_enum(&q, "side", &["ask", "bid"])?.ok_or_else(|| ApiError::missing("side"))?;
+        let side = query_enum(&q, "side", qbitpay::spec::TICKER_SIDES)?.ok_or_else(|| ApiError::missing("side"))?;
         let (base, quote) = symbol
             .split_once('/')
             .filter(|(b, q)| BASE_CURRENCIES.contains(b) && QUOTE_CURRENCIES.contains(q))
