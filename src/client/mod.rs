@@ -1,7 +1,7 @@
 //! The API client core: pure Rust, tested with host `cargo test`. The wasm binding
 //! (`src/wasm/`) drives `fetch`; every decision is made here:
 //! - [`request`]: client options, validation, URL/query/body/headers of each call;
-//! - [`schema`] + [`resources`]: the API as declarations (one `Resource` per family);
+//! - [`schema`] + [`resources`]: the API as declarations (one entry per family in one table);
 //! - [`error`]: status + body → error kind/type/message/param, credentials cut out;
 //! - [`retry`]: what is retried and the backoff (full jitter, `Retry-After`);
 //! - [`page`]: pagination parameters, end of list, cursors for next/previous pages.
