@@ -71,27 +71,6 @@ for (const [cls, name] of [[QbitPayError, 'QbitPayError'],
   Object.defineProperty(cls.prototype, 'name', { value: name, writable: true, configurable: true });
 }
 
-/**
- * What an entry's facades get instead of the wasm-bindgen module `glue` when the module could
- * not be loaded (`cause`): the same names, each a function that throws a `QbitPayError` with
- * code `wasm_unavailable` when called or constructed. Importing the entry still succeeds, so
- * the app's own error handling sees the failure, with its fix.
- */
-export function wasmUnavailable(glue, cause) {
-  // Browsers refuse WebAssembly under a Content-Security-Policy without 'wasm-unsafe-eval',
-  // and their own messages suggest 'unsafe-eval' (which would allow eval()): the message says
-  // what to allow, the browser's error stays in `cause`.
-  const message = cause instanceof EvalError || /Content.Security.Policy|CSP|unsafe-eval/i.test(cause)
-    ? "qbitpay: this page's Content-Security-Policy does not allow WebAssembly: add 'wasm-unsafe-eval' to its script-src (it allows WebAssembly only, not eval)"
-    : `qbitpay: the WebAssembly module could not be loaded: ${cause?.message ?? cause}`;
-  const standIn = {};
-  for (const name of Object.keys(glue)) {
-    // A function expression, not a method: `new QbitPay()` must reach the throw.
-    standIn[name] = { [name]: function () { throw new QbitPayError(message, { code: 'wasm_unavailable', cause }); } }[name];
-  }
-  return standIn;
-}
-
 /** The class for an error kind as the Rust core names it. */
 export const errorClasses = {
   invalid_request: QbitPayInvalidRequestError,
