@@ -410,6 +410,7 @@ export function handle(body: string, sig: string | null): string {
     return event.type;
   } catch (e) {
     if (e instanceof QbitPaySignatureError) return e.code;
+    if (e instanceof QbitPayError && e.code === 'wasm_unavailable') return String(e.cause);
     if (e instanceof QbitPayAuthenticationError || e instanceof QbitPayError) return e.type;
     throw e;
   }
