@@ -244,6 +244,23 @@ test('Deno (npm package in node_modules, offline)', async () => {
   assert.deepEqual(report.resolved.map(rel), ['esm/index.fs.mjs', 'esm/webhook.fs.mjs']);
 });
 
+test('Deno without --allow-read: the import succeeds; a call throws wasm_unavailable naming the flag', async () => {
+  fs.writeFileSync(path.join(proj, 'no-read.deno.mjs'), `import { verifyWebhook, QbitPayError } from 'npm:qbitpay/webhook';
+try {
+  verifyWebhook('{}', 'AB', 'key');
+  console.log('SMOKE ' + JSON.stringify('verified'));
+} catch (e) {
+  console.log('SMOKE ' + JSON.stringify({ qbitpay: e instanceof QbitPayError, code: e.code, message: e.message }));
+}
+`);
+  const r = await run(BIN('deno'), ['run', '--node-modules-dir=manual', '--cached-only', '--no-lock', '--no-prompt', 'no-read.deno.mjs'],
+    { cwd: proj, env });
+  const report = parseReport(r, 'deno');
+  assert.equal(report.qbitpay, true, JSON.stringify(report));
+  assert.equal(report.code, 'wasm_unavailable');
+  assert.match(report.message, /qbitpay_webhook_bg\.wasm.*--allow-read/, "Deno's own message: the file and the flag");
+});
+
 test('Bun', async () => {
   fs.writeFileSync(path.join(proj, 'smoke.bun.mjs'), esmProgram());
   const r = await run(BIN('bun'), ['--no-install', 'smoke.bun.mjs', clientCfg('bun')], { cwd: proj, env });
