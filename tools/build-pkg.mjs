@@ -13,8 +13,6 @@
 //     .browser.mjs         browsers, bundlers' browser builds: fetch(new URL('../wasm/x.wasm',
 //                          import.meta.url)) and compile, before the first export is used
 //                          (top-level await). Vite, webpack and Turbopack emit the URL as an asset.
-//   Every entry imports even when its module cannot be loaded (e.g. a Content-Security-Policy
-//   without 'wasm-unsafe-eval'): its calls then throw QbitPayError `wasm_unavailable`.
 //     .workerd.mjs         Cloudflare Workers: `import m from '../wasm/x.wasm'` (wrangler's
 //                          bundler makes it a WebAssembly.Module; workerd compiles no bytes)
 //     .edge.mjs            Vercel Edge, Next.js Edge routes: `import m from '../wasm/x.wasm?module'`
@@ -27,6 +25,10 @@
 //                          is looked up next to a module at run time
 //   node/*.mjs             Node's import entries: re-export the require ones, so `import` and
 //                          `require` share one instance and one set of error classes
+//
+// Every entry imports even when its module cannot be loaded (a Content-Security-Policy without
+// 'wasm-unsafe-eval', a .wasm not served, Node's --jitless): its calls then throw QbitPayError
+// `wasm_unavailable` (pkg-template/src/wasm-unavailable.mjs; in errors.cjs for CommonJS).
 //
 // The generated glue is used as wasm-pack wrote it: the entries import it through a module
 // that re-exports its named exports (`export *`), which leaves out its default, URL-fetching
