@@ -24,6 +24,13 @@ export class QbitPayError extends Error {
   readonly param?: string;
   /** The error body as the server sent it. */
   readonly raw?: unknown;
+  /**
+   * What went wrong, where a subclass or case says more; `wasm_unavailable`: the WebAssembly
+   * module could not be loaded (in a browser, usually a Content-Security-Policy without
+   * `'wasm-unsafe-eval'` in `script-src`), thrown by every call that needs it; `cause` is the
+   * load error.
+   */
+  readonly code?: string;
   toJSON(): Record<string, unknown>;
 }
 /** 400 and 404, and parameters refused before any request is sent. */

@@ -26,6 +26,10 @@
 //   node/*.mjs             Node's import entries: re-export the require ones, so `import` and
 //                          `require` share one instance and one set of error classes
 //
+// Every entry imports even when its module cannot be loaded (a Content-Security-Policy without
+// 'wasm-unsafe-eval', a .wasm not served, Node's --jitless): its calls then throw QbitPayError
+// `wasm_unavailable` (pkg-template/src/wasm-unavailable.mjs; in errors.cjs for CommonJS).
+//
 // The generated glue is used as wasm-pack wrote it: the entries import it through a module
 // that re-exports its named exports (`export *`), which leaves out its default, URL-fetching
 // init for the bundler to drop; an import of ./errors.mjs in it (or in the facade) resolves to
@@ -84,24 +88,27 @@ function finishWasm(m, file) {
 
 // --- how each runtime gets the compiled module ---
 
-// Statements that leave the WebAssembly.Module (or its bytes) of `m` in `wasm_<glue>`.
+// How the entry of `m` gets its compiled module (or its bytes): `imports`, statements at the
+// top, and `module`, the expression that evaluates to it, run where a failure is caught.
 // The .wasm is named by a literal relative to the entry, which bundlers follow.
 const wasmRel = (m) => `../wasm/${m.glue}_bg.wasm`;
 const ESM_LOADERS = {
-  // A server that does not say application/wasm gets the buffered compile, as wasm-bindgen's
-  // own loader does.
-  browser: (m) => [`import { compileFetched } from 'qbitpay:loader';`,
-    `const wasm_${m.glue} = await compileFetched(fetch(new URL('${wasmRel(m)}', import.meta.url)));`],
-  workerd: (m) => [`import wasm_${m.glue} from '${wasmRel(m)}';`],
-  edge: (m) => [`import { sameRealm } from 'qbitpay:loader';`, `import module_${m.glue} from '${wasmRel(m)}?module';`,
-    `const wasm_${m.glue} = sameRealm(module_${m.glue});`],
-  fs: (m) => [`import { readFileSync } from 'node:fs';`,
-    `const wasm_${m.glue} = readFileSync(new URL('${wasmRel(m)}', import.meta.url));`],
+  browser: (m) => ({ imports: [`import { compileFetched } from 'qbitpay:loader';`],
+    module: `await compileFetched(new URL('${wasmRel(m)}', import.meta.url))` }),
+  workerd: (m) => ({ imports: [`import wasm_${m.glue} from '${wasmRel(m)}';`], module: `wasm_${m.glue}` }),
+  edge: (m) => ({ imports: [`import { sameRealm } from 'qbitpay:loader';`, `import module_${m.glue} from '${wasmRel(m)}?module';`],
+    module: `sameRealm(module_${m.glue})` }),
+  fs: (m) => ({ imports: [`import { readFileSync } from 'node:fs';`], module: `readFileSync(new URL('${wasmRel(m)}', import.meta.url))` }),
 };
-const LOADER_MODULE = `export async function compileFetched(fetching) {
-  const res = await fetching;
-  if (!res.ok) throw new Error(\`qbitpay: fetching \${res.url} failed: HTTP \${res.status}\`);
-  return WebAssembly.compileStreaming && /^application\\/wasm/.test(res.headers.get('content-type'))
+// A server that does not say application/wasm gets the buffered compile, as wasm-bindgen's
+// own loader does (every browser with top-level await has compileStreaming). fetch()'s own
+// error names no URL.
+const LOADER_MODULE = `export async function compileFetched(url) {
+  const res = await fetch(url).catch((e) => {
+    throw new Error(\`fetching \${url} failed\`, { cause: e });
+  });
+  if (!res.ok) throw new Error(\`fetching \${url} failed: HTTP \${res.status}\`);
+  return /^application\\/wasm/.test(res.headers.get('content-type'))
     ? WebAssembly.compileStreaming(res) : WebAssembly.compile(await res.arrayBuffer());
 }
 // Next.js runs Edge code in a realm of its own and compiles the imported .wasm outside it, so
@@ -112,15 +119,20 @@ export function sameRealm(module) {
 }
 `;
 
-// The ES module entry of `m` for `runtime`; each facade's `names`: what it returns.
+// The ES module entry of `m` for `runtime`; each facade's `names`: what it returns. A module
+// that cannot be loaded (a CSP without 'wasm-unsafe-eval', a missing .wasm) fails no import:
+// the facades get wasmUnavailable's stand-in, whose calls throw.
 function esmEntry(m, runtime, errorNames) {
+  const loader = ESM_LOADERS[runtime](m);
   return [
     `import * as glue from 'qbitpay:glue/${m.glue}';`,
+    `import { wasmUnavailable } from './wasm-unavailable.mjs';`,
     ...m.facades.map((f) => `import { ${f.api} } from './${f.facade}.mjs';`),
-    ...ESM_LOADERS[runtime](m),
-    `glue.initSync({ module: wasm_${m.glue} });`,
+    ...loader.imports,
+    `let api = glue;`,
+    `try { glue.initSync({ module: ${loader.module} }); } catch (e) { api = wasmUnavailable(glue, e); }`,
     `export { ${errorNames.join(', ')} } from './errors.mjs';`,
-    ...m.facades.map((f) => `export const { ${f.names.join(', ')} } = ${f.api}(glue);`),
+    ...m.facades.map((f) => `export const { ${f.names.join(', ')} } = ${f.api}(api);`),
   ].join('\n') + '\n';
 }
 
@@ -173,10 +185,11 @@ async function bundleCjs(file, contents) {
 function cjsEntry(m, errorNames) {
   return `// Generated by tools/build-pkg.mjs.
 'use strict';
-const { ${errorNames.join(', ')} } = require('./errors.cjs');
+const { ${errorNames.join(', ')}, wasmUnavailable } = require('./errors.cjs');
 const glue = require('./${m.glue}.cjs');
-glue.initSync({ module: require('./${m.glue}_bg.wasm.cjs') });
-module.exports = { ${errorNames.join(', ')}, ${m.facades.map((f) => `...require('./${f.facade}.cjs').${f.api}(glue)`).join(', ')} };
+let api = glue;
+try { glue.initSync({ module: require('./${m.glue}_bg.wasm.cjs') }); } catch (e) { api = wasmUnavailable(glue, e); }
+module.exports = { ${errorNames.join(', ')}, ${m.facades.map((f) => `...require('./${f.facade}.cjs').${f.api}(api)`).join(', ')} };
 `;
 }
 
@@ -232,8 +245,10 @@ const errorsModule = await import(path.join(facades, 'errors.mjs'));
 const errorNames = Object.keys(errorsModule).filter((k) => typeof errorsModule[k] === 'function' && errorsModule[k].prototype instanceof Error);
 
 // CommonJS (Node's require entries) first: the built entries tell the names the facades return.
-await esbuild.build({ entryPoints: [path.join(facades, 'errors.mjs')], outfile: at('cjs', 'errors.cjs'), format: 'cjs', platform: 'node',
-  target: 'node18', legalComments: 'none', logLevel: 'error', banner: { js: '// Generated by tools/build-pkg.mjs.' } });
+// errors.cjs also carries wasmUnavailable (in ESM it is bundled into each entry).
+await esbuild.build({ stdin: { contents: `export * from './errors.mjs';\nexport { wasmUnavailable } from './wasm-unavailable.mjs';\n`,
+  resolveDir: facades, sourcefile: 'errors.cjs', loader: 'js' }, bundle: true, outfile: at('cjs', 'errors.cjs'), format: 'cjs',
+  platform: 'node', target: 'node18', legalComments: 'none', logLevel: 'error', banner: { js: '// Generated by tools/build-pkg.mjs.' } });
 for (const f of new Set(MODULES.flatMap((m) => m.facades.map((x) => x.facade)))) {
   await bundleCjs(`${f}.cjs`, `export * from './${f}.mjs';\n`);
 }

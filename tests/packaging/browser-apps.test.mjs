@@ -1,10 +1,12 @@
-// Browser apps that Vite and webpack build from the packed tarball, without config or plugin,
-// run in Chromium: one page script (fixtures/browser/src/index.js) uses the access-token
-// client against the sandbox and the verifier in the page. Vite builds index.html
-// (`vite build`; its dev server, `vite`, serves it too); webpack builds its default entry,
-// src/index.js (`webpack --mode production`), and the test writes the HTML that loads
-// dist/main.js. Each build must emit both .wasm modules as assets, which the page then
-// fetches from its own server.
+// Browser apps that Vite, webpack and esbuild build from the packed tarball, run in Chromium:
+// one page script (fixtures/browser/src/index.js) uses the access-token client against the
+// sandbox and the verifier in the page. Vite builds index.html (`vite build`; its dev server,
+// `vite`, serves it too); webpack builds its default entry, src/index.js (`webpack --mode
+// production`), and the test writes the HTML that loads dist/main.js; both without config or
+// plugin, emitting both .wasm modules as assets. esbuild emits no asset for
+// `new URL('../wasm/x.wasm', import.meta.url)`: fixtures/browser/esbuild.sh (the README's
+// recipe) bundles and copies the package's wasm/ next to the bundle's directory. The page
+// then fetches both .wasm from its own server.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -96,6 +98,20 @@ test('Vite: the dev server (`vite`) serves the same page, in Chromium', async ()
   } finally {
     await server.stop();
   }
+});
+
+test("esbuild: the README's recipe (fixtures/browser/esbuild.sh) for the same page, in Chromium", async () => {
+  const app = await fixtureApp('browser', path.join(tmp.dir, 'esbuild'), tarball, env);
+  const built = await runOk('sh', ['-e', 'esbuild.sh'], { cwd: app, env: { ...env, PATH: `${path.dirname(BIN('esbuild'))}:${env.PATH}` } });
+  assert.doesNotMatch(built.stdout + built.stderr, /warning|error/i, 'esbuild: no warning');
+  const dist = path.join(app, 'dist');
+  fs.writeFileSync(path.join(dist, 'index.html'), `<!doctype html>
+<meta charset="utf-8">
+<title>qbitpay checkout</title>
+<link rel="icon" href="data:,">
+<script type="module" src="assets/index.js"></script>
+`);
+  await runPage({ dist });
 });
 
 test('webpack: webpack --mode production of the same page, in Chromium', async () => {

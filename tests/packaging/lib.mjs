@@ -118,24 +118,27 @@ export async function installTarball(dir, tarball, env) {
 const MIME = { '.html': 'text/html; charset=utf-8', '.mjs': 'text/javascript', '.js': 'text/javascript',
   '.cjs': 'text/javascript', '.wasm': 'application/wasm', '.json': 'application/json', '.ts': 'text/plain' };
 
-/** A static file server for `root` on 127.0.0.1; `extra` maps URL paths to {type, body}. */
-export async function serveDir(root, extra = {}) {
+/**
+ * A static file server for `root` on 127.0.0.1; `extra` maps URL paths to {type, body, status?};
+ * `headers` go on every response (e.g. a Content-Security-Policy).
+ */
+export async function serveDir(root, extra = {}, { headers = {} } = {}) {
   const requests = [];
   const sockets = new Set();
   const server = http.createServer((req, res) => {
     const { pathname } = new URL(req.url, 'http://127.0.0.1');
     requests.push(pathname);
     if (extra[pathname]) {
-      res.writeHead(200, { 'content-type': extra[pathname].type, 'cache-control': 'no-store' });
+      res.writeHead(extra[pathname].status ?? 200, { ...headers, 'content-type': extra[pathname].type, 'cache-control': 'no-store' });
       res.end(extra[pathname].body);
       return;
     }
     const file = path.join(root, decodeURIComponent(pathname));
     if (!file.startsWith(root + path.sep) || !fs.existsSync(file) || !fs.statSync(file).isFile()) {
-      res.writeHead(404).end();
+      res.writeHead(404, headers).end();
       return;
     }
-    res.writeHead(200, { 'content-type': MIME[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
+    res.writeHead(200, { ...headers, 'content-type': MIME[path.extname(file)] || 'application/octet-stream', 'cache-control': 'no-store' });
     fs.createReadStream(file).pipe(res);
   });
   server.on('connection', (s) => { sockets.add(s); s.on('close', () => sockets.delete(s)); });

@@ -4,7 +4,7 @@
 // project; then the same smoke scenario (fixtures/smoke.js: the spec's known-answer
 // webhook vector through `qbitpay/webhook`, then a client against the sandbox that
 // creates charges and auto-pages the list) runs in each runtime as its own test: Node ESM,
-// Node CJS, Deno, Bun, workerd (miniflare, worker bundled by esbuild as wrangler does),
+// Node CJS, Node bundled by esbuild (CommonJS and ESM output), Deno, Bun, workerd (miniflare, worker bundled by esbuild as wrangler does),
 // Chromium (playwright-core, access-token client) and a strict TypeScript consumer.
 // Every runtime gets its own sandbox account (API key), so a list holds exactly the
 // charges that runtime created. Nothing leaves 127.0.0.1.
@@ -25,7 +25,7 @@ import {
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const SMOKE = fs.readFileSync(path.join(HERE, 'fixtures', 'smoke.js'), 'utf8');
-const RUNTIMES = ['node-esm', 'node-cjs', 'deno', 'bun', 'workerd', 'browser'];
+const RUNTIMES = ['node-esm', 'node-cjs', 'esbuild-cjs', 'esbuild-esm', 'deno', 'bun', 'workerd', 'browser'];
 const CHROMIUM = process.env.QBITPAY_CHROMIUM || '/usr/bin/chromium';
 
 let tmp; // {dir, remove}
@@ -206,6 +206,31 @@ ${SMOKE}`);
   assert.equal(report.oneInstance, true, "require('qbitpay').QbitPayError === (await import('qbitpay')).QbitPayError");
 });
 
+// A Node server bundled by esbuild (`--bundle --platform=node`, CommonJS by default, or
+// `--format=esm`): the bundle, run from a directory without node_modules, carries both wasm
+// modules (Node's entries hold them as JavaScript) and no other runtime's entry.
+for (const format of ['cjs', 'esm']) {
+  test(`Node, bundled by esbuild (--bundle --platform=node${format === 'esm' ? ' --format=esm' : ''})`, async () => {
+    const runtime = `esbuild-${format}`;
+    fs.writeFileSync(path.join(proj, `${runtime}.mjs`), `import * as webhook from 'qbitpay/webhook';
+import * as client from 'qbitpay';
+smoke(webhook, client, JSON.parse(process.argv[2]))
+  .then((report) => console.log('SMOKE ' + JSON.stringify(report)), (e) => { console.error(e); process.exit(1); });
+${SMOKE}`);
+    const out = path.join(tmp.dir, runtime, `server.${format === 'esm' ? 'mjs' : 'js'}`);
+    const meta = path.join(tmp.dir, `${runtime}.json`);
+    await runOk(BIN('esbuild'), [`${runtime}.mjs`, '--bundle', '--platform=node', ...(format === 'esm' ? ['--format=esm'] : []),
+      `--outfile=${out}`, `--metafile=${meta}`, '--log-level=warning'], { cwd: proj, env });
+    const inputs = Object.keys(JSON.parse(fs.readFileSync(meta, 'utf8')).inputs).filter((f) => f.includes('qbitpay/'))
+      .map((f) => f.replace(/^.*qbitpay\//, ''));
+    assert.ok(inputs.includes('node/index.mjs') && inputs.includes('cjs/qbitpay_client_bg.wasm.cjs'), `Node's entries bundled: ${inputs}`);
+    assert.ok(!inputs.some((f) => /^esm\//.test(f)), `no other runtime's entry: ${inputs}`);
+    assert.deepEqual(fs.readdirSync(path.dirname(out)), [path.basename(out)], 'one file, no .wasm beside it');
+    const report = parseReport(await run(process.execPath, [out, clientCfg(runtime)], { cwd: path.dirname(out), env }), runtime);
+    checkReport(report, { runtime });
+  });
+}
+
 // --- Deno, Bun ---
 
 // Deno reads the wasm with node:fs, so it needs read access to the package (node_modules
@@ -217,6 +242,23 @@ test('Deno (npm package in node_modules, offline)', async () => {
   const report = parseReport(r, 'deno');
   checkReport(report, { runtime: 'deno' });
   assert.deepEqual(report.resolved.map(rel), ['esm/index.fs.mjs', 'esm/webhook.fs.mjs']);
+});
+
+test('Deno without --allow-read: the import succeeds; a call throws wasm_unavailable naming the flag', async () => {
+  fs.writeFileSync(path.join(proj, 'no-read.deno.mjs'), `import { verifyWebhook, QbitPayError } from 'npm:qbitpay/webhook';
+try {
+  verifyWebhook('{}', 'AB', 'key');
+  console.log('SMOKE ' + JSON.stringify('verified'));
+} catch (e) {
+  console.log('SMOKE ' + JSON.stringify({ qbitpay: e instanceof QbitPayError, code: e.code, message: e.message }));
+}
+`);
+  const r = await run(BIN('deno'), ['run', '--node-modules-dir=manual', '--cached-only', '--no-lock', '--no-prompt', 'no-read.deno.mjs'],
+    { cwd: proj, env });
+  const report = parseReport(r, 'deno');
+  assert.equal(report.qbitpay, true, JSON.stringify(report));
+  assert.equal(report.code, 'wasm_unavailable');
+  assert.match(report.message, /qbitpay_webhook_bg\.wasm.*--allow-read/, "Deno's own message: the file and the flag");
 });
 
 test('Bun', async () => {
@@ -385,6 +427,7 @@ export function handle(body: string, sig: string | null): string {
     return event.type;
   } catch (e) {
     if (e instanceof QbitPaySignatureError) return e.code;
+    if (e instanceof QbitPayError && e.code === 'wasm_unavailable') return String(e.cause);
     if (e instanceof QbitPayAuthenticationError || e instanceof QbitPayError) return e.type;
     throw e;
   }
