@@ -162,6 +162,12 @@ async fn every_error_is_the_apis_json_error() {
     is_error(&Resp::from(malformed).await, 400);
     let not_object = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "application/json").body("[1]").send().await.unwrap();
     is_error(&Resp::from(not_object).await, 400);
+    for form in [&b"amount=%FF%FE&currency=USD"[..], &b"amount=1&currency=\xff"[..]] {
+        let r = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "application/x-www-form-urlencoded").body(form.to_vec()).send().await.unwrap();
+        let r = Resp::from(r).await;
+        is_error(&r, 400);
+        assert!(r.text.contains("form"), "{}", r.text);
+    }
     let bad_advance = sb.http.post(format!("{}/_sandbox/clock/advance", sb.url)).header("Content-Type", "application/json").body("{seconds:").send().await.unwrap();
     is_error(&Resp::from(bad_advance).await, 400);
     let bad_type = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "text/xml").body("<a/>").send().await.unwrap();
