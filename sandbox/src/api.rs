@@ -94,6 +94,7 @@ fn canonical(v: &Value, out: &mut String) {
             out.push(']');
         }
         Value::String(s) => out.push_str(&Value::String(s.clone()).to_string()),
+        Value::Number(n) => out.push_str(&Value::String(n.as_f64().map_or_else(|| n.to_string(), |x| num(x).to_string())).to_string()),
         other => out.push_str(&Value::String(other.to_string()).to_string()),
     }
 }

@@ -46,14 +46,18 @@ pub fn is_loopback_origin(origin: &str) -> bool {
 }
 
 /// Whether a connection to `ip:port` reaches the listener at `listen`: the same port on a
-/// loopback or unspecified address (0.0.0.0 connects to this machine), or on the very
-/// address it listens on.
+/// loopback or unspecified address (0.0.0.0 connects to this machine), on the very address
+/// it listens on, or, when it listens on every interface, on any address of this machine
+/// (one a socket can be bound to).
 pub fn reaches(listen: SocketAddr, ip: IpAddr, port: u16) -> bool {
     if port != listen.port() {
         return false;
     }
     let ip = ip.to_canonical();
-    is_loopback_ip(ip) || ip.is_unspecified() || ip == listen.ip().to_canonical()
+    is_loopback_ip(ip)
+        || ip.is_unspecified()
+        || ip == listen.ip().to_canonical()
+        || (listen.ip().is_unspecified() && std::net::UdpSocket::bind(SocketAddr::new(ip, 0)).is_ok())
 }
 
 /// Whether `url` names the listener at `listen` before any name is resolved: an address
@@ -110,5 +114,8 @@ mod tests {
         for u in ["http://127.0.0.1:4001/x", "http://localhost/x", "http://example.com:4000/x"] {
             assert!(!names_listener(listen, &reqwest::Url::parse(u).unwrap()), "{u}");
         }
+        let everywhere: SocketAddr = "0.0.0.0:4000".parse().unwrap();
+        assert!(reaches(everywhere, "127.0.0.1".parse().unwrap(), 4000));
+        assert!(!reaches(everywhere, "192.0.2.1".parse().unwrap(), 4000), "not an address of this machine");
     }
 }

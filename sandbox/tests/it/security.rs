@@ -307,7 +307,7 @@ async fn idempotency_compares_parsed_parameters_and_stores_only_what_ran() {
     let body = json!({"amount": 100, "currency": "USD", "externalOrderId": "o-1", "cbUrl": "http://127.0.0.1:9/cb", "redirectUrl": "http://localhost:3000/done"});
     let first = sb.post_idem(Auth::Key(ALICE), "/api/v1/charges", &body, "k-1").await;
     assert_eq!(first.status, 200);
-    let reordered = json!({"redirectUrl": "http://localhost:3000/done", "cbUrl": "http://127.0.0.1:9/cb", "externalOrderId": "o-1", "currency": "USD", "amount": 100});
+    let reordered = json!({"redirectUrl": "http://localhost:3000/done", "cbUrl": "http://127.0.0.1:9/cb", "externalOrderId": "o-1", "currency": "USD", "amount": 100.0});
     let again = sb.post_idem(Auth::Key(ALICE), "/api/v1/charges", &reordered, "k-1").await;
     assert_eq!((again.status, again.header("idempotent-replayed")), (200, Some("true")), "{}", again.text);
     assert_eq!(again.text, first.text);
