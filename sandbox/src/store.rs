@@ -389,48 +389,45 @@ fn job_row(r: &Row) -> rusqlite::Result<Job> {
     Ok(Job { seq: r.get(0)?, account: r.get(1)?, due_ms: r.get(2)?, kind: r.get(3)?, target: r.get(4)?, arg: r.get(5)? })
 }
 
-/// Marks the due jobs (of accounts whose key was given) running and returns them, in order.
-pub fn claim_due(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
-    let jobs: Vec<Job> = c
-        .prepare_cached(
-            "SELECT seq, account, due_ms, kind, target, arg FROM jobs \
-             WHERE running = 0 AND due_ms <= ?1 AND account IN (SELECT id FROM temp.active) ORDER BY due_ms, seq LIMIT ?2",
-        )
-        .db()?
-        .query_map(params![now, limit], job_row)
-        .db()?
-        .collect::<rusqlite::Result<_>>()
-        .db()?;
+/// The due jobs of accounts whose key was given, in order.
+fn due_jobs(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
+    c.prepare_cached(
+        "SELECT seq, account, due_ms, kind, target, arg FROM jobs \
+         WHERE running = 0 AND due_ms <= ?1 AND account IN (SELECT id FROM temp.active) ORDER BY due_ms, seq LIMIT ?2",
+    )
+    .db()?
+    .query_map(params![now, limit], job_row)
+    .db()?
+    .collect::<rusqlite::Result<_>>()
+    .db()
+}
+
+fn mark_running(c: &Connection, jobs: &[Job]) -> ApiResult<()> {
     let mut up = c.prepare_cached("UPDATE jobs SET running = 1 WHERE seq = ?1").db()?;
-    for j in &jobs {
+    for j in jobs {
         up.execute(params![j.seq]).db()?;
     }
+    Ok(())
+}
+
+/// Marks the due jobs running and returns them, in order.
+pub fn claim_due(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
+    let jobs = due_jobs(c, now, limit)?;
+    mark_running(c, &jobs)?;
     Ok(jobs)
 }
 
 /// The next due job and, when it is a delivery, the deliveries due right after it (up to
 /// `limit`, none past the next job of another kind): they may run side by side.
 pub fn claim_due_run(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
-    let mut jobs: Vec<Job> = c
-        .prepare_cached(
-            "SELECT seq, account, due_ms, kind, target, arg FROM jobs \
-             WHERE running = 0 AND due_ms <= ?1 AND account IN (SELECT id FROM temp.active) ORDER BY due_ms, seq LIMIT ?2",
-        )
-        .db()?
-        .query_map(params![now, limit], job_row)
-        .db()?
-        .collect::<rusqlite::Result<_>>()
-        .db()?;
+    let mut jobs = due_jobs(c, now, limit)?;
     let run = match jobs.first() {
         Some(j) if j.kind == DELIVER => jobs.iter().take_while(|j| j.kind == DELIVER).count(),
         Some(_) => 1,
         None => 0,
     };
     jobs.truncate(run);
-    let mut up = c.prepare_cached("UPDATE jobs SET running = 1 WHERE seq = ?1").db()?;
-    for j in &jobs {
-        up.execute(params![j.seq]).db()?;
-    }
+    mark_running(c, &jobs)?;
     Ok(jobs)
 }
 

@@ -190,16 +190,22 @@ async fn every_error_is_the_apis_json_error() {
     assert!(t0.elapsed() < Duration::from_secs(3), "{:?}", t0.elapsed());
 }
 
+/// `n` connections that send the start of a request head and then nothing.
+async fn stall(addr: &str, n: usize, head: &[u8]) -> Vec<TcpStream> {
+    let mut held = Vec::new();
+    for _ in 0..n {
+        let mut s = TcpStream::connect(addr).await.unwrap();
+        s.write_all(head).await.unwrap();
+        held.push(s);
+    }
+    held
+}
+
 #[tokio::test]
 async fn stalled_connections_are_closed_and_starve_nobody() {
     let sb = Sandbox::start(&["--api-key", ALICE, "--header-timeout", "1"]);
     let addr = sb.url.trim_start_matches("http://").to_owned();
-    let mut stalled = Vec::new();
-    for _ in 0..200 {
-        let mut s = TcpStream::connect(&addr).await.unwrap();
-        s.write_all(b"GET /api/v1/charges HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await.unwrap();
-        stalled.push(s);
-    }
+    let mut stalled = stall(&addr, 200, b"GET /api/v1/charges HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ").await;
     let t0 = Instant::now();
     let ok = sb.get(Auth::Key(ALICE), "/api/v1/balances/show").await;
     assert_eq!(ok.status, 200);
@@ -232,13 +238,7 @@ async fn stalled_connections_are_closed_and_starve_nobody() {
 #[tokio::test]
 async fn over_the_connection_cap_new_connections_are_refused_with_one_log_line() {
     let sb = Sandbox::start(&["--api-key", ALICE, "--max-connections", "20", "--header-timeout", "1"]);
-    let addr = sb.url.trim_start_matches("http://").to_owned();
-    let mut held = Vec::new();
-    for _ in 0..20 {
-        let mut s = TcpStream::connect(&addr).await.unwrap();
-        s.write_all(b"GET / HTTP/1.1\r\n").await.unwrap();
-        held.push(s);
-    }
+    let held = stall(sb.url.trim_start_matches("http://"), 20, b"GET / HTTP/1.1\r\n").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     for _ in 0..5 {
         let resp = raw(&sb.url, b"GET /_sandbox/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", Duration::from_secs(2)).await;
