@@ -78,7 +78,7 @@ impl Config {
     pub fn validate(&self) -> Result<(), String> {
         use crate::limits::{MAX_CONNECTIONS, MAX_FLAG_SECONDS, MAX_RATE_LIMIT, MAX_WEBHOOK_RETRIES};
         for (flag, v) in [("--webhook-timeout", self.webhook_timeout), ("--header-timeout", self.header_timeout)] {
-            if !v.is_finite() || v < 0.001 || v > 3600.0 {
+            if !v.is_finite() || !(0.001..=3600.0).contains(&v) {
                 return Err(format!("{flag} must be a number of seconds from 0.001 to 3600"));
             }
         }
