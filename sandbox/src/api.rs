@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::Router;
@@ -14,15 +14,14 @@ use sha2::{Digest, Sha256};
 
 use rusqlite::types::Value as Sql;
 
-use crate::app::{new_id, Account, App, ListQuery};
+use crate::app::{new_id, Account, App};
 use crate::auth::{issue_token, ChargeAuth, KeyAuth};
 use crate::db::{SqlResult, W};
-use crate::error::{ApiError, ApiResult};
-use crate::jobs;
+use crate::error::{json_response, respond, ApiError, ApiResult};
 use crate::model::*;
 use crate::ops;
-use crate::params::{check_url, parse_body, query_enum};
-use crate::store;
+use crate::params::{check_url, parse_body, query_enum, Params};
+use crate::store::{self, ListQuery, IDEM_TTL_MS};
 use crate::webhooks::{self, check_deliverable};
 use qbitpay::webhook::timestamp::format_millis;
 
@@ -43,17 +42,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/api/v1/events/{id}", get(get_event))
         .route("/sandbox/charges/{id}/{action}", post(sandbox_charge))
         .route("/sandbox/payouts/{id}/{action}", post(sandbox_payout))
-}
-
-pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
-    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
-}
-
-pub fn respond(r: ApiResult) -> Response {
-    match r {
-        Ok(v) => json_response(StatusCode::OK, serde_json::to_vec(&v).expect("json")),
-        Err(e) => e.into_response(),
-    }
 }
 
 /// A stored body (already JSON) as the answer.
@@ -77,47 +65,98 @@ enum Idem {
     Replayed(u16, Vec<u8>),
 }
 
-/// Run a POST once per `Idempotency-Key` (per account, for 24 h of sandbox time): the same
-/// key with the same path and body replays the stored answer; with another body → 400.
-/// The record commits in the same transaction as the object it made (a kill leaves both
-/// or neither); a 4xx answer is stored too, a 5xx is not.
-async fn idempotent(app: &App, acct: &Account, headers: &HeaderMap, path: &str, body: &[u8], f: impl FnOnce(&W) -> ApiResult) -> Response {
-    let Some(key) = headers.get("idempotency-key") else { return respond(app.write(f)) };
+/// The parameters as an idempotency key compares them: keys sorted, scalars as text (a
+/// form's `"100"` is JSON's `100`), empty values dropped (they mean absent).
+fn canonical(v: &Value, out: &mut String) {
+    match v {
+        Value::Object(m) => {
+            let mut keys: Vec<&String> = m.iter().filter(|(_, v)| !is_absent(v)).map(|(k, _)| k).collect();
+            keys.sort();
+            out.push('{');
+            for (i, k) in keys.into_iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                out.push_str(&Value::String(k.clone()).to_string());
+                out.push(':');
+                canonical(&m[k], out);
+            }
+            out.push('}');
+        }
+        Value::Array(a) => {
+            out.push('[');
+            for (i, x) in a.iter().enumerate() {
+                if i > 0 {
+                    out.push(',');
+                }
+                canonical(x, out);
+            }
+            out.push(']');
+        }
+        Value::String(s) => out.push_str(&Value::String(s.clone()).to_string()),
+        Value::Number(n) => out.push_str(&Value::String(n.as_f64().map_or_else(|| n.to_string(), |x| num(x).to_string())).to_string()),
+        other => out.push_str(&Value::String(other.to_string()).to_string()),
+    }
+}
+
+fn is_absent(v: &Value) -> bool {
+    v.is_null() || v.as_str().is_some_and(str::is_empty)
+}
+
+fn fingerprint(endpoint: &str, p: &Params) -> [u8; 32] {
+    let mut text = String::new();
+    canonical(&Value::Object(p.clone()), &mut text);
+    let mut h = Sha256::new();
+    h.update(endpoint.as_bytes());
+    h.update([0]);
+    h.update(text.as_bytes());
+    h.finalize().into()
+}
+
+/// Runs a POST once per `Idempotency-Key` (per account, for 24 h of sandbox time), as
+/// Stripe defines it: the key is bound to the endpoint and its parsed parameters (in any
+/// order or encoding); a result is stored only once the endpoint ran (a success or a 402),
+/// and a replay answers it again with `Idempotent-Replayed: true`. A refused request (bad
+/// parameters, auth, rate limit, injected fault) stores nothing, so the corrected request
+/// may use the same key. The record commits in the same transaction as the object it made.
+async fn idempotent(app: &App, acct: &Account, headers: &HeaderMap, endpoint: &str, body: &[u8], f: impl FnOnce(&W, &Params) -> ApiResult) -> Response {
+    let p = match parse_body(headers, body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let Some(key) = headers.get("idempotency-key") else { return respond(app.write(|w| f(w, &p))) };
     let key = match key.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.to_owned(),
         _ => return ApiError::invalid("Idempotency-Key", "The Idempotency-Key header must be 1 to 255 visible characters.").into_response(),
     };
-    let mut h = Sha256::new();
-    h.update(path.as_bytes());
-    h.update([0]);
-    h.update(body);
-    let fingerprint: [u8; 32] = h.finalize().into();
+    let fingerprint = fingerprint(endpoint, &p);
     let r = app.write(|w| {
         let now = app.now();
-        if let Some(rec) = store::idem_get(w, &acct.id, &key, now - jobs::idem_ttl_ms())? {
+        if let Some(rec) = store::idem_get(w, &acct.id, &key, now - IDEM_TTL_MS)? {
             if rec.fingerprint != fingerprint {
-                return Err(ApiError::bad_request(format!(
-                    "Keys for idempotent requests can only be used with the same parameters they were first used with: \
-                     '{key}' was first used with another request."
-                ))
+                return Err(ApiError::invalid(
+                    "Idempotency-Key",
+                    format!(
+                        "Keys for idempotent requests can only be used with the same parameters they were first used with: \
+                         '{key}' was first used with another request."
+                    ),
+                )
                 .with_detail(json!({ "code": "idempotency_key_in_use" })));
             }
             return Ok(Idem::Replayed(rec.status, rec.body));
         }
         w.prepare_cached("SAVEPOINT op").db()?.execute([]).db()?;
-        let (status, bytes) = match f(w) {
+        let (status, bytes) = match f(w, &p) {
             Ok(v) => {
                 w.prepare_cached("RELEASE op").db()?.execute([]).db()?;
                 (StatusCode::OK, serde_json::to_vec(&v).expect("json"))
             }
-            Err(e) => {
+            Err(e) if e.executed() => {
                 w.prepare_cached("ROLLBACK TO op").db()?.execute([]).db()?;
                 w.prepare_cached("RELEASE op").db()?.execute([]).db()?;
-                if e.status.is_server_error() {
-                    return Err(e);
-                }
                 (e.status, serde_json::to_vec(&e.body()).expect("json"))
             }
+            Err(e) => return Err(e),
         };
         let rec = store::IdemRecord { fingerprint: fingerprint.to_vec(), status: status.as_u16(), body: bytes.clone() };
         store::idem_put(w, &acct.id, &key, &rec, now)?;
@@ -142,10 +181,7 @@ async fn access_token(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Re
 // ---------------------------------------------------------------- charges
 
 async fn create_charge(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, headers: HeaderMap, body: Bytes) -> Response {
-    idempotent(&app, &acct, &headers, "/api/v1/charges", &body, |w| {
-        let p = parse_body(&headers, &body)?;
-        ops::create_charge(&app, &acct, w, &p)
-    })
+    idempotent(&app, &acct, &headers, "POST /api/v1/charges", &body, |w, p| ops::create_charge(&app, &acct, w, p))
     .await
 }
 
@@ -212,10 +248,7 @@ async fn list_txns(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery
 // ---------------------------------------------------------------- payouts
 
 async fn create_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, headers: HeaderMap, body: Bytes) -> Response {
-    idempotent(&app, &acct, &headers, "/api/v1/payouts", &body, |w| {
-        let p = parse_body(&headers, &body)?;
-        ops::create_payout(&app, &acct, w, &p)
-    })
+    idempotent(&app, &acct, &headers, "POST /api/v1/payouts", &body, |w, p| ops::create_payout(&app, &acct, w, p))
     .await
 }
 
@@ -327,7 +360,7 @@ async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
         Ok(id) => id,
         Err(e) => return e.into_response(),
     };
-    respond(webhooks::attempt(&app, &acct, &id, None, None).await.map(|o| o.event.with_delivery()))
+    respond(webhooks::attempt(&app, &acct, &id, None, None, None).await.map(|o| o.event.with_delivery()))
 }
 
 // ---------------------------------------------------------------- sandbox helpers

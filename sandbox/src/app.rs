@@ -2,21 +2,44 @@
 //! database, see `db.rs`), the sandbox clock, the schedule and the rate-limit buckets.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
+use hmac::{Hmac, Mac};
 use rand::distributions::Alphanumeric;
 use rand::Rng;
-use sha2::{Digest, Sha256};
-
-use qbitpay::spec::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+use sha2::Sha256;
+use tokio::sync::Notify;
 
 use crate::clock::Clock;
 use crate::config::Config;
 use crate::db::{meta_get, meta_set, Db};
-use crate::error::{ApiError, ApiResult};
-use crate::jobs::Scheduler;
+use crate::error::ApiResult;
+
+/// Wakes the background runner of the stored schedule (`jobs.rs`) and lets one runner at a
+/// time claim jobs.
+pub struct Scheduler {
+    pub notify: Notify,
+    /// The due time the background task sleeps until (i64::MIN while it is busy).
+    pub next_wake: AtomicI64,
+    /// Held by whoever runs jobs (the background task, an advance), one at a time.
+    pub runner: tokio::sync::Mutex<()>,
+}
+
+impl Scheduler {
+    pub fn new() -> Self {
+        Scheduler { notify: Notify::new(), next_wake: AtomicI64::new(i64::MIN), runner: tokio::sync::Mutex::new(()) }
+    }
+
+    /// A job due at `due` was committed: wake the background task if it sleeps past it.
+    pub fn poke(&self, due: i64) {
+        if due < self.next_wake.load(Ordering::SeqCst) {
+            self.notify.notify_one();
+        }
+    }
+}
 
 /// `prefix` + `n` random base-62 characters.
 pub fn new_id(prefix: &str, n: usize) -> String {
@@ -25,63 +48,40 @@ pub fn new_id(prefix: &str, n: usize) -> String {
     format!("{prefix}{tail}")
 }
 
-pub struct ListQuery {
-    pub limit: usize,
-    pub starting_after: Option<String>,
-    pub ending_before: Option<String>,
-}
-
-impl ListQuery {
-    pub fn parse(q: &HashMap<String, String>) -> ApiResult<Self> {
-        let limit = match q.get("limit").map(|s| s.trim()) {
-            None | Some("") => DEFAULT_LIST_LIMIT as usize,
-            Some(s) => match s.parse::<i64>() {
-                Ok(n) if (1..=MAX_LIST_LIMIT as i64).contains(&n) => n as usize,
-                _ => return Err(ApiError::invalid("limit", format!("limit must be an integer from 1 to {MAX_LIST_LIMIT}, not '{s}'"))),
-            },
-        };
-        let nonempty = |k: &str| q.get(k).filter(|s| !s.is_empty()).cloned();
-        let (starting_after, ending_before) = (nonempty("starting_after"), nonempty("ending_before"));
-        if starting_after.is_some() && ending_before.is_some() {
-            return Err(ApiError::invalid("ending_before", "pass starting_after or ending_before, not both"));
-        }
-        Ok(ListQuery { limit, starting_after, ending_before })
-    }
-}
-
 struct Bucket {
     tokens: f64,
     last: Instant,
 }
 
 pub struct Account {
-    /// `acct_` + 16 hex of SHA-256(key): stable across restarts, reveals nothing of the key.
+    /// `acct_` + 16 hex of HMAC-SHA256(the stored account secret, key): stable across
+    /// restarts with `--data`, and no help in guessing the key.
     pub id: String,
     pub key: String,
     bucket: Mutex<Bucket>,
 }
 
-pub fn account_id(key: &str) -> String {
-    let h = Sha256::digest(key.as_bytes());
+pub fn account_id(secret: &[u8; 32], key: &str) -> String {
+    let mut m = Hmac::<Sha256>::new_from_slice(secret).expect("hmac key");
+    m.update(key.as_bytes());
+    let h = m.finalize().into_bytes();
     format!("acct_{}", h[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
-/// What the dashboard shows of a key: enough to tell keys apart, not enough to use one.
+/// What the dashboard shows of a key: its last 4 characters when the key is long enough
+/// (16 or more) that they give nothing away, else nothing.
 pub fn key_hint(key: &str) -> String {
     let chars: Vec<char> = key.chars().collect();
-    if chars.len() <= 12 {
-        format!("{}…", chars.iter().take(3).collect::<String>())
-    } else {
-        let head: String = chars.iter().take(8).collect();
-        let tail: String = chars[chars.len() - 4..].iter().collect();
-        format!("{head}…{tail}")
+    if chars.len() < 16 {
+        return String::new();
     }
+    format!("…{}", chars[chars.len() - 4..].iter().collect::<String>())
 }
 
 impl Account {
-    pub fn new(key: &str, rate: Option<f64>) -> Self {
+    pub fn new(secret: &[u8; 32], key: &str, rate: Option<f64>) -> Self {
         Account {
-            id: account_id(key),
+            id: account_id(secret, key),
             key: key.to_owned(),
             bucket: Mutex::new(Bucket { tokens: rate.unwrap_or(0.0), last: Instant::now() }),
         }
@@ -110,6 +110,8 @@ pub struct App {
     pub token_secret: [u8; 32],
     /// `http://127.0.0.1:PORT`, as printed on the first line.
     pub base_url: String,
+    /// The address the sandbox listens on: no webhook may be sent to it.
+    pub listen: SocketAddr,
     pub http: reqwest::Client,
     pub db: Db,
     pub clock: Clock,
@@ -119,38 +121,31 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(cfg: Config, keys: &[String], base_url: String, db: Db) -> Result<Self, String> {
-        let accounts: Vec<Arc<Account>> = keys.iter().map(|k| Arc::new(Account::new(k, cfg.rate_limit))).collect();
-        let by_key = accounts.iter().map(|a| (a.key.clone(), a.clone())).collect();
-        let by_id = accounts.iter().map(|a| (a.id.clone(), a.clone())).collect();
+    pub fn new(cfg: Config, keys: &[String], base_url: String, listen: SocketAddr, db: Db) -> Result<Self, String> {
+        // Each delivery is bounded by --webhook-timeout as a whole (see webhooks::post_signed).
         let http = reqwest::Client::builder()
             .no_proxy()
-            .timeout(Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("http client");
-        // The clock offset and the access-token secret are stored: both survive a restart
-        // with --data (tokens issued before it stay valid).
-        let (offset, secret) = db
+        // The clock offset and the secrets are stored: they survive a restart with --data
+        // (tokens issued before it stay valid, accounts keep their ids).
+        let (offset, secret, accounts) = db
             .write(|w| {
                 let offset = meta_get(w, "clock_offset_ms")?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
-                let secret = match meta_get(w, "token_secret")?.and_then(|h| decode_hex32(&h)) {
-                    Some(s) => s,
-                    None => {
-                        let mut s = [0u8; 32];
-                        rand::thread_rng().fill(&mut s);
-                        meta_set(w, "token_secret", &s.iter().map(|b| format!("{b:02x}")).collect::<String>())?;
-                        s
-                    }
-                };
+                let secret = stored_secret(w, "token_secret")?;
+                let account_secret = stored_secret(w, "account_secret")?;
+                let accounts: Vec<Arc<Account>> = keys.iter().map(|k| Arc::new(Account::new(&account_secret, k, cfg.rate_limit))).collect();
                 let now = crate::clock::wall_ms() + offset;
                 for a in &accounts {
                     crate::store::upsert_account(w, &a.id, &key_hint(&a.key), now)?;
                 }
-                Ok((offset, secret))
+                Ok((offset, secret, accounts))
             })
             .0
             .map_err(|e| e.message)?;
+        let by_key = accounts.iter().map(|a| (a.key.clone(), a.clone())).collect();
+        let by_id = accounts.iter().map(|a| (a.id.clone(), a.clone())).collect();
         Ok(App {
             cfg,
             accounts,
@@ -158,6 +153,7 @@ impl App {
             by_id,
             token_secret: secret,
             base_url,
+            listen,
             http,
             db,
             clock: Clock::new(offset),
@@ -197,6 +193,17 @@ impl App {
     pub fn read<T>(&self, f: impl FnOnce(&rusqlite::Connection) -> ApiResult<T>) -> ApiResult<T> {
         self.db.read(f)
     }
+}
+
+/// A random 32-byte secret kept in `meta` under `name` (made on first use).
+fn stored_secret(w: &crate::db::W, name: &str) -> ApiResult<[u8; 32]> {
+    if let Some(s) = meta_get(w, name)?.and_then(|h| decode_hex32(&h)) {
+        return Ok(s);
+    }
+    let mut s = [0u8; 32];
+    rand::thread_rng().fill(&mut s);
+    meta_set(w, name, &s.iter().map(|b| format!("{b:02x}")).collect::<String>())?;
+    Ok(s)
 }
 
 fn decode_hex32(h: &str) -> Option<[u8; 32]> {

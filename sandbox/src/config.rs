@@ -61,10 +61,33 @@ pub struct Config {
     /// 503 api_error, half with the connection dropped.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Seconds one webhook delivery attempt may take (connect, send, answer) before it
+    /// counts as failed.
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub webhook_timeout: f64,
+    /// Seconds a connection may take to send a request's headers, or stay idle between
+    /// requests, before it is closed; and a request's body after its headers (else 408).
+    #[arg(long, value_name = "SECS", default_value_t = 10.0)]
+    pub header_timeout: f64,
+    /// Open connections at most; past it new connections are refused (503) and closed.
+    #[arg(long, value_name = "N", default_value_t = 1024)]
+    pub max_connections: usize,
 }
 
 impl Config {
     pub fn validate(&self) -> Result<(), String> {
+        use crate::limits::{MAX_CONNECTIONS, MAX_FLAG_SECONDS, MAX_RATE_LIMIT, MAX_WEBHOOK_RETRIES};
+        for (flag, v) in [("--webhook-timeout", self.webhook_timeout), ("--header-timeout", self.header_timeout)] {
+            if !v.is_finite() || !(0.001..=3600.0).contains(&v) {
+                return Err(format!("{flag} must be a number of seconds from 0.001 to 3600"));
+            }
+        }
+        if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
+            return Err(format!("--max-connections must be from 1 to {MAX_CONNECTIONS}"));
+        }
+        if self.webhook_retries > MAX_WEBHOOK_RETRIES {
+            return Err(format!("--webhook-retries must be at most {MAX_WEBHOOK_RETRIES}"));
+        }
         let nonneg = [
             ("--webhook-retry-interval", self.webhook_retry_interval),
             ("--charge-ttl", self.charge_ttl),
@@ -74,22 +97,30 @@ impl Config {
             ("--auto-confirm-after", self.auto_confirm_after.unwrap_or(0.0)),
         ];
         for (flag, v) in nonneg {
-            if !v.is_finite() || !(0.0..=1.0e9).contains(&v) {
-                return Err(format!("{flag} must be a number of seconds >= 0"));
+            if !v.is_finite() || !(0.0..=MAX_FLAG_SECONDS).contains(&v) {
+                return Err(format!("{flag} must be a number of seconds from 0 to {MAX_FLAG_SECONDS:e}"));
             }
         }
         if !(0.0..=1.0).contains(&self.fault_rate) {
             return Err("--fault-rate must be between 0 and 1".into());
         }
         if let Some(r) = self.rate_limit {
-            if !r.is_finite() || r <= 0.0 {
-                return Err("--rate-limit must be > 0 requests per second".into());
+            if !r.is_finite() || r <= 0.0 || r > MAX_RATE_LIMIT {
+                return Err(format!("--rate-limit must be > 0 and at most {MAX_RATE_LIMIT:e} requests per second"));
             }
         }
         if self.api_keys.iter().any(|k| k.is_empty() || k.contains(':') || k.chars().any(char::is_whitespace)) {
             return Err("--api-key must be non-empty, without ':' or whitespace".into());
         }
         Ok(())
+    }
+
+    pub fn webhook_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.webhook_timeout)
+    }
+
+    pub fn header_timeout(&self) -> std::time::Duration {
+        std::time::Duration::from_secs_f64(self.header_timeout)
     }
 
     pub fn algorithm(&self) -> qbitpay::webhook::Algorithm {

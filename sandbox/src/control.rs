@@ -1,14 +1,15 @@
 //! The dashboard (`/`) and the JSON control API under `/_sandbox/` that it and the tests
 //! use. No API key: accounts are named by their id (`acct_…`), and every route answers only
-//! to loopback peers, with a loopback `Host` (no DNS rebinding) and, for POSTs from a
-//! browser, a loopback `Origin` (no cross-site requests).
+//! to loopback peers, with a loopback `Host` (no DNS rebinding), without a foreign `Origin`
+//! (no other site's page reads or acts, whatever the method), and never to the sandbox's
+//! own webhook deliveries.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
@@ -16,13 +17,14 @@ use axum::Router;
 use rusqlite::Connection;
 use serde_json::{json, Value};
 
-use crate::api::respond;
-use crate::app::{Account, App, ListQuery};
-use crate::error::{ApiError, ApiResult};
+use crate::app::{Account, App};
+use crate::error::{respond, ApiError, ApiResult};
 use crate::jobs;
+use crate::limits::{ADVANCE_MAX_SECONDS, MAX_TIME_MS};
+use crate::net::{is_loopback_authority, is_loopback_origin};
 use crate::ops;
-use crate::store;
-use crate::webhooks;
+use crate::store::{self, ListQuery};
+use crate::webhooks::{self, DELIVERY_USER_AGENT};
 use qbitpay::webhook::timestamp::format_millis;
 
 /// The peer of a connection (set by the accept loop).
@@ -44,12 +46,6 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/_sandbox/accounts/{acct}/payouts/{id}/{action}", post(payout_action))
 }
 
-fn loopback_host(host: &str) -> bool {
-    let h = if let Some(v6) = host.strip_prefix('[') { v6.split(']').next().unwrap_or("") } else { host.split(':').next().unwrap_or("") };
-    let h = h.to_ascii_lowercase();
-    h == "localhost" || h.ends_with(".localhost") || h == "::1" || h.parse::<std::net::Ipv4Addr>().is_ok_and(|ip| ip.is_loopback())
-}
-
 /// The guard of `/` and `/_sandbox/…` (see the module comment).
 pub async fn guard(req: Request, next: Next) -> Response {
     let path = req.uri().path();
@@ -57,21 +53,22 @@ pub async fn guard(req: Request, next: Next) -> Response {
         return next.run(req).await;
     }
     let forbidden = |why: &str| ApiError::forbidden(format!("The sandbox's dashboard and control API {why}.")).into_response();
+    let h = req.headers();
+    let ua = h.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ua == DELIVERY_USER_AGENT || h.contains_key("qbitpay-signature") {
+        return forbidden("take no requests from the sandbox's own webhook deliveries");
+    }
     if let Some(Peer(addr)) = req.extensions().get::<Peer>() {
-        if !addr.ip().is_loopback() {
+        if !addr.ip().is_loopback() && !addr.ip().to_canonical().is_loopback() {
             return forbidden("answer only on this machine (loopback peers)");
         }
     }
-    let host = req.headers().get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if !loopback_host(host) {
+    if !is_loopback_authority(h.get(header::HOST).and_then(|v| v.to_str().ok()).unwrap_or("")) {
         return forbidden("answer only to a loopback Host (127.0.0.1, localhost, [::1])");
     }
-    if req.method() != Method::GET && req.method() != Method::HEAD && req.method() != Method::OPTIONS {
-        if let Some(origin) = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()) {
-            let host = origin.split_once("://").map(|(_, h)| h).unwrap_or("");
-            if !loopback_host(host) {
-                return forbidden("take no requests from other sites' pages");
-            }
+    if let Some(origin) = h.get(header::ORIGIN) {
+        if !origin.to_str().is_ok_and(is_loopback_origin) {
+            return forbidden("take no requests from other sites' pages");
         }
     }
     next.run(req).await
@@ -119,15 +116,22 @@ async fn clock(State(app): State<Arc<App>>) -> Response {
     respond(Ok(clock_json(&app)))
 }
 
-/// `{"seconds": N}` (N > 0, at most ten years).
+/// `{"seconds": N}` (N > 0, at most ten years, and never past 9999-12-31).
 async fn advance(State(app): State<Arc<App>>, headers: HeaderMap, body: axum::body::Bytes) -> Response {
     let r: ApiResult = async {
         let p = crate::params::parse_body(&headers, &body)?;
         let secs = crate::params::req_number(&p, "seconds")?;
-        if secs <= 0.0 || secs > 10.0 * 366.0 * 86400.0 {
-            return Err(ApiError::invalid("seconds", "seconds must be a number greater than 0 (ten years at most)."));
+        if secs <= 0.0 || secs > ADVANCE_MAX_SECONDS {
+            return Err(ApiError::invalid("seconds", format!("seconds must be a number greater than 0 and at most {ADVANCE_MAX_SECONDS} (ten years).")));
         }
-        let ran = jobs::advance(&app, (secs * 1000.0).round() as i64).await?;
+        let ms = (secs * 1000.0).round() as i64;
+        if app.now().saturating_add(ms) > MAX_TIME_MS {
+            return Err(ApiError::invalid(
+                "seconds",
+                format!("The sandbox clock stops at {}: at most {} more seconds.", format_millis(MAX_TIME_MS), (MAX_TIME_MS - app.now()) / 1000),
+            ));
+        }
+        let ran = jobs::advance(&app, ms).await?;
         let mut v = clock_json(&app);
         v["ran"] = serde_json::to_value(ran).unwrap();
         Ok(v)
@@ -215,7 +219,7 @@ async fn account(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q
             for e in events {
                 let mut ev = e.with_delivery();
                 ev["attempts"] = serde_json::to_value(store::attempts(c, &e.id)?).unwrap();
-                ev["webhook"]["nextAttemptAt"] = json!(store::next_job_for(c, &e.id, webhooks::DELIVER)?.map(format_millis));
+                ev["webhook"]["nextAttemptAt"] = json!(store::next_job_for(c, &e.id, store::DELIVER)?.map(format_millis));
                 evs.push(ev);
             }
             v["events"] = json!(evs);
@@ -239,7 +243,7 @@ async fn reset(State(app): State<Arc<App>>, Path(id): Path<String>) -> Response 
 async fn resend(State(app): State<Arc<App>>, Path((acct, id)): Path<(String, String)>) -> Response {
     let r: ApiResult = async {
         let acct = active(&app, &acct)?;
-        let o = webhooks::attempt(&app, &acct, &id, None, None).await?;
+        let o = webhooks::attempt(&app, &acct, &id, None, None, None).await?;
         let mut ev = o.event.with_delivery();
         ev["attempt"] = serde_json::to_value(&o.attempt).unwrap();
         Ok(ev)

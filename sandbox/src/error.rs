@@ -65,8 +65,35 @@ impl ApiError {
     pub fn unavailable() -> Self {
         Self::new(StatusCode::SERVICE_UNAVAILABLE, "api_error", "The sandbox injected a fault (--fault-rate): retry the request.")
     }
+    /// 503 when the sandbox holds `--max-connections` open connections.
+    pub fn unavailable_busy() -> Self {
+        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "api_error", "The sandbox has too many open connections (--max-connections): retry shortly.");
+        e.retry_after = Some(1);
+        e
+    }
     pub fn internal(message: impl Into<String>) -> Self {
         Self::new(StatusCode::INTERNAL_SERVER_ERROR, "api_error", message)
+    }
+    /// The error of a status that an extractor, a layer or the router produced as plain text.
+    pub fn from_status(status: StatusCode, text: &str) -> Self {
+        let message = match status {
+            StatusCode::PAYLOAD_TOO_LARGE => format!("The request body is too large ({} bytes at most).", crate::limits::MAX_BODY_BYTES),
+            StatusCode::URI_TOO_LONG => format!("The request URI is too long ({} bytes at most).", crate::limits::MAX_URI_BYTES),
+            StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
+                format!("The request headers are too large ({} bytes at most).", crate::limits::MAX_HEADER_BYTES)
+            }
+            StatusCode::REQUEST_TIMEOUT => "The request body did not arrive in time.".to_owned(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => "Send application/json or application/x-www-form-urlencoded.".to_owned(),
+            _ if text.trim().is_empty() => status.canonical_reason().unwrap_or("Error").to_owned() + ".",
+            _ => text.trim().to_owned(),
+        };
+        let kind = if status.is_server_error() { "api_error" } else { "invalid_request_error" };
+        Self::new(status, kind, message)
+    }
+    /// Stored with an idempotency key: the endpoint ran (a success, or a 402 once the
+    /// parameters were valid). A refused request (400, 401/403, 429, faults) stores nothing.
+    pub fn executed(&self) -> bool {
+        self.status == StatusCode::PAYMENT_REQUIRED
     }
     pub fn with_detail(mut self, detail: Value) -> Self {
         self.detail = Some(detail);
@@ -97,3 +124,14 @@ impl IntoResponse for ApiError {
 }
 
 pub type ApiResult<T = Value> = Result<T, ApiError>;
+
+pub fn json_response(status: StatusCode, body: Vec<u8>) -> Response {
+    (status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response()
+}
+
+pub fn respond(r: ApiResult) -> Response {
+    match r {
+        Ok(v) => json_response(StatusCode::OK, serde_json::to_vec(&v).expect("json")),
+        Err(e) => e.into_response(),
+    }
+}

@@ -3,48 +3,18 @@
 //! task runs them when due (after a restart too); `advance` moves the clock and runs every
 //! job that falls due on the way, in order, each at its own time.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
 use serde::Serialize;
-use tokio::sync::Notify;
 
 use crate::app::App;
 use crate::error::{ApiError, ApiResult};
 use crate::ops;
-use crate::store::{self, Job};
-use crate::webhooks::{self, DELIVER};
+use crate::store::{self, Job, CLOSE, CONFIRM, DELIVER, EXPIRE, IDEM_TTL_MS, PAY, TRANSIT};
+use crate::webhooks;
 use qbitpay::webhook::timestamp::format_millis;
-
-pub const EXPIRE: &str = "charge.expire";
-pub const CONFIRM: &str = "charge.confirm";
-pub const CLOSE: &str = "charge.close";
-pub const TRANSIT: &str = "payout.transit";
-pub const PAY: &str = "payout.pay";
-
-const IDEM_TTL_MS: i64 = 24 * 3600 * 1000;
-
-pub struct Scheduler {
-    notify: Notify,
-    /// The due time the background task sleeps until (i64::MIN while it is busy).
-    next_wake: AtomicI64,
-    /// Held by whoever runs jobs (the background task, an advance), one at a time.
-    runner: tokio::sync::Mutex<()>,
-}
-
-impl Scheduler {
-    pub fn new() -> Self {
-        Scheduler { notify: Notify::new(), next_wake: AtomicI64::new(i64::MIN), runner: tokio::sync::Mutex::new(()) }
-    }
-
-    /// A job due at `due` was committed: wake the background task if it sleeps past it.
-    pub fn poke(&self, due: i64) {
-        if due < self.next_wake.load(Ordering::SeqCst) {
-            self.notify.notify_one();
-        }
-    }
-}
 
 #[derive(Serialize, Clone, Debug)]
 #[serde(rename_all = "camelCase")]
@@ -56,13 +26,14 @@ pub struct Ran {
     pub outcome: String,
 }
 
-/// Runs one claimed job; deliveries are awaited.
-async fn run(app: &Arc<App>, job: Job) -> Ran {
+/// Runs one claimed job; deliveries are awaited. `at`: the sandbox time a delivery is
+/// recorded at (an advance runs several side by side, each at its own due time).
+async fn run(app: &Arc<App>, job: Job, at: Option<i64>) -> Ran {
     let outcome = match app.account_by_id(&job.account).cloned() {
         None => Err(ApiError::bad_request("the account's key was not given")),
         Some(acct) => {
             if job.kind == DELIVER {
-                webhooks::attempt(app, &acct, &job.target, Some(job.arg), Some(job.seq)).await.map(|o| match (o.attempt.status_code, o.attempt.error) {
+                webhooks::attempt(app, &acct, &job.target, Some(job.arg), Some(job.seq), at).await.map(|o| match (o.attempt.status_code, o.attempt.error) {
                     (Some(code), _) => format!("HTTP {code}"),
                     (None, Some(e)) => e,
                     (None, None) => "sent".into(),
@@ -121,10 +92,10 @@ pub async fn background(app: Arc<App>) {
                     if job.kind == DELIVER {
                         let app = app.clone();
                         tokio::spawn(async move {
-                            run(&app, job).await;
+                            run(&app, job, None).await;
                         });
                     } else {
-                        run(&app, job).await;
+                        run(&app, job, None).await;
                     }
                 }
             }
@@ -149,24 +120,26 @@ pub async fn background(app: Arc<App>) {
 }
 
 /// `POST /_sandbox/clock/advance`: moves sandbox time `ms` forward, running each job that
-/// falls due on the way at its due time (the clock steps to it first), deliveries awaited,
-/// so that what a job schedules (a retry, the next payout step) runs in the same advance
-/// when it falls inside it.
+/// falls due on the way at its due time (the clock steps to it first), so that what a job
+/// schedules (a retry, the next payout step) runs in the same advance when it falls inside
+/// it. Deliveries due one after another run side by side, each at its own due time, and are
+/// awaited together: a receiver that never answers holds the advance `--webhook-timeout`
+/// once, and delays no other receiver.
 pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     let _g = app.sched.runner.lock().await;
-    let target = app.now() + ms;
+    let target = app.now().saturating_add(ms);
     let mut ran = Vec::new();
     let mut failed = None;
     for _ in 0..100_000 {
         // The offset the clock is about to reach is stored with the claim: killed mid-advance,
         // a restart never dates anything before what already ran.
-        let job = match app.write(|w| {
-            let j = store::claim_due(w, target, 1)?.pop();
-            if let Some(j) = &j {
-                let offset = (j.due_ms.max(app.now()) - crate::clock::wall_ms()).max(app.clock.offset_ms());
+        let jobs = match app.write(|w| {
+            let jobs = store::claim_due_run(w, target, 256)?;
+            if let Some(last) = jobs.last() {
+                let offset = (last.due_ms.max(app.now()) - crate::clock::wall_ms()).max(app.clock.offset_ms());
                 crate::db::meta_set(w, "clock_offset_ms", &offset.to_string())?;
             }
-            Ok(j)
+            Ok(jobs)
         }) {
             Ok(j) => j,
             Err(e) => {
@@ -174,9 +147,14 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
                 break;
             }
         };
-        let Some(job) = job else { break };
-        app.clock.pin(job.due_ms);
-        ran.push(run(app, job).await);
+        let Some(last) = jobs.last() else { break };
+        let before = app.now();
+        app.clock.pin(last.due_ms);
+        let runs = jobs.into_iter().map(|job| {
+            let at = (job.kind == DELIVER).then_some(job.due_ms.max(before));
+            run(app, job, at)
+        });
+        ran.extend(futures_util::future::join_all(runs).await);
     }
     let offset = app.clock.advance_to(target); // unpins, also after a failure
     if let Some(e) = failed {
@@ -186,8 +164,4 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     let now = app.now();
     app.write(|w| store::idem_purge(w, now - IDEM_TTL_MS))?;
     Ok(ran)
-}
-
-pub const fn idem_ttl_ms() -> i64 {
-    IDEM_TTL_MS
 }

@@ -16,7 +16,9 @@ mod control;
 mod db;
 mod error;
 mod jobs;
+mod limits;
 mod model;
+mod net;
 mod ops;
 mod page;
 mod params;
@@ -24,24 +26,30 @@ mod store;
 mod webhooks;
 
 use std::io::Write;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method, StatusCode};
+use axum::http::{header, HeaderName, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 use clap::Parser;
 use hyper::server::conn::http1;
-use hyper_util::rt::TokioIo;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use rand::Rng;
 use tower::ServiceExt;
+use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::limit::RequestBodyLimitLayer;
+use tower_http::request_id::{MakeRequestId, PropagateRequestIdLayer, RequestId, SetRequestIdLayer};
 
 use crate::app::{new_id, App};
 use crate::config::{Config, DEMO_KEY};
 use crate::error::ApiError;
+use crate::limits::{MAX_BODY_BYTES, MAX_HEADERS, MAX_HEADER_BYTES, MAX_URI_BYTES};
 
 /// Marks a response whose connection is to be dropped instead (fault injection).
 #[derive(Clone, Copy)]
@@ -56,49 +64,43 @@ impl std::fmt::Display for Dropped {
 }
 impl std::error::Error for Dropped {}
 
-fn is_local_origin(origin: &str) -> bool {
-    let Some(rest) = origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")) else { return false };
-    let host = if let Some(v6) = rest.strip_prefix('[') {
-        v6.split(']').next().unwrap_or("")
-    } else {
-        rest.split(':').next().unwrap_or("")
-    };
-    let host = host.to_ascii_lowercase();
-    host == "localhost" || host.ends_with(".localhost") || host == "::1" || host.starts_with("127.")
+const REQUEST_ID: HeaderName = HeaderName::from_static("request-id");
+
+/// `req_` + 20 alphanumerics, fresh for every request.
+#[derive(Clone, Copy)]
+struct NewRequestId;
+impl MakeRequestId for NewRequestId {
+    fn make_request_id<B>(&mut self, _: &axum::http::Request<B>) -> Option<RequestId> {
+        HeaderValue::from_str(&new_id("req_", 20)).ok().map(RequestId::new)
+    }
 }
 
-const ALLOW_HEADERS: &str = "Authorization, Content-Type, Idempotency-Key, X-QbitPay-Client-User-Agent";
-const EXPOSE_HEADERS: &str = "Request-Id, Retry-After, Idempotent-Replayed";
+/// Pages served from this machine may call the API from a browser; no other site gets CORS
+/// headers (the control API also refuses them outright, see `control::guard`).
+fn cors() -> CorsLayer {
+    CorsLayer::new()
+        .allow_origin(AllowOrigin::predicate(|o: &HeaderValue, _| o.to_str().is_ok_and(net::is_loopback_origin)))
+        .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
+        .allow_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            HeaderName::from_static("idempotency-key"),
+            HeaderName::from_static("x-qbitpay-client-user-agent"),
+        ])
+        .expose_headers([REQUEST_ID, header::RETRY_AFTER, HeaderName::from_static("idempotent-replayed")])
+        .max_age(Duration::from_secs(600))
+}
 
-/// Outermost: Request-Id, CORS, one log line per request (method, path, status, ms; never
-/// a query string, key or token). The dashboard's own reads (successful GETs of `/_sandbox/…`)
-/// are not logged: it polls.
-async fn outer(req: Request, next: Next) -> Response {
+/// Outermost: one log line per request (method, path, status, ms, request id; never a
+/// query string, key or token). The dashboard's own reads (successful GETs of
+/// `/_sandbox/…`) are not logged: it polls. A client's own `Request-Id` is dropped: every
+/// response gets a fresh one.
+async fn outer(mut req: Request, next: Next) -> Response {
     let start = Instant::now();
+    req.headers_mut().remove(REQUEST_ID);
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
-    let origin = req.headers().get(header::ORIGIN).and_then(|v| v.to_str().ok()).filter(|o| is_local_origin(o)).map(str::to_owned);
-    let preflight = method == Method::OPTIONS && req.headers().contains_key(header::ACCESS_CONTROL_REQUEST_METHOD);
-    let mut resp = if preflight {
-        let mut r = StatusCode::NO_CONTENT.into_response();
-        if origin.is_some() {
-            let h = r.headers_mut();
-            h.insert(header::ACCESS_CONTROL_ALLOW_METHODS, HeaderValue::from_static("GET, POST, PUT, OPTIONS"));
-            h.insert(header::ACCESS_CONTROL_ALLOW_HEADERS, HeaderValue::from_static(ALLOW_HEADERS));
-            h.insert(header::ACCESS_CONTROL_MAX_AGE, HeaderValue::from_static("600"));
-        }
-        r
-    } else {
-        next.run(req).await
-    };
-    let rid = new_id("req_", 20);
-    let h = resp.headers_mut();
-    h.insert("Request-Id", HeaderValue::from_str(&rid).expect("ascii id"));
-    if let Some(o) = origin {
-        h.insert(header::ACCESS_CONTROL_ALLOW_ORIGIN, HeaderValue::from_str(&o).expect("checked origin"));
-        h.insert(header::ACCESS_CONTROL_EXPOSE_HEADERS, HeaderValue::from_static(EXPOSE_HEADERS));
-        h.append(header::VARY, HeaderValue::from_static("Origin"));
-    }
+    let resp = next.run(req).await;
     let status = if resp.extensions().get::<DropConnection>().is_some() {
         "dropped".to_owned()
     } else {
@@ -106,9 +108,70 @@ async fn outer(req: Request, next: Next) -> Response {
     };
     let quiet = method == Method::GET && path.starts_with("/_sandbox/") && (resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED);
     if !quiet {
+        let rid = resp.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
         log!("{method} {path} {status} {:.1}ms {rid}", start.elapsed().as_secs_f64() * 1000.0);
     }
     resp
+}
+
+/// Every error is the API's JSON error: a plain-text answer of an extractor (a body that is
+/// too large or unreadable), a layer (the body limit) or the router becomes one, with its
+/// status and headers. HTML pages (the payment page's refusals) stay pages.
+async fn json_errors(req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    let status = resp.status();
+    if !(status.is_client_error() || status.is_server_error()) {
+        return resp;
+    }
+    let ct = resp.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    if ct.starts_with("application/json") || ct.starts_with("text/html") {
+        return resp;
+    }
+    let (parts, body) = resp.into_parts();
+    let text = axum::body::to_bytes(body, 4096).await.unwrap_or_default();
+    let mut json = ApiError::from_status(status, &String::from_utf8_lossy(&text)).into_response();
+    for (name, value) in &parts.headers {
+        if name != header::CONTENT_TYPE && name != header::CONTENT_LENGTH {
+            json.headers_mut().append(name, value.clone());
+        }
+    }
+    json.extensions_mut().extend(parts.extensions);
+    json
+}
+
+/// The request line and headers within bounds (414, 431). hyper itself answers an empty
+/// 414 past 64 KiB of URI and an empty 431 past `MAX_HEADERS` lines or its read buffer,
+/// before any handler can run.
+async fn head_limits(req: Request, next: Next) -> Response {
+    let uri_len = req.uri().path_and_query().map_or(0, |pq| pq.as_str().len());
+    if uri_len > MAX_URI_BYTES {
+        return ApiError::from_status(StatusCode::URI_TOO_LONG, "").into_response();
+    }
+    let header_bytes: usize = req.headers().iter().map(|(n, v)| n.as_str().len() + v.len() + 4).sum();
+    if header_bytes > MAX_HEADER_BYTES {
+        return ApiError::from_status(StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE, "").into_response();
+    }
+    next.run(req).await
+}
+
+/// Reads the whole body before the handler runs, within `--header-timeout` (a body that
+/// trickles in gets 408) and the body limit (413), so no handler waits on a slow client.
+async fn read_body(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
+    let (parts, body) = req.into_parts();
+    let bytes = match tokio::time::timeout(app.cfg.header_timeout(), axum::body::to_bytes(body, usize::MAX)).await {
+        Err(_) => return ApiError::from_status(StatusCode::REQUEST_TIMEOUT, "").into_response(),
+        Ok(Err(e)) => {
+            let too_large = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+                .any(|e| e.is::<http_body_util::LengthLimitError>());
+            return if too_large {
+                ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE, "").into_response()
+            } else {
+                ApiError::bad_request("The request body could not be read.").into_response()
+            };
+        }
+        Ok(Ok(b)) => b,
+    };
+    next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
 /// `--fault-rate`: fail an /api request, half the time with a 503 before anything runs
@@ -141,7 +204,14 @@ fn router(app: Arc<App>) -> Router {
         .fallback(api::not_found)
         .method_not_allowed_fallback(api::method_not_allowed)
         .layer(middleware::from_fn_with_state(app.clone(), faults))
+        .layer(middleware::from_fn_with_state(app.clone(), read_body))
+        .layer(RequestBodyLimitLayer::new(MAX_BODY_BYTES))
+        .layer(middleware::from_fn(head_limits))
+        .layer(cors())
         .layer(middleware::from_fn(control::guard))
+        .layer(middleware::from_fn(json_errors))
+        .layer(PropagateRequestIdLayer::new(REQUEST_ID))
+        .layer(SetRequestIdLayer::new(REQUEST_ID, NewRequestId))
         .layer(middleware::from_fn(outer))
         .with_state(app)
 }
@@ -216,8 +286,12 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
         ip => ip.to_string(),
     };
     let base_url = format!("http://{host}:{}", addr.port());
+    if let Some(url) = reqwest::Url::parse(cfg.webhook_url.as_deref().unwrap_or("")).ok().filter(|u| net::names_listener(addr, u)) {
+        eprintln!("qbitpay-sandbox: --webhook-url {}: webhooks never go to the sandbox itself", webhooks::redact(url.as_str()));
+        return 2;
+    }
     let n_accounts = keys.len();
-    let app = match App::new(cfg, &keys, base_url.clone(), db) {
+    let app = match App::new(cfg, &keys, base_url.clone(), addr, db) {
         Ok(app) => Arc::new(app),
         Err(e) => {
             eprintln!("qbitpay-sandbox: {e}");
@@ -242,6 +316,12 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
     );
 
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let slots = Arc::new(tokio::sync::Semaphore::new(app.cfg.max_connections));
+    let over_cap = AtomicBool::new(false);
+    let mut http = http1::Builder::new();
+    // hyper starts the header timer when a connection waits for a request: for a new one and
+    // for a kept-alive one between requests alike, so it is the idle timeout too.
+    http.timer(TokioTimer::new()).header_read_timeout(app.cfg.header_timeout()).keep_alive(true).max_headers(MAX_HEADERS);
     tokio::pin!(signal);
     loop {
         tokio::select! {
@@ -254,12 +334,20 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
                         continue;
                     }
                 };
+                let Ok(slot) = slots.clone().try_acquire_owned() else {
+                    if !over_cap.swap(true, Ordering::Relaxed) {
+                        log!("qbitpay-sandbox: {} connections open (--max-connections): refusing new ones until some close", app.cfg.max_connections);
+                    }
+                    refuse(stream);
+                    continue;
+                };
+                over_cap.store(false, Ordering::Relaxed);
                 let _ = stream.set_nodelay(true);
                 let router = router.clone();
                 let svc = hyper::service::service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                     let router = router.clone();
                     async move {
-                        let mut req = req.map(axum::body::Body::new);
+                        let mut req = req.map(Body::new);
                         req.extensions_mut().insert(control::Peer(peer));
                         let resp = router.oneshot(req).await.unwrap_or_else(|e| match e {});
                         if resp.extensions().get::<DropConnection>().is_some() {
@@ -269,10 +357,10 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
                         }
                     }
                 });
-                let conn = http1::Builder::new().keep_alive(true).serve_connection(TokioIo::new(stream), svc);
-                let conn = graceful.watch(conn);
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(slot);
                 });
             }
             _ = &mut signal => break,
@@ -285,4 +373,11 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
         _ = tokio::time::sleep(Duration::from_secs(5)) => log!("qbitpay-sandbox: connections still open after 5s; closing them"),
     }
     0
+}
+
+/// Over `--max-connections`: a 503 in the API's shape if the socket takes it at once, then close.
+fn refuse(stream: tokio::net::TcpStream) {
+    let body = ApiError::unavailable_busy().body().to_string();
+    let resp = format!("HTTP/1.1 503 Service Unavailable\r\ncontent-type: application/json\r\ncontent-length: {}\r\nretry-after: 1\r\nconnection: close\r\n\r\n{body}", body.len());
+    let _ = stream.try_write(resp.as_bytes());
 }

@@ -7,11 +7,11 @@ use serde_json::{json, Map, Value};
 use crate::app::{new_id, Account, App};
 use crate::db::W;
 use crate::error::{ApiError, ApiResult};
-use crate::jobs;
+use crate::limits::PAYOUT_MAX;
 use crate::model::*;
 use crate::params::*;
-use crate::store::{self, schedule};
-use crate::webhooks::emit;
+use crate::store::{self, schedule, CLOSE, CONFIRM, EXPIRE, PAY, TRANSIT};
+use crate::webhooks::{emit, refuse_self};
 use qbitpay::webhook::timestamp::format_millis;
 
 fn ms_of(secs: f64) -> i64 {
@@ -35,6 +35,7 @@ pub fn create_charge(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
     let currency = one_of(p, "", "currency", CURRENCIES, None)?;
     let external_order_id = req_string(p, "", "externalOrderId")?;
     let cb_url = req_url(p, "cbUrl")?;
+    refuse_self(app, "cbUrl", &cb_url)?;
     let redirect_url = req_url(p, "redirectUrl")?;
     let base = one_of(p, "", "baseCurrency", BASE_CURRENCIES, Some(DEFAULT_BASE_CURRENCY))?;
     let quote = one_of(p, "", "quoteCurrency", QUOTE_CURRENCIES, Some(DEFAULT_QUOTE_CURRENCY))?;
@@ -71,7 +72,7 @@ pub fn create_charge(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
         expires_ms,
     };
     store::insert_charge(w, &acct.id, &charge)?;
-    schedule(w, &acct.id, jobs::EXPIRE, &id, 0, expires_ms)?;
+    schedule(w, &acct.id, EXPIRE, &id, 0, expires_ms)?;
     Ok(to_value(&charge))
 }
 
@@ -113,7 +114,7 @@ pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
             ch.status = "buyerPaid".into();
             store::save_charge(w, &ch)?;
             if let Some(after) = app.cfg.auto_confirm_after {
-                schedule(w, &acct.id, jobs::CONFIRM, id, 0, app.now() + ms_of(after))?;
+                schedule(w, &acct.id, CONFIRM, id, 0, app.now() + ms_of(after))?;
             }
             Ok(to_value(&ch))
         }
@@ -150,7 +151,7 @@ pub fn confirm_charge(app: &App, acct: &Account, w: &W, id: &str, from_pending: 
     store::insert_txn(w, &acct.id, &txn)?;
     let v = to_value(&ch);
     emit(app, acct, w, "charge.succeeded", v.clone(), Some(ch.cb_url.clone()))?;
-    schedule(w, &acct.id, jobs::CLOSE, id, 0, ms + ms_of(app.cfg.auto_confirm_after.unwrap_or(0.0)))?;
+    schedule(w, &acct.id, CLOSE, id, 0, ms + ms_of(app.cfg.auto_confirm_after.unwrap_or(0.0)))?;
     Ok(v)
 }
 
@@ -290,12 +291,19 @@ pub fn create_payout(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
     if amount < PAYOUT_MIN {
         return Err(ApiError::invalid("amount", format!("amount must be at least {PAYOUT_MIN} (the payout minimum).")));
     }
+    if amount > PAYOUT_MAX {
+        return Err(ApiError::invalid("amount", format!("amount must be at most {PAYOUT_MAX} (the sandbox's payout maximum).")));
+    }
     let currency = one_of(p, "", "currency", CURRENCIES, None)?;
     let dest = destination(p, &currency)?;
     let description = opt_string(p, "", "description")?;
     let external_order_id = opt_string(p, "", "externalOrderId")?;
     let cb_url = match opt_string(p, "", "cbUrl")? {
-        Some(u) => Some(check_url("cbUrl", &u)?.to_string()).map(|_| u),
+        Some(u) => {
+            check_url("cbUrl", &u)?;
+            refuse_self(app, "cbUrl", &u)?;
+            Some(u)
+        }
         None => None,
     };
     let fee = round_to(amount * FEE_PAYOUT, 2);
@@ -345,14 +353,14 @@ pub fn create_payout(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
     store::insert_payout(w, &acct.id, &payout)?;
     let v = to_value(&payout);
     emit(app, acct, w, "payout.pending", v.clone(), cb_url)?;
-    schedule(w, &acct.id, jobs::TRANSIT, &id, 0, ms + ms_of(app.cfg.payout_transit_after))?;
+    schedule(w, &acct.id, TRANSIT, &id, 0, ms + ms_of(app.cfg.payout_transit_after))?;
     Ok(v)
 }
 
 /// The job: pending → inTransit, then paid `--payout-paid-after` later.
 pub fn payout_transit(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
     let v = advance_payout(app, acct, w, id, "pending", "inTransit", "payout.inTransition")?;
-    schedule(w, &acct.id, jobs::PAY, id, 0, app.now() + ms_of(app.cfg.payout_paid_after))?;
+    schedule(w, &acct.id, PAY, id, 0, app.now() + ms_of(app.cfg.payout_paid_after))?;
     Ok(v)
 }
 

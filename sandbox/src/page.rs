@@ -48,30 +48,46 @@ button:hover{background:#4338ca}button:disabled{background:#a5b4fc;cursor:defaul
 .pm img{width:72px;height:72px}.foot{margin-top:16px;font-size:12px;color:#94a3b8;text-align:center}
 "#;
 
-fn page(status: StatusCode, title: &str, body: &str) -> Response {
+/// Marks the page's own inline script, replaced by the response's nonce.
+const NONCE: &str = "{nonce}";
+
+fn page(app: &App, status: StatusCode, title: &str, body: &str) -> Response {
+    let nonce = crate::app::new_id("", 22);
     let html = format!(
         "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body><main class=\"card\">\
-         <div class=\"brand\">QbitPay <span>SANDBOX</span></div>{body}\
+         <title>{}</title><style nonce=\"{nonce}\">{STYLE}</style></head><body><main class=\"card\">\
+         <div class=\"brand\">QbitPay <span>SANDBOX</span></div>{}\
          <div class=\"foot\">Test mode: no real money moves.</div></main></body></html>",
-        esc(title)
+        esc(title),
+        body.replace(NONCE, &nonce)
+    );
+    // Only this response's inline script and style run; images and requests go to the
+    // sandbox; pages on this machine (the sample shop's checkout dialog) may frame it.
+    let csp = format!(
+        "default-src 'none'; script-src 'nonce-{nonce}'; style-src 'nonce-{nonce}'; img-src 'self' {base}; connect-src 'self' {base}; \
+         base-uri 'none'; form-action 'none'; frame-ancestors 'self' http://localhost:* http://127.0.0.1:* http://*.localhost:* \
+         https://localhost:* https://127.0.0.1:* https://*.localhost:*",
+        base = app.base_url
     );
     let mut resp = (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html).into_response();
     let h = resp.headers_mut();
+    h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii policy"));
+    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     // The token is in the URL: never send it on as a Referer, never cache the page.
     h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
     h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     resp
 }
 
-fn refuse(status: StatusCode, title: &str, why: &str) -> Response {
-    page(status, title, &format!("<h2>{}</h2><p class=\"refuse\" id=\"refusal\">{}</p>", esc(title), esc(why)))
+fn refuse(app: &App, status: StatusCode, title: &str, why: &str) -> Response {
+    page(app, status, title, &format!("<h2>{}</h2><p class=\"refuse\" id=\"refusal\">{}</p>", esc(title), esc(why)))
 }
 
 pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
     let q: HashMap<String, String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
     let Some(token) = q.get("accessToken").filter(|t| !t.is_empty()) else {
         return refuse(
+            &app,
             StatusCode::UNAUTHORIZED,
             "Access token required",
             "This payment page needs an access token: the merchant appends &accessToken=<token> \
@@ -80,14 +96,14 @@ pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQu
     };
     let acct = match verify_token(&app, token) {
         Ok(a) => a,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, "Access token refused", &e.message),
+        Err(e) => return refuse(&app, StatusCode::UNAUTHORIZED, "Access token refused", &e.message),
     };
     let charge = match app.read(|c| crate::store::charge(c, &acct.id, &id)) {
         Ok(c) => c,
         Err(e) => return e.into_response(),
     };
     let Some(ch) = charge else {
-        return refuse(StatusCode::NOT_FOUND, "No such charge", "This payment link does not match any charge of this merchant.");
+        return refuse(&app, StatusCode::NOT_FOUND, "No such charge", "This payment link does not match any charge of this merchant.");
     };
     let pm = &ch.payment_method;
     let pm_label = pm["typeLabel"]["en"].as_str().unwrap_or("");
@@ -118,7 +134,7 @@ pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQu
 <button id="paid" {disabled}>I have paid</button>
 <div class="msg" id="msg"></div>
 <script type="application/json" id="charge-data">{data}</script>
-<script>
+<script nonce="{{nonce}}">
 (function () {{
   var d = JSON.parse(document.getElementById('charge-data').textContent);
   var btn = document.getElementById('paid'), msg = document.getElementById('msg'), st = document.getElementById('status');
@@ -173,7 +189,7 @@ pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQu
         expires = esc(&ch.expires_at),
         disabled = if ch.status == "pending" { "" } else { "disabled" },
     );
-    page(StatusCode::OK, &format!("Pay {amount} {}", ch.currency), &body)
+    page(&app, StatusCode::OK, &format!("Pay {amount} {}", ch.currency), &body)
 }
 
 /// A decorative, deterministic QR-like image for a charge (not a scannable code).

@@ -23,7 +23,7 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
         };
     }
     if ct.is_empty() || ct.starts_with("application/x-www-form-urlencoded") {
-        return Ok(parse_form(body));
+        return parse_form(body);
     }
     Err(ApiError::bad_request(format!(
         "Unsupported Content-Type '{ct}': send application/json or application/x-www-form-urlencoded."
@@ -31,10 +31,18 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
 }
 
 /// `a=1&b[c]=2` → `{"a":"1","b":{"c":"2"}}`; a value that is a JSON object (`destination={...}`)
-/// is parsed.
-pub fn parse_form(body: &[u8]) -> Params {
+/// is parsed. A body that is not UTF-8 text once decoded is refused (400), not guessed at.
+pub fn parse_form(body: &[u8]) -> ApiResult<Params> {
+    let malformed = || ApiError::bad_request("Malformed form body: send application/x-www-form-urlencoded UTF-8 text.");
+    let text = std::str::from_utf8(body).map_err(|_| malformed())?;
     let mut m = Params::new();
-    for (k, v) in form_urlencoded::parse(body) {
+    for pair in text.split('&').filter(|p| !p.is_empty()) {
+        let Some((k, v)) = form_urlencoded::parse(pair.as_bytes()).next() else { continue };
+        // Decoding replaces invalid UTF-8 with U+FFFD: one the sender did not write is an error.
+        let sent = pair.contains('\u{FFFD}') || pair.to_ascii_uppercase().contains("%EF%BF%BD");
+        if !sent && (k.contains('\u{FFFD}') || v.contains('\u{FFFD}')) {
+            return Err(malformed());
+        }
         let (k, v) = (k.into_owned(), v.into_owned());
         if let Some((outer, inner)) = k.strip_suffix(']').and_then(|s| s.split_once('[')) {
             let slot = m.entry(outer.to_owned()).or_insert_with(|| Value::Object(Map::new()));
@@ -50,7 +58,7 @@ pub fn parse_form(body: &[u8]) -> Params {
         };
         m.insert(k, value);
     }
-    m
+    Ok(m)
 }
 
 fn present<'a>(p: &'a Params, name: &str) -> Option<&'a Value> {

@@ -4,7 +4,10 @@
 use rusqlite::types::Value as Sql;
 use rusqlite::{params, params_from_iter, Connection, OptionalExtension, Row};
 
-use crate::app::ListQuery;
+use std::collections::HashMap;
+
+use qbitpay::spec::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+
 use crate::db::{SqlResult, W};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
@@ -18,6 +21,31 @@ fn parse<T: serde::de::DeserializeOwned>(body: &str) -> rusqlite::Result<T> {
 }
 
 // ---------------------------------------------------------------- lists
+
+/// `limit`, `starting_after`, `ending_before` of a list request.
+pub struct ListQuery {
+    pub limit: usize,
+    pub starting_after: Option<String>,
+    pub ending_before: Option<String>,
+}
+
+impl ListQuery {
+    pub fn parse(q: &HashMap<String, String>) -> ApiResult<Self> {
+        let limit = match q.get("limit").map(|s| s.trim()) {
+            None | Some("") => DEFAULT_LIST_LIMIT as usize,
+            Some(s) => match s.parse::<i64>() {
+                Ok(n) if (1..=MAX_LIST_LIMIT as i64).contains(&n) => n as usize,
+                _ => return Err(ApiError::invalid("limit", format!("limit must be an integer from 1 to {MAX_LIST_LIMIT}, not '{s}'"))),
+            },
+        };
+        let nonempty = |k: &str| q.get(k).filter(|s| !s.is_empty()).cloned();
+        let (starting_after, ending_before) = (nonempty("starting_after"), nonempty("ending_before"));
+        if starting_after.is_some() && ending_before.is_some() {
+            return Err(ApiError::invalid("ending_before", "pass starting_after or ending_before, not both"));
+        }
+        Ok(ListQuery { limit, starting_after, ending_before })
+    }
+}
 
 /// One page of `table` for `acct`, newest first, with extra `conds` ("col = ?" and its value).
 /// `starting_after`: items older than the cursor; `ending_before`: the `limit` items just newer.
@@ -299,6 +327,9 @@ pub fn attempts(c: &Connection, event_id: &str) -> ApiResult<Vec<Attempt>> {
 
 // ---------------------------------------------------------------- idempotency records
 
+/// How long (sandbox time) an idempotency record is kept.
+pub const IDEM_TTL_MS: i64 = 24 * 3600 * 1000;
+
 pub struct IdemRecord {
     pub fingerprint: Vec<u8>,
     pub status: u16,
@@ -328,6 +359,14 @@ pub fn idem_purge(c: &Connection, older_than: i64) -> ApiResult<usize> {
 
 // ---------------------------------------------------------------- the schedule
 
+/// The kinds of scheduled job.
+pub const EXPIRE: &str = "charge.expire";
+pub const CONFIRM: &str = "charge.confirm";
+pub const CLOSE: &str = "charge.close";
+pub const TRANSIT: &str = "payout.transit";
+pub const PAY: &str = "payout.pay";
+pub const DELIVER: &str = "deliver";
+
 #[derive(Debug, Clone)]
 pub struct Job {
     pub seq: i64,
@@ -352,22 +391,45 @@ fn job_row(r: &Row) -> rusqlite::Result<Job> {
     Ok(Job { seq: r.get(0)?, account: r.get(1)?, due_ms: r.get(2)?, kind: r.get(3)?, target: r.get(4)?, arg: r.get(5)? })
 }
 
-/// Marks the due jobs (of accounts whose key was given) running and returns them, in order.
-pub fn claim_due(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
-    let jobs: Vec<Job> = c
-        .prepare_cached(
-            "SELECT seq, account, due_ms, kind, target, arg FROM jobs \
-             WHERE running = 0 AND due_ms <= ?1 AND account IN (SELECT id FROM temp.active) ORDER BY due_ms, seq LIMIT ?2",
-        )
-        .db()?
-        .query_map(params![now, limit], job_row)
-        .db()?
-        .collect::<rusqlite::Result<_>>()
-        .db()?;
+/// The due jobs of accounts whose key was given, in order.
+fn due_jobs(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
+    c.prepare_cached(
+        "SELECT seq, account, due_ms, kind, target, arg FROM jobs \
+         WHERE running = 0 AND due_ms <= ?1 AND account IN (SELECT id FROM temp.active) ORDER BY due_ms, seq LIMIT ?2",
+    )
+    .db()?
+    .query_map(params![now, limit], job_row)
+    .db()?
+    .collect::<rusqlite::Result<_>>()
+    .db()
+}
+
+fn mark_running(c: &Connection, jobs: &[Job]) -> ApiResult<()> {
     let mut up = c.prepare_cached("UPDATE jobs SET running = 1 WHERE seq = ?1").db()?;
-    for j in &jobs {
+    for j in jobs {
         up.execute(params![j.seq]).db()?;
     }
+    Ok(())
+}
+
+/// Marks the due jobs running and returns them, in order.
+pub fn claim_due(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
+    let jobs = due_jobs(c, now, limit)?;
+    mark_running(c, &jobs)?;
+    Ok(jobs)
+}
+
+/// The next due job and, when it is a delivery, the deliveries due right after it (up to
+/// `limit`, none past the next job of another kind): they may run side by side.
+pub fn claim_due_run(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
+    let mut jobs = due_jobs(c, now, limit)?;
+    let run = match jobs.first() {
+        Some(j) if j.kind == DELIVER => jobs.iter().take_while(|j| j.kind == DELIVER).count(),
+        Some(_) => 1,
+        None => 0,
+    };
+    jobs.truncate(run);
+    mark_running(c, &jobs)?;
     Ok(jobs)
 }
 

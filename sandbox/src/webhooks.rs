@@ -3,20 +3,23 @@
 //! Every attempt is stored (time, URL, status or error, latency, next retry); retries are
 //! jobs of the stored schedule (`jobs.rs`).
 
-use std::net::IpAddr;
+use std::net::{IpAddr, SocketAddr};
 use std::sync::Arc;
 use std::time::Instant;
 
+use reqwest::Url;
 use serde_json::Value;
 
 use crate::app::{new_id, Account, App};
 use crate::db::W;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Delivery, Event};
-use crate::store::{self, Attempt};
+use crate::net::{is_loopback_host, is_loopback_ip, names_listener, reaches};
+use crate::store::{self, Attempt, DELIVER};
 use qbitpay::webhook::timestamp::format_millis;
 
-pub const DELIVER: &str = "deliver";
+/// The `User-Agent` of every delivery: the control API refuses requests that carry it.
+pub const DELIVERY_USER_AGENT: &str = concat!("qbitpay-sandbox/", env!("CARGO_PKG_VERSION"));
 
 /// Record an event and, when it has a URL (its own or `--webhook-url`), schedule its first
 /// delivery now (in the same transaction as the change it reports).
@@ -47,22 +50,65 @@ pub fn emit(app: &App, acct: &Account, w: &W, ty: &str, data: Value, url: Option
     Ok(ev.id)
 }
 
-/// Why a URL may not receive webhooks (non-http, or not loopback without --allow-remote-webhooks).
-pub fn check_deliverable(app: &App, url: &str) -> Result<(), String> {
-    let u = reqwest::Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
+/// Why a URL may not receive webhooks: not http(s); the sandbox itself (any spelling of
+/// its listener); not loopback without --allow-remote-webhooks.
+pub fn check_deliverable(app: &App, url: &str) -> Result<Url, String> {
+    let u = Url::parse(url).map_err(|e| format!("invalid URL: {e}"))?;
     if u.scheme() != "http" && u.scheme() != "https" {
         return Err(format!("unsupported scheme '{}'", u.scheme()));
     }
-    let host = u.host_str().unwrap_or("").trim_start_matches('[').trim_end_matches(']').to_ascii_lowercase();
-    let loopback = match host.parse::<IpAddr>() {
-        Ok(ip) => ip.is_loopback(),
-        Err(_) => host == "localhost" || host.ends_with(".localhost"),
+    if names_listener(app.listen, &u) {
+        return Err("it is the sandbox itself (webhooks never go to the sandbox's own listener)".into());
+    }
+    let loopback = match u.host() {
+        Some(url::Host::Ipv4(ip)) => is_loopback_ip(IpAddr::V4(ip)),
+        Some(url::Host::Ipv6(ip)) => is_loopback_ip(IpAddr::V6(ip)),
+        Some(url::Host::Domain(d)) => is_loopback_host(d),
+        None => false,
     };
     if loopback || app.cfg.allow_remote_webhooks {
-        Ok(())
+        Ok(u)
     } else {
-        Err(format!("'{host}' is not a loopback address (start the sandbox with --allow-remote-webhooks to allow it)"))
+        Err(format!("'{}' is not a loopback address (start the sandbox with --allow-remote-webhooks to allow it)", u.host_str().unwrap_or("")))
     }
+}
+
+/// A webhook URL given in a request (`cbUrl`) that names the sandbox itself: 400 naming it.
+pub fn refuse_self(app: &App, param: &str, url: &str) -> ApiResult<()> {
+    match Url::parse(url) {
+        Ok(u) if names_listener(app.listen, &u) => Err(ApiError::invalid(
+            param,
+            format!("{param} must not be the sandbox itself ({}): webhooks never go to the sandbox's own listener.", redact(url)),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// The addresses a delivery may connect to, resolved now: refused when any of them is the
+/// sandbox itself, or (without --allow-remote-webhooks) not loopback. The request then goes
+/// to these very addresses, so a name cannot resolve differently between check and use.
+async fn resolve(app: &App, u: &Url) -> Result<Vec<SocketAddr>, String> {
+    let port = u.port_or_known_default().ok_or("the URL has no port")?;
+    let addrs: Vec<SocketAddr> = match u.host() {
+        Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
+        Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
+        Some(url::Host::Domain(d)) => tokio::time::timeout(app.cfg.webhook_timeout(), tokio::net::lookup_host((d, port)))
+            .await
+            .map_err(|_| format!("resolving '{d}' timed out"))?
+            .map_err(|e| format!("cannot resolve '{d}': {e}"))?
+            .collect(),
+        None => return Err("the URL has no host".into()),
+    };
+    if addrs.is_empty() {
+        return Err("the host resolves to no address".into());
+    }
+    if addrs.iter().any(|a| reaches(app.listen, a.ip(), port)) {
+        return Err("it resolves to the sandbox itself (webhooks never go to the sandbox's own listener)".into());
+    }
+    if !app.cfg.allow_remote_webhooks && !addrs.iter().all(|a| is_loopback_ip(a.ip().to_canonical())) {
+        return Err("it resolves to a non-loopback address (start the sandbox with --allow-remote-webhooks to allow it)".into());
+    }
+    Ok(addrs)
 }
 
 /// The URL as logged: no query string or user info (they may carry secrets).
@@ -74,29 +120,59 @@ pub fn redact(url: &str) -> String {
     }
 }
 
-/// One signed POST; Ok(status) or Err(transport error).
+/// One signed POST, within `--webhook-timeout`; Ok(status) or Err(why it failed).
 pub async fn post_signed(app: &App, api_key: &str, url: &str, body: Vec<u8>) -> Result<u16, String> {
+    let u = check_deliverable(app, url)?;
     let sig = qbitpay::webhook::sign(&body, api_key, app.cfg.algorithm()).map_err(|e| format!("cannot sign: {e:?}"))?;
-    let resp = app
-        .http
-        .post(url)
-        .header("Content-Type", "application/json")
-        .header("QbitPay-Signature", sig)
-        .header("User-Agent", concat!("qbitpay-sandbox/", env!("CARGO_PKG_VERSION")))
-        .body(body)
-        .send()
-        .await
-        .map_err(|e| {
-            let e = e.without_url(); // the URL's query may carry a secret
-            let mut msg = e.to_string();
-            let mut src = std::error::Error::source(&e);
-            while let Some(s) = src {
-                msg = format!("{msg}: {s}");
-                src = s.source();
+    let send = async {
+        let addrs = resolve(app, &u).await?;
+        let host = match (u.host_str(), u.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_owned(),
+            (None, _) => String::new(),
+        };
+        let mut last = String::new();
+        // Each address in turn until one accepts the connection (localhost is ::1 and 127.0.0.1).
+        for addr in addrs {
+            let mut pinned = u.clone();
+            let _ = pinned.set_ip_host(addr.ip());
+            let sent = app
+                .http
+                .post(pinned)
+                .header("Host", &host)
+                .header("Content-Type", "application/json")
+                .header("QbitPay-Signature", &sig)
+                .header("User-Agent", DELIVERY_USER_AGENT)
+                .body(body.clone())
+                .send()
+                .await;
+            match sent {
+                Ok(resp) => return Ok(resp.status().as_u16()),
+                Err(e) => {
+                    let connect = e.is_connect();
+                    last = describe(e);
+                    if !connect {
+                        break;
+                    }
+                }
             }
-            msg
-        })?;
-    Ok(resp.status().as_u16())
+        }
+        Err(last)
+    };
+    tokio::time::timeout(app.cfg.webhook_timeout(), send)
+        .await
+        .unwrap_or_else(|_| Err(format!("no answer within {}s (--webhook-timeout)", app.cfg.webhook_timeout)))
+}
+
+fn describe(e: reqwest::Error) -> String {
+    let e = e.without_url(); // the URL's query may carry a secret
+    let mut msg = e.to_string();
+    let mut src = std::error::Error::source(&e);
+    while let Some(s) = src {
+        msg = format!("{msg}: {s}");
+        src = s.source();
+    }
+    msg
 }
 
 /// What one attempt did.
@@ -106,9 +182,10 @@ pub struct Outcome {
 }
 
 /// One delivery attempt of a stored event: `n` is its place in the schedule (0 = first,
-/// then retries), None for a resend. Records the attempt, the event's delivery state and,
-/// after a failure with retries left, the next retry (`at` + the retry interval).
-pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Option<i64>, job: Option<i64>) -> ApiResult<Outcome> {
+/// then retries), None for a resend; `at` its sandbox time when the schedule sets it (else
+/// now). Records the attempt, the event's delivery state and, after a failure with retries
+/// left, the next retry (`at` + the retry interval).
+pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Option<i64>, job: Option<i64>, at: Option<i64>) -> ApiResult<Outcome> {
     let Some(ev) = app.read(|c| store::event(c, &acct.id, event_id))? else {
         if let Some(seq) = job {
             app.write(|w| store::finish_job(w, seq))?; // the event is gone (an account reset)
@@ -144,7 +221,7 @@ pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Opt
         let attempt = Attempt { at: format_millis(app.now()), at_ms: app.now(), url, status_code: None, error: Some(why), latency_ms: 0.0, next_retry_at: None, next_retry_ms: None, manual: false };
         return Ok(Outcome { attempt, event: ev });
     }
-    let at_ms = app.clock.tick();
+    let at_ms = at.unwrap_or_else(|| app.clock.tick());
     let body = serde_json::to_vec(&ev).expect("event json");
     let t0 = Instant::now();
     let outcome = post_signed(app, &acct.key, &url, body).await;

@@ -91,7 +91,7 @@
     const sel = $('#account-select');
     const want = state.accounts.map((a) => `${a.id}|${a.keyHint}|${a.active}`).join(',');
     if (sel.dataset.list !== want) {
-      sel.replaceChildren(...state.accounts.map((a) => h('option', { value: a.id }, `${a.id} (${a.keyHint})${a.active ? '' : ' · key not given'}`)));
+      sel.replaceChildren(...state.accounts.map((a) => h('option', { value: a.id }, `${a.id}${a.keyHint ? ` (${a.keyHint})` : ''}${a.active ? '' : ' · key not given'}`)));
       sel.dataset.list = want;
     }
     sel.value = state.account || '';
@@ -126,7 +126,7 @@
     if (!d) return;
     const active = d.active;
     $('#account-id').textContent = d.id;
-    $('#account-key').textContent = d.keyHint;
+    $('#account-key').textContent = d.keyHint || 'a short key (no hint shown)';
     $('#account-active').textContent = active ? 'active' : 'its key was not given at start: read only';
     const n = (k, word) => `${d.counts[k]} ${word}${d.counts[k] === 1 ? '' : 's'}`;
     $('#account-counts').textContent = `${n('charges', 'charge')} · ${n('payouts', 'payout')} · ${n('events', 'event')}`;

@@ -142,6 +142,13 @@ impl Sandbox {
         r.body
     }
 
+    /// The account id of a key (the balance's id is `bal_` + the same hex as `acct_`).
+    pub async fn account_id(&self, key: &str) -> String {
+        let r = self.get(Auth::Key(key), "/api/v1/balances/show").await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        format!("acct_{}", r.body["id"].as_str().unwrap().strip_prefix("bal_").unwrap())
+    }
+
     pub async fn token(&self, key: &str) -> String {
         let r = self.get(Auth::Key(key), "/api/v1/accessToken").await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -292,13 +299,6 @@ pub fn is_timestamp(v: &Value) -> bool {
         && s.ends_with('Z')
         && qbitpay::webhook::timestamp::parse_millis(s).is_some()
         && s.as_bytes()[10] == b'T'
-}
-
-/// The account id of a key, as the sandbox names it (`acct_` + 16 hex of SHA-256).
-pub fn account_id(key: &str) -> String {
-    use sha2::Digest;
-    let h = sha2::Sha256::digest(key.as_bytes());
-    format!("acct_{}", h[..8].iter().map(|b| format!("{b:02x}")).collect::<String>())
 }
 
 /// A fresh directory for `--data` files (removed on drop).

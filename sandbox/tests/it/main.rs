@@ -6,6 +6,7 @@ mod api;
 mod auth;
 mod faults;
 mod pagination;
+mod security;
 mod payouts;
 mod state;
 mod webhooks;

@@ -60,7 +60,7 @@ async fn state_and_schedules_survive_a_restart() {
     let replay = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("keep-a", &rx.url), "key-a").await;
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.body, a.body);
-    let acct = sb.control(Method::GET, &format!("/_sandbox/accounts/{}", account_id(K)), None).await;
+    let acct = sb.control(Method::GET, &format!("/_sandbox/accounts/{}", sb.account_id(K).await), None).await;
     let ev = acct.body["events"].as_array().unwrap().iter().find(|e| e["id"] == eid.as_str()).unwrap().clone();
     assert_eq!(ev["attempts"][0]["statusCode"], 500);
     assert_eq!(ms(&ev["attempts"][0]["nextRetryAt"]) - ms(&ev["attempts"][0]["at"]), 600_000.0);
@@ -218,7 +218,7 @@ async fn sigkill_during_a_burst_of_idempotent_creates_then_replays_make_each_obj
 async fn the_clock_drives_expiry_and_retries_and_resend_and_reset_work() {
     let rx = Receiver::start(vec![500]).await;
     let sb = Sandbox::start(&["--api-key", K, "--api-key", K2, "--charge-ttl", "120", "--webhook-retry-interval", "30", "--webhook-retries", "2"]);
-    let acct = account_id(K);
+    let acct = sb.account_id(K).await;
     let clock = sb.control(Method::GET, "/_sandbox/clock", None).await;
     assert_eq!(clock.body["offsetSeconds"], 0.0);
     let c = sb.create_charge(K, "clock-1", &rx.url).await;
@@ -305,7 +305,7 @@ async fn the_clock_drives_expiry_and_retries_and_resend_and_reset_work() {
     assert_ne!(fresh.body["id"], key_used.body["id"]);
     let list = sb.control(Method::GET, "/_sandbox/accounts", None).await.body;
     let ids: Vec<&str> = list["data"].as_array().unwrap().iter().map(|a| a["id"].as_str().unwrap()).collect();
-    assert!(ids.contains(&acct.as_str()) && ids.contains(&account_id(K2).as_str()));
+    assert!(ids.contains(&acct.as_str()) && ids.contains(&sb.account_id(K2).await.as_str()));
     assert!(!list.to_string().contains(K), "no API key in the control API");
 }
 
@@ -334,7 +334,7 @@ async fn idempotency_records_expire_after_24_hours_of_sandbox_time() {
 #[tokio::test]
 async fn the_control_api_answers_loopback_hosts_and_same_machine_pages_only() {
     let sb = Sandbox::start(&["--api-key", K]);
-    let path = format!("/_sandbox/accounts/{}/reset", account_id(K));
+    let path = format!("/_sandbox/accounts/{}/reset", sb.account_id(K).await);
     let evil_host = sb.http.get(format!("{}/_sandbox/accounts", sb.url)).header("Host", "evil.example").send().await.unwrap();
     assert_eq!(evil_host.status(), 403, "DNS rebinding: a foreign Host is refused");
     let evil_page = sb.http.get(format!("{}/", sb.url)).header("Host", "evil.example:80").send().await.unwrap();
