@@ -69,4 +69,4 @@ fuzz:
 FORCE:
 
 clean:
-	rm -rf pkg dist target/wasm-pack target/pkg.stamp target/npm
+	rm -rf pkg dist target/wasm-pack target/pkg.stamp

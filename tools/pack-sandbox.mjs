@@ -3,9 +3,9 @@
 // the `qbitpay-sandbox` launcher (npm/qbitpay-sandbox) whose optionalDependencies are those
 // packages, all at the version of the root Cargo.toml. Run by `make dist`.
 //
-//   node tools/pack-sandbox.mjs [--out dist] [--profile sandbox] [--also linux-arm64,darwin-arm64]
+//   node tools/pack-sandbox.mjs [--out dist] [--profile sandbox] [--target-dir target] [--also linux-arm64,darwin-arm64]
 //
-// It looks for target/<triple>/<profile>/qbitpay-sandbox[.exe] for every Rust target triple
+// It looks for <target-dir>/<triple>/<profile>/qbitpay-sandbox[.exe] for every Rust target triple
 // built (cargo build -p qbitpay-sandbox --profile sandbox --target <triple>): a release matrix
 // builds each triple on its own runner, gathers their target/<triple>/ directories and runs this
 // once. `--also` lists platforms packed elsewhere at the same version, for the launcher's
@@ -14,6 +14,7 @@
 
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -24,10 +25,14 @@ const launcherDir = path.join(root, 'npm', 'qbitpay-sandbox');
 const { platformPackage, binaryFile, currentPlatform } = createRequire(import.meta.url)(path.join(launcherDir, 'lib', 'binary.cjs'));
 
 const { values: opts } = parseArgs({
-  options: { out: { type: 'string', default: 'dist' }, profile: { type: 'string', default: 'sandbox' }, also: { type: 'string', default: '' } },
+  options: {
+    out: { type: 'string', default: 'dist' },
+    profile: { type: 'string', default: 'sandbox' },
+    'target-dir': { type: 'string', default: 'target' },
+    also: { type: 'string', default: '' },
+  },
 });
 const out = path.resolve(root, opts.out);
-const stage = path.join(root, 'target', 'npm');
 const version = /^version\s*=\s*"([^"]+)"/m.exec(fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8'))[1];
 const template = JSON.parse(fs.readFileSync(path.join(launcherDir, 'package.json'), 'utf8'));
 
@@ -36,7 +41,7 @@ const CPUS = { x86_64: 'x64', aarch64: 'arm64', i686: 'ia32', i586: 'ia32', armv
 const OSES = [[/-linux-/, 'linux'], [/-apple-darwin$/, 'darwin'], [/-windows-/, 'win32'], [/-freebsd$/, 'freebsd'], [/-linux-android/, 'android']];
 
 /** `x86_64-unknown-linux-musl` → `{ os: 'linux', cpu: 'x64', libc: 'musl' }`; null if unknown. */
-export function npmPlatform(triple) {
+function npmPlatform(triple) {
   const cpu = CPUS[triple.split('-')[0]];
   const os = OSES.findLast(([re]) => re.test(triple))?.[1];
   if (!cpu || !os) return null;
@@ -54,7 +59,7 @@ const common = Object.fromEntries(['license', 'repository', 'homepage', 'bugs', 
 
 // The binaries, one per npm platform.
 const found = new Map();
-const targetDir = path.join(root, 'target');
+const targetDir = path.resolve(root, opts['target-dir']);
 for (const triple of fs.readdirSync(targetDir).sort()) {
   const p = npmPlatform(triple);
   if (!p) continue;
@@ -65,12 +70,12 @@ for (const triple of fs.readdirSync(targetDir).sort()) {
   found.set(p.platform, { ...p, triple, file });
 }
 if (found.size === 0) {
-  console.error(`pack-sandbox: no binary in target/<triple>/${opts.profile}/ (cargo build -p qbitpay-sandbox --profile ${opts.profile} --target <triple>)`);
+  console.error(`pack-sandbox: no binary in ${targetDir}/<triple>/${opts.profile}/ (cargo build -p qbitpay-sandbox --profile ${opts.profile} --target <triple>)`);
   process.exit(1);
 }
 
 fs.mkdirSync(out, { recursive: true });
-fs.rmSync(stage, { recursive: true, force: true });
+const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'qbitpay-sandbox-pack-'));
 const packed = [];
 for (const p of found.values()) {
   if (p.platform === currentPlatform()) {
@@ -118,6 +123,7 @@ fs.copyFileSync(path.join(root, 'LICENSE'), path.join(launcher, 'LICENSE'));
 const manifest = { ...template, version, optionalDependencies: Object.fromEntries(platforms.map((p) => [platformPackage(p), version])) };
 fs.writeFileSync(path.join(launcher, 'package.json'), JSON.stringify(manifest, null, 2) + '\n');
 packed.push({ ...pack(launcher), from: 'npm/qbitpay-sandbox' });
+fs.rmSync(stage, { recursive: true, force: true });
 
 console.log(`qbitpay-sandbox ${version}: optionalDependencies for ${platforms.join(', ')}`);
 for (const p of packed) console.log(`  ${path.relative(root, path.join(out, p.filename))}  packed ${kb(p.size)}, unpacked ${kb(p.unpackedSize)}, ${p.entryCount} files (${p.from})`);
