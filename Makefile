@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # (tests/.tmp: the apps the packaging tests build, never tests themselves)
 NODE_TESTS = $(shell find tests -path tests/.tmp -prune -o -name '*.test.mjs' -print | sort)
 
-.PHONY: all bootstrap pkg test demo demo-webhook bench fuzz clean FORCE
+.PHONY: all bootstrap pkg dist test demo demo-webhook bench fuzz clean FORCE
 
 all: pkg
 
@@ -22,7 +22,19 @@ target/pkg.stamp: $(PKG_SOURCES) $(if $(wildcard pkg/package.json),,FORCE)
 	node tools/build-pkg.mjs
 	@mkdir -p target && touch $@
 
-test: pkg
+# The release tarballs, in dist/: qbitpay-<v>.tgz (pkg/), qbitpay-sandbox-<v>.tgz (the launcher
+# and startSandbox(), npm/qbitpay-sandbox) and qbitpay-sandbox-linux-x64-<v>.tgz (the sandbox as
+# a static musl binary, built once here and tested from the tarball by make test). <v>: the
+# version in Cargo.toml. tools/pack-sandbox.mjs also packs binaries of other targets it finds.
+SANDBOX_TARGET = x86_64-unknown-linux-musl
+dist: pkg
+	@tools/bootstrap.sh dist
+	cargo build -p qbitpay-sandbox --profile sandbox --target $(SANDBOX_TARGET)
+	rm -rf dist && mkdir dist
+	npm pack ./pkg --pack-destination dist --loglevel=error
+	node tools/pack-sandbox.mjs --out dist
+
+test: pkg dist
 	@tools/bootstrap.sh browser
 	cargo test --workspace
 	cargo build -p qbitpay-sandbox
@@ -57,4 +69,4 @@ fuzz:
 FORCE:
 
 clean:
-	rm -rf pkg target/wasm-pack target/pkg.stamp
+	rm -rf pkg dist target/wasm-pack target/pkg.stamp

@@ -3,6 +3,7 @@
 # takes about a second). Called by `make`; safe to run by hand.
 #   tools/bootstrap.sh          Rust wasm toolchain + node dev dependencies
 #   tools/bootstrap.sh browser  ... and Debian's chromium for the browser tests
+#   tools/bootstrap.sh dist     ... and the static (musl) build of the sandbox for its npm package
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -34,9 +35,24 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
+if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
+
+# The sandbox binary of the npm package is linked statically against musl (it runs on any
+# Linux); rusqlite's bundled SQLite is compiled with musl-gcc.
+if [ "${1:-}" = dist ]; then
+  if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
+    say "adding the x86_64-unknown-linux-musl target"
+    rustup target add x86_64-unknown-linux-musl
+  fi
+  if ! command -v musl-gcc >/dev/null; then
+    say "installing musl-tools"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq musl-tools >/dev/null
+  fi
+fi
+
 if [ "${1:-}" = browser ] && ! command -v chromium >/dev/null; then
   say "installing Debian's chromium"
-  if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi

@@ -61,6 +61,10 @@ pub struct Config {
     /// 503 api_error, half with the connection dropped.
     #[arg(long, value_name = "P", default_value_t = 0.0)]
     pub fault_rate: f64,
+    /// Shut down when stdin reaches end of file: a parent that holds the other end of a pipe
+    /// to it takes the sandbox with it when it exits, however it exits.
+    #[arg(long)]
+    pub exit_on_stdin_close: bool,
     /// Seconds one webhook delivery attempt may take (connect, send, answer) before it
     /// counts as failed.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]

@@ -238,6 +238,28 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// `--exit-on-stdin-close`: resolves once stdin is at end of file (never without the flag).
+/// A thread of its own: tokio's stdin would need another tokio feature for the same thread.
+fn stdin_closed(enabled: bool) -> impl std::future::Future<Output = ()> {
+    let eof = enabled.then(|| {
+        let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+        std::thread::spawn(move || {
+            let _ = std::io::copy(&mut std::io::stdin().lock(), &mut std::io::sink());
+            let _ = tx.send(());
+        });
+        rx
+    });
+    async move {
+        match eof {
+            Some(rx) => {
+                let _ = rx.await;
+                log!("qbitpay-sandbox: stdin closed");
+            }
+            None => std::future::pending().await,
+        }
+    }
+}
+
 fn main() {
     let mut cfg = Config::parse();
     if let Err(e) = cfg.validate() {
@@ -301,6 +323,8 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
     let router = router(app.clone());
     tokio::spawn(jobs::background(app.clone()));
     let signal = shutdown_signal();
+    let stdin_closed = stdin_closed(app.cfg.exit_on_stdin_close);
+    let signal = async move { tokio::select! { _ = signal => {}, _ = stdin_closed => {} } };
 
     {
         let mut out = std::io::stdout().lock();

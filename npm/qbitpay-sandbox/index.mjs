@@ -1,0 +1,4 @@
+// The ESM entry: the CommonJS module's exports (one implementation for `import` and `require`).
+import api from './index.cjs';
+
+export const { startSandbox, sandboxBinary, currentPlatform, platformPackage, SandboxBinaryError, DEFAULT_API_KEY } = api;
