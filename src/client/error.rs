@@ -232,7 +232,7 @@ fn cut(s: &str, secrets: &[&str]) -> String {
     out
 }
 
-/// `s` with `%XX` (ASCII only), `\uXXXX` and `\xXX` escapes decoded; anything else as it is.
+/// `s` with `%XX` (ASCII only) and `\uXXXX` escapes decoded; anything else as it is.
 fn unescape(s: &str) -> String {
     let hex = |from: usize, n: usize| s.get(from..from + n).filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit())).and_then(|t| u32::from_str_radix(t, 16).ok());
     let mut out = String::with_capacity(s.len());
@@ -242,7 +242,6 @@ fn unescape(s: &str) -> String {
         let decoded = match (c, next) {
             ('%', _) => hex(i + 1, 2).filter(|v| *v < 0x80).map(|v| (v, 3)),
             ('\\', Some(b'u')) => hex(i + 2, 4).map(|v| (v, 6)),
-            ('\\', Some(b'x')) => hex(i + 2, 2).map(|v| (v, 4)),
             _ => None,
         };
         match decoded.and_then(|(v, n)| Some((char::from_u32(v)?, n))) {
@@ -260,25 +259,17 @@ fn unescape(s: &str) -> String {
 }
 
 /// `s` with every form of a secret (4 characters or more) replaced: see [`forms`]; a form
-/// written with escapes (percent, `\u`, `\x`, whole or in part) is found in the decoded
-/// text, which then replaces the text.
+/// written with escapes (percent or `\u`, whole or in part) is found in the decoded text,
+/// which then replaces the text.
 pub fn redact(s: &str, secrets: &[&str]) -> String {
-    let mut out = cut(s, secrets);
-    for _ in 0..3 {
-        if !(out.contains('%') || out.contains('\\')) {
-            break;
-        }
-        let decoded = unescape(&out);
-        if decoded == out {
-            break;
-        }
-        let again = cut(&decoded, secrets);
-        if again == decoded {
-            break;
-        }
-        out = again;
+    let out = cut(s, secrets);
+    let decoded = unescape(&out);
+    let again = cut(&decoded, secrets);
+    if again != decoded {
+        again
+    } else {
+        out
     }
-    out
 }
 
 /// A JSON value with every key and string redacted (escapes in the text are already

@@ -159,24 +159,23 @@ impl Request {
         super::error::redact(s, &[self.auth.secret()])
     }
 
-    /// A redirect (never followed): names the status and where it pointed (the origin only).
+    /// A redirect (never followed): names the status and where it pointed (the origin only;
+    /// status 0: a browser's opaque answer, which shows neither).
     pub fn redirect_error(&self, status: u16, location: Option<&str>) -> ClientError {
-        let (status, message) = match (status, location) {
-            (0, _) => (None, "The QbitPay API answered with a redirect, which is never followed: check baseUrl".to_string()),
-            (s, Some(l)) => (
-                Some(s),
-                format!("The QbitPay API answered HTTP {s}, a redirect to {}, which is never followed: check baseUrl", origin(l, &self.url)),
-            ),
-            (s, None) => (Some(s), format!("The QbitPay API answered HTTP {s}, a redirect, which is never followed: check baseUrl")),
+        let to = location.map(|l| format!(" to {}", origin(l, &self.url))).unwrap_or_default();
+        let (status, answered) = match status {
+            0 => (None, String::from("with a redirect")),
+            s => (Some(s), format!("HTTP {s}, a redirect{to}")),
         };
+        let message = format!("The QbitPay API answered {answered}, which is never followed: check baseUrl");
         ClientError::refused("redirect", message, status, None, &[self.auth.secret()])
     }
 
     /// A body over `maxResponseBytes`, as the server declared it (`declared`) or as read.
     pub fn too_large_error(&self, status: u16, request_id: Option<&str>, declared: Option<u64>) -> ClientError {
-        let limit = self.max_response_bytes;
+        let limit = super::fmt_num(self.max_response_bytes as f64);
         let message = match declared {
-            Some(n) => format!("The QbitPay API's answer (HTTP {status}) is {n} bytes, more than maxResponseBytes ({limit}); it was not read"),
+            Some(n) => format!("The QbitPay API's answer (HTTP {status}) is {} bytes, more than maxResponseBytes ({limit}); it was not read", super::fmt_num(n as f64)),
             None => format!("The QbitPay API's answer (HTTP {status}) is more than maxResponseBytes ({limit} bytes); reading stopped there"),
         };
         ClientError::refused("response_too_large", message, Some(status), request_id, &[self.auth.secret()])

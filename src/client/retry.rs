@@ -82,14 +82,13 @@ pub fn next_delay_ms(
 }
 
 
-/// What a parsed 2xx body is, as the binding saw it.
+/// What a 2xx body is, as the binding parsed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
     /// An object; `data_array`: with a `data` array, as a list answers.
     Object { data_array: bool },
-    /// JSON of another type, named as [`super::type_name`] names it.
-    Other(&'static str),
-    NotJson,
+    /// Anything else: other JSON, or not JSON.
+    Other,
 }
 
 /// What the binding saw since the last [`Action`].
@@ -180,13 +179,18 @@ impl<'r> Attempts<'r> {
                     return self.after(Outcome::Status(self.status), Some(text));
                 }
                 let list = self.req.page.is_some();
-                let got = match shape {
-                    Shape::Object { data_array } if data_array || !list => return Action::Done,
-                    Shape::Object { .. } => "an object without a data array",
-                    Shape::Other(t) => t,
-                    Shape::NotJson => "a body that is not JSON",
+                let text = text();
+                let got = match (shape, serde_json::from_str::<Json>(&text)) {
+                    (Shape::Object { data_array }, _) if data_array || !list => return Action::Done,
+                    (Shape::Object { .. }, _) => "an object without a data array",
+                    (_, Ok(Json::Null)) => "null",
+                    (_, Ok(Json::Array(_))) => "an array",
+                    (_, Ok(Json::String(_))) => "a string",
+                    (_, Ok(Json::Number(_))) => "a number",
+                    (_, Ok(Json::Bool(_))) => "a boolean",
+                    _ => "a body that is not JSON",
                 };
-                let body = excerpt(&text(), &[self.req.auth.secret()]);
+                let body = excerpt(&text, &[self.req.auth.secret()]);
                 let e = self.req.unexpected_body_error(self.status, self.request_id.as_deref(), got);
                 self.fail(e, Some(Json::String(body)))
             }
@@ -336,12 +340,20 @@ mod tests {
     #[test]
     fn a_2xx_of_another_shape_fails_with_a_redacted_excerpt_and_is_not_retried() {
         let req = request(false, "null");
-        for (shape, got) in [(Shape::Other("null"), "null"), (Shape::Other("a string"), "a string"), (Shape::NotJson, "a body that is not JSON")] {
+        for (got, short) in [("null", "null"), ("a string", r#""s""#), ("a number", "42"), ("an array", "[{}]"), ("a boolean", "true")] {
+            let mut s = Script { m: Attempts::new(&req, half) };
+            s.m.start();
+            s.head(200, &[]);
+            let f = failed(s.body(Shape::Other, short));
+            assert_eq!(f.error.message, format!("The QbitPay API answered HTTP 200 with {got} where a JSON object was expected"));
+            assert_eq!(f.raw, Some(Json::from(short)));
+        }
+        for got in ["a body that is not JSON"] {
             let mut s = Script { m: Attempts::new(&req, half) };
             s.m.start();
             s.head(201, &[("request-id", "req_1")]);
             let body = format!("<html>{KEY} {}</html>", "x".repeat(500));
-            let f = failed(s.body(shape, &body));
+            let f = failed(s.body(Shape::Other, &body));
             assert_eq!(f.error.kind, ErrorKind::Api);
             assert_eq!(f.error.message, format!("The QbitPay API answered HTTP 201 with {got} where a JSON object was expected"));
             let Some(Json::String(raw)) = f.raw else { panic!("no excerpt") };
@@ -355,12 +367,12 @@ mod tests {
         let mut s = Script { m: Attempts::new(&req, half) };
         assert_eq!(s.m.start(), Action::Send(1));
         assert_eq!(s.head(503, &[]), Action::Read(8 << 20));
-        assert_eq!(s.body(Shape::NotJson, "busy"), Action::Wait(250.0));
+        assert_eq!(s.body(Shape::Other, "busy"), Action::Wait(250.0));
         assert_eq!(s.m.next(Seen::Waited), Action::Send(2));
         assert_eq!(s.m.next(Seen::NoAnswer(Outcome::Timeout)), Action::Wait(500.0));
         assert_eq!(s.m.next(Seen::Waited), Action::Send(3));
         s.head(429, &[("retry-after", "7"), ("request-id", "req_3")]);
-        let f = failed(s.body(Shape::NotJson, r#"{"type":"rate_limit_error","message":"slow down","detail":{"k":"sk_test_attempts_0123456789"}}"#));
+        let f = failed(s.body(Shape::Other, r#"{"type":"rate_limit_error","message":"slow down","detail":{"k":"sk_test_attempts_0123456789"}}"#));
         assert_eq!((f.error.kind, f.error.retry_after, f.error.request_id.as_deref()), (ErrorKind::RateLimit, Some(7.0), Some("req_3")));
         assert_eq!(f.raw.unwrap()["detail"]["k"], "[redacted]");
 
@@ -368,10 +380,10 @@ mod tests {
         let mut s = Script { m: Attempts::new(&req, half) };
         s.m.start();
         s.head(429, &[("retry-after", "2")]);
-        assert_eq!(s.body(Shape::NotJson, "{}"), Action::Wait(2000.0));
+        assert_eq!(s.body(Shape::Other, "{}"), Action::Wait(2000.0));
         s.m.next(Seen::Waited);
         s.head(400, &[("retry-after", "2")]);
-        let f = failed(s.body(Shape::NotJson, r#"{"message":"bad amount","param":"amount"}"#));
+        let f = failed(s.body(Shape::Other, r#"{"message":"bad amount","param":"amount"}"#));
         assert_eq!((f.error.message.as_str(), f.error.param.as_deref(), f.error.retry_after), ("bad amount", Some("amount"), None));
 
         let once = request(false, r#"{"maxRetries":0}"#);

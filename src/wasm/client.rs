@@ -148,8 +148,7 @@ impl Inner {
                     attempts.next(Seen::Waited)
                 }
                 Action::Fail(f) => return Err(js::error(&f.error, f.raw.as_ref().map(js::to_js), cause)),
-                // Only asked for within an attempt.
-                Action::Read(_) | Action::Done => return Err(js::error(&ClientError::connection("network", 0.0), None, None)),
+                Action::Read(_) | Action::Done => unreachable!("asked for within an attempt only"),
             };
         }
     }
@@ -224,9 +223,9 @@ impl Inner {
                 Some(text) => {
                     let shape = if (200..300).contains(&status) {
                         body = js::json_parse(&text).unwrap_or(JsValue::UNDEFINED);
-                        shape_of(&body, req.page.is_some(), text.is_string())
+                        shape_of(&body, req.page.is_some())
                     } else {
-                        Shape::NotJson
+                        Shape::Other
                     };
                     attempts.next(Seen::Body { shape, text: &|| text.as_string().unwrap_or_default() })
                 }
@@ -286,25 +285,12 @@ impl Inner {
 }
 
 /// What a parsed 2xx body is, for the core's success rule (`data` looked at for lists only).
-fn shape_of(body: &JsValue, list: bool, parsed: bool) -> Shape {
-    if !parsed || body.is_undefined() {
-        return Shape::NotJson;
+fn shape_of(body: &JsValue, list: bool) -> Shape {
+    if body.is_object() && !js_sys::Array::is_array(body) {
+        Shape::Object { data_array: list && js_sys::Array::is_array(&js::get(body, "data")) }
+    } else {
+        Shape::Other
     }
-    if body.is_null() {
-        return Shape::Other("null");
-    }
-    if js_sys::Array::is_array(body) {
-        return Shape::Other("an array");
-    }
-    if body.is_object() {
-        return Shape::Object { data_array: list && js_sys::Array::is_array(&js::get(body, "data")) };
-    }
-    Shape::Other(match body.js_typeof().as_string().as_deref() {
-        Some("string") => "a string",
-        Some("number") => "a number",
-        Some("boolean") => "a boolean",
-        _ => "a body that is not JSON",
-    })
 }
 
 /// The body as a JavaScript string, read as a stream and counted: `None` as soon as it
@@ -321,6 +307,8 @@ async fn read_body(response: &web_sys::Response, limit: u64, stop: Option<&Abort
     }
     let reader = stream.unchecked_into::<js::Stream>().get_reader()?;
     let decoder = js::TextDecoder::new()?;
+    let stream = Object::new();
+    js::set(&stream, "stream", &JsValue::TRUE);
     let mut text = js_sys::JsString::from("");
     let mut read = 0u64;
     loop {
@@ -335,7 +323,7 @@ async fn read_body(response: &web_sys::Response, limit: u64, stop: Option<&Abort
             let _ = Promise::all_settled(&js_sys::Array::of1(&reader.cancel()));
             return Ok(None);
         }
-        text = text.concat(&decoder.decode_chunk(&chunk, &js::stream_option()));
+        text = text.concat(&decoder.decode_chunk(&chunk, &stream));
     }
 }
 

@@ -166,19 +166,6 @@ pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
     })
 }
 
-thread_local! {
-    /// `{ stream: true }`, for `TextDecoder.decode` of a chunk.
-    static STREAM: JsValue = {
-        let o = Object::new();
-        let _ = Reflect::set(&o, &JsValue::from_str("stream"), &JsValue::TRUE);
-        o.into()
-    };
-}
-
-/// `{ stream: true }`.
-pub fn stream_option() -> JsValue {
-    STREAM.with(JsValue::clone)
-}
 
 /// A fresh `Idempotency-Key`: `crypto.randomUUID()`, or a version-4 UUID from
 /// `crypto.getRandomValues` where `randomUUID` is missing (a page outside a secure context).

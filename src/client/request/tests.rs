@@ -673,3 +673,127 @@ fn only_token_clients_get_the_scope_hint() {
     assert!(prep(&token, "charges", "retrieve", r#"["ch_1"]"#).unwrap().auth.is_token());
     assert!(!prep(&key, "charges", "retrieve", r#"["ch_1"]"#).unwrap().auth.is_token());
 }
+
+/// Whether a message reads as written for a person: no format placeholders, no Rust debug
+/// output. (`({ apiKey })`, JavaScript written in a message, is fine.)
+fn unreadable(m: &str) -> Option<&'static str> {
+    let b = m.as_bytes();
+    let placeholder = b.windows(2).enumerate().any(|(i, w)| {
+        w[0] == b'{' && (w[1] == b'{' || w[1] == b'}' || w[1] == b':' || w[1].is_ascii_alphanumeric() && m[i + 1..].find('}').is_some_and(|j| !m[i + 1..i + 1 + j].contains(' ')))
+    });
+    [
+        (placeholder, "a format placeholder"),
+        (m.contains("}}"), "a doubled brace"),
+        (["Some(", "None", "Ok(", "Err(", "String(", "Number(", "Object {", "\\\""].iter().any(|d| m.contains(d)), "Rust debug output"),
+        (m.trim() != m || m.is_empty(), "blank space at an end"),
+    ]
+    .into_iter()
+    .find_map(|(bad, why)| bad.then_some(why))
+}
+
+#[test]
+fn every_message_of_the_error_catalogue_reads_as_written() {
+    let mut messages: Vec<String> = Vec::new();
+    let mut add = |e: ClientError| messages.push(e.message);
+    // Options of the client and of a call, each wrong in each way.
+    for opts in [
+        "{}", "null", "[]", r#"{"apiKey":1}"#, r#"{"apiKey":"k","accessToken":"t"}"#, r#"{"apiKey":""}"#,
+        r#"{"apiKey":"k","baseUrl":"ftp://x"}"#, r#"{"apiKey":"k","timeoutMs":0}"#, r#"{"apiKey":"k","maxRetries":11}"#,
+        r#"{"apiKey":"k","maxResponseBytes":0}"#, r#"{"apiKey":"k","fetch":"object"}"#, r#"{"apiKey":"k","unknown":1}"#,
+    ] {
+        if let Err(e) = cfg(opts) {
+            add(e);
+        }
+    }
+    let browser = Env { browser: true, ..Env::default() };
+    add(Config::new(&parse(r#"{"apiKey":"k"}"#).unwrap(), &browser).unwrap_err());
+    let c = cfg(r#"{"apiKey":"sk_test_catalogue"}"#).unwrap();
+    let token = cfg(r#"{"accessToken":"tok_catalogue_0123"}"#).unwrap();
+    // Every method of every family, with arguments of every wrong kind.
+    let bad_args = [
+        r#"[]"#, r#"[1]"#, r#"[".."]"#, r#"[null, 1]"#, r#"[null, "x"]"#, r#"[null, []]"#, r#"[null, {"unknown": 1}]"#,
+        r#"[null, {"amount": -1, "currency": "EUR"}]"#, r#"[null, {"limit": 0}]"#, r#"[null, {"limit": 1, "startingAfter": ""}]"#,
+        r#"[null, {"startingAfter": "a", "endingBefore": "b"}]"#, r#"[null, {"startingAfter": "a", "starting_after": "b"}]"#,
+        r#"[null, null, {"timeoutMs": "x"}]"#, r#"[null, null, {"signal": 1}]"#, r#"[null, null, {"idempotencyKey": 3}]"#,
+        r#"[null, null, {"apiKey": "k", "accessToken": "t"}]"#, r#"[null, null, {"maxResponseBytes": -1}]"#,
+        r#"["ch_1", {"status": "paid"}]"#, r#"["ch_1", {"destination": {"type": "wallet"}}]"#,
+    ];
+    for res in crate::client::resources::RESOURCES {
+        for op in res.ops {
+            for args in bad_args {
+                if let Err(e) = prep(&c, res.name, op.name, args) {
+                    add(e);
+                }
+                for extra in [CREATE, r#"{"amount":1,"currency":"USD","destination":{"type":"bankAccount"}}"#] {
+                    if let Err(e) = prep(&c, res.name, op.name, &format!("[null,{extra}]")) {
+                        add(e);
+                    }
+                }
+            }
+        }
+    }
+    add(c.prepare("nothing", "list", &Call::default(), None, String::new).unwrap_err());
+    add(c.prepare("charges", "nothing", &Call::default(), None, String::new).unwrap_err());
+    // Pagination and toArray.
+    for opts in ["{}", r#"{"max":0}"#, r#"{"max":"x"}"#, r#"{"max":10001}"#] {
+        add(crate::client::page::to_array_max(&parse(opts).unwrap()).unwrap_err());
+    }
+    // Answers: statuses with and without a body the client can read, and the refusals.
+    let req = prep(&c, "charges", "retrieve", r#"["ch_1"]"#).unwrap();
+    let treq = prep(&token, "charges", "retrieve", r#"["ch_1"]"#).unwrap();
+    for status in [400, 401, 403, 404, 409, 429, 500, 502, 503, 200] {
+        for body in ["", "<html>", "{}", r#"{"message":"Server says no."}"#, r#"{"type":"x","message":""}"#] {
+            add(req.error_for(status, body, Some("req_1"), Some(1.0)));
+            add(treq.error_for(status, body, None, None));
+        }
+    }
+    for outcome in [Outcome::Network, Outcome::Timeout] {
+        add(req.final_error(outcome, "", None, None));
+    }
+    add(ClientError::connection("aborted", 0.0));
+    for (status, location) in [(301, Some("https://a.example/x")), (307, None), (0, None), (308, Some("/relative"))] {
+        add(req.redirect_error(status, location));
+    }
+    add(req.too_large_error(200, None, Some(1 << 40)));
+    add(req.too_large_error(502, Some("r"), None));
+    for got in ["null", "a string", "a number", "a boolean", "an array", "a body that is not JSON", "an object without a data array"] {
+        add(req.unexpected_body_error(200, None, got));
+    }
+    assert!(messages.len() > 200, "only {} messages", messages.len());
+    let bad: Vec<String> = messages.iter().filter_map(|m| unreadable(m).map(|why| format!("{why}: {m}"))).collect();
+    assert!(bad.is_empty(), "{bad:#?}");
+}
+
+#[test]
+fn the_readability_check_catches_what_it_is_for() {
+    for m in ["toArray needs {{ max }}", "got {max}", "value {}", "x {:?}", "Some(\"a\")", "got None", "\\\"q\\\""] {
+        assert!(unreadable(m).is_some(), "{m}");
+    }
+    assert_eq!(unreadable("use new QbitPay({ accessToken }) in the browser"), None);
+}
+
+#[test]
+fn no_source_message_is_written_with_debug_formatting_or_escaped_braces() {
+    // The messages built at run time are walked above; this catches a `{:?}` or a literal `{{`
+    // in a message the walk could not reach.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for dir in ["client", "wasm"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_some_and(|e| e == "rs") {
+                let src = std::fs::read_to_string(&path).unwrap();
+                let code = src.split("#[cfg(test)]").next().unwrap();
+                for (n, line) in code.lines().enumerate() {
+                    let l = line.trim_start();
+                    if l.starts_with("//") {
+                        continue;
+                    }
+                    assert!(!line.contains("{:?}") && !line.contains("{:#?}"), "{}:{}: {line}", path.display(), n + 1);
+                    if !l.contains("format!") && !l.contains("r#") {
+                        assert!(!line.contains("{{ ") || !line.contains("String::from("), "{}:{}: {line}", path.display(), n + 1);
+                    }
+                }
+            }
+        }
+    }
+}
