@@ -111,8 +111,10 @@ pub enum Seen<'a> {
 pub enum Action {
     /// Send attempt number n (1 for the first).
     Send(u32),
-    /// Read the body, at most this many bytes.
-    Read(u64),
+    /// Read the body, at most `limit` bytes: counted as it streams in, or at once when
+    /// `whole` (the server declared a length within the limit, with no content encoding: the
+    /// `fetch` implementation holds the body to that length).
+    Read { limit: u64, whole: bool },
     /// The body read is the answer.
     Done,
     /// Wait this many milliseconds, then report [`Seen::Waited`].
@@ -171,7 +173,7 @@ impl<'r> Attempts<'r> {
                 if !(200..300).contains(&status) {
                     self.retry_after = parse_retry_after(header("retry-after").as_deref());
                 }
-                Action::Read(limit)
+                Action::Read { limit, whole: declared.is_some() && header("content-encoding").is_none() }
             }
             Seen::Overflow => self.fail(self.req.too_large_error(self.status, self.request_id.as_deref(), None), None),
             Seen::Body { shape, text } => {
@@ -322,8 +324,11 @@ mod tests {
         let req = request(false, "null");
         let mut s = Script { m: Attempts::new(&req, half) };
         assert_eq!(s.m.start(), Action::Send(1));
-        assert_eq!(s.head(200, &[("content-length", "20")]), Action::Read(8 << 20));
+        assert_eq!(s.head(200, &[("content-length", "20")]), Action::Read { limit: 8 << 20, whole: true });
         assert_eq!(s.body(Shape::Object { data_array: false }, "{}"), Action::Done);
+        // A declared length is trusted only without a content encoding (which could inflate).
+        let gzip = s.head(200, &[("content-length", "9"), ("content-encoding", "gzip")]);
+        assert_eq!(gzip, Action::Read { limit: 8 << 20, whole: false });
 
         let list = request(true, "null");
         let mut s = Script { m: Attempts::new(&list, half) };
@@ -366,7 +371,7 @@ mod tests {
         let req = request(false, "null");
         let mut s = Script { m: Attempts::new(&req, half) };
         assert_eq!(s.m.start(), Action::Send(1));
-        assert_eq!(s.head(503, &[]), Action::Read(8 << 20));
+        assert_eq!(s.head(503, &[]), Action::Read { limit: 8 << 20, whole: false });
         assert_eq!(s.body(Shape::Other, "busy"), Action::Wait(250.0));
         assert_eq!(s.m.next(Seen::Waited), Action::Send(2));
         assert_eq!(s.m.next(Seen::NoAnswer(Outcome::Timeout)), Action::Wait(500.0));
@@ -426,7 +431,7 @@ mod tests {
         assert_eq!(f.error.message, "The QbitPay API's answer (HTTP 200) is 101 bytes, more than maxResponseBytes (100); it was not read");
         let mut s = Script { m: Attempts::new(&req, half) };
         s.m.start();
-        assert_eq!(s.head(500, &[("content-length", "100")]), Action::Read(100));
+        assert_eq!(s.head(500, &[("content-length", "100")]), Action::Read { limit: 100, whole: true });
         let f = failed(s.m.next(Seen::Overflow));
         assert_eq!((f.error.code, f.error.status), (Some("response_too_large"), Some(500)));
         assert!(f.error.message.ends_with("is more than maxResponseBytes (100 bytes); reading stopped there"));

@@ -148,7 +148,7 @@ impl Inner {
                     attempts.next(Seen::Waited)
                 }
                 Action::Fail(f) => return Err(js::error(&f.error, f.raw.as_ref().map(js::to_js), cause)),
-                Action::Read(_) | Action::Done => unreachable!("asked for within an attempt only"),
+                Action::Read { .. } | Action::Done => unreachable!("asked for within an attempt only"),
             };
         }
     }
@@ -214,8 +214,8 @@ impl Inner {
         let header = |name: &str| headers.get(name);
         let mut next = attempts.next(Seen::Head { status, opaque_redirect, request_id: request_id.as_deref(), header: &header });
         let mut body = JsValue::UNDEFINED;
-        if let Action::Read(limit) = next {
-            next = match read_body(&response, limit, self.fetch.is_some().then_some(&stop)).await? {
+        if let Action::Read { limit, whole } = next {
+            next = match read_body(&response, limit, whole, self.fetch.is_some().then_some(&stop)).await? {
                 None => {
                     controller.abort();
                     attempts.next(Seen::Overflow)
@@ -293,16 +293,17 @@ fn shape_of(body: &JsValue, list: bool) -> Shape {
     }
 }
 
-/// The body as a JavaScript string, read as a stream and counted: `None` as soon as it
-/// passes `limit` (the stream is cancelled). The bytes stay in JavaScript (decoded chunk by
-/// chunk). A Response without a WHATWG stream (another library's `fetch`) is read with
-/// `text()`, after the core checked its Content-Length.
-async fn read_body(response: &web_sys::Response, limit: u64, stop: Option<&AbortSignal>) -> Result<Option<JsValue>, JsValue> {
+/// The body as a JavaScript string: at once with `text()` when the core says `whole` (a
+/// page of 100 charges read chunk by chunk was measured 1.6× a raw fetch loop, budget
+/// 1.15×), else read as a stream and counted, `None` as soon as it passes `limit` (the
+/// stream is cancelled); the bytes stay in JavaScript, decoded chunk by chunk. A Response
+/// without a WHATWG stream (another library's `fetch`) is read with `text()`.
+async fn read_body(response: &web_sys::Response, limit: u64, whole: bool, stop: Option<&AbortSignal>) -> Result<Option<JsValue>, JsValue> {
     let stream = js::get(response, "body");
     if stream.is_null() {
         return Ok(Some(JsValue::from_str("")));
     }
-    if !js::get(&stream, "getReader").is_function() {
+    if whole || !js::get(&stream, "getReader").is_function() {
         return wait(response.text()?, stop).await.map(Some);
     }
     let reader = stream.unchecked_into::<js::Stream>().get_reader()?;
