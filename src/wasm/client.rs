@@ -299,10 +299,7 @@ fn shape_of(body: &JsValue, list: bool) -> Shape {
 /// stream is cancelled); the bytes stay in JavaScript, decoded chunk by chunk. A Response
 /// without a WHATWG stream (another library's `fetch`) is read with `text()`.
 async fn read_body(response: &web_sys::Response, limit: u64, whole: bool, stop: Option<&AbortSignal>) -> Result<Option<JsValue>, JsValue> {
-    let stream = js::get(response, "body");
-    if stream.is_null() {
-        return Ok(Some(JsValue::from_str("")));
-    }
+    let stream = if whole { JsValue::NULL } else { js::get(response, "body") };
     if whole || !js::get(&stream, "getReader").is_function() {
         return wait(response.text()?, stop).await.map(Some);
     }
