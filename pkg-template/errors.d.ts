@@ -43,7 +43,15 @@ export class QbitPayRateLimitError extends QbitPayError {
   readonly retryAfter?: number;
 }
 /** 5xx and any other unexpected answer. */
-export class QbitPayAPIError extends QbitPayError {}
+export class QbitPayAPIError extends QbitPayError {
+  /**
+   * Set when the client refused the answer whatever its status: `redirect` (never followed;
+   * the message names the status and the Location's origin), `response_too_large` (over
+   * `maxResponseBytes`), `invalid_response` (a 2xx that is not the object the call expects;
+   * `raw` holds the start of the body).
+   */
+  readonly code?: 'redirect' | 'response_too_large' | 'invalid_response';
+}
 /** No answer: network failure or timeout. */
 export class QbitPayConnectionError extends QbitPayError {
   /** Why no response arrived: the attempt timed out, the network failed, or `signal` aborted it. */

@@ -47,7 +47,8 @@ export class QbitPayRateLimitError extends QbitPayError {
   }
 }
 
-// 5xx and anything else unexpected from the server.
+// 5xx and anything else unexpected from the server; `code` when the client refused the
+// answer (`redirect`, `response_too_large`, `invalid_response`).
 export class QbitPayAPIError extends QbitPayError {
   static defaultType = 'api_error';
 }

@@ -141,10 +141,21 @@ impl ClientError {
             .filter(|d| **d != Json::Null)
             .map(|d| redact_json(d, secrets));
         e.status = Some(status);
-        e.request_id = request_id.filter(|s| !s.is_empty()).map(str::to_string);
+        e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| redact(s, secrets));
         if kind == ErrorKind::RateLimit {
             e.retry_after = retry_after;
         }
+        e
+    }
+
+    /// An answer the client refuses whatever its status says (`code` names why): a redirect,
+    /// a body over `maxResponseBytes`, a 2xx body that is not the object the call expects.
+    /// `request_id` as the server sent it (credentials cut out here).
+    pub fn refused(code: &'static str, message: String, status: Option<u16>, request_id: Option<&str>, secrets: &[&str]) -> ClientError {
+        let mut e = ClientError::new(ErrorKind::Api, redact(&message, secrets));
+        e.code = Some(code);
+        e.status = status;
+        e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| redact(s, secrets));
         e
     }
 
@@ -167,21 +178,115 @@ impl ClientError {
     }
 }
 
-/// `s` with every occurrence of a secret (4 characters or more) replaced.
-pub fn redact(s: &str, secrets: &[&str]) -> String {
-    secrets.iter().filter(|x| x.len() >= 4).fold(s.to_string(), |out, secret| out.replace(secret, "[redacted]"))
+/// How much of an unexpected body an error quotes.
+const EXCERPT_CHARS: usize = 200;
+
+/// The text a credential is replaced with.
+const REDACTED: &str = "[redacted]";
+
+/// The forms of `secret` that can appear in text: as is, percent-encoded (either hex case),
+/// and inside any base64 text (standard or URL-safe, at each of the three byte alignments,
+/// which covers `base64(secret)`, the Basic header's `base64(secret + ":")` and a secret
+/// inside an encoded JSON body). No form contains another, so the order does not matter.
+fn forms(secret: &str) -> Vec<String> {
+    use base64::engine::general_purpose::STANDARD_NO_PAD;
+    use base64::Engine as _;
+    let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let mut out = vec![secret.to_string(), pct.to_ascii_lowercase(), pct];
+    let bytes = secret.as_bytes();
+    for off in 0..3 {
+        let mut buf = vec![0u8; off];
+        buf.extend_from_slice(bytes);
+        let enc = STANDARD_NO_PAD.encode(&buf);
+        // Only the characters made of the secret's bits alone: the first ones share bits
+        // with whatever precedes it, the last one with whatever follows.
+        let (start, end) = ((off * 8).div_ceil(6), (off + bytes.len()) * 8 / 6);
+        if end >= start + 8 {
+            let core = &enc[start..end];
+            out.push(core.replace('+', "-").replace('/', "_"));
+            out.push(core.to_string());
+        }
+    }
+    out
 }
 
-fn redact_json(v: &Json, secrets: &[&str]) -> Json {
+fn cut(s: &str, secrets: &[&str]) -> String {
+    let mut out = s.to_string();
+    for secret in secrets.iter().filter(|x| x.len() >= 4 && x.len() <= s.len()) {
+        for f in forms(secret) {
+            if out.contains(f.as_str()) {
+                out = out.replace(f.as_str(), REDACTED);
+            }
+        }
+    }
+    out
+}
+
+/// `s` with `%XX` (ASCII only) and `\uXXXX` escapes decoded; anything else as it is.
+fn unescape(s: &str) -> String {
+    let hex = |from: usize, n: usize| s.get(from..from + n).filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit())).and_then(|t| u32::from_str_radix(t, 16).ok());
+    let mut out = String::with_capacity(s.len());
+    let mut i = 0;
+    while let Some(c) = s[i..].chars().next() {
+        let next = s.as_bytes().get(i + 1).copied();
+        let decoded = match (c, next) {
+            ('%', _) => hex(i + 1, 2).filter(|v| *v < 0x80).map(|v| (v, 3)),
+            ('\\', Some(b'u')) => hex(i + 2, 4).map(|v| (v, 6)),
+            _ => None,
+        };
+        match decoded.and_then(|(v, n)| Some((char::from_u32(v)?, n))) {
+            Some((ch, n)) => {
+                out.push(ch);
+                i += n;
+            }
+            None => {
+                out.push(c);
+                i += c.len_utf8();
+            }
+        }
+    }
+    out
+}
+
+/// `s` with every form of a secret (4 characters or more) replaced: see [`forms`]; a form
+/// written with escapes (percent or `\u`, whole or in part) is found in the decoded text,
+/// which then replaces the text.
+pub fn redact(s: &str, secrets: &[&str]) -> String {
+    let out = cut(s, secrets);
+    let decoded = unescape(&out);
+    let again = cut(&decoded, secrets);
+    if again != decoded {
+        again
+    } else {
+        out
+    }
+}
+
+/// A JSON value with every key and string redacted (escapes in the text are already
+/// decoded by the parser, so this sees each string as its reader would).
+pub fn redact_json(v: &Json, secrets: &[&str]) -> Json {
     match v {
         Json::String(s) => Json::String(redact(s, secrets)),
         Json::Array(a) => Json::Array(a.iter().map(|x| redact_json(x, secrets)).collect()),
-        Json::Object(m) => Json::Object(
-            m.iter()
-                .map(|(k, x)| (redact(k, secrets), redact_json(x, secrets)))
-                .collect(),
-        ),
+        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (redact(k, secrets), redact_json(x, secrets))).collect()),
         other => other.clone(),
+    }
+}
+
+/// What an error keeps of a body: the parsed JSON, or else the text; credentials cut out.
+pub fn raw_body(body: &str, secrets: &[&str]) -> Json {
+    match serde_json::from_str::<Json>(body) {
+        Ok(v) => redact_json(&v, secrets),
+        Err(_) => Json::String(redact(body, secrets)),
+    }
+}
+
+/// The first characters of a body, credentials cut out first.
+pub fn excerpt(body: &str, secrets: &[&str]) -> String {
+    let clean = redact(body.trim(), secrets);
+    match clean.char_indices().nth(EXCERPT_CHARS) {
+        Some((i, _)) => format!("{}...", &clean[..i]),
+        None => clean,
     }
 }
 
@@ -306,5 +411,37 @@ mod tests {
             ClientError::connection("whatever", 1.0).code,
             Some("network")
         );
+    }
+
+    #[test]
+    fn every_form_of_a_secret_is_cut() {
+        use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
+        use base64::Engine as _;
+        let key = "sk_test_Zq8HhV3mR7pL2x+/N9wK4c";
+        let pct: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
+        let uesc: String = key.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
+        let mixed: String = key.chars().enumerate().map(|(i, c)| if i % 3 == 0 { format!("%{:02x}", c as u32) } else { c.to_string() }).collect();
+        for form in [
+            key.to_string(),
+            STANDARD.encode(format!("{key}:")),
+            STANDARD.encode(key),
+            URL_SAFE_NO_PAD.encode(key),
+            STANDARD.encode(format!(r#"{{"key":"{key}"}}"#)),
+            STANDARD.encode(format!("x{key}")),
+            pct.clone(),
+            pct.to_lowercase(),
+            mixed,
+            uesc,
+        ] {
+            let out = redact(&format!("before {form} after"), &[key]);
+            assert!(out.contains("[redacted]") && !out.contains(&form), "{form} -> {out}");
+            assert!(out.starts_with("before ") && out.ends_with(" after"), "{out}");
+        }
+        assert_eq!(redact("nothing here", &[key]), "nothing here");
+        assert_eq!(redact("short", &["abc"]), "short");
+        // Parsed values: escapes decoded by the parser, keys and strings at any depth.
+        let raw = raw_body(&format!(r#"{{"a":["{}"],"{key}":1}}"#, key.replace('s', "\\u0073")), &[key]);
+        assert_eq!(raw.to_string(), r#"{"a":["[redacted]"],"[redacted]":1}"#);
+        assert_eq!(raw_body("<html>", &[key]), Json::from("<html>"));
     }
 }

@@ -6,8 +6,7 @@ use super::error::ClientError;
 use super::{is_int, type_name, Json, Map};
 use super::schema::{validate, Field};
 
-pub const DEFAULT_LIMIT: u32 = 10;
-pub const MAX_LIMIT: u32 = 100;
+pub use crate::spec::{DEFAULT_LIST_LIMIT as DEFAULT_LIMIT, MAX_LIST_LIMIT as MAX_LIMIT};
 /// The largest `toArray({ max })`.
 pub const MAX_TO_ARRAY: u32 = 10_000;
 
@@ -196,12 +195,106 @@ pub fn walk_next(
     neighbour(which, dir, page_has_more, first_id, last_id)
 }
 
+/// What a walk needs to know of a page: its length, how it was fetched, whether more follow,
+/// and the ids at both ends (its cursors).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PageInfo {
+    pub len: u32,
+    pub dir: Dir,
+    pub has_more: bool,
+    pub first_id: Option<String>,
+    pub last_id: Option<String>,
+}
+
+impl Default for Dir {
+    fn default() -> Dir {
+        Dir::Forward
+    }
+}
+
+impl PageInfo {
+    /// A page of `len` items fetched with `page` (the request's limit and direction); the
+    /// server's `has_more`, when it sent one, wins over the length rule.
+    pub fn new(page: Option<(u32, Dir)>, len: u32, server_has_more: Option<bool>, first_id: Option<String>, last_id: Option<String>) -> PageInfo {
+        let (limit, dir) = page.unwrap_or((DEFAULT_LIMIT, Dir::Forward));
+        PageInfo { len, dir, has_more: has_more(limit, len, server_has_more), first_id, last_id }
+    }
+
+    /// The cursor of this page's neighbour (`None`: that side is known to be empty).
+    pub fn neighbour(&self, which: Which) -> Option<Cursor> {
+        neighbour(which, self.dir, self.has_more, self.first_id.as_deref(), self.last_id.as_deref())
+    }
+}
+
+/// What a walk does next.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Step {
+    /// Yield the item at this index of the current page.
+    Item(u32),
+    /// Fetch the list's first page, then report it with [`Walk::loaded`].
+    First,
+    /// Fetch the page at this cursor, then report it with [`Walk::loaded`].
+    Fetch(Cursor),
+    /// The walk is over.
+    End,
+}
+
+/// An auto-paging walk over every item of a list: items in the order of the walk (a page
+/// fetched backward, with `endingBefore`, is yielded oldest first, moving away from the
+/// cursor), the next page fetched only when the current one is used up.
+#[derive(Clone, Debug, Default)]
+pub struct Walk {
+    page: Option<PageInfo>,
+    i: u32,
+    done: bool,
+}
+
+impl Walk {
+    pub fn next(&mut self) -> Step {
+        if let Some(i) = self.ready() {
+            return Step::Item(i);
+        }
+        if self.done {
+            return Step::End;
+        }
+        let Some(p) = &self.page else {
+            return Step::First;
+        };
+        match walk_next(p.dir, p.has_more, p.first_id.as_deref(), p.last_id.as_deref()) {
+            Some(c) => Step::Fetch(c),
+            None => {
+                self.done = true;
+                Step::End
+            }
+        }
+    }
+
+    /// The next item's index if it is in the current page (nothing changes otherwise).
+    pub fn ready(&mut self) -> Option<u32> {
+        let p = self.page.as_ref().filter(|p| !self.done && self.i < p.len)?;
+        let i = self.i;
+        self.i += 1;
+        Some(if p.dir == Dir::Backward { p.len - 1 - i } else { i })
+    }
+
+    /// The page that [`Step::First`] or [`Step::Fetch`] asked for.
+    pub fn loaded(&mut self, page: PageInfo) {
+        self.page = Some(page);
+        self.i = 0;
+    }
+
+    /// Ends the walk (the iterator's `return()`).
+    pub fn stop(&mut self) {
+        self.done = true;
+    }
+}
+
 /// `toArray({ max })`: `max` is required, an integer from 1 to 10,000.
 pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
     match opts.get("max") {
         None | Some(Json::Null) => Err(ClientError::invalid(
             "max",
-            String::from("toArray needs {{ max }}, at most 10000"),
+            String::from("Missing max: toArray needs the largest number of items to collect, an integer from 1 to 10000"),
         )),
         Some(v) => match v.as_f64() {
             Some(n) if is_int(n) && n >= 1.0 && n <= MAX_TO_ARRAY as f64 => {
@@ -385,5 +478,55 @@ mod tests {
         ] {
             assert_eq!(m(bad).unwrap_err().param.as_deref(), Some("max"), "{bad}");
         }
+    }
+
+    fn info(len: u32, dir: Dir, has_more: bool, first: &str, last: &str) -> PageInfo {
+        PageInfo { len, dir, has_more, first_id: Some(first.into()), last_id: Some(last.into()) }
+    }
+
+    #[test]
+    fn a_walk_fetches_the_first_page_then_follows_the_cursor_to_the_end() {
+        let mut w = Walk::default();
+        assert_eq!(w.ready(), None);
+        assert_eq!(w.next(), Step::First);
+        assert_eq!(w.next(), Step::First, "asking again changes nothing");
+        w.loaded(info(2, Dir::Forward, true, "c9", "c8"));
+        assert_eq!((w.next(), w.next()), (Step::Item(0), Step::Item(1)));
+        assert_eq!(w.ready(), None);
+        assert_eq!(w.next(), Step::Fetch(Cursor::StartingAfter("c8".into())));
+        w.loaded(info(1, Dir::Forward, false, "c7", "c7"));
+        assert_eq!(w.ready(), Some(0));
+        assert_eq!(w.next(), Step::End);
+        assert_eq!(w.next(), Step::End);
+    }
+
+    #[test]
+    fn a_backward_walk_yields_each_page_oldest_first_and_moves_to_newer_items() {
+        let mut w = Walk::default();
+        w.loaded(info(3, Dir::Backward, true, "c6", "c4"));
+        assert_eq!([w.next(), w.next(), w.next()], [Step::Item(2), Step::Item(1), Step::Item(0)]);
+        assert_eq!(w.next(), Step::Fetch(Cursor::EndingBefore("c6".into())));
+        w.loaded(PageInfo::default());
+        assert_eq!(w.next(), Step::End, "an empty page ends the walk");
+    }
+
+    #[test]
+    fn has_more_from_the_server_wins_over_the_page_length() {
+        let full = PageInfo::new(Some((2, Dir::Forward)), 2, None, Some("a".into()), Some("b".into()));
+        assert!(full.has_more);
+        let said_no = PageInfo::new(Some((2, Dir::Forward)), 2, Some(false), Some("a".into()), Some("b".into()));
+        assert!(!said_no.has_more);
+        let short_but_more = PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()));
+        assert!(short_but_more.has_more);
+        assert_eq!(short_but_more.neighbour(Which::Next), Some(Cursor::StartingAfter("c".into())));
+        let mut w = Walk::default();
+        w.loaded(said_no);
+        w.next();
+        w.next();
+        assert_eq!(w.next(), Step::End);
+        let mut w = Walk::default();
+        w.loaded(full);
+        w.stop();
+        assert_eq!((w.ready(), w.next()), (None, Step::End));
     }
 }

@@ -1,5 +1,13 @@
-//! The retry policy: which outcomes are retried and how long to wait before the next try.
-//! Randomness comes in as a number in [0, 1), so the policy is deterministic under test.
+//! The attempt loop of a call as a state machine ([`Attempts`]): the binding reports what it
+//! saw (no answer, the head of an answer, its body) and gets the next action (send, read at
+//! most so many bytes, wait, done, fail). What counts as success, which outcomes are retried
+//! and how long to wait, which answers are refused (redirects, bodies over the limit, a 2xx
+//! that is not the object the call expects) and the final error are decided here.
+//! Randomness comes in as a function returning [0, 1), so the loop is deterministic under test.
+
+use super::error::{excerpt, raw_body, ClientError};
+use super::request::Request;
+use super::Json;
 
 /// What one attempt ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -18,6 +26,9 @@ pub const MAX_RETRIES_LIMIT: u32 = 10;
 pub const BASE_DELAY_MS: f64 = 500.0;
 pub const MAX_DELAY_MS: f64 = 8_000.0;
 pub const MAX_RETRY_AFTER_MS: f64 = 60_000.0;
+/// The default `maxResponseBytes`: far above the largest answer of the API (a page of 100
+/// charges is ~100 KB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 8 << 20;
 
 /// Whether this outcome may be tried again: network errors, timeouts, 409, 429 and 5xx.
 pub fn is_retryable(outcome: Outcome) -> bool {
@@ -70,6 +81,148 @@ pub fn next_delay_ms(
     })
 }
 
+
+/// What a 2xx body is, as the binding parsed it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Shape {
+    /// An object; `data_array`: with a `data` array, as a list answers.
+    Object { data_array: bool },
+    /// Anything else: other JSON, or not JSON.
+    Other,
+}
+
+/// What the binding saw since the last [`Action`].
+pub enum Seen<'a> {
+    /// The attempt got no answer ([`Outcome::Network`] or [`Outcome::Timeout`]).
+    NoAnswer(Outcome),
+    /// An answer's status and headers (`header` reads one by lower-case name).
+    /// `opaque_redirect`: a browser's answer to a redirect under `redirect: 'manual'`
+    /// (status 0, no headers).
+    Head { status: u16, opaque_redirect: bool, request_id: Option<&'a str>, header: &'a dyn Fn(&str) -> Option<String> },
+    /// The whole body, within the limit: its shape, and its text, asked for only when the
+    /// call fails (a success is never copied into the core).
+    Body { shape: Shape, text: &'a dyn Fn() -> String },
+    /// The body went past the limit while it was being read.
+    Overflow,
+    /// The wait of [`Action::Wait`] is over.
+    Waited,
+}
+
+#[derive(Debug, PartialEq)]
+pub enum Action {
+    /// Send attempt number n (1 for the first).
+    Send(u32),
+    /// Read the body, at most `limit` bytes: counted as it streams in, or at once when
+    /// `whole` (the server declared a length within the limit, with no content encoding: the
+    /// `fetch` implementation holds the body to that length).
+    Read { limit: u64, whole: bool },
+    /// The body read is the answer.
+    Done,
+    /// Wait this many milliseconds, then report [`Seen::Waited`].
+    Wait(f64),
+    /// The call ends with this error; stop reading the answer if there is one.
+    Fail(Box<Failure>),
+}
+
+#[derive(Debug, PartialEq)]
+pub struct Failure {
+    pub error: ClientError,
+    /// What the error keeps of the body (`raw`), credentials cut out.
+    pub raw: Option<Json>,
+}
+
+/// One call's attempts.
+pub struct Attempts<'r> {
+    req: &'r Request,
+    rand: fn() -> f64,
+    sent: u32,
+    status: u16,
+    request_id: Option<String>,
+    retry_after: Option<f64>,
+}
+
+impl<'r> Attempts<'r> {
+    pub fn new(req: &'r Request, rand: fn() -> f64) -> Attempts<'r> {
+        Attempts { req, rand, sent: 0, status: 0, request_id: None, retry_after: None }
+    }
+
+    /// The first action: send the first attempt.
+    pub fn start(&mut self) -> Action {
+        self.sent = 1;
+        Action::Send(1)
+    }
+
+    pub fn next(&mut self, seen: Seen<'_>) -> Action {
+        match seen {
+            Seen::Waited => {
+                self.sent += 1;
+                Action::Send(self.sent)
+            }
+            Seen::NoAnswer(outcome) => self.after(outcome, None),
+            Seen::Head { status, opaque_redirect, request_id, header } => {
+                self.status = status;
+                self.request_id = request_id.map(str::to_string);
+                self.retry_after = None;
+                if opaque_redirect || (300..400).contains(&status) {
+                    return self.fail(self.req.redirect_error(status, header("location").as_deref()), None);
+                }
+                let limit = self.req.max_response_bytes;
+                let declared = header("content-length").and_then(|n| n.trim().parse::<u64>().ok());
+                if let Some(n) = declared.filter(|n| *n > limit) {
+                    return self.fail(self.req.too_large_error(status, self.request_id.as_deref(), Some(n)), None);
+                }
+                if !(200..300).contains(&status) {
+                    self.retry_after = parse_retry_after(header("retry-after").as_deref());
+                }
+                Action::Read { limit, whole: declared.is_some() && header("content-encoding").is_none() }
+            }
+            Seen::Overflow => self.fail(self.req.too_large_error(self.status, self.request_id.as_deref(), None), None),
+            Seen::Body { shape, text } => {
+                if !(200..300).contains(&self.status) {
+                    return self.after(Outcome::Status(self.status), Some(text));
+                }
+                let list = self.req.page.is_some();
+                if let Shape::Object { data_array } = shape {
+                    if data_array || !list {
+                        return Action::Done;
+                    }
+                }
+                // A failure from here on: only now is the body copied and read again.
+                let text = text();
+                let got = match (shape, serde_json::from_str::<Json>(&text)) {
+                    (Shape::Object { .. }, _) => "an object without a data array",
+                    (_, Ok(Json::Null)) => "null",
+                    (_, Ok(Json::Array(_))) => "an array",
+                    (_, Ok(Json::String(_))) => "a string",
+                    (_, Ok(Json::Number(_))) => "a number",
+                    (_, Ok(Json::Bool(_))) => "a boolean",
+                    _ => "a body that is not JSON",
+                };
+                let body = excerpt(&text, &[self.req.auth.secret()]);
+                let e = self.req.unexpected_body_error(self.status, self.request_id.as_deref(), got);
+                self.fail(e, Some(Json::String(body)))
+            }
+        }
+    }
+
+    /// After an attempt that did not succeed: wait and try again, or fail.
+    fn after(&mut self, outcome: Outcome, text: Option<&dyn Fn() -> String>) -> Action {
+        let rand = self.rand;
+        match next_delay_ms(self.sent, self.req.max_retries, outcome, self.retry_after, rand()) {
+            Some(ms) => Action::Wait(ms),
+            None => {
+                let body = text.map(|t| t()).unwrap_or_default();
+                let e = self.req.final_error(outcome, &body, self.request_id.as_deref(), self.retry_after);
+                let raw = text.map(|_| raw_body(&body, &[self.req.auth.secret()]));
+                self.fail(e, raw)
+            }
+        }
+    }
+
+    fn fail(&self, error: ClientError, raw: Option<Json>) -> Action {
+        Action::Fail(Box::new(Failure { error, raw }))
+    }
+}
 
 #[cfg(test)]
 mod tests {
@@ -133,5 +286,163 @@ mod tests {
         assert_eq!(parse_retry_after(Some("-1")), None);
         assert_eq!(parse_retry_after(Some("")), None);
         assert_eq!(parse_retry_after(None), None);
+    }
+
+    use crate::client::request::{Call, Config, Env};
+    use crate::client::{parse, ErrorKind};
+    use std::collections::HashMap;
+
+    const KEY: &str = "sk_test_attempts_0123456789";
+
+    fn request(list: bool, opts: &str) -> Request {
+        let c = Config::new(&parse(&format!(r#"{{"apiKey":"{KEY}","baseUrl":"https://api.example"}}"#)).unwrap(), &Env::default()).unwrap();
+        let call = Call { opts: parse(opts).unwrap(), ..Call::default() };
+        let call = if list { call } else { Call { id: "ch_1".into(), ..call } };
+        let res = &crate::client::resources::charges::RESOURCE;
+        let op = if list { &crate::client::resources::charges::list } else { &crate::client::resources::charges::retrieve };
+        c.prepare(res, op, &call, None, String::new).unwrap()
+    }
+    fn half() -> f64 {
+        0.5
+    }
+
+    /// Drives a machine through answers: each `(status, headers, shape, body)`.
+    struct Script<'a> {
+        m: Attempts<'a>,
+    }
+    impl Script<'_> {
+        fn head(&mut self, status: u16, headers: &[(&str, &str)]) -> Action {
+            let h: HashMap<String, String> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let rid = h.get("request-id").cloned();
+            self.m.next(Seen::Head { status, opaque_redirect: false, request_id: rid.as_deref(), header: &|n: &str| h.get(n).cloned() })
+        }
+        fn body(&mut self, shape: Shape, text: &str) -> Action {
+            self.m.next(Seen::Body { shape, text: &|| text.to_string() })
+        }
+    }
+    fn failed(a: Action) -> Failure {
+        match a {
+            Action::Fail(f) => *f,
+            other => panic!("expected a failure, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_2xx_object_is_done_and_lists_need_a_data_array() {
+        let never = || -> String { panic!("a success must not read the text") };
+        let req = request(false, "null");
+        let mut s = Script { m: Attempts::new(&req, half) };
+        assert_eq!(s.m.start(), Action::Send(1));
+        assert_eq!(s.head(200, &[("content-length", "20")]), Action::Read { limit: 8 << 20, whole: true });
+        assert_eq!(s.m.next(Seen::Body { shape: Shape::Object { data_array: false }, text: &never }), Action::Done);
+        // A declared length is trusted only without a content encoding (which could inflate).
+        let gzip = s.head(200, &[("content-length", "9"), ("content-encoding", "gzip")]);
+        assert_eq!(gzip, Action::Read { limit: 8 << 20, whole: false });
+
+        let list = request(true, "null");
+        let mut s = Script { m: Attempts::new(&list, half) };
+        s.m.start();
+        s.head(200, &[]);
+        assert_eq!(s.m.next(Seen::Body { shape: Shape::Object { data_array: true }, text: &never }), Action::Done);
+        s.head(200, &[("request-id", "req_9")]);
+        let f = failed(s.body(Shape::Object { data_array: false }, r#"{"object":"list"}"#));
+        assert_eq!((f.error.code, f.error.status, f.error.request_id.as_deref()), (Some("invalid_response"), Some(200), Some("req_9")));
+        assert_eq!(f.error.message, "The QbitPay API answered HTTP 200 with an object without a data array where a list object was expected");
+        assert_eq!(f.raw, Some(Json::from(r#"{"object":"list"}"#)));
+    }
+
+    #[test]
+    fn a_2xx_of_another_shape_fails_with_a_redacted_excerpt_and_is_not_retried() {
+        let req = request(false, "null");
+        for (got, short) in [("null", "null"), ("a string", r#""s""#), ("a number", "42"), ("an array", "[{}]"), ("a boolean", "true")] {
+            let mut s = Script { m: Attempts::new(&req, half) };
+            s.m.start();
+            s.head(200, &[]);
+            let f = failed(s.body(Shape::Other, short));
+            assert_eq!(f.error.message, format!("The QbitPay API answered HTTP 200 with {got} where a JSON object was expected"));
+            assert_eq!(f.raw, Some(Json::from(short)));
+        }
+        for got in ["a body that is not JSON"] {
+            let mut s = Script { m: Attempts::new(&req, half) };
+            s.m.start();
+            s.head(201, &[("request-id", "req_1")]);
+            let body = format!("<html>{KEY} {}</html>", "x".repeat(500));
+            let f = failed(s.body(Shape::Other, &body));
+            assert_eq!(f.error.kind, ErrorKind::Api);
+            assert_eq!(f.error.message, format!("The QbitPay API answered HTTP 201 with {got} where a JSON object was expected"));
+            let Some(Json::String(raw)) = f.raw else { panic!("no excerpt") };
+            assert!(raw.starts_with("<html>[redacted] xxx") && raw.ends_with("...") && raw.chars().count() == 203, "{raw}");
+        }
+    }
+
+    #[test]
+    fn retries_follow_the_policy_then_fail_with_the_last_answer() {
+        let req = request(false, "null");
+        let mut s = Script { m: Attempts::new(&req, half) };
+        assert_eq!(s.m.start(), Action::Send(1));
+        assert_eq!(s.head(503, &[]), Action::Read { limit: 8 << 20, whole: false });
+        assert_eq!(s.body(Shape::Other, "busy"), Action::Wait(250.0));
+        assert_eq!(s.m.next(Seen::Waited), Action::Send(2));
+        assert_eq!(s.m.next(Seen::NoAnswer(Outcome::Timeout)), Action::Wait(500.0));
+        assert_eq!(s.m.next(Seen::Waited), Action::Send(3));
+        s.head(429, &[("retry-after", "7"), ("request-id", "req_3")]);
+        let f = failed(s.body(Shape::Other, r#"{"type":"rate_limit_error","message":"slow down","detail":{"k":"sk_test_attempts_0123456789"}}"#));
+        assert_eq!((f.error.kind, f.error.retry_after, f.error.request_id.as_deref()), (ErrorKind::RateLimit, Some(7.0), Some("req_3")));
+        assert_eq!(f.raw.unwrap()["detail"]["k"], "[redacted]");
+
+        // Retry-After wins over the backoff; a 4xx is final at once; so is the last network error.
+        let mut s = Script { m: Attempts::new(&req, half) };
+        s.m.start();
+        s.head(429, &[("retry-after", "2")]);
+        assert_eq!(s.body(Shape::Other, "{}"), Action::Wait(2000.0));
+        s.m.next(Seen::Waited);
+        s.head(400, &[("retry-after", "2")]);
+        let f = failed(s.body(Shape::Other, r#"{"message":"bad amount","param":"amount"}"#));
+        assert_eq!((f.error.message.as_str(), f.error.param.as_deref(), f.error.retry_after), ("bad amount", Some("amount"), None));
+
+        let once = request(false, r#"{"maxRetries":0}"#);
+        let mut m = Attempts::new(&once, half);
+        m.start();
+        let f = failed(m.next(Seen::NoAnswer(Outcome::Network)));
+        assert_eq!((f.error.code, f.raw), (Some("network"), None));
+    }
+
+    #[test]
+    fn redirects_are_refused_naming_only_the_origin() {
+        let req = request(false, "null");
+        for status in [301, 302, 303, 307, 308] {
+            let mut s = Script { m: Attempts::new(&req, half) };
+            s.m.start();
+            let f = failed(s.head(status, &[("location", "https://user:pw@evil.example:8443/steal?key=sk_test_attempts_0123456789")]));
+            assert_eq!((f.error.code, f.error.status), (Some("redirect"), Some(status)));
+            assert_eq!(
+                f.error.message,
+                format!("The QbitPay API answered HTTP {status}, a redirect to https://evil.example:8443, which is never followed: check baseUrl")
+            );
+        }
+        let mut s = Script { m: Attempts::new(&req, half) };
+        s.m.start();
+        assert!(failed(s.head(307, &[("location", "/elsewhere")])).error.message.contains("a redirect to https://api.example,"));
+        let mut m = Attempts::new(&req, half);
+        m.start();
+        let f = failed(m.next(Seen::Head { status: 0, opaque_redirect: true, request_id: None, header: &|_: &str| None }));
+        assert_eq!((f.error.code, f.error.status), (Some("redirect"), None));
+    }
+
+    #[test]
+    fn bodies_over_the_limit_are_refused_declared_or_read() {
+        let req = request(false, r#"{"maxResponseBytes":100}"#);
+        assert_eq!(req.max_response_bytes, 100);
+        let mut s = Script { m: Attempts::new(&req, half) };
+        s.m.start();
+        let f = failed(s.head(200, &[("content-length", "101"), ("request-id", "req_big")]));
+        assert_eq!((f.error.code, f.error.status, f.error.request_id.as_deref()), (Some("response_too_large"), Some(200), Some("req_big")));
+        assert_eq!(f.error.message, "The QbitPay API's answer (HTTP 200) is 101 bytes, more than maxResponseBytes (100); it was not read");
+        let mut s = Script { m: Attempts::new(&req, half) };
+        s.m.start();
+        assert_eq!(s.head(500, &[("content-length", "100")]), Action::Read { limit: 100, whole: true });
+        let f = failed(s.m.next(Seen::Overflow));
+        assert_eq!((f.error.code, f.error.status), (Some("response_too_large"), Some(500)));
+        assert!(f.error.message.ends_with("is more than maxResponseBytes (100 bytes); reading stopped there"));
     }
 }

@@ -33,6 +33,25 @@ extern "C" {
     #[wasm_bindgen(method, js_name = bind)]
     pub fn bind_first(this: &Bindable, this_arg: &JsValue, first: &JsValue) -> js_sys::Function;
 
+    /// A WHATWG `ReadableStream` and its default reader (duck-typed: only these methods).
+    pub type Stream;
+    #[wasm_bindgen(method, js_name = getReader, catch)]
+    pub fn get_reader(this: &Stream) -> Result<Reader, JsValue>;
+    pub type Reader;
+    #[wasm_bindgen(method)]
+    pub fn read(this: &Reader) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn cancel(this: &Reader) -> Promise;
+
+    /// The global `TextDecoder` (UTF-8, invalid bytes replaced).
+    pub type TextDecoder;
+    #[wasm_bindgen(constructor, catch)]
+    pub fn new() -> Result<TextDecoder, JsValue>;
+    #[wasm_bindgen(method, js_name = decode)]
+    pub fn decode_chunk(this: &TextDecoder, chunk: &JsValue, options: &JsValue) -> js_sys::JsString;
+    #[wasm_bindgen(method)]
+    pub fn decode(this: &TextDecoder) -> js_sys::JsString;
+
     /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
     pub type Thenable;
     #[wasm_bindgen(method, js_name = then)]
@@ -146,6 +165,7 @@ pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
         set(d, "value", &JsValue::UNDEFINED);
     })
 }
+
 
 /// A fresh `Idempotency-Key`: `crypto.randomUUID()`, or a version-4 UUID from
 /// `crypto.getRandomValues` where `randomUUID` is missing (a page outside a secure context).

@@ -1,11 +1,16 @@
 //! Lists: the request `qp.charges.list(params)` returns (awaiting it gives the first page,
 //! `for await` walks every item, `toArray({ max })` collects them), its pages, and the
-//! iterator of a walk. The cursors, the end of a list and `toArray`'s bound come from
-//! `client::page`.
+//! iterator of a walk. The walk, the cursors, the end of a list and `toArray`'s bound are
+//! decided by `client::page`; this file fetches what it asks for.
+//!
+//! Nothing Rust holds refers back to a JavaScript object that holds Rust (a `Page` or a
+//! `ListRequest`): each answer is kept as its data, and a fresh `Page` is made for whoever
+//! asks. So the collector frees every list, page and iterator that JavaScript drops, with
+//! no `free()`.
 
 use super::client::{Args, Inner};
 use super::js;
-use crate::client::page::{self, Dir, Which};
+use crate::client::page::{self, PageInfo, Step, Which};
 use crate::client::request::Call;
 use crate::client::schema::{Op, Resource};
 use crate::client::{ClientError, Request};
@@ -17,40 +22,40 @@ use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
-/// One list call: validated when made, sent on first use.
-pub(crate) struct ListState {
+/// What every page of one list call needs to fetch its neighbours.
+pub(crate) struct ListCall {
     client: Rc<Inner>,
     resource: &'static Resource,
     op: &'static Op,
     call: Call,
     signal: Option<AbortSignal>,
+}
+
+/// The first page: not asked for yet, being fetched (a Promise of `undefined` that awaits
+/// share), or fetched.
+enum First {
+    Idle,
+    Loading(Promise),
+    Ready(Rc<PageData>),
+}
+
+/// One list call: validated when made, sent on first use, its first page fetched once.
+pub(crate) struct ListState {
+    list: Rc<ListCall>,
     first: Result<Request, ClientError>,
-    /// The first page, fetched once and shared (forgotten when it failed, so a later
-    /// await tries again).
-    first_page: RefCell<Option<Promise>>,
-    first_data: RefCell<Option<Rc<PageData>>>,
+    first_page: RefCell<First>,
 }
 
 /// What a page holds.
 pub(crate) struct PageData {
     data: Array,
-    has_more: bool,
-    dir: Dir,
-    first_id: Option<String>,
-    last_id: Option<String>,
+    info: PageInfo,
     last_response: JsValue,
 }
 
 impl PageData {
     fn empty() -> Rc<PageData> {
-        Rc::new(PageData {
-            data: Array::new(),
-            has_more: false,
-            dir: Dir::Forward,
-            first_id: None,
-            last_id: None,
-            last_response: JsValue::NULL,
-        })
+        Rc::new(PageData { data: Array::new(), info: PageInfo::default(), last_response: JsValue::NULL })
     }
 }
 
@@ -60,74 +65,77 @@ fn id_of(item: &JsValue) -> Option<String> {
     id.as_string().or_else(|| id.as_f64().map(crate::client::fmt_num))
 }
 
-impl ListState {
+impl ListCall {
     async fn load(&self, req: &Request) -> Result<Rc<PageData>, JsValue> {
         let answer = self.client.send(req, self.signal.as_ref()).await?;
-        let data = js::get(&answer.body, "data");
-        let data: Array = if Array::is_array(&data) { data.into() } else { Array::new() };
+        // The core accepted it as a list object: `data` is an array.
+        let data: Array = js::get(&answer.body, "data").unchecked_into();
         let server = [js::get(&answer.body, "has_more"), js::get(&answer.body, "hasMore")].into_iter().find_map(|v| v.as_bool());
-        let (limit, dir) = req.page.unwrap_or((page::DEFAULT_LIMIT, Dir::Forward));
         let n = data.length();
-        Ok(Rc::new(PageData {
-            has_more: page::has_more(limit, n, server),
-            dir,
-            first_id: if n > 0 { id_of(&data.get(0)) } else { None },
-            last_id: if n > 0 { id_of(&data.get(n - 1)) } else { None },
-            data,
-            last_response: answer.last_response,
-        }))
+        let (first_id, last_id) = if n > 0 { (id_of(&data.get(0)), id_of(&data.get(n - 1))) } else { (None, None) };
+        let info = PageInfo::new(req.page, n, server, first_id, last_id);
+        Ok(Rc::new(PageData { data, info, last_response: answer.last_response }))
     }
 
-    /// The first page as the shared Promise of a `Page`.
-    fn first_page(self: &Rc<Self>) -> Promise {
-        if let Some(p) = self.first_page.borrow().as_ref() {
-            return p.clone();
+    /// The page at `cursor` (`None`: that side is known to be empty, no request).
+    async fn load_at(&self, cursor: Option<page::Cursor>) -> Result<Rc<PageData>, JsValue> {
+        match cursor {
+            None => Ok(PageData::empty()),
+            Some(c) => {
+                let req = self.client.prepare_call(self.resource, self.op, &self.call, Some(c)).map_err(|e| js::error(&e, None, None))?;
+                self.load(&req).await
+            }
         }
-        let st = self.clone();
-        let p = js::promise(async move {
-            let loaded = match &st.first {
-                Ok(req) => st.load(req).await,
-                Err(e) => Err(js::error(e, None, None)),
+    }
+
+    fn page(self: &Rc<Self>, data: Rc<PageData>) -> JsValue {
+        Page { list: self.clone(), page: data }.into()
+    }
+}
+
+impl ListState {
+    /// The first page, fetched once; a failure is forgotten so that a later await tries again.
+    async fn first(self: &Rc<Self>) -> Result<Rc<PageData>, JsValue> {
+        loop {
+            let pending = match &*self.first_page.borrow() {
+                First::Ready(p) => return Ok(p.clone()),
+                First::Loading(p) => Some(p.clone()),
+                First::Idle => None,
             };
-            match loaded {
-                Ok(data) => {
-                    *st.first_data.borrow_mut() = Some(data.clone());
-                    Ok(Page { list: st.clone(), page: data }.into())
+            match pending {
+                Some(p) => {
+                    JsFuture::from(p).await?;
                 }
-                Err(e) => {
-                    *st.first_page.borrow_mut() = None;
-                    Err(e)
+                None => {
+                    let st = self.clone();
+                    let p = js::promise(async move {
+                        let loaded = match &st.first {
+                            Ok(req) => st.list.load(req).await,
+                            Err(e) => Err(js::error(e, None, None)),
+                        };
+                        let (state, result) = match loaded {
+                            Ok(data) => (First::Ready(data), Ok(JsValue::UNDEFINED)),
+                            Err(e) => (First::Idle, Err(e)),
+                        };
+                        *st.first_page.borrow_mut() = state;
+                        result
+                    });
+                    *self.first_page.borrow_mut() = First::Loading(p);
                 }
             }
-        });
-        *self.first_page.borrow_mut() = Some(p.clone());
-        p
+        }
     }
 
-    async fn first(self: &Rc<Self>) -> Result<Rc<PageData>, JsValue> {
-        JsFuture::from(self.first_page()).await?;
-        Ok(self.first_data.borrow().clone().unwrap_or_else(PageData::empty))
-    }
-
-    /// The request for a neighbour of `p` (`None`: that side is known to be empty).
-    fn neighbour(&self, which: Option<Which>, p: &PageData) -> Result<Option<Request>, JsValue> {
-        let (first, last) = (p.first_id.as_deref(), p.last_id.as_deref());
-        let cursor = match which {
-            Some(w) => page::neighbour(w, p.dir, p.has_more, first, last),
-            None => page::walk_next(p.dir, p.has_more, first, last),
-        };
-        cursor
-            .map(|c| self.client.prepare_call(self.resource, self.op, &self.call, Some(c)))
-            .transpose()
-            .map_err(|e| js::error(&e, None, None))
-    }
-
-    async fn go(self: Rc<Self>, which: Which, from: Rc<PageData>) -> Result<JsValue, JsValue> {
-        let data = match self.neighbour(Some(which), &from)? {
-            Some(req) => self.load(&req).await?,
-            None => PageData::empty(),
-        };
-        Ok(Page { list: self, page: data }.into())
+    /// A Promise of a new `Page` of the first page.
+    fn first_page(self: &Rc<Self>) -> Promise {
+        if let First::Ready(p) = &*self.first_page.borrow() {
+            return Promise::resolve(&self.list.page(p.clone()));
+        }
+        let st = self.clone();
+        js::promise(async move {
+            let data = st.first().await?;
+            Ok(st.list.page(data))
+        })
     }
 }
 
@@ -145,17 +153,8 @@ impl ListRequest {
             Ok((req, call, signal)) => (Ok(req), call, signal),
             Err(e) => (Err(e), Call::default(), None),
         };
-        let state = ListState {
-            client: client.clone(),
-            resource,
-            op,
-            call,
-            signal,
-            first,
-            first_page: RefCell::new(None),
-            first_data: RefCell::new(None),
-        };
-        ListRequest { state: Rc::new(state) }
+        let list = Rc::new(ListCall { client: client.clone(), resource, op, call, signal });
+        ListRequest { state: Rc::new(ListState { list, first, first_page: RefCell::new(First::Idle) }) }
     }
 }
 
@@ -182,7 +181,7 @@ impl ListRequest {
     #[wasm_bindgen(js_name = toArray)]
     pub fn to_array(&self, opts: JsValue) -> Promise {
         let max = js::to_json(&opts, "opts").and_then(|o| page::to_array_max(&o));
-        let walk = Walk::new(self.state.clone());
+        let walk = Walker::new(self.state.clone());
         js::promise(async move {
             let max = max.map_err(|e| js::error(&e, None, None))?;
             let out = Array::new();
@@ -200,7 +199,7 @@ impl ListRequest {
 /// A page of a list.
 #[wasm_bindgen(skip_typescript)]
 pub struct Page {
-    list: Rc<ListState>,
+    list: Rc<ListCall>,
     page: Rc<PageData>,
 }
 
@@ -218,7 +217,7 @@ impl Page {
 
     #[wasm_bindgen(getter, js_name = hasMore)]
     pub fn has_more(&self) -> bool {
-        self.page.has_more
+        self.page.info.has_more
     }
 
     /// `{ statusCode, requestId, headers }` of the answer this page came from (`null` for an
@@ -231,13 +230,13 @@ impl Page {
     /// The page after this one's last item (older items); empty when there is none.
     #[wasm_bindgen(js_name = nextPage)]
     pub fn next_page(&self) -> Promise {
-        js::promise(self.list.clone().go(Which::Next, self.page.clone()))
+        self.neighbour(Which::Next)
     }
 
     /// The page before this one's first item (newer items); empty when there is none.
     #[wasm_bindgen(js_name = previousPage)]
     pub fn previous_page(&self) -> Promise {
-        js::promise(self.list.clone().go(Which::Previous, self.page.clone()))
+        self.neighbour(Which::Previous)
     }
 
     #[wasm_bindgen(js_name = toJSON)]
@@ -245,65 +244,56 @@ impl Page {
         let o = Object::new();
         js::set(&o, "object", &JsValue::from_str("list"));
         js::set(&o, "data", &self.page.data);
-        js::set(&o, "hasMore", &JsValue::from(self.page.has_more));
+        js::set(&o, "hasMore", &JsValue::from(self.page.info.has_more));
         o.into()
     }
 }
 
-/// Where a walk is: the page and the index of the next item in it.
-struct Walk {
-    list: Rc<ListState>,
-    page: RefCell<Option<Rc<PageData>>>,
-    i: Cell<u32>,
-    done: Cell<bool>,
+impl Page {
+    fn neighbour(&self, which: Which) -> Promise {
+        let (list, cursor) = (self.list.clone(), self.page.info.neighbour(which));
+        js::promise(async move {
+            let data = list.load_at(cursor).await?;
+            Ok(list.page(data))
+        })
+    }
 }
 
-impl Walk {
-    fn new(list: Rc<ListState>) -> Rc<Walk> {
-        Rc::new(Walk { list, page: RefCell::new(None), i: Cell::new(0), done: Cell::new(false) })
+/// A walk in progress: the core's `Walk` and the page it is in.
+struct Walker {
+    list: Rc<ListState>,
+    walk: RefCell<page::Walk>,
+    data: RefCell<Array>,
+}
+
+impl Walker {
+    fn new(list: Rc<ListState>) -> Rc<Walker> {
+        Rc::new(Walker { list, walk: RefCell::new(page::Walk::default()), data: RefCell::new(Array::new()) })
+    }
+
+    fn load(&self, p: &PageData) {
+        *self.data.borrow_mut() = p.data.clone();
+        self.walk.borrow_mut().loaded(p.info.clone());
     }
 
     /// The next item of the current page, without waiting: `None` when the walk has to
     /// fetch (or find the end) first.
     fn ready(&self) -> Option<JsValue> {
-        let page = self.page.borrow();
-        let p = page.as_ref()?;
-        let (n, i) = (p.data.length(), self.i.get());
-        if self.done.get() || i >= n {
-            return None;
-        }
-        self.i.set(i + 1);
-        // A backward walk (endingBefore) yields each page oldest first, moving away from the
-        // cursor.
-        Some(p.data.get(if p.dir == Dir::Backward { n - 1 - i } else { i }))
+        let i = self.walk.borrow_mut().ready()?;
+        Some(self.data.borrow().get(i))
     }
 
     /// The next item, fetching the next page only when this one is used up.
     async fn step(&self) -> Result<Option<JsValue>, JsValue> {
         loop {
-            if self.done.get() {
-                return Ok(None);
-            }
-            let current = self.page.borrow().clone();
-            let p = match current {
-                Some(p) => p,
-                None => {
-                    let p = self.list.first().await?;
-                    *self.page.borrow_mut() = Some(p.clone());
-                    p
-                }
+            let step = self.walk.borrow_mut().next();
+            let page = match step {
+                Step::Item(i) => return Ok(Some(self.data.borrow().get(i))),
+                Step::End => return Ok(None),
+                Step::First => self.list.first().await?,
+                Step::Fetch(c) => self.list.list.load_at(Some(c)).await?,
             };
-            if let Some(v) = self.ready() {
-                return Ok(Some(v));
-            }
-            match self.list.neighbour(None, &p)? {
-                None => self.done.set(true),
-                Some(req) => {
-                    let next = self.list.load(&req).await?;
-                    *self.page.borrow_mut() = Some(next);
-                    self.i.set(0);
-                }
-            }
+            self.load(&page);
         }
     }
 }
@@ -312,7 +302,7 @@ impl Walk {
 /// calls each get their own item, in order.
 #[wasm_bindgen(skip_typescript)]
 pub struct ListIterator {
-    walk: Rc<Walk>,
+    walk: Rc<Walker>,
     /// The last `next()` that had to wait (a page load), and how many such are unsettled:
     /// while any is, later calls queue behind it.
     queue: RefCell<Promise>,
@@ -328,7 +318,7 @@ fn result(done: bool, value: &JsValue) -> JsValue {
 
 impl ListIterator {
     fn new(list: Rc<ListState>) -> ListIterator {
-        ListIterator { walk: Walk::new(list), queue: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)), waiting: Rc::new(Cell::new(0)) }
+        ListIterator { walk: Walker::new(list), queue: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)), waiting: Rc::new(Cell::new(0)) }
     }
 }
 
@@ -360,7 +350,7 @@ impl ListIterator {
 
     #[wasm_bindgen(js_name = return)]
     pub fn finish(&self, value: JsValue) -> Promise {
-        self.walk.done.set(true);
+        self.walk.walk.borrow_mut().stop();
         Promise::resolve(&result(true, &value))
     }
 }

@@ -127,6 +127,8 @@ export interface RequestOptions {
   timeoutMs?: number;
   /** Retries of network errors, timeouts, 409, 429 and 5xx; default the client's (2), at most 10. */
   maxRetries?: number;
+  /** The largest answer body read, in bytes; default the client's (8 MiB). */
+  maxResponseBytes?: number;
   /** This call's credential instead of the client's (a platform acting for several merchants): exactly one of the two. */
   apiKey?: string;
   accessToken?: string;
@@ -146,6 +148,12 @@ export interface QbitPayOptions {
   timeoutMs?: number;
   /** Default 2, at most 10. */
   maxRetries?: number;
+  /**
+   * The largest answer body read, in bytes (default 8 MiB, far above any answer of the API).
+   * A larger one is refused (`QbitPayAPIError`, `code: 'response_too_large'`): a declared
+   * Content-Length before reading, otherwise as soon as the count passes it.
+   */
+  maxResponseBytes?: number;
   /** Default: `globalThis.fetch`, looked up at each call. */
   fetch?: (input: string, init: RequestInit) => Promise<Response>;
   /** Allow an `apiKey` where a global `document` exists. Don't: use an access token. */
@@ -164,6 +172,9 @@ export interface Page<T> {
   previousPage(): Promise<Page<T>>;
   /** The answer this page came from (`null` for an empty page that needed no request). Not enumerable. */
   readonly lastResponse: LastResponse | null;
+  /** Releases the page's memory now rather than when it is collected. Never needed. */
+  free(): void;
+  [Symbol.dispose](): void;
 }
 
 /**
@@ -176,6 +187,13 @@ export interface ListPromise<T> extends PromiseLike<Page<T>>, AsyncIterable<T> {
   [Symbol.asyncIterator](): AsyncIterator<T, undefined>;
   /** Up to `max` items (required, 1..10 000). */
   toArray(options: { max: number }): Promise<T[]>;
+  /**
+   * Releases the list's memory now rather than when it is collected (pages and walks
+   * already handed out keep working). Never needed: lists, pages and walks are collected
+   * like any object.
+   */
+  free(): void;
+  [Symbol.dispose](): void;
 }
 
 export interface AccessToken {
