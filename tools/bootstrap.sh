@@ -23,9 +23,11 @@ if [ "$have" != "$want" ]; then
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
-if ! command -v wasm-pack >/dev/null; then
-  say "installing wasm-pack (~3 min)"
-  cargo install wasm-pack
+# 0.14 or later: tools/build-pkg.mjs builds each module with `--profile <name>`.
+wp=$(wasm-pack --version 2>/dev/null | awk '{print $2}' || true)
+if [ -z "$wp" ] || [ "$(printf '%s\n' 0.14.0 "$wp" | sort -V | head -n1)" != 0.14.0 ]; then
+  say "installing wasm-pack (found: ${wp:-none}; ~3 min)"
+  cargo install wasm-pack --force
 fi
 
 # Node dev dependencies (wasm-opt from binaryen, esbuild, typescript, test peers), exactly
