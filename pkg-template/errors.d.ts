@@ -48,9 +48,11 @@ export class QbitPayAPIError extends QbitPayError {
    * Set when the client refused the answer whatever its status: `redirect` (never followed;
    * the message names the status and the Location's origin), `response_too_large` (over
    * `maxResponseBytes`), `invalid_response` (a 2xx that is not the object the call expects;
-   * `raw` holds the start of the body).
+   * `raw` holds the start of the body), `cursor_not_advancing` (a list page that ends at the
+   * cursor it was fetched from: the message names the cursor; a walk stops there instead of
+   * fetching it again forever).
    */
-  readonly code?: 'redirect' | 'response_too_large' | 'invalid_response';
+  readonly code?: 'redirect' | 'response_too_large' | 'invalid_response' | 'cursor_not_advancing';
 }
 /** No answer: network failure or timeout. */
 export class QbitPayConnectionError extends QbitPayError {

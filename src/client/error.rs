@@ -185,14 +185,16 @@ const EXCERPT_CHARS: usize = 200;
 const REDACTED: &str = "[redacted]";
 
 /// The forms of `secret` that can appear in text: as is, percent-encoded (either hex case),
-/// and inside any base64 text (standard or URL-safe, at each of the three byte alignments,
-/// which covers `base64(secret)`, the Basic header's `base64(secret + ":")` and a secret
-/// inside an encoded JSON body). No form contains another, so the order does not matter.
+/// hex (either case), and inside any base64 text (standard or URL-safe, at each of the three
+/// byte alignments, which covers `base64(secret)`, the Basic header's `base64(secret + ":")`
+/// and a secret inside an encoded JSON body). In an order where a form can only lie inside
+/// one listed before it (a secret inside its own hex: "3633" in "33363333"), so the longer
+/// one is cut first (a sort did the same for 2.5 KB more gzip wasm).
 fn forms(secret: &str) -> Vec<String> {
     use base64::engine::general_purpose::STANDARD_NO_PAD;
     use base64::Engine as _;
     let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
-    let mut out = vec![secret.to_string(), pct.to_ascii_lowercase(), pct];
+    let mut out = vec![hex::encode(secret), hex::encode_upper(secret)];
     let bytes = secret.as_bytes();
     for off in 0..3 {
         let mut buf = vec![0u8; off];
@@ -207,6 +209,7 @@ fn forms(secret: &str) -> Vec<String> {
             out.push(core.to_string());
         }
     }
+    out.extend([pct.to_ascii_lowercase(), pct, secret.to_string()]);
     out
 }
 
@@ -430,6 +433,8 @@ mod tests {
             STANDARD.encode(format!("x{key}")),
             pct.clone(),
             pct.to_lowercase(),
+            hex::encode(key),
+            hex::encode_upper(key),
             mixed,
             uesc,
         ] {
@@ -438,6 +443,8 @@ mod tests {
             assert!(out.starts_with("before ") && out.ends_with(" after"), "{out}");
         }
         assert_eq!(redact("nothing here", &[key]), "nothing here");
+        // A secret that lies inside its own hex ("3633" in "33363333"): the whole hex is cut.
+        assert_eq!(redact(&format!("a {} b", hex::encode("3633")), &["3633"]), "a [redacted] b");
         assert_eq!(redact("short", &["abc"]), "short");
         // Parsed values: escapes decoded by the parser, keys and strings at any depth.
         let raw = raw_body(&format!(r#"{{"a":["{}"],"{key}":1}}"#, key.replace('s', "\\u0073")), &[key]);

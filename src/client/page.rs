@@ -213,11 +213,24 @@ impl Default for Dir {
 }
 
 impl PageInfo {
-    /// A page of `len` items fetched with `page` (the request's limit and direction); the
-    /// server's `has_more`, when it sent one, wins over the length rule.
-    pub fn new(page: Option<(u32, Dir)>, len: u32, server_has_more: Option<bool>, first_id: Option<String>, last_id: Option<String>) -> PageInfo {
-        let (limit, dir) = page.unwrap_or((DEFAULT_LIMIT, Dir::Forward));
-        PageInfo { len, dir, has_more: has_more(limit, len, server_has_more), first_id, last_id }
+    /// A page of `len` items fetched with `page` (the request's limit and cursor); the
+    /// server's `has_more`, when it sent one, wins over the length rule. A page that ends, in
+    /// the way it was fetched, at the very cursor it was fetched from is refused
+    /// (`cursor_not_advancing`): following it would fetch that cursor again, forever, and
+    /// its items repeat. `secrets` are cut out of the message.
+    pub fn new(page: Option<&(u32, Option<Cursor>)>, len: u32, server_has_more: Option<bool>, first_id: Option<String>, last_id: Option<String>, secrets: &[&str]) -> Result<PageInfo, ClientError> {
+        let (limit, at) = page.map_or((DEFAULT_LIMIT, None), |(l, c)| (*l, c.as_ref()));
+        let stuck = match at {
+            Some(Cursor::StartingAfter(id)) => Some(("startingAfter", id)).filter(|_| last_id.as_ref() == Some(id)),
+            Some(Cursor::EndingBefore(id)) => Some(("endingBefore", id)).filter(|_| first_id.as_ref() == Some(id)),
+            None => None,
+        };
+        if let Some((name, id)) = stuck {
+            let message = format!("QbitPay API answered the list page at {name} {id} with a page that ends at {id} again: the cursor does not advance, so the list stops here");
+            return Err(ClientError::refused("cursor_not_advancing", message, None, None, secrets));
+        }
+        let dir = at.map_or(Dir::Forward, Cursor::dir);
+        Ok(PageInfo { len, dir, has_more: has_more(limit, len, server_has_more), first_id, last_id })
     }
 
     /// The cursor of this page's neighbour (`None`: that side is known to be empty).
@@ -312,6 +325,7 @@ pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
 mod tests {
     use super::*;
     use crate::client::parse;
+    use crate::client::error::ErrorKind;
     use crate::client::schema::Ty;
 
     const F: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
@@ -512,11 +526,11 @@ mod tests {
 
     #[test]
     fn has_more_from_the_server_wins_over_the_page_length() {
-        let full = PageInfo::new(Some((2, Dir::Forward)), 2, None, Some("a".into()), Some("b".into()));
+        let full = PageInfo::new(Some(&(2, None)), 2, None, Some("a".into()), Some("b".into()), &[]).unwrap();
         assert!(full.has_more);
-        let said_no = PageInfo::new(Some((2, Dir::Forward)), 2, Some(false), Some("a".into()), Some("b".into()));
+        let said_no = PageInfo::new(Some(&(2, None)), 2, Some(false), Some("a".into()), Some("b".into()), &[]).unwrap();
         assert!(!said_no.has_more);
-        let short_but_more = PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()));
+        let short_but_more = PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()), &[]).unwrap();
         assert!(short_but_more.has_more);
         assert_eq!(short_but_more.neighbour(Which::Next), Some(Cursor::StartingAfter("c".into())));
         let mut w = Walk::default();
@@ -528,5 +542,43 @@ mod tests {
         w.loaded(full);
         w.stop();
         assert_eq!((w.ready(), w.next()), (None, Step::End));
+    }
+
+    /// A server that answers every cursor with the same page (or a page ending at the
+    /// cursor itself) is refused at that page, whether or not it says `has_more`: its items
+    /// are not yielded again, and the walk ends instead of fetching the same cursor forever.
+    #[test]
+    fn a_page_ending_at_its_own_cursor_is_refused() {
+        let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
+        let eb = |s: &str| Some(Cursor::EndingBefore(s.into()));
+        let page = |at: Option<Cursor>, more: Option<bool>, first: &str, last: &str| {
+            PageInfo::new(Some(&(2, at)), 2, more, Some(first.into()), Some(last.into()), &["sk_test_secret_key"])
+        };
+        // The same full page again after its own last item: forward, with or without has_more.
+        for more in [None, Some(true), Some(false)] {
+            let e = page(sa("ch_b"), more, "ch_a", "ch_b").unwrap_err();
+            assert_eq!((e.kind, e.code, e.status), (ErrorKind::Api, Some("cursor_not_advancing"), None));
+            assert!(e.message.contains("startingAfter ch_b"), "{}", e.message);
+        }
+        // Backward: the page before ch_a that starts at ch_a.
+        let e = page(eb("ch_a"), None, "ch_a", "ch_b").unwrap_err();
+        assert!(e.message.contains("endingBefore ch_a"), "{}", e.message);
+        // A cursor that moves, the other end matching, or the first page: accepted.
+        assert!(page(sa("ch_c"), None, "ch_b", "ch_a").is_ok());
+        assert!(page(sa("ch_a"), None, "ch_a", "ch_b").is_ok());
+        assert!(page(eb("ch_b"), None, "ch_a", "ch_b").is_ok());
+        assert!(page(None, None, "ch_a", "ch_a").is_ok());
+        assert!(PageInfo::new(Some(&(2, sa("ch_b"))), 0, None, None, None, &[]).is_ok());
+        // The cursor is quoted with credentials cut out.
+        let e = page(sa("sk_test_secret_key"), None, "x", "sk_test_secret_key").unwrap_err();
+        assert!(!e.message.contains("sk_test_secret_key") && e.message.contains("[redacted]"), "{}", e.message);
+
+        // The walk: the first page, then the same page again ends it with the error.
+        let mut w = Walk::default();
+        assert_eq!(w.next(), Step::First);
+        w.loaded(page(None, Some(true), "ch_a", "ch_b").unwrap());
+        assert_eq!((w.next(), w.next()), (Step::Item(0), Step::Item(1)));
+        let Step::Fetch(c) = w.next() else { panic!("a fetch") };
+        assert!(page(Some(c), Some(true), "ch_a", "ch_b").is_err());
     }
 }

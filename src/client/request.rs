@@ -2,7 +2,7 @@
 //! HTTP request to send, with validation before anything leaves.
 
 use super::error::ClientError;
-use super::page::{parse_list_params, Cursor, Dir};
+use super::page::{parse_list_params, Cursor};
 use super::retry::{Outcome, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use super::schema::{validate, Args, Field, Op, Resource, Ty};
 use super::{type_name, Json};
@@ -116,8 +116,8 @@ pub struct Request {
     pub max_retries: u32,
     /// The largest body read from an answer.
     pub max_response_bytes: u64,
-    /// For lists: the effective limit and the direction of this page.
-    pub page: Option<(u32, Dir)>,
+    /// For lists: the effective limit and the cursor of this page (`None`: the first page).
+    pub page: Option<(u32, Option<Cursor>)>,
     /// The `Idempotency-Key` of a POST or PUT (the same for every attempt of the call).
     pub idempotency_key: Option<String>,
     /// The credential it is sent with (the client's, or the call's own).
@@ -300,7 +300,7 @@ impl Config {
                 if cursor.is_some() {
                     lp.cursor = cursor;
                 }
-                page = Some((lp.limit, lp.dir()));
+                page = Some((lp.limit, lp.cursor.clone()));
                 push_query(&mut url, &lp.query());
             }
             Args::Params | Args::IdParams => {

@@ -73,7 +73,7 @@ impl ListCall {
         let server = [js::get(&answer.body, "has_more"), js::get(&answer.body, "hasMore")].into_iter().find_map(|v| v.as_bool());
         let n = data.length();
         let (first_id, last_id) = if n > 0 { (id_of(&data.get(0)), id_of(&data.get(n - 1))) } else { (None, None) };
-        let info = PageInfo::new(req.page, n, server, first_id, last_id);
+        let info = PageInfo::new(req.page.as_ref(), n, server, first_id, last_id, &[req.auth.secret()]).map_err(|e| js::error(&e, None, None))?;
         Ok(Rc::new(PageData { data, info, last_response: answer.last_response }))
     }
 

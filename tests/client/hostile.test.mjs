@@ -163,6 +163,8 @@ function forms(secret) {
     inBase64Json: b64(JSON.stringify({ key: secret })),
     percent: [...secret].map((c) => `%${c.charCodeAt(0).toString(16).toUpperCase().padStart(2, '0')}`).join(''),
     percentLower: [...secret].map((c) => `%${c.charCodeAt(0).toString(16).padStart(2, '0')}`).join(''),
+    hex: Buffer.from(secret).toString('hex'),
+    hexUpper: Buffer.from(secret).toString('hex').toUpperCase(),
     uEscaped: [...secret].map((c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`).join(''),
   };
 }
@@ -214,5 +216,28 @@ for (const [label, creds, secret] of [['API key', { apiKey: KEY }, KEY], ['acces
     }
     const ok = await qp.charges.retrieve('ok');
     assert.deepEqual(leaks(String(ok.lastResponse.requestId), secret), []);
+  });
+}
+
+for (const hasMore of [undefined, true]) {
+  test(`a list server answering every cursor with the same full page (hasMore ${hasMore}): for await and toArray end with cursor_not_advancing`, async () => {
+    let requests = 0;
+    const s = await serve((req, res) => {
+      requests++;
+      res.writeHead(200, { 'Content-Type': 'application/json' });
+      res.end(JSON.stringify({ object: 'list', data: [{ id: 'ch_a', object: 'charge' }, { id: 'ch_b', object: 'charge' }], hasMore }));
+    });
+    const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0 });
+    const seen = [];
+    const err = await (async () => { for await (const c of qp.charges.list({ limit: 2 })) { seen.push(c.id); if (seen.length > 100) return null; } return null; })().catch((e) => e);
+    assert.ok(err instanceof QbitPayAPIError, String(err));
+    assert.equal(err.code, 'cursor_not_advancing');
+    assert.match(err.message, /startingAfter ch_b/);
+    assert.deepEqual(seen, ['ch_a', 'ch_b'], 'no item is yielded twice');
+    assert.equal(requests, 2);
+    const e2 = await qp.charges.list({ limit: 2 }).toArray({ max: 10_000 }).then(() => null, (e) => e);
+    assert.equal(e2?.code, 'cursor_not_advancing');
+    const page = await qp.charges.list({ limit: 2 });
+    assert.equal((await page.nextPage().catch((e) => e)).code, 'cursor_not_advancing');
   });
 }

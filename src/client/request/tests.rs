@@ -139,7 +139,7 @@ fn reads_and_updates() {
         r.url,
         "http://h/api/v1/charges?externalOrderId=a%20b&limit=100"
     );
-    assert_eq!(r.page, Some((100, Dir::Forward)));
+    assert_eq!(r.page, Some((100, None)));
     let r = c
         .prepare(
             &resources::charges::RESOURCE,
@@ -153,7 +153,7 @@ fn reads_and_updates() {
         (r.url.as_str(), r.page),
         (
             "http://h/api/v1/charges?limit=10&ending_before=y",
-            Some((10, Dir::Backward))
+            Some((10, Some(Cursor::EndingBefore("y".into()))))
         )
     );
     let r = prep(&c, "accessToken", "create", "[]").unwrap();
