@@ -122,13 +122,16 @@ pub async fn background(app: Arc<App>) {
 /// `POST /_sandbox/clock/advance`: moves sandbox time `ms` forward, running each job that
 /// falls due on the way at its due time (the clock steps to it first), so that what a job
 /// schedules (a retry, the next payout step) runs in the same advance when it falls inside
-/// it. Deliveries due one after another run side by side, each at its own due time, and are
-/// awaited together: a receiver that never answers holds the advance `--webhook-timeout`
-/// once, and delays no other receiver.
+/// it. State changes run one at a time in due order; the deliveries they cause start as soon
+/// as they are due, each recorded at its own due time, and are awaited together once nothing
+/// else is due: a receiver that never answers holds the advance `--webhook-timeout` once,
+/// and delays no other receiver.
 pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     let _g = app.sched.runner.lock().await;
-    let target = app.now().saturating_add(ms);
-    let mut ran = Vec::new();
+    let start = app.now();
+    let target = start.saturating_add(ms);
+    let mut ran: Vec<Option<Ran>> = Vec::new();
+    let mut sending: Vec<(usize, tokio::task::JoinHandle<Ran>)> = Vec::new();
     let mut failed = None;
     for _ in 0..100_000 {
         // The offset the clock is about to reach is stored with the claim: killed mid-advance,
@@ -147,15 +150,32 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
                 break;
             }
         };
-        let Some(last) = jobs.last() else { break };
-        let before = app.now();
+        let Some(last) = jobs.last() else {
+            if sending.is_empty() {
+                break;
+            }
+            // Their retries may fall due inside this advance: claim again once they are done.
+            for (i, h) in sending.drain(..) {
+                ran[i] = h.await.ok();
+            }
+            continue;
+        };
         app.clock.pin(last.due_ms);
-        let runs = jobs.into_iter().map(|job| {
-            let at = (job.kind == DELIVER).then_some(job.due_ms.max(before));
-            run(app, job, at)
-        });
-        ran.extend(futures_util::future::join_all(runs).await);
+        for job in jobs {
+            if job.kind == DELIVER {
+                let at = Some(job.due_ms.max(start));
+                let app = app.clone();
+                sending.push((ran.len(), tokio::spawn(async move { run(&app, job, at).await })));
+                ran.push(None);
+            } else {
+                ran.push(Some(run(app, job, None).await));
+            }
+        }
     }
+    for (i, h) in sending {
+        ran[i] = h.await.ok();
+    }
+    let ran = ran.into_iter().flatten().collect();
     let offset = app.clock.advance_to(target); // unpins, also after a failure
     if let Some(e) = failed {
         return Err(e);

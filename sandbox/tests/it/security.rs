@@ -300,6 +300,38 @@ async fn a_hanging_receiver_delays_no_other_receiver() {
 }
 
 #[tokio::test]
+async fn expiries_in_one_advance_send_their_webhooks_side_by_side() {
+    let hang = hanging_receiver().await;
+    let healthy = Receiver::start(vec![]).await;
+    let sb = Sandbox::start(&["--api-key", ALICE, "--api-key", BOB, "--webhook-timeout", "1", "--webhook-retry-interval", "600", "--charge-ttl", "600"]);
+    // Each charge expires at its own time: Bob's first, Alice's last.
+    for i in 0..3 {
+        sb.create_charge(BOB, &format!("hang-{i}"), &hang).await;
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    sb.create_charge(ALICE, "ok-1", &healthy.url).await;
+    let t0 = Instant::now();
+    let adv = sb.advance(601.0).await;
+    let took = t0.elapsed();
+    let hits = healthy.wait(1).await;
+    let waited = hits[0].at.duration_since(t0);
+    assert!(waited < Duration::from_millis(700), "the healthy receiver waited {waited:?}");
+    assert!(took >= Duration::from_millis(900) && took < Duration::from_millis(1900), "advance took {took:?}: one --webhook-timeout");
+    let ran = adv["ran"].as_array().unwrap();
+    let expired: Vec<&Value> = ran.iter().filter(|r| r["job"] == "charge.expire").collect();
+    assert_eq!(expired.len(), 4, "{adv}");
+    assert_eq!(expired[3]["account"], sb.account_id(ALICE).await, "in due order: {adv}");
+    let mut ats: Vec<&str> = expired.iter().map(|r| r["at"].as_str().unwrap()).collect();
+    ats.dedup();
+    assert_eq!(ats.len(), 4, "each at its own due time: {adv}");
+    let delivered: Vec<&str> = ran.iter().filter(|r| r["job"] == "deliver").map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert_eq!(delivered.len(), 4, "{adv}");
+    assert_eq!(delivered.iter().filter(|o| **o == "HTTP 200").count(), 1, "{delivered:?}");
+    let events = sb.get(Auth::Key(ALICE), "/api/v1/events?type=charge.expired").await;
+    assert_eq!(events.body["data"][0]["webhook"]["status"], "succeeded", "{}", events.text);
+}
+
+#[tokio::test]
 async fn idempotency_compares_parsed_parameters_and_stores_only_what_ran() {
     let dir = TempDir::new("idem");
     let data = dir.file("s.db");
