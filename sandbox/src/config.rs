@@ -70,7 +70,8 @@ pub struct Config {
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub webhook_timeout: f64,
     /// Seconds a connection may take to send a request's headers, or stay idle between
-    /// requests, before it is closed; and a request's body after its headers (else 408).
+    /// requests, or leave its answers unread, before it is closed; and a request's body
+    /// after its headers (else 408).
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub header_timeout: f64,
     /// Open connections at most; past it new connections are refused (503) and closed.

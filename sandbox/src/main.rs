@@ -381,7 +381,11 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
                         }
                     }
                 });
-                let conn = graceful.watch(http.serve_connection(TokioIo::new(stream), svc));
+                // A client that pipelines requests and never reads the answers would hold its
+                // slot forever: a write that makes no progress for --header-timeout closes it.
+                let mut io = tokio_io_timeout::TimeoutStream::new(stream);
+                io.set_write_timeout(Some(app.cfg.header_timeout()));
+                let conn = graceful.watch(http.serve_connection(TokioIo::new(Box::pin(io)), svc));
                 tokio::spawn(async move {
                     let _ = conn.await;
                     drop(slot);

@@ -236,6 +236,45 @@ async fn stalled_connections_are_closed_and_starve_nobody() {
 }
 
 #[tokio::test]
+async fn clients_that_never_read_their_answers_are_closed_and_lock_nobody_out() {
+    let sb = Sandbox::start(&["--api-key", ALICE, "--max-connections", "5", "--header-timeout", "1"]);
+    let addr: std::net::SocketAddr = sb.url.trim_start_matches("http://").parse().unwrap();
+    let pipelined = b"GET /_sandbox/assets/dashboard.js HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n".repeat(600);
+    let mut readers = Vec::new();
+    for _ in 0..5 {
+        let sock = tokio::net::TcpSocket::new_v4().unwrap();
+        sock.set_recv_buffer_size(4096).unwrap();
+        let mut s = sock.connect(addr).await.unwrap();
+        let req = pipelined.clone();
+        readers.push(tokio::spawn(async move {
+            // The sandbox stops reading once its answers back up: the rest may never go out.
+            let _ = tokio::time::timeout(Duration::from_secs(2), s.write_all(&req)).await;
+            s
+        }));
+    }
+    let t0 = Instant::now();
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let busy = raw(&sb.url, b"GET /_sandbox/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", Duration::from_secs(1)).await;
+    assert!(busy.is_empty() || busy.starts_with("HTTP/1.1 503"), "all slots are taken: {busy}");
+
+    // Past one --header-timeout without progress, every slot is free again.
+    let deadline = t0 + Duration::from_secs(4);
+    loop {
+        // Refused: a 503, or a reset when the sandbox closes before the client has written.
+        let r = sb.http.get(format!("{}/_sandbox/info", sb.url)).send().await;
+        if r.as_ref().is_ok_and(|r| r.status() == 200) {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still {r:?} after {:?}", t0.elapsed());
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(t0.elapsed() >= Duration::from_millis(800), "freed after {:?}", t0.elapsed());
+    for r in readers {
+        drop(r.await.unwrap());
+    }
+}
+
+#[tokio::test]
 async fn over_the_connection_cap_new_connections_are_refused_with_one_log_line() {
     let sb = Sandbox::start(&["--api-key", ALICE, "--max-connections", "20", "--header-timeout", "1"]);
     let held = stall(sb.url.trim_start_matches("http://"), 20, b"GET / HTTP/1.1\r\n").await;
