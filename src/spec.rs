@@ -19,14 +19,16 @@ pub const PAYMENT_TYPES: &[(&str, &[&str])] = &[
     ("PHP", &["Coins.ph", "GCash"]),
 ];
 /// Every payment type of [`PAYMENT_TYPES`], each once, in its order.
-pub const PAYMENT_TYPE_NAMES: &[&str] = &["Alipay", "Yunshanfu", "bankAccount", "PayPal", "Coins.ph", "GCash"];
+pub const PAYMENT_TYPE_NAMES: &[&str] =
+    &["Alipay", "Yunshanfu", "bankAccount", "PayPal", "Coins.ph", "GCash"];
 
 /// The payment types of `quote` (none for an unknown currency).
 pub fn payment_types(quote: &str) -> &'static [&'static str] {
     PAYMENT_TYPES.iter().find(|(q, _)| *q == quote).map_or(&[], |(_, t)| t)
 }
 
-pub const CHARGE_STATUSES: &[&str] = &["pending", "buyerPaid", "sellerConfirmed", "closed", "cancelled", "dispute"];
+pub const CHARGE_STATUSES: &[&str] =
+    &["pending", "buyerPaid", "sellerConfirmed", "closed", "cancelled", "dispute"];
 /// The one status a merchant may set (`charges.update`): a pending charge the buyer paid.
 pub const CHARGE_UPDATE_STATUSES: &[&str] = &["buyerPaid"];
 pub const PAYOUT_STATUSES: &[&str] = &["pending", "inTransit", "paid", "cancelled", "failed"];
@@ -50,7 +52,11 @@ const ACCOUNT: &[&str] = &["payerName", "bankAccountNum"];
 
 /// Where a payout can go, by `destination.type`.
 pub const DESTINATIONS: &[Destination] = &[
-    Destination { ty: "bankAccount", required: &["payerName", "bankAccountNum", "bankName"], optional: BANK_DETAILS },
+    Destination {
+        ty: "bankAccount",
+        required: &["payerName", "bankAccountNum", "bankName"],
+        optional: BANK_DETAILS,
+    },
     Destination { ty: "wallet", required: &["payerName", "addr"], optional: &[] },
     Destination { ty: "Alipay", required: ACCOUNT, optional: &[] },
     Destination { ty: "PayPal", required: ACCOUNT, optional: &[] },
@@ -67,8 +73,13 @@ pub fn destination(ty: &str) -> Option<&'static Destination> {
 pub const DEFAULT_LIST_LIMIT: u32 = 10;
 pub const MAX_LIST_LIMIT: u32 = 100;
 
-pub const CHARGE_EVENT_TYPES: &[&str] =
-    &["charge.succeeded", "charge.expired", "charge.failed", "charge.dispute.created", "charge.dispute.closed"];
+pub const CHARGE_EVENT_TYPES: &[&str] = &[
+    "charge.succeeded",
+    "charge.expired",
+    "charge.failed",
+    "charge.dispute.created",
+    "charge.dispute.closed",
+];
 pub const PAYOUT_EVENT_TYPES: &[&str] =
     &["payout.pending", "payout.inTransition", "payout.paid", "payout.failed", "payout.cancelled"];
 
@@ -154,7 +165,10 @@ mod tests {
         assert_eq!(names, PAYMENT_TYPE_NAMES);
         assert_eq!(payment_types(DEFAULT_QUOTE_CURRENCY)[0], "Alipay");
         assert!(payment_types("EUR").is_empty());
-        assert!(QUOTE_CURRENCIES.contains(&DEFAULT_QUOTE_CURRENCY) && BASE_CURRENCIES.contains(&DEFAULT_BASE_CURRENCY));
+        assert!(
+            QUOTE_CURRENCIES.contains(&DEFAULT_QUOTE_CURRENCY)
+                && BASE_CURRENCIES.contains(&DEFAULT_BASE_CURRENCY)
+        );
         assert_eq!(destination("wallet").unwrap().required, ["payerName", "addr"]);
         assert!(destination("moon").is_none());
         assert!(is_event_type("payout.inTransition") && !is_event_type("payout.inTransit"));
@@ -162,13 +176,24 @@ mod tests {
 
     #[test]
     fn urls() {
-        for ok in ["http://127.0.0.1:8080/cb", "https://example.com", "HTTPS://example.com/a?b#c", "http://u@h"] {
+        for ok in
+            ["http://127.0.0.1:8080/cb", "https://example.com", "HTTPS://example.com/a?b#c", "http://u@h"]
+        {
             assert!(is_http_url(ok), "{ok}");
         }
         let long = format!("https://h/{}", "a".repeat(2048));
-        for bad in
-            ["", "example.com", "ftp://x", "https://", "http:///path", "https://a b", "/relative", "javascript:alert(1)", "http://:80", &long]
-        {
+        for bad in [
+            "",
+            "example.com",
+            "ftp://x",
+            "https://",
+            "http:///path",
+            "https://a b",
+            "/relative",
+            "javascript:alert(1)",
+            "http://:80",
+            &long,
+        ] {
             assert!(!is_http_url(bad), "{bad}");
         }
     }
@@ -188,7 +213,10 @@ mod tests {
             assert_eq!(js_number(n), s);
         }
         assert_eq!(safe_int(9_007_199_254_740_991.0), Some(9_007_199_254_740_991));
-        assert_eq!((safe_int(9_007_199_254_740_992.0), safe_int(0.5), safe_int(f64::INFINITY)), (None, None, None));
+        assert_eq!(
+            (safe_int(9_007_199_254_740_992.0), safe_int(0.5), safe_int(f64::INFINITY)),
+            (None, None, None)
+        );
         assert_eq!(safe_int(-0.0), Some(0));
     }
 }

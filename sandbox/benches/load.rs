@@ -19,7 +19,11 @@ const KEY: &str = "sk_test_load";
 
 fn arg(name: &str, default: f64) -> f64 {
     let args: Vec<String> = std::env::args().collect();
-    args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).and_then(|v| v.parse().ok()).unwrap_or(default)
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 #[derive(Default)]
@@ -71,7 +75,14 @@ fn main() {
         std::fs::create_dir_all(&dir).unwrap();
         dir
     });
-    let mut args = vec!["--port".to_owned(), "0".into(), "--api-key".into(), KEY.into(), "--fault-rate".into(), fault_rate.to_string()];
+    let mut args = vec![
+        "--port".to_owned(),
+        "0".into(),
+        "--api-key".into(),
+        KEY.into(),
+        "--fault-rate".into(),
+        fault_rate.to_string(),
+    ];
     if let Some(dir) = &data {
         args.extend(["--data".into(), dir.join("load.db").to_str().unwrap().to_owned()]);
     }
@@ -174,7 +185,8 @@ async fn run(url: String, clients: usize, per_client: usize, fault_rate: f64) {
             None => "limit=100".to_owned(),
         };
         let Outcome::Done(status, page) =
-            retrying(|| http.get(format!("{url}/api/v1/charges?{q}")).basic_auth(KEY, Some("")), &mut st).await;
+            retrying(|| http.get(format!("{url}/api/v1/charges?{q}")).basic_auth(KEY, Some("")), &mut st)
+                .await;
         assert_eq!(status, 200, "{page}");
         let data = page["data"].as_array().unwrap();
         orders.extend(data.iter().map(|c| c["externalOrderId"].as_str().unwrap().to_owned()));
@@ -189,5 +201,9 @@ async fn run(url: String, clients: usize, per_client: usize, fault_rate: f64) {
     if fault_rate > 0.0 {
         assert!(all.unavailable + all.dropped > 0, "faults were injected");
     }
-    println!("load: OK: {} charges, {} distinct externalOrderIds, none duplicated", orders.len(), unique.len());
+    println!(
+        "load: OK: {} charges, {} distinct externalOrderIds, none duplicated",
+        orders.len(),
+        unique.len()
+    );
 }

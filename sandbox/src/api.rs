@@ -94,7 +94,9 @@ fn canonical(v: &Value, out: &mut String) {
             out.push(']');
         }
         Value::String(s) => out.push_str(&Value::String(s.clone()).to_string()),
-        Value::Number(n) => out.push_str(&Value::String(n.as_f64().map_or_else(|| n.to_string(), |x| num(x).to_string())).to_string()),
+        Value::Number(n) => out.push_str(
+            &Value::String(n.as_f64().map_or_else(|| n.to_string(), |x| num(x).to_string())).to_string(),
+        ),
         other => out.push_str(&Value::String(other.to_string()).to_string()),
     }
 }
@@ -119,7 +121,14 @@ fn fingerprint(endpoint: &str, p: &Params) -> [u8; 32] {
 /// and a replay answers it again with `Idempotent-Replayed: true`. A refused request (bad
 /// parameters, auth, rate limit, injected fault) stores nothing, so the corrected request
 /// may use the same key. The record commits in the same transaction as the object it made.
-async fn idempotent(app: &App, acct: &Account, headers: &HeaderMap, endpoint: &str, body: &[u8], f: impl FnOnce(&W, &Params) -> ApiResult) -> Response {
+async fn idempotent(
+    app: &App,
+    acct: &Account,
+    headers: &HeaderMap,
+    endpoint: &str,
+    body: &[u8],
+    f: impl FnOnce(&W, &Params) -> ApiResult,
+) -> Response {
     let p = match parse_body(headers, body) {
         Ok(p) => p,
         Err(e) => return e.into_response(),
@@ -127,7 +136,13 @@ async fn idempotent(app: &App, acct: &Account, headers: &HeaderMap, endpoint: &s
     let Some(key) = headers.get("idempotency-key") else { return respond(app.write(|w| f(w, &p))) };
     let key = match key.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.to_owned(),
-        _ => return ApiError::invalid("Idempotency-Key", "The Idempotency-Key header must be 1 to 255 visible characters.").into_response(),
+        _ => {
+            return ApiError::invalid(
+                "Idempotency-Key",
+                "The Idempotency-Key header must be 1 to 255 visible characters.",
+            )
+            .into_response()
+        }
     };
     let fingerprint = fingerprint(endpoint, &p);
     let r = app.write(|w| {
@@ -163,7 +178,9 @@ async fn idempotent(app: &App, acct: &Account, headers: &HeaderMap, endpoint: &s
         Ok(Idem::Fresh(status.as_u16(), bytes))
     });
     match r {
-        Ok(Idem::Fresh(status, bytes)) => json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), bytes),
+        Ok(Idem::Fresh(status, bytes)) => {
+            json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), bytes)
+        }
         Ok(Idem::Replayed(status, bytes)) => {
             let mut resp = json_response(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), bytes);
             resp.headers_mut().insert("Idempotent-Replayed", HeaderValue::from_static("true"));
@@ -180,24 +197,47 @@ async fn access_token(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Re
 
 // ---------------------------------------------------------------- charges
 
-async fn create_charge(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, headers: HeaderMap, body: Bytes) -> Response {
-    idempotent(&app, &acct, &headers, "POST /api/v1/charges", &body, |w, p| ops::create_charge(&app, &acct, w, p))
+async fn create_charge(
+    State(app): State<Arc<App>>,
+    KeyAuth(acct): KeyAuth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    idempotent(&app, &acct, &headers, "POST /api/v1/charges", &body, |w, p| {
+        ops::create_charge(&app, &acct, w, p)
+    })
     .await
 }
 
-async fn get_charge(State(app): State<Arc<App>>, ChargeAuth(acct): ChargeAuth, Path(id): Path<String>) -> Response {
+async fn get_charge(
+    State(app): State<Arc<App>>,
+    ChargeAuth(acct): ChargeAuth,
+    Path(id): Path<String>,
+) -> Response {
     respond_raw(app.read(|c| ops::get_charge(c, &acct, &id)))
 }
 
-async fn update_charge(State(app): State<Arc<App>>, ChargeAuth(acct): ChargeAuth, Path(id): Path<String>, headers: HeaderMap, body: Bytes) -> Response {
-    respond(parse_body(&headers, &body).and_then(|p| app.write(|w| ops::update_charge(&app, &acct, w, &id, &p))))
+async fn update_charge(
+    State(app): State<Arc<App>>,
+    ChargeAuth(acct): ChargeAuth,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    respond(
+        parse_body(&headers, &body).and_then(|p| app.write(|w| ops::update_charge(&app, &acct, w, &id, &p))),
+    )
 }
 
 fn text(s: &str) -> Sql {
     Sql::Text(s.to_owned())
 }
 
-async fn list_charges(State(app): State<Arc<App>>, ChargeAuth(acct): ChargeAuth, RawQuery(q): RawQuery) -> Response {
+async fn list_charges(
+    State(app): State<Arc<App>>,
+    ChargeAuth(acct): ChargeAuth,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = query_map(q);
     respond_raw((|| {
         let lq = ListQuery::parse(&q)?;
@@ -222,7 +262,8 @@ async fn balance_show(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Re
 
 async fn get_txn(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
     respond(app.read(|c| store::txn(c, &acct.id, &id)).and_then(|t| {
-        t.map(|t| serde_json::to_value(t).unwrap()).ok_or_else(|| ApiError::not_found("balanceTransaction", &id))
+        t.map(|t| serde_json::to_value(t).unwrap())
+            .ok_or_else(|| ApiError::not_found("balanceTransaction", &id))
     }))
 }
 
@@ -247,8 +288,15 @@ async fn list_txns(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery
 
 // ---------------------------------------------------------------- payouts
 
-async fn create_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, headers: HeaderMap, body: Bytes) -> Response {
-    idempotent(&app, &acct, &headers, "POST /api/v1/payouts", &body, |w, p| ops::create_payout(&app, &acct, w, p))
+async fn create_payout(
+    State(app): State<Arc<App>>,
+    KeyAuth(acct): KeyAuth,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    idempotent(&app, &acct, &headers, "POST /api/v1/payouts", &body, |w, p| {
+        ops::create_payout(&app, &acct, w, p)
+    })
     .await
 }
 
@@ -258,7 +306,11 @@ async fn get_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id
     }))
 }
 
-async fn list_payouts(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
+async fn list_payouts(
+    State(app): State<Arc<App>>,
+    KeyAuth(acct): KeyAuth,
+    RawQuery(q): RawQuery,
+) -> Response {
     let q = query_map(q);
     respond_raw((|| {
         let lq = ListQuery::parse(&q)?;
@@ -283,7 +335,8 @@ async fn ticker(State(app): State<Arc<App>>, KeyAuth(_acct): KeyAuth, RawQuery(q
     let q = query_map(q);
     respond((|| {
         let symbol = q.get("symbol").filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing("symbol"))?;
-        let side = query_enum(&q, "side", qbitpay::spec::TICKER_SIDES)?.ok_or_else(|| ApiError::missing("side"))?;
+        let side =
+            query_enum(&q, "side", qbitpay::spec::TICKER_SIDES)?.ok_or_else(|| ApiError::missing("side"))?;
         let (base, quote) = symbol
             .split_once('/')
             .filter(|(b, q)| BASE_CURRENCIES.contains(b) && QUOTE_CURRENCIES.contains(q))
@@ -314,20 +367,25 @@ async fn list_events(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
         if let Some(t) = q.get("type").filter(|s| !s.is_empty()) {
             conds.push(("type = ?", text(t)));
         }
-        let page = app.read(|c| store::page(c, "events", &acct.id, &lq, &conds, store::EVENT_COLS, store::event_row))?;
+        let page = app
+            .read(|c| store::page(c, "events", &acct.id, &lq, &conds, store::EVENT_COLS, store::event_row))?;
         Ok(list("/api/v1/events", page.into_iter().map(|e| e.with_delivery()).collect()))
     })())
 }
 
 async fn get_event(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
-    respond(app.read(|c| store::event(c, &acct.id, &id)).and_then(|e| e.map(|e| e.with_delivery()).ok_or_else(|| ApiError::not_found("event", &id))))
+    respond(
+        app.read(|c| store::event(c, &acct.id, &id))
+            .and_then(|e| e.map(|e| e.with_delivery()).ok_or_else(|| ApiError::not_found("event", &id))),
+    )
 }
 
 /// Sends one `test` event to `cbUrl` (or `--webhook-url`) now, without retries, and
 /// answers with the event as sent and the outcome.
 async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
     let q = query_map(q);
-    let url = match q.get("cbUrl").filter(|s| !s.is_empty()).cloned().or_else(|| app.cfg.webhook_url.clone()) {
+    let url = match q.get("cbUrl").filter(|s| !s.is_empty()).cloned().or_else(|| app.cfg.webhook_url.clone())
+    {
         Some(u) => u,
         None => return ApiError::missing("cbUrl").into_response(),
     };
@@ -351,7 +409,13 @@ async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
                 "message": "A test webhook from the QbitPay sandbox.",
                 "createdAt": format_millis(ms),
             }),
-            delivery: Delivery { url: Some(url.clone()), status: "sending".into(), attempts: 0, last_status_code: None, last_error: None },
+            delivery: Delivery {
+                url: Some(url.clone()),
+                status: "sending".into(),
+                attempts: 0,
+                last_status_code: None,
+                last_error: None,
+            },
         };
         store::insert_event(w, &acct.id, &ev)?;
         Ok(ev.id)
@@ -366,12 +430,20 @@ async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
 // ---------------------------------------------------------------- sandbox helpers
 
 /// `POST /sandbox/charges/{id}/{confirm|expire|fail|dispute|resolve}` (API key).
-async fn sandbox_charge(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path((id, action)): Path<(String, String)>) -> Response {
+async fn sandbox_charge(
+    State(app): State<Arc<App>>,
+    KeyAuth(acct): KeyAuth,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
     respond(app.write(|w| ops::charge_action(&app, &acct, w, &id, &action)))
 }
 
 /// `POST /sandbox/payouts/{id}/{transit|pay|fail|cancel}` (API key).
-async fn sandbox_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path((id, action)): Path<(String, String)>) -> Response {
+async fn sandbox_payout(
+    State(app): State<Arc<App>>,
+    KeyAuth(acct): KeyAuth,
+    Path((id, action)): Path<(String, String)>,
+) -> Response {
     respond(app.write(|w| ops::payout_action(&app, &acct, w, &id, &action)))
 }
 

@@ -30,7 +30,11 @@ pub struct Scheduler {
 
 impl Scheduler {
     pub fn new() -> Self {
-        Scheduler { notify: Notify::new(), next_wake: AtomicI64::new(i64::MIN), runner: tokio::sync::Mutex::new(()) }
+        Scheduler {
+            notify: Notify::new(),
+            next_wake: AtomicI64::new(i64::MIN),
+            runner: tokio::sync::Mutex::new(()),
+        }
     }
 
     /// A job due at `due` was committed: wake the background task if it sleeps past it.
@@ -121,7 +125,13 @@ pub struct App {
 }
 
 impl App {
-    pub fn new(cfg: Config, keys: &[String], base_url: String, listen: SocketAddr, db: Db) -> Result<Self, String> {
+    pub fn new(
+        cfg: Config,
+        keys: &[String],
+        base_url: String,
+        listen: SocketAddr,
+        db: Db,
+    ) -> Result<Self, String> {
         // Each delivery is bounded by --webhook-timeout as a whole (see webhooks::post_signed).
         let http = reqwest::Client::builder()
             .no_proxy()
@@ -135,7 +145,8 @@ impl App {
                 let offset = meta_get(w, "clock_offset_ms")?.and_then(|v| v.parse::<i64>().ok()).unwrap_or(0);
                 let secret = stored_secret(w, "token_secret")?;
                 let account_secret = stored_secret(w, "account_secret")?;
-                let accounts: Vec<Arc<Account>> = keys.iter().map(|k| Arc::new(Account::new(&account_secret, k, cfg.rate_limit))).collect();
+                let accounts: Vec<Arc<Account>> =
+                    keys.iter().map(|k| Arc::new(Account::new(&account_secret, k, cfg.rate_limit))).collect();
                 let now = crate::clock::wall_ms() + offset;
                 for a in &accounts {
                     crate::store::upsert_account(w, &a.id, &key_hint(&a.key), now)?;

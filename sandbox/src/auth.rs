@@ -51,14 +51,13 @@ pub fn verify_token(app: &App, token: &str) -> Result<Arc<Account>, ApiError> {
     let sig = URL_SAFE_NO_PAD.decode(s).map_err(|_| forged())?;
     let signing_input = &token[..h.len() + 1 + p.len()];
     mac(app, signing_input.as_bytes()).verify_slice(&sig).map_err(|_| forged())?;
-    let claims: Value = URL_SAFE_NO_PAD
-        .decode(p)
-        .ok()
-        .and_then(|b| serde_json::from_slice(&b).ok())
-        .ok_or_else(forged)?;
+    let claims: Value =
+        URL_SAFE_NO_PAD.decode(p).ok().and_then(|b| serde_json::from_slice(&b).ok()).ok_or_else(forged)?;
     let exp = claims["exp"].as_i64().ok_or_else(forged)?;
     if app.now() >= exp * 1000 {
-        return Err(ApiError::unauthorized("The access token has expired: fetch a new one with GET /api/v1/accessToken."));
+        return Err(ApiError::unauthorized(
+            "The access token has expired: fetch a new one with GET /api/v1/accessToken.",
+        ));
     }
     let sub = claims["sub"].as_str().ok_or_else(forged)?;
     app.account_by_id(sub).cloned().ok_or_else(forged)
@@ -71,7 +70,12 @@ pub enum Cred {
 }
 
 fn authenticate(parts: &Parts, app: &App) -> Result<(Arc<Account>, Cred), ApiError> {
-    let header = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).unwrap_or("").trim();
+    let header = parts
+        .headers
+        .get(axum::http::header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim();
     let invalid_key = || ApiError::unauthorized("Invalid API key provided.");
     let (acct, cred) = if header.is_empty() {
         return Err(ApiError::unauthorized(
@@ -91,7 +95,9 @@ fn authenticate(parts: &Parts, app: &App) -> Result<(Arc<Account>, Cred), ApiErr
             (app.account_by_key(bearer).cloned().ok_or_else(invalid_key)?, Cred::Key)
         }
     } else {
-        return Err(ApiError::unauthorized("Unsupported Authorization scheme: use Basic (API key) or Bearer (access token)."));
+        return Err(ApiError::unauthorized(
+            "Unsupported Authorization scheme: use Basic (API key) or Bearer (access token).",
+        ));
     };
     if let Some(rate) = app.cfg.rate_limit {
         acct.take_token(rate).map_err(ApiError::rate_limited)?;

@@ -17,7 +17,11 @@ pub struct Clock {
 
 impl Clock {
     pub fn new(offset_ms: i64) -> Clock {
-        Clock { offset_ms: AtomicI64::new(offset_ms), last_ms: AtomicI64::new(0), pinned_ms: AtomicI64::new(i64::MIN) }
+        Clock {
+            offset_ms: AtomicI64::new(offset_ms),
+            last_ms: AtomicI64::new(0),
+            pinned_ms: AtomicI64::new(i64::MIN),
+        }
     }
 
     /// Sandbox milliseconds since the epoch.

@@ -82,7 +82,9 @@ pub struct Config {
 impl Config {
     pub fn validate(&self) -> Result<(), String> {
         use crate::limits::{MAX_CONNECTIONS, MAX_FLAG_SECONDS, MAX_RATE_LIMIT, MAX_WEBHOOK_RETRIES};
-        for (flag, v) in [("--webhook-timeout", self.webhook_timeout), ("--header-timeout", self.header_timeout)] {
+        for (flag, v) in
+            [("--webhook-timeout", self.webhook_timeout), ("--header-timeout", self.header_timeout)]
+        {
             if !v.is_finite() || !(0.001..=3600.0).contains(&v) {
                 return Err(format!("{flag} must be a number of seconds from 0.001 to 3600"));
             }
@@ -111,10 +113,13 @@ impl Config {
         }
         if let Some(r) = self.rate_limit {
             if !r.is_finite() || r <= 0.0 || r > MAX_RATE_LIMIT {
-                return Err(format!("--rate-limit must be > 0 and at most {MAX_RATE_LIMIT:e} requests per second"));
+                return Err(format!(
+                    "--rate-limit must be > 0 and at most {MAX_RATE_LIMIT:e} requests per second"
+                ));
             }
         }
-        if self.api_keys.iter().any(|k| k.is_empty() || k.contains(':') || k.chars().any(char::is_whitespace)) {
+        if self.api_keys.iter().any(|k| k.is_empty() || k.contains(':') || k.chars().any(char::is_whitespace))
+        {
             return Err("--api-key must be non-empty, without ':' or whitespace".into());
         }
         Ok(())
@@ -129,6 +134,7 @@ impl Config {
     }
 
     pub fn algorithm(&self) -> qbitpay::webhook::Algorithm {
-        qbitpay::webhook::Algorithm::from_name(&self.webhook_algorithm).unwrap_or(qbitpay::webhook::Algorithm::Md5)
+        qbitpay::webhook::Algorithm::from_name(&self.webhook_algorithm)
+            .unwrap_or(qbitpay::webhook::Algorithm::Md5)
     }
 }

@@ -52,7 +52,9 @@ pub async fn guard(req: Request, next: Next) -> Response {
     if path != "/" && !path.starts_with("/_sandbox/") {
         return next.run(req).await;
     }
-    let forbidden = |why: &str| ApiError::forbidden(format!("The sandbox's dashboard and control API {why}.")).into_response();
+    let forbidden = |why: &str| {
+        ApiError::forbidden(format!("The sandbox's dashboard and control API {why}.")).into_response()
+    };
     let h = req.headers();
     let ua = h.get(header::USER_AGENT).and_then(|v| v.to_str().ok()).unwrap_or("");
     if ua == DELIVERY_USER_AGENT || h.contains_key("qbitpay-signature") {
@@ -93,7 +95,10 @@ fn secure(mut resp: Response) -> Response {
 }
 
 async fn dashboard() -> Response {
-    secure(([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], INDEX_HTML).into_response())
+    secure(
+        ([(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], INDEX_HTML)
+            .into_response(),
+    )
 }
 
 async fn asset(Path(file): Path<String>) -> Response {
@@ -122,13 +127,22 @@ async fn advance(State(app): State<Arc<App>>, headers: HeaderMap, body: axum::bo
         let p = crate::params::parse_body(&headers, &body)?;
         let secs = crate::params::req_number(&p, "seconds")?;
         if secs <= 0.0 || secs > ADVANCE_MAX_SECONDS {
-            return Err(ApiError::invalid("seconds", format!("seconds must be a number greater than 0 and at most {ADVANCE_MAX_SECONDS} (ten years).")));
+            return Err(ApiError::invalid(
+                "seconds",
+                format!(
+                    "seconds must be a number greater than 0 and at most {ADVANCE_MAX_SECONDS} (ten years)."
+                ),
+            ));
         }
         let ms = (secs * 1000.0).round() as i64;
         if app.now().saturating_add(ms) > MAX_TIME_MS {
             return Err(ApiError::invalid(
                 "seconds",
-                format!("The sandbox clock stops at {}: at most {} more seconds.", format_millis(MAX_TIME_MS), (MAX_TIME_MS - app.now()) / 1000),
+                format!(
+                    "The sandbox clock stops at {}: at most {} more seconds.",
+                    format_millis(MAX_TIME_MS),
+                    (MAX_TIME_MS - app.now()) / 1000
+                ),
             ));
         }
         let ran = jobs::advance(&app, ms).await?;
@@ -144,7 +158,9 @@ async fn advance(State(app): State<Arc<App>>, headers: HeaderMap, body: axum::bo
 
 fn active(app: &App, id: &str) -> ApiResult<Arc<Account>> {
     app.account_by_id(id).cloned().ok_or_else(|| {
-        ApiError::not_found("account", id).with_detail(json!({ "hint": "accounts are the sandbox's --api-key keys; GET /_sandbox/accounts lists them" }))
+        ApiError::not_found("account", id).with_detail(
+            json!({ "hint": "accounts are the sandbox's --api-key keys; GET /_sandbox/accounts lists them" }),
+        )
     })
 }
 
@@ -196,8 +212,14 @@ async fn accounts(State(app): State<Arc<App>>, headers: HeaderMap) -> Response {
 
 /// Everything the dashboard shows of one account, newest first, `limit` (1..100, default
 /// 50) of each kind.
-async fn account(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q): RawQuery, headers: HeaderMap) -> Response {
-    let q: HashMap<String, String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+async fn account(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+    headers: HeaderMap,
+) -> Response {
+    let q: HashMap<String, String> =
+        form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
     etag(&app, &headers, || {
         let mut lq = ListQuery::parse(&q)?;
         if !q.contains_key("limit") {
@@ -219,7 +241,8 @@ async fn account(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q
             for e in events {
                 let mut ev = e.with_delivery();
                 ev["attempts"] = serde_json::to_value(store::attempts(c, &e.id)?).unwrap();
-                ev["webhook"]["nextAttemptAt"] = json!(store::next_job_for(c, &e.id, store::DELIVER)?.map(format_millis));
+                ev["webhook"]["nextAttemptAt"] =
+                    json!(store::next_job_for(c, &e.id, store::DELIVER)?.map(format_millis));
                 evs.push(ev);
             }
             v["events"] = json!(evs);
@@ -252,10 +275,20 @@ async fn resend(State(app): State<Arc<App>>, Path((acct, id)): Path<(String, Str
     respond(r)
 }
 
-async fn charge_action(State(app): State<Arc<App>>, Path((acct, id, action)): Path<(String, String, String)>) -> Response {
-    respond(active(&app, &acct).and_then(|acct| app.write(|w| ops::charge_action(&app, &acct, w, &id, &action))))
+async fn charge_action(
+    State(app): State<Arc<App>>,
+    Path((acct, id, action)): Path<(String, String, String)>,
+) -> Response {
+    respond(
+        active(&app, &acct).and_then(|acct| app.write(|w| ops::charge_action(&app, &acct, w, &id, &action))),
+    )
 }
 
-async fn payout_action(State(app): State<Arc<App>>, Path((acct, id, action)): Path<(String, String, String)>) -> Response {
-    respond(active(&app, &acct).and_then(|acct| app.write(|w| ops::payout_action(&app, &acct, w, &id, &action))))
+async fn payout_action(
+    State(app): State<Arc<App>>,
+    Path((acct, id, action)): Path<(String, String, String)>,
+) -> Response {
+    respond(
+        active(&app, &acct).and_then(|acct| app.write(|w| ops::payout_action(&app, &acct, w, &id, &action))),
+    )
 }

@@ -96,7 +96,9 @@ impl Db {
                 }
                 Connection::open(p).map_err(|e| format!("--data {p}: cannot open: {e}"))?
             }
-            None => Connection::open_in_memory().map_err(|e| format!("cannot open an in-memory database: {e}"))?,
+            None => {
+                Connection::open_in_memory().map_err(|e| format!("cannot open an in-memory database: {e}"))?
+            }
         };
         let what = path.map(|p| format!("--data {p}")).unwrap_or_else(|| "in-memory database".into());
         let in_use = |e: rusqlite::Error| match e.sqlite_error_code() {
@@ -111,16 +113,26 @@ impl Db {
             .map_err(in_use)?;
         conn.set_prepared_statement_cache_capacity(128);
         conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(in_use)?;
-        conn.execute_batch(SCHEMA).map_err(|e| format!("{what}: {e} (is it a qbitpay-sandbox data file?)"))?;
-        let version: Option<String> =
-            conn.query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0)).optional().map_err(|e| e.to_string())?;
+        conn.execute_batch(SCHEMA)
+            .map_err(|e| format!("{what}: {e} (is it a qbitpay-sandbox data file?)"))?;
+        let version: Option<String> = conn
+            .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
+            .optional()
+            .map_err(|e| e.to_string())?;
         match version {
             None => {
-                conn.execute("INSERT INTO meta (key, value) VALUES ('schema_version', ?1)", params![SCHEMA_VERSION.to_string()])
-                    .map_err(|e| e.to_string())?;
+                conn.execute(
+                    "INSERT INTO meta (key, value) VALUES ('schema_version', ?1)",
+                    params![SCHEMA_VERSION.to_string()],
+                )
+                .map_err(|e| e.to_string())?;
             }
             Some(v) if v == SCHEMA_VERSION.to_string() => {}
-            Some(v) => return Err(format!("{what}: schema version {v}, this sandbox reads version {SCHEMA_VERSION}")),
+            Some(v) => {
+                return Err(format!(
+                    "{what}: schema version {v}, this sandbox reads version {SCHEMA_VERSION}"
+                ))
+            }
         }
         // Jobs that were running when the last process stopped run again.
         conn.execute("UPDATE jobs SET running = 0 WHERE running = 1", []).map_err(|e| e.to_string())?;
@@ -164,7 +176,11 @@ impl Db {
 }
 
 pub fn meta_get(c: &Connection, key: &str) -> ApiResult<Option<String>> {
-    c.prepare_cached("SELECT value FROM meta WHERE key = ?1").db()?.query_row(params![key], |r| r.get(0)).optional().db()
+    c.prepare_cached("SELECT value FROM meta WHERE key = ?1")
+        .db()?
+        .query_row(params![key], |r| r.get(0))
+        .optional()
+        .db()
 }
 
 pub fn meta_set(c: &Connection, key: &str, value: &str) -> ApiResult<()> {

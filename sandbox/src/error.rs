@@ -37,15 +37,24 @@ impl ApiError {
         Self::new(StatusCode::FORBIDDEN, "authentication_error", message)
     }
     pub fn not_found(what: &str, id: &str) -> Self {
-        let mut e = Self::new(StatusCode::NOT_FOUND, "invalid_request_error", format!("No such {what}: '{id}'"));
+        let mut e =
+            Self::new(StatusCode::NOT_FOUND, "invalid_request_error", format!("No such {what}: '{id}'"));
         e.param = Some("id".into());
         e
     }
     pub fn route_not_found(method: &str, path: &str) -> Self {
-        Self::new(StatusCode::NOT_FOUND, "invalid_request_error", format!("Unrecognized request URL ({method}: {path})."))
+        Self::new(
+            StatusCode::NOT_FOUND,
+            "invalid_request_error",
+            format!("Unrecognized request URL ({method}: {path})."),
+        )
     }
     pub fn method_not_allowed(method: &str, path: &str) -> Self {
-        Self::new(StatusCode::METHOD_NOT_ALLOWED, "invalid_request_error", format!("{method} is not allowed on {path}."))
+        Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "invalid_request_error",
+            format!("{method} is not allowed on {path}."),
+        )
     }
     /// 402: the parameters were valid but the request failed.
     pub fn failed(message: impl Into<String>, detail: Value) -> Self {
@@ -63,11 +72,19 @@ impl ApiError {
         e
     }
     pub fn unavailable() -> Self {
-        Self::new(StatusCode::SERVICE_UNAVAILABLE, "api_error", "The sandbox injected a fault (--fault-rate): retry the request.")
+        Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "The sandbox injected a fault (--fault-rate): retry the request.",
+        )
     }
     /// 503 when the sandbox holds `--max-connections` open connections.
     pub fn unavailable_busy() -> Self {
-        let mut e = Self::new(StatusCode::SERVICE_UNAVAILABLE, "api_error", "The sandbox has too many open connections (--max-connections): retry shortly.");
+        let mut e = Self::new(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "api_error",
+            "The sandbox has too many open connections (--max-connections): retry shortly.",
+        );
         e.retry_after = Some(1);
         e
     }
@@ -77,13 +94,22 @@ impl ApiError {
     /// The error of a status that an extractor, a layer or the router produced as plain text.
     pub fn from_status(status: StatusCode, text: &str) -> Self {
         let message = match status {
-            StatusCode::PAYLOAD_TOO_LARGE => format!("The request body is too large ({} bytes at most).", crate::limits::MAX_BODY_BYTES),
-            StatusCode::URI_TOO_LONG => format!("The request URI is too long ({} bytes at most).", crate::limits::MAX_URI_BYTES),
+            StatusCode::PAYLOAD_TOO_LARGE => {
+                format!("The request body is too large ({} bytes at most).", crate::limits::MAX_BODY_BYTES)
+            }
+            StatusCode::URI_TOO_LONG => {
+                format!("The request URI is too long ({} bytes at most).", crate::limits::MAX_URI_BYTES)
+            }
             StatusCode::REQUEST_HEADER_FIELDS_TOO_LARGE => {
-                format!("The request headers are too large ({} bytes at most).", crate::limits::MAX_HEADER_BYTES)
+                format!(
+                    "The request headers are too large ({} bytes at most).",
+                    crate::limits::MAX_HEADER_BYTES
+                )
             }
             StatusCode::REQUEST_TIMEOUT => "The request body did not arrive in time.".to_owned(),
-            StatusCode::UNSUPPORTED_MEDIA_TYPE => "Send application/json or application/x-www-form-urlencoded.".to_owned(),
+            StatusCode::UNSUPPORTED_MEDIA_TYPE => {
+                "Send application/json or application/x-www-form-urlencoded.".to_owned()
+            }
             _ if text.trim().is_empty() => status.canonical_reason().unwrap_or("Error").to_owned() + ".",
             _ => text.trim().to_owned(),
         };
@@ -115,7 +141,9 @@ impl ApiError {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let body = serde_json::to_vec(&self.body()).unwrap_or_default();
-        let mut resp = (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body).into_response();
+        let mut resp =
+            (self.status, [(header::CONTENT_TYPE, HeaderValue::from_static("application/json"))], body)
+                .into_response();
         if let Some(secs) = self.retry_after {
             resp.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(secs));
         }

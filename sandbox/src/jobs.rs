@@ -33,10 +33,12 @@ async fn run(app: &Arc<App>, job: Job, at: Option<i64>) -> Ran {
         None => Err(ApiError::bad_request("the account's key was not given")),
         Some(acct) => {
             if job.kind == DELIVER {
-                webhooks::attempt(app, &acct, &job.target, Some(job.arg), Some(job.seq), at).await.map(|o| match (o.attempt.status_code, o.attempt.error) {
-                    (Some(code), _) => format!("HTTP {code}"),
-                    (None, Some(e)) => e,
-                    (None, None) => "sent".into(),
+                webhooks::attempt(app, &acct, &job.target, Some(job.arg), Some(job.seq), at).await.map(|o| {
+                    match (o.attempt.status_code, o.attempt.error) {
+                        (Some(code), _) => format!("HTTP {code}"),
+                        (None, Some(e)) => e,
+                        (None, None) => "sent".into(),
+                    }
                 })
             } else {
                 let seq = job.seq;
@@ -46,7 +48,15 @@ async fn run(app: &Arc<App>, job: Job, at: Option<i64>) -> Ran {
                         CONFIRM => ops::confirm_charge(app, &acct, w, &job.target, false),
                         CLOSE => ops::close_charge(w, &acct, &job.target),
                         TRANSIT => ops::payout_transit(app, &acct, w, &job.target),
-                        PAY => ops::advance_payout(app, &acct, w, &job.target, "inTransit", "paid", "payout.paid"),
+                        PAY => ops::advance_payout(
+                            app,
+                            &acct,
+                            w,
+                            &job.target,
+                            "inTransit",
+                            "paid",
+                            "payout.paid",
+                        ),
                         other => Err(ApiError::bad_request(format!("unknown job kind {other}"))),
                     };
                     store::finish_job(w, seq)?;
@@ -139,7 +149,8 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
         let jobs = match app.write(|w| {
             let jobs = store::claim_due_run(w, target, 256)?;
             if let Some(last) = jobs.last() {
-                let offset = (last.due_ms.max(app.now()) - crate::clock::wall_ms()).max(app.clock.offset_ms());
+                let offset =
+                    (last.due_ms.max(app.now()) - crate::clock::wall_ms()).max(app.clock.offset_ms());
                 crate::db::meta_set(w, "clock_offset_ms", &offset.to_string())?;
             }
             Ok(jobs)

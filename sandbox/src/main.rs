@@ -79,7 +79,9 @@ impl MakeRequestId for NewRequestId {
 /// headers (the control API also refuses them outright, see `control::guard`).
 fn cors() -> CorsLayer {
     CorsLayer::new()
-        .allow_origin(AllowOrigin::predicate(|o: &HeaderValue, _| o.to_str().is_ok_and(net::is_loopback_origin)))
+        .allow_origin(AllowOrigin::predicate(|o: &HeaderValue, _| {
+            o.to_str().is_ok_and(net::is_loopback_origin)
+        }))
         .allow_methods([Method::GET, Method::POST, Method::PUT, Method::OPTIONS])
         .allow_headers([
             header::AUTHORIZATION,
@@ -106,7 +108,9 @@ async fn outer(mut req: Request, next: Next) -> Response {
     } else {
         resp.status().as_u16().to_string()
     };
-    let quiet = method == Method::GET && path.starts_with("/_sandbox/") && (resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED);
+    let quiet = method == Method::GET
+        && path.starts_with("/_sandbox/")
+        && (resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED);
     if !quiet {
         let rid = resp.headers().get(REQUEST_ID).and_then(|v| v.to_str().ok()).unwrap_or("-");
         log!("{method} {path} {status} {:.1}ms {rid}", start.elapsed().as_secs_f64() * 1000.0);
@@ -158,19 +162,20 @@ async fn head_limits(req: Request, next: Next) -> Response {
 /// trickles in gets 408) and the body limit (413), so no handler waits on a slow client.
 async fn read_body(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let (parts, body) = req.into_parts();
-    let bytes = match tokio::time::timeout(app.cfg.header_timeout(), axum::body::to_bytes(body, usize::MAX)).await {
-        Err(_) => return ApiError::from_status(StatusCode::REQUEST_TIMEOUT, "").into_response(),
-        Ok(Err(e)) => {
-            let too_large = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
-                .any(|e| e.is::<http_body_util::LengthLimitError>());
-            return if too_large {
-                ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE, "").into_response()
-            } else {
-                ApiError::bad_request("The request body could not be read.").into_response()
-            };
-        }
-        Ok(Ok(b)) => b,
-    };
+    let bytes =
+        match tokio::time::timeout(app.cfg.header_timeout(), axum::body::to_bytes(body, usize::MAX)).await {
+            Err(_) => return ApiError::from_status(StatusCode::REQUEST_TIMEOUT, "").into_response(),
+            Ok(Err(e)) => {
+                let too_large = std::iter::successors(Some(&e as &dyn std::error::Error), |e| e.source())
+                    .any(|e| e.is::<http_body_util::LengthLimitError>());
+                return if too_large {
+                    ApiError::from_status(StatusCode::PAYLOAD_TOO_LARGE, "").into_response()
+                } else {
+                    ApiError::bad_request("The request body could not be read.").into_response()
+                };
+            }
+            Ok(Ok(b)) => b,
+        };
     next.run(Request::from_parts(parts, Body::from(bytes))).await
 }
 
@@ -308,8 +313,14 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
         ip => ip.to_string(),
     };
     let base_url = format!("http://{host}:{}", addr.port());
-    if let Some(url) = reqwest::Url::parse(cfg.webhook_url.as_deref().unwrap_or("")).ok().filter(|u| net::names_listener(addr, u)) {
-        eprintln!("qbitpay-sandbox: --webhook-url {}: webhooks never go to the sandbox itself", webhooks::redact(url.as_str()));
+    if let Some(url) = reqwest::Url::parse(cfg.webhook_url.as_deref().unwrap_or(""))
+        .ok()
+        .filter(|u| net::names_listener(addr, u))
+    {
+        eprintln!(
+            "qbitpay-sandbox: --webhook-url {}: webhooks never go to the sandbox itself",
+            webhooks::redact(url.as_str())
+        );
         return 2;
     }
     let n_accounts = keys.len();
@@ -324,7 +335,9 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
     tokio::spawn(jobs::background(app.clone()));
     let signal = shutdown_signal();
     let stdin_closed = stdin_closed(app.cfg.exit_on_stdin_close);
-    let signal = async move { tokio::select! { _ = signal => {}, _ = stdin_closed => {} } };
+    let signal = async move {
+        tokio::select! { _ = signal => {}, _ = stdin_closed => {} }
+    };
 
     {
         let mut out = std::io::stdout().lock();
@@ -345,7 +358,10 @@ async fn serve(cfg: Config, keys: Vec<String>, db: db::Db) -> i32 {
     let mut http = http1::Builder::new();
     // hyper starts the header timer when a connection waits for a request: for a new one and
     // for a kept-alive one between requests alike, so it is the idle timeout too.
-    http.timer(TokioTimer::new()).header_read_timeout(app.cfg.header_timeout()).keep_alive(true).max_headers(MAX_HEADERS);
+    http.timer(TokioTimer::new())
+        .header_read_timeout(app.cfg.header_timeout())
+        .keep_alive(true)
+        .max_headers(MAX_HEADERS);
     tokio::pin!(signal);
     loop {
         tokio::select! {

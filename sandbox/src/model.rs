@@ -2,7 +2,10 @@
 //! sandbox's fixed market prices and fees.
 
 use qbitpay::spec::safe_int;
-pub use qbitpay::spec::{payment_types, BASE_CURRENCIES, CURRENCIES, DEFAULT_BASE_CURRENCY, DEFAULT_QUOTE_CURRENCY, QUOTE_CURRENCIES};
+pub use qbitpay::spec::{
+    payment_types, BASE_CURRENCIES, CURRENCIES, DEFAULT_BASE_CURRENCY, DEFAULT_QUOTE_CURRENCY,
+    QUOTE_CURRENCIES,
+};
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Value};
 

@@ -42,7 +42,10 @@ pub fn is_loopback_authority(a: &str) -> bool {
 
 /// An `Origin` of a page served from this machine (`http(s)://` + a loopback host).
 pub fn is_loopback_origin(origin: &str) -> bool {
-    origin.strip_prefix("http://").or_else(|| origin.strip_prefix("https://")).is_some_and(is_loopback_authority)
+    origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"))
+        .is_some_and(is_loopback_authority)
 }
 
 /// Whether a connection to `ip:port` reaches the listener at `listen`: the same port on a
@@ -78,16 +81,44 @@ mod tests {
 
     #[test]
     fn the_loopback_rule_is_exact() {
-        for yes in ["localhost", "LOCALHOST", "localhost.", "app.localhost", "127.0.0.1", "127.9.8.7", "::1", "127.0.0.1."] {
+        for yes in [
+            "localhost",
+            "LOCALHOST",
+            "localhost.",
+            "app.localhost",
+            "127.0.0.1",
+            "127.9.8.7",
+            "::1",
+            "127.0.0.1.",
+        ] {
             assert!(is_loopback_host(yes), "{yes}");
         }
-        for no in ["127.evil.example", "localhost.evil.com", "evil-localhost", ".localhost", "128.0.0.1", "0.0.0.0", "::", "", "null", "localhost.."] {
+        for no in [
+            "127.evil.example",
+            "localhost.evil.com",
+            "evil-localhost",
+            ".localhost",
+            "128.0.0.1",
+            "0.0.0.0",
+            "::",
+            "",
+            "null",
+            "localhost..",
+        ] {
             assert!(!is_loopback_host(no), "{no}");
         }
         for yes in ["http://localhost:5173", "https://127.0.0.1", "http://[::1]:8080", "http://a.localhost"] {
             assert!(is_loopback_origin(yes), "{yes}");
         }
-        for no in ["null", "http://127.evil.example", "https://localhost.evil.com", "http://localhost@evil.com", "file://", "http://[::1]x", "http://localhost:99999x"] {
+        for no in [
+            "null",
+            "http://127.evil.example",
+            "https://localhost.evil.com",
+            "http://localhost@evil.com",
+            "file://",
+            "http://[::1]x",
+            "http://localhost:99999x",
+        ] {
             assert!(!is_loopback_origin(no), "{no}");
         }
     }

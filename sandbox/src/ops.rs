@@ -96,7 +96,10 @@ fn wrong_state(what: &str, id: &str, status: &str, wanted: &str) -> ApiError {
 pub fn update_charge(app: &App, acct: &Account, w: &W, id: &str, p: &Params) -> ApiResult {
     let status = req_string(p, "", "status")?;
     if status != "buyerPaid" {
-        return Err(ApiError::invalid("status", format!("Invalid status '{status}': a charge can only be updated to buyerPaid.")));
+        return Err(ApiError::invalid(
+            "status",
+            format!("Invalid status '{status}': a charge can only be updated to buyerPaid."),
+        ));
     }
     pay_charge(app, acct, w, id)
 }
@@ -128,7 +131,12 @@ pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
 pub fn confirm_charge(app: &App, acct: &Account, w: &W, id: &str, from_pending: bool) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     if !(ch.status == "buyerPaid" || (from_pending && ch.status == "pending")) {
-        return Err(wrong_state("charge", id, &ch.status, "only a pending or buyerPaid charge can be confirmed"));
+        return Err(wrong_state(
+            "charge",
+            id,
+            &ch.status,
+            "only a pending or buyerPaid charge can be confirmed",
+        ));
     }
     ch.status = "sellerConfirmed".into();
     ch.paid = true;
@@ -199,7 +207,11 @@ pub fn dispute_charge(app: &App, acct: &Account, w: &W, id: &str, close: bool) -
     let (ok, next, ty) = if close {
         (ch.status == "dispute", "closed", "charge.dispute.closed")
     } else {
-        (matches!(ch.status.as_str(), "buyerPaid" | "sellerConfirmed" | "closed"), "dispute", "charge.dispute.created")
+        (
+            matches!(ch.status.as_str(), "buyerPaid" | "sellerConfirmed" | "closed"),
+            "dispute",
+            "charge.dispute.created",
+        )
     };
     if !ok {
         return Err(wrong_state(
@@ -253,12 +265,10 @@ fn destination(p: &Params, currency: &str) -> ApiResult<Value> {
         None | Some(Value::Null) => return Err(ApiError::missing("destination")),
         Some(Value::String(s)) if s.is_empty() => return Err(ApiError::missing("destination")),
         Some(Value::Object(d)) => d,
-        Some(_) => {
-            return Err(ApiError::invalid(
-                "destination",
-                "destination must be an object: JSON, or form fields destination={...} or destination[type]=...",
-            ))
-        }
+        Some(_) => return Err(ApiError::invalid(
+            "destination",
+            "destination must be an object: JSON, or form fields destination={...} or destination[type]=...",
+        )),
     };
     let types: Vec<&str> = qbitpay::spec::DESTINATIONS.iter().map(|d| d.ty).collect();
     let ty = one_of(d, "destination.", "type", &types, None)?;
@@ -273,7 +283,18 @@ fn destination(p: &Params, currency: &str) -> ApiResult<Value> {
         let key = if *f == "bankAccountNum" { "accountNum" } else { f };
         out.insert(key.into(), json!(v));
     }
-    for f in ["bankName", "bankRoutingNum", "bankDetailName", "bankAddr", "city", "state", "country", "postalCode", "addr", "swift"] {
+    for f in [
+        "bankName",
+        "bankRoutingNum",
+        "bankDetailName",
+        "bankAddr",
+        "city",
+        "state",
+        "country",
+        "postalCode",
+        "addr",
+        "swift",
+    ] {
         if !out.contains_key(f) {
             if let Some(v) = opt_string(d, "destination.", f)? {
                 out.insert(f.into(), json!(v));
@@ -289,10 +310,16 @@ pub fn create_payout(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
         return Err(ApiError::invalid("amount", "amount must be a number greater than 0."));
     }
     if amount < PAYOUT_MIN {
-        return Err(ApiError::invalid("amount", format!("amount must be at least {PAYOUT_MIN} (the payout minimum).")));
+        return Err(ApiError::invalid(
+            "amount",
+            format!("amount must be at least {PAYOUT_MIN} (the payout minimum)."),
+        ));
     }
     if amount > PAYOUT_MAX {
-        return Err(ApiError::invalid("amount", format!("amount must be at most {PAYOUT_MAX} (the sandbox's payout maximum).")));
+        return Err(ApiError::invalid(
+            "amount",
+            format!("amount must be at most {PAYOUT_MAX} (the sandbox's payout maximum)."),
+        ));
     }
     let currency = one_of(p, "", "currency", CURRENCIES, None)?;
     let dest = destination(p, &currency)?;
@@ -366,7 +393,15 @@ pub fn payout_transit(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
 
 /// Move a payout `from` → `to` with its event; paid makes its transaction available,
 /// failed/cancelled refund it with a payout_failure/payout_cancel transaction.
-pub fn advance_payout(app: &App, acct: &Account, w: &W, id: &str, from: &str, to: &str, ty: &str) -> ApiResult {
+pub fn advance_payout(
+    app: &App,
+    acct: &Account,
+    w: &W,
+    id: &str,
+    from: &str,
+    to: &str,
+    ty: &str,
+) -> ApiResult {
     let mut po = store::payout(w, &acct.id, id)?.ok_or_else(|| ApiError::not_found("payout", id))?;
     if po.status != from {
         return Err(wrong_state("payout", id, &po.status, &format!("only a {from} payout can become {to}")));
@@ -426,7 +461,10 @@ pub fn charge_action(app: &App, acct: &Account, w: &W, id: &str, action: &str) -
         "fail" => fail_charge(app, acct, w, id),
         "dispute" => dispute_charge(app, acct, w, id, false),
         "resolve" => dispute_charge(app, acct, w, id, true),
-        _ => Err(ApiError::invalid("action", "action must be one of pay, confirm, expire, fail, dispute, resolve.")),
+        _ => Err(ApiError::invalid(
+            "action",
+            "action must be one of pay, confirm, expire, fail, dispute, resolve.",
+        )),
     }
 }
 
@@ -436,7 +474,15 @@ pub fn payout_action(app: &App, acct: &Account, w: &W, id: &str, action: &str) -
     match action {
         "transit" => advance_payout(app, acct, w, id, "pending", "inTransit", "payout.inTransition"),
         "pay" => advance_payout(app, acct, w, id, "inTransit", "paid", "payout.paid"),
-        "fail" => advance_payout(app, acct, w, id, if status == "pending" { "pending" } else { "inTransit" }, "failed", "payout.failed"),
+        "fail" => advance_payout(
+            app,
+            acct,
+            w,
+            id,
+            if status == "pending" { "pending" } else { "inTransit" },
+            "failed",
+            "payout.failed",
+        ),
         "cancel" => advance_payout(app, acct, w, id, "pending", "cancelled", "payout.cancelled"),
         _ => Err(ApiError::invalid("action", "action must be one of transit, pay, fail, cancel.")),
     }

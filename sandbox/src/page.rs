@@ -69,7 +69,9 @@ fn page(app: &App, status: StatusCode, title: &str, body: &str) -> Response {
          https://localhost:* https://127.0.0.1:* https://*.localhost:*",
         base = app.base_url
     );
-    let mut resp = (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html).into_response();
+    let mut resp =
+        (status, [(header::CONTENT_TYPE, HeaderValue::from_static("text/html; charset=utf-8"))], html)
+            .into_response();
     let h = resp.headers_mut();
     h.insert(header::CONTENT_SECURITY_POLICY, HeaderValue::from_str(&csp).expect("ascii policy"));
     h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
@@ -80,11 +82,21 @@ fn page(app: &App, status: StatusCode, title: &str, body: &str) -> Response {
 }
 
 fn refuse(app: &App, status: StatusCode, title: &str, why: &str) -> Response {
-    page(app, status, title, &format!("<h2>{}</h2><p class=\"refuse\" id=\"refusal\">{}</p>", esc(title), esc(why)))
+    page(
+        app,
+        status,
+        title,
+        &format!("<h2>{}</h2><p class=\"refuse\" id=\"refusal\">{}</p>", esc(title), esc(why)),
+    )
 }
 
-pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQuery(q): RawQuery) -> Response {
-    let q: HashMap<String, String> = form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+pub async fn pay_page(
+    State(app): State<Arc<App>>,
+    Path(id): Path<String>,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let q: HashMap<String, String> =
+        form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
     let Some(token) = q.get("accessToken").filter(|t| !t.is_empty()) else {
         return refuse(
             &app,
@@ -103,7 +115,12 @@ pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQu
         Err(e) => return e.into_response(),
     };
     let Some(ch) = charge else {
-        return refuse(&app, StatusCode::NOT_FOUND, "No such charge", "This payment link does not match any charge of this merchant.");
+        return refuse(
+            &app,
+            StatusCode::NOT_FOUND,
+            "No such charge",
+            "This payment link does not match any charge of this merchant.",
+        );
     };
     let pm = &ch.payment_method;
     let pm_label = pm["typeLabel"]["en"].as_str().unwrap_or("");
@@ -111,7 +128,10 @@ pub async fn pay_page(State(app): State<Arc<App>>, Path(id): Path<String>, RawQu
         .iter()
         .filter_map(|f| pm[*f].as_str().map(|v| format!("<div>{}</div>", esc(v))))
         .collect::<String>();
-    let qr = pm["qrCodeImgUrl"].as_str().map(|u| format!("<img alt=\"QR code\" src=\"{}\">", esc(u))).unwrap_or_default();
+    let qr = pm["qrCodeImgUrl"]
+        .as_str()
+        .map(|u| format!("<img alt=\"QR code\" src=\"{}\">", esc(u)))
+        .unwrap_or_default();
     let data = json!({
         "chargeId": ch.id,
         "accessToken": token,

@@ -9,12 +9,15 @@ use crate::error::{ApiError, ApiResult};
 pub type Params = Map<String, Value>;
 
 pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
-    let ct = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
+    let ct =
+        headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let trimmed = body.trim_ascii();
     if trimmed.is_empty() {
         return Ok(Params::new());
     }
-    let is_json = ct.starts_with("application/json") || ct.contains("+json") || (ct.is_empty() && trimmed.starts_with(b"{"));
+    let is_json = ct.starts_with("application/json")
+        || ct.contains("+json")
+        || (ct.is_empty() && trimmed.starts_with(b"{"));
     if is_json {
         return match serde_json::from_slice::<Value>(body) {
             Ok(Value::Object(m)) => Ok(m),
@@ -33,7 +36,8 @@ pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
 /// `a=1&b[c]=2` → `{"a":"1","b":{"c":"2"}}`; a value that is a JSON object (`destination={...}`)
 /// is parsed. A body that is not UTF-8 text once decoded is refused (400), not guessed at.
 pub fn parse_form(body: &[u8]) -> ApiResult<Params> {
-    let malformed = || ApiError::bad_request("Malformed form body: send application/x-www-form-urlencoded UTF-8 text.");
+    let malformed =
+        || ApiError::bad_request("Malformed form body: send application/x-www-form-urlencoded UTF-8 text.");
     let text = std::str::from_utf8(body).map_err(|_| malformed())?;
     let mut m = Params::new();
     for pair in text.split('&').filter(|p| !p.is_empty()) {
@@ -75,12 +79,17 @@ pub fn opt_string(p: &Params, prefix: &str, name: &str) -> ApiResult<Option<Stri
         None => Ok(None),
         Some(Value::String(s)) => {
             if s.len() > 500 {
-                return Err(ApiError::invalid(format!("{prefix}{name}"), format!("{prefix}{name} is too long (500 characters at most).")));
+                return Err(ApiError::invalid(
+                    format!("{prefix}{name}"),
+                    format!("{prefix}{name} is too long (500 characters at most)."),
+                ));
             }
             Ok(Some(s.clone()))
         }
         Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(ApiError::invalid(format!("{prefix}{name}"), format!("{prefix}{name} must be a string."))),
+        Some(_) => {
+            Err(ApiError::invalid(format!("{prefix}{name}"), format!("{prefix}{name} must be a string.")))
+        }
     }
 }
 
@@ -107,7 +116,13 @@ pub fn req_number(p: &Params, name: &str) -> ApiResult<f64> {
 }
 
 /// A required or defaulted value from a fixed set.
-pub fn one_of(p: &Params, prefix: &str, name: &str, allowed: &[&str], default: Option<&str>) -> ApiResult<String> {
+pub fn one_of(
+    p: &Params,
+    prefix: &str,
+    name: &str,
+    allowed: &[&str],
+    default: Option<&str>,
+) -> ApiResult<String> {
     let v = match (opt_string(p, prefix, name)?, default) {
         (Some(v), _) => v,
         (None, Some(d)) => return Ok(d.to_owned()),
@@ -138,10 +153,17 @@ pub fn check_url(name: &str, v: &str) -> ApiResult<reqwest::Url> {
 }
 
 /// A query filter from a fixed set (None when absent).
-pub fn query_enum(q: &std::collections::HashMap<String, String>, name: &str, allowed: &[&str]) -> ApiResult<Option<String>> {
+pub fn query_enum(
+    q: &std::collections::HashMap<String, String>,
+    name: &str,
+    allowed: &[&str],
+) -> ApiResult<Option<String>> {
     match q.get(name).filter(|s| !s.is_empty()) {
         None => Ok(None),
         Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v.clone())),
-        Some(v) => Err(ApiError::invalid(name, format!("Invalid {name} '{v}': must be one of {}.", allowed.join(", ")))),
+        Some(v) => Err(ApiError::invalid(
+            name,
+            format!("Invalid {name} '{v}': must be one of {}.", allowed.join(", ")),
+        )),
     }
 }

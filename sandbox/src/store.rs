@@ -17,7 +17,8 @@ fn json<T: serde::Serialize>(t: &T) -> String {
 }
 
 fn parse<T: serde::de::DeserializeOwned>(body: &str) -> rusqlite::Result<T> {
-    serde_json::from_str(body).map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
+    serde_json::from_str(body)
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(0, rusqlite::types::Type::Text, Box::new(e)))
 }
 
 // ---------------------------------------------------------------- lists
@@ -35,7 +36,12 @@ impl ListQuery {
             None | Some("") => DEFAULT_LIST_LIMIT as usize,
             Some(s) => match s.parse::<i64>() {
                 Ok(n) if (1..=MAX_LIST_LIMIT as i64).contains(&n) => n as usize,
-                _ => return Err(ApiError::invalid("limit", format!("limit must be an integer from 1 to {MAX_LIST_LIMIT}, not '{s}'"))),
+                _ => {
+                    return Err(ApiError::invalid(
+                        "limit",
+                        format!("limit must be an integer from 1 to {MAX_LIST_LIMIT}, not '{s}'"),
+                    ))
+                }
             },
         };
         let nonempty = |k: &str| q.get(k).filter(|s| !s.is_empty()).cloned();
@@ -87,7 +93,8 @@ pub fn page<T>(
     sql.push_str(if newer { " ORDER BY seq ASC LIMIT ?" } else { " ORDER BY seq DESC LIMIT ?" });
     args.push(Sql::Integer(q.limit as i64));
     let mut st = c.prepare_cached(&sql).db()?;
-    let mut v: Vec<T> = st.query_map(params_from_iter(args), map).db()?.collect::<rusqlite::Result<_>>().db()?;
+    let mut v: Vec<T> =
+        st.query_map(params_from_iter(args), map).db()?.collect::<rusqlite::Result<_>>().db()?;
     if newer {
         v.reverse();
     }
@@ -100,7 +107,11 @@ pub fn body(r: &Row) -> rusqlite::Result<String> {
 
 /// `{"object":"list","url":…,"data":[…]}` from stored bodies (already JSON).
 pub fn list_json(url: &str, bodies: &[String]) -> String {
-    format!("{{\"object\":\"list\",\"url\":{},\"data\":[{}]}}", serde_json::to_string(url).unwrap(), bodies.join(","))
+    format!(
+        "{{\"object\":\"list\",\"url\":{},\"data\":[{}]}}",
+        serde_json::to_string(url).unwrap(),
+        bodies.join(",")
+    )
 }
 
 // ---------------------------------------------------------------- accounts
@@ -121,13 +132,19 @@ pub struct AccountRow {
 }
 
 pub fn accounts(c: &Connection) -> ApiResult<Vec<AccountRow>> {
-    let mut st = c.prepare_cached("SELECT id, key_hint, created_ms FROM accounts ORDER BY created_ms, id").db()?;
-    let rows = st.query_map([], |r| Ok(AccountRow { id: r.get(0)?, key_hint: r.get(1)?, created_ms: r.get(2)? })).db()?;
+    let mut st =
+        c.prepare_cached("SELECT id, key_hint, created_ms FROM accounts ORDER BY created_ms, id").db()?;
+    let rows = st
+        .query_map([], |r| Ok(AccountRow { id: r.get(0)?, key_hint: r.get(1)?, created_ms: r.get(2)? }))
+        .db()?;
     rows.collect::<rusqlite::Result<_>>().db()
 }
 
 pub fn count(c: &Connection, table: &str, acct: &str) -> ApiResult<i64> {
-    c.prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE account = ?1")).db()?.query_row(params![acct], |r| r.get(0)).db()
+    c.prepare_cached(&format!("SELECT COUNT(*) FROM {table} WHERE account = ?1"))
+        .db()?
+        .query_row(params![acct], |r| r.get(0))
+        .db()
 }
 
 /// Everything of one account, gone (its schedule too).
@@ -161,11 +178,18 @@ pub fn charge(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<Charge>>
 }
 
 pub fn charge_body(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<String>> {
-    c.prepare_cached("SELECT body FROM charges WHERE account = ?1 AND id = ?2").db()?.query_row(params![acct, id], body).optional().db()
+    c.prepare_cached("SELECT body FROM charges WHERE account = ?1 AND id = ?2")
+        .db()?
+        .query_row(params![acct, id], body)
+        .optional()
+        .db()
 }
 
 pub fn save_charge(c: &Connection, ch: &Charge) -> ApiResult<()> {
-    c.prepare_cached("UPDATE charges SET status = ?2, body = ?3 WHERE id = ?1").db()?.execute(params![ch.id, ch.status, json(ch)]).db()?;
+    c.prepare_cached("UPDATE charges SET status = ?2, body = ?3 WHERE id = ?1")
+        .db()?
+        .execute(params![ch.id, ch.status, json(ch)])
+        .db()?;
     Ok(())
 }
 
@@ -192,17 +216,22 @@ pub fn payout(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<Payout>>
 }
 
 pub fn save_payout(c: &Connection, p: &Payout) -> ApiResult<()> {
-    c.prepare_cached("UPDATE payouts SET status = ?2, body = ?3 WHERE id = ?1").db()?.execute(params![p.id, p.status, json(p)]).db()?;
+    c.prepare_cached("UPDATE payouts SET status = ?2, body = ?3 WHERE id = ?1")
+        .db()?
+        .execute(params![p.id, p.status, json(p)])
+        .db()?;
     Ok(())
 }
 
 // ---------------------------------------------------------------- balance transactions
 
 pub fn insert_txn(c: &Connection, acct: &str, t: &BalanceTransaction) -> ApiResult<()> {
-    c.prepare_cached("INSERT INTO txns (id, account, type, status, source, net, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)")
-        .db()?
-        .execute(params![t.id, acct, t.ty, t.status, t.source, t.net, json(t)])
-        .db()?;
+    c.prepare_cached(
+        "INSERT INTO txns (id, account, type, status, source, net, body) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    )
+    .db()?
+    .execute(params![t.id, acct, t.ty, t.status, t.source, t.net, json(t)])
+    .db()?;
     Ok(())
 }
 
@@ -215,7 +244,10 @@ pub fn txn(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<BalanceTran
 }
 
 pub fn save_txn(c: &Connection, t: &BalanceTransaction) -> ApiResult<()> {
-    c.prepare_cached("UPDATE txns SET status = ?2, body = ?3 WHERE id = ?1").db()?.execute(params![t.id, t.status, json(t)]).db()?;
+    c.prepare_cached("UPDATE txns SET status = ?2, body = ?3 WHERE id = ?1")
+        .db()?
+        .execute(params![t.id, t.status, json(t)])
+        .db()?;
     Ok(())
 }
 
@@ -249,7 +281,13 @@ pub const EVENT_COLS: &str = "body, url, delivery, attempts, last_status_code, l
 
 pub fn event_row(r: &Row) -> rusqlite::Result<Event> {
     let mut e: Event = parse(&r.get::<_, String>(0)?)?;
-    e.delivery = Delivery { url: r.get(1)?, status: r.get(2)?, attempts: r.get(3)?, last_status_code: r.get(4)?, last_error: r.get(5)? };
+    e.delivery = Delivery {
+        url: r.get(1)?,
+        status: r.get(2)?,
+        attempts: r.get(3)?,
+        last_status_code: r.get(4)?,
+        last_error: r.get(5)?,
+    };
     Ok(e)
 }
 
@@ -388,7 +426,14 @@ pub fn schedule(w: &W, acct: &str, kind: &str, target: &str, arg: i64, due_ms: i
 }
 
 fn job_row(r: &Row) -> rusqlite::Result<Job> {
-    Ok(Job { seq: r.get(0)?, account: r.get(1)?, due_ms: r.get(2)?, kind: r.get(3)?, target: r.get(4)?, arg: r.get(5)? })
+    Ok(Job {
+        seq: r.get(0)?,
+        account: r.get(1)?,
+        due_ms: r.get(2)?,
+        kind: r.get(3)?,
+        target: r.get(4)?,
+        arg: r.get(5)?,
+    })
 }
 
 /// The due jobs of accounts whose key was given, in order.
@@ -434,10 +479,12 @@ pub fn claim_due_run(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>
 }
 
 pub fn next_due(c: &Connection) -> ApiResult<Option<i64>> {
-    c.prepare_cached("SELECT MIN(due_ms) FROM jobs WHERE running = 0 AND account IN (SELECT id FROM temp.active)")
-        .db()?
-        .query_row([], |r| r.get(0))
-        .db()
+    c.prepare_cached(
+        "SELECT MIN(due_ms) FROM jobs WHERE running = 0 AND account IN (SELECT id FROM temp.active)",
+    )
+    .db()?
+    .query_row([], |r| r.get(0))
+    .db()
 }
 
 pub fn finish_job(c: &Connection, seq: i64) -> ApiResult<()> {
@@ -447,10 +494,16 @@ pub fn finish_job(c: &Connection, seq: i64) -> ApiResult<()> {
 
 /// Drops the pending jobs of `kind` for `target` (a delivered event's retries).
 pub fn cancel_jobs(c: &Connection, target: &str, kind: &str) -> ApiResult<()> {
-    c.prepare_cached("DELETE FROM jobs WHERE target = ?1 AND kind = ?2 AND running = 0").db()?.execute(params![target, kind]).db()?;
+    c.prepare_cached("DELETE FROM jobs WHERE target = ?1 AND kind = ?2 AND running = 0")
+        .db()?
+        .execute(params![target, kind])
+        .db()?;
     Ok(())
 }
 
 pub fn next_job_for(c: &Connection, target: &str, kind: &str) -> ApiResult<Option<i64>> {
-    c.prepare_cached("SELECT MIN(due_ms) FROM jobs WHERE target = ?1 AND kind = ?2").db()?.query_row(params![target, kind], |r| r.get(0)).db()
+    c.prepare_cached("SELECT MIN(due_ms) FROM jobs WHERE target = ?1 AND kind = ?2")
+        .db()?
+        .query_row(params![target, kind], |r| r.get(0))
+        .db()
 }

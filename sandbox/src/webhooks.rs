@@ -23,7 +23,14 @@ pub const DELIVERY_USER_AGENT: &str = concat!("qbitpay-sandbox/", env!("CARGO_PK
 
 /// Record an event and, when it has a URL (its own or `--webhook-url`), schedule its first
 /// delivery now (in the same transaction as the change it reports).
-pub fn emit(app: &App, acct: &Account, w: &W, ty: &str, data: Value, url: Option<String>) -> ApiResult<String> {
+pub fn emit(
+    app: &App,
+    acct: &Account,
+    w: &W,
+    ty: &str,
+    data: Value,
+    url: Option<String>,
+) -> ApiResult<String> {
     debug_assert!(qbitpay::spec::is_event_type(ty), "{ty} is not an event type of the API");
     let url = url.or_else(|| app.cfg.webhook_url.clone());
     let ms = app.clock.tick();
@@ -69,7 +76,10 @@ pub fn check_deliverable(app: &App, url: &str) -> Result<Url, String> {
     if loopback || app.cfg.allow_remote_webhooks {
         Ok(u)
     } else {
-        Err(format!("'{}' is not a loopback address (start the sandbox with --allow-remote-webhooks to allow it)", u.host_str().unwrap_or("")))
+        Err(format!(
+            "'{}' is not a loopback address (start the sandbox with --allow-remote-webhooks to allow it)",
+            u.host_str().unwrap_or("")
+        ))
     }
 }
 
@@ -92,18 +102,22 @@ async fn resolve(app: &App, u: &Url) -> Result<Vec<SocketAddr>, String> {
     let addrs: Vec<SocketAddr> = match u.host() {
         Some(url::Host::Ipv4(ip)) => vec![SocketAddr::new(IpAddr::V4(ip), port)],
         Some(url::Host::Ipv6(ip)) => vec![SocketAddr::new(IpAddr::V6(ip), port)],
-        Some(url::Host::Domain(d)) => tokio::time::timeout(app.cfg.webhook_timeout(), tokio::net::lookup_host((d, port)))
-            .await
-            .map_err(|_| format!("resolving '{d}' timed out"))?
-            .map_err(|e| format!("cannot resolve '{d}': {e}"))?
-            .collect(),
+        Some(url::Host::Domain(d)) => {
+            tokio::time::timeout(app.cfg.webhook_timeout(), tokio::net::lookup_host((d, port)))
+                .await
+                .map_err(|_| format!("resolving '{d}' timed out"))?
+                .map_err(|e| format!("cannot resolve '{d}': {e}"))?
+                .collect()
+        }
         None => return Err("the URL has no host".into()),
     };
     if addrs.is_empty() {
         return Err("the host resolves to no address".into());
     }
     if addrs.iter().any(|a| reaches(app.listen, a.ip(), port)) {
-        return Err("it resolves to the sandbox itself (webhooks never go to the sandbox's own listener)".into());
+        return Err(
+            "it resolves to the sandbox itself (webhooks never go to the sandbox's own listener)".into()
+        );
     }
     if !app.cfg.allow_remote_webhooks && !addrs.iter().all(|a| is_loopback_ip(a.ip().to_canonical())) {
         return Err("it resolves to a non-loopback address (start the sandbox with --allow-remote-webhooks to allow it)".into());
@@ -114,8 +128,14 @@ async fn resolve(app: &App, u: &Url) -> Result<Vec<SocketAddr>, String> {
 /// The URL as logged: no query string or user info (they may carry secrets).
 pub fn redact(url: &str) -> String {
     match reqwest::Url::parse(url) {
-        Ok(u) => format!("{}://{}{}", u.scheme(), u.host_str().unwrap_or(""), u.port().map(|p| format!(":{p}")).unwrap_or_default())
-            + u.path(),
+        Ok(u) => {
+            format!(
+                "{}://{}{}",
+                u.scheme(),
+                u.host_str().unwrap_or(""),
+                u.port().map(|p| format!(":{p}")).unwrap_or_default()
+            ) + u.path()
+        }
         Err(_) => "<invalid url>".into(),
     }
 }
@@ -123,7 +143,8 @@ pub fn redact(url: &str) -> String {
 /// One signed POST, within `--webhook-timeout`; Ok(status) or Err(why it failed).
 pub async fn post_signed(app: &App, api_key: &str, url: &str, body: Vec<u8>) -> Result<u16, String> {
     let u = check_deliverable(app, url)?;
-    let sig = qbitpay::webhook::sign(&body, api_key, app.cfg.algorithm()).map_err(|e| format!("cannot sign: {e:?}"))?;
+    let sig = qbitpay::webhook::sign(&body, api_key, app.cfg.algorithm())
+        .map_err(|e| format!("cannot sign: {e:?}"))?;
     let send = async {
         let addrs = resolve(app, &u).await?;
         let host = match (u.host_str(), u.port()) {
@@ -185,7 +206,14 @@ pub struct Outcome {
 /// then retries), None for a resend; `at` its sandbox time when the schedule sets it (else
 /// now). Records the attempt, the event's delivery state and, after a failure with retries
 /// left, the next retry (`at` + the retry interval).
-pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Option<i64>, job: Option<i64>, at: Option<i64>) -> ApiResult<Outcome> {
+pub async fn attempt(
+    app: &Arc<App>,
+    acct: &Arc<Account>,
+    event_id: &str,
+    n: Option<i64>,
+    job: Option<i64>,
+    at: Option<i64>,
+) -> ApiResult<Outcome> {
     let Some(ev) = app.read(|c| store::event(c, &acct.id, event_id))? else {
         if let Some(seq) = job {
             app.write(|w| store::finish_job(w, seq))?; // the event is gone (an account reset)
@@ -203,7 +231,8 @@ pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Opt
     };
     if let Err(why) = check_deliverable(app, &url) {
         let ev = app.write(|w| {
-            let mut ev = store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
+            let mut ev =
+                store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
             if n.is_some() {
                 ev.delivery.status = "undeliverable".into();
                 ev.delivery.last_error = Some(why.clone());
@@ -218,7 +247,17 @@ pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Opt
         if n.is_none() {
             return Err(ApiError::invalid("id", format!("Cannot deliver to {}: {why}.", redact(&url))));
         }
-        let attempt = Attempt { at: format_millis(app.now()), at_ms: app.now(), url, status_code: None, error: Some(why), latency_ms: 0.0, next_retry_at: None, next_retry_ms: None, manual: false };
+        let attempt = Attempt {
+            at: format_millis(app.now()),
+            at_ms: app.now(),
+            url,
+            status_code: None,
+            error: Some(why),
+            latency_ms: 0.0,
+            next_retry_at: None,
+            next_retry_ms: None,
+            manual: false,
+        };
         return Ok(Outcome { attempt, event: ev });
     }
     let at_ms = at.unwrap_or_else(|| app.clock.tick());
@@ -230,7 +269,9 @@ pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Opt
     let total = retries + 1;
     let ok = matches!(outcome, Ok(code) if (200..300).contains(&code));
     let next_retry_ms = match n {
-        Some(i) if !ok && i < retries => Some(at_ms + (app.cfg.webhook_retry_interval * 1000.0).round() as i64),
+        Some(i) if !ok && i < retries => {
+            Some(at_ms + (app.cfg.webhook_retry_interval * 1000.0).round() as i64)
+        }
         _ => None,
     };
     let (status_code, error) = match &outcome {
@@ -249,7 +290,8 @@ pub async fn attempt(app: &Arc<App>, acct: &Arc<Account>, event_id: &str, n: Opt
         manual: n.is_none(),
     };
     let ev = app.write(|w| {
-        let mut ev = store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
+        let mut ev =
+            store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
         ev.delivery.attempts += 1;
         ev.delivery.last_status_code = status_code;
         if let Some(e) = &error {

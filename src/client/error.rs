@@ -113,18 +113,10 @@ impl ClientError {
         secrets: &[&str],
     ) -> ClientError {
         let ok = (200..300).contains(&status);
-        let kind = if ok {
-            ErrorKind::Api
-        } else {
-            ErrorKind::for_status(status)
-        };
+        let kind = if ok { ErrorKind::Api } else { ErrorKind::for_status(status) };
         let parsed = serde_json::from_str::<Json>(body).ok();
         let obj = parsed.as_ref().filter(|v| matches!(v, Json::Object(_)));
-        let field = |k: &str| {
-            obj.and_then(|o| o.get(k))
-                .and_then(Json::as_str)
-                .filter(|s| !s.is_empty())
-        };
+        let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Json::as_str).filter(|s| !s.is_empty());
         let code = status.to_string();
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
@@ -136,10 +128,8 @@ impl ClientError {
             e.type_ = redact(t, secrets);
         }
         e.param = field("param").map(|p| redact(p, secrets));
-        e.detail = obj
-            .and_then(|o| o.get("detail"))
-            .filter(|d| **d != Json::Null)
-            .map(|d| redact_json(d, secrets));
+        e.detail =
+            obj.and_then(|o| o.get("detail")).filter(|d| **d != Json::Null).map(|d| redact_json(d, secrets));
         e.status = Some(status);
         e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| redact(s, secrets));
         if kind == ErrorKind::RateLimit {
@@ -151,7 +141,13 @@ impl ClientError {
     /// An answer the client refuses whatever its status says (`code` names why): a redirect,
     /// a body over `maxResponseBytes`, a 2xx body that is not the object the call expects.
     /// `request_id` as the server sent it (credentials cut out here).
-    pub fn refused(code: &'static str, message: String, status: Option<u16>, request_id: Option<&str>, secrets: &[&str]) -> ClientError {
+    pub fn refused(
+        code: &'static str,
+        message: String,
+        status: Option<u16>,
+        request_id: Option<&str>,
+        secrets: &[&str],
+    ) -> ClientError {
         let mut e = ClientError::new(ErrorKind::Api, redact(&message, secrets));
         e.code = Some(code);
         e.status = status;
@@ -162,17 +158,16 @@ impl ClientError {
     /// A 403 to a client that authenticates with an access token is the token's narrow
     /// scope: say so (and what to do) when the server's message does not mention it.
     pub fn with_token_scope_hint(mut self) -> ClientError {
-        let said = self
-            .message
-            .as_bytes()
-            .windows(12)
-            .any(|w| w.eq_ignore_ascii_case(b"access token"));
+        let said = self.message.as_bytes().windows(12).any(|w| w.eq_ignore_ascii_case(b"access token"));
         if self.status == Some(403) && !said {
             if self.message.ends_with('.') {
                 self.message.pop();
             }
-            self.message = format!("{}. This client uses an access token, which may only retrieve and list charges \
-                 and mark a charge buyerPaid: make this call on your server, with the API key.", self.message);
+            self.message = format!(
+                "{}. This client uses an access token, which may only retrieve and list charges \
+                 and mark a charge buyerPaid: make this call on your server, with the API key.",
+                self.message
+            );
         }
         self
     }
@@ -227,7 +222,11 @@ fn cut(s: &str, secrets: &[&str]) -> String {
 
 /// `s` with `%XX` (ASCII only) and `\uXXXX` escapes decoded; anything else as it is.
 fn unescape(s: &str) -> String {
-    let hex = |from: usize, n: usize| s.get(from..from + n).filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit())).and_then(|t| u32::from_str_radix(t, 16).ok());
+    let hex = |from: usize, n: usize| {
+        s.get(from..from + n)
+            .filter(|t| t.bytes().all(|c| c.is_ascii_hexdigit()))
+            .and_then(|t| u32::from_str_radix(t, 16).ok())
+    };
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
     while let Some(c) = s[i..].chars().next() {
@@ -271,7 +270,9 @@ pub fn redact_json(v: &Json, secrets: &[&str]) -> Json {
     match v {
         Json::String(s) => Json::String(redact(s, secrets)),
         Json::Array(a) => Json::Array(a.iter().map(|x| redact_json(x, secrets)).collect()),
-        Json::Object(m) => Json::Object(m.iter().map(|(k, x)| (redact(k, secrets), redact_json(x, secrets))).collect()),
+        Json::Object(m) => {
+            Json::Object(m.iter().map(|(k, x)| (redact(k, secrets), redact_json(x, secrets))).collect())
+        }
         other => other.clone(),
     }
 }
@@ -351,18 +352,12 @@ mod tests {
         assert_eq!((e.kind, e.retry_after), (ErrorKind::RateLimit, Some(2.0)));
         assert!(serde_json::to_string(&e).unwrap().contains(r#""retryAfter":2.0"#));
         let e = ClientError::from_response(502, "<html>bad gateway</html>", None, Some(1.0), &[]);
-        assert_eq!(
-            (e.kind, e.type_.as_str(), e.retry_after),
-            (ErrorKind::Api, "api_error", None)
-        );
+        assert_eq!((e.kind, e.type_.as_str(), e.retry_after), (ErrorKind::Api, "api_error", None));
         assert!(e.message.contains("502"));
         let e = ClientError::from_response(200, "not json", Some("r"), None, &[]);
         assert_eq!(e.kind, ErrorKind::Api);
         let e = ClientError::from_response(401, "{}", None, None, &[]);
-        assert_eq!(
-            (e.kind, e.type_.as_str()),
-            (ErrorKind::Authentication, "authentication_error")
-        );
+        assert_eq!((e.kind, e.type_.as_str()), (ErrorKind::Authentication, "authentication_error"));
     }
 
     #[test]
@@ -389,18 +384,11 @@ mod tests {
             &[],
         );
         let m = terse.with_token_scope_hint().message;
-        assert!(
-            m.starts_with("Forbidden. This client uses an access token"),
-            "{m}"
-        );
+        assert!(m.starts_with("Forbidden. This client uses an access token"), "{m}");
         assert!(m.contains("API key"));
-        let clear =
-            r#"{"type":"authentication_error","message":"An Access Token may only read charges."}"#;
+        let clear = r#"{"type":"authentication_error","message":"An Access Token may only read charges."}"#;
         let e = ClientError::from_response(403, clear, None, None, &[]);
-        assert_eq!(
-            e.with_token_scope_hint().message,
-            "An Access Token may only read charges."
-        );
+        assert_eq!(e.with_token_scope_hint().message, "An Access Token may only read charges.");
         let e = ClientError::from_response(401, r#"{"message":"expired"}"#, None, None, &[]);
         assert_eq!(e.with_token_scope_hint().message, "expired");
     }
@@ -410,10 +398,7 @@ mod tests {
         let e = ClientError::connection("timeout", 1500.0);
         assert_eq!((e.kind, e.code), (ErrorKind::Connection, Some("timeout")));
         assert!(e.message.contains("1500 ms"));
-        assert_eq!(
-            ClientError::connection("whatever", 1.0).code,
-            Some("network")
-        );
+        assert_eq!(ClientError::connection("whatever", 1.0).code, Some("network"));
     }
 
     #[test]
@@ -423,7 +408,11 @@ mod tests {
         let key = "sk_test_Zq8HhV3mR7pL2x+/N9wK4c";
         let pct: String = key.bytes().map(|b| format!("%{b:02X}")).collect();
         let uesc: String = key.chars().map(|c| format!("\\u{:04x}", c as u32)).collect();
-        let mixed: String = key.chars().enumerate().map(|(i, c)| if i % 3 == 0 { format!("%{:02x}", c as u32) } else { c.to_string() }).collect();
+        let mixed: String = key
+            .chars()
+            .enumerate()
+            .map(|(i, c)| if i % 3 == 0 { format!("%{:02x}", c as u32) } else { c.to_string() })
+            .collect();
         for form in [
             key.to_string(),
             STANDARD.encode(format!("{key}:")),

@@ -3,8 +3,8 @@
 //! wire, so a page shorter than `limit` ends the walk (a `has_more` a server does send wins).
 
 use super::error::ClientError;
-use super::{is_int, type_name, Json, Map};
 use super::schema::{validate, Field};
+use super::{is_int, type_name, Json, Map};
 
 pub use crate::spec::{DEFAULT_LIST_LIMIT as DEFAULT_LIMIT, MAX_LIST_LIMIT as MAX_LIMIT};
 /// The largest `toArray({ max })`.
@@ -90,13 +90,7 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
             "limit" => {
                 if *v != Json::Null {
                     limit = match v.as_f64() {
-                        Some(n)
-                            if is_int(n)
-                                && n >= 1.0
-                                && n <= MAX_LIMIT as f64 =>
-                        {
-                            n as u32
-                        }
+                        Some(n) if is_int(n) && n >= 1.0 && n <= MAX_LIMIT as f64 => n as u32,
                         _ => {
                             return Err(ClientError::invalid(
                                 "limit",
@@ -136,21 +130,14 @@ pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams,
     }
     let cursor = match (after, before) {
         (Some(_), Some((k, _))) => {
-            return Err(ClientError::invalid(
-                k,
-                "Pass startingAfter or endingBefore, not both",
-            ));
+            return Err(ClientError::invalid(k, "Pass startingAfter or endingBefore, not both"));
         }
         (Some((_, id)), None) => Some(Cursor::StartingAfter(id)),
         (None, Some((_, id))) => Some(Cursor::EndingBefore(id)),
         (None, None) => None,
     };
     let filters = validate(&Json::Object(rest), filters, "")?;
-    Ok(ListParams {
-        limit,
-        cursor,
-        filters,
-    })
+    Ok(ListParams { limit, cursor, filters })
 }
 
 /// Whether more items follow a page in the direction it was fetched. A `has_more` from the
@@ -171,12 +158,8 @@ pub fn neighbour(
     match which {
         Which::Next if page_dir == Dir::Forward && !page_has_more => None,
         Which::Previous if page_dir == Dir::Backward && !page_has_more => None,
-        Which::Next => last_id
-            .filter(|s| !s.is_empty())
-            .map(|s| Cursor::StartingAfter(s.into())),
-        Which::Previous => first_id
-            .filter(|s| !s.is_empty())
-            .map(|s| Cursor::EndingBefore(s.into())),
+        Which::Next => last_id.filter(|s| !s.is_empty()).map(|s| Cursor::StartingAfter(s.into())),
+        Which::Previous => first_id.filter(|s| !s.is_empty()).map(|s| Cursor::EndingBefore(s.into())),
     }
 }
 
@@ -187,11 +170,7 @@ pub fn walk_next(
     first_id: Option<&str>,
     last_id: Option<&str>,
 ) -> Option<Cursor> {
-    let which = if dir == Dir::Forward {
-        Which::Next
-    } else {
-        Which::Previous
-    };
+    let which = if dir == Dir::Forward { Which::Next } else { Which::Previous };
     neighbour(which, dir, page_has_more, first_id, last_id)
 }
 
@@ -218,11 +197,22 @@ impl PageInfo {
     /// the way it was fetched, at the very cursor it was fetched from is refused
     /// (`cursor_not_advancing`): following it would fetch that cursor again, forever, and
     /// its items repeat. `secrets` are cut out of the message.
-    pub fn new(page: Option<&(u32, Option<Cursor>)>, len: u32, server_has_more: Option<bool>, first_id: Option<String>, last_id: Option<String>, secrets: &[&str]) -> Result<PageInfo, ClientError> {
+    pub fn new(
+        page: Option<&(u32, Option<Cursor>)>,
+        len: u32,
+        server_has_more: Option<bool>,
+        first_id: Option<String>,
+        last_id: Option<String>,
+        secrets: &[&str],
+    ) -> Result<PageInfo, ClientError> {
         let (limit, at) = page.map_or((DEFAULT_LIMIT, None), |(l, c)| (*l, c.as_ref()));
         let stuck = match at {
-            Some(Cursor::StartingAfter(id)) => Some(("startingAfter", id)).filter(|_| last_id.as_ref() == Some(id)),
-            Some(Cursor::EndingBefore(id)) => Some(("endingBefore", id)).filter(|_| first_id.as_ref() == Some(id)),
+            Some(Cursor::StartingAfter(id)) => {
+                Some(("startingAfter", id)).filter(|_| last_id.as_ref() == Some(id))
+            }
+            Some(Cursor::EndingBefore(id)) => {
+                Some(("endingBefore", id)).filter(|_| first_id.as_ref() == Some(id))
+            }
             None => None,
         };
         if let Some((name, id)) = stuck {
@@ -324,8 +314,8 @@ pub fn to_array_max(opts: &Json) -> Result<u32, ClientError> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::client::parse;
     use crate::client::error::ErrorKind;
+    use crate::client::parse;
     use crate::client::schema::Ty;
 
     const F: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
@@ -337,10 +327,7 @@ mod tests {
     #[test]
     fn list_params_table() {
         let p = lp("{}").unwrap();
-        assert_eq!(
-            (p.limit, p.cursor.clone(), p.dir()),
-            (10, None, Dir::Forward)
-        );
+        assert_eq!((p.limit, p.cursor.clone(), p.dir()), (10, None, Dir::Forward));
         let p = lp(r#"{"limit":100,"startingAfter":"ch_1","externalOrderId":"o"}"#).unwrap();
         assert_eq!(p.cursor, Some(Cursor::StartingAfter("ch_1".into())));
         assert_eq!(
@@ -349,24 +336,15 @@ mod tests {
         );
         let p = lp(r#"{"ending_before":"ch_9","limit":null}"#).unwrap();
         assert_eq!((p.limit, p.dir()), (10, Dir::Backward));
-        assert_eq!(
-            lp(r#"{"starting_after":"a"}"#).unwrap().cursor,
-            Some(Cursor::StartingAfter("a".into()))
-        );
+        assert_eq!(lp(r#"{"starting_after":"a"}"#).unwrap().cursor, Some(Cursor::StartingAfter("a".into())));
         assert!(lp("null").is_ok());
         for (src, param) in [
             (r#"{"limit":0}"#, "limit"),
             (r#"{"limit":101}"#, "limit"),
             (r#"{"limit":2.5}"#, "limit"),
             (r#"{"limit":"10"}"#, "limit"),
-            (
-                r#"{"startingAfter":"a","endingBefore":"b"}"#,
-                "endingBefore",
-            ),
-            (
-                r#"{"startingAfter":"a","starting_after":"b"}"#,
-                "starting_after",
-            ),
+            (r#"{"startingAfter":"a","endingBefore":"b"}"#, "endingBefore"),
+            (r#"{"startingAfter":"a","starting_after":"b"}"#, "starting_after"),
             (r#"{"startingAfter":5}"#, "startingAfter"),
             (r#"{"startingAfter":""}"#, "startingAfter"),
             (r#"{"bogus":1}"#, "bogus"),
@@ -392,38 +370,17 @@ mod tests {
         let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
         let eb = |s: &str| Some(Cursor::EndingBefore(s.into()));
         // A forward page: next = after its last item unless it was the last page.
-        assert_eq!(
-            neighbour(Next, Dir::Forward, true, Some("a"), Some("z")),
-            sa("z")
-        );
-        assert_eq!(
-            neighbour(Next, Dir::Forward, false, Some("a"), Some("z")),
-            None
-        );
-        assert_eq!(
-            neighbour(Previous, Dir::Forward, false, Some("a"), Some("z")),
-            eb("a")
-        );
+        assert_eq!(neighbour(Next, Dir::Forward, true, Some("a"), Some("z")), sa("z"));
+        assert_eq!(neighbour(Next, Dir::Forward, false, Some("a"), Some("z")), None);
+        assert_eq!(neighbour(Previous, Dir::Forward, false, Some("a"), Some("z")), eb("a"));
         // A backward page: previous = before its first item unless nothing newer is left.
-        assert_eq!(
-            neighbour(Previous, Dir::Backward, true, Some("a"), Some("z")),
-            eb("a")
-        );
-        assert_eq!(
-            neighbour(Previous, Dir::Backward, false, Some("a"), Some("z")),
-            None
-        );
-        assert_eq!(
-            neighbour(Next, Dir::Backward, false, Some("a"), Some("z")),
-            sa("z")
-        );
+        assert_eq!(neighbour(Previous, Dir::Backward, true, Some("a"), Some("z")), eb("a"));
+        assert_eq!(neighbour(Previous, Dir::Backward, false, Some("a"), Some("z")), None);
+        assert_eq!(neighbour(Next, Dir::Backward, false, Some("a"), Some("z")), sa("z"));
         // An empty page has no neighbour to address.
         assert_eq!(neighbour(Next, Dir::Backward, false, None, None), None);
         assert_eq!(walk_next(Dir::Forward, true, Some("a"), Some("z")), sa("z"));
-        assert_eq!(
-            walk_next(Dir::Backward, true, Some("a"), Some("z")),
-            eb("a")
-        );
+        assert_eq!(walk_next(Dir::Backward, true, Some("a"), Some("z")), eb("a"));
         assert_eq!(walk_next(Dir::Backward, false, Some("a"), Some("z")), None);
     }
 
@@ -457,12 +414,8 @@ mod tests {
                     d.reverse();
                 }
                 seen.extend(d);
-                match walk_next(
-                    dir,
-                    more,
-                    data.first().map(|s| s.as_str()),
-                    data.last().map(|s| s.as_str()),
-                ) {
+                match walk_next(dir, more, data.first().map(|s| s.as_str()), data.last().map(|s| s.as_str()))
+                {
                     Some(n) => c = Some(n),
                     None => break,
                 }
@@ -482,14 +435,7 @@ mod tests {
         let m = |s: &str| to_array_max(&parse(s).unwrap());
         assert_eq!(m(r#"{"max":1000}"#).unwrap(), 1000);
         assert_eq!(m(r#"{"max":10000}"#).unwrap(), 10000);
-        for bad in [
-            "{}",
-            "null",
-            r#"{"max":10001}"#,
-            r#"{"max":0}"#,
-            r#"{"max":"5"}"#,
-            r#"{"max":1.5}"#,
-        ] {
+        for bad in ["{}", "null", r#"{"max":10001}"#, r#"{"max":0}"#, r#"{"max":"5"}"#, r#"{"max":1.5}"#] {
             assert_eq!(m(bad).unwrap_err().param.as_deref(), Some("max"), "{bad}");
         }
     }
@@ -528,9 +474,11 @@ mod tests {
     fn has_more_from_the_server_wins_over_the_page_length() {
         let full = PageInfo::new(Some(&(2, None)), 2, None, Some("a".into()), Some("b".into()), &[]).unwrap();
         assert!(full.has_more);
-        let said_no = PageInfo::new(Some(&(2, None)), 2, Some(false), Some("a".into()), Some("b".into()), &[]).unwrap();
+        let said_no =
+            PageInfo::new(Some(&(2, None)), 2, Some(false), Some("a".into()), Some("b".into()), &[]).unwrap();
         assert!(!said_no.has_more);
-        let short_but_more = PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()), &[]).unwrap();
+        let short_but_more =
+            PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()), &[]).unwrap();
         assert!(short_but_more.has_more);
         assert_eq!(short_but_more.neighbour(Which::Next), Some(Cursor::StartingAfter("c".into())));
         let mut w = Walk::default();
@@ -552,7 +500,14 @@ mod tests {
         let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
         let eb = |s: &str| Some(Cursor::EndingBefore(s.into()));
         let page = |at: Option<Cursor>, more: Option<bool>, first: &str, last: &str| {
-            PageInfo::new(Some(&(2, at)), 2, more, Some(first.into()), Some(last.into()), &["sk_test_secret_key"])
+            PageInfo::new(
+                Some(&(2, at)),
+                2,
+                more,
+                Some(first.into()),
+                Some(last.into()),
+                &["sk_test_secret_key"],
+            )
         };
         // The same full page again after its own last item: forward, with or without has_more.
         for more in [None, Some(true), Some(false)] {
@@ -571,7 +526,11 @@ mod tests {
         assert!(PageInfo::new(Some(&(2, sa("ch_b"))), 0, None, None, None, &[]).is_ok());
         // The cursor is quoted with credentials cut out.
         let e = page(sa("sk_test_secret_key"), None, "x", "sk_test_secret_key").unwrap_err();
-        assert!(!e.message.contains("sk_test_secret_key") && e.message.contains("[redacted]"), "{}", e.message);
+        assert!(
+            !e.message.contains("sk_test_secret_key") && e.message.contains("[redacted]"),
+            "{}",
+            e.message
+        );
 
         // The walk: the first page, then the same page again ends it with the error.
         let mut w = Walk::default();

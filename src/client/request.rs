@@ -36,7 +36,9 @@ pub enum Auth {
 impl Auth {
     pub fn header(&self) -> String {
         match self {
-            Auth::ApiKey(k) => format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{k}:"))),
+            Auth::ApiKey(k) => {
+                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{k}:")))
+            }
             Auth::AccessToken(t) => format!("Bearer {t}"),
         }
     }
@@ -126,15 +128,18 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
     /// The error for an answer to this request that is not a success (or a 2xx whose body
     /// is not JSON): its credential cut out, and for an access token what its scope allows.
-    pub fn error_for(&self, status: u16, body: &str, request_id: Option<&str>, retry_after: Option<f64>) -> ClientError {
+    pub fn error_for(
+        &self,
+        status: u16,
+        body: &str,
+        request_id: Option<&str>,
+        retry_after: Option<f64>,
+    ) -> ClientError {
         let e = ClientError::from_response(status, body, request_id, retry_after, &[self.auth.secret()]);
         if self.auth.is_token() {
             e.with_token_scope_hint()
@@ -145,7 +150,13 @@ impl Request {
 
     /// The error a call ends with when its last attempt ended with `outcome` (the retry
     /// policy said no more): a connection error, or the error for the server's answer.
-    pub fn final_error(&self, outcome: Outcome, body: &str, request_id: Option<&str>, retry_after: Option<f64>) -> ClientError {
+    pub fn final_error(
+        &self,
+        outcome: Outcome,
+        body: &str,
+        request_id: Option<&str>,
+        retry_after: Option<f64>,
+    ) -> ClientError {
         match outcome {
             Outcome::Network => ClientError::connection("network", self.timeout_ms),
             Outcome::Timeout => ClientError::connection("timeout", self.timeout_ms),
@@ -171,7 +182,12 @@ impl Request {
     }
 
     /// A body over `maxResponseBytes`, as the server declared it (`declared`) or as read.
-    pub fn too_large_error(&self, status: u16, request_id: Option<&str>, declared: Option<u64>) -> ClientError {
+    pub fn too_large_error(
+        &self,
+        status: u16,
+        request_id: Option<&str>,
+        declared: Option<u64>,
+    ) -> ClientError {
         let limit = super::fmt_num(self.max_response_bytes as f64);
         let message = match declared {
             Some(n) => format!("The QbitPay API's answer (HTTP {status}) is {} bytes, more than maxResponseBytes ({limit}); it was not read", super::fmt_num(n as f64)),
@@ -183,7 +199,8 @@ impl Request {
     /// A 2xx whose body is not the object the call expects (`got` says what it was).
     pub fn unexpected_body_error(&self, status: u16, request_id: Option<&str>, got: &str) -> ClientError {
         let expected = if self.page.is_some() { "a list object" } else { "a JSON object" };
-        let message = format!("The QbitPay API answered HTTP {status} with {got} where {expected} was expected");
+        let message =
+            format!("The QbitPay API answered HTTP {status} with {got} where {expected} was expected");
         ClientError::refused("invalid_response", message, Some(status), request_id, &[self.auth.secret()])
     }
 }
@@ -191,7 +208,9 @@ impl Request {
 /// The origin (`scheme://host[:port]`) of `location`, that of `url` when it is relative;
 /// never its path, query or user info.
 fn origin(location: &str, url: &str) -> String {
-    let absolute = location.split_once("://").filter(|(scheme, _)| !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let absolute = location
+        .split_once("://")
+        .filter(|(scheme, _)| !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()));
     let (scheme, rest) = absolute.or_else(|| url.split_once("://")).unwrap_or_default();
     let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
     format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, host)| host))
@@ -202,7 +221,9 @@ fn auth_of(o: &serde_json::Map<String, Json>, keys_allowed: bool) -> Result<Opti
     let key = o.get("apiKey").and_then(Json::as_str);
     let token = o.get("accessToken").and_then(Json::as_str);
     match (key, token) {
-        (Some(_), Some(_)) => Err(ClientError::invalid("accessToken", "Pass either apiKey or accessToken, not both")),
+        (Some(_), Some(_)) => {
+            Err(ClientError::invalid("accessToken", "Pass either apiKey or accessToken, not both"))
+        }
         (None, None) => Ok(None),
         (Some(_), None) if !keys_allowed => Err(ClientError::invalid("apiKey", BROWSER_KEY)),
         (Some(k), None) => Ok(Some(Auth::ApiKey(k.to_string()))),
@@ -215,7 +236,8 @@ impl Config {
     /// in a browser needs `dangerouslyAllowBrowser: true`.
     pub fn new(opts: &Json, env: &Env) -> Result<Config, ClientError> {
         let o = validate(opts, CLIENT_OPTIONS, "")?;
-        let keys_allowed = !env.browser || o.get("dangerouslyAllowBrowser").and_then(Json::as_bool) == Some(true);
+        let keys_allowed =
+            !env.browser || o.get("dangerouslyAllowBrowser").and_then(Json::as_bool) == Some(true);
         let auth = auth_of(&o, keys_allowed)?.ok_or_else(|| {
             ClientError::invalid(
                 "apiKey",
@@ -245,7 +267,10 @@ impl Config {
             base_url,
             timeout_ms: o.get("timeoutMs").and_then(Json::as_f64).unwrap_or(DEFAULT_TIMEOUT_MS),
             max_retries: o.get("maxRetries").and_then(Json::as_f64).map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
-            max_response_bytes: o.get("maxResponseBytes").and_then(Json::as_f64).map_or(DEFAULT_MAX_RESPONSE_BYTES.into(), |n| n as u64),
+            max_response_bytes: o
+                .get("maxResponseBytes")
+                .and_then(Json::as_f64)
+                .map_or(DEFAULT_MAX_RESPONSE_BYTES.into(), |n| n as u64),
             user_agent: Json::Object(ua).to_string(),
         })
     }
@@ -278,7 +303,10 @@ impl Config {
             let got = if call.id.is_string() { "a string it cannot be" } else { type_name(&call.id) };
             return Err(ClientError::invalid(
                 "id",
-                format!("{}.{}: id must be a non-empty string other than '.' and '..', got {got}", res.name, op.name),
+                format!(
+                    "{}.{}: id must be a non-empty string other than '.' and '..', got {got}",
+                    res.name, op.name
+                ),
             ));
         }
         url.push_str(op.suffix);
@@ -289,7 +317,10 @@ impl Config {
         match op.args {
             Args::None | Args::Id => {
                 if !params.is_null() {
-                    return Err(ClientError::invalid("params", format!("{}.{} takes no parameters", res.name, op.name)));
+                    return Err(ClientError::invalid(
+                        "params",
+                        format!("{}.{} takes no parameters", res.name, op.name),
+                    ));
                 }
             }
             Args::List => {
@@ -339,7 +370,10 @@ impl Config {
             body,
             timeout_ms: opts.get("timeoutMs").and_then(Json::as_f64).unwrap_or(self.timeout_ms),
             max_retries: opts.get("maxRetries").and_then(Json::as_f64).map_or(self.max_retries, |n| n as u32),
-            max_response_bytes: opts.get("maxResponseBytes").and_then(Json::as_f64).map_or(self.max_response_bytes, |n| n as u64),
+            max_response_bytes: opts
+                .get("maxResponseBytes")
+                .and_then(Json::as_f64)
+                .map_or(self.max_response_bytes, |n| n as u64),
             page,
             idempotency_key,
             auth,

@@ -3,11 +3,11 @@
 //! TypeScript signatures) is generic over it.
 
 use super::error::ClientError;
-use super::Json;
 use super::schema::{Args, Field, Op, Resource, Ty, Union};
+use super::Json;
 use crate::spec::{
-    self, BALANCE_TRANSACTION_STATUSES, BALANCE_TRANSACTION_TYPES, BASE_CURRENCIES, CURRENCIES, PAYOUT_STATUSES,
-    QUOTE_CURRENCIES,
+    self, BALANCE_TRANSACTION_STATUSES, BALANCE_TRANSACTION_TYPES, BASE_CURRENCIES, CURRENCIES,
+    PAYOUT_STATUSES, QUOTE_CURRENCIES,
 };
 
 const CHARGE_FILTERS: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
@@ -29,14 +29,15 @@ fn payment_type_matches_quote(p: &Json) -> Result<(), ClientError> {
     let Some(pt) = p.get("paymentType").and_then(Json::as_str) else {
         return Ok(());
     };
-    let quote = p
-        .get("quoteCurrency")
-        .and_then(Json::as_str)
-        .unwrap_or(spec::DEFAULT_QUOTE_CURRENCY);
+    let quote = p.get("quoteCurrency").and_then(Json::as_str).unwrap_or(spec::DEFAULT_QUOTE_CURRENCY);
     match spec::payment_types(quote) {
         types if !types.is_empty() && !types.contains(&pt) => Err(ClientError::invalid(
             "paymentType",
-            format!("Invalid paymentType: with quoteCurrency {} it must be one of {}", quote, types.join(", ")),
+            format!(
+                "Invalid paymentType: with quoteCurrency {} it must be one of {}",
+                quote,
+                types.join(", ")
+            ),
         )),
         _ => Ok(()),
     }
@@ -53,7 +54,10 @@ fn source_needs_type(p: &Json) -> Result<(), ClientError> {
     if p.get("source").is_some() && p.get("type").is_none() {
         return Err(ClientError::invalid(
             "type",
-            format!("Missing required parameter: type (filtering by source needs the type of the source: {})", BALANCE_TRANSACTION_TYPES.join(", ")),
+            format!(
+                "Missing required parameter: type (filtering by source needs the type of the source: {})",
+                BALANCE_TRANSACTION_TYPES.join(", ")
+            ),
         ));
     }
     Ok(())
@@ -62,13 +66,7 @@ fn source_needs_type(p: &Json) -> Result<(), ClientError> {
 const PAYOUT_CREATE: &[Field] = &[
     Field::req("amount", Ty::Amount),
     Field::req("currency", Ty::Enum(CURRENCIES)),
-    Field::req(
-        "destination",
-        Ty::Tagged(&Union {
-            tag: "type",
-            variants: spec::DESTINATIONS,
-        }),
-    ),
+    Field::req("destination", Ty::Tagged(&Union { tag: "type", variants: spec::DESTINATIONS })),
     Field::opt("description", Ty::Str),
     Field::opt("externalOrderId", Ty::Str),
 ];
@@ -89,16 +87,18 @@ fn symbol_is_a_market(p: &Json) -> Result<(), ClientError> {
     let ok = BASE_CURRENCIES.iter().any(|base| {
         b.starts_with(base.as_bytes())
             && b.get(base.len()) == Some(&b'/')
-            && QUOTE_CURRENCIES
-                .iter()
-                .any(|q| b.get(base.len() + 1..) == Some(q.as_bytes()))
+            && QUOTE_CURRENCIES.iter().any(|q| b.get(base.len() + 1..) == Some(q.as_bytes()))
     });
     if ok {
         return Ok(());
     }
     Err(ClientError::invalid(
         "symbol",
-        format!("Invalid symbol: must be BASE/QUOTE (e.g. USDT/CNY) with BASE one of {} and QUOTE one of {}", BASE_CURRENCIES.join(", "), QUOTE_CURRENCIES.join(", ")),
+        format!(
+            "Invalid symbol: must be BASE/QUOTE (e.g. USDT/CNY) with BASE one of {} and QUOTE one of {}",
+            BASE_CURRENCIES.join(", "),
+            QUOTE_CURRENCIES.join(", ")
+        ),
     ))
 }
 
@@ -177,12 +177,24 @@ pub(crate) use families;
 
 /// The call shape `args` names (`list(params?: T)`, `retrieve(id)`, ...).
 macro_rules! args_of {
-    (list (params?: $t:tt)) => { Args::List };
-    ($op:ident ()) => { Args::None };
-    ($op:ident (id)) => { Args::Id };
-    ($op:ident (params: $t:tt)) => { Args::Params };
-    ($op:ident (params?: $t:tt)) => { Args::Params };
-    ($op:ident (id, params: $t:tt)) => { Args::IdParams };
+    (list (params?: $t:tt)) => {
+        Args::List
+    };
+    ($op:ident ()) => {
+        Args::None
+    };
+    ($op:ident (id)) => {
+        Args::Id
+    };
+    ($op:ident (params: $t:tt)) => {
+        Args::Params
+    };
+    ($op:ident (params?: $t:tt)) => {
+        Args::Params
+    };
+    ($op:ident (id, params: $t:tt)) => {
+        Args::IdParams
+    };
 }
 
 /// The core's half of the table: a module per family (`resources::payouts`) with a
@@ -241,11 +253,21 @@ mod tests {
         };
     }
     macro_rules! ts_params {
-        () => { None };
-        (id) => { None };
-        (params: $t:ident) => { Some((stringify!($t), false)) };
-        (params?: $t:ident) => { Some((stringify!($t), true)) };
-        (id, params: $t:ident) => { Some((stringify!($t), false)) };
+        () => {
+            None
+        };
+        (id) => {
+            None
+        };
+        (params: $t:ident) => {
+            Some((stringify!($t), false))
+        };
+        (params?: $t:ident) => {
+            Some((stringify!($t), true))
+        };
+        (id, params: $t:ident) => {
+            Some((stringify!($t), false))
+        };
     }
     const OPS: &[(&Op, Option<(&str, bool)>)] = families!(params_of);
 
@@ -256,14 +278,18 @@ mod tests {
             .iter()
             .filter_map(|kw| {
                 let head = format!("{kw}{name}");
-                src.match_indices(&head).map(|(i, _)| i).find(|&i| {
-                    !src[i + head.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
-                })
+                src.match_indices(&head)
+                    .map(|(i, _)| i)
+                    .find(|&i| !src[i + head.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_'))
             })
             .next()
             .unwrap_or_else(|| panic!("no declaration of {name}"));
         let rest = &src[at..];
-        let end = if rest.starts_with("export interface") { rest.find("\n}\n").unwrap() + 2 } else { rest.find(";\n").unwrap() + 1 };
+        let end = if rest.starts_with("export interface") {
+            rest.find("\n}\n").unwrap() + 2
+        } else {
+            rest.find(";\n").unwrap() + 1
+        };
         let mut out = String::new();
         let mut text = &rest[..end];
         while let Some(i) = text.find("/*") {
@@ -291,7 +317,12 @@ mod tests {
             let end = if optional { i - 1 } else { i };
             let start = body[..end].rfind(|c: char| !(c.is_alphanumeric() || c == '_')).map_or(0, |s| s + 1);
             let before = body[..start].trim_end();
-            if start < end && (before.ends_with(['{', ';', '(']) || body[..start].ends_with('\n') || before.is_empty() || body[..start].ends_with("  ")) {
+            if start < end
+                && (before.ends_with(['{', ';', '('])
+                    || body[..start].ends_with('\n')
+                    || before.is_empty()
+                    || body[..start].ends_with("  "))
+            {
                 out.push((body[start..end].to_string(), optional));
             }
         }
@@ -319,16 +350,23 @@ mod tests {
         assert_eq!(literals(WEBHOOK_TYPES, "ChargeEventType"), CHARGE_EVENT_TYPES);
         assert_eq!(literals(WEBHOOK_TYPES, "PayoutEventType"), PAYOUT_EVENT_TYPES);
         // The defaults the declarations document.
-        for (default, field) in [(DEFAULT_BASE_CURRENCY, "baseCurrency"), (DEFAULT_QUOTE_CURRENCY, "quoteCurrency")] {
+        for (default, field) in
+            [(DEFAULT_BASE_CURRENCY, "baseCurrency"), (DEFAULT_QUOTE_CURRENCY, "quoteCurrency")]
+        {
             assert!(TYPES.contains(&format!("/** Default `{default}`. */\n  {field}?:")), "{field}");
         }
-        assert!(TYPES.contains(&format!("/** 1..{MAX_LIST_LIMIT}, default {DEFAULT_LIST_LIMIT}. */\n  limit?: number;")));
+        assert!(TYPES.contains(&format!(
+            "/** 1..{MAX_LIST_LIMIT}, default {DEFAULT_LIST_LIMIT}. */\n  limit?: number;"
+        )));
     }
 
     #[test]
     fn the_typescript_parameters_are_the_operations_parameters() {
         let list_params: Vec<String> = members(TYPES, "ListParams").into_iter().map(|(n, _)| n).collect();
-        assert_eq!(list_params, ["limit", "startingAfter", "starting_after", "endingBefore", "ending_before"]);
+        assert_eq!(
+            list_params,
+            ["limit", "startingAfter", "starting_after", "endingBefore", "ending_before"]
+        );
         let mut checked = 0;
         for (op, ts) in OPS {
             let Some((ty, optional)) = ts else {
@@ -338,11 +376,16 @@ mod tests {
             // The argument is optional exactly when no parameter is required.
             assert_eq!(*optional, op.params.iter().all(|f| !f.required), "{ty}");
             let ts = members(TYPES, ty);
-            let names: Vec<&str> = ts.iter().map(|(n, _)| n.as_str()).filter(|n| !list_params.iter().any(|l| l == n)).collect();
+            let names: Vec<&str> =
+                ts.iter().map(|(n, _)| n.as_str()).filter(|n| !list_params.iter().any(|l| l == n)).collect();
             for f in op.params {
                 assert!(names.contains(&f.name), "{ty} lacks {}", f.name);
                 let ts_optional = ts.iter().any(|(n, o)| n == f.name && *o);
-                assert_eq!(ts_optional, !f.required, "{ty}.{}: optional in one, required in the other", f.name);
+                assert_eq!(
+                    ts_optional, !f.required,
+                    "{ty}.{}: optional in one, required in the other",
+                    f.name
+                );
             }
             for n in &names {
                 assert!(op.params.iter().any(|f| f.name == *n), "{ty}.{n} is no parameter of {}", op.name);
@@ -356,13 +399,17 @@ mod tests {
         for d in DESTINATIONS {
             let decl_name = ["BankAccountDestination", "WalletDestination", "AccountDestination"]
                 .into_iter()
-                .find(|n| members(TYPES, n).iter().any(|(m, _)| m == "type") && literals(TYPES, n).iter().any(|t| t == d.ty))
+                .find(|n| {
+                    members(TYPES, n).iter().any(|(m, _)| m == "type")
+                        && literals(TYPES, n).iter().any(|t| t == d.ty)
+                })
                 .unwrap_or_else(|| panic!("no destination declares type {}", d.ty));
             let mut fields = members(TYPES, decl_name);
             if decl(TYPES, decl_name).contains("extends BankDetails") {
                 fields.extend(bank.iter().cloned());
             }
-            let required: Vec<&str> = fields.iter().filter(|(n, o)| !o && n != "type").map(|(n, _)| n.as_str()).collect();
+            let required: Vec<&str> =
+                fields.iter().filter(|(n, o)| !o && n != "type").map(|(n, _)| n.as_str()).collect();
             let optional: Vec<&str> = fields.iter().filter(|(_, o)| *o).map(|(n, _)| n.as_str()).collect();
             assert_eq!((required.as_slice(), optional.as_slice()), (d.required, d.optional), "{}", d.ty);
         }

@@ -95,7 +95,6 @@ pub fn next_delay_ms(
     })
 }
 
-
 /// What a 2xx body is, as the binding parsed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -112,7 +111,12 @@ pub enum Seen<'a> {
     /// An answer's status and headers (`header` reads one by lower-case name).
     /// `opaque_redirect`: a browser's answer to a redirect under `redirect: 'manual'`
     /// (status 0, no headers).
-    Head { status: u16, opaque_redirect: bool, request_id: Option<&'a str>, header: &'a dyn Fn(&str) -> Option<String> },
+    Head {
+        status: u16,
+        opaque_redirect: bool,
+        request_id: Option<&'a str>,
+        header: &'a dyn Fn(&str) -> Option<String>,
+    },
     /// The whole body, within the limit: its shape, and its text, asked for only when the
     /// call fails (a success is never copied into the core).
     Body { shape: Shape, text: &'a dyn Fn() -> String },
@@ -183,14 +187,17 @@ impl<'r> Attempts<'r> {
                 let limit = self.req.max_response_bytes;
                 let declared = header("content-length").and_then(|n| n.trim().parse::<u64>().ok());
                 if let Some(n) = declared.filter(|n| *n > limit) {
-                    return self.fail(self.req.too_large_error(status, self.request_id.as_deref(), Some(n)), None);
+                    return self
+                        .fail(self.req.too_large_error(status, self.request_id.as_deref(), Some(n)), None);
                 }
                 if !(200..300).contains(&status) {
                     self.retry_after = parse_retry_after(header("retry-after").as_deref());
                 }
                 Action::Read { limit, whole: declared.is_some() && header("content-encoding").is_none() }
             }
-            Seen::Overflow => self.fail(self.req.too_large_error(self.status, self.request_id.as_deref(), None), None),
+            Seen::Overflow => {
+                self.fail(self.req.too_large_error(self.status, self.request_id.as_deref(), None), None)
+            }
             Seen::Body { shape, text } => {
                 if !(200..300).contains(&self.status) {
                     return self.after(Outcome::Status(self.status), Some(text));
@@ -274,18 +281,9 @@ mod tests {
         assert_eq!(next_delay_ms(1, 0, s503, None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(400), None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(200), None, 0.5), None);
-        assert_eq!(
-            next_delay_ms(1, 2, Outcome::Status(429), Some(2.0), 0.5),
-            Some(2000.0)
-        );
-        assert_eq!(
-            next_delay_ms(1, 2, Outcome::Status(429), Some(0.25), 0.5),
-            Some(250.0)
-        );
-        assert_eq!(
-            next_delay_ms(1, 2, Outcome::Status(429), Some(3600.0), 0.5),
-            Some(60_000.0)
-        );
+        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(2.0), 0.5), Some(2000.0));
+        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(0.25), 0.5), Some(250.0));
+        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(3600.0), 0.5), Some(60_000.0));
         assert_eq!(next_delay_ms(1, 2, Outcome::Timeout, None, 0.0), Some(0.0));
     }
 
@@ -293,10 +291,7 @@ mod tests {
     fn retry_after_header() {
         assert_eq!(parse_retry_after(Some("2")), Some(2.0));
         assert_eq!(parse_retry_after(Some(" 1.5 ")), Some(1.5));
-        assert_eq!(
-            parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")),
-            None
-        );
+        assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
         assert_eq!(parse_retry_after(Some("-1")), None);
         assert_eq!(parse_retry_after(Some("1.")), None);
         assert_eq!(parse_retry_after(Some(".5")), None);
@@ -314,11 +309,19 @@ mod tests {
     const KEY: &str = "sk_test_attempts_0123456789";
 
     fn request(list: bool, opts: &str) -> Request {
-        let c = Config::new(&parse(&format!(r#"{{"apiKey":"{KEY}","baseUrl":"https://api.example"}}"#)).unwrap(), &Env::default()).unwrap();
+        let c = Config::new(
+            &parse(&format!(r#"{{"apiKey":"{KEY}","baseUrl":"https://api.example"}}"#)).unwrap(),
+            &Env::default(),
+        )
+        .unwrap();
         let call = Call { opts: parse(opts).unwrap(), ..Call::default() };
         let call = if list { call } else { Call { id: "ch_1".into(), ..call } };
         let res = &crate::client::resources::charges::RESOURCE;
-        let op = if list { &crate::client::resources::charges::list } else { &crate::client::resources::charges::retrieve };
+        let op = if list {
+            &crate::client::resources::charges::list
+        } else {
+            &crate::client::resources::charges::retrieve
+        };
         c.prepare(res, op, &call, None, String::new).unwrap()
     }
     fn half() -> f64 {
@@ -331,9 +334,15 @@ mod tests {
     }
     impl Script<'_> {
         fn head(&mut self, status: u16, headers: &[(&str, &str)]) -> Action {
-            let h: HashMap<String, String> = headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+            let h: HashMap<String, String> =
+                headers.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
             let rid = h.get("request-id").cloned();
-            self.m.next(Seen::Head { status, opaque_redirect: false, request_id: rid.as_deref(), header: &|n: &str| h.get(n).cloned() })
+            self.m.next(Seen::Head {
+                status,
+                opaque_redirect: false,
+                request_id: rid.as_deref(),
+                header: &|n: &str| h.get(n).cloned(),
+            })
         }
         fn body(&mut self, shape: Shape, text: &str) -> Action {
             self.m.next(Seen::Body { shape, text: &|| text.to_string() })
@@ -353,7 +362,10 @@ mod tests {
         let mut s = Script { m: Attempts::new(&req, half) };
         assert_eq!(s.m.start(), Action::Send(1));
         assert_eq!(s.head(200, &[("content-length", "20")]), Action::Read { limit: 8 << 20, whole: true });
-        assert_eq!(s.m.next(Seen::Body { shape: Shape::Object { data_array: false }, text: &never }), Action::Done);
+        assert_eq!(
+            s.m.next(Seen::Body { shape: Shape::Object { data_array: false }, text: &never }),
+            Action::Done
+        );
         // A declared length is trusted only without a content encoding (which could inflate).
         let gzip = s.head(200, &[("content-length", "9"), ("content-encoding", "gzip")]);
         assert_eq!(gzip, Action::Read { limit: 8 << 20, whole: false });
@@ -362,10 +374,16 @@ mod tests {
         let mut s = Script { m: Attempts::new(&list, half) };
         s.m.start();
         s.head(200, &[]);
-        assert_eq!(s.m.next(Seen::Body { shape: Shape::Object { data_array: true }, text: &never }), Action::Done);
+        assert_eq!(
+            s.m.next(Seen::Body { shape: Shape::Object { data_array: true }, text: &never }),
+            Action::Done
+        );
         s.head(200, &[("request-id", "req_9")]);
         let f = failed(s.body(Shape::Object { data_array: false }, r#"{"object":"list"}"#));
-        assert_eq!((f.error.code, f.error.status, f.error.request_id.as_deref()), (Some("invalid_response"), Some(200), Some("req_9")));
+        assert_eq!(
+            (f.error.code, f.error.status, f.error.request_id.as_deref()),
+            (Some("invalid_response"), Some(200), Some("req_9"))
+        );
         assert_eq!(f.error.message, "The QbitPay API answered HTTP 200 with an object without a data array where a list object was expected");
         assert_eq!(f.raw, Some(Json::from(r#"{"object":"list"}"#)));
     }
@@ -373,12 +391,21 @@ mod tests {
     #[test]
     fn a_2xx_of_another_shape_fails_with_a_redacted_excerpt_and_is_not_retried() {
         let req = request(false, "null");
-        for (got, short) in [("null", "null"), ("a string", r#""s""#), ("a number", "42"), ("an array", "[{}]"), ("a boolean", "true")] {
+        for (got, short) in [
+            ("null", "null"),
+            ("a string", r#""s""#),
+            ("a number", "42"),
+            ("an array", "[{}]"),
+            ("a boolean", "true"),
+        ] {
             let mut s = Script { m: Attempts::new(&req, half) };
             s.m.start();
             s.head(200, &[]);
             let f = failed(s.body(Shape::Other, short));
-            assert_eq!(f.error.message, format!("The QbitPay API answered HTTP 200 with {got} where a JSON object was expected"));
+            assert_eq!(
+                f.error.message,
+                format!("The QbitPay API answered HTTP 200 with {got} where a JSON object was expected")
+            );
             assert_eq!(f.raw, Some(Json::from(short)));
         }
         for got in ["a body that is not JSON"] {
@@ -388,9 +415,15 @@ mod tests {
             let body = format!("<html>{KEY} {}</html>", "x".repeat(500));
             let f = failed(s.body(Shape::Other, &body));
             assert_eq!(f.error.kind, ErrorKind::Api);
-            assert_eq!(f.error.message, format!("The QbitPay API answered HTTP 201 with {got} where a JSON object was expected"));
+            assert_eq!(
+                f.error.message,
+                format!("The QbitPay API answered HTTP 201 with {got} where a JSON object was expected")
+            );
             let Some(Json::String(raw)) = f.raw else { panic!("no excerpt") };
-            assert!(raw.starts_with("<html>[redacted] xxx") && raw.ends_with("...") && raw.chars().count() == 203, "{raw}");
+            assert!(
+                raw.starts_with("<html>[redacted] xxx") && raw.ends_with("...") && raw.chars().count() == 203,
+                "{raw}"
+            );
         }
     }
 
@@ -406,7 +439,10 @@ mod tests {
         assert_eq!(s.m.next(Seen::Waited), Action::Send(3));
         s.head(429, &[("retry-after", "7"), ("request-id", "req_3")]);
         let f = failed(s.body(Shape::Other, r#"{"type":"rate_limit_error","message":"slow down","detail":{"k":"sk_test_attempts_0123456789"}}"#));
-        assert_eq!((f.error.kind, f.error.retry_after, f.error.request_id.as_deref()), (ErrorKind::RateLimit, Some(7.0), Some("req_3")));
+        assert_eq!(
+            (f.error.kind, f.error.retry_after, f.error.request_id.as_deref()),
+            (ErrorKind::RateLimit, Some(7.0), Some("req_3"))
+        );
         assert_eq!(f.raw.unwrap()["detail"]["k"], "[redacted]");
 
         // Retry-After wins over the backoff; a 4xx is final at once; so is the last network error.
@@ -417,7 +453,10 @@ mod tests {
         s.m.next(Seen::Waited);
         s.head(400, &[("retry-after", "2")]);
         let f = failed(s.body(Shape::Other, r#"{"message":"bad amount","param":"amount"}"#));
-        assert_eq!((f.error.message.as_str(), f.error.param.as_deref(), f.error.retry_after), ("bad amount", Some("amount"), None));
+        assert_eq!(
+            (f.error.message.as_str(), f.error.param.as_deref(), f.error.retry_after),
+            ("bad amount", Some("amount"), None)
+        );
 
         let once = request(false, r#"{"maxRetries":0}"#);
         let mut m = Attempts::new(&once, half);
@@ -432,7 +471,10 @@ mod tests {
         for status in [301, 302, 303, 307, 308] {
             let mut s = Script { m: Attempts::new(&req, half) };
             s.m.start();
-            let f = failed(s.head(status, &[("location", "https://user:pw@evil.example:8443/steal?key=sk_test_attempts_0123456789")]));
+            let f = failed(s.head(
+                status,
+                &[("location", "https://user:pw@evil.example:8443/steal?key=sk_test_attempts_0123456789")],
+            ));
             assert_eq!((f.error.code, f.error.status), (Some("redirect"), Some(status)));
             assert_eq!(
                 f.error.message,
@@ -441,10 +483,18 @@ mod tests {
         }
         let mut s = Script { m: Attempts::new(&req, half) };
         s.m.start();
-        assert!(failed(s.head(307, &[("location", "/elsewhere")])).error.message.contains("a redirect to https://api.example,"));
+        assert!(failed(s.head(307, &[("location", "/elsewhere")]))
+            .error
+            .message
+            .contains("a redirect to https://api.example,"));
         let mut m = Attempts::new(&req, half);
         m.start();
-        let f = failed(m.next(Seen::Head { status: 0, opaque_redirect: true, request_id: None, header: &|_: &str| None }));
+        let f = failed(m.next(Seen::Head {
+            status: 0,
+            opaque_redirect: true,
+            request_id: None,
+            header: &|_: &str| None,
+        }));
         assert_eq!((f.error.code, f.error.status), (Some("redirect"), None));
     }
 
@@ -455,13 +505,19 @@ mod tests {
         let mut s = Script { m: Attempts::new(&req, half) };
         s.m.start();
         let f = failed(s.head(200, &[("content-length", "101"), ("request-id", "req_big")]));
-        assert_eq!((f.error.code, f.error.status, f.error.request_id.as_deref()), (Some("response_too_large"), Some(200), Some("req_big")));
+        assert_eq!(
+            (f.error.code, f.error.status, f.error.request_id.as_deref()),
+            (Some("response_too_large"), Some(200), Some("req_big"))
+        );
         assert_eq!(f.error.message, "The QbitPay API's answer (HTTP 200) is 101 bytes, more than maxResponseBytes (100); it was not read");
         let mut s = Script { m: Attempts::new(&req, half) };
         s.m.start();
         assert_eq!(s.head(500, &[("content-length", "100")]), Action::Read { limit: 100, whole: true });
         let f = failed(s.m.next(Seen::Overflow));
         assert_eq!((f.error.code, f.error.status), (Some("response_too_large"), Some(500)));
-        assert!(f.error.message.ends_with("is more than maxResponseBytes (100 bytes); reading stopped there"));
+        assert!(f
+            .error
+            .message
+            .ends_with("is more than maxResponseBytes (100 bytes); reading stopped there"));
     }
 }

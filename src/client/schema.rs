@@ -45,18 +45,10 @@ pub struct Field {
 
 impl Field {
     pub const fn req(name: &'static str, ty: Ty) -> Field {
-        Field {
-            name,
-            ty,
-            required: true,
-        }
+        Field { name, ty, required: true }
     }
     pub const fn opt(name: &'static str, ty: Ty) -> Field {
-        Field {
-            name,
-            ty,
-            required: false,
-        }
+        Field { name, ty, required: false }
     }
 }
 
@@ -128,67 +120,25 @@ pub struct Op {
 
 impl Op {
     pub const fn create(params: &'static [Field]) -> Op {
-        Op {
-            name: "",
-            method: Method::Post,
-            args: Args::Params,
-            suffix: "",
-            params,
-            check: None,
-        }
+        Op { name: "", method: Method::Post, args: Args::Params, suffix: "", params, check: None }
     }
     pub const fn retrieve() -> Op {
-        Op {
-            name: "",
-            method: Method::Get,
-            args: Args::Id,
-            suffix: "",
-            params: &[],
-            check: None,
-        }
+        Op { name: "", method: Method::Get, args: Args::Id, suffix: "", params: &[], check: None }
     }
     pub const fn update(params: &'static [Field]) -> Op {
-        Op {
-            name: "",
-            method: Method::Put,
-            args: Args::IdParams,
-            suffix: "",
-            params,
-            check: None,
-        }
+        Op { name: "", method: Method::Put, args: Args::IdParams, suffix: "", params, check: None }
     }
     /// A list; `filters` come on top of `limit`, `startingAfter`, `endingBefore`.
     pub const fn list(filters: &'static [Field]) -> Op {
-        Op {
-            name: "",
-            method: Method::Get,
-            args: Args::List,
-            suffix: "",
-            params: filters,
-            check: None,
-        }
+        Op { name: "", method: Method::Get, args: Args::List, suffix: "", params: filters, check: None }
     }
     /// A singleton read: `GET path + suffix` with no arguments (`accounts.retrieve()`).
     pub const fn show(suffix: &'static str) -> Op {
-        Op {
-            name: "",
-            method: Method::Get,
-            args: Args::None,
-            suffix,
-            params: &[],
-            check: None,
-        }
+        Op { name: "", method: Method::Get, args: Args::None, suffix, params: &[], check: None }
     }
     /// A read with query parameters: `GET path + suffix ? params` (a ticker).
     pub const fn query(suffix: &'static str, params: &'static [Field]) -> Op {
-        Op {
-            name: "",
-            method: Method::Get,
-            args: Args::Params,
-            suffix,
-            params,
-            check: None,
-        }
+        Op { name: "", method: Method::Get, args: Args::Params, suffix, params, check: None }
     }
     /// The operation under the table's name, called as `args` says: the shape this kind of
     /// operation takes, or the table does not compile.
@@ -222,21 +172,13 @@ impl Resource {
 /// Validates `params` (an object, `null` = none) against `fields`: unknown keys, missing
 /// required fields and wrong types are errors naming the parameter (`destination.addr`).
 /// `null` counts as absent. Returns the members to send, in the caller's order.
-pub fn validate(
-    params: &Json,
-    fields: &[Field],
-    prefix: &str,
-) -> Result<Map<String, Json>, ClientError> {
+pub fn validate(params: &Json, fields: &[Field], prefix: &str) -> Result<Map<String, Json>, ClientError> {
     let empty = Map::new();
     let members = match params {
         Json::Null => &empty,
         Json::Object(m) => m,
         other => {
-            let name = if prefix.is_empty() {
-                "params"
-            } else {
-                prefix.trim_end_matches('.')
-            };
+            let name = if prefix.is_empty() { "params" } else { prefix.trim_end_matches('.') };
             return Err(ClientError::invalid(
                 name,
                 format!("{} must be an object, got {}", name, type_name(other)),
@@ -247,10 +189,7 @@ pub fn validate(
     for (k, v) in members {
         let path = format!("{}{}", prefix, k);
         let Some(f) = fields.iter().find(|f| f.name == k) else {
-            return Err(ClientError::invalid(
-                &path,
-                format!("Unknown parameter: {}", path),
-            ));
+            return Err(ClientError::invalid(&path, format!("Unknown parameter: {}", path)));
         };
         if v.is_null() {
             continue;
@@ -260,22 +199,14 @@ pub fn validate(
     for f in fields.iter().filter(|f| f.required) {
         if !out.contains_key(f.name) {
             let path = format!("{}{}", prefix, f.name);
-            return Err(ClientError::invalid(
-                &path,
-                format!("Missing required parameter: {}", path),
-            ));
+            return Err(ClientError::invalid(&path, format!("Missing required parameter: {}", path)));
         }
     }
     Ok(out)
 }
 
 fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
-    let bad = |what: &str| {
-        Err(ClientError::invalid(
-            path,
-            format!("Invalid {}: must be {}", path, what),
-        ))
-    };
+    let bad = |what: &str| Err(ClientError::invalid(path, format!("Invalid {}: must be {}", path, what)));
     match ty {
         Ty::Str => match v {
             Json::String(s) if !s.trim().is_empty() => Ok(v.clone()),
@@ -294,9 +225,7 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
             _ => bad("an absolute http(s) URL"),
         },
         Ty::Int(min, max) => match v.as_f64() {
-            Some(n) if is_int(n) && n >= min as f64 && n <= max as f64 => {
-                Ok(super::num(n))
-            }
+            Some(n) if is_int(n) && n >= min as f64 && n <= max as f64 => Ok(super::num(n)),
             _ => bad(&format!("an integer from {} to {}", min, max)),
         },
         Ty::Bool => match v {
@@ -318,10 +247,9 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, ClientError> {
                         .collect();
                     Ok(Json::Object(validate(v, &fields, &format!("{}.", path))?))
                 }
-                None if t.is_none() => Err(ClientError::invalid(
-                    &tag_path,
-                    format!("Missing required parameter: {}", tag_path),
-                )),
+                None if t.is_none() => {
+                    Err(ClientError::invalid(&tag_path, format!("Missing required parameter: {}", tag_path)))
+                }
                 None => {
                     let names: Vec<&str> = variants.iter().map(|d| d.ty).collect();
                     Err(ClientError::invalid(
@@ -341,17 +269,15 @@ mod tests {
 
     const DEST: &[Destination] = &[
         Destination { ty: "wallet", required: &["payerName", "addr"], optional: &[] },
-        Destination { ty: "bankAccount", required: &["payerName", "bankAccountNum", "bankName"], optional: &[] },
+        Destination {
+            ty: "bankAccount",
+            required: &["payerName", "bankAccountNum", "bankName"],
+            optional: &[],
+        },
     ];
     const PAYOUT: &[Field] = &[
         Field::req("amount", Ty::Amount),
-        Field::req(
-            "destination",
-            Ty::Tagged(&Union {
-                tag: "type",
-                variants: DEST,
-            }),
-        ),
+        Field::req("destination", Ty::Tagged(&Union { tag: "type", variants: DEST })),
         Field::opt("n", Ty::Int(1, 100)),
     ];
 
@@ -366,35 +292,26 @@ mod tests {
             err(r#"{"amount":1,"destination":{"type":"wallet","payerName":"x"}}"#).0,
             "destination.addr"
         );
+        assert_eq!(err(r#"{"amount":1,"destination":{"payerName":"x"}}"#).0, "destination.type");
+        assert_eq!(err(r#"{"amount":1,"destination":{"type":"moon"}}"#).0, "destination.type");
         assert_eq!(
-            err(r#"{"amount":1,"destination":{"payerName":"x"}}"#).0,
-            "destination.type"
-        );
-        assert_eq!(
-            err(r#"{"amount":1,"destination":{"type":"moon"}}"#).0,
-            "destination.type"
-        );
-        assert_eq!(
-            err(
-                r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a","zz":1}}"#
-            )
-            .0,
+            err(r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a","zz":1}}"#).0,
             "destination.zz"
         );
-        assert_eq!(
-            err(r#"{"amount":1,"destination":"wallet"}"#).0,
-            "destination"
-        );
+        assert_eq!(err(r#"{"amount":1,"destination":"wallet"}"#).0, "destination");
         assert_eq!(err(r#"{"amount":0,"destination":{}}"#).0, "amount");
         assert_eq!(
-            err(
-                r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a"},"n":1.5}"#
-            )
-            .0,
+            err(r#"{"amount":1,"destination":{"type":"wallet","payerName":"x","addr":"a"},"n":1.5}"#).0,
             "n"
         );
         assert_eq!(err(r#"[1]"#).0, "params");
-        let ok = validate(&parse(r#"{"amount":2.5,"n":null,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#).unwrap(), PAYOUT, "").unwrap();
+        let ok = validate(
+            &parse(r#"{"amount":2.5,"n":null,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#)
+                .unwrap(),
+            PAYOUT,
+            "",
+        )
+        .unwrap();
         assert_eq!(
             Json::Object(ok).to_string(),
             r#"{"amount":2.5,"destination":{"type":"wallet","payerName":"x","addr":"a"}}"#

@@ -95,12 +95,19 @@ impl Inner {
         cursor: Option<Cursor>,
     ) -> Result<(Request, Call, Option<AbortSignal>), ClientError> {
         let (opts, signal) = call_options(&args.opts)?;
-        let call = Call { id: js::to_json(&args.id, "id")?, params: js::to_json(&args.params, "params")?, opts };
+        let call =
+            Call { id: js::to_json(&args.id, "id")?, params: js::to_json(&args.params, "params")?, opts };
         let req = self.prepare_call(resource, op, &call, cursor)?;
         Ok((req, call, signal))
     }
 
-    pub fn prepare_call(&self, resource: &Resource, op: &Op, call: &Call, cursor: Option<Cursor>) -> Result<Request, ClientError> {
+    pub fn prepare_call(
+        &self,
+        resource: &Resource,
+        op: &Op,
+        call: &Call,
+        cursor: Option<Cursor>,
+    ) -> Result<Request, ClientError> {
         self.config.prepare(resource, op, call, cursor, js::new_idempotency_key)
     }
 
@@ -156,10 +163,18 @@ impl Inner {
 
     /// One attempt, bounded by the request's timeout and the caller's signal (both abort
     /// this attempt's own controller, which stops `fetch` and the body read).
-    async fn attempt(&self, req: &Request, n: u32, signal: Option<&AbortSignal>, attempts: &mut Attempts<'_>) -> Result<Attempted, Failure> {
+    async fn attempt(
+        &self,
+        req: &Request,
+        n: u32,
+        signal: Option<&AbortSignal>,
+        attempts: &mut Attempts<'_>,
+    ) -> Result<Attempted, Failure> {
         let controller = AbortController::new().map_err(Failure::Network)?;
         // `controller.abort(undefined)`: an event listener's event must not become the reason.
-        let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind_first(&controller, &JsValue::UNDEFINED);
+        let stop = js::get(&controller, "abort")
+            .unchecked_into::<js::Bindable>()
+            .bind_first(&controller, &JsValue::UNDEFINED);
         let timer = js::set_timeout(&stop, req.timeout_ms);
         if let Some(s) = signal {
             let _ = s.add_event_listener_with_callback("abort", &stop);
@@ -178,7 +193,13 @@ impl Inner {
 
     /// `fetch`, then the answer's head and body through the core; rejects when either
     /// fails or the attempt's controller aborts.
-    async fn exchange(&self, req: &Request, n: u32, controller: &AbortController, attempts: &mut Attempts<'_>) -> Result<Attempted, JsValue> {
+    async fn exchange(
+        &self,
+        req: &Request,
+        n: u32,
+        controller: &AbortController,
+        attempts: &mut Attempts<'_>,
+    ) -> Result<Attempted, JsValue> {
         let stop = controller.signal();
         let started = js::now_ms();
         // `fetch(url, init)`, headers as a plain object (a wrapper of the `fetch` option may
@@ -211,9 +232,15 @@ impl Inner {
         let raw_headers = response.headers();
         let headers = gloo_net::http::Headers::from_raw(raw_headers.clone());
         let request_id = headers.get("request-id").map(|id| req.redact(&id));
-        let opaque_redirect = status == 0 && js::get(&response, "type").as_string().as_deref() == Some("opaqueredirect");
+        let opaque_redirect =
+            status == 0 && js::get(&response, "type").as_string().as_deref() == Some("opaqueredirect");
         let header = |name: &str| headers.get(name);
-        let mut next = attempts.next(Seen::Head { status, opaque_redirect, request_id: request_id.as_deref(), header: &header });
+        let mut next = attempts.next(Seen::Head {
+            status,
+            opaque_redirect,
+            request_id: request_id.as_deref(),
+            header: &header,
+        });
         let mut body = JsValue::UNDEFINED;
         if let Action::Read { limit, whole } = next {
             next = match read_body(&response, limit, whole, self.fetch.is_some().then_some(&stop)).await? {
@@ -299,7 +326,12 @@ fn shape_of(body: &JsValue, list: bool) -> Shape {
 /// 1.15×), else read as a stream and counted, `None` as soon as it passes `limit` (the
 /// stream is cancelled); the bytes stay in JavaScript, decoded chunk by chunk. A Response
 /// without a WHATWG stream (another library's `fetch`) is read with `text()`.
-async fn read_body(response: &web_sys::Response, limit: u64, whole: bool, stop: Option<&AbortSignal>) -> Result<Option<JsValue>, JsValue> {
+async fn read_body(
+    response: &web_sys::Response,
+    limit: u64,
+    whole: bool,
+    stop: Option<&AbortSignal>,
+) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::NULL } else { js::get(response, "body") };
     if whole || !js::get(&stream, "getReader").is_function() {
         return wait(response.text()?, stop).await.map(Some);
@@ -335,7 +367,12 @@ async fn wait(p: Promise, stop: Option<&AbortSignal>) -> Result<JsValue, JsValue
 }
 
 fn request_event(req: &Request, attempt: u32) -> RequestEvent<'_> {
-    RequestEvent { method: req.method, path: &req.path, attempt, idempotency_key: req.idempotency_key.as_deref() }
+    RequestEvent {
+        method: req.method,
+        path: &req.path,
+        attempt,
+        idempotency_key: req.idempotency_key.as_deref(),
+    }
 }
 
 /// The aborted-call error, its cause the signal's reason.
@@ -403,7 +440,9 @@ pub struct QbitPay {
 #[wasm_bindgen]
 impl QbitPay {
     #[wasm_bindgen(constructor)]
-    pub fn new(#[wasm_bindgen(unchecked_param_type = "QbitPayOptions")] options: JsValue) -> Result<QbitPay, JsValue> {
+    pub fn new(
+        #[wasm_bindgen(unchecked_param_type = "QbitPayOptions")] options: JsValue,
+    ) -> Result<QbitPay, JsValue> {
         let fail = |e: ClientError| js::error(&e, None, None);
         let fetch = if options.is_object() { js::get(&options, "fetch") } else { JsValue::UNDEFINED };
         // The options as JSON for the core, `fetch` as its `typeof` (a function is "function").
@@ -456,6 +495,10 @@ fn hook_name(name: &JsValue) -> Result<Hook, JsValue> {
     match name.as_string().as_deref() {
         Some("request") => Ok(Hook::Request),
         Some("response") => Ok(Hook::Response),
-        _ => Err(js::error(&ClientError::invalid("name", "Unknown hook: must be 'request' or 'response'"), None, None)),
+        _ => Err(js::error(
+            &ClientError::invalid("name", "Unknown hook: must be 'request' or 'response'"),
+            None,
+            None,
+        )),
     }
 }

@@ -166,7 +166,6 @@ pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
     })
 }
 
-
 /// A fresh `Idempotency-Key`: `crypto.randomUUID()`, or a version-4 UUID from
 /// `crypto.getRandomValues` where `randomUUID` is missing (a page outside a secure context).
 pub fn new_idempotency_key() -> String {

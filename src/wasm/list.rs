@@ -70,10 +70,14 @@ impl ListCall {
         let answer = self.client.send(req, self.signal.as_ref()).await?;
         // The core accepted it as a list object: `data` is an array.
         let data: Array = js::get(&answer.body, "data").unchecked_into();
-        let server = [js::get(&answer.body, "has_more"), js::get(&answer.body, "hasMore")].into_iter().find_map(|v| v.as_bool());
+        let server = [js::get(&answer.body, "has_more"), js::get(&answer.body, "hasMore")]
+            .into_iter()
+            .find_map(|v| v.as_bool());
         let n = data.length();
-        let (first_id, last_id) = if n > 0 { (id_of(&data.get(0)), id_of(&data.get(n - 1))) } else { (None, None) };
-        let info = PageInfo::new(req.page.as_ref(), n, server, first_id, last_id, &[req.auth.secret()]).map_err(|e| js::error(&e, None, None))?;
+        let (first_id, last_id) =
+            if n > 0 { (id_of(&data.get(0)), id_of(&data.get(n - 1))) } else { (None, None) };
+        let info = PageInfo::new(req.page.as_ref(), n, server, first_id, last_id, &[req.auth.secret()])
+            .map_err(|e| js::error(&e, None, None))?;
         Ok(Rc::new(PageData { data, info, last_response: answer.last_response }))
     }
 
@@ -82,7 +86,10 @@ impl ListCall {
         match cursor {
             None => Ok(PageData::empty()),
             Some(c) => {
-                let req = self.client.prepare_call(self.resource, self.op, &self.call, Some(c)).map_err(|e| js::error(&e, None, None))?;
+                let req = self
+                    .client
+                    .prepare_call(self.resource, self.op, &self.call, Some(c))
+                    .map_err(|e| js::error(&e, None, None))?;
                 self.load(&req).await
             }
         }
@@ -147,7 +154,13 @@ pub struct ListRequest {
 }
 
 impl ListRequest {
-    pub(crate) fn new(client: &Rc<Inner>, resource: &'static Resource, op: &'static Op, params: JsValue, opts: JsValue) -> ListRequest {
+    pub(crate) fn new(
+        client: &Rc<Inner>,
+        resource: &'static Resource,
+        op: &'static Op,
+        params: JsValue,
+        opts: JsValue,
+    ) -> ListRequest {
         let args = Args { params, opts, ..Args::default() };
         let (first, call, signal) = match client.prepare(resource, op, &args, None) {
             Ok((req, call, signal)) => (Ok(req), call, signal),
@@ -318,7 +331,11 @@ fn result(done: bool, value: &JsValue) -> JsValue {
 
 impl ListIterator {
     fn new(list: Rc<ListState>) -> ListIterator {
-        ListIterator { walk: Walker::new(list), queue: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)), waiting: Rc::new(Cell::new(0)) }
+        ListIterator {
+            walk: Walker::new(list),
+            queue: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
+            waiting: Rc::new(Cell::new(0)),
+        }
     }
 }
 

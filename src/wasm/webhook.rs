@@ -153,7 +153,9 @@ fn value(v: JsValue) -> Value {
         Value::Null
     } else if v.is_object() {
         match stringify(&v) {
-            Ok(text) => text.as_string().map_or(Value::NotJson("an object whose toJSON gives undefined"), Value::Json),
+            Ok(text) => {
+                text.as_string().map_or(Value::NotJson("an object whose toJSON gives undefined"), Value::Json)
+            }
             Err(e) => Value::Unserialisable(message(&e)),
         }
     } else if v.is_bigint() {
@@ -189,7 +191,8 @@ pub fn verify(
     now_millis: Option<f64>,
     max_bytes: Option<f64>,
 ) -> Result<u32, JsValue> {
-    let opts = VerifyOptions::from_js(algorithm.as_deref(), max_age_seconds, now_millis, max_bytes).map_err(rejection)?;
+    let opts = VerifyOptions::from_js(algorithm.as_deref(), max_age_seconds, now_millis, max_bytes)
+        .map_err(rejection)?;
     let mut keys = vec![key];
     keys.extend(more_keys.iter().flatten().map(String::as_str));
     let delivery = JsDelivery::new(body);

@@ -53,18 +53,29 @@ impl PayloadError {
         match self.kind {
             UnexpectedEnd => ["the body is not complete JSON (it ends at byte ", at, ")"].concat(),
             UnexpectedByte(b) if b.is_ascii_graphic() => {
-                ["invalid JSON: unexpected '", char::from(b).encode_utf8(&mut [0; 4]), "' at byte ", at].concat()
+                ["invalid JSON: unexpected '", char::from(b).encode_utf8(&mut [0; 4]), "' at byte ", at]
+                    .concat()
             }
             UnexpectedByte(b) => {
                 let hex = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
-                ["invalid JSON: unexpected byte 0x", core::str::from_utf8(&hex).unwrap_or("??"), " at byte ", at].concat()
+                [
+                    "invalid JSON: unexpected byte 0x",
+                    core::str::from_utf8(&hex).unwrap_or("??"),
+                    " at byte ",
+                    at,
+                ]
+                .concat()
             }
             InvalidUtf8 => ["the body is not valid UTF-8 (byte ", at, ")"].concat(),
             InvalidEscape => ["invalid JSON: bad escape sequence at byte ", at].concat(),
-            ControlCharacter => ["invalid JSON: unescaped control character in a string at byte ", at].concat(),
+            ControlCharacter => {
+                ["invalid JSON: unescaped control character in a string at byte ", at].concat()
+            }
             InvalidNumber => ["invalid JSON: malformed number at byte ", at].concat(),
             NotAnObject => "the event must be a JSON object".to_owned(),
-            TooDeep => ["the event is nested deeper than ", &number::count(MAX_DEPTH as f64), " levels"].concat(),
+            TooDeep => {
+                ["the event is nested deeper than ", &number::count(MAX_DEPTH as f64), " levels"].concat()
+            }
         }
     }
 }
@@ -168,7 +179,9 @@ pub fn decode_string(literal: &[u8]) -> Option<Vec<u8>> {
 pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
     let mut c = Canonicaliser::new(body);
     match c.event() {
-        Ok(top) => Ok(Canonical { body_len: Some(body.len()), ..join(c.out, top, c.lossy, c.replacement_char) }),
+        Ok(top) => {
+            Ok(Canonical { body_len: Some(body.len()), ..join(c.out, top, c.lossy, c.replacement_char) })
+        }
         Err(Stop) => Err(c.fail.get()),
     }
 }
@@ -198,7 +211,15 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
         }
         i = last + 1;
     }
-    let mut c = Canonical { text: out, members, lossy: None, lossy_range: [(0, 0)], created_at, replacement_char, body_len: None };
+    let mut c = Canonical {
+        text: out,
+        members,
+        lossy: None,
+        lossy_range: [(0, 0)],
+        created_at,
+        replacement_char,
+        body_len: None,
+    };
     if lossy {
         let mut whole = Vec::with_capacity(c.text.len());
         c.pieces().for_each(|p| push_utf8_lossy(&mut whole, p));
@@ -272,7 +293,16 @@ const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl<'a> Canonicaliser<'a> {
     fn new(src: &'a [u8]) -> Self {
-        Canonicaliser { src, pos: 0, out: Vec::with_capacity(src.len() + 16), frames: Vec::with_capacity(16), members: Vec::with_capacity(64), lossy: false, replacement_char: false, fail: core::cell::Cell::new(PayloadError { kind: PayloadErrorKind::UnexpectedEnd, offset: 0 }) }
+        Canonicaliser {
+            src,
+            pos: 0,
+            out: Vec::with_capacity(src.len() + 16),
+            frames: Vec::with_capacity(16),
+            members: Vec::with_capacity(64),
+            lossy: false,
+            replacement_char: false,
+            fail: core::cell::Cell::new(PayloadError { kind: PayloadErrorKind::UnexpectedEnd, offset: 0 }),
+        }
     }
 
     #[cold]
@@ -476,7 +506,14 @@ impl<'a> Canonicaliser<'a> {
             return self.err(PayloadErrorKind::TooDeep);
         }
         self.pos += 1;
-        self.frames.push(Frame { object, start: self.out.len(), first_member: self.members.len(), in_order: true, seen: 0, duplicates: false });
+        self.frames.push(Frame {
+            object,
+            start: self.out.len(),
+            first_member: self.members.len(),
+            in_order: true,
+            seen: 0,
+            duplicates: false,
+        });
         self.out.push(if object { b'{' } else { b'[' });
         Ok(())
     }
@@ -599,7 +636,9 @@ impl<'a> Canonicaliser<'a> {
         if src.get(end) == Some(&b'.') {
             end = digits(end + 1);
             // 0.0000001 and smaller print with an exponent.
-            plain &= end > int_end + 1 && src[end - 1] != b'0' && !(zero && src.get(int_end + 1..int_end + 7) == Some(b"000000"));
+            plain &= end > int_end + 1
+                && src[end - 1] != b'0'
+                && !(zero && src.get(int_end + 1..int_end + 7) == Some(b"000000"));
             plain &= end - lead <= 16;
         } else {
             // -0 prints as 0.
@@ -812,7 +851,11 @@ fn plain_ascii_end(src: &[u8], mut i: usize) -> usize {
     const H: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = src.get(i..i + 8) {
         let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let stop = (x.wrapping_sub(L * 0x20) | (x ^ (L * b'"' as u64)).wrapping_sub(L) | (x ^ (L * b'\\' as u64)).wrapping_sub(L) | x) & H;
+        let stop = (x.wrapping_sub(L * 0x20)
+            | (x ^ (L * b'"' as u64)).wrapping_sub(L)
+            | (x ^ (L * b'\\' as u64)).wrapping_sub(L)
+            | x)
+            & H;
         if stop != 0 {
             return i + (stop.trailing_zeros() / 8) as usize;
         }
@@ -842,7 +885,11 @@ fn push_wtf8(out: &mut Vec<u8>, ch: u32) {
     } else if ch < 0x800 {
         out.extend_from_slice(&[0xC0 | (ch >> 6) as u8, 0x80 | (ch & 0x3F) as u8]);
     } else if ch < 0x10000 {
-        out.extend_from_slice(&[0xE0 | (ch >> 12) as u8, 0x80 | ((ch >> 6) & 0x3F) as u8, 0x80 | (ch & 0x3F) as u8]);
+        out.extend_from_slice(&[
+            0xE0 | (ch >> 12) as u8,
+            0x80 | ((ch >> 6) & 0x3F) as u8,
+            0x80 | (ch & 0x3F) as u8,
+        ]);
     } else {
         out.extend_from_slice(&[
             0xF0 | (ch >> 18) as u8,
@@ -898,7 +945,9 @@ fn utf16_units(s: &[u8]) -> impl Iterator<Item = u16> + '_ {
         let (cp, w) = match b {
             0x00..=0x7F => (b as u32, 1),
             0xC0..=0xDF => (((b as u32 & 0x1F) << 6) | (s[i + 1] as u32 & 0x3F), 2),
-            0xE0..=0xEF => (((b as u32 & 0x0F) << 12) | ((s[i + 1] as u32 & 0x3F) << 6) | (s[i + 2] as u32 & 0x3F), 3),
+            0xE0..=0xEF => {
+                (((b as u32 & 0x0F) << 12) | ((s[i + 1] as u32 & 0x3F) << 6) | (s[i + 2] as u32 & 0x3F), 3)
+            }
             _ => (
                 ((b as u32 & 0x07) << 18)
                     | ((s[i + 1] as u32 & 0x3F) << 12)
@@ -975,8 +1024,15 @@ fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Orderi
             let (mid, end) = ((start + width).min(n), (start + 2 * width).min(n));
             let (mut i, mut j) = (start, mid);
             for slot in &mut to[start..end] {
-                let take_left = j >= end || (i < mid && cmp(from[i], from[j]) != core::cmp::Ordering::Greater);
-                *slot = if take_left { i += 1; from[i - 1] } else { j += 1; from[j - 1] };
+                let take_left =
+                    j >= end || (i < mid && cmp(from[i], from[j]) != core::cmp::Ordering::Greater);
+                *slot = if take_left {
+                    i += 1;
+                    from[i - 1]
+                } else {
+                    j += 1;
+                    from[j - 1]
+                };
             }
             start = end;
         }

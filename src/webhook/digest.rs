@@ -40,7 +40,11 @@ impl Algorithm {
     /// The raw digest of `signing_string&key=api_key`, the signing string given in pieces
     /// (32 bytes; MD5 uses the first 16).
     pub fn digest<'a>(self, pieces: impl IntoIterator<Item = &'a [u8]>, api_key: &[u8]) -> Digest32 {
-        fn feed<'a>(mut update: impl FnMut(&[u8]), pieces: impl IntoIterator<Item = &'a [u8]>, api_key: &[u8]) {
+        fn feed<'a>(
+            mut update: impl FnMut(&[u8]),
+            pieces: impl IntoIterator<Item = &'a [u8]>,
+            api_key: &[u8],
+        ) {
             pieces.into_iter().for_each(&mut update);
             update(b"&key=");
             update(api_key);
@@ -55,7 +59,8 @@ impl Algorithm {
             }
             Algorithm::HmacSha256 => {
                 // Any key length is valid for HMAC.
-                let mut h = <Hmac<Sha256> as Mac>::new_from_slice(api_key).expect("HMAC takes keys of any length");
+                let mut h =
+                    <Hmac<Sha256> as Mac>::new_from_slice(api_key).expect("HMAC takes keys of any length");
                 feed(|p| h.update(p), pieces, api_key);
                 Digest32 { bytes: h.finalize().into_bytes().into(), len: 32 }
             }

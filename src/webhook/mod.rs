@@ -44,16 +44,27 @@ mod tests {
         let opts = VerifyOptions::default();
         assert_eq!(verify(EVENT, SIGNATURE, &["old", KEY], &opts).unwrap(), Verified { key: 1 });
         assert_eq!(verify(EVENT, SIGNATURE, &[KEY, "new"], &opts).unwrap(), Verified { key: 0 });
-        assert_eq!(verify(EVENT, SIGNATURE, &["a", "b"], &opts).unwrap_err().code, SignatureErrorCode::SignatureMismatch);
-        assert_eq!(verify(EVENT, SIGNATURE, &[], &opts).unwrap_err().code, SignatureErrorCode::InvalidArgument);
-        assert_eq!(verify(EVENT, SIGNATURE, &[KEY, ""], &opts).unwrap_err().code, SignatureErrorCode::InvalidArgument);
+        assert_eq!(
+            verify(EVENT, SIGNATURE, &["a", "b"], &opts).unwrap_err().code,
+            SignatureErrorCode::SignatureMismatch
+        );
+        assert_eq!(
+            verify(EVENT, SIGNATURE, &[], &opts).unwrap_err().code,
+            SignatureErrorCode::InvalidArgument
+        );
+        assert_eq!(
+            verify(EVENT, SIGNATURE, &[KEY, ""], &opts).unwrap_err().code,
+            SignatureErrorCode::InvalidArgument
+        );
     }
 
     #[test]
     fn rejections_carry_their_code_in_the_documented_order() {
         use SignatureErrorCode as C;
         let opts = VerifyOptions::default();
-        let code = |body: &str, sig: &str, key: &str, o: &VerifyOptions| verify(body, sig, &[key], o).unwrap_err().code;
+        let code = |body: &str, sig: &str, key: &str, o: &VerifyOptions| {
+            verify(body, sig, &[key], o).unwrap_err().code
+        };
         assert_eq!(code(EVENT, "", KEY, &opts), C::MissingSignature);
         assert_eq!(code(EVENT, " \t", KEY, &opts), C::MissingSignature);
         assert_eq!(code(EVENT, "xyz", KEY, &opts), C::MalformedSignature);
@@ -73,7 +84,11 @@ mod tests {
         let stale = VerifyOptions { now_millis: created + 301_000.0, ..fresh };
         let old = verify(EVENT, SIGNATURE, &[KEY], &stale).unwrap_err();
         assert_eq!(old.code, C::EventTooOld);
-        assert!(old.message.contains("301 s old") && old.message.contains("maxAgeSeconds (300)"), "{}", old.message);
+        assert!(
+            old.message.contains("301 s old") && old.message.contains("maxAgeSeconds (300)"),
+            "{}",
+            old.message
+        );
         // A stale forgery is a mismatch, not "too old".
         assert_eq!(code(EVENT, SIGNATURE, "x", &stale), C::SignatureMismatch);
         let padded = verify(EVENT, SIGNATURE, &[" T9uTy95uSifOOuTy "], &opts).unwrap_err();
@@ -83,16 +98,24 @@ mod tests {
         let wrong_alg = verify(EVENT, &hmac, &[KEY], &opts).unwrap_err();
         assert_eq!(wrong_alg.code, C::MalformedSignature);
         assert!(wrong_alg.message.contains("hmac-sha256"));
-        let back = verify(EVENT, SIGNATURE, &[KEY], &VerifyOptions { algorithm: Algorithm::HmacSha256, ..opts }).unwrap_err();
+        let back =
+            verify(EVENT, SIGNATURE, &[KEY], &VerifyOptions { algorithm: Algorithm::HmacSha256, ..opts })
+                .unwrap_err();
         assert!(back.message.contains("MD5"), "{}", back.message);
         verify(EVENT, &hmac, &[KEY], &VerifyOptions { algorithm: Algorithm::HmacSha256, ..opts }).unwrap();
-        assert_eq!(verify(verify::NotAnEvent("null"), SIGNATURE, &[KEY], &opts).unwrap_err().code, C::InvalidPayload);
+        assert_eq!(
+            verify(verify::NotAnEvent("null"), SIGNATURE, &[KEY], &opts).unwrap_err().code,
+            C::InvalidPayload
+        );
         // A JS string body with a lone surrogate (encoded as U+FFFD): asked only when the bytes hold U+FFFD.
         let fffd = EVENT.replace("USD", "US\u{FFFD}");
         assert_eq!(verify::read_raw(fffd.as_bytes(), || true).err().unwrap().code, C::InvalidPayload);
         assert!(verify::read_raw(fffd.as_bytes(), || false).is_ok());
         assert!(verify::read_raw(EVENT.as_bytes(), || panic!("not asked without U+FFFD")).is_ok());
-        assert_eq!(verify::read_raw(b"{", || true).err().unwrap().message, verify::read_raw(fffd.as_bytes(), || true).err().unwrap().message);
+        assert_eq!(
+            verify::read_raw(b"{", || true).err().unwrap().message,
+            verify::read_raw(fffd.as_bytes(), || true).err().unwrap().message
+        );
     }
 
     #[test]
@@ -109,6 +132,9 @@ mod tests {
         }
         assert_eq!(bad(VerifyOptions::from_js(None, None, Some(f64::NAN), None)), C::InvalidArgument);
         let o = VerifyOptions::from_js(Some("hmac-sha256"), Some(0.0), Some(5.0), Some(10.0)).unwrap();
-        assert_eq!((o.algorithm, o.max_age_seconds, o.now_millis, o.max_bytes), (Algorithm::HmacSha256, Some(0.0), 5.0, 10));
+        assert_eq!(
+            (o.algorithm, o.max_age_seconds, o.now_millis, o.max_bytes),
+            (Algorithm::HmacSha256, Some(0.0), 5.0, 10)
+        );
     }
 }

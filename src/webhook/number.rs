@@ -111,7 +111,9 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
         }
         // The webhook module leaves the rest (exponents, more than 15 digits: rare in events)
         // to JavaScript's Number and String, one call each, instead of `general`: −0.9 KB gzip.
-        None if cfg!(all(target_arch = "wasm32", feature = "wasm-webhook")) => host::print(lit, lit[0] == b'-', out),
+        None if cfg!(all(target_arch = "wasm32", feature = "wasm-webhook")) => {
+            host::print(lit, lit[0] == b'-', out)
+        }
         None => general(lit, out),
     }
 }
@@ -134,7 +136,8 @@ fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
         out.push(b'0'); // 0, -0, 0.000e5
         return Number::Finite;
     }
-    let trailing_zeros = mantissa.iter().rev().filter(|b| b.is_ascii_digit()).take_while(|&&b| b == b'0').count();
+    let trailing_zeros =
+        mantissa.iter().rev().filter(|b| b.is_ascii_digit()).take_while(|&&b| b == b'0').count();
     let k = all - leading_zeros - trailing_zeros;
     let exp = parse_exponent(exp_text);
     let n = point as i64 - leading_zeros as i64 + exp;
@@ -293,23 +296,76 @@ mod tests {
 
     #[test]
     fn canonical_literals_print_as_written() {
-        let lits = ["0", "-0", "5", "-5", "1000", "12.34", "1.50", "0.5", "-0.5", "0.000001", "0.0000001", "0.0", "-0.0",
-            "123456789012345", "1234567890123456", "12345678901234.5", "1234567890123.45", "1.234567890123456",
-            "0.00000123456789012", "100000000000000000000", "1e5", "0.10", "10.01"];
+        let lits = [
+            "0",
+            "-0",
+            "5",
+            "-5",
+            "1000",
+            "12.34",
+            "1.50",
+            "0.5",
+            "-0.5",
+            "0.000001",
+            "0.0000001",
+            "0.0",
+            "-0.0",
+            "123456789012345",
+            "1234567890123456",
+            "12345678901234.5",
+            "1234567890123.45",
+            "1.234567890123456",
+            "0.00000123456789012",
+            "100000000000000000000",
+            "1e5",
+            "0.10",
+            "10.01",
+        ];
         for lit in lits {
             if super::is_canonical(lit.as_bytes()) {
                 assert_eq!(reference(lit), lit, "{lit} is not printed as written");
             }
         }
-        for lit in ["0", "5", "-5", "1000", "12.34", "0.5", "-0.5", "0.000001", "123456789012345", "12345678901234.5"] {
+        for lit in [
+            "0",
+            "5",
+            "-5",
+            "1000",
+            "12.34",
+            "0.5",
+            "-0.5",
+            "0.000001",
+            "123456789012345",
+            "12345678901234.5",
+        ] {
             assert!(super::is_canonical(lit.as_bytes()), "{lit} should take the fast path");
         }
     }
 
     #[test]
     fn simple_numbers_print_like_javascript() {
-        for lit in ["0", "-0", "-0.0", "0.0", "1.0", "12.30", "100.00", "-0.10", "0.000001", "0.0000010", "0.00000010",
-            "1234567890123456.0", "123456789012345.0", "12345678901234.50", "5", "-5.500", "1e5", "1.0e5", "10", "0.50"] {
+        for lit in [
+            "0",
+            "-0",
+            "-0.0",
+            "0.0",
+            "1.0",
+            "12.30",
+            "100.00",
+            "-0.10",
+            "0.000001",
+            "0.0000010",
+            "0.00000010",
+            "1234567890123456.0",
+            "123456789012345.0",
+            "12345678901234.50",
+            "5",
+            "-5.500",
+            "1e5",
+            "1.0e5",
+            "10",
+            "0.50",
+        ] {
             if let Some(text) = super::simple(lit.as_bytes()) {
                 assert_eq!(core::str::from_utf8(text).unwrap(), reference(lit), "{lit}");
             }
@@ -321,8 +377,17 @@ mod tests {
 
     #[test]
     fn js_string_of_doubles() {
-        for (v, expect) in [(0.0, "0"), (-0.0, "0"), (f64::NAN, "NaN"), (f64::INFINITY, "Infinity"), (f64::NEG_INFINITY, "-Infinity"),
-            (1e21, "1e+21"), (1e-7, "1e-7"), (123.456, "123.456"), (-5.0, "-5")] {
+        for (v, expect) in [
+            (0.0, "0"),
+            (-0.0, "0"),
+            (f64::NAN, "NaN"),
+            (f64::INFINITY, "Infinity"),
+            (f64::NEG_INFINITY, "-Infinity"),
+            (1e21, "1e+21"),
+            (1e-7, "1e-7"),
+            (123.456, "123.456"),
+            (-5.0, "-5"),
+        ] {
             assert_eq!(crate::spec::js_number(v), expect);
         }
     }

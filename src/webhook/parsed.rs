@@ -9,8 +9,8 @@
 
 use super::canonical::Canonical;
 use super::error::SignatureError;
-use crate::spec::js_number;
 use super::verify::Delivery;
+use crate::spec::js_number;
 
 /// A top-level value of a parsed event, as JavaScript gave it.
 #[derive(Debug, Clone, PartialEq)]
@@ -63,11 +63,20 @@ impl Delivery for &ParsedEvent {
                 Value::Json(text) => (text.as_bytes(), false),
                 Value::NotJson(what) => {
                     return Err(SignatureError::payload(
-                        ["the event's \"", name(), "\" is ", what, ", which JSON cannot carry: pass the event as JSON.parse returned it"].concat(),
+                        [
+                            "the event's \"",
+                            name(),
+                            "\" is ",
+                            what,
+                            ", which JSON cannot carry: pass the event as JSON.parse returned it",
+                        ]
+                        .concat(),
                     ))
                 }
                 Value::Unserialisable(why) => {
-                    return Err(SignatureError::payload(["the event's \"", name(), "\" cannot be serialised as JSON: ", why].concat()))
+                    return Err(SignatureError::payload(
+                        ["the event's \"", name(), "\" cannot be serialised as JSON: ", why].concat(),
+                    ))
                 }
             };
             members.push((&key[..], text, dropped));
@@ -86,7 +95,10 @@ mod tests {
     use crate::webhook::{sign, Algorithm};
 
     fn event(members: &[(&str, Value)]) -> ParsedEvent {
-        ParsedEvent { array: false, members: members.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.clone())).collect() }
+        ParsedEvent {
+            array: false,
+            members: members.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.clone())).collect(),
+        }
     }
 
     #[test]
@@ -103,21 +115,32 @@ mod tests {
             ("h", Value::Number(f64::INFINITY)),
         ]);
         assert_eq!(sign(&parsed, "k", Algorithm::Md5).unwrap(), sign(raw, "k", Algorithm::Md5).unwrap());
-        assert_eq!((&parsed).read().unwrap().signing_string(), br#"a=1.5&b=x&e={"1":2,"z":1}&f=[true]&g=false&h=Infinity"#);
+        assert_eq!(
+            (&parsed).read().unwrap().signing_string(),
+            br#"a=1.5&b=x&e={"1":2,"z":1}&f=[true]&g=false&h=Infinity"#
+        );
     }
 
     #[test]
     fn refuses_what_json_cannot_carry() {
         use crate::webhook::SignatureErrorCode as C;
-        for v in [Value::NotJson("undefined"), Value::NotJson("a bigint"), Value::Unserialisable("cycle".into())] {
+        for v in
+            [Value::NotJson("undefined"), Value::NotJson("a bigint"), Value::Unserialisable("cycle".into())]
+        {
             assert_eq!(sign(&event(&[("k", v)]), "k", Algorithm::Md5).unwrap_err().code, C::InvalidPayload);
         }
         let array = ParsedEvent { array: true, members: vec![] };
         // Keys with lone surrogates sort by UTF-16 code units and hash as U+FFFD.
         let raw = r#"{"\ud800":1,"\udbff":2,"\ufffd":3,"\ud83d\ude00":4}"#;
         let key = |k: &str| crate::webhook::canonical::decode_string(k.as_bytes()).unwrap();
-        let lone = ParsedEvent { array: false, members: ["\"\\ud800\"", "\"\\udbff\"", "\"\\ufffd\"", "\"\\ud83d\\ude00\""]
-            .iter().zip(1..).map(|(k, n)| (key(k), Value::Number(n as f64))).collect() };
+        let lone = ParsedEvent {
+            array: false,
+            members: ["\"\\ud800\"", "\"\\udbff\"", "\"\\ufffd\"", "\"\\ud83d\\ude00\""]
+                .iter()
+                .zip(1..)
+                .map(|(k, n)| (key(k), Value::Number(n as f64)))
+                .collect(),
+        };
         assert_eq!(sign(&lone, "k", Algorithm::Md5).unwrap(), sign(raw, "k", Algorithm::Md5).unwrap());
         assert_eq!(sign(&array, "k", Algorithm::Md5).unwrap_err().code, C::InvalidPayload);
     }

@@ -33,10 +33,17 @@ pub fn parse_millis_bytes(b: &[u8]) -> Option<f64> {
         let s = b.get(r)?;
         s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |a, &d| a * 10 + (d - b'0') as i64))
     };
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') || b[13] != b':' || b[16] != b':' {
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b't' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
         return None;
     }
-    let (y, mo, d, h, mi, s) = (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let (y, mo, d, h, mi, s) =
+        (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
@@ -52,13 +59,18 @@ pub fn parse_millis_bytes(b: &[u8]) -> Option<f64> {
             return None;
         }
         // Milliseconds from the first three digits; finer digits only add a fraction.
-        frac_ms = b[start..i].iter().take(3).chain(b"000").take(3).fold(0.0, |a, &d| a * 10.0 + (d - b'0') as f64);
+        frac_ms =
+            b[start..i].iter().take(3).chain(b"000").take(3).fold(0.0, |a, &d| a * 10.0 + (d - b'0') as f64);
     }
     let offset_min = match b.get(i)? {
         b'Z' | b'z' if i + 1 == b.len() => 0,
         sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
             let m = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
-            if *sign == b'+' { m } else { -m }
+            if *sign == b'+' {
+                m
+            } else {
+                -m
+            }
         }
         _ => return None,
     };
@@ -125,7 +137,21 @@ mod tests {
         assert_eq!(parse_millis("yesterday"), None);
         assert_eq!(parse_millis("2019-13-25T16:13:12Z"), None);
         // The integer form reads as i64::from_str does.
-        for text in ["0", "+5", "-5", "9223372036854775807", "-9223372036854775808", "9223372036854775808", "", "+", "-", "1a", " 1", "1.5", "٣"] {
+        for text in [
+            "0",
+            "+5",
+            "-5",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "9223372036854775808",
+            "",
+            "+",
+            "-",
+            "1a",
+            " 1",
+            "1.5",
+            "٣",
+        ] {
             assert_eq!(super::integer(text.as_bytes()), text.parse::<i64>().ok(), "{text:?}");
         }
     }

@@ -25,13 +25,23 @@ pub struct VerifyOptions {
 
 impl Default for VerifyOptions {
     fn default() -> Self {
-        VerifyOptions { algorithm: Algorithm::Md5, max_age_seconds: None, now_millis: f64::NAN, max_bytes: DEFAULT_MAX_BYTES }
+        VerifyOptions {
+            algorithm: Algorithm::Md5,
+            max_age_seconds: None,
+            now_millis: f64::NAN,
+            max_bytes: DEFAULT_MAX_BYTES,
+        }
     }
 }
 
 impl VerifyOptions {
     /// The options as the JavaScript API spells them (`undefined` as `None`), checked.
-    pub fn from_js(algorithm: Option<&str>, max_age_seconds: Option<f64>, now_millis: Option<f64>, max_bytes: Option<f64>) -> Result<Self, SignatureError> {
+    pub fn from_js(
+        algorithm: Option<&str>,
+        max_age_seconds: Option<f64>,
+        now_millis: Option<f64>,
+        max_bytes: Option<f64>,
+    ) -> Result<Self, SignatureError> {
         let algorithm = parse_algorithm(algorithm)?;
         let max_bytes = match max_bytes {
             None => DEFAULT_MAX_BYTES,
@@ -39,12 +49,19 @@ impl VerifyOptions {
             Some(_) => return Err(SignatureError::argument("options.maxBytes must be a positive integer")),
         };
         if max_age_seconds.is_some_and(|s| !(s >= 0.0 && s.is_finite())) {
-            return Err(SignatureError::argument("options.maxAgeSeconds must be a non-negative number of seconds"));
+            return Err(SignatureError::argument(
+                "options.maxAgeSeconds must be a non-negative number of seconds",
+            ));
         }
         if now_millis.is_some_and(|t| !t.is_finite()) {
             return Err(SignatureError::argument("options.now must be a Date or a number of milliseconds"));
         }
-        Ok(VerifyOptions { algorithm, max_age_seconds, now_millis: now_millis.unwrap_or(f64::NAN), max_bytes })
+        Ok(VerifyOptions {
+            algorithm,
+            max_age_seconds,
+            now_millis: now_millis.unwrap_or(f64::NAN),
+            max_bytes,
+        })
     }
 }
 
@@ -52,8 +69,11 @@ impl VerifyOptions {
 pub fn parse_algorithm(name: Option<&str>) -> Result<Algorithm, SignatureError> {
     match name {
         None => Ok(Algorithm::Md5),
-        Some(name) => Algorithm::from_name(name)
-            .ok_or_else(|| SignatureError::argument(["options.algorithm must be 'md5' or 'hmac-sha256', got \"", name, "\""].concat())),
+        Some(name) => Algorithm::from_name(name).ok_or_else(|| {
+            SignatureError::argument(
+                ["options.algorithm must be 'md5' or 'hmac-sha256', got \"", name, "\""].concat(),
+            )
+        }),
     }
 }
 
@@ -154,12 +174,24 @@ impl Delivery for NotAnEvent<'_> {
 ///    per key (`signature_mismatch`, with a hint when a key has whitespace around it);
 /// 7. with `max_age_seconds`, the event's `createdAt` (`invalid_payload` without a valid
 ///    one, `event_too_old` beyond it).
-pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts: &VerifyOptions) -> Result<Verified, SignatureError> {
+pub fn verify(
+    mut delivery: impl Delivery,
+    signature: &str,
+    keys: &[&str],
+    opts: &VerifyOptions,
+) -> Result<Verified, SignatureError> {
     require_keys(keys)?;
     let too_large = |size: usize| {
         SignatureError::new(
             Code::PayloadTooLarge,
-            ["the body is ", &count(size as f64), " bytes, above maxBytes (", &count(opts.max_bytes as f64), ")"].concat(),
+            [
+                "the body is ",
+                &count(size as f64),
+                " bytes, above maxBytes (",
+                &count(opts.max_bytes as f64),
+                ")",
+            ]
+            .concat(),
         )
     };
     if let Some(size) = delivery.size().filter(|&n| n > opts.max_bytes) {
@@ -178,13 +210,22 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
         Ok(()) if signature.len() == expected_len => &given[..expected_len / 2],
         decoded => {
             let hint = match (signature.len(), opts.algorithm, decoded.is_ok()) {
-                (64, Algorithm::Md5, true) => " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })",
+                (64, Algorithm::Md5, true) => {
+                    " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
+                }
                 (32, Algorithm::HmacSha256, true) => " (it looks like MD5, the default algorithm)",
                 _ => "",
             };
             return Err(SignatureError::new(
                 Code::MalformedSignature,
-                ["the signature must be ", &count(expected_len as f64), " hex characters for ", opts.algorithm.name(), hint].concat(),
+                [
+                    "the signature must be ",
+                    &count(expected_len as f64),
+                    " hex characters for ",
+                    opts.algorithm.name(),
+                    hint,
+                ]
+                .concat(),
             ));
         }
     };
@@ -204,7 +245,10 @@ pub fn verify(mut delivery: impl Delivery, signature: &str, keys: &[&str], opts:
         } else {
             " Check the API key and the algorithm, and pass the request body exactly as received (or the event your JSON body parser returned)."
         };
-        return Err(SignatureError::new(Code::SignatureMismatch, ["the signature does not match the body.", hint].concat()));
+        return Err(SignatureError::new(
+            Code::SignatureMismatch,
+            ["the signature does not match the body.", hint].concat(),
+        ));
     };
     if let Some(max_age) = opts.max_age_seconds {
         let Some(created) = canonical.created_at().and_then(parse_millis) else {
@@ -244,7 +288,9 @@ pub fn sign(mut event: impl Delivery, api_key: &str, algorithm: Algorithm) -> Re
 
 fn require_keys(keys: &[&str]) -> Result<(), SignatureError> {
     if keys.is_empty() || keys.iter().any(|k| k.is_empty()) {
-        return Err(SignatureError::argument("apiKey must be your QbitPay API key (a non-empty string), or an array of them"));
+        return Err(SignatureError::argument(
+            "apiKey must be your QbitPay API key (a non-empty string), or an array of them",
+        ));
     }
     Ok(())
 }

@@ -95,7 +95,9 @@ async fn charge_create_retrieve_list_update() {
     // Idempotent PUT: already buyerPaid.
     let again = sb.put(Auth::Key(K), &format!("/api/v1/charges/{id}"), &json!({"status": "buyerPaid"})).await;
     assert_eq!(again.status, 200);
-    sb.put(Auth::Key(K), &format!("/api/v1/charges/{id}"), &json!({"status": "closed"})).await.assert_invalid("status");
+    sb.put(Auth::Key(K), &format!("/api/v1/charges/{id}"), &json!({"status": "closed"}))
+        .await
+        .assert_invalid("status");
     sb.put(Auth::Key(K), &format!("/api/v1/charges/{id}"), &json!({})).await.assert_invalid("status");
     let missing = sb.put(Auth::Key(K), "/api/v1/charges/ch_nope", &json!({"status": "buyerPaid"})).await;
     assert_eq!(missing.status, 404);
@@ -132,7 +134,9 @@ async fn form_encoded_bodies_like_the_curl_examples() {
     assert_eq!(put.status(), 200);
     sb.wait_for(K, "/api/v1/balances/show", |b| b["available"] == 99).await;
     let dest = urlencode(r#"{"type":"wallet","payerName":"Ann","addr":"TXYZ123"}"#);
-    let p = sb.post_form(Auth::Key(K), "/api/v1/payouts", &format!("amount=10&currency=USDT&destination={dest}")).await;
+    let p = sb
+        .post_form(Auth::Key(K), "/api/v1/payouts", &format!("amount=10&currency=USDT&destination={dest}"))
+        .await;
     assert_eq!(p.status, 200, "{}", p.text);
     assert_eq!(p.body["destination"]["addr"], "TXYZ123");
     assert_eq!(p.body["type"], "wallet");
@@ -146,7 +150,9 @@ async fn form_encoded_bodies_like_the_curl_examples() {
         .await;
     assert_eq!(p2.status, 200, "{}", p2.text);
     assert_eq!(p2.body["destination"]["accountNum"], "bo@example.com");
-    let bad = sb.post_form(Auth::Key(K), "/api/v1/payouts", "amount=10&currency=USDT&destination=%7Bnot-json").await;
+    let bad = sb
+        .post_form(Auth::Key(K), "/api/v1/payouts", "amount=10&currency=USDT&destination=%7Bnot-json")
+        .await;
     bad.assert_invalid("destination");
 }
 
@@ -255,7 +261,10 @@ async fn cors_for_localhost_origins_only() {
         .request(reqwest::Method::OPTIONS, format!("{}/api/v1/charges", sb.url))
         .header("Origin", "http://localhost:5173")
         .header("Access-Control-Request-Method", "POST")
-        .header("Access-Control-Request-Headers", "authorization,content-type,idempotency-key,x-qbitpay-client-user-agent")
+        .header(
+            "Access-Control-Request-Headers",
+            "authorization,content-type,idempotency-key,x-qbitpay-client-user-agent",
+        )
         .send()
         .await
         .unwrap();
@@ -268,13 +277,23 @@ async fn cors_for_localhost_origins_only() {
     }
     assert!(h["access-control-allow-methods"].to_str().unwrap().contains("PUT"));
 
-    let r = sb.req(reqwest::Method::GET, Auth::Key(K), "/api/v1/charges").header("Origin", "http://127.0.0.1:8080").send().await.unwrap();
+    let r = sb
+        .req(reqwest::Method::GET, Auth::Key(K), "/api/v1/charges")
+        .header("Origin", "http://127.0.0.1:8080")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["access-control-allow-origin"], "http://127.0.0.1:8080");
     let expose = r.headers()["access-control-expose-headers"].to_str().unwrap();
     let expose = expose.to_ascii_lowercase();
     assert!(expose.contains("request-id") && expose.contains("retry-after"), "{expose}");
 
-    let evil = sb.req(reqwest::Method::GET, Auth::Key(K), "/api/v1/charges").header("Origin", "http://evil.example").send().await.unwrap();
+    let evil = sb
+        .req(reqwest::Method::GET, Auth::Key(K), "/api/v1/charges")
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert!(evil.headers().get("access-control-allow-origin").is_none());
     let evil_pre = sb
         .http
@@ -302,7 +321,10 @@ async fn logs_one_line_per_request_without_secrets_and_sigterm_exits_cleanly() {
     assert!(logs.contains("GET /api/v1/charges 200"), "{logs}");
     assert!(logs.contains("GET /api/v1/charges 401"), "{logs}");
     assert!(logs.contains("GET /pay/ch_x 404"), "{logs}");
-    assert!(logs.lines().any(|l| l.starts_with("GET /api/v1/charges 200 ") && l.contains("ms req_")), "{logs}");
+    assert!(
+        logs.lines().any(|l| l.starts_with("GET /api/v1/charges 200 ") && l.contains("ms req_")),
+        "{logs}"
+    );
     for secret in [key, "sk_wrong_key_456", token.as_str(), token.split('.').nth(2).unwrap()] {
         assert!(!logs.contains(secret), "a secret reached the log: {logs}");
     }
@@ -339,8 +361,18 @@ async fn sigint_exits_cleanly_and_bad_flags_are_refused() {
     assert!(status.success(), "{status:?}");
     assert!(sb.http.get(format!("{}/", sb.url)).send().await.is_err(), "no longer listening");
 
-    for bad in [&["--fault-rate", "1.5"][..], &["--rate-limit", "0"], &["--charge-ttl", "-1"], &["--api-key", "a:b"], &["--webhook-algorithm", "sha1"]] {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox")).args(["--port", "0"]).args(bad).output().unwrap();
+    for bad in [
+        &["--fault-rate", "1.5"][..],
+        &["--rate-limit", "0"],
+        &["--charge-ttl", "-1"],
+        &["--api-key", "a:b"],
+        &["--webhook-algorithm", "sha1"],
+    ] {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox"))
+            .args(["--port", "0"])
+            .args(bad)
+            .output()
+            .unwrap();
         assert_eq!(out.status.code(), Some(2), "{bad:?}");
         assert!(out.stdout.is_empty(), "nothing on stdout: {bad:?}");
         assert!(!out.stderr.is_empty());

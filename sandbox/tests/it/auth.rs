@@ -19,10 +19,22 @@ async fn api_key_errors() {
     let wrong = sb.get(Auth::Key("sk_nope"), "/api/v1/charges").await;
     assert_eq!(wrong.status, 401);
     assert_eq!(wrong.body["type"], "authentication_error");
-    let odd = sb.http.get(format!("{}/api/v1/charges", sb.url)).header("Authorization", "Digest abc").send().await.unwrap();
+    let odd = sb
+        .http
+        .get(format!("{}/api/v1/charges", sb.url))
+        .header("Authorization", "Digest abc")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(odd.status(), 401);
     // The key with a password part still authenticates (curl -u KEY:).
-    let ok = sb.http.get(format!("{}/api/v1/charges", sb.url)).basic_auth(A, Some("ignored")).send().await.unwrap();
+    let ok = sb
+        .http
+        .get(format!("{}/api/v1/charges", sb.url))
+        .basic_auth(A, Some("ignored"))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(ok.status(), 200);
 }
 
@@ -38,7 +50,9 @@ async fn accounts_are_isolated() {
     assert_eq!(other.body["type"], "invalid_request_error");
     assert_eq!(sb.put(Auth::Key(B), &path, &json!({"status": "buyerPaid"})).await.status, 404);
     assert_eq!(sb.get(Auth::Key(B), "/api/v1/charges").await.body["data"], json!([]));
-    sb.get(Auth::Key(B), &format!("/api/v1/charges?starting_after={id}")).await.assert_invalid("starting_after");
+    sb.get(Auth::Key(B), &format!("/api/v1/charges?starting_after={id}"))
+        .await
+        .assert_invalid("starting_after");
     // A's token is no key to B's charges either.
     let tb = sb.token(B).await;
     assert_eq!(sb.get(Auth::Bearer(&tb), &path).await.status, 404);
@@ -65,7 +79,8 @@ async fn access_token_scope() {
     // JWT-shaped: header.payload.signature, with exp 2 h after iat and the scope.
     let parts: Vec<&str> = token.split('.').collect();
     assert_eq!(parts.len(), 3);
-    let claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     assert_eq!(claims["exp"].as_i64().unwrap() - claims["iat"].as_i64().unwrap(), 7200);
     assert_eq!(claims["scope"], "charges:read charges:buyerPaid");
     assert!(claims["sub"].as_str().unwrap().starts_with("acct_"));
@@ -96,7 +111,11 @@ async fn access_token_scope() {
         assert_eq!(r.status, 403, "{}", r.text);
         assert_eq!(r.body["type"], "authentication_error");
     }
-    assert_eq!(sb.get(Auth::Key(A), "/api/v1/charges").await.body["data"].as_array().unwrap().len(), 1, "no charge made by a token");
+    assert_eq!(
+        sb.get(Auth::Key(A), "/api/v1/charges").await.body["data"].as_array().unwrap().len(),
+        1,
+        "no charge made by a token"
+    );
 }
 
 #[tokio::test]
@@ -110,12 +129,15 @@ async fn forged_and_foreign_tokens_are_401() {
     let b_claims = tb.split('.').nth(1).unwrap();
     let swapped = format!("{}.{}.{}", parts[0], b_claims, parts[2]);
     // A longer expiry, re-encoded, old signature.
-    let mut claims: serde_json::Value = serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+    let mut claims: serde_json::Value =
+        serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
     claims["exp"] = json!(claims["exp"].as_i64().unwrap() + 86400);
     let extended = format!("{}.{}.{}", parts[0], URL_SAFE_NO_PAD.encode(claims.to_string()), parts[2]);
     let unsigned = format!("{}.{}.", parts[0], parts[1]);
     let from_other_server = other.token(A).await;
-    for bad in [swapped.as_str(), extended.as_str(), unsigned.as_str(), "a.b.c", "x.y", from_other_server.as_str()] {
+    for bad in
+        [swapped.as_str(), extended.as_str(), unsigned.as_str(), "a.b.c", "x.y", from_other_server.as_str()]
+    {
         let r = sb.get(Auth::Bearer(bad), "/api/v1/charges").await;
         assert_eq!(r.status, 401, "{bad}: {}", r.text);
         assert_eq!(r.body["type"], "authentication_error");
@@ -160,7 +182,8 @@ async fn hosted_payment_page() {
     assert!(html.contains("page-&lt;1&gt;") && !html.contains("page-<1>"), "user text is escaped");
     assert!(html.contains("http://localhost:3000/thanks"), "the page knows the redirectUrl");
 
-    for url in [page_url.clone(), format!("{page_url}&accessToken="), format!("{page_url}&accessToken=a.b.c")] {
+    for url in [page_url.clone(), format!("{page_url}&accessToken="), format!("{page_url}&accessToken=a.b.c")]
+    {
         let (st, _, html) = fetch(url).await;
         assert_eq!(st, 401);
         assert!(html.contains("refusal") && !html.contains("I have paid") && !html.contains(id), "{html}");
@@ -173,7 +196,8 @@ async fn hosted_payment_page() {
     assert_eq!(st, 404);
 
     // What the button does: PUT buyerPaid with the Bearer token; then the page shows it.
-    let r = sb.put(Auth::Bearer(&token), &format!("/api/v1/charges/{id}"), &json!({"status": "buyerPaid"})).await;
+    let r =
+        sb.put(Auth::Bearer(&token), &format!("/api/v1/charges/{id}"), &json!({"status": "buyerPaid"})).await;
     assert_eq!(r.status, 200);
     let (_, _, html) = fetch(format!("{page_url}&accessToken={token}")).await;
     assert!(html.contains(r#"id="paid" disabled"#) && html.contains("buyerPaid"), "{html}");

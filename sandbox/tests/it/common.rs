@@ -81,7 +81,13 @@ impl Sandbox {
 
     /// `POST /_sandbox/clock/advance`.
     pub async fn advance(&self, seconds: f64) -> Value {
-        let r = self.control(reqwest::Method::POST, "/_sandbox/clock/advance", Some(&serde_json::json!({ "seconds": seconds }))).await;
+        let r = self
+            .control(
+                reqwest::Method::POST,
+                "/_sandbox/clock/advance",
+                Some(&serde_json::json!({ "seconds": seconds })),
+            )
+            .await;
         assert_eq!(r.status, 200, "{}", r.text);
         r.body
     }

@@ -91,7 +91,11 @@ async fn injected_faults_and_a_retrying_client_make_no_duplicates() {
     let mut careless = Seen::default();
     for i in 0..n {
         let body = charge_body(&format!("g-{i}"), "http://127.0.0.1:9/cb");
-        send_retrying(|| sb.req(reqwest::Method::POST, Auth::Key(K), "/api/v1/charges").json(&body), &mut careless).await;
+        send_retrying(
+            || sb.req(reqwest::Method::POST, Auth::Key(K), "/api/v1/charges").json(&body),
+            &mut careless,
+        )
+        .await;
     }
     let made = all_order_ids(&sb, &mut careless).await.iter().filter(|id| id.starts_with("g-")).count();
     assert!(made > n, "retries without a key after dropped responses duplicated charges ({made} for {n})");

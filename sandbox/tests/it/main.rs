@@ -6,7 +6,7 @@ mod api;
 mod auth;
 mod faults;
 mod pagination;
-mod security;
 mod payouts;
+mod security;
 mod state;
 mod webhooks;

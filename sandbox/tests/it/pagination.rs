@@ -24,7 +24,12 @@ async fn walk_250_charges_forward_and_back_while_others_insert() {
     // 250 charges, created in a known order (4 at a time would interleave; one writer keeps order).
     let mut created = Vec::new();
     for i in 0..250 {
-        created.push(sb.create_charge(K, &format!("p-{i}"), "http://127.0.0.1:9/cb").await["id"].as_str().unwrap().to_owned());
+        created.push(
+            sb.create_charge(K, &format!("p-{i}"), "http://127.0.0.1:9/cb").await["id"]
+                .as_str()
+                .unwrap()
+                .to_owned(),
+        );
     }
     let newest_first: Vec<String> = created.iter().rev().cloned().collect();
     let old: HashSet<String> = created.iter().cloned().collect();
@@ -67,7 +72,10 @@ async fn walk_250_charges_forward_and_back_while_others_insert() {
     let all = ids(&forward);
     assert_eq!(all.iter().collect::<HashSet<_>>().len(), all.len(), "no duplicates at all");
     // createdAt never increases along the walk.
-    let ms: Vec<f64> = forward.iter().map(|c| qbitpay::webhook::timestamp::parse_millis(c["createdAt"].as_str().unwrap()).unwrap()).collect();
+    let ms: Vec<f64> = forward
+        .iter()
+        .map(|c| qbitpay::webhook::timestamp::parse_millis(c["createdAt"].as_str().unwrap()).unwrap())
+        .collect();
     assert!(ms.windows(2).all(|w| w[0] >= w[1]));
     // New charges can only appear before the old ones (on the first page).
     let first_old = all.iter().position(|id| old.contains(id)).unwrap();
@@ -105,9 +113,12 @@ async fn walk_250_charges_forward_and_back_while_others_insert() {
     // A full-size page may be followed by an empty one; the oldest has nothing after it.
     assert!(page(&sb, &format!("starting_after={}", created[0])).await.is_empty());
     assert_eq!(page(&sb, "limit=100").await.len(), 100);
-    sb.get(Auth::Key(K), &format!("/api/v1/charges?starting_after={}&ending_before={}", created[1], created[0]))
-        .await
-        .assert_invalid("ending_before");
+    sb.get(
+        Auth::Key(K),
+        &format!("/api/v1/charges?starting_after={}&ending_before={}", created[1], created[0]),
+    )
+    .await
+    .assert_invalid("ending_before");
     // ending_before gives the page just newer than the cursor, newest first.
     let p = ids(&page(&sb, &format!("limit=3&ending_before={}", created[10])).await);
     assert_eq!(p, [created[13].clone(), created[12].clone(), created[11].clone()]);

@@ -65,11 +65,15 @@ async fn no_delivery_reaches_the_sandbox_itself_in_any_spelling() {
         sb.post(Auth::Key(BOB), "/api/v1/payouts", &po).await.assert_invalid("cbUrl");
     }
     // Another port on the same host is a receiver like any other (here nobody listens).
-    let other = sb.get(Auth::Key(BOB), &format!("/api/v1/events/test?cbUrl={}", enc("http://127.0.0.1:9/hook"))).await;
+    let other = sb
+        .get(Auth::Key(BOB), &format!("/api/v1/events/test?cbUrl={}", enc("http://127.0.0.1:9/hook")))
+        .await;
     assert_eq!(other.status, 200, "{}", other.text);
 
     // Defence in depth: the control API refuses what carries the delivery's marks.
-    for (name, value) in [("User-Agent", concat!("qbitpay-sandbox/", env!("CARGO_PKG_VERSION"))), ("QbitPay-Signature", "AB")] {
+    for (name, value) in
+        [("User-Agent", concat!("qbitpay-sandbox/", env!("CARGO_PKG_VERSION"))), ("QbitPay-Signature", "AB")]
+    {
         let r = sb.http.post(format!("{}{reset}", sb.url)).header(name, value).send().await.unwrap();
         assert_eq!(r.status(), 403, "{name}");
     }
@@ -79,8 +83,12 @@ async fn no_delivery_reaches_the_sandbox_itself_in_any_spelling() {
 
 #[tokio::test]
 async fn a_name_that_resolves_to_the_sandbox_is_refused_at_delivery_time() {
-    let host = String::from_utf8(std::process::Command::new("hostname").output().unwrap().stdout).unwrap().trim().to_owned();
-    let resolves_to_loopback = tokio::net::lookup_host((host.as_str(), 80)).await.is_ok_and(|mut a| a.all(|a| a.ip().is_loopback()));
+    let host = String::from_utf8(std::process::Command::new("hostname").output().unwrap().stdout)
+        .unwrap()
+        .trim()
+        .to_owned();
+    let resolves_to_loopback =
+        tokio::net::lookup_host((host.as_str(), 80)).await.is_ok_and(|mut a| a.all(|a| a.ip().is_loopback()));
     if host.is_empty() || !resolves_to_loopback {
         eprintln!("skipped: the host name '{host}' does not resolve to loopback here");
         return;
@@ -101,7 +109,12 @@ async fn a_name_that_resolves_to_the_sandbox_is_refused_at_delivery_time() {
 async fn a_webhook_url_flag_naming_the_sandbox_is_refused_at_start() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox"))
-        .args(["--port", &port.to_string(), "--webhook-url", &format!("http://localhost.:{port}/_sandbox/clock/advance")])
+        .args([
+            "--port",
+            &port.to_string(),
+            "--webhook-url",
+            &format!("http://localhost.:{port}/_sandbox/clock/advance"),
+        ])
         .stdin(std::process::Stdio::null())
         .output()
         .unwrap();
@@ -113,9 +126,21 @@ async fn a_webhook_url_flag_naming_the_sandbox_is_refused_at_start() {
 async fn foreign_origins_get_no_cors_headers_and_are_refused_under_sandbox() {
     let sb = Sandbox::start(&["--api-key", ALICE]);
     let reset = format!("/_sandbox/accounts/{}/reset", sb.account_id(ALICE).await);
-    for origin in ["http://127.evil.example", "null", "https://localhost.evil.com", "http://evil.example", "http://localhost@evil.example"] {
-        for (method, path) in [(Method::GET, "/_sandbox/accounts"), (Method::POST, reset.as_str()), (Method::OPTIONS, "/_sandbox/accounts"), (Method::GET, "/")] {
-            let mut rb = sb.http.request(method.clone(), format!("{}{path}", sb.url)).header("Origin", origin);
+    for origin in [
+        "http://127.evil.example",
+        "null",
+        "https://localhost.evil.com",
+        "http://evil.example",
+        "http://localhost@evil.example",
+    ] {
+        for (method, path) in [
+            (Method::GET, "/_sandbox/accounts"),
+            (Method::POST, reset.as_str()),
+            (Method::OPTIONS, "/_sandbox/accounts"),
+            (Method::GET, "/"),
+        ] {
+            let mut rb =
+                sb.http.request(method.clone(), format!("{}{path}", sb.url)).header("Origin", origin);
             if method == Method::OPTIONS {
                 rb = rb.header("Access-Control-Request-Method", "POST");
             }
@@ -124,11 +149,24 @@ async fn foreign_origins_get_no_cors_headers_and_are_refused_under_sandbox() {
             assert_eq!(r.body["type"], "authentication_error", "{}", r.text);
             assert!(r.header("access-control-allow-origin").is_none(), "{origin} {method} {path}");
         }
-        let api = sb.req(Method::GET, Auth::Key(ALICE), "/api/v1/charges").header("Origin", origin).send().await.unwrap();
+        let api = sb
+            .req(Method::GET, Auth::Key(ALICE), "/api/v1/charges")
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
         assert!(api.headers().get("access-control-allow-origin").is_none(), "{origin}");
     }
-    for origin in ["http://localhost:5173", "http://127.0.0.1:8080", "http://[::1]:3000", "http://shop.localhost"] {
-        let r = sb.http.get(format!("{}/_sandbox/accounts", sb.url)).header("Origin", origin).send().await.unwrap();
+    for origin in
+        ["http://localhost:5173", "http://127.0.0.1:8080", "http://[::1]:3000", "http://shop.localhost"]
+    {
+        let r = sb
+            .http
+            .get(format!("{}/_sandbox/accounts", sb.url))
+            .header("Origin", origin)
+            .send()
+            .await
+            .unwrap();
         assert_eq!(r.status(), 200, "{origin}");
         assert_eq!(r.headers()["access-control-allow-origin"], origin);
     }
@@ -140,11 +178,21 @@ async fn every_error_is_the_apis_json_error() {
     let is_error = |r: &Resp, status: u16| {
         assert_eq!(r.status, status, "{}", r.text);
         assert!(r.header("content-type").unwrap().starts_with("application/json"), "{status}");
-        assert!(r.body["type"].is_string() && r.body["message"].as_str().is_some_and(|m| !m.is_empty()), "{status}: {}", r.text);
+        assert!(
+            r.body["type"].is_string() && r.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "{status}: {}",
+            r.text
+        );
         assert!(r.header("request-id").is_some());
     };
     let big = format!("{{\"amount\":100,\"pad\":\"{}\"}}", "x".repeat(300 * 1024));
-    let r = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "application/json").body(big).send().await.unwrap();
+    let r = sb
+        .req(Method::POST, Auth::Key(ALICE), "/api/v1/charges")
+        .header("Content-Type", "application/json")
+        .body(big)
+        .send()
+        .await
+        .unwrap();
     is_error(&Resp::from(r).await, 413);
     // The same without a Content-Length (chunked): refused once the limit is crossed.
     let p = port_of(&sb.url);
@@ -158,27 +206,66 @@ async fn every_error_is_the_apis_json_error() {
     assert!(resp.starts_with("HTTP/1.1 413"), "{resp}");
     assert_eq!(json_body_of(&resp)["type"], "invalid_request_error");
 
-    let malformed = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "application/json").body("{\"amount\": 1,").send().await.unwrap();
+    let malformed = sb
+        .req(Method::POST, Auth::Key(ALICE), "/api/v1/charges")
+        .header("Content-Type", "application/json")
+        .body("{\"amount\": 1,")
+        .send()
+        .await
+        .unwrap();
     is_error(&Resp::from(malformed).await, 400);
-    let not_object = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "application/json").body("[1]").send().await.unwrap();
+    let not_object = sb
+        .req(Method::POST, Auth::Key(ALICE), "/api/v1/charges")
+        .header("Content-Type", "application/json")
+        .body("[1]")
+        .send()
+        .await
+        .unwrap();
     is_error(&Resp::from(not_object).await, 400);
     for form in [&b"amount=%FF%FE&currency=USD"[..], &b"amount=1&currency=\xff"[..]] {
-        let r = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "application/x-www-form-urlencoded").body(form.to_vec()).send().await.unwrap();
+        let r = sb
+            .req(Method::POST, Auth::Key(ALICE), "/api/v1/charges")
+            .header("Content-Type", "application/x-www-form-urlencoded")
+            .body(form.to_vec())
+            .send()
+            .await
+            .unwrap();
         let r = Resp::from(r).await;
         is_error(&r, 400);
         assert!(r.text.contains("form"), "{}", r.text);
     }
-    let bad_advance = sb.http.post(format!("{}/_sandbox/clock/advance", sb.url)).header("Content-Type", "application/json").body("{seconds:").send().await.unwrap();
+    let bad_advance = sb
+        .http
+        .post(format!("{}/_sandbox/clock/advance", sb.url))
+        .header("Content-Type", "application/json")
+        .body("{seconds:")
+        .send()
+        .await
+        .unwrap();
     is_error(&Resp::from(bad_advance).await, 400);
-    let bad_type = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Content-Type", "text/xml").body("<a/>").send().await.unwrap();
+    let bad_type = sb
+        .req(Method::POST, Auth::Key(ALICE), "/api/v1/charges")
+        .header("Content-Type", "text/xml")
+        .body("<a/>")
+        .send()
+        .await
+        .unwrap();
     is_error(&Resp::from(bad_type).await, 400);
     // An extractor's own rejection (a path segment that is not UTF-8).
     is_error(&sb.get(Auth::Key(ALICE), "/api/v1/charges/%FF%FE").await, 400);
     is_error(&sb.get(Auth::Key(ALICE), &format!("/api/v1/charges?x={}", "a".repeat(10 * 1024))).await, 414);
-    let fat = sb.req(Method::GET, Auth::Key(ALICE), "/api/v1/charges").header("X-Pad", "p".repeat(20 * 1024)).send().await.unwrap();
+    let fat = sb
+        .req(Method::GET, Auth::Key(ALICE), "/api/v1/charges")
+        .header("X-Pad", "p".repeat(20 * 1024))
+        .send()
+        .await
+        .unwrap();
     is_error(&Resp::from(fat).await, 431);
     is_error(&sb.get(Auth::Key(ALICE), "/api/v1/nothing-here").await, 404);
-    is_error(&Resp::from(sb.req(Method::DELETE, Auth::Key(ALICE), "/api/v1/charges").send().await.unwrap()).await, 405);
+    is_error(
+        &Resp::from(sb.req(Method::DELETE, Auth::Key(ALICE), "/api/v1/charges").send().await.unwrap()).await,
+        405,
+    );
     is_error(&Resp::from(sb.http.put(format!("{}/_sandbox/clock", sb.url)).send().await.unwrap()).await, 405);
 
     // A body that never finishes: 408 after --header-timeout.
@@ -254,7 +341,8 @@ async fn clients_that_never_read_their_answers_are_closed_and_lock_nobody_out() 
     }
     let t0 = Instant::now();
     tokio::time::sleep(Duration::from_millis(300)).await;
-    let busy = raw(&sb.url, b"GET /_sandbox/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", Duration::from_secs(1)).await;
+    let busy =
+        raw(&sb.url, b"GET /_sandbox/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", Duration::from_secs(1)).await;
     assert!(busy.is_empty() || busy.starts_with("HTTP/1.1 503"), "all slots are taken: {busy}");
 
     // Past one --header-timeout without progress, every slot is free again.
@@ -280,7 +368,9 @@ async fn over_the_connection_cap_new_connections_are_refused_with_one_log_line()
     let held = stall(sb.url.trim_start_matches("http://"), 20, b"GET / HTTP/1.1\r\n").await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     for _ in 0..5 {
-        let resp = raw(&sb.url, b"GET /_sandbox/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", Duration::from_secs(2)).await;
+        let resp =
+            raw(&sb.url, b"GET /_sandbox/info HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n", Duration::from_secs(2))
+                .await;
         assert!(resp.is_empty() || resp.starts_with("HTTP/1.1 503"), "{resp}");
         if !resp.is_empty() {
             assert_eq!(json_body_of(&resp)["type"], "api_error");
@@ -311,29 +401,65 @@ async fn hanging_receiver() -> String {
 async fn a_hanging_receiver_delays_no_other_receiver() {
     let hang = hanging_receiver().await;
     let healthy = Receiver::start(vec![500]).await;
-    let sb = Sandbox::start(&["--api-key", ALICE, "--api-key", BOB, "--webhook-timeout", "3", "--webhook-retry-interval", "60"]);
+    let sb = Sandbox::start(&[
+        "--api-key",
+        ALICE,
+        "--api-key",
+        BOB,
+        "--webhook-timeout",
+        "3",
+        "--webhook-retry-interval",
+        "60",
+    ]);
     let a = sb.create_charge(ALICE, "hang-1", &hang).await;
     let b = sb.create_charge(BOB, "ok-1", &healthy.url).await;
     let t0 = Instant::now();
-    let ra = sb.post(Auth::Key(ALICE), &format!("/sandbox/charges/{}/confirm", a["id"].as_str().unwrap()), &json!({})).await;
+    let ra = sb
+        .post(
+            Auth::Key(ALICE),
+            &format!("/sandbox/charges/{}/confirm", a["id"].as_str().unwrap()),
+            &json!({}),
+        )
+        .await;
     assert_eq!(ra.status, 200);
-    let rb = sb.post(Auth::Key(BOB), &format!("/sandbox/charges/{}/confirm", b["id"].as_str().unwrap()), &json!({})).await;
+    let rb = sb
+        .post(Auth::Key(BOB), &format!("/sandbox/charges/{}/confirm", b["id"].as_str().unwrap()), &json!({}))
+        .await;
     assert_eq!(rb.status, 200);
     let hits = healthy.wait(1).await;
-    assert!(hits[0].at.duration_since(t0) < Duration::from_secs(1), "the healthy receiver waited {:?}", hits[0].at.duration_since(t0));
+    assert!(
+        hits[0].at.duration_since(t0) < Duration::from_secs(1),
+        "the healthy receiver waited {:?}",
+        hits[0].at.duration_since(t0)
+    );
 
     // Both first attempts failed (a timeout, a 500): the retries fall due in one advance,
     // which awaits them side by side.
-    let events = sb.wait_for(ALICE, "/api/v1/events?type=charge.succeeded", |v| v["data"][0]["webhook"]["attempts"] == 1).await;
+    let events = sb
+        .wait_for(ALICE, "/api/v1/events?type=charge.succeeded", |v| v["data"][0]["webhook"]["attempts"] == 1)
+        .await;
     let err = events["data"][0]["webhook"]["lastError"].as_str().unwrap();
     assert!(err.contains("--webhook-timeout"), "{err}");
     let t1 = Instant::now();
     let adv = sb.advance(61.0).await;
     let took = t1.elapsed();
     let hits = healthy.wait(2).await;
-    assert!(hits[1].at.duration_since(t1) < Duration::from_secs(1), "the healthy retry waited {:?}", hits[1].at.duration_since(t1));
-    assert!(took >= Duration::from_millis(2900) && took < Duration::from_secs(6), "advance took {took:?}: one --webhook-timeout");
-    let delivered: Vec<&str> = adv["ran"].as_array().unwrap().iter().filter(|r| r["job"] == "deliver").map(|r| r["outcome"].as_str().unwrap()).collect();
+    assert!(
+        hits[1].at.duration_since(t1) < Duration::from_secs(1),
+        "the healthy retry waited {:?}",
+        hits[1].at.duration_since(t1)
+    );
+    assert!(
+        took >= Duration::from_millis(2900) && took < Duration::from_secs(6),
+        "advance took {took:?}: one --webhook-timeout"
+    );
+    let delivered: Vec<&str> = adv["ran"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|r| r["job"] == "deliver")
+        .map(|r| r["outcome"].as_str().unwrap())
+        .collect();
     assert_eq!(delivered.len(), 2, "{adv}");
     assert!(delivered.contains(&"HTTP 200"), "{delivered:?}");
 }
@@ -342,7 +468,18 @@ async fn a_hanging_receiver_delays_no_other_receiver() {
 async fn expiries_in_one_advance_send_their_webhooks_side_by_side() {
     let hang = hanging_receiver().await;
     let healthy = Receiver::start(vec![]).await;
-    let sb = Sandbox::start(&["--api-key", ALICE, "--api-key", BOB, "--webhook-timeout", "1", "--webhook-retry-interval", "600", "--charge-ttl", "600"]);
+    let sb = Sandbox::start(&[
+        "--api-key",
+        ALICE,
+        "--api-key",
+        BOB,
+        "--webhook-timeout",
+        "1",
+        "--webhook-retry-interval",
+        "600",
+        "--charge-ttl",
+        "600",
+    ]);
     // Each charge expires at its own time: Bob's first, Alice's last.
     for i in 0..3 {
         sb.create_charge(BOB, &format!("hang-{i}"), &hang).await;
@@ -355,7 +492,10 @@ async fn expiries_in_one_advance_send_their_webhooks_side_by_side() {
     let hits = healthy.wait(1).await;
     let waited = hits[0].at.duration_since(t0);
     assert!(waited < Duration::from_millis(700), "the healthy receiver waited {waited:?}");
-    assert!(took >= Duration::from_millis(900) && took < Duration::from_millis(1900), "advance took {took:?}: one --webhook-timeout");
+    assert!(
+        took >= Duration::from_millis(900) && took < Duration::from_millis(1900),
+        "advance took {took:?}: one --webhook-timeout"
+    );
     let ran = adv["ran"].as_array().unwrap();
     let expired: Vec<&Value> = ran.iter().filter(|r| r["job"] == "charge.expire").collect();
     assert_eq!(expired.len(), 4, "{adv}");
@@ -363,7 +503,8 @@ async fn expiries_in_one_advance_send_their_webhooks_side_by_side() {
     let mut ats: Vec<&str> = expired.iter().map(|r| r["at"].as_str().unwrap()).collect();
     ats.dedup();
     assert_eq!(ats.len(), 4, "each at its own due time: {adv}");
-    let delivered: Vec<&str> = ran.iter().filter(|r| r["job"] == "deliver").map(|r| r["outcome"].as_str().unwrap()).collect();
+    let delivered: Vec<&str> =
+        ran.iter().filter(|r| r["job"] == "deliver").map(|r| r["outcome"].as_str().unwrap()).collect();
     assert_eq!(delivered.len(), 4, "{adv}");
     assert_eq!(delivered.iter().filter(|o| **o == "HTTP 200").count(), 1, "{delivered:?}");
     let events = sb.get(Auth::Key(ALICE), "/api/v1/events?type=charge.expired").await;
@@ -383,9 +524,18 @@ async fn idempotency_compares_parsed_parameters_and_stores_only_what_ran() {
     assert_eq!((again.status, again.header("idempotent-replayed")), (200, Some("true")), "{}", again.text);
     assert_eq!(again.text, first.text);
     let form = "currency=USD&amount=100&redirectUrl=http%3A%2F%2Flocalhost%3A3000%2Fdone&externalOrderId=o-1&cbUrl=http%3A%2F%2F127.0.0.1%3A9%2Fcb";
-    let rb = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Idempotency-Key", "k-1").header("Content-Type", "application/x-www-form-urlencoded").body(form);
+    let rb = sb
+        .req(Method::POST, Auth::Key(ALICE), "/api/v1/charges")
+        .header("Idempotency-Key", "k-1")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .body(form);
     let as_form = Resp::from(rb.send().await.unwrap()).await;
-    assert_eq!((as_form.status, as_form.header("idempotent-replayed")), (200, Some("true")), "{}", as_form.text);
+    assert_eq!(
+        (as_form.status, as_form.header("idempotent-replayed")),
+        (200, Some("true")),
+        "{}",
+        as_form.text
+    );
 
     let other = sb.post_idem(Auth::Key(ALICE), "/api/v1/charges", &json!({"amount": 101, "currency": "USD", "externalOrderId": "o-1", "cbUrl": "http://127.0.0.1:9/cb", "redirectUrl": "http://localhost:3000/done"}), "k-1").await;
     other.assert_invalid("Idempotency-Key");
@@ -401,9 +551,22 @@ async fn idempotency_compares_parsed_parameters_and_stores_only_what_ran() {
     fixed["externalOrderId"] = json!("o-2");
     let ok = sb.post_idem(Auth::Key(ALICE), "/api/v1/charges", &fixed, "k-2").await;
     assert_eq!((ok.status, ok.header("idempotent-replayed")), (200, None), "{}", ok.text);
-    let malformed = sb.req(Method::POST, Auth::Key(ALICE), "/api/v1/charges").header("Idempotency-Key", "k-3").header("Content-Type", "application/json").body("{").send().await.unwrap();
+    let malformed = sb
+        .req(Method::POST, Auth::Key(ALICE), "/api/v1/charges")
+        .header("Idempotency-Key", "k-3")
+        .header("Content-Type", "application/json")
+        .body("{")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(malformed.status(), 400);
-    let unauthorized = sb.req(Method::POST, Auth::Key("sk_test_nobody_000000"), "/api/v1/charges").header("Idempotency-Key", "k-3").json(&fixed).send().await.unwrap();
+    let unauthorized = sb
+        .req(Method::POST, Auth::Key("sk_test_nobody_000000"), "/api/v1/charges")
+        .header("Idempotency-Key", "k-3")
+        .json(&fixed)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(unauthorized.status(), 401);
     let mut third = body.clone();
     third["externalOrderId"] = json!("o-3");
@@ -434,7 +597,9 @@ async fn account_ids_are_keyed_and_key_hints_show_only_the_tail_of_long_keys() {
         assert_ne!(id, &unsalted, "the id is not a plain hash of the key");
     }
     let list = sb.control(Method::GET, "/_sandbox/accounts", None).await;
-    let hint = |id: &str| list.body["data"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap()["keyHint"].clone();
+    let hint = |id: &str| {
+        list.body["data"].as_array().unwrap().iter().find(|a| a["id"] == id).unwrap()["keyHint"].clone()
+    };
     assert_eq!(hint(&alice), "…6789");
     assert_eq!(hint(&short), "");
     assert!(!list.text.contains("sk_test"), "{}", list.text);
@@ -468,7 +633,8 @@ async fn numbers_are_bounded_and_the_clock_stops_at_year_9999() {
     let ten_years = 10.0 * 365.0 * 86400.0;
     let mut refused = None;
     for _ in 0..1000 {
-        let r = sb.control(Method::POST, "/_sandbox/clock/advance", Some(&json!({"seconds": ten_years}))).await;
+        let r =
+            sb.control(Method::POST, "/_sandbox/clock/advance", Some(&json!({"seconds": ten_years}))).await;
         if r.status != 200 {
             refused = Some(r);
             break;
@@ -492,7 +658,12 @@ async fn the_payment_page_sends_a_csp_that_fits_it() {
     let csp = page.header("content-security-policy").unwrap().to_owned();
     let nonce = csp.split("'nonce-").nth(1).unwrap().split('\'').next().unwrap();
     assert!(nonce.len() >= 16, "{csp}");
-    assert!(csp.contains("default-src 'none'") && csp.contains("base-uri 'none'") && csp.contains("form-action 'none'"), "{csp}");
+    assert!(
+        csp.contains("default-src 'none'")
+            && csp.contains("base-uri 'none'")
+            && csp.contains("form-action 'none'"),
+        "{csp}"
+    );
     assert!(csp.contains("frame-ancestors 'self' http://localhost:*"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert_eq!(page.text.matches(&format!("nonce=\"{nonce}\"")).count(), 2, "the page's script and style");

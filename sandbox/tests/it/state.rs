@@ -25,18 +25,34 @@ async fn state_and_schedules_survive_a_restart() {
     let data = dir.file("state.db");
     let rx = Receiver::start(vec![500]).await;
     let args = [
-        "--api-key", K, "--data", &data, "--webhook-retry-interval", "600", "--auto-confirm-after", "60",
-        "--payout-transit-after", "300", "--payout-paid-after", "300",
+        "--api-key",
+        K,
+        "--data",
+        &data,
+        "--webhook-retry-interval",
+        "600",
+        "--auto-confirm-after",
+        "60",
+        "--payout-transit-after",
+        "300",
+        "--payout-paid-after",
+        "300",
     ];
     let mut sb = Sandbox::start(&args);
     let a = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("keep-a", &rx.url), "key-a").await;
     assert_eq!(a.status, 200, "{}", a.text);
     let b = sb.create_charge(K, "keep-b", &rx.url).await;
     let bid = b["id"].as_str().unwrap();
-    assert_eq!(sb.put(Auth::Key(K), &format!("/api/v1/charges/{bid}"), &json!({"status": "buyerPaid"})).await.status, 200);
+    assert_eq!(
+        sb.put(Auth::Key(K), &format!("/api/v1/charges/{bid}"), &json!({"status": "buyerPaid"})).await.status,
+        200
+    );
     let c = sb.create_charge(K, "keep-c", &rx.url).await;
     let cid = c["id"].as_str().unwrap();
-    assert_eq!(sb.post(Auth::Key(K), &format!("/sandbox/charges/{cid}/confirm"), &json!({})).await.status, 200);
+    assert_eq!(
+        sb.post(Auth::Key(K), &format!("/sandbox/charges/{cid}/confirm"), &json!({})).await.status,
+        200
+    );
     rx.wait(1).await; // charge.succeeded of c: answered 500, a retry is scheduled in 600 s
     let evs = sb.wait_for(K, "/api/v1/events", |l| l["data"][0]["webhook"]["attempts"] == 1).await;
     let eid = evs["data"][0]["id"].as_str().unwrap().to_owned();
@@ -56,19 +72,26 @@ async fn state_and_schedules_survive_a_restart() {
     assert_eq!(sb.get(Auth::Key(K), "/api/v1/events").await.body, before_events);
     assert_eq!(sb.get(Auth::Key(K), "/api/v1/balanceTransactions").await.body, before_txns);
     assert_eq!(sb.get(Auth::Key(K), "/api/v1/balances/show").await.body["available"], 88.95);
-    assert_eq!(sb.get(Auth::Bearer(&token), &format!("/api/v1/charges/{bid}")).await.status, 200, "tokens outlive a restart");
-    let replay = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("keep-a", &rx.url), "key-a").await;
+    assert_eq!(
+        sb.get(Auth::Bearer(&token), &format!("/api/v1/charges/{bid}")).await.status,
+        200,
+        "tokens outlive a restart"
+    );
+    let replay =
+        sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("keep-a", &rx.url), "key-a").await;
     assert_eq!(replay.header("idempotent-replayed"), Some("true"));
     assert_eq!(replay.body, a.body);
     let acct = sb.control(Method::GET, &format!("/_sandbox/accounts/{}", sb.account_id(K).await), None).await;
-    let ev = acct.body["events"].as_array().unwrap().iter().find(|e| e["id"] == eid.as_str()).unwrap().clone();
+    let ev =
+        acct.body["events"].as_array().unwrap().iter().find(|e| e["id"] == eid.as_str()).unwrap().clone();
     assert_eq!(ev["attempts"][0]["statusCode"], 500);
     assert_eq!(ms(&ev["attempts"][0]["nextRetryAt"]) - ms(&ev["attempts"][0]["at"]), 600_000.0);
 
     // The stored schedule runs on: auto-confirm at +60 s, the retry at +600 s, the payout at
     // +300/+600 s, and the pending charge's expiry at +1800 s.
     let ran = sb.advance(600.0).await;
-    let kinds: Vec<&str> = ran["ran"].as_array().unwrap().iter().map(|r| r["job"].as_str().unwrap()).collect();
+    let kinds: Vec<&str> =
+        ran["ran"].as_array().unwrap().iter().map(|r| r["job"].as_str().unwrap()).collect();
     for k in ["charge.confirm", "charge.close", "deliver", "payout.transit", "payout.pay"] {
         assert!(kinds.contains(&k), "{k} ran: {kinds:?}");
     }
@@ -86,9 +109,17 @@ async fn state_and_schedules_survive_a_restart() {
     assert_eq!(sb.get(Auth::Key(K), &format!("/api/v1/charges/{aid}")).await.body["status"], "pending");
     sb.advance(1200.0).await;
     assert_eq!(sb.get(Auth::Key(K), &format!("/api/v1/charges/{aid}")).await.body["status"], "cancelled");
-    let expired = rx.hits().iter().map(|h| h.json()).find(|e| e["type"] == "charge.expired").expect("charge.expired delivered");
+    let expired = rx
+        .hits()
+        .iter()
+        .map(|h| h.json())
+        .find(|e| e["type"] == "charge.expired")
+        .expect("charge.expired delivered");
     assert_eq!(expired["data"]["id"], aid);
-    assert_eq!(expired["createdAt"], a.body["expiresAt"], "the event is dated when the charge expired, in sandbox time");
+    assert_eq!(
+        expired["createdAt"], a.body["expiresAt"],
+        "the event is dated when the charge expired, in sandbox time"
+    );
 }
 
 #[tokio::test]
@@ -106,7 +137,10 @@ async fn a_job_that_fell_due_while_stopped_runs_at_start() {
     let hits = rx.wait(1).await;
     assert_eq!(hits[0].json()["type"], "charge.expired");
     assert_eq!(hits[0].json()["data"]["id"], c["id"]);
-    assert_eq!(sb.get(Auth::Key(K), &format!("/api/v1/charges/{}", c["id"].as_str().unwrap())).await.body["status"], "cancelled");
+    assert_eq!(
+        sb.get(Auth::Key(K), &format!("/api/v1/charges/{}", c["id"].as_str().unwrap())).await.body["status"],
+        "cancelled"
+    );
 }
 
 struct Sent {
@@ -124,7 +158,8 @@ async fn sigkill_during_a_burst_of_idempotent_creates_then_replays_make_each_obj
     let mut sb = Sandbox::start(&args);
     // 99 USDT to pay out from.
     let fund = sb.create_charge(K, "fund", "http://127.0.0.1:9/cb").await;
-    sb.post(Auth::Key(K), &format!("/sandbox/charges/{}/confirm", fund["id"].as_str().unwrap()), &json!({})).await;
+    sb.post(Auth::Key(K), &format!("/sandbox/charges/{}/confirm", fund["id"].as_str().unwrap()), &json!({}))
+        .await;
 
     let sent: Arc<Mutex<Vec<Sent>>> = Arc::default();
     let answered = Arc::new(AtomicUsize::new(0));
@@ -137,8 +172,11 @@ async fn sigkill_during_a_burst_of_idempotent_creates_then_replays_make_each_obj
                 let payout = t % 4 == 3;
                 let order = format!("burst-{t}-{i}");
                 let (path, body) = if payout {
-                    ("/api/v1/payouts", json!({"amount": 1, "currency": "USDT", "externalOrderId": order,
-                        "destination": {"type": "wallet", "payerName": "a", "addr": "x"}}))
+                    (
+                        "/api/v1/payouts",
+                        json!({"amount": 1, "currency": "USDT", "externalOrderId": order,
+                        "destination": {"type": "wallet", "payerName": "a", "addr": "x"}}),
+                    )
                 } else {
                     ("/api/v1/charges", charge_body(&order, "http://127.0.0.1:9/cb"))
                 };
@@ -151,7 +189,13 @@ async fn sigkill_during_a_burst_of_idempotent_creates_then_replays_make_each_obj
                     s.push(Sent { key: key.clone(), path, body: body.clone(), answer: None });
                     s.len() - 1
                 };
-                let r = http.post(format!("{url}{path}")).basic_auth(K, Some("")).header("Idempotency-Key", &key).json(&body).send().await;
+                let r = http
+                    .post(format!("{url}{path}"))
+                    .basic_auth(K, Some(""))
+                    .header("Idempotency-Key", &key)
+                    .json(&body)
+                    .send()
+                    .await;
                 let Ok(r) = r else { return };
                 let Ok(v) = r.json::<Value>().await else { return };
                 assert!(v["id"].is_string(), "{v}");
@@ -199,8 +243,16 @@ async fn sigkill_during_a_burst_of_idempotent_creates_then_replays_make_each_obj
             cursor = Some(data.last().unwrap()["id"].as_str().unwrap().to_owned());
         }
     }
-    let want_charges: HashSet<String> = sent.iter().filter(|s| s.path.ends_with("charges")).map(|s| s.body["externalOrderId"].as_str().unwrap().to_owned()).collect();
-    let want_payouts: HashSet<String> = sent.iter().filter(|s| s.path.ends_with("payouts")).map(|s| s.body["externalOrderId"].as_str().unwrap().to_owned()).collect();
+    let want_charges: HashSet<String> = sent
+        .iter()
+        .filter(|s| s.path.ends_with("charges"))
+        .map(|s| s.body["externalOrderId"].as_str().unwrap().to_owned())
+        .collect();
+    let want_payouts: HashSet<String> = sent
+        .iter()
+        .filter(|s| s.path.ends_with("payouts"))
+        .map(|s| s.body["externalOrderId"].as_str().unwrap().to_owned())
+        .collect();
     let charges = &orders["charges"];
     assert_eq!(charges.len(), want_charges.len() + 1, "one charge per request (and the funding one)");
     assert_eq!(charges.iter().filter(|o| *o != "fund").cloned().collect::<HashSet<_>>(), want_charges);
@@ -217,7 +269,18 @@ async fn sigkill_during_a_burst_of_idempotent_creates_then_replays_make_each_obj
 #[tokio::test]
 async fn the_clock_drives_expiry_and_retries_and_resend_and_reset_work() {
     let rx = Receiver::start(vec![500]).await;
-    let sb = Sandbox::start(&["--api-key", K, "--api-key", K2, "--charge-ttl", "120", "--webhook-retry-interval", "30", "--webhook-retries", "2"]);
+    let sb = Sandbox::start(&[
+        "--api-key",
+        K,
+        "--api-key",
+        K2,
+        "--charge-ttl",
+        "120",
+        "--webhook-retry-interval",
+        "30",
+        "--webhook-retries",
+        "2",
+    ]);
     let acct = sb.account_id(K).await;
     let clock = sb.control(Method::GET, "/_sandbox/clock", None).await;
     assert_eq!(clock.body["offsetSeconds"], 0.0);
@@ -229,11 +292,20 @@ async fn the_clock_drives_expiry_and_retries_and_resend_and_reset_work() {
     assert_eq!(first["ran"], json!([]));
     assert_eq!(sb.get(Auth::Key(K), &format!("/api/v1/charges/{id}")).await.body["status"], "pending");
     let second = sb.advance(61.0).await;
-    let jobs: Vec<(&str, &str)> = second["ran"].as_array().unwrap().iter().map(|r| (r["job"].as_str().unwrap(), r["outcome"].as_str().unwrap())).collect();
+    let jobs: Vec<(&str, &str)> = second["ran"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["job"].as_str().unwrap(), r["outcome"].as_str().unwrap()))
+        .collect();
     assert!(jobs.contains(&("charge.expire", "cancelled")), "{jobs:?}");
     assert!(jobs.contains(&("deliver", "HTTP 500")), "the delivery ran within the advance: {jobs:?}");
     assert_eq!(sb.get(Auth::Key(K), &format!("/api/v1/charges/{id}")).await.body["status"], "cancelled");
-    assert_eq!(sb.get(Auth::Key(K2), &format!("/api/v1/charges/{}", other["id"].as_str().unwrap())).await.body["status"], "cancelled");
+    assert_eq!(
+        sb.get(Auth::Key(K2), &format!("/api/v1/charges/{}", other["id"].as_str().unwrap())).await.body
+            ["status"],
+        "cancelled"
+    );
     assert!((second["offsetSeconds"].as_f64().unwrap() - 121.0).abs() < 1.0, "{second}");
     assert_eq!(rx.hits().len(), 1);
 
@@ -264,22 +336,34 @@ async fn the_clock_drives_expiry_and_retries_and_resend_and_reset_work() {
     let hits = rx.wait(3).await;
     assert_eq!(hits[2].json()["id"], eid.as_str());
     verify(&hits[2], K);
-    assert_eq!(sb.control(Method::POST, &format!("/_sandbox/accounts/{acct}/events/evt_nope/resend"), None).await.status, 404);
+    assert_eq!(
+        sb.control(Method::POST, &format!("/_sandbox/accounts/{acct}/events/evt_nope/resend"), None)
+            .await
+            .status,
+        404
+    );
 
     // Charges and payouts moved on by the control API.
     let d = sb.create_charge(K, "clock-2", &rx.url).await;
     let did = d["id"].as_str().unwrap();
     assert!((ms(&d["createdAt"]) - qbitpay_now_ms()) >= 150_000.0, "timestamps are sandbox time");
-    for (action, status) in [("pay", "buyerPaid"), ("confirm", "sellerConfirmed"), ("dispute", "dispute"), ("resolve", "closed")] {
-        let r = sb.control(Method::POST, &format!("/_sandbox/accounts/{acct}/charges/{did}/{action}"), None).await;
+    for (action, status) in
+        [("pay", "buyerPaid"), ("confirm", "sellerConfirmed"), ("dispute", "dispute"), ("resolve", "closed")]
+    {
+        let r = sb
+            .control(Method::POST, &format!("/_sandbox/accounts/{acct}/charges/{did}/{action}"), None)
+            .await;
         assert_eq!((r.status, r.body["status"].as_str()), (200, Some(status)), "{action}: {}", r.text);
     }
-    let bad = sb.control(Method::POST, &format!("/_sandbox/accounts/{acct}/charges/{did}/expire"), None).await;
+    let bad =
+        sb.control(Method::POST, &format!("/_sandbox/accounts/{acct}/charges/{did}/expire"), None).await;
     assert_eq!(bad.status, 402, "a closed charge cannot expire");
     let p = sb.post(Auth::Key(K), "/api/v1/payouts", &json!({"amount": 10, "currency": "USDT", "destination": {"type": "wallet", "payerName": "a", "addr": "x"}})).await;
     let pid = p.body["id"].as_str().unwrap();
     for (action, status) in [("transit", "inTransit"), ("fail", "failed")] {
-        let r = sb.control(Method::POST, &format!("/_sandbox/accounts/{acct}/payouts/{pid}/{action}"), None).await;
+        let r = sb
+            .control(Method::POST, &format!("/_sandbox/accounts/{acct}/payouts/{pid}/{action}"), None)
+            .await;
         assert_eq!((r.status, r.body["status"].as_str()), (200, Some(status)), "{action}: {}", r.text);
     }
 
@@ -291,7 +375,8 @@ async fn the_clock_drives_expiry_and_retries_and_resend_and_reset_work() {
     assert_eq!(sb.control(Method::GET, "/_sandbox/accounts/acct_0000000000000000", None).await.status, 404);
 
     // Reset: this account is empty, the other one untouched; its keys can be used again.
-    let key_used = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("again", &rx.url), "reuse").await;
+    let key_used =
+        sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("again", &rx.url), "reuse").await;
     let r = sb.control(Method::POST, &format!("/_sandbox/accounts/{acct}/reset"), None).await;
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["counts"], json!({"charges": 0, "payouts": 0, "balanceTransactions": 0, "events": 0}));
@@ -316,16 +401,24 @@ fn qbitpay_now_ms() -> f64 {
 #[tokio::test]
 async fn idempotency_records_expire_after_24_hours_of_sandbox_time() {
     let sb = Sandbox::start(&["--api-key", K]);
-    let a = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-a", "http://127.0.0.1:9/cb"), "day").await;
+    let a = sb
+        .post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-a", "http://127.0.0.1:9/cb"), "day")
+        .await;
     assert_eq!(a.status, 200);
-    let clash = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-b", "http://127.0.0.1:9/cb"), "day").await;
+    let clash = sb
+        .post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-b", "http://127.0.0.1:9/cb"), "day")
+        .await;
     assert_eq!(clash.status, 400);
     assert_eq!(clash.body["detail"]["code"], "idempotency_key_in_use");
     sb.advance(23.0 * 3600.0).await;
-    let replay = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-a", "http://127.0.0.1:9/cb"), "day").await;
+    let replay = sb
+        .post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-a", "http://127.0.0.1:9/cb"), "day")
+        .await;
     assert_eq!(replay.header("idempotent-replayed"), Some("true"), "still there after 23 h");
     sb.advance(3601.0).await;
-    let b = sb.post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-b", "http://127.0.0.1:9/cb"), "day").await;
+    let b = sb
+        .post_idem(Auth::Key(K), "/api/v1/charges", &charge_body("idem-b", "http://127.0.0.1:9/cb"), "day")
+        .await;
     assert_eq!(b.status, 200, "{}", b.text);
     assert!(b.header("idempotent-replayed").is_none());
     assert_eq!(b.body["externalOrderId"], "idem-b");
@@ -335,15 +428,29 @@ async fn idempotency_records_expire_after_24_hours_of_sandbox_time() {
 async fn the_control_api_answers_loopback_hosts_and_same_machine_pages_only() {
     let sb = Sandbox::start(&["--api-key", K]);
     let path = format!("/_sandbox/accounts/{}/reset", sb.account_id(K).await);
-    let evil_host = sb.http.get(format!("{}/_sandbox/accounts", sb.url)).header("Host", "evil.example").send().await.unwrap();
+    let evil_host = sb
+        .http
+        .get(format!("{}/_sandbox/accounts", sb.url))
+        .header("Host", "evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(evil_host.status(), 403, "DNS rebinding: a foreign Host is refused");
-    let evil_page = sb.http.get(format!("{}/", sb.url)).header("Host", "evil.example:80").send().await.unwrap();
+    let evil_page =
+        sb.http.get(format!("{}/", sb.url)).header("Host", "evil.example:80").send().await.unwrap();
     assert_eq!(evil_page.status(), 403);
-    let cross = sb.http.post(format!("{}{path}", sb.url)).header("Origin", "http://evil.example").send().await.unwrap();
+    let cross = sb
+        .http
+        .post(format!("{}{path}", sb.url))
+        .header("Origin", "http://evil.example")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(cross.status(), 403, "a POST from another site's page is refused");
     let local = sb.http.post(format!("{}{path}", sb.url)).header("Origin", &sb.url).send().await.unwrap();
     assert_eq!(local.status(), 200);
-    let named = sb.http.get(format!("{}/_sandbox/info", sb.url)).header("Host", "localhost").send().await.unwrap();
+    let named =
+        sb.http.get(format!("{}/_sandbox/info", sb.url)).header("Host", "localhost").send().await.unwrap();
     assert_eq!(named.status(), 200);
     for asset in ["/_sandbox/assets/dashboard.js", "/_sandbox/assets/dashboard.css"] {
         let r = sb.get(Auth::None, asset).await;
@@ -361,13 +468,19 @@ async fn a_second_sandbox_on_the_same_data_file_is_refused() {
     let dir = TempDir::new("lock");
     let data = dir.file("state.db");
     let sb = Sandbox::start(&["--api-key", K, "--data", &data]);
-    let out = Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox")).args(["--port", "0", "--api-key", K, "--data", &data]).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox"))
+        .args(["--port", "0", "--api-key", K, "--data", &data])
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("in use by another qbitpay-sandbox"), "{err}");
     assert!(out.stdout.is_empty());
     assert_eq!(sb.get(Auth::Key(K), "/api/v1/charges").await.status, 200, "the first one carries on");
-    let missing = Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox")).args(["--port", "0", "--data", "/nonexistent-dir/x.db"]).output().unwrap();
+    let missing = Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox"))
+        .args(["--port", "0", "--data", "/nonexistent-dir/x.db"])
+        .output()
+        .unwrap();
     assert_eq!(missing.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("does not exist"));
 }
@@ -388,7 +501,12 @@ async fn a_parent_that_never_reads_stderr_does_not_stall_the_sandbox() {
     // 6,000 log lines of ~70 bytes: several times what a pipe (64 KiB) and the log queue hold.
     let run = async {
         for i in 0..6000 {
-            let r = http.get(format!("{url}/api/v1/charges/ch_missing_{i}")).basic_auth(K, Some("")).send().await.unwrap();
+            let r = http
+                .get(format!("{url}/api/v1/charges/ch_missing_{i}"))
+                .basic_auth(K, Some(""))
+                .send()
+                .await
+                .unwrap();
             assert_eq!(r.status(), 404);
         }
     };
@@ -412,7 +530,8 @@ async fn a_parent_that_never_reads_stderr_does_not_stall_the_sandbox() {
     });
     let r = http.get(format!("{url}/api/v1/charges/ch_after")).basic_auth(K, Some("")).send().await.unwrap();
     assert_eq!(r.status(), 404, "still serving");
-    let text = rx.recv_timeout(Duration::from_secs(10)).expect("a line saying how many log lines were dropped");
+    let text =
+        rx.recv_timeout(Duration::from_secs(10)).expect("a line saying how many log lines were dropped");
     assert!(text.contains("GET /api/v1/charges/ch_missing_0 404"), "the first lines were written");
     let _ = child.kill();
     let _ = child.wait();

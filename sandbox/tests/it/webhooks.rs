@@ -9,7 +9,8 @@ const K: &str = "sk_test_hooks";
 #[tokio::test]
 async fn delivery_retries_after_a_failure_with_a_valid_signature() {
     let rx = Receiver::start(vec![500]).await;
-    let sb = Sandbox::start(&["--api-key", K, "--auto-confirm-after", "0.1", "--webhook-retry-interval", "0.4"]);
+    let sb =
+        Sandbox::start(&["--api-key", K, "--auto-confirm-after", "0.1", "--webhook-retry-interval", "0.4"]);
     let c = sb.create_charge(K, "hook-1", &rx.url).await;
     let id = c["id"].as_str().unwrap();
     sb.put(Auth::Key(K), &format!("/api/v1/charges/{id}"), &json!({"status": "buyerPaid"})).await;
@@ -38,9 +39,11 @@ async fn delivery_retries_after_a_failure_with_a_valid_signature() {
     assert_eq!(e0["data"]["status"], "sellerConfirmed");
     // The signature covers the content: a changed body fails.
     let mut tampered = hits[1].clone();
-    tampered.body = String::from_utf8(tampered.body).unwrap().replace("\"amount\":100", "\"amount\":1000").into_bytes();
+    tampered.body =
+        String::from_utf8(tampered.body).unwrap().replace("\"amount\":100", "\"amount\":1000").into_bytes();
     assert!(qbitpay::webhook::verify(&tampered.body, &tampered.signature, &[K], &Default::default()).is_err());
-    let ev = sb.wait_for(K, &format!("/api/v1/events/{eid}"), |e| e["webhook"]["status"] == "succeeded").await;
+    let ev =
+        sb.wait_for(K, &format!("/api/v1/events/{eid}"), |e| e["webhook"]["status"] == "succeeded").await;
     assert_eq!(ev["webhook"]["attempts"], 2);
     assert_eq!(ev["pendingWebhooks"], 1);
     tokio::time::sleep(Duration::from_millis(600)).await;
@@ -123,7 +126,16 @@ async fn test_events_are_sent_once() {
 #[tokio::test]
 async fn remote_webhooks_are_not_sent_and_webhook_url_is_the_fallback() {
     let rx = Receiver::start(vec![]).await;
-    let sb = Sandbox::start(&["--api-key", K, "--webhook-url", &rx.url, "--payout-transit-after", "0.1", "--payout-paid-after", "0.1"]);
+    let sb = Sandbox::start(&[
+        "--api-key",
+        K,
+        "--webhook-url",
+        &rx.url,
+        "--payout-transit-after",
+        "0.1",
+        "--payout-paid-after",
+        "0.1",
+    ]);
     let c = sb.create_charge(K, "remote-1", "http://192.0.2.1/hook").await;
     let id = c["id"].as_str().unwrap();
     sb.post(Auth::Key(K), &format!("/sandbox/charges/{id}/confirm"), &json!({})).await;
@@ -132,8 +144,12 @@ async fn remote_webhooks_are_not_sent_and_webhook_url_is_the_fallback() {
     assert_eq!(ev["data"][0]["webhook"]["attempts"], 0);
     // Payout events have no cbUrl: they go to --webhook-url, in order.
     let p = sb
-        .post(Auth::Key(K), "/api/v1/payouts", &json!({"amount": 10, "currency": "USDT",
-            "destination": {"type": "wallet", "payerName": "a", "addr": "x"}}))
+        .post(
+            Auth::Key(K),
+            "/api/v1/payouts",
+            &json!({"amount": 10, "currency": "USDT",
+            "destination": {"type": "wallet", "payerName": "a", "addr": "x"}}),
+        )
         .await;
     assert_eq!(p.status, 200, "{}", p.text);
     let hits = rx.wait(3).await;
@@ -143,23 +159,39 @@ async fn remote_webhooks_are_not_sent_and_webhook_url_is_the_fallback() {
         verify(h, K);
         assert_eq!(h.json()["data"]["id"], p.body["id"]);
     }
-    let statuses: Vec<String> = hits.iter().map(|h| h.json()["data"]["status"].as_str().unwrap().to_owned()).collect();
+    let statuses: Vec<String> =
+        hits.iter().map(|h| h.json()["data"]["status"].as_str().unwrap().to_owned()).collect();
     assert_eq!(statuses, ["pending", "inTransit", "paid"]);
 }
 
 #[tokio::test]
 async fn payout_cb_url_and_charge_disputes() {
     let rx = Receiver::start(vec![]).await;
-    let sb = Sandbox::start(&["--api-key", K, "--webhook-algorithm", "hmac-sha256", "--payout-transit-after", "60"]);
+    let sb = Sandbox::start(&[
+        "--api-key",
+        K,
+        "--webhook-algorithm",
+        "hmac-sha256",
+        "--payout-transit-after",
+        "60",
+    ]);
     let c = sb.create_charge(K, "disp-1", &rx.url).await;
     let id = c["id"].as_str().unwrap();
-    assert_eq!(sb.post(Auth::Key(K), &format!("/sandbox/charges/{id}/dispute"), &json!({})).await.status, 402, "pending cannot be disputed");
+    assert_eq!(
+        sb.post(Auth::Key(K), &format!("/sandbox/charges/{id}/dispute"), &json!({})).await.status,
+        402,
+        "pending cannot be disputed"
+    );
     sb.post(Auth::Key(K), &format!("/sandbox/charges/{id}/confirm"), &json!({})).await;
     sb.post(Auth::Key(K), &format!("/sandbox/charges/{id}/dispute"), &json!({})).await;
     sb.post(Auth::Key(K), &format!("/sandbox/charges/{id}/resolve"), &json!({})).await;
     let p = sb
-        .post(Auth::Key(K), "/api/v1/payouts", &json!({"amount": 10, "currency": "USDT", "cbUrl": rx.url,
-            "destination": {"type": "wallet", "payerName": "a", "addr": "x"}}))
+        .post(
+            Auth::Key(K),
+            "/api/v1/payouts",
+            &json!({"amount": 10, "currency": "USDT", "cbUrl": rx.url,
+            "destination": {"type": "wallet", "payerName": "a", "addr": "x"}}),
+        )
         .await;
     assert_eq!(p.body["cbUrl"], rx.url.as_str());
     let pid = p.body["id"].as_str().unwrap();
@@ -168,13 +200,26 @@ async fn payout_cb_url_and_charge_disputes() {
     let types: Vec<String> = hits.iter().map(|h| h.json()["type"].as_str().unwrap().to_owned()).collect();
     let mut sorted = types.clone();
     sorted.sort();
-    assert_eq!(sorted, ["charge.dispute.closed", "charge.dispute.created", "charge.succeeded", "payout.failed", "payout.pending"]);
-    let opts = qbitpay::webhook::VerifyOptions { algorithm: qbitpay::webhook::Algorithm::HmacSha256, ..Default::default() };
+    assert_eq!(
+        sorted,
+        [
+            "charge.dispute.closed",
+            "charge.dispute.created",
+            "charge.succeeded",
+            "payout.failed",
+            "payout.pending"
+        ]
+    );
+    let opts = qbitpay::webhook::VerifyOptions {
+        algorithm: qbitpay::webhook::Algorithm::HmacSha256,
+        ..Default::default()
+    };
     for h in &hits {
         assert_eq!(h.signature.len(), 64);
         qbitpay::webhook::verify(&h.body, &h.signature, &[K], &opts).unwrap();
     }
-    let refund = sb.get(Auth::Key(K), &format!("/api/v1/balanceTransactions?type=payout_failure&source={pid}")).await;
+    let refund =
+        sb.get(Auth::Key(K), &format!("/api/v1/balanceTransactions?type=payout_failure&source={pid}")).await;
     assert_eq!(refund.body["data"][0]["net"], 10.05);
     assert_eq!(sb.get(Auth::Key(K), "/api/v1/balances/show").await.body["available"], 99);
 }

@@ -4,11 +4,7 @@ use crate::client::{parse, resources};
 fn cfg(opts: &str) -> Result<Config, ClientError> {
     Config::new(
         &parse(opts).unwrap(),
-        &Env {
-            browser: false,
-            runtime: "node".into(),
-            runtime_version: "20.0.0".into(),
-        },
+        &Env { browser: false, runtime: "node".into(), runtime_version: "20.0.0".into() },
     )
 }
 fn prep(c: &Config, res: &str, op: &str, args: &str) -> Result<Request, ClientError> {
@@ -37,14 +33,8 @@ fn ids_are_percent_encoded_and_dot_segments_refused() {
 #[test]
 fn config_rules() {
     let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://127.0.0.1:9/"}"#).unwrap();
-    assert_eq!(
-        (c.base_url.as_str(), c.timeout_ms, c.max_retries),
-        ("http://127.0.0.1:9", 30000.0, 2)
-    );
-    assert_eq!(
-        cfg(r#"{"accessToken":"t"}"#).unwrap().base_url,
-        DEFAULT_BASE_URL
-    );
+    assert_eq!((c.base_url.as_str(), c.timeout_ms, c.max_retries), ("http://127.0.0.1:9", 30000.0, 2));
+    assert_eq!(cfg(r#"{"accessToken":"t"}"#).unwrap().base_url, DEFAULT_BASE_URL);
     for (src, param) in [
         ("{}", "apiKey"),
         (r#"{"apiKey":"k","accessToken":"t"}"#, "accessToken"),
@@ -62,18 +52,12 @@ fn config_rules() {
 
 #[test]
 fn browser_guard() {
-    let browser = Env {
-        browser: true,
-        ..Env::default()
-    };
-    let e =
-        Config::new(&parse(r#"{"apiKey":"sk_live_x"}"#).unwrap(), &browser).unwrap_err();
+    let browser = Env { browser: true, ..Env::default() };
+    let e = Config::new(&parse(r#"{"apiKey":"sk_live_x"}"#).unwrap(), &browser).unwrap_err();
     assert!(e.message.contains("accessToken") && !e.message.contains("sk_live_x"));
-    assert!(Config::new(
-        &parse(r#"{"apiKey":"k","dangerouslyAllowBrowser":true}"#).unwrap(),
-        &browser
-    )
-    .is_ok());
+    assert!(
+        Config::new(&parse(r#"{"apiKey":"k","dangerouslyAllowBrowser":true}"#).unwrap(), &browser).is_ok()
+    );
     assert!(Config::new(&parse(r#"{"accessToken":"t"}"#).unwrap(), &browser).is_ok());
 }
 
@@ -81,26 +65,20 @@ fn browser_guard() {
 fn create_builds_a_json_post_with_an_idempotency_key() {
     let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://127.0.0.1:9"}"#).unwrap();
     let r = prep(&c, "charges", "create", &format!("[null,{CREATE},null]")).unwrap();
-    assert_eq!(
-        (r.method, r.url.as_str()),
-        ("POST", "http://127.0.0.1:9/api/v1/charges")
-    );
+    assert_eq!((r.method, r.url.as_str()), ("POST", "http://127.0.0.1:9/api/v1/charges"));
     assert_eq!(r.body.as_deref(), Some(CREATE));
     assert_eq!(r.header("authorization"), Some("Basic c2tfdGVzdDo="));
     assert_eq!(r.header("content-type"), Some("application/json"));
-    assert_eq!(
-        r.header("idempotency-key"),
-        Some("07070707-0707-4707-8707-070707070707")
-    );
-    assert!(r
-        .header("x-qbitpay-client-user-agent")
-        .unwrap()
-        .contains(r#""runtime":"node""#));
-    let r = prep(&c, "charges", "create", &format!(r#"[null,{CREATE},{{"idempotencyKey":"mine","timeoutMs":5,"maxRetries":0,"signal":true}}]"#)).unwrap();
-    assert_eq!(
-        (r.header("idempotency-key"), r.timeout_ms, r.max_retries),
-        (Some("mine"), 5.0, 0)
-    );
+    assert_eq!(r.header("idempotency-key"), Some("07070707-0707-4707-8707-070707070707"));
+    assert!(r.header("x-qbitpay-client-user-agent").unwrap().contains(r#""runtime":"node""#));
+    let r = prep(
+        &c,
+        "charges",
+        "create",
+        &format!(r#"[null,{CREATE},{{"idempotencyKey":"mine","timeoutMs":5,"maxRetries":0,"signal":true}}]"#),
+    )
+    .unwrap();
+    assert_eq!((r.header("idempotency-key"), r.timeout_ms, r.max_retries), (Some("mine"), 5.0, 0));
     assert_eq!((r.path.as_str(), r.idempotency_key.as_deref()), ("/api/v1/charges", Some("mine")));
 }
 
@@ -112,33 +90,12 @@ fn reads_and_updates() {
         (r.method, r.url.as_str(), r.body.as_deref()),
         ("GET", "http://h/api/v1/charges/ch%201%2Fx", None)
     );
-    assert_eq!(
-        (r.header("authorization"), r.header("idempotency-key")),
-        (Some("Bearer tok"), None)
-    );
-    let r = prep(
-        &c,
-        "charges",
-        "update",
-        r#"["ch_1",{"status":"buyerPaid"}]"#,
-    )
-    .unwrap();
-    assert_eq!(
-        (r.method, r.body.as_deref()),
-        ("PUT", Some(r#"{"status":"buyerPaid"}"#))
-    );
+    assert_eq!((r.header("authorization"), r.header("idempotency-key")), (Some("Bearer tok"), None));
+    let r = prep(&c, "charges", "update", r#"["ch_1",{"status":"buyerPaid"}]"#).unwrap();
+    assert_eq!((r.method, r.body.as_deref()), ("PUT", Some(r#"{"status":"buyerPaid"}"#)));
     assert!(r.header("idempotency-key").is_some());
-    let r = prep(
-        &c,
-        "charges",
-        "list",
-        r#"[null,{"limit":100,"externalOrderId":"a b"}]"#,
-    )
-    .unwrap();
-    assert_eq!(
-        r.url,
-        "http://h/api/v1/charges?externalOrderId=a%20b&limit=100"
-    );
+    let r = prep(&c, "charges", "list", r#"[null,{"limit":100,"externalOrderId":"a b"}]"#).unwrap();
+    assert_eq!(r.url, "http://h/api/v1/charges?externalOrderId=a%20b&limit=100");
     assert_eq!(r.page, Some((100, None)));
     let r = c
         .prepare(
@@ -157,10 +114,7 @@ fn reads_and_updates() {
         )
     );
     let r = prep(&c, "accessToken", "create", "[]").unwrap();
-    assert_eq!(
-        (r.method, r.url.as_str()),
-        ("GET", "http://h/api/v1/accessToken")
-    );
+    assert_eq!((r.method, r.url.as_str()), ("GET", "http://h/api/v1/accessToken"));
 }
 
 /// Mangled inputs (truncated, bytes flipped, random ops) never panic: a panic would trap
@@ -251,10 +205,7 @@ fn validation_table() {
         (with("amountt", "1"), "amountt"),
         ("[null,\"x\"]".to_string(), "params"),
         ("[null,null]".to_string(), "amount"),
-        (
-            format!("[null,{CREATE},{{\"idempotencyKey\":\"\"}}]"),
-            "idempotencyKey",
-        ),
+        (format!("[null,{CREATE},{{\"idempotencyKey\":\"\"}}]"), "idempotencyKey"),
         (format!("[null,{CREATE},{{\"retries\":1}}]"), "retries"),
     ];
     for (args, param) in cases {
@@ -266,32 +217,12 @@ fn validation_table() {
         );
     }
     let ok = with("quoteCurrency", "\"PHP\"").replace("]", "");
-    assert!(prep(
-        &c,
-        "charges",
-        "create",
-        &format!("{},\"paymentType\":\"GCash\"}}]", &ok[..ok.len() - 1])
-    )
-    .is_ok());
+    assert!(prep(&c, "charges", "create", &format!("{},\"paymentType\":\"GCash\"}}]", &ok[..ok.len() - 1]))
+        .is_ok());
+    assert_eq!(prep(&c, "charges", "retrieve", "[5]").unwrap_err().param.as_deref(), Some("id"));
+    assert_eq!(prep(&c, "charges", "retrieve", "[\"\"]").unwrap_err().param.as_deref(), Some("id"));
     assert_eq!(
-        prep(&c, "charges", "retrieve", "[5]")
-            .unwrap_err()
-            .param
-            .as_deref(),
-        Some("id")
-    );
-    assert_eq!(
-        prep(&c, "charges", "retrieve", "[\"\"]")
-            .unwrap_err()
-            .param
-            .as_deref(),
-        Some("id")
-    );
-    assert_eq!(
-        prep(&c, "charges", "update", r#"["c",{"status":"closed"}]"#)
-            .unwrap_err()
-            .param
-            .as_deref(),
+        prep(&c, "charges", "update", r#"["c",{"status":"closed"}]"#).unwrap_err().param.as_deref(),
         Some("status")
     );
 }
@@ -310,14 +241,8 @@ fn every_family_builds_its_request() {
         );
         r.url
     };
-    assert_eq!(
-        get("accounts", "retrieve", "[]"),
-        "http://h/api/v1/accounts/show"
-    );
-    assert_eq!(
-        get("balances", "retrieve", "[null,null,{\"timeoutMs\":5}]"),
-        "http://h/api/v1/balances/show"
-    );
+    assert_eq!(get("accounts", "retrieve", "[]"), "http://h/api/v1/accounts/show");
+    assert_eq!(get("balances", "retrieve", "[null,null,{\"timeoutMs\":5}]"), "http://h/api/v1/balances/show");
     assert_eq!(
         get("balanceTransactions", "retrieve", r#"["txn_1"]"#),
         "http://h/api/v1/balanceTransactions/txn_1"
@@ -330,32 +255,17 @@ fn every_family_builds_its_request() {
         ),
         "http://h/api/v1/balanceTransactions?type=payout&source=po_1&status=pending&limit=3"
     );
+    assert_eq!(get("payouts", "retrieve", r#"["po_1"]"#), "http://h/api/v1/payouts/po_1");
     assert_eq!(
-        get("payouts", "retrieve", r#"["po_1"]"#),
-        "http://h/api/v1/payouts/po_1"
-    );
-    assert_eq!(
-        get(
-            "payouts",
-            "list",
-            r#"[null,{"destination":"T1","status":"inTransit","startingAfter":"po_9"}]"#
-        ),
+        get("payouts", "list", r#"[null,{"destination":"T1","status":"inTransit","startingAfter":"po_9"}]"#),
         "http://h/api/v1/payouts?destination=T1&status=inTransit&limit=10&starting_after=po_9"
     );
     assert_eq!(
-        get(
-            "markets",
-            "ticker",
-            r#"[null,{"symbol":"USDT/CNY","side":"bid"}]"#
-        ),
+        get("markets", "ticker", r#"[null,{"symbol":"USDT/CNY","side":"bid"}]"#),
         "http://h/api/v1/markets/ticker?symbol=USDT%2FCNY&side=bid"
     );
     assert_eq!(
-        get(
-            "events",
-            "test",
-            r#"[null,{"cbUrl":"http://127.0.0.1:5/h?a=1"}]"#
-        ),
+        get("events", "test", r#"[null,{"cbUrl":"http://127.0.0.1:5/h?a=1"}]"#),
         "http://h/api/v1/events/test?cbUrl=http%3A%2F%2F127.0.0.1%3A5%2Fh%3Fa%3D1"
     );
     assert_eq!(get("events", "test", "[]"), "http://h/api/v1/events/test");
@@ -363,10 +273,7 @@ fn every_family_builds_its_request() {
         r#"{{"amount":10.5,"currency":"USDT","destination":{WALLET},"description":"rent","externalOrderId":"e1"}}"#
     );
     let r = prep(&c, "payouts", "create", &format!("[null,{body}]")).unwrap();
-    assert_eq!(
-        (r.method, r.url.as_str()),
-        ("POST", "http://h/api/v1/payouts")
-    );
+    assert_eq!((r.method, r.url.as_str()), ("POST", "http://h/api/v1/payouts"));
     assert_eq!(r.body.as_deref(), Some(body.as_str()));
     assert!(r.header("idempotency-key").is_some());
     // Each family's operations: name, call shape and method, as the declarations say.
@@ -377,7 +284,10 @@ fn every_family_builds_its_request() {
     assert_eq!(ops("accounts"), [("retrieve", "none", "GET")]);
     assert_eq!(ops("balances"), [("retrieve", "none", "GET")]);
     assert_eq!(ops("balanceTransactions"), [("retrieve", "id", "GET"), ("list", "list", "GET")]);
-    assert_eq!(ops("payouts"), [("create", "params", "POST"), ("retrieve", "id", "GET"), ("list", "list", "GET")]);
+    assert_eq!(
+        ops("payouts"),
+        [("create", "params", "POST"), ("retrieve", "id", "GET"), ("list", "list", "GET")]
+    );
     assert_eq!(ops("markets"), [("ticker", "params", "GET")]);
     assert_eq!(ops("events"), [("test", "params", "GET")]);
 }
@@ -386,8 +296,7 @@ fn every_family_builds_its_request() {
 #[test]
 fn destination_validation_table() {
     let c = cfg(r#"{"apiKey":"k"}"#).unwrap();
-    let payout =
-        |dest: &str| format!(r#"[null,{{"amount":5,"currency":"USD","destination":{dest}}}]"#);
+    let payout = |dest: &str| format!(r#"[null,{{"amount":5,"currency":"USD","destination":{dest}}}]"#);
     let ok = [
         r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":"B"}"#,
         r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":"B","swift":"S","bankRoutingNum":"R","bankDetailName":"D","bankAddr":"X","city":"C","state":"S","country":"US","postalCode":"0"}"#,
@@ -402,56 +311,26 @@ fn destination_validation_table() {
         assert!(prep(&c, "payouts", "create", &payout(d)).is_ok(), "{d}");
     }
     let bad: &[(&str, &str)] = &[
-        (
-            r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1"}"#,
-            "destination.bankName",
-        ),
-        (
-            r#"{"type":"bankAccount","payerName":"A","bankName":"B"}"#,
-            "destination.bankAccountNum",
-        ),
-        (
-            r#"{"type":"bankAccount","bankAccountNum":"1","bankName":"B"}"#,
-            "destination.payerName",
-        ),
+        (r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1"}"#, "destination.bankName"),
+        (r#"{"type":"bankAccount","payerName":"A","bankName":"B"}"#, "destination.bankAccountNum"),
+        (r#"{"type":"bankAccount","bankAccountNum":"1","bankName":"B"}"#, "destination.payerName"),
         (
             r#"{"type":"bankAccount","payerName":"A","bankAccountNum":"1","bankName":""}"#,
             "destination.bankName",
         ),
         (r#"{"type":"wallet","payerName":"A"}"#, "destination.addr"),
         (r#"{"type":"wallet","addr":"T"}"#, "destination.payerName"),
-        (
-            r#"{"type":"wallet","payerName":"A","addr":7}"#,
-            "destination.addr",
-        ),
+        (r#"{"type":"wallet","payerName":"A","addr":7}"#, "destination.addr"),
         (
             r#"{"type":"wallet","payerName":"A","addr":"T","bankAccountNum":"1"}"#,
             "destination.bankAccountNum",
         ),
-        (
-            r#"{"type":"Alipay","payerName":"A"}"#,
-            "destination.bankAccountNum",
-        ),
-        (
-            r#"{"type":"PayPal","bankAccountNum":"x"}"#,
-            "destination.payerName",
-        ),
-        (
-            r#"{"type":"Coins.ph","payerName":"A","addr":"T"}"#,
-            "destination.addr",
-        ),
-        (
-            r#"{"type":"GCash","payerName":"  ","bankAccountNum":"1"}"#,
-            "destination.payerName",
-        ),
-        (
-            r#"{"type":"Yunshanfu","payerName":"A","bankAccountNum":"1"}"#,
-            "destination.type",
-        ),
-        (
-            r#"{"type":"gcash","payerName":"A","bankAccountNum":"1"}"#,
-            "destination.type",
-        ),
+        (r#"{"type":"Alipay","payerName":"A"}"#, "destination.bankAccountNum"),
+        (r#"{"type":"PayPal","bankAccountNum":"x"}"#, "destination.payerName"),
+        (r#"{"type":"Coins.ph","payerName":"A","addr":"T"}"#, "destination.addr"),
+        (r#"{"type":"GCash","payerName":"  ","bankAccountNum":"1"}"#, "destination.payerName"),
+        (r#"{"type":"Yunshanfu","payerName":"A","bankAccountNum":"1"}"#, "destination.type"),
+        (r#"{"type":"gcash","payerName":"A","bankAccountNum":"1"}"#, "destination.type"),
         (r#"{"type":null,"payerName":"A"}"#, "destination.type"),
         (r#"{"payerName":"A","addr":"T"}"#, "destination.type"),
         (r#"{"type":3}"#, "destination.type"),
@@ -465,12 +344,7 @@ fn destination_validation_table() {
         assert!(e.message.contains(param), "{d}: {}", e.message);
     }
     let e = prep(&c, "payouts", "create", &payout(r#"{"type":"moon"}"#)).unwrap_err();
-    assert!(
-        e.message
-            .contains("bankAccount, wallet, Alipay, PayPal, Coins.ph, GCash"),
-        "{}",
-        e.message
-    );
+    assert!(e.message.contains("bankAccount, wallet, Alipay, PayPal, Coins.ph, GCash"), "{}", e.message);
 }
 
 #[test]
@@ -479,74 +353,19 @@ fn family_validation_table() {
     let w = format!(r#""destination":{WALLET}"#);
     let cases: Vec<(&str, &str, String, &str)> = vec![
         ("accounts", "retrieve", r#"[null,{"x":1}]"#.into(), "params"),
-        (
-            "accounts",
-            "retrieve",
-            r#"[null,null,{"idempotencyKey":5}]"#.into(),
-            "idempotencyKey",
-        ),
+        ("accounts", "retrieve", r#"[null,null,{"idempotencyKey":5}]"#.into(), "idempotencyKey"),
         ("balances", "retrieve", r#"[null,{}]"#.into(), "params"),
         ("balanceTransactions", "retrieve", "[null]".into(), "id"),
-        (
-            "balanceTransactions",
-            "list",
-            r#"[null,{"type":"refund"}]"#.into(),
-            "type",
-        ),
-        (
-            "balanceTransactions",
-            "list",
-            r#"[null,{"status":"done"}]"#.into(),
-            "status",
-        ),
-        (
-            "balanceTransactions",
-            "list",
-            r#"[null,{"source":"ch_1"}]"#.into(),
-            "type",
-        ),
-        (
-            "balanceTransactions",
-            "list",
-            r#"[null,{"type":"charge","source":""}]"#.into(),
-            "source",
-        ),
-        (
-            "balanceTransactions",
-            "list",
-            r#"[null,{"limit":500}]"#.into(),
-            "limit",
-        ),
-        (
-            "payouts",
-            "create",
-            format!(r#"[null,{{"currency":"USD",{w}}}]"#),
-            "amount",
-        ),
-        (
-            "payouts",
-            "create",
-            format!(r#"[null,{{"amount":-1,"currency":"USD",{w}}}]"#),
-            "amount",
-        ),
-        (
-            "payouts",
-            "create",
-            format!(r#"[null,{{"amount":1,"currency":"EUR",{w}}}]"#),
-            "currency",
-        ),
-        (
-            "payouts",
-            "create",
-            format!(r#"[null,{{"amount":1,{w}}}]"#),
-            "currency",
-        ),
-        (
-            "payouts",
-            "create",
-            r#"[null,{"amount":1,"currency":"USD"}]"#.into(),
-            "destination",
-        ),
+        ("balanceTransactions", "list", r#"[null,{"type":"refund"}]"#.into(), "type"),
+        ("balanceTransactions", "list", r#"[null,{"status":"done"}]"#.into(), "status"),
+        ("balanceTransactions", "list", r#"[null,{"source":"ch_1"}]"#.into(), "type"),
+        ("balanceTransactions", "list", r#"[null,{"type":"charge","source":""}]"#.into(), "source"),
+        ("balanceTransactions", "list", r#"[null,{"limit":500}]"#.into(), "limit"),
+        ("payouts", "create", format!(r#"[null,{{"currency":"USD",{w}}}]"#), "amount"),
+        ("payouts", "create", format!(r#"[null,{{"amount":-1,"currency":"USD",{w}}}]"#), "amount"),
+        ("payouts", "create", format!(r#"[null,{{"amount":1,"currency":"EUR",{w}}}]"#), "currency"),
+        ("payouts", "create", format!(r#"[null,{{"amount":1,{w}}}]"#), "currency"),
+        ("payouts", "create", r#"[null,{"amount":1,"currency":"USD"}]"#.into(), "destination"),
         (
             "payouts",
             "create",
@@ -566,67 +385,17 @@ fn family_validation_table() {
             "cbUrl",
         ),
         ("payouts", "retrieve", r#"[""]"#.into(), "id"),
-        (
-            "payouts",
-            "list",
-            r#"[null,{"status":"paidout"}]"#.into(),
-            "status",
-        ),
-        (
-            "payouts",
-            "list",
-            r#"[null,{"destination":{"type":"wallet"}}]"#.into(),
-            "destination",
-        ),
+        ("payouts", "list", r#"[null,{"status":"paidout"}]"#.into(), "status"),
+        ("payouts", "list", r#"[null,{"destination":{"type":"wallet"}}]"#.into(), "destination"),
         ("markets", "ticker", "[]".into(), "symbol"),
-        (
-            "markets",
-            "ticker",
-            r#"[null,{"symbol":"USDT/CNY"}]"#.into(),
-            "side",
-        ),
-        (
-            "markets",
-            "ticker",
-            r#"[null,{"symbol":"USDT/CNY","side":"buy"}]"#.into(),
-            "side",
-        ),
-        (
-            "markets",
-            "ticker",
-            r#"[null,{"symbol":"USDTCNY","side":"ask"}]"#.into(),
-            "symbol",
-        ),
-        (
-            "markets",
-            "ticker",
-            r#"[null,{"symbol":"ETH/CNY","side":"ask"}]"#.into(),
-            "symbol",
-        ),
-        (
-            "markets",
-            "ticker",
-            r#"[null,{"symbol":"USDT/CNY/X","side":"ask"}]"#.into(),
-            "symbol",
-        ),
-        (
-            "markets",
-            "ticker",
-            r#"[null,{"side":"ask"}]"#.into(),
-            "symbol",
-        ),
-        (
-            "events",
-            "test",
-            r#"[null,{"cbUrl":"/hook"}]"#.into(),
-            "cbUrl",
-        ),
-        (
-            "events",
-            "test",
-            r#"[null,{"url":"http://x"}]"#.into(),
-            "url",
-        ),
+        ("markets", "ticker", r#"[null,{"symbol":"USDT/CNY"}]"#.into(), "side"),
+        ("markets", "ticker", r#"[null,{"symbol":"USDT/CNY","side":"buy"}]"#.into(), "side"),
+        ("markets", "ticker", r#"[null,{"symbol":"USDTCNY","side":"ask"}]"#.into(), "symbol"),
+        ("markets", "ticker", r#"[null,{"symbol":"ETH/CNY","side":"ask"}]"#.into(), "symbol"),
+        ("markets", "ticker", r#"[null,{"symbol":"USDT/CNY/X","side":"ask"}]"#.into(), "symbol"),
+        ("markets", "ticker", r#"[null,{"side":"ask"}]"#.into(), "symbol"),
+        ("events", "test", r#"[null,{"cbUrl":"/hook"}]"#.into(), "cbUrl"),
+        ("events", "test", r#"[null,{"url":"http://x"}]"#.into(), "url"),
     ];
     for (res, op, args, param) in cases {
         let e = prep(&c, res, op, &args).unwrap_err();
@@ -637,26 +406,12 @@ fn family_validation_table() {
             e.message
         );
     }
-    for sym in [
-        "BTC/CNY", "BTC/USD", "BTC/PHP", "USDT/CNY", "USDT/USD", "USDT/PHP",
-    ] {
+    for sym in ["BTC/CNY", "BTC/USD", "BTC/PHP", "USDT/CNY", "USDT/USD", "USDT/PHP"] {
         let args = format!(r#"[null,{{"symbol":"{sym}","side":"ask"}}]"#);
         assert!(prep(&c, "markets", "ticker", &args).is_ok(), "{sym}");
     }
-    assert!(prep(
-        &c,
-        "balanceTransactions",
-        "list",
-        r#"[null,{"type":"charge","source":"ch_1"}]"#
-    )
-    .is_ok());
-    assert!(prep(
-        &c,
-        "balanceTransactions",
-        "list",
-        r#"[null,{"type":"charge","source":null}]"#
-    )
-    .is_ok());
+    assert!(prep(&c, "balanceTransactions", "list", r#"[null,{"type":"charge","source":"ch_1"}]"#).is_ok());
+    assert!(prep(&c, "balanceTransactions", "list", r#"[null,{"type":"charge","source":null}]"#).is_ok());
 }
 
 #[test]
@@ -672,12 +427,22 @@ fn only_token_clients_get_the_scope_hint() {
 fn unreadable(m: &str) -> Option<&'static str> {
     let b = m.as_bytes();
     let placeholder = b.windows(2).enumerate().any(|(i, w)| {
-        w[0] == b'{' && (w[1] == b'{' || w[1] == b'}' || w[1] == b':' || w[1].is_ascii_alphanumeric() && m[i + 1..].find('}').is_some_and(|j| !m[i + 1..i + 1 + j].contains(' ')))
+        w[0] == b'{'
+            && (w[1] == b'{'
+                || w[1] == b'}'
+                || w[1] == b':'
+                || w[1].is_ascii_alphanumeric()
+                    && m[i + 1..].find('}').is_some_and(|j| !m[i + 1..i + 1 + j].contains(' ')))
     });
     [
         (placeholder, "a format placeholder"),
         (m.contains("}}"), "a doubled brace"),
-        (["Some(", "None", "Ok(", "Err(", "String(", "Number(", "Object {", "\\\""].iter().any(|d| m.contains(d)), "Rust debug output"),
+        (
+            ["Some(", "None", "Ok(", "Err(", "String(", "Number(", "Object {", "\\\""]
+                .iter()
+                .any(|d| m.contains(d)),
+            "Rust debug output",
+        ),
         (m.trim() != m || m.is_empty(), "blank space at an end"),
     ]
     .into_iter()
@@ -690,9 +455,18 @@ fn every_message_of_the_error_catalogue_reads_as_written() {
     let mut add = |e: ClientError| messages.push(e.message);
     // Options of the client and of a call, each wrong in each way.
     for opts in [
-        "{}", "null", "[]", r#"{"apiKey":1}"#, r#"{"apiKey":"k","accessToken":"t"}"#, r#"{"apiKey":""}"#,
-        r#"{"apiKey":"k","baseUrl":"ftp://x"}"#, r#"{"apiKey":"k","timeoutMs":0}"#, r#"{"apiKey":"k","maxRetries":11}"#,
-        r#"{"apiKey":"k","maxResponseBytes":0}"#, r#"{"apiKey":"k","fetch":"object"}"#, r#"{"apiKey":"k","unknown":1}"#,
+        "{}",
+        "null",
+        "[]",
+        r#"{"apiKey":1}"#,
+        r#"{"apiKey":"k","accessToken":"t"}"#,
+        r#"{"apiKey":""}"#,
+        r#"{"apiKey":"k","baseUrl":"ftp://x"}"#,
+        r#"{"apiKey":"k","timeoutMs":0}"#,
+        r#"{"apiKey":"k","maxRetries":11}"#,
+        r#"{"apiKey":"k","maxResponseBytes":0}"#,
+        r#"{"apiKey":"k","fetch":"object"}"#,
+        r#"{"apiKey":"k","unknown":1}"#,
     ] {
         if let Err(e) = cfg(opts) {
             add(e);
@@ -704,12 +478,25 @@ fn every_message_of_the_error_catalogue_reads_as_written() {
     let token = cfg(r#"{"accessToken":"tok_catalogue_0123"}"#).unwrap();
     // Every method of every family, with arguments of every wrong kind.
     let bad_args = [
-        r#"[]"#, r#"[1]"#, r#"[".."]"#, r#"[null, 1]"#, r#"[null, "x"]"#, r#"[null, []]"#, r#"[null, {"unknown": 1}]"#,
-        r#"[null, {"amount": -1, "currency": "EUR"}]"#, r#"[null, {"limit": 0}]"#, r#"[null, {"limit": 1, "startingAfter": ""}]"#,
-        r#"[null, {"startingAfter": "a", "endingBefore": "b"}]"#, r#"[null, {"startingAfter": "a", "starting_after": "b"}]"#,
-        r#"[null, null, {"timeoutMs": "x"}]"#, r#"[null, null, {"signal": 1}]"#, r#"[null, null, {"idempotencyKey": 3}]"#,
-        r#"[null, null, {"apiKey": "k", "accessToken": "t"}]"#, r#"[null, null, {"maxResponseBytes": -1}]"#,
-        r#"["ch_1", {"status": "paid"}]"#, r#"["ch_1", {"destination": {"type": "wallet"}}]"#,
+        r#"[]"#,
+        r#"[1]"#,
+        r#"[".."]"#,
+        r#"[null, 1]"#,
+        r#"[null, "x"]"#,
+        r#"[null, []]"#,
+        r#"[null, {"unknown": 1}]"#,
+        r#"[null, {"amount": -1, "currency": "EUR"}]"#,
+        r#"[null, {"limit": 0}]"#,
+        r#"[null, {"limit": 1, "startingAfter": ""}]"#,
+        r#"[null, {"startingAfter": "a", "endingBefore": "b"}]"#,
+        r#"[null, {"startingAfter": "a", "starting_after": "b"}]"#,
+        r#"[null, null, {"timeoutMs": "x"}]"#,
+        r#"[null, null, {"signal": 1}]"#,
+        r#"[null, null, {"idempotencyKey": 3}]"#,
+        r#"[null, null, {"apiKey": "k", "accessToken": "t"}]"#,
+        r#"[null, null, {"maxResponseBytes": -1}]"#,
+        r#"["ch_1", {"status": "paid"}]"#,
+        r#"["ch_1", {"destination": {"type": "wallet"}}]"#,
     ];
     for res in crate::client::resources::RESOURCES {
         for op in res.ops {
@@ -717,7 +504,8 @@ fn every_message_of_the_error_catalogue_reads_as_written() {
                 if let Err(e) = prep(&c, res.name, op.name, args) {
                     add(e);
                 }
-                for extra in [CREATE, r#"{"amount":1,"currency":"USD","destination":{"type":"bankAccount"}}"#] {
+                for extra in [CREATE, r#"{"amount":1,"currency":"USD","destination":{"type":"bankAccount"}}"#]
+                {
                     if let Err(e) = prep(&c, res.name, op.name, &format!("[null,{extra}]")) {
                         add(e);
                     }
@@ -742,22 +530,35 @@ fn every_message_of_the_error_catalogue_reads_as_written() {
         add(req.final_error(outcome, "", None, None));
     }
     add(ClientError::connection("aborted", 0.0));
-    for (status, location) in [(301, Some("https://a.example/x")), (307, None), (0, None), (308, Some("/relative"))] {
+    for (status, location) in
+        [(301, Some("https://a.example/x")), (307, None), (0, None), (308, Some("/relative"))]
+    {
         add(req.redirect_error(status, location));
     }
     add(req.too_large_error(200, None, Some(1 << 40)));
     add(req.too_large_error(502, Some("r"), None));
-    for got in ["null", "a string", "a number", "a boolean", "an array", "a body that is not JSON", "an object without a data array"] {
+    for got in [
+        "null",
+        "a string",
+        "a number",
+        "a boolean",
+        "an array",
+        "a body that is not JSON",
+        "an object without a data array",
+    ] {
         add(req.unexpected_body_error(200, None, got));
     }
     assert!(messages.len() > 200, "only {} messages", messages.len());
-    let bad: Vec<String> = messages.iter().filter_map(|m| unreadable(m).map(|why| format!("{why}: {m}"))).collect();
+    let bad: Vec<String> =
+        messages.iter().filter_map(|m| unreadable(m).map(|why| format!("{why}: {m}"))).collect();
     assert!(bad.is_empty(), "{bad:#?}");
 }
 
 #[test]
 fn the_readability_check_catches_what_it_is_for() {
-    for m in ["toArray needs {{ max }}", "got {max}", "value {}", "x {:?}", "Some(\"a\")", "got None", "\\\"q\\\""] {
+    for m in
+        ["toArray needs {{ max }}", "got {max}", "value {}", "x {:?}", "Some(\"a\")", "got None", "\\\"q\\\""]
+    {
         assert!(unreadable(m).is_some(), "{m}");
     }
     assert_eq!(unreadable("use new QbitPay({ accessToken }) in the browser"), None);
@@ -779,9 +580,19 @@ fn no_source_message_is_written_with_debug_formatting_or_escaped_braces() {
                     if l.starts_with("//") {
                         continue;
                     }
-                    assert!(!line.contains("{:?}") && !line.contains("{:#?}"), "{}:{}: {line}", path.display(), n + 1);
+                    assert!(
+                        !line.contains("{:?}") && !line.contains("{:#?}"),
+                        "{}:{}: {line}",
+                        path.display(),
+                        n + 1
+                    );
                     if !l.contains("format!") && !l.contains("r#") {
-                        assert!(!line.contains("{{ ") || !line.contains("String::from("), "{}:{}: {line}", path.display(), n + 1);
+                        assert!(
+                            !line.contains("{{ ") || !line.contains("String::from("),
+                            "{}:{}: {line}",
+                            path.display(),
+                            n + 1
+                        );
                     }
                 }
             }
