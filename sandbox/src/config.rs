@@ -8,7 +8,14 @@ pub const DEMO_KEY: &str = "sk_test_qbitpay_demo";
 /// key, signed webhooks, hosted payment pages and fault injection. Prints
 /// `qbitpay-sandbox listening on http://HOST:PORT` as its first line on stdout.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "qbitpay-sandbox", version, about, long_about = None)]
+#[command(
+    name = "qbitpay-sandbox",
+    version,
+    about,
+    long_about = None,
+    after_help = "Installed from npm, `npx qbitpay-sandbox trigger <type> --url URL --api-key KEY` makes an event \
+happen in a running sandbox (`npx qbitpay-sandbox trigger --help`; the control API's POST /_sandbox/trigger)."
+)]
 pub struct Config {
     /// Keep the state (accounts' objects, events, deliveries, idempotency records, the
     /// schedule, the clock) in this SQLite file; it survives restarts. Without it: in memory.
