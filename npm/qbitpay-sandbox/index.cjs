@@ -268,14 +268,14 @@ function connectSandbox(options) {
     },
     /** The account's events that match, oldest first, each `{ event, webhook, attempts }`. */
     deliveries: (filter) => deliveries(filter),
-    /** Resolves `{ event, webhook, attempts }` once a matching event has reached its URL (any HTTP answer). */
+    /** Resolves `{ event, webhook, attempts }` once a matching event has been sent to its URL (whatever came back). */
     async waitForWebhook(filter, { timeout = 10_000, interval = 50 } = {}) {
       const f = filterOf(filter, 'waitForWebhook');
       if (!(Number.isFinite(timeout) && timeout >= 0)) throw new TypeError('waitForWebhook: timeout must be milliseconds');
       const end = Date.now() + timeout;
       for (;;) {
         const seen = await deliveries(f, 100);
-        const sent = seen.filter((d) => d.attempts.some((a) => a.statusCode != null));
+        const sent = seen.filter((d) => d.attempts.some((a) => a.sent));
         if (sent.length) return sent[sent.length - 1];
         if (Date.now() >= end) {
           let saw;
@@ -286,7 +286,7 @@ function connectSandbox(options) {
               ? `No event matches; the account's latest:\n  ${any.map(describeDelivery).join('\n  ')}`
               : 'The account has no events.';
           }
-          const err = new SandboxError(`qbitpay-sandbox: waitForWebhook: no ${describeFilter(f)} reached its URL within ${timeout} ms. ${saw}`);
+          const err = new SandboxError(`qbitpay-sandbox: waitForWebhook: no ${describeFilter(f)} was sent within ${timeout} ms. ${saw}`);
           err.seen = seen;
           throw err;
         }

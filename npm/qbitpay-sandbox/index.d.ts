@@ -130,6 +130,8 @@ export interface DeliveryAttempt {
   nextRetryAt: string | null;
   /** Sent by `replay()` or the dashboard, not by the schedule. */
   manual: boolean;
+  /** A request went out; false when the sandbox refused the URL (`error` says why). */
+  sent: boolean;
 }
 
 /** Where an event's delivery stands. */
@@ -224,9 +226,10 @@ export interface SandboxControl {
   /** The account's events that match (the newest 1000), oldest first, with every delivery attempt. */
   deliveries(filter?: DeliveryFilter): Promise<Delivery[]>;
   /**
-   * Resolves once a matching event has reached its URL (the receiver answered, with any status:
-   * look at `attempts`); the newest such event when several match. Rejects after `timeout`
-   * with what it saw (events not sent yet, refused URLs and why, failed attempts).
+   * Resolves once a matching event has been sent to its URL (whatever came back: look at
+   * `attempts`, `statusCode` or `error`); the newest such event when several match. Rejects
+   * after `timeout` with what it saw (events not sent yet and when they are due, URLs the
+   * sandbox does not send to and why).
    */
   waitForWebhook(filter: DeliveryFilter, options?: WaitOptions): Promise<Delivery>;
   /** Send an event again now, once: the same id, body and signature. */

@@ -37,7 +37,7 @@ CREATE INDEX IF NOT EXISTS events_account ON events (account, seq);
 CREATE TABLE IF NOT EXISTS attempts (
   seq INTEGER PRIMARY KEY, account TEXT NOT NULL, event_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   url TEXT NOT NULL, status_code INTEGER, error TEXT, latency_ms REAL NOT NULL,
-  next_retry_ms INTEGER, manual INTEGER NOT NULL DEFAULT 0);
+  next_retry_ms INTEGER, manual INTEGER NOT NULL DEFAULT 0, sent INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id, seq);
 CREATE TABLE IF NOT EXISTS idempotency (
   account TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL,
@@ -123,15 +123,23 @@ impl Db {
             check_integrity(&conn, p)?;
         }
         conn.execute_batch(SCHEMA).map_err(|e| damaged_or(&what, e))?;
-        // Files written before jobs had a batch: every job of theirs is a batch of its own.
-        let has_batch: i64 = conn
-            .query_row("SELECT COUNT(*) FROM pragma_table_info('jobs') WHERE name = 'batch'", [], |r| {
-                r.get(0)
-            })
-            .map_err(|e| damaged_or(&what, e))?;
-        if has_batch == 0 {
-            conn.execute_batch("ALTER TABLE jobs ADD COLUMN batch INTEGER NOT NULL DEFAULT 0;")
+        // Columns added since the first files: their rows take the default (every job a batch
+        // of its own; every attempt a request that went out).
+        for (table, column, decl) in [
+            ("jobs", "batch", "INTEGER NOT NULL DEFAULT 0"),
+            ("attempts", "sent", "INTEGER NOT NULL DEFAULT 1"),
+        ] {
+            let has: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                    params![table, column],
+                    |r| r.get(0),
+                )
                 .map_err(|e| damaged_or(&what, e))?;
+            if has == 0 {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl};"))
+                    .map_err(|e| damaged_or(&what, e))?;
+            }
         }
         let version: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))

@@ -374,15 +374,17 @@ pub struct Attempt {
     pub next_retry_ms: Option<i64>,
     /// Sent by a resend (dashboard or control API), not by the schedule.
     pub manual: bool,
+    /// A request went out (false: the sandbox refused the URL; `error` says why).
+    pub sent: bool,
 }
 
 pub fn insert_attempt(c: &Connection, acct: &str, event_id: &str, a: &Attempt) -> ApiResult<()> {
     c.prepare_cached(
-        "INSERT INTO attempts (account, event_id, at_ms, url, status_code, error, latency_ms, next_retry_ms, manual) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO attempts (account, event_id, at_ms, url, status_code, error, latency_ms, next_retry_ms, manual, sent) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )
     .db()?
-    .execute(params![acct, event_id, a.at_ms, a.url, a.status_code, a.error, a.latency_ms, a.next_retry_ms, a.manual])
+    .execute(params![acct, event_id, a.at_ms, a.url, a.status_code, a.error, a.latency_ms, a.next_retry_ms, a.manual, a.sent])
     .db()?;
     Ok(())
 }
@@ -390,7 +392,7 @@ pub fn insert_attempt(c: &Connection, acct: &str, event_id: &str, a: &Attempt) -
 pub fn attempts(c: &Connection, event_id: &str) -> ApiResult<Vec<Attempt>> {
     use qbitpay::webhook::timestamp::format_millis;
     let mut st = c
-        .prepare_cached("SELECT at_ms, url, status_code, error, latency_ms, next_retry_ms, manual FROM attempts WHERE event_id = ?1 ORDER BY seq")
+        .prepare_cached("SELECT at_ms, url, status_code, error, latency_ms, next_retry_ms, manual, sent FROM attempts WHERE event_id = ?1 ORDER BY seq")
         .db()?;
     let rows = st
         .query_map(params![event_id], |r| {
@@ -406,6 +408,7 @@ pub fn attempts(c: &Connection, event_id: &str) -> ApiResult<Vec<Attempt>> {
                 next_retry_at: next.map(format_millis),
                 next_retry_ms: next,
                 manual: r.get(6)?,
+                sent: r.get(7)?,
             })
         })
         .db()?;

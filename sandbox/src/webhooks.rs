@@ -259,6 +259,7 @@ pub async fn attempt(
             next_retry_at: None,
             next_retry_ms: None,
             manual: false,
+            sent: false,
         };
         let ev = app.write(|w| {
             let mut ev =
@@ -313,6 +314,7 @@ pub async fn attempt(
             next_retry_at: next_retry_ms.map(format_millis),
             next_retry_ms,
             manual: n.is_none(),
+            sent: true,
         })
         .collect();
     let ev = app.write(|w| {

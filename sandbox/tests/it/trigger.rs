@@ -250,6 +250,7 @@ async fn deliveries_list_attempts_and_replay_sends_the_same_bytes() {
         assert!(is_timestamp(&a["at"]), "{a}");
         assert!(a["latencyMs"].as_f64().is_some_and(|l| l >= 0.0), "{a}");
         assert_eq!(a["manual"], false);
+        assert_eq!(a["sent"], true);
     }
     // Filters: type, event id; other accounts' events never show.
     assert_eq!(sb.deliveries(K, "?type=charge.succeeded").await.body["data"].as_array().unwrap().len(), 1);
@@ -310,6 +311,7 @@ async fn a_delivery_the_sandbox_refuses_shows_with_its_reason() {
     assert_eq!(d["webhook"]["status"], "undeliverable", "{d}");
     let a = &d["attempts"][0];
     assert_eq!(a["statusCode"], Value::Null);
+    assert_eq!(a["sent"], false);
     let err = a["error"].as_str().unwrap();
     assert!(
         err.starts_with("not sent: ") && err.contains("'shop.example' is not a loopback address"),
@@ -531,4 +533,26 @@ async fn a_damaged_data_file_is_refused_at_start() {
         "these are my notes, not a database\n".repeat(200),
         "left as it was"
     );
+}
+
+#[tokio::test]
+async fn a_data_file_from_before_batches_and_refused_attempts_opens() {
+    let dir = TempDir::new("older");
+    let data = dir.file("state.db");
+    let rx = Receiver::start(vec![]).await;
+    let mut sb = Sandbox::start(&["--api-key", K, "--data", &data]);
+    let c = sb.create_charge(K, "old-1", &rx.url).await;
+    assert!(sb.terminate().success());
+    {
+        let db = rusqlite::Connection::open(&data).unwrap();
+        db.execute_batch("ALTER TABLE jobs DROP COLUMN batch; ALTER TABLE attempts DROP COLUMN sent;")
+            .unwrap();
+    }
+    let sb = Sandbox::start(&["--api-key", K, "--data", &data]);
+    let id = c["id"].as_str().unwrap();
+    let r = sb.trigger(K, &json!({ "type": "charge.dispute.created", "charge": id })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(types_of(&rx.wait(2).await), ["charge.succeeded", "charge.dispute.created"]);
+    let d = sb.deliveries(K, &format!("?objectId={id}")).await;
+    assert_eq!(d.body["data"][1]["attempts"][0]["sent"], true, "{}", d.text);
 }
