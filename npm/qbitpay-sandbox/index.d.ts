@@ -148,6 +148,7 @@ export interface WebhookState {
 export interface Delivery {
   event: SandboxEvent;
   webhook: WebhookState;
+  /** Oldest first; the newest 100 (`webhook.attempts` counts them all). */
   attempts: DeliveryAttempt[];
 }
 

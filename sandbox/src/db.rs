@@ -34,6 +34,7 @@ CREATE TABLE IF NOT EXISTS events (
   url TEXT, delivery TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   last_status_code INTEGER, last_error TEXT, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_account ON events (account, seq);
+CREATE INDEX IF NOT EXISTS events_object ON events (account, json_extract(body, '$.data.id'));
 CREATE TABLE IF NOT EXISTS attempts (
   seq INTEGER PRIMARY KEY, account TEXT NOT NULL, event_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   url TEXT NOT NULL, status_code INTEGER, error TEXT, latency_ms REAL NOT NULL,

@@ -378,6 +378,9 @@ pub struct Attempt {
     pub sent: bool,
 }
 
+/// Attempts listed per event: replays and retries (with duplicates) have no other bound.
+pub const ATTEMPTS_SHOWN: i64 = 100;
+
 pub fn insert_attempt(c: &Connection, acct: &str, event_id: &str, a: &Attempt) -> ApiResult<()> {
     c.prepare_cached(
         "INSERT INTO attempts (account, event_id, at_ms, url, status_code, error, latency_ms, next_retry_ms, manual, sent) \
@@ -389,13 +392,14 @@ pub fn insert_attempt(c: &Connection, acct: &str, event_id: &str, a: &Attempt) -
     Ok(())
 }
 
+/// The newest `ATTEMPTS_SHOWN` attempts of an event, oldest first (`webhook.attempts` counts them all).
 pub fn attempts(c: &Connection, event_id: &str) -> ApiResult<Vec<Attempt>> {
     use qbitpay::webhook::timestamp::format_millis;
     let mut st = c
-        .prepare_cached("SELECT at_ms, url, status_code, error, latency_ms, next_retry_ms, manual, sent FROM attempts WHERE event_id = ?1 ORDER BY seq")
+        .prepare_cached("SELECT at_ms, url, status_code, error, latency_ms, next_retry_ms, manual, sent FROM (SELECT * FROM attempts WHERE event_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq")
         .db()?;
     let rows = st
-        .query_map(params![event_id], |r| {
+        .query_map(params![event_id, ATTEMPTS_SHOWN], |r| {
             let at_ms: i64 = r.get(0)?;
             let next: Option<i64> = r.get(5)?;
             Ok(Attempt {

@@ -278,11 +278,21 @@ async fn deliveries_list_attempts_and_replay_sends_the_same_bytes() {
     verify(&again[2], K);
     let after = sb.deliveries(K, &format!("?eventId={eid}")).await;
     assert_eq!(after.body["data"][0]["attempts"].as_array().unwrap().len(), 3);
+    // Attempts shown per event are bounded (the newest 100); the count is all of them.
+    for _ in 0..98 {
+        sb.post(Auth::Key(K), &format!("/_sandbox/events/{eid}/replay"), &json!({})).await;
+    }
+    let many = &sb.deliveries(K, &format!("?eventId={eid}")).await.body["data"][0];
+    let shown = many["attempts"].as_array().unwrap();
+    assert_eq!((shown.len(), many["webhook"]["attempts"].as_u64()), (100, Some(101)));
+    assert_eq!(shown[0]["manual"], false, "the second scheduled attempt is the oldest shown");
+    assert_eq!(shown[99]["manual"], true);
+    rx.wait(101).await;
     let nope = sb.post(Auth::Key(K), "/_sandbox/events/evt_nope/replay", &json!({})).await;
     assert_eq!(nope.status, 404, "{}", nope.text);
     let theirs = sb.post(Auth::Key(OTHER), &format!("/_sandbox/events/{eid}/replay"), &json!({})).await;
     assert_eq!(theirs.status, 404, "{}", theirs.text);
-    assert_eq!(rx.hits().len(), 3);
+    assert_eq!(rx.hits().len(), 101);
 
     // Reset by key: this account only.
     sb.trigger(OTHER, &json!({ "type": "charge.failed", "cbUrl": rx.url })).await;
