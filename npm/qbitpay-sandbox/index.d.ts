@@ -163,7 +163,7 @@ export type DeliveryFilter =
     };
 
 export interface TriggerOptions {
-  /** Where the events of a new charge or payout go. Default: the sandbox's `webhookUrl` (one of them is needed). */
+  /** Where the events of a new charge or payout go. Default: the sandbox's `webhookUrl`; with neither, they are made and not delivered. */
   cbUrl?: string;
   /** The amount of a new charge (USD) or payout (USDT). Default 10. */
   amount?: number;

@@ -113,14 +113,10 @@ pub fn run(app: &App, acct: &Account, w: &W, t: &Trigger) -> ApiResult<Value> {
     Ok(json!({ "object": "trigger", "type": t.ty, kind: object, "events": events }))
 }
 
-/// Where the events of a new object go: `cbUrl`, else `--webhook-url`; one of them is needed.
-fn url(app: &App, t: &Trigger) -> ApiResult<String> {
-    t.cb_url.clone().or_else(|| app.cfg.webhook_url.clone()).ok_or_else(|| {
-        ApiError::invalid(
-            "cbUrl",
-            "Missing required param: cbUrl (where the events go), unless the sandbox was started with --webhook-url.",
-        )
-    })
+/// Where the events of a new object go: `cbUrl`, else `--webhook-url`; with neither they are
+/// made and not delivered (delivery state `none`).
+fn url(app: &App, t: &Trigger) -> Option<String> {
+    t.cb_url.clone().or_else(|| app.cfg.webhook_url.clone())
 }
 
 /// The hand controls (`ops::charge_action`) that take a charge in `status` to an event of `ty`.
@@ -160,16 +156,24 @@ fn wrong_state(what: &str, id: &str, status: &str, ty: &str) -> ApiError {
     )
 }
 
-/// A new charge of this account: USD `amount`, events to `cb_url`, the payer sent back to the dashboard.
-fn new_charge(app: &App, acct: &Account, w: &W, amount: f64, cb_url: &str) -> ApiResult<String> {
+/// A new charge of this account: USD `amount`, events to `cb_url` (none: an empty `cbUrl`,
+/// its events made and not delivered), the payer sent back to the dashboard.
+fn new_charge(app: &App, acct: &Account, w: &W, amount: f64, cb_url: Option<&str>) -> ApiResult<String> {
     let mut p = Params::new();
     p.insert("amount".into(), json!(amount));
     p.insert("currency".into(), json!("USD"));
     p.insert("externalOrderId".into(), json!(new_id("trigger_", 16)));
-    p.insert("cbUrl".into(), json!(cb_url));
+    // The API requires a cbUrl: a name that never resolves stands in until it is emptied below.
+    p.insert("cbUrl".into(), json!(cb_url.unwrap_or("http://no-webhook-url.invalid/")));
     p.insert("redirectUrl".into(), json!(format!("{}/", app.base_url)));
     let v = ops::create_charge(app, acct, w, &p)?;
-    Ok(v["id"].as_str().unwrap_or_default().to_owned())
+    let id = v["id"].as_str().unwrap_or_default().to_owned();
+    if cb_url.is_none() {
+        let mut ch = store::charge(w, &acct.id, &id)?.ok_or_else(|| ApiError::not_found("charge", &id))?;
+        ch.cb_url = String::new();
+        store::save_charge(w, &ch)?;
+    }
+    Ok(id)
 }
 
 fn run_charge(app: &App, acct: &Account, w: &W, t: &Trigger) -> ApiResult<Value> {
@@ -191,7 +195,7 @@ fn run_charge(app: &App, acct: &Account, w: &W, t: &Trigger) -> ApiResult<Value>
                     ),
                 ));
             }
-            (new_charge(app, acct, w, amount, &url(app, t)?)?, "pending".to_owned(), amount)
+            (new_charge(app, acct, w, amount, url(app, t).as_deref())?, "pending".to_owned(), amount)
         }
     };
     let steps = charge_steps(&t.ty, &status).ok_or_else(|| wrong_state("charge", &id, &status, &t.ty))?;
@@ -223,7 +227,7 @@ fn payout_steps(ty: &str, status: &str) -> Option<&'static [&'static str]> {
 
 /// A new payout of `amount` USDT to a wallet. When the balance is short, a charge of what is
 /// missing succeeds first (its `charge.succeeded` goes to the same URL): a payout needs funds.
-fn new_payout(app: &App, acct: &Account, w: &W, amount: f64, cb_url: &str) -> ApiResult<String> {
+fn new_payout(app: &App, acct: &Account, w: &W, amount: f64, cb_url: Option<&str>) -> ApiResult<String> {
     let needed = round_to(amount + round_to(amount * FEE_PAYOUT, 2), 8);
     let (available, _) = ops::balance(w, acct)?;
     if available + 1e-9 < needed {
@@ -245,7 +249,9 @@ fn new_payout(app: &App, acct: &Account, w: &W, amount: f64, cb_url: &str) -> Ap
     );
     p.insert("description".into(), json!("Made by the sandbox's trigger"));
     p.insert("externalOrderId".into(), json!(new_id("trigger_", 16)));
-    p.insert("cbUrl".into(), json!(cb_url));
+    if let Some(u) = cb_url {
+        p.insert("cbUrl".into(), json!(u));
+    }
     let v = ops::create_payout(app, acct, w, &p)?;
     Ok(v["id"].as_str().unwrap_or_default().to_owned())
 }
@@ -257,7 +263,7 @@ fn run_payout(app: &App, acct: &Account, w: &W, t: &Trigger) -> ApiResult<Value>
             (po.id, po.status)
         }
         None => {
-            let id = new_payout(app, acct, w, t.amount.unwrap_or(DEFAULT_AMOUNT), &url(app, t)?)?;
+            let id = new_payout(app, acct, w, t.amount.unwrap_or(DEFAULT_AMOUNT), url(app, t).as_deref())?;
             (id, "pending".to_owned())
         }
     };

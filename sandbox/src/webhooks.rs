@@ -32,7 +32,8 @@ pub fn emit(
     url: Option<String>,
 ) -> ApiResult<String> {
     debug_assert!(qbitpay::spec::is_event_type(ty), "{ty} is not an event type of the API");
-    let url = url.or_else(|| app.cfg.webhook_url.clone());
+    // An empty cbUrl (a charge made by a trigger without one) is no URL.
+    let url = url.filter(|u| !u.is_empty()).or_else(|| app.cfg.webhook_url.clone());
     let ms = app.clock.tick();
     let ev = Event {
         id: new_id("evt_", 24),

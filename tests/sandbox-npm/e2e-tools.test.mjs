@@ -339,6 +339,10 @@ test('connectSandbox() and `npx qbitpay-sandbox trigger` on a sandbox started by
     const again = await cli('charge.dispute.created', ...key, '--charge', event.data.id);
     assert.equal(again.status, 0, again.stderr);
     assert.equal(again.stdout.trim().split('\n').length, 1);
+    const bare = await cli('charge.expired', ...key);
+    assert.equal(bare.status, 0, bare.stderr);
+    assert.match(bare.stdout, /^evt_\w{24}\n$/);
+    assert.match(bare.stderr, /made, not delivered: no --cb-url, and the sandbox has no --webhook-url/);
     const json = await cli('payout.paid', ...key, '--cb-url', rx.url, '--amount', '30', '--json');
     assert.equal(json.status, 0, json.stderr);
     const result = JSON.parse(json.stdout);
@@ -388,6 +392,7 @@ test('connectSandbox() and `npx qbitpay-sandbox trigger` on a sandbox started by
     await sb.reset();
     assert.deepEqual(await sb.deliveries(), []);
     assert.equal((await other.deliveries()).length, 1);
+    assert.equal((await sb.deliveries()).length, 0);
     assert.throws(() => api.connectSandbox({ url: 'nope', apiKey: 'k' }), TypeError);
     assert.throws(() => api.connectSandbox({ url }), /apiKey/);
   } finally {

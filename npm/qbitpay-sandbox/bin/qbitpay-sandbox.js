@@ -58,7 +58,8 @@ Types: charge.succeeded, charge.expired, charge.failed, charge.dispute.created,
 Options:
   --url URL          the sandbox (http://127.0.0.1:PORT, as its first line printed)
   --api-key KEY      an API key the sandbox was started with (its account)
-  --cb-url URL       where the events of a new charge or payout go (else the sandbox's --webhook-url)
+  --cb-url URL       where the events of a new charge or payout go (else the sandbox's
+                     --webhook-url; with neither they are made, not delivered)
   --charge ID        move this charge on instead of creating one
   --payout ID        move this payout on instead of creating one
   --amount N         the amount of a new charge (USD) or payout (USDT); default 10
@@ -117,6 +118,9 @@ function trigger(argv) {
     .trigger(positionals[0], { cbUrl: o['cb-url'], charge: o.charge, payout: o.payout, amount })
     .then((result) => {
       process.stdout.write(o.json ? `${JSON.stringify(result, null, 2)}\n` : result.events.map((e) => `${e.id}\n`).join(''));
+      if (result.events.some((e) => !e.webhook.url)) {
+        process.stderr.write('qbitpay-sandbox trigger: made, not delivered: no --cb-url, and the sandbox has no --webhook-url\n');
+      }
     })
     .catch((e) => {
       const said = e.body?.message ? `${e.body.message} (HTTP ${e.status})` : e.message.replace(/^qbitpay-sandbox: /, '');

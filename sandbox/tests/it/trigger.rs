@@ -163,7 +163,6 @@ async fn trigger_refuses_bad_input_and_changes_nothing() {
         (json!({ "type": "payout.pending", "payout": "po_x" }), 400, "payout"),
         (json!({ "type": "charge.succeeded", "charge": mine, "cbUrl": rx.url }), 400, "cbUrl"),
         (json!({ "type": "charge.succeeded", "chargeId": mine }), 400, "chargeId"),
-        (json!({ "type": "charge.succeeded" }), 400, "cbUrl"),
         (json!({ "type": "charge.succeeded", "cbUrl": "not a url" }), 400, "cbUrl"),
         (json!({ "type": "charge.succeeded", "cbUrl": "http://shop.example/hook" }), 400, "cbUrl"),
         (json!({ "type": "charge.succeeded", "cbUrl": listener }), 400, "cbUrl"),
@@ -565,4 +564,28 @@ async fn a_data_file_from_before_batches_and_refused_attempts_opens() {
     assert_eq!(types_of(&rx.wait(2).await), ["charge.succeeded", "charge.dispute.created"]);
     let d = sb.deliveries(K, &format!("?objectId={id}")).await;
     assert_eq!(d.body["data"][1]["attempts"][0]["sent"], true, "{}", d.text);
+}
+
+#[tokio::test]
+async fn without_a_url_the_events_are_made_and_not_delivered() {
+    let sb = Sandbox::start(&["--api-key", K]);
+    for ty in ["charge.dispute.created", "payout.paid"] {
+        let r = sb.trigger(K, &json!({ "type": ty })).await;
+        assert_eq!(r.status, 200, "{}", r.text);
+        for e in r.body["events"].as_array().unwrap() {
+            assert_eq!(e["webhook"]["status"], "none", "{e}");
+            assert_eq!(e["webhook"]["url"], Value::Null);
+        }
+    }
+    let charges = sb.get(Auth::Key(K), "/api/v1/charges").await;
+    assert!(charges.body["data"].as_array().unwrap().iter().all(|c| c["cbUrl"] == ""), "{}", charges.text);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    let all = sb.deliveries(K, "").await;
+    assert!(all.body["data"].as_array().unwrap().iter().all(|d| d["attempts"] == json!([])), "{}", all.text);
+    // With --webhook-url, that is where they go.
+    let rx = Receiver::start(vec![]).await;
+    let sb = Sandbox::start(&["--api-key", K, "--webhook-url", &rx.url]);
+    let r = sb.trigger(K, &json!({ "type": "charge.failed" })).await;
+    assert_eq!(r.body["charge"]["cbUrl"], rx.url.as_str(), "{}", r.text);
+    verify(&rx.wait(1).await[0], K);
 }
