@@ -293,8 +293,11 @@ async fn deliveries_list_attempts_and_replay_sends_the_same_bytes() {
     assert_eq!(theirs.status, 404, "{}", theirs.text);
     assert_eq!(rx.hits().len(), 101);
 
-    // Reset by key: this account only.
+    // Reset by key: this account only; never without one.
     sb.trigger(OTHER, &json!({ "type": "charge.failed", "cbUrl": rx.url })).await;
+    assert_eq!(sb.post(Auth::None, "/_sandbox/reset", &json!({})).await.status, 401);
+    assert_eq!(sb.post(Auth::Key("sk_nobody"), "/_sandbox/reset", &json!({})).await.status, 401);
+    assert_eq!(sb.deliveries(K, "").await.body["data"].as_array().unwrap().len(), 1, "nothing reset");
     let reset = sb.post(Auth::Key(K), "/_sandbox/reset", &json!({})).await;
     assert_eq!(reset.status, 200, "{}", reset.text);
     assert_eq!(reset.body["counts"]["events"], 0);
