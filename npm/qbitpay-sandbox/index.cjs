@@ -290,7 +290,7 @@ function connectSandbox(options) {
           err.seen = seen;
           throw err;
         }
-        await sleep(Math.min(interval, Math.max(0, end - Date.now())));
+        await sleep(Math.min(Math.max(10, Number(interval) || 0), Math.max(0, end - Date.now())));
       }
     },
     /** Send an event again now, once: the same id, body and signature. */

@@ -201,7 +201,7 @@ export interface Replay extends Delivery {
 export interface WaitOptions {
   /** Milliseconds to wait. Default 10000. */
   timeout?: number;
-  /** Milliseconds between looks. Default 50. */
+  /** Milliseconds between looks (10 at least). Default 50. */
   interval?: number;
 }
 
@@ -222,8 +222,10 @@ export interface SandboxControl {
    * Make an event of `type` happen, through the same state changes as the API and the dashboard
    * (a new charge or payout, or the one named), and deliver its signed webhooks.
    */
-  trigger(type: ChargeEventType, options?: ChargeTriggerOptions): Promise<ChargeTriggerResult>;
-  trigger(type: PayoutEventType, options?: PayoutTriggerOptions): Promise<PayoutTriggerResult>;
+  trigger<T extends SandboxEventType>(
+    type: T,
+    options?: T extends ChargeEventType ? ChargeTriggerOptions : PayoutTriggerOptions,
+  ): Promise<T extends ChargeEventType ? ChargeTriggerResult : PayoutTriggerResult>;
   /** The account's events that match (the newest 1000), oldest first, with every delivery attempt. */
   deliveries(filter?: DeliveryFilter): Promise<Delivery[]>;
   /**

@@ -435,6 +435,11 @@ const all: Delivery[] = await c.deliveries({ type: 'charge.succeeded', objectId:
 const { event, attempts } = await c.waitForWebhook('payout.paid', { timeout: 5000 });
 const code: number | null = attempts[0].statusCode;
 const replayed = await c.replay(event.id);
+const kinds: ('charge.failed' | 'payout.failed')[] = ['charge.failed', 'payout.failed'];
+for (const kind of kinds) {
+  const r = await sb.trigger(kind, { cbUrl: 'http://127.0.0.1:3000/hook' });
+  void ('charge' in r ? r.charge.id : r.payout.id);
+}
 void [chargeId, payoutStatus, all, code, replayed.attempt.latencyMs, SandboxError];
 // @ts-expect-error not an event type
 void c.trigger('charge.refunded');
