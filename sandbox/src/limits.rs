@@ -19,6 +19,8 @@ pub const MAX_TIME_MS: i64 = 253_402_300_799_999;
 /// Durations in flags (seconds), and the retry count.
 pub const MAX_FLAG_SECONDS: f64 = 1.0e9;
 pub const MAX_WEBHOOK_RETRIES: u32 = 100;
+/// `--webhook-duplicates`: copies of each delivery.
+pub const MAX_WEBHOOK_DUPLICATES: u32 = 10;
 pub const MAX_RATE_LIMIT: f64 = 1.0e6;
 /// `--max-connections`.
 pub const MAX_CONNECTIONS: usize = 100_000;

@@ -104,7 +104,37 @@ pub fn update_charge(app: &App, acct: &Account, w: &W, id: &str, p: &Params) -> 
     pay_charge(app, acct, w, id)
 }
 
-/// pending → buyerPaid (what the payer reports); with `--auto-confirm-after`, confirmed later.
+/// Test amounts, like other sandboxes' test card numbers: the cents of a charge's amount
+/// choose what happens when the buyer pays.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TestOutcome {
+    /// `.02`: declined: cancelled, `charge.failed`.
+    Declined,
+    /// `.05`: confirmed (`charge.succeeded`), then disputed (`charge.dispute.created`).
+    Disputed,
+}
+
+impl TestOutcome {
+    pub fn of(amount: f64) -> Option<TestOutcome> {
+        match ((amount * 100.0).round() as i64).rem_euclid(100) {
+            2 => Some(TestOutcome::Declined),
+            5 => Some(TestOutcome::Disputed),
+            _ => None,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            TestOutcome::Declined => "declined when the buyer pays (cents .02: charge.failed)",
+            TestOutcome::Disputed => {
+                "paid, then disputed (cents .05: charge.succeeded, then charge.dispute.created)"
+            }
+        }
+    }
+}
+
+/// pending → buyerPaid (what the payer reports); with `--auto-confirm-after`, confirmed
+/// later. A test amount goes on at once: `.02` declined, `.05` confirmed and disputed.
 pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     if ch.status == "pending" && app.now() >= ch.expires_ms {
@@ -116,10 +146,19 @@ pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
         "pending" => {
             ch.status = "buyerPaid".into();
             store::save_charge(w, &ch)?;
-            if let Some(after) = app.cfg.auto_confirm_after {
-                schedule(w, &acct.id, CONFIRM, id, 0, app.now() + ms_of(after))?;
+            match TestOutcome::of(ch.amount) {
+                Some(TestOutcome::Declined) => fail_charge(app, acct, w, id),
+                Some(TestOutcome::Disputed) => {
+                    confirm_charge(app, acct, w, id, false)?;
+                    dispute_charge(app, acct, w, id, false)
+                }
+                None => {
+                    if let Some(after) = app.cfg.auto_confirm_after {
+                        schedule(w, &acct.id, CONFIRM, id, 0, app.now() + ms_of(after))?;
+                    }
+                    Ok(to_value(&ch))
+                }
             }
-            Ok(to_value(&ch))
         }
         "buyerPaid" => Ok(to_value(&ch)),
         other => Err(wrong_state("charge", id, other, "only a pending charge can be marked buyerPaid")),
