@@ -2,6 +2,7 @@ import type { Charge, Payout } from './client';
 import type { SignatureErrorCode } from './errors';
 
 export * from './errors';
+export type { Charge, Payout } from './client';
 
 export type WebhookAlgorithm = 'md5' | 'hmac-sha256';
 

@@ -10,8 +10,8 @@ use wasm_bindgen::prelude::*;
 /// One step of handling a delivery. `step`: its kind in the low 4 bits, flags above (bit n is
 /// `16 << n`); the kinds and their inputs:
 ///
-/// - 0, verified: `text` the event's `createdAt` (flag 0 set) or the verifier's error code;
-///   flag 1 the event has an id, flag 2 a handler for its type; `x` now, `y` the window (ms);
+/// - 0, verified (flag 0): `text` the event's `createdAt`, `x` now, `y` the window (ms), flag 1
+///   the event has an id, flag 2 a handler for its type; or refused: `x` the verifier's code;
 /// - 1, claim answered: `x` the store's answer (0 claimed, 1 done, 2 busy, else none of
 ///   them), flag 0 the store threw, flag 1 the event's object has an id;
 /// - 2, newest read: `x` the event's `createdAt`, `y` the newest (ms; NaN: none), flag 0 the
@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 /// - 3, handler ran: flag 0 it threw.
 ///
 /// Returns `[action, ...]`: 0 answer, 5 mark done then answer, 6 release then answer, each
-/// with `outcome, status, code` (indexes in the core's `OUTCOMES` and `CODES`; code -1
+/// with `outcome, status, code` (places in the core's `OUTCOMES` and `CODES`; code -1
 /// unless rejected); 1 claim, with `createdMs, rememberMs`; 2 read the newest; 3 run; 4 run stale.
 #[wasm_bindgen(js_name = handlerStep)]
 pub fn handler_step(step: u32, text: &str, x: f64, y: f64) -> Vec<f64> {
@@ -29,10 +29,7 @@ pub fn handler_step(step: u32, text: &str, x: f64, y: f64) -> Vec<f64> {
             verdict: if flag(0) {
                 Ok(text)
             } else {
-                Err(CODES
-                    .into_iter()
-                    .find(|c| c.as_str() == text)
-                    .unwrap_or(SignatureErrorCode::InvalidPayload))
+                Err(CODES.get(x as usize).copied().unwrap_or(SignatureErrorCode::InvalidPayload))
             },
             has_id: flag(1),
             handled: flag(2),
@@ -66,7 +63,7 @@ pub fn handler_step(step: u32, text: &str, x: f64, y: f64) -> Vec<f64> {
         Action::Release(o) => (6.0, o),
     };
     let code = match o {
-        Outcome::Rejected(c) => CODES.iter().position(|&k| k == c).map_or(-1.0, |i| i as f64),
+        Outcome::Rejected(c) => c as u8 as f64,
         _ => -1.0,
     };
     vec![n, o.index() as f64, o.status().into(), code]

@@ -89,7 +89,8 @@ pub const OUTCOMES: [Outcome; 9] = [
     Outcome::Unavailable,
 ];
 
-/// The verifier's codes, in the order the facade names them by index.
+/// The verifier's codes, in the order the facade names them by index (their declaration order:
+/// a code's index is `code as usize`).
 pub const CODES: [SignatureErrorCode; 7] = [
     SignatureErrorCode::MissingSignature,
     SignatureErrorCode::MalformedSignature,
@@ -328,6 +329,9 @@ mod tests {
         };
         assert_eq!(list("OUTCOMES"), OUTCOMES.map(|o| o.name().to_owned()));
         assert_eq!(list("CODES"), CODES.map(|c| c.as_str().to_owned()));
+        for (i, c) in CODES.iter().enumerate() {
+            assert_eq!(*c as usize, i, "{c:?}");
+        }
         let types: Vec<&str> =
             crate::spec::CHARGE_EVENT_TYPES.iter().chain(crate::spec::PAYOUT_EVENT_TYPES).copied().collect();
         assert_eq!(list("EVENT_TYPES"), types);

@@ -16,6 +16,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
+import * as esbuild from 'esbuild';
 import { Miniflare } from 'miniflare';
 import { startPostgres, startRedis } from '../webhook/servers.mjs';
 import { BIN, fixtureApp, packTarball, repoTempDir, runOk, startServer } from './lib.mjs';
@@ -184,6 +185,28 @@ test('Express (node-redis) and Fastify (ioredis): two processes on one redis-ser
     }
   } finally {
     await Promise.all([express.stop(), fastify.stop()]);
+  }
+});
+
+test('the README\'s handler test (webhooks.test.js) passes under node --test', async () => {
+  // (not as a subtest of this run: without the runner's NODE_TEST_CONTEXT)
+  const { NODE_TEST_CONTEXT, ...own } = env;
+  const r = await runOk(process.execPath, ['--test', '--test-reporter=tap', 'webhooks.test.js'], { cwd: app, env: own, timeoutMs: 60_000 });
+  assert.match(r.stdout, /# pass 1\n/);
+});
+
+test('a bundle that imports only verifyWebhook leaves the handler and its stores out', async () => {
+  const bundle = async (code, conditions) => (await esbuild.build({
+    stdin: { contents: code, resolveDir: app, loader: 'js' }, bundle: true, write: false, minify: true, format: 'esm',
+    platform: 'neutral', mainFields: ['module', 'main'], conditions, external: ['*.wasm', '*.wasm?module'], logLevel: 'error',
+  })).outputFiles[0].text;
+  for (const conditions of [['browser'], ['workerd'], ['edge-light']]) {
+    const verifyOnly = await bundle("import { verifyWebhook } from 'qbitpay/webhook'; globalThis.v = verifyWebhook;", conditions);
+    const withHandler = await bundle("import { createWebhookHandler, redisStore, d1Store } from 'qbitpay/webhook'; globalThis.h = [createWebhookHandler, redisStore, d1Store];", conditions);
+    for (const mark of ['createWebhookHandler:', 'store.claim()', "redis.call('GET'", 'CREATE TABLE IF NOT EXISTS']) {
+      assert.ok(withHandler.includes(mark), `${conditions}: the handler's bundle has ${mark}`);
+      assert.ok(!verifyOnly.includes(mark), `${conditions}: the verifier's bundle leaves out ${mark}`);
+    }
   }
 });
 
