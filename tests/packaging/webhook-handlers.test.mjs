@@ -6,6 +6,7 @@
 //   fastify.js   Fastify 5, ioredis     } effect once across both
 //   worker.js    Hono on workerd, d1Store (wrangler's bundle, run by miniflare)
 //   postgres.js  a store of your own, on PostgreSQL
+// and http.js again with the sandbox as the sender: its retry after a failure, a resend;
 // and, in this process, the tarball's handle() face: leases, the window, stores that fail,
 // memoryStore's bound, the test helpers. Each effect is a line in ORDERS_LOG (fixtures/webhooks/orders.js).
 
@@ -18,6 +19,7 @@ import { createRequire } from 'node:module';
 import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 import { Miniflare } from 'miniflare';
+import { startSandbox } from '../support/sandbox.mjs';
 import { startPostgres, startRedis } from '../webhook/servers.mjs';
 import { BIN, fixtureApp, packTarball, repoTempDir, runOk, startServer } from './lib.mjs';
 
@@ -150,6 +152,31 @@ test('Node http (memoryStore): duplicates, failures, replays, forgeries, stale e
     assert.doesNotMatch(out, new RegExp(API_KEY), 'never the API key');
   } finally {
     await server.stop();
+  }
+});
+
+test('the sandbox as the sender: a failed delivery retried, a resend answered as a duplicate', async () => {
+  const server = await start('http.js');
+  const sb = await startSandbox({ apiKeys: [API_KEY], args: ['--webhook-retry-interval', '0.5'] });
+  try {
+    const api = (p, init = {}) => fetch(`${sb.url}${p}`, { ...init, headers: { authorization: `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`,
+      'content-type': 'application/json' } }).then(async (r) => { assert.ok(r.ok, `${p}: ${r.status}`); return r.json(); });
+    const charge = await api('/api/v1/charges', { method: 'POST', body: JSON.stringify({ amount: 25, currency: 'USD',
+      externalOrderId: 'fail-once-sandbox', cbUrl: `${server.url}/webhooks/qbitpay`, redirectUrl: 'https://shop.example/thanks' }) });
+    await api(`/sandbox/charges/${charge.id}/confirm`, { method: 'POST' });
+    for (const deadline = Date.now() + 20_000; effects('fail-once-sandbox').length === 0;) {
+      assert.ok(Date.now() < deadline, 'the retry ran the handler');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const control = (p, init) => fetch(`${sb.url}/_sandbox${p}`, init).then((r) => r.json());
+    const [account] = (await control('/accounts')).data;
+    const event = (await control(`/accounts/${account.id}`)).events.find((e) => e.type === 'charge.succeeded');
+    assert.deepEqual(event.attempts.map((a) => a.statusCode), [500, 200], 'failed, then retried');
+    const resent = await control(`/accounts/${account.id}/events/${event.id}/resend`, { method: 'POST' });
+    assert.equal(resent.attempt.statusCode, 200, 'a resend is acknowledged');
+    assert.deepEqual(effects('fail-once-sandbox').map((l) => l.split(' ').slice(0, 3)), [['paid', 'fail-once-sandbox', event.id]], 'once');
+  } finally {
+    await Promise.all([sb.stop(), server.stop()]);
   }
 });
 
