@@ -58,7 +58,11 @@ function webhookHandler(glue, options) {
   for (const m of ['claim', 'done', 'release', 'newest']) {
     if (typeof store?.[m] !== 'function') throw new TypeError(`${fn}: options.store must be a webhook store (claim, done, release, newest): it has no ${m}()`);
   }
-  if (!(leaseSeconds > 0 && leaseSeconds <= 86400)) throw new TypeError(`${fn}: options.leaseSeconds must be a number of seconds above 0 (at most a day)`);
+  // The window is what closes replays: a number, always (the verifier reads null as "no limit").
+  if (!(typeof maxAgeSeconds === 'number' && maxAgeSeconds > 0 && maxAgeSeconds < Infinity)) {
+    throw new TypeError(`${fn}: options.maxAgeSeconds must be a number of seconds above 0`);
+  }
+  if (!(typeof leaseSeconds === 'number' && leaseSeconds > 0 && leaseSeconds <= 86400)) throw new TypeError(`${fn}: options.leaseSeconds must be a number of seconds above 0 (at most a day)`);
   if (staleEvents !== 'run' && staleEvents !== 'acknowledge') throw new TypeError(`${fn}: options.staleEvents must be 'run' or 'acknowledge'`);
   if (typeof now !== 'function') throw new TypeError(`${fn}: options.now must be a function returning milliseconds`);
   if (typeof onError !== 'function') throw new TypeError(`${fn}: options.onError must be a function`);
@@ -98,7 +102,7 @@ function webhookHandler(glue, options) {
     const run = event && Object.hasOwn(on, event.type) && typeof on[event.type] === 'function' ? on[event.type] : null;
     let next = verdict === undefined
       ? glue.handlerStep(VERIFIED | FLAG0 | (typeof id === 'string' && id !== '' ? FLAG1 : 0) | (run ? FLAG2 : 0), String(event.createdAt), at, maxAgeSeconds * 1000)
-      : glue.handlerStep(VERIFIED, verdict, at, 0);
+      : glue.handlerStep(VERIFIED, '', CODES.indexOf(verdict), 0);
     let createdMs;
     let rememberMs;
     let token;
