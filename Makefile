@@ -36,6 +36,7 @@ dist: pkg
 
 test: pkg dist
 	@tools/bootstrap.sh browser
+	@tools/bootstrap.sh servers
 	cargo test --workspace
 	cargo build -p qbitpay-sandbox
 	node --test --test-concurrency=1 $(NODE_TESTS)

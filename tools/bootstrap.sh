@@ -58,3 +58,16 @@ if [ "${1:-}" = browser ] && ! command -v chromium >/dev/null; then
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
 fi
+
+# The webhook handler tests run a redis-server and a PostgreSQL server of Debian's packages,
+# which the tests start themselves on free ports of 127.0.0.1 (never as services).
+if [ "${1:-}" = servers ]; then
+  need=()
+  command -v redis-server >/dev/null || need+=(redis-server)
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+  if [ ${#need[@]} -gt 0 ]; then
+    say "installing Debian's ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
+fi
