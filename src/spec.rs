@@ -1,7 +1,14 @@
 //! The API's fixed facts, read by the client's declarations, the webhook verifier and the
-//! sandbox alike: currencies, payment types, payout destinations, statuses, list limits,
-//! event types, the callback URL rule and how JavaScript prints a number. Compiled with or
-//! without the `client` feature.
+//! sandbox alike: currencies, payment types, payout destinations, statuses, limits, event
+//! types, the callback URL rule and how JavaScript prints a number. Compiled with or without
+//! the `client` feature. With the `schema` feature (the client's, and the sandbox's), also
+//! the API's operations and their parameters as one table ([`resources`]) and the validator
+//! both sides run over it ([`schema`]).
+
+#[cfg(feature = "schema")]
+pub mod resources;
+#[cfg(feature = "schema")]
+pub mod schema;
 
 /// What a charge or a payout is denominated in.
 pub const CURRENCIES: &[&str] = &["USD", "USDT"];
@@ -69,6 +76,23 @@ pub fn destination(ty: &str) -> Option<&'static Destination> {
     DESTINATIONS.iter().find(|d| d.ty == ty)
 }
 
+/// The smallest and largest amount an operation takes (both included).
+#[derive(Debug)]
+pub struct Bounds {
+    pub min: f64,
+    pub max: f64,
+}
+
+/// A charge's `amount`, in units of its currency (USD and USDT count 1:1): what
+/// `accounts.retrieve()` reports as `limit.pay`.
+pub const CHARGE_AMOUNT: Bounds = Bounds { min: 0.01, max: 1_000_000.0 };
+/// A payout's `amount`: at least `limit.payout.min`; at most a billion, which keeps amount
+/// plus fee a number JavaScript holds exactly to the cent.
+pub const PAYOUT_AMOUNT: Bounds = Bounds { min: 1.0, max: 1_000_000_000.0 };
+/// The longest text parameter (`description`, `externalOrderId`, a destination's fields...),
+/// in characters (Unicode code points).
+pub const MAX_TEXT_CHARS: usize = 500;
+
 /// A list's page size when none is asked for, and the largest one.
 pub const DEFAULT_LIST_LIMIT: u32 = 10;
 pub const MAX_LIST_LIMIT: u32 = 100;
@@ -89,7 +113,9 @@ pub fn is_event_type(ty: &str) -> bool {
 }
 
 /// The URL rule of `cbUrl`, `redirectUrl` and `baseUrl`: an absolute `http:` or `https:`
-/// URL with a host, at most 2,048 bytes, no whitespace or control characters.
+/// URL with a host, at most 2,048 bytes, no whitespace or control characters; the host
+/// without characters a URL parser refuses in one (`%`, `<`, `^`, ...) and no `\\` before
+/// the path, an IPv6 address in brackets, the port (if any) a number up to 65535.
 pub fn is_http_url(s: &str) -> bool {
     // Byte-wise, without str slicing (whose panic path drags in the formatter).
     let b = s.as_bytes();
@@ -101,16 +127,35 @@ pub fn is_http_url(s: &str) -> bool {
     } else {
         return false;
     };
-    let mut host_start = start;
+    // The authority: up to the path, query or fragment; the host after any user info.
+    let mut host = start;
     let mut end = start;
     while end < b.len() && !matches!(b[end], b'/' | b'?' | b'#') {
-        if b[end] == b'@' {
-            host_start = end + 1;
+        match b[end] {
+            b'@' => host = end + 1,
+            // A URL parser reads `\` as `/`: the host would not be the one seen here.
+            b'\\' => return false,
+            _ => {}
         }
         end += 1;
     }
-    end > host_start
-        && b[host_start] != b':'
+    // The port: after the last `:` that is not inside an IPv6 address's brackets.
+    let port = match b[host..end].iter().rposition(|&c| c == b':' || c == b']') {
+        Some(i) if b[host + i] == b':' => host + i,
+        _ => end,
+    };
+    let name = &b[host..port];
+    let digits = &b[(port + 1).min(end)..end];
+    let ipv6 = name.len() > 2 && name[0] == b'[' && name[name.len() - 1] == b']';
+    let name_ok = if ipv6 {
+        name[1..name.len() - 1].iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.'))
+    } else {
+        !name.is_empty() && !name.iter().any(|c| b" %:<>@[]^|\\".contains(c))
+    };
+    name_ok
+        && digits.len() <= 5
+        && digits.iter().all(u8::is_ascii_digit)
+        && digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 65535
         && b.len() <= 2048
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
@@ -176,9 +221,17 @@ mod tests {
 
     #[test]
     fn urls() {
-        for ok in
-            ["http://127.0.0.1:8080/cb", "https://example.com", "HTTPS://example.com/a?b#c", "http://u@h"]
-        {
+        for ok in [
+            "http://127.0.0.1:8080/cb",
+            "https://example.com",
+            "HTTPS://example.com/a?b#c",
+            "http://u@h",
+            "http://u:p@h:65535/x",
+            "http://h:/",
+            "http://[::1]:8080/cb",
+            "http://[::ffff:127.0.0.1]",
+            "https://h?a=b:c",
+        ] {
             assert!(is_http_url(ok), "{ok}");
         }
         let long = format!("https://h/{}", "a".repeat(2048));
@@ -192,6 +245,16 @@ mod tests {
             "/relative",
             "javascript:alert(1)",
             "http://:80",
+            "http://h:65536/",
+            "http://h:123456/",
+            "http://h:8o/",
+            "http://a:b:80/",
+            "http://[::1/",
+            "http://[::1]x/",
+            "http://[zz]/",
+            "http://h%2F/",
+            "http://a\\b@c/",
+            "http://h^/",
             &long,
         ] {
             assert!(!is_http_url(bad), "{bad}");

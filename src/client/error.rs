@@ -2,6 +2,7 @@
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
 use super::{fmt_num, Json};
+use crate::spec::schema::Invalid;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -170,6 +171,15 @@ impl ClientError {
             );
         }
         self
+    }
+}
+
+/// A parameter the API's table refuses: refused before anything is sent.
+impl From<Invalid> for ClientError {
+    fn from(e: Invalid) -> ClientError {
+        let mut out = ClientError::new(ErrorKind::InvalidRequest, e.message);
+        out.param = Some(e.param);
+        out
     }
 }
 

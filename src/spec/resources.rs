@@ -1,19 +1,20 @@
-//! The API as declarations: [`families!`] is the one table of the API's families. Everything
-//! else (validation, URLs, bodies, idempotency, pagination, the JavaScript classes and their
-//! TypeScript signatures) is generic over it.
+//! The API as declarations: [`families!`] is the one table of the API's families, their
+//! operations and each operation's parameters. The client (validation, URLs, bodies,
+//! idempotency, pagination, the JavaScript classes and their TypeScript signatures) and the
+//! sandbox (its `/api/v1` routes, the parsing and checking of what they receive, and which
+//! state logic answers) are both generic over it.
 
-use super::error::ClientError;
-use super::schema::{Args, Field, Op, Resource, Ty, Union};
-use super::Json;
+use super::schema::{CallShape, Field, Invalid, Op, Resource, Rule, Ty, Union};
 use crate::spec::{
-    self, BALANCE_TRANSACTION_STATUSES, BALANCE_TRANSACTION_TYPES, BASE_CURRENCIES, CURRENCIES,
-    PAYOUT_STATUSES, QUOTE_CURRENCIES,
+    self, BALANCE_TRANSACTION_STATUSES, BALANCE_TRANSACTION_TYPES, BASE_CURRENCIES, CHARGE_AMOUNT,
+    CURRENCIES, PAYOUT_AMOUNT, PAYOUT_STATUSES, QUOTE_CURRENCIES,
 };
+use serde_json::Value as Json;
 
 const CHARGE_FILTERS: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
 const CHARGE_UPDATE: &[Field] = &[Field::req("status", Ty::Enum(spec::CHARGE_UPDATE_STATUSES))];
 const CHARGE_CREATE: &[Field] = &[
-    Field::req("amount", Ty::Amount),
+    Field::req("amount", Ty::Amount(&CHARGE_AMOUNT)),
     Field::req("currency", Ty::Enum(CURRENCIES)),
     Field::req("externalOrderId", Ty::Str),
     Field::req("cbUrl", Ty::Url),
@@ -24,24 +25,26 @@ const CHARGE_CREATE: &[Field] = &[
     Field::opt("payerName", Ty::Str),
 ];
 
-/// `paymentType` must suit `quoteCurrency` (CNY when absent).
-fn payment_type_matches_quote(p: &Json) -> Result<(), ClientError> {
-    let Some(pt) = p.get("paymentType").and_then(Json::as_str) else {
-        return Ok(());
-    };
-    let quote = p.get("quoteCurrency").and_then(Json::as_str).unwrap_or(spec::DEFAULT_QUOTE_CURRENCY);
-    match spec::payment_types(quote) {
-        types if !types.is_empty() && !types.contains(&pt) => Err(ClientError::invalid(
-            "paymentType",
-            format!(
-                "Invalid paymentType: with quoteCurrency {} it must be one of {}",
-                quote,
-                types.join(", ")
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
+const PAYMENT_TYPE_SUITS_QUOTE: Rule = Rule {
+    says: "`paymentType` must be one of the payment types of `quoteCurrency` (CNY when absent)",
+    check: |p| {
+        let Some(pt) = p.get("paymentType").and_then(Json::as_str) else {
+            return Ok(());
+        };
+        let quote = p.get("quoteCurrency").and_then(Json::as_str).unwrap_or(spec::DEFAULT_QUOTE_CURRENCY);
+        match spec::payment_types(quote) {
+            types if !types.is_empty() && !types.contains(&pt) => Err(Invalid::new(
+                "paymentType",
+                format!(
+                    "Invalid paymentType: with quoteCurrency {} it must be one of {}",
+                    quote,
+                    types.join(", ")
+                ),
+            )),
+            _ => Ok(()),
+        }
+    },
+};
 
 const BALANCE_TRANSACTION_FILTERS: &[Field] = &[
     Field::opt("type", Ty::Enum(BALANCE_TRANSACTION_TYPES)),
@@ -50,21 +53,24 @@ const BALANCE_TRANSACTION_FILTERS: &[Field] = &[
 ];
 
 /// The spec lists `source` "with `type`": a source id filters within one type.
-fn source_needs_type(p: &Json) -> Result<(), ClientError> {
-    if p.get("source").is_some() && p.get("type").is_none() {
-        return Err(ClientError::invalid(
-            "type",
-            format!(
-                "Missing required parameter: type (filtering by source needs the type of the source: {})",
-                BALANCE_TRANSACTION_TYPES.join(", ")
-            ),
-        ));
-    }
-    Ok(())
-}
+const SOURCE_NEEDS_TYPE: Rule = Rule {
+    says: "`source` needs `type` (the type of the charge or payout it names)",
+    check: |p| {
+        if p.contains_key("source") && !p.contains_key("type") {
+            return Err(Invalid::new(
+                "type",
+                format!(
+                    "Missing required parameter: type (filtering by source needs the type of the source: {})",
+                    BALANCE_TRANSACTION_TYPES.join(", ")
+                ),
+            ));
+        }
+        Ok(())
+    },
+};
 
 const PAYOUT_CREATE: &[Field] = &[
-    Field::req("amount", Ty::Amount),
+    Field::req("amount", Ty::Amount(&PAYOUT_AMOUNT)),
     Field::req("currency", Ty::Enum(CURRENCIES)),
     Field::req("destination", Ty::Tagged(&Union { tag: "type", variants: spec::DESTINATIONS })),
     Field::opt("description", Ty::Str),
@@ -78,28 +84,34 @@ const PAYOUT_FILTERS: &[Field] = &[
 ];
 
 /// `symbol` is `BASE/QUOTE` (`USDT/CNY`), from the currencies the spec names.
-fn symbol_is_a_market(p: &Json) -> Result<(), ClientError> {
-    let Some(s) = p.get("symbol").and_then(Json::as_str) else {
-        return Ok(());
-    };
-    // Byte-wise (no str searcher, no slicing panics): one of the BASE × QUOTE pairs.
+const SYMBOL_IS_A_MARKET: Rule = Rule {
+    says: "`symbol` is `BASE/QUOTE` (e.g. `USDT/CNY`), BASE a base currency and QUOTE a quote currency",
+    check: |p| {
+        let Some(s) = p.get("symbol").and_then(Json::as_str) else {
+            return Ok(());
+        };
+        if is_market(s) {
+            return Ok(());
+        }
+        Err(Invalid::new(
+            "symbol",
+            format!(
+                "Invalid symbol: must be BASE/QUOTE (e.g. USDT/CNY) with BASE one of {} and QUOTE one of {}",
+                BASE_CURRENCIES.join(", "),
+                QUOTE_CURRENCIES.join(", ")
+            ),
+        ))
+    },
+};
+
+/// One of the BASE × QUOTE pairs. Byte-wise (no str searcher, no slicing panics).
+fn is_market(s: &str) -> bool {
     let b = s.as_bytes();
-    let ok = BASE_CURRENCIES.iter().any(|base| {
+    BASE_CURRENCIES.iter().any(|base| {
         b.starts_with(base.as_bytes())
             && b.get(base.len()) == Some(&b'/')
             && QUOTE_CURRENCIES.iter().any(|q| b.get(base.len() + 1..) == Some(q.as_bytes()))
-    });
-    if ok {
-        return Ok(());
-    }
-    Err(ClientError::invalid(
-        "symbol",
-        format!(
-            "Invalid symbol: must be BASE/QUOTE (e.g. USDT/CNY) with BASE one of {} and QUOTE one of {}",
-            BASE_CURRENCIES.join(", "),
-            QUOTE_CURRENCIES.join(", ")
-        ),
-    ))
+    })
 }
 
 const TICKER: &[Field] = &[Field::req("symbol", Ty::Str), Field::req("side", Ty::Enum(spec::TICKER_SIDES))];
@@ -120,19 +132,23 @@ const EVENT_TEST: &[Field] = &[Field::opt("cbUrl", Ty::Url)];
 /// `params: Type` (`params?:` when optional) or `id, params: Type`, with their TypeScript
 /// types; `list(params?: Type)` makes a list. `-> generic` leaves the signature to the
 /// hand-written declarations (`types.d.ts`). `$then` is the macro that receives the table:
-/// here the core's constants, in `src/wasm` the classes. Docs as `#[doc]` attributes: a `///`
-/// in a macro becomes a raw string, which wasm-bindgen copies into the `.d.ts` as written.
+/// here the core's constants, in `src/wasm` the classes, in the sandbox its routes' state
+/// logic (one entry per operation, or the sandbox does not compile). Docs as `#[doc]`
+/// attributes: a `///` in a macro becomes a raw string, which wasm-bindgen copies into the
+/// `.d.ts` as written.
+#[macro_export]
 macro_rules! families {
     ($then:ident) => {
         $then! {
             #[doc = " Charges: payments to collect."]
             Charges charges {
                 create(params: ChargeCreateParams) -> "Promise<Returned<Charge>>" =
-                    Op::create(CHARGE_CREATE).with_check(payment_type_matches_quote);
-                retrieve(id) -> "Promise<Returned<Charge>>" = Op::retrieve();
+                    Op::create(CHARGE_CREATE).with_rule(&PAYMENT_TYPE_SUITS_QUOTE);
+                retrieve(id) -> "Promise<Returned<Charge>>" = Op::retrieve().with_access_token();
                 #[doc = " The only update: `{ status: 'buyerPaid' }` of a pending charge."]
-                update(id, params: ChargeUpdateParams) -> "Promise<Returned<Charge>>" = Op::update(CHARGE_UPDATE);
-                list(params?: ChargeListParams) -> "ListPromise<Charge>" = Op::list(CHARGE_FILTERS);
+                update(id, params: ChargeUpdateParams) -> "Promise<Returned<Charge>>" =
+                    Op::update(CHARGE_UPDATE).with_access_token();
+                list(params?: ChargeListParams) -> "ListPromise<Charge>" = Op::list(CHARGE_FILTERS).with_access_token();
             }
             #[doc = " Access tokens for a browser (API key only)."]
             AccessTokens accessToken {
@@ -151,7 +167,7 @@ macro_rules! families {
             BalanceTransactions balanceTransactions {
                 retrieve(id) -> "Promise<Returned<BalanceTransaction>>" = Op::retrieve();
                 list(params?: BalanceTransactionListParams) -> "ListPromise<BalanceTransaction>" =
-                    Op::list(BALANCE_TRANSACTION_FILTERS).with_check(source_needs_type);
+                    Op::list(BALANCE_TRANSACTION_FILTERS).with_rule(&SOURCE_NEEDS_TYPE);
             }
             #[doc = " Money sent out."]
             Payouts payouts {
@@ -162,7 +178,7 @@ macro_rules! families {
             #[doc = " Market prices."]
             Markets markets {
                 // Generic over the side asked for.
-                ticker(params: TickerParams) -> generic = Op::query("/ticker", TICKER).with_check(symbol_is_a_market);
+                ticker(params: TickerParams) -> generic = Op::query("/ticker", TICKER).with_rule(&SYMBOL_IS_A_MARKET);
             }
             #[doc = " Webhook debugging."]
             Events events {
@@ -172,28 +188,26 @@ macro_rules! families {
         }
     };
 }
-#[cfg_attr(not(feature = "wasm-client"), allow(unused_imports))]
-pub(crate) use families;
 
-/// The call shape `args` names (`list(params?: T)`, `retrieve(id)`, ...).
-macro_rules! args_of {
+/// The call shape a method's arguments name (`list(params?: T)`, `retrieve(id)`, ...).
+macro_rules! shape_of {
     (list (params?: $t:tt)) => {
-        Args::List
+        CallShape::List
     };
     ($op:ident ()) => {
-        Args::None
+        CallShape::None
     };
     ($op:ident (id)) => {
-        Args::Id
+        CallShape::Id
     };
     ($op:ident (params: $t:tt)) => {
-        Args::Params
+        CallShape::Params
     };
     ($op:ident (params?: $t:tt)) => {
-        Args::Params
+        CallShape::Params
     };
     ($op:ident (id, params: $t:tt)) => {
-        Args::IdParams
+        CallShape::IdParams
     };
 }
 
@@ -211,7 +225,7 @@ macro_rules! declare {
             #[allow(non_snake_case, non_upper_case_globals)]
             pub mod $accessor {
                 use super::*;
-                $( pub const $op: Op = $ctor.named(stringify!($op), args_of!($op ($($args)*))); )*
+                $( pub const $op: Op = $ctor.named(stringify!($op), shape_of!($op ($($args)*))); )*
                 pub const RESOURCE: Resource = Resource {
                     name: stringify!($accessor),
                     path: concat!("/api/v1/", stringify!($accessor)),
@@ -358,6 +372,14 @@ mod tests {
         assert!(TYPES.contains(&format!(
             "/** 1..{MAX_LIST_LIMIT}, default {DEFAULT_LIST_LIMIT}. */\n  limit?: number;"
         )));
+        // The amounts' bounds.
+        for (ty, Bounds { min, max }) in
+            [("ChargeCreateParams", CHARGE_AMOUNT), ("PayoutCreateParams", PAYOUT_AMOUNT)]
+        {
+            let (min, max) = (js_number(min), js_number(max));
+            let doc = format!("export interface {ty} {{\n  /** From {min} to {max}, in units of `currency`. */\n  amount: number;");
+            assert!(TYPES.contains(&doc), "{doc}");
+        }
     }
 
     #[test]
@@ -392,7 +414,8 @@ mod tests {
             }
             checked += 1;
         }
-        assert_eq!(checked, 8);
+        // Every operation that takes parameters has its TypeScript type (none is left out).
+        assert_eq!(checked, OPS.iter().filter(|(op, _)| op.shape.has_params()).count());
 
         // Payout destinations: each type's required and optional fields.
         let bank: Vec<(String, bool)> = members(TYPES, "BankDetails");
