@@ -1,6 +1,6 @@
 //! The API's fixed facts, read by the client's declarations, the webhook verifier and the
-//! sandbox alike: currencies, payment types, payout destinations, statuses, limits, event
-//! types, the callback URL rule and how JavaScript prints a number. Compiled with or without
+//! sandbox alike: currencies, payment types, statuses, limits, event types, the callback URL
+//! rule and how JavaScript prints a number. Compiled with or without
 //! the `client` feature. With the `schema` feature (the client's, and the sandbox's), also
 //! the API's operations and their parameters as one table ([`resources`]) and the validator
 //! both sides run over it ([`schema`]).
@@ -43,39 +43,6 @@ pub const BALANCE_TRANSACTION_TYPES: &[&str] = &["charge", "payout", "payout_can
 pub const BALANCE_TRANSACTION_STATUSES: &[&str] = &["pending", "available"];
 pub const TICKER_SIDES: &[&str] = &["ask", "bid"];
 
-/// A payout destination's kind: its `type`, the fields it requires and those it may carry
-/// (every field a non-empty string).
-#[derive(Debug)]
-pub struct Destination {
-    pub ty: &'static str,
-    pub required: &'static [&'static str],
-    pub optional: &'static [&'static str],
-}
-
-/// A bank's optional details (the PaymentMethod fields a bank transfer can use).
-pub const BANK_DETAILS: &[&str] =
-    &["bankRoutingNum", "bankDetailName", "bankAddr", "city", "state", "country", "postalCode", "swift"];
-const ACCOUNT: &[&str] = &["payerName", "bankAccountNum"];
-
-/// Where a payout can go, by `destination.type`.
-pub const DESTINATIONS: &[Destination] = &[
-    Destination {
-        ty: "bankAccount",
-        required: &["payerName", "bankAccountNum", "bankName"],
-        optional: BANK_DETAILS,
-    },
-    Destination { ty: "wallet", required: &["payerName", "addr"], optional: &[] },
-    Destination { ty: "Alipay", required: ACCOUNT, optional: &[] },
-    Destination { ty: "PayPal", required: ACCOUNT, optional: &[] },
-    Destination { ty: "Coins.ph", required: ACCOUNT, optional: &[] },
-    Destination { ty: "GCash", required: ACCOUNT, optional: &[] },
-];
-
-/// The destination of `ty`, if it is one.
-pub fn destination(ty: &str) -> Option<&'static Destination> {
-    DESTINATIONS.iter().find(|d| d.ty == ty)
-}
-
 /// The smallest and largest amount an operation takes (both included).
 #[derive(Debug)]
 pub struct Bounds {
@@ -86,8 +53,8 @@ pub struct Bounds {
 /// A charge's `amount`, in units of its currency (USD and USDT count 1:1): what
 /// `accounts.retrieve()` reports as `limit.pay`.
 pub const CHARGE_AMOUNT: Bounds = Bounds { min: 0.01, max: 1_000_000.0 };
-/// A payout's `amount`: at least `limit.payout.min`; at most a billion, which keeps amount
-/// plus fee a number JavaScript holds exactly to the cent.
+/// A payout's `amount`: at least `limit.payout.min`. The API states no ceiling; a billion
+/// keeps amount plus fee far inside what a double holds to the cent.
 pub const PAYOUT_AMOUNT: Bounds = Bounds { min: 1.0, max: 1_000_000_000.0 };
 /// The longest text parameter (`description`, `externalOrderId`, a destination's fields...),
 /// in characters (Unicode code points).
@@ -113,9 +80,7 @@ pub fn is_event_type(ty: &str) -> bool {
 }
 
 /// The URL rule of `cbUrl`, `redirectUrl` and `baseUrl`: an absolute `http:` or `https:`
-/// URL with a host, at most 2,048 bytes, no whitespace or control characters; the host
-/// without characters a URL parser refuses in one (`%`, `<`, `^`, ...) and no `\\` before
-/// the path, an IPv6 address in brackets, the port (if any) a number up to 65535.
+/// URL with a host, at most 2,048 bytes, no whitespace or control characters.
 pub fn is_http_url(s: &str) -> bool {
     // Byte-wise, without str slicing (whose panic path drags in the formatter).
     let b = s.as_bytes();
@@ -127,35 +92,16 @@ pub fn is_http_url(s: &str) -> bool {
     } else {
         return false;
     };
-    // The authority: up to the path, query or fragment; the host after any user info.
-    let mut host = start;
+    let mut host_start = start;
     let mut end = start;
     while end < b.len() && !matches!(b[end], b'/' | b'?' | b'#') {
-        match b[end] {
-            b'@' => host = end + 1,
-            // A URL parser reads `\` as `/`: the host would not be the one seen here.
-            b'\\' => return false,
-            _ => {}
+        if b[end] == b'@' {
+            host_start = end + 1;
         }
         end += 1;
     }
-    // The port: after the last `:` that is not inside an IPv6 address's brackets.
-    let port = match b[host..end].iter().rposition(|&c| c == b':' || c == b']') {
-        Some(i) if b[host + i] == b':' => host + i,
-        _ => end,
-    };
-    let name = &b[host..port];
-    let digits = &b[(port + 1).min(end)..end];
-    let ipv6 = name.len() > 2 && name[0] == b'[' && name[name.len() - 1] == b']';
-    let name_ok = if ipv6 {
-        name[1..name.len() - 1].iter().all(|c| c.is_ascii_hexdigit() || matches!(c, b':' | b'.'))
-    } else {
-        !name.is_empty() && !name.iter().any(|c| b" %:<>@[]^|\\".contains(c))
-    };
-    name_ok
-        && digits.len() <= 5
-        && digits.iter().all(u8::is_ascii_digit)
-        && digits.iter().fold(0u32, |n, d| n * 10 + u32::from(d - b'0')) <= 65535
+    end > host_start
+        && b[host_start] != b':'
         && b.len() <= 2048
         && !s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
@@ -214,24 +160,14 @@ mod tests {
             QUOTE_CURRENCIES.contains(&DEFAULT_QUOTE_CURRENCY)
                 && BASE_CURRENCIES.contains(&DEFAULT_BASE_CURRENCY)
         );
-        assert_eq!(destination("wallet").unwrap().required, ["payerName", "addr"]);
-        assert!(destination("moon").is_none());
         assert!(is_event_type("payout.inTransition") && !is_event_type("payout.inTransit"));
     }
 
     #[test]
     fn urls() {
-        for ok in [
-            "http://127.0.0.1:8080/cb",
-            "https://example.com",
-            "HTTPS://example.com/a?b#c",
-            "http://u@h",
-            "http://u:p@h:65535/x",
-            "http://h:/",
-            "http://[::1]:8080/cb",
-            "http://[::ffff:127.0.0.1]",
-            "https://h?a=b:c",
-        ] {
+        for ok in
+            ["http://127.0.0.1:8080/cb", "https://example.com", "HTTPS://example.com/a?b#c", "http://u@h"]
+        {
             assert!(is_http_url(ok), "{ok}");
         }
         let long = format!("https://h/{}", "a".repeat(2048));
@@ -245,16 +181,6 @@ mod tests {
             "/relative",
             "javascript:alert(1)",
             "http://:80",
-            "http://h:65536/",
-            "http://h:123456/",
-            "http://h:8o/",
-            "http://a:b:80/",
-            "http://[::1/",
-            "http://[::1]x/",
-            "http://[zz]/",
-            "http://h%2F/",
-            "http://a\\b@c/",
-            "http://h^/",
             &long,
         ] {
             assert!(!is_http_url(bad), "{bad}");

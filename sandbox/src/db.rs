@@ -52,12 +52,12 @@ CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
 "#;
 
 /// A write transaction, with what it scheduled (the scheduler is woken after the commit).
-pub struct W<'c> {
+pub struct WriteTx<'c> {
     pub tx: rusqlite::Transaction<'c>,
     pub earliest_job: Cell<Option<i64>>,
 }
 
-impl std::ops::Deref for W<'_> {
+impl std::ops::Deref for WriteTx<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         &self.tx
@@ -146,13 +146,13 @@ impl Db {
 
     /// Runs `f` in one write transaction: committed when it returns Ok, rolled back on Err.
     /// Returns the result and the earliest job it scheduled.
-    pub fn write<T>(&self, f: impl FnOnce(&W) -> ApiResult<T>) -> (ApiResult<T>, Option<i64>) {
+    pub fn write<T>(&self, f: impl FnOnce(&WriteTx) -> ApiResult<T>) -> (ApiResult<T>, Option<i64>) {
         let mut conn = self.lock();
         let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => return (Err(sql_err(e)), None),
         };
-        let w = W { tx, earliest_job: Cell::new(None) };
+        let w = WriteTx { tx, earliest_job: Cell::new(None) };
         match f(&w) {
             Ok(v) => {
                 let earliest = w.earliest_job.get();

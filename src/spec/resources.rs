@@ -4,7 +4,7 @@
 //! sandbox (its `/api/v1` routes, the parsing and checking of what they receive, and which
 //! state logic answers) are both generic over it.
 
-use super::schema::{CallShape, Field, Invalid, Op, Resource, Rule, Ty, Union};
+use super::schema::{CallShape, Field, Invalid, Op, Resource, Rule, Ty, Union, Variant};
 use crate::spec::{
     self, BALANCE_TRANSACTION_STATUSES, BALANCE_TRANSACTION_TYPES, BASE_CURRENCIES, CHARGE_AMOUNT,
     CURRENCIES, PAYOUT_AMOUNT, PAYOUT_STATUSES, QUOTE_CURRENCIES,
@@ -25,9 +25,8 @@ const CHARGE_CREATE: &[Field] = &[
     Field::opt("payerName", Ty::Str),
 ];
 
-const PAYMENT_TYPE_SUITS_QUOTE: Rule = Rule {
-    says: "`paymentType` must be one of the payment types of `quoteCurrency` (CNY when absent)",
-    check: |p| {
+const PAYMENT_TYPE_SUITS_QUOTE: Rule =
+    Rule::new("`paymentType` must be one of the payment types of `quoteCurrency` (CNY when absent)", |p| {
         let Some(pt) = p.get("paymentType").and_then(Json::as_str) else {
             return Ok(());
         };
@@ -43,8 +42,7 @@ const PAYMENT_TYPE_SUITS_QUOTE: Rule = Rule {
             )),
             _ => Ok(()),
         }
-    },
-};
+    });
 
 const BALANCE_TRANSACTION_FILTERS: &[Field] = &[
     Field::opt("type", Ty::Enum(BALANCE_TRANSACTION_TYPES)),
@@ -53,9 +51,8 @@ const BALANCE_TRANSACTION_FILTERS: &[Field] = &[
 ];
 
 /// The spec lists `source` "with `type`": a source id filters within one type.
-const SOURCE_NEEDS_TYPE: Rule = Rule {
-    says: "`source` needs `type` (the type of the charge or payout it names)",
-    check: |p| {
+const SOURCE_NEEDS_TYPE: Rule =
+    Rule::new("`source` needs `type` (the type of the charge or payout it names)", |p| {
         if p.contains_key("source") && !p.contains_key("type") {
             return Err(Invalid::new(
                 "type",
@@ -66,13 +63,44 @@ const SOURCE_NEEDS_TYPE: Rule = Rule {
             ));
         }
         Ok(())
-    },
+    });
+
+const PAYEE: Field = Field::req("payerName", Ty::Str);
+const ACCOUNT: &[Field] = &[PAYEE, Field::req("bankAccountNum", Ty::Str)];
+
+/// Where a payout can go, by `destination.type`, and the fields each type takes (all text).
+pub const DESTINATION: Union = Union {
+    tag: "type",
+    variants: &[
+        Variant {
+            tag: "bankAccount",
+            fields: &[
+                PAYEE,
+                Field::req("bankAccountNum", Ty::Str),
+                Field::req("bankName", Ty::Str),
+                // A bank's optional details.
+                Field::opt("bankRoutingNum", Ty::Str),
+                Field::opt("bankDetailName", Ty::Str),
+                Field::opt("bankAddr", Ty::Str),
+                Field::opt("city", Ty::Str),
+                Field::opt("state", Ty::Str),
+                Field::opt("country", Ty::Str),
+                Field::opt("postalCode", Ty::Str),
+                Field::opt("swift", Ty::Str),
+            ],
+        },
+        Variant { tag: "wallet", fields: &[PAYEE, Field::req("addr", Ty::Str)] },
+        Variant { tag: "Alipay", fields: ACCOUNT },
+        Variant { tag: "PayPal", fields: ACCOUNT },
+        Variant { tag: "Coins.ph", fields: ACCOUNT },
+        Variant { tag: "GCash", fields: ACCOUNT },
+    ],
 };
 
 const PAYOUT_CREATE: &[Field] = &[
     Field::req("amount", Ty::Amount(&PAYOUT_AMOUNT)),
     Field::req("currency", Ty::Enum(CURRENCIES)),
-    Field::req("destination", Ty::Tagged(&Union { tag: "type", variants: spec::DESTINATIONS })),
+    Field::req("destination", Ty::Tagged(&DESTINATION)),
     Field::opt("description", Ty::Str),
     Field::opt("externalOrderId", Ty::Str),
 ];
@@ -84,9 +112,9 @@ const PAYOUT_FILTERS: &[Field] = &[
 ];
 
 /// `symbol` is `BASE/QUOTE` (`USDT/CNY`), from the currencies the spec names.
-const SYMBOL_IS_A_MARKET: Rule = Rule {
-    says: "`symbol` is `BASE/QUOTE` (e.g. `USDT/CNY`), BASE a base currency and QUOTE a quote currency",
-    check: |p| {
+const SYMBOL_IS_A_MARKET: Rule = Rule::new(
+    "`symbol` is `BASE/QUOTE` (e.g. `USDT/CNY`), BASE a base currency and QUOTE a quote currency",
+    |p| {
         let Some(s) = p.get("symbol").and_then(Json::as_str) else {
             return Ok(());
         };
@@ -102,7 +130,7 @@ const SYMBOL_IS_A_MARKET: Rule = Rule {
             ),
         ))
     },
-};
+);
 
 /// One of the BASE × QUOTE pairs. Byte-wise (no str searcher, no slicing panics).
 fn is_market(s: &str) -> bool {
@@ -345,7 +373,7 @@ mod tests {
 
     #[test]
     fn the_typescript_enums_are_the_spec_tables() {
-        let dest: Vec<&str> = DESTINATIONS.iter().map(|d| d.ty).collect();
+        let dest: Vec<&str> = DESTINATION.variants.iter().map(|d| d.tag).collect();
         for (name, table) in [
             ("Currency", CURRENCIES),
             ("BaseCurrency", BASE_CURRENCIES),
@@ -419,22 +447,22 @@ mod tests {
 
         // Payout destinations: each type's required and optional fields.
         let bank: Vec<(String, bool)> = members(TYPES, "BankDetails");
-        for d in DESTINATIONS {
+        for d in DESTINATION.variants {
             let decl_name = ["BankAccountDestination", "WalletDestination", "AccountDestination"]
                 .into_iter()
                 .find(|n| {
-                    members(TYPES, n).iter().any(|(m, _)| m == "type")
-                        && literals(TYPES, n).iter().any(|t| t == d.ty)
+                    members(TYPES, n).iter().any(|(m, _)| m == DESTINATION.tag)
+                        && literals(TYPES, n).iter().any(|t| t == d.tag)
                 })
-                .unwrap_or_else(|| panic!("no destination declares type {}", d.ty));
+                .unwrap_or_else(|| panic!("no destination declares type {}", d.tag));
             let mut fields = members(TYPES, decl_name);
             if decl(TYPES, decl_name).contains("extends BankDetails") {
                 fields.extend(bank.iter().cloned());
             }
-            let required: Vec<&str> =
-                fields.iter().filter(|(n, o)| !o && n != "type").map(|(n, _)| n.as_str()).collect();
-            let optional: Vec<&str> = fields.iter().filter(|(_, o)| *o).map(|(n, _)| n.as_str()).collect();
-            assert_eq!((required.as_slice(), optional.as_slice()), (d.required, d.optional), "{}", d.ty);
+            let ts: Vec<(&str, bool)> =
+                fields.iter().filter(|(n, _)| n != DESTINATION.tag).map(|(n, o)| (n.as_str(), !o)).collect();
+            let table: Vec<(&str, bool)> = d.fields.iter().map(|f| (f.name, f.required)).collect();
+            assert_eq!(ts, table, "{}", d.tag);
         }
     }
 }

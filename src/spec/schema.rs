@@ -12,7 +12,7 @@
 //! - form fields and query parameters, which are all text, are first read as the type their
 //!   parameter declares ([`from_text`]), so that they are checked exactly as JSON is.
 
-use crate::spec::{is_http_url, js_number, safe_int, Bounds, Destination, MAX_LIST_LIMIT, MAX_TEXT_CHARS};
+use crate::spec::{is_http_url, js_number, safe_int, Bounds, MAX_LIST_LIMIT, MAX_TEXT_CHARS};
 use serde_json::{Map, Value as Json};
 
 /// A parameter refused: which one (`destination.addr`, `params` for the whole) and why, in
@@ -52,12 +52,19 @@ pub enum Ty {
     Tagged(&'static Union),
 }
 
-/// A tagged union of objects of text fields: `tag` names the member whose value picks the
-/// variant (a payout destination by `type`).
+/// A tagged union of objects: `tag` names the member whose value picks the variant (a
+/// payout destination by `type`).
 #[derive(Debug)]
 pub struct Union {
     pub tag: &'static str,
-    pub variants: &'static [Destination],
+    pub variants: &'static [Variant],
+}
+
+/// One object of a [`Union`]: the tag's value that picks it and the fields it takes.
+#[derive(Debug)]
+pub struct Variant {
+    pub tag: &'static str,
+    pub fields: &'static [Field],
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -141,12 +148,26 @@ impl CallShape {
     }
 }
 
-/// A rule across parameters, run after each was checked on its own: what it says (for the
-/// API reference) and the check.
+/// A rule across parameters, run after each was checked on its own.
 #[derive(Debug)]
 pub struct Rule {
+    /// What it says, for the API reference (`docs/api.md`); not in the wasm module, which
+    /// never shows it.
+    #[cfg(not(target_arch = "wasm32"))]
     pub says: &'static str,
     pub check: fn(&Map<String, Json>) -> Result<(), Invalid>,
+}
+
+impl Rule {
+    pub const fn new(says: &'static str, check: fn(&Map<String, Json>) -> Result<(), Invalid>) -> Rule {
+        #[cfg(target_arch = "wasm32")]
+        let _ = says;
+        Rule {
+            #[cfg(not(target_arch = "wasm32"))]
+            says,
+            check,
+        }
+    }
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -314,11 +335,10 @@ pub fn validate_all(params: &Json, fields: &[&[Field]], prefix: &str) -> Result<
             return Err(Invalid::new(name, format!("{} must be an object, got {}", name, type_name(other))));
         }
     };
-    let all = || fields.iter().flat_map(|f| f.iter());
     let mut out = Map::new();
     for (k, v) in members {
         let path = format!("{}{}", prefix, k);
-        let Some(f) = all().find(|f| f.name == k) else {
+        let Some(f) = fields.iter().find_map(|fs| fs.iter().find(|f| f.name == k)) else {
             return Err(Invalid::new(&path, format!("Unknown parameter: {}", path)));
         };
         if v.is_null() {
@@ -326,8 +346,8 @@ pub fn validate_all(params: &Json, fields: &[&[Field]], prefix: &str) -> Result<
         }
         out.insert(k.clone(), check_value(v, f.ty, &path)?);
     }
-    for f in all().filter(|f| f.required) {
-        if !out.contains_key(f.name) {
+    for f in fields.iter().copied().flatten() {
+        if f.required && !out.contains_key(f.name) {
             let path = format!("{}{}", prefix, f.name);
             return Err(Invalid::new(&path, format!("Missing required parameter: {}", path)));
         }
@@ -385,38 +405,19 @@ fn check_tagged(v: &Json, union: &Union, path: &str) -> Result<Json, Invalid> {
     };
     let tag_path = format!("{}.{}", path, union.tag);
     let tag = members.get(union.tag).filter(|t| !t.is_null());
-    let Some(variant) = tag.and_then(Json::as_str).and_then(|t| union.variants.iter().find(|d| d.ty == t))
+    let Some(variant) = tag.and_then(Json::as_str).and_then(|t| union.variants.iter().find(|d| d.tag == t))
     else {
         if tag.is_none() {
             return Err(Invalid::new(&tag_path, format!("Missing required parameter: {}", tag_path)));
         }
-        let names: Vec<&str> = union.variants.iter().map(|d| d.ty).collect();
+        let names: Vec<&str> = union.variants.iter().map(|d| d.tag).collect();
         return Err(Invalid::new(
             &tag_path,
             format!("Invalid {}: must be one of {}", tag_path, names.join(", ")),
         ));
     };
-    let mut out = Map::new();
-    for (k, v) in members {
-        let path = format!("{}.{}", path, k);
-        if k == union.tag {
-            out.insert(k.clone(), v.clone());
-            continue;
-        }
-        if !variant.required.contains(&k.as_str()) && !variant.optional.contains(&k.as_str()) {
-            return Err(Invalid::new(&path, format!("Unknown parameter: {}", path)));
-        }
-        if !v.is_null() {
-            out.insert(k.clone(), check_value(v, Ty::Str, &path)?);
-        }
-    }
-    for f in variant.required {
-        if !out.contains_key(*f) {
-            let path = format!("{}.{}", path, f);
-            return Err(Invalid::new(&path, format!("Missing required parameter: {}", path)));
-        }
-    }
-    Ok(Json::Object(out))
+    let tag_field = [Field::req(union.tag, Ty::Str)];
+    Ok(Json::Object(validate_all(v, &[&tag_field, variant.fields], &format!("{}.", path))?))
 }
 
 /// Form fields and query parameters as the JSON they stand for: each text value whose
@@ -452,12 +453,16 @@ mod tests {
     use super::*;
     use crate::spec::PAYOUT_AMOUNT;
 
-    const DEST: &[Destination] = &[
-        Destination { ty: "wallet", required: &["payerName", "addr"], optional: &[] },
-        Destination {
-            ty: "bankAccount",
-            required: &["payerName", "bankAccountNum", "bankName"],
-            optional: &["swift"],
+    const DEST: &[Variant] = &[
+        Variant { tag: "wallet", fields: &[Field::req("payerName", Ty::Str), Field::req("addr", Ty::Str)] },
+        Variant {
+            tag: "bankAccount",
+            fields: &[
+                Field::req("payerName", Ty::Str),
+                Field::req("bankAccountNum", Ty::Str),
+                Field::req("bankName", Ty::Str),
+                Field::opt("swift", Ty::Str),
+            ],
         },
     ];
     const PAYOUT: &[Field] = &[
