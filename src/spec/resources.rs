@@ -465,4 +465,142 @@ mod tests {
             assert_eq!(ts, table, "{}", d.tag);
         }
     }
+
+    // ---- the API reference (docs/api.md): its operations, parameters and limits, from the table
+
+    /// Each family's doc, and each operation's with the arguments JavaScript passes.
+    macro_rules! docs_of {
+        ($(
+            $(#[doc = $doc:tt])*
+            $class:ident $family:ident {
+                $( $(#[doc = $op_doc:tt])* $op:ident ($($args:tt)*) -> $ret:tt = $declared:expr; )*
+            }
+        )*) => {
+            &[$( (
+                &$family::RESOURCE,
+                concat!($($doc),*),
+                &[$( (&$family::$op, concat!($($op_doc),*), stringify!($($args)*)) ),*],
+            ) ),*]
+        };
+    }
+    #[allow(clippy::type_complexity)]
+    const DOCS: &[(&Resource, &str, &[(&Op, &str, &str)])] = families!(docs_of);
+
+    /// A parameter's type, in words.
+    fn ty_text(ty: Ty) -> String {
+        let quoted = |v: &[&str]| v.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(", ");
+        match ty {
+            Ty::Str => format!("text, 1 to {MAX_TEXT_CHARS} characters"),
+            Ty::Token => "text".into(),
+            Ty::Id => "an object id".into(),
+            Ty::Enum(v) => format!("one of {}", quoted(v)),
+            Ty::Amount(b) => format!("a number from {} to {}", js_number(b.min), js_number(b.max)),
+            Ty::Url => "an absolute http(s) URL, at most 2,048 bytes".into(),
+            Ty::Int(min, max) => format!("an integer from {min} to {max}"),
+            Ty::Bool => "a boolean".into(),
+            Ty::Tagged(u) => {
+                format!("an object, by `{}`: see [Payout destinations](#payout-destinations)", u.tag)
+            }
+        }
+    }
+
+    fn field_rows(out: &mut String, fields: &[Field]) {
+        out.push_str("| parameter | | |\n|---|---|---|\n");
+        for f in fields {
+            let req = if f.required { "required" } else { "optional" };
+            out.push_str(&format!("| `{}` | {req} | {} |\n", f.name, ty_text(f.ty)));
+        }
+    }
+
+    /// The generated part of `docs/api.md`.
+    fn reference() -> String {
+        let mut out = String::new();
+        for (res, doc, ops) in DOCS {
+            out.push_str(&format!("### `qp.{}`\n\n{}\n\n", res.name, doc.trim()));
+            for (op, op_doc, args) in ops.iter() {
+                let id = if op.shape.has_id() { "/{id}" } else { "" };
+                // `id, params: T` → `id, params`
+                let args: Vec<&str> = args.split(',').map(|a| a.split(':').next().unwrap().trim()).collect();
+                let args = args.join(", ").replace(" ?", "?");
+                out.push_str(&format!(
+                    "#### `qp.{}.{}({})`\n\n`{} {}{id}{}`: {}.{}\n\n",
+                    res.name,
+                    op.name,
+                    args,
+                    op.method.as_str(),
+                    res.path,
+                    op.suffix,
+                    if op.access_token { "the API key or an access token" } else { "the API key only" },
+                    op_doc,
+                ));
+                if op.shape == CallShape::List {
+                    out.push_str("[Pagination](#pagination), and the filters:\n\n");
+                }
+                if op.params.is_empty() {
+                    out.push_str(if op.shape == CallShape::List {
+                        "(none)\n\n"
+                    } else {
+                        "No parameters.\n\n"
+                    });
+                } else {
+                    field_rows(&mut out, op.params);
+                    out.push('\n');
+                }
+                if let Some(rule) = op.rule {
+                    out.push_str(&format!("Also: {}.\n\n", rule.says));
+                }
+            }
+        }
+        out.push_str("### Payout destinations\n\n");
+        out.push_str(&format!(
+            "`destination` is an object whose `{}` picks the fields it takes (each text, 1 to {MAX_TEXT_CHARS} characters; any other member is refused):\n\n| `{}` | required | optional |\n|---|---|---|\n",
+            DESTINATION.tag, DESTINATION.tag
+        ));
+        for v in DESTINATION.variants {
+            let names = |required: bool| {
+                v.fields
+                    .iter()
+                    .filter(|f| f.required == required)
+                    .map(|f| format!("`{}`", f.name))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            };
+            out.push_str(&format!("| `{}` | {} | {} |\n", v.tag, names(true), names(false)));
+        }
+        out.push_str("\n### Payment types by quote currency\n\n| `quoteCurrency` | `paymentType` (the first when absent) |\n|---|---|\n");
+        for (quote, types) in PAYMENT_TYPES {
+            let default = if *quote == DEFAULT_QUOTE_CURRENCY { " (the default)" } else { "" };
+            out.push_str(&format!(
+                "| `{quote}`{default} | {} |\n",
+                types.iter().map(|t| format!("`{t}`")).collect::<Vec<_>>().join(", ")
+            ));
+        }
+        out
+    }
+
+    const BEGIN: &str = "<!-- generated from src/spec/resources.rs: QBITPAY_WRITE_DOCS=1 cargo test -p qbitpay --lib api_reference -->\n";
+    const END: &str = "<!-- end of generated -->";
+
+    /// `docs/api.md`'s operations, parameters, destinations and payment types are the table's:
+    /// a change of one without the other fails here (`QBITPAY_WRITE_DOCS=1` rewrites them).
+    #[test]
+    fn the_api_reference_is_the_table() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("docs/api.md");
+        let doc = std::fs::read_to_string(&path).unwrap();
+        let start = doc.find(BEGIN).expect("docs/api.md: no generated section") + BEGIN.len();
+        let end = start + doc[start..].find(END).unwrap();
+        let want = format!("\n{}\n", reference());
+        if std::env::var_os("QBITPAY_WRITE_DOCS").is_some() {
+            std::fs::write(&path, format!("{}{want}{}", &doc[..start], &doc[end..])).unwrap();
+        } else {
+            assert!(doc[start..end] == want, "docs/api.md differs from the table: QBITPAY_WRITE_DOCS=1 cargo test -p qbitpay --lib api_reference");
+        }
+        // The prose's numbers are the table's too.
+        for fact in [
+            format!("at most {MAX_TEXT_CHARS} characters"),
+            format!("`limit` (1 to {MAX_LIST_LIMIT}, default {DEFAULT_LIST_LIMIT})"),
+        ] {
+            assert!(doc.contains(&fact), "docs/api.md does not say {fact}");
+        }
+    }
 }
