@@ -408,7 +408,8 @@ mod tests {
             );
             assert_eq!(f.raw, Some(Json::from(short)));
         }
-        for got in ["a body that is not JSON"] {
+        {
+            let got = "a body that is not JSON";
             let mut s = Script { m: Attempts::new(&req, half) };
             s.m.start();
             s.head(201, &[("request-id", "req_1")]);
