@@ -126,8 +126,8 @@ pub(crate) mod host {
 }
 
 /// In the wasm modules, JavaScript's own `String` and `Number` through ordinary imports:
-/// float printing and parsing with their tables would add ~17 KB gzip to the module every
-/// edge function loads.
+/// float printing and parsing would bring their tables into the module every edge function
+/// loads (PERFORMANCE.md, "The numbers behind the code").
 #[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
 pub(crate) mod host {
     use wasm_bindgen::prelude::wasm_bindgen;

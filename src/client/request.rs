@@ -56,7 +56,7 @@ impl Auth {
 #[derive(Clone, Debug)]
 pub struct Config {
     auth: Auth,
-    /// `auth.header()`, made once (base64 and two formats per call otherwise, measured ~1 µs).
+    /// `auth.header()`, made once: base64 and two formats per call otherwise (PERFORMANCE.md).
     auth_header: String,
     /// An API key may be used here (not a browser, or `dangerouslyAllowBrowser`).
     keys_allowed: bool,
