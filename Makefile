@@ -7,7 +7,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 # (tests/.tmp: the apps the packaging tests build, never tests themselves)
 NODE_TESTS = $(shell find tests -path tests/.tmp -prune -o -name '*.test.mjs' -print | sort)
 
-.PHONY: all bootstrap pkg dist test demo demo-webhook bench fuzz clean FORCE
+.PHONY: all bootstrap check pkg dist test demo demo-webhook bench fuzz clean FORCE
 
 all: pkg
 
@@ -34,14 +34,28 @@ dist: pkg
 	npm pack ./pkg --pack-destination dist --loglevel=error
 	node tools/pack-sandbox.mjs --out dist
 
-test: pkg dist
+# The code checks itself: rustfmt; clippy over the workspace on the host, and over the wasm32
+# crate with each feature set tools/build-pkg.mjs builds (read from it); tsc (in `test`)
+# over the declarations written by hand (pkg-template's, as assembled in pkg/, and the
+# sandbox npm package's) and the consumers of tests/types.
+WASM_FEATURE_SETS = $(shell sed -n "s/.*features: '\([^']*\)'.*/\1/p" tools/build-pkg.mjs)
+TSC = tsc --strict --noEmit --module nodenext --moduleResolution nodenext --target es2022 --lib es2022,dom,dom.asynciterable
+check: bootstrap
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	@test -n "$(WASM_FEATURE_SETS)" || { echo "no wasm feature sets in tools/build-pkg.mjs" >&2; exit 1; }
+	set -e; for f in $(WASM_FEATURE_SETS); do \
+	  cargo clippy -p qbitpay --lib --quiet --target wasm32-unknown-unknown --no-default-features --features $$f -- -D warnings; \
+	done
+
+test: check pkg dist
 	@tools/bootstrap.sh browser
 	@tools/bootstrap.sh servers
 	cargo test --workspace
 	cargo build -p qbitpay-sandbox
 	node --test --test-concurrency=1 $(NODE_TESTS)
-	tsc --strict --noEmit --module nodenext --moduleResolution nodenext --target es2022 \
-	  --lib es2022,dom,dom.asynciterable $(shell find tests/types -name '*.ts' | sort)
+	$(TSC) $(shell find tests/types -name '*.ts' | sort)
+	$(TSC) pkg/index.d.ts npm/qbitpay-sandbox/index.d.ts
 
 # The sample checkout (www/): the sandbox (auto-confirm after 2 s) and the merchant backend
 # on 127.0.0.1; prints the URL (default http://127.0.0.1:8080/; DEMO_PORT, SANDBOX_PORT,

@@ -1,3 +1,11 @@
+// `await using` support: `[Symbol.asyncDispose]()`, declared as @types/node does, so projects
+// whose `lib` predates ES2025's explicit resource management compile too.
+declare global {
+  interface SymbolConstructor {
+    readonly asyncDispose: unique symbol;
+  }
+}
+
 /**
  * Options of `startSandbox()`. Every option that is not one of startSandbox's own (`apiKeys`,
  * `binary`, `args`, `env`, `cwd`, `stderr`, `startTimeout`) is a flag of the binary, named in

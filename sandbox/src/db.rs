@@ -54,7 +54,7 @@ CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
 "#;
 
 /// A write transaction, with what it scheduled (the scheduler is woken after the commit).
-pub struct W<'c> {
+pub struct WriteTx<'c> {
     pub tx: rusqlite::Transaction<'c>,
     pub earliest_job: Cell<Option<i64>>,
     /// Marks the first deliveries this transaction schedules: they are sent as one batch
@@ -64,7 +64,7 @@ pub struct W<'c> {
     pub batch_due: Cell<Option<i64>>,
 }
 
-impl std::ops::Deref for W<'_> {
+impl std::ops::Deref for WriteTx<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         &self.tx
@@ -173,14 +173,14 @@ impl Db {
 
     /// Runs `f` in one write transaction: committed when it returns Ok, rolled back on Err.
     /// Returns the result and the earliest job it scheduled.
-    pub fn write<T>(&self, f: impl FnOnce(&W) -> ApiResult<T>) -> (ApiResult<T>, Option<i64>) {
+    pub fn write<T>(&self, f: impl FnOnce(&WriteTx) -> ApiResult<T>) -> (ApiResult<T>, Option<i64>) {
         let mut conn = self.lock();
         let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => return (Err(sql_err(e)), None),
         };
         let batch = (rand::random::<i64>() & i64::MAX) | 1;
-        let w = W { tx, earliest_job: Cell::new(None), batch, batch_due: Cell::new(None) };
+        let w = WriteTx { tx, earliest_job: Cell::new(None), batch, batch_due: Cell::new(None) };
         match f(&w) {
             Ok(v) => {
                 let earliest = w.earliest_job.get();

@@ -9,8 +9,6 @@ pub const MAX_HEADER_BYTES: usize = 16 * 1024;
 /// Header lines per request; hyper answers an empty 431 past it before any handler runs.
 pub const MAX_HEADERS: usize = 100;
 
-/// A payout's amount (the API sets only a minimum; this keeps amount + fee finite).
-pub const PAYOUT_MAX: f64 = 1_000_000_000.0;
 /// `POST /_sandbox/clock/advance` `seconds`: ten years at most per call.
 pub const ADVANCE_MAX_SECONDS: f64 = 10.0 * 366.0 * 86400.0;
 /// Sandbox time never passes 9999-12-31T23:59:59.999Z (timestamps keep four-digit years).

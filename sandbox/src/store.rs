@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use qbitpay::spec::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
-use crate::db::{SqlResult, W};
+use crate::db::{SqlResult, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 
@@ -148,7 +148,7 @@ pub fn count(c: &Connection, table: &str, acct: &str) -> ApiResult<i64> {
 }
 
 /// Everything of one account, gone (its schedule too).
-pub fn reset_account(w: &W, acct: &str) -> ApiResult<()> {
+pub fn reset_account(w: &WriteTx, acct: &str) -> ApiResult<()> {
     for t in ["charges", "payouts", "txns", "events", "attempts", "idempotency", "jobs"] {
         w.prepare_cached(&format!("DELETE FROM {t} WHERE account = ?1")).db()?.execute(params![acct]).db()?;
     }
@@ -475,7 +475,7 @@ pub struct Job {
 
 /// A job due at `due_ms`. The first deliveries a transaction schedules share its batch (they
 /// are sent together, see `jobs.rs`); a retry is a batch of its own (0).
-pub fn schedule(w: &W, acct: &str, kind: &str, target: &str, arg: i64, due_ms: i64) -> ApiResult<()> {
+pub fn schedule(w: &WriteTx, acct: &str, kind: &str, target: &str, arg: i64, due_ms: i64) -> ApiResult<()> {
     let batch = if kind == DELIVER && arg == 0 { w.batch } else { 0 };
     let mut due_ms = due_ms;
     if batch != 0 {

@@ -6,18 +6,29 @@
 use serde_json::{json, Value};
 
 use crate::app::{new_id, Account, App};
-use crate::db::W;
+use crate::db::WriteTx;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{round_to, FEE_PAY, FEE_PAYOUT};
 use crate::ops::{self, TestOutcome};
-use crate::params::{check_url, opt_number, opt_string, req_string, Params};
+use crate::params::Params;
 use crate::store;
 use crate::webhooks::{check_deliverable, refuse_self};
+use qbitpay::spec::resources::{charges, payouts};
+use qbitpay::spec::schema::{validate, Field, Ty};
 use qbitpay::spec::{is_event_type, CHARGE_EVENT_TYPES, PAYOUT_EVENT_TYPES};
 
 /// The amount of a charge or payout the trigger creates when none is given.
 const DEFAULT_AMOUNT: f64 = 10.0;
-const PARAMS: &[&str] = &["type", "charge", "payout", "cbUrl", "amount"];
+/// A trigger's parameters, checked by the validator of the API's own (the amount's bounds are
+/// those of the charge or payout it creates, checked when it is created).
+const PARAMS: &[Field] = &[
+    Field::req("type", Ty::Str),
+    Field::opt("charge", Ty::Id),
+    Field::opt("payout", Ty::Id),
+    Field::opt("cbUrl", Ty::Url),
+    Field::opt("amount", Ty::Amount(&ANY_AMOUNT)),
+];
+const ANY_AMOUNT: qbitpay::spec::Bounds = qbitpay::spec::Bounds { min: f64::MIN, max: f64::MAX };
 
 pub struct Trigger {
     ty: String,
@@ -33,13 +44,9 @@ fn is_charge_event(ty: &str) -> bool {
 
 /// The parameters, checked before anything changes.
 pub fn parse(app: &App, p: &Params) -> ApiResult<Trigger> {
-    if let Some(k) = p.keys().find(|k| !PARAMS.contains(&k.as_str())) {
-        return Err(ApiError::invalid(
-            k.as_str(),
-            format!("Unknown parameter '{k}': a trigger takes {}.", PARAMS.join(", ")),
-        ));
-    }
-    let ty = req_string(p, "", "type")?;
+    let p = validate(&Value::Object(p.clone()), PARAMS, "")?;
+    let text = |name: &str| p.get(name).and_then(Value::as_str).map(str::to_owned);
+    let ty = text("type").unwrap_or_default();
     if !is_event_type(&ty) {
         return Err(ApiError::invalid(
             "type",
@@ -50,7 +57,7 @@ pub fn parse(app: &App, p: &Params) -> ApiResult<Trigger> {
             ),
         ));
     }
-    let (charge, payout) = (opt_string(p, "", "charge")?, opt_string(p, "", "payout")?);
+    let (charge, payout) = (text("charge"), text("payout"));
     let existing = if is_charge_event(&ty) {
         if payout.is_some() {
             return Err(ApiError::invalid(
@@ -74,8 +81,8 @@ pub fn parse(app: &App, p: &Params) -> ApiResult<Trigger> {
         }
         payout
     };
-    let cb_url = opt_string(p, "", "cbUrl")?;
-    let amount = opt_number(p, "amount")?;
+    let cb_url = text("cbUrl");
+    let amount = p.get("amount").and_then(Value::as_f64);
     if let Some(id) = &existing {
         let given = if cb_url.is_some() { Some("cbUrl") } else { amount.map(|_| "amount") };
         if let Some(param) = given {
@@ -86,7 +93,6 @@ pub fn parse(app: &App, p: &Params) -> ApiResult<Trigger> {
         }
     }
     if let Some(u) = &cb_url {
-        check_url("cbUrl", u)?;
         refuse_self(app, "cbUrl", u)?;
         if let Err(why) = check_deliverable(app, u) {
             return Err(ApiError::invalid(
@@ -100,7 +106,7 @@ pub fn parse(app: &App, p: &Params) -> ApiResult<Trigger> {
 
 /// Runs the trigger in the write transaction `w`: `{object: "trigger", type, charge | payout,
 /// events}` (the events it made, oldest first, each with its delivery state).
-pub fn run(app: &App, acct: &Account, w: &W, t: &Trigger) -> ApiResult<Value> {
+pub fn run(app: &App, acct: &Account, w: &WriteTx, t: &Trigger) -> ApiResult<Value> {
     let before = store::last_event_seq(w)?;
     let (kind, object) = if is_charge_event(&t.ty) {
         ("charge", run_charge(app, acct, w, t)?)
@@ -158,7 +164,13 @@ fn wrong_state(what: &str, id: &str, status: &str, ty: &str) -> ApiError {
 
 /// A new charge of this account: USD `amount`, events to `cb_url` (none: an empty `cbUrl`,
 /// its events made and not delivered), the payer sent back to the dashboard.
-fn new_charge(app: &App, acct: &Account, w: &W, amount: f64, cb_url: Option<&str>) -> ApiResult<String> {
+fn new_charge(
+    app: &App,
+    acct: &Account,
+    w: &WriteTx,
+    amount: f64,
+    cb_url: Option<&str>,
+) -> ApiResult<String> {
     let mut p = Params::new();
     p.insert("amount".into(), json!(amount));
     p.insert("currency".into(), json!("USD"));
@@ -166,6 +178,7 @@ fn new_charge(app: &App, acct: &Account, w: &W, amount: f64, cb_url: Option<&str
     // The API requires a cbUrl: a name that never resolves stands in until it is emptied below.
     p.insert("cbUrl".into(), json!(cb_url.unwrap_or("http://no-webhook-url.invalid/")));
     p.insert("redirectUrl".into(), json!(format!("{}/", app.base_url)));
+    let p = charges::RESOURCE.check_params(&charges::create, &Value::Object(p))?;
     let v = ops::create_charge(app, acct, w, &p)?;
     let id = v["id"].as_str().unwrap_or_default().to_owned();
     if cb_url.is_none() {
@@ -176,7 +189,7 @@ fn new_charge(app: &App, acct: &Account, w: &W, amount: f64, cb_url: Option<&str
     Ok(id)
 }
 
-fn run_charge(app: &App, acct: &Account, w: &W, t: &Trigger) -> ApiResult<Value> {
+fn run_charge(app: &App, acct: &Account, w: &WriteTx, t: &Trigger) -> ApiResult<Value> {
     let (id, status, amount) = match &t.existing {
         Some(id) => {
             let ch = store::charge(w, &acct.id, id)?.ok_or_else(|| ApiError::not_found("charge", id))?;
@@ -227,7 +240,13 @@ fn payout_steps(ty: &str, status: &str) -> Option<&'static [&'static str]> {
 
 /// A new payout of `amount` USDT to a wallet. When the balance is short, a charge of what is
 /// missing succeeds first (its `charge.succeeded` goes to the same URL): a payout needs funds.
-fn new_payout(app: &App, acct: &Account, w: &W, amount: f64, cb_url: Option<&str>) -> ApiResult<String> {
+fn new_payout(
+    app: &App,
+    acct: &Account,
+    w: &WriteTx,
+    amount: f64,
+    cb_url: Option<&str>,
+) -> ApiResult<String> {
     let needed = round_to(amount + round_to(amount * FEE_PAYOUT, 2), 8);
     let (available, _) = ops::balance(w, acct)?;
     if available + 1e-9 < needed {
@@ -249,14 +268,12 @@ fn new_payout(app: &App, acct: &Account, w: &W, amount: f64, cb_url: Option<&str
     );
     p.insert("description".into(), json!("Made by the sandbox's trigger"));
     p.insert("externalOrderId".into(), json!(new_id("trigger_", 16)));
-    if let Some(u) = cb_url {
-        p.insert("cbUrl".into(), json!(u));
-    }
-    let v = ops::create_payout(app, acct, w, &p)?;
+    let p = payouts::RESOURCE.check_params(&payouts::create, &Value::Object(p))?;
+    let v = ops::create_payout(app, acct, w, &p, cb_url.map(str::to_owned))?;
     Ok(v["id"].as_str().unwrap_or_default().to_owned())
 }
 
-fn run_payout(app: &App, acct: &Account, w: &W, t: &Trigger) -> ApiResult<Value> {
+fn run_payout(app: &App, acct: &Account, w: &WriteTx, t: &Trigger) -> ApiResult<Value> {
     let (id, status) = match &t.existing {
         Some(id) => {
             let po = store::payout(w, &acct.id, id)?.ok_or_else(|| ApiError::not_found("payout", id))?;

@@ -11,7 +11,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::app::{new_id, Account, App};
-use crate::db::W;
+use crate::db::WriteTx;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Delivery, Event};
 use crate::net::{is_loopback_host, is_loopback_ip, names_listener, reaches};
@@ -26,7 +26,7 @@ pub const DELIVERY_USER_AGENT: &str = concat!("qbitpay-sandbox/", env!("CARGO_PK
 pub fn emit(
     app: &App,
     acct: &Account,
-    w: &W,
+    w: &WriteTx,
     ty: &str,
     data: Value,
     url: Option<String>,
