@@ -403,6 +403,22 @@ async fn delay_holds_first_deliveries_in_sandbox_time() {
     assert_eq!(types_of(&rx.wait(1).await), ["charge.failed"]);
 }
 
+#[tokio::test]
+async fn a_delivery_after_a_clock_advance_goes_out_at_once() {
+    // The background task sleeps until the next job it knows of (this charge's expiry, 30 s
+    // away); the advance runs that job and moves past it: what is delivered next must not
+    // wait for the wall clock to reach it.
+    let rx = Receiver::start(vec![]).await;
+    let sb = Sandbox::start(&["--api-key", K, "--charge-ttl", "30"]);
+    sb.create_charge(K, "expires", &rx.url).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sb.advance(40.0).await;
+    assert_eq!(types_of(&rx.wait(1).await), ["charge.expired"]);
+    let r = sb.trigger(K, &json!({ "type": "charge.succeeded", "cbUrl": rx.url })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(types_of(&rx.wait(2).await)[1], "charge.succeeded", "sent within 5 s, not 30 s later");
+}
+
 #[test]
 fn bad_misbehaviour_flags_stop_the_start() {
     for (args, says) in [
