@@ -43,6 +43,13 @@ impl Sandbox {
     }
 }
 
+/// Each event of one change is created after the one before it (distinct `createdAt`s): a
+/// receiver that gets them out of order can tell which is older.
+fn assert_times_increase(events: &Value) {
+    let at: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["createdAt"].as_str().unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "createdAt: {at:?}");
+}
+
 fn types_of(hits: &[Hit]) -> Vec<String> {
     hits.iter().map(|h| h.json()["type"].as_str().unwrap().to_owned()).collect()
 }
@@ -116,6 +123,7 @@ async fn trigger_moves_a_named_object_on_and_delivers_in_order() {
         r.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["charge.succeeded", "charge.dispute.created", "charge.dispute.closed"]);
     assert_eq!(types_of(&rx.wait(3).await), types, "one action's deliveries go in order");
+    assert_times_increase(&r.body["events"]);
     // Reused again: a dispute of the closed charge.
     let again = sb.trigger(K, &json!({ "type": "charge.dispute.created", "charge": id })).await;
     assert_eq!(again.status, 200, "{}", again.text);
@@ -130,6 +138,7 @@ async fn trigger_moves_a_named_object_on_and_delivers_in_order() {
     let types: Vec<&str> =
         paid.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["payout.inTransition", "payout.paid"]);
+    assert_times_increase(&paid.body["events"]);
     // The balance already covered the second payout: no funding charge.
     let second = sb.trigger(K, &json!({ "type": "payout.pending", "cbUrl": rx.url, "amount": 1 })).await;
     assert_eq!(second.body["events"].as_array().unwrap().len(), 1, "{}", second.text);
