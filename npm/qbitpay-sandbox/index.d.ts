@@ -9,12 +9,15 @@ declare global {
 /**
  * Options of `startSandbox()`. Every option that is not one of startSandbox's own (`apiKeys`,
  * `binary`, `args`, `env`, `cwd`, `stderr`, `startTimeout`) is a flag of the binary, named in
- * camelCase: `autoConfirmAfter: 2` is `--auto-confirm-after=2`, `true` is a flag without a value,
- * an array repeats the flag. `npx qbitpay-sandbox --help` lists them all.
+ * camelCase: `autoConfirmAfter: 2` is `--auto-confirm-after=2`, `true` is a flag without a value.
+ * `npx qbitpay-sandbox --help` lists them all; a misspelt option does not compile (and is
+ * refused at start, named as you spelt it).
  */
 export interface SandboxOptions {
   /** The accounts: one per API key. Default: one account with `DEFAULT_API_KEY`. */
-  apiKeys?: string | string[];
+  apiKeys?: string | readonly string[];
+  /** One more key (as in `apiKeys`; `connectSandbox()` spells it this way). */
+  apiKey?: string;
   /** Keep the state in this SQLite file (it survives restarts; one sandbox per file). Default: in memory. */
   data?: string;
   /** Listen address. Default `127.0.0.1`. */
@@ -53,6 +56,10 @@ export interface SandboxOptions {
   webhookDelay?: number;
   /** Seconds one delivery attempt may take before it counts as failed. Default 10. */
   webhookTimeout?: number;
+  /** Seconds a connection may take to send a request's headers (or its body, else 408), or stay idle, before it is closed. Default 10. */
+  headerTimeout?: number;
+  /** Open connections at most; past it new ones are refused (503) and closed. Default 1024. */
+  maxConnections?: number;
   /** The binary to run. Default: `$QBITPAY_SANDBOX_BINARY`, else the one of this platform's package. */
   binary?: string;
   /** More command-line arguments, as they are. */
@@ -68,8 +75,6 @@ export interface SandboxOptions {
   stderr?: 'ignore' | 'inherit' | ((line: string) => void);
   /** Milliseconds to wait for it to listen. Default 30000. */
   startTimeout?: number;
-  /** Any other flag of the binary. */
-  [flag: string]: string | number | boolean | readonly (string | number)[] | ((line: string) => void) | Record<string, string | undefined> | undefined;
 }
 
 /** One job the clock ran on its way. */

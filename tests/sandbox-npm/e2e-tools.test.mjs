@@ -308,6 +308,9 @@ test('startSandbox({ webhookDuplicates, webhookReorder, webhookDelay }): deliver
   }
   await assert.rejects(api.startSandbox({ webhookDuplicates: 11 }), (e) => e.exitCode === 2 && /--webhook-duplicates must be from 1 to 10/.test(e.message));
   await assert.rejects(api.startSandbox({ webhookDelay: -1 }), (e) => e.exitCode === 2 && /--webhook-delay must be a number of seconds/.test(e.message));
+  // A misspelt option is named as it was spelt, with the one meant.
+  await assert.rejects(api.startSandbox({ webhookDuplicate: 3 }), (e) => e.exitCode === 2
+    && /^qbitpay-sandbox: startSandbox\(\) has no option webhookDuplicate \(did you mean webhookDuplicates\?\)/.test(e.message));
 });
 
 test('connectSandbox() and `npx qbitpay-sandbox trigger` on a sandbox started by npx', async () => {
@@ -445,6 +448,9 @@ for (const kind of kinds) {
 void [chargeId, payoutStatus, all, code, replayed.attempt.latencyMs, SandboxError];
 // @ts-expect-error not an event type
 void c.trigger('charge.refunded');
+// @ts-expect-error a misspelt option
+void startSandbox({ webhookDuplicate: 3 });
+void startSandbox({ apiKey: 'sk_test_1', apiKeys: ['sk_test_2'] as const, headerTimeout: 5, maxConnections: 64, stderr: 'inherit' });
 // @ts-expect-error a charge event names a charge, not a payout
 void c.trigger('charge.succeeded', { payout: 'po_1' });
 
