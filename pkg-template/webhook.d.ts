@@ -224,7 +224,10 @@ export interface WebhookHandlerOptions {
    * `console.error`. Never given the API key.
    */
   onError?: (error: unknown, info: { stage: WebhookErrorStage; event?: Event }) => void;
-  /** The clock the window is judged by, in milliseconds (default `Date.now`; for tests). */
+  /**
+   * The clock the window is judged by, in milliseconds (default `Date.now`). In tests against a
+   * sandbox whose clock `advanceClock()` moved: `() => Date.now() + offsetSeconds * 1000`.
+   */
   now?: () => number;
 }
 

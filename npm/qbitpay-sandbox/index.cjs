@@ -16,6 +16,7 @@ const STOP_GRACE_MS = 10_000; // the binary gives open requests 5 s and its log 
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 const kebab = (name) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const camel = (flag) => flag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 const list = (v) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 /** `{ autoConfirmAfter: 2, allowRemoteWebhooks: true }` → `['--auto-confirm-after=2', '--allow-remote-webhooks']`. */
@@ -31,6 +32,16 @@ function flags(options) {
     }
   }
   return argv;
+}
+
+/** The binary's refusal of an unknown flag made from an option, told in the option's name. */
+function unknownOption(why, options) {
+  const flag = /unexpected argument '--([a-z0-9-]+)/.exec(why)?.[1];
+  const option = flag && Object.keys(options).find((name) => !OWN_OPTIONS.has(name) && kebab(name) === flag);
+  if (!option) return why;
+  const similar = /a similar argument exists: '--([a-z0-9-]+)'/.exec(why)?.[1];
+  return `qbitpay-sandbox: startSandbox() has no option ${option}${similar ? ` (did you mean ${camel(similar)}?)` : ''}: `
+    + `the options are the sandbox's flags in camelCase (npx qbitpay-sandbox --help).\n${why}`;
 }
 
 /** One function per line of a stream (also draining it). */
@@ -93,7 +104,7 @@ async function startSandbox(options = {}) {
         clearTimeout(timer);
         // The binary's own words (stderr ends when it exits; wait for the last lines).
         await new Promise((r) => (child.stderr.readableEnded ? r() : child.stderr.once('close', r)));
-        const why = stderrText.trim() || `exited (${signal || `code ${code}`}) before listening`;
+        const why = unknownOption(stderrText.trim() || `exited (${signal || `code ${code}`}) before listening`, options);
         const err = new Error(why.startsWith('qbitpay-sandbox') ? why : `qbitpay-sandbox: ${why}`);
         Object.assign(err, { exitCode: code, signal, stderr: stderrText });
         reject(err);

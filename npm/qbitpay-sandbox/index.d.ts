@@ -9,12 +9,15 @@ declare global {
 /**
  * Options of `startSandbox()`. Every option that is not one of startSandbox's own (`apiKeys`,
  * `binary`, `args`, `env`, `cwd`, `stderr`, `startTimeout`) is a flag of the binary, named in
- * camelCase: `autoConfirmAfter: 2` is `--auto-confirm-after=2`, `true` is a flag without a value,
- * an array repeats the flag. `npx qbitpay-sandbox --help` lists them all.
+ * camelCase: `autoConfirmAfter: 2` is `--auto-confirm-after=2`, `true` is a flag without a value.
+ * `npx qbitpay-sandbox --help` lists them all; a misspelt option does not compile (and is
+ * refused at start, named as you spelt it).
  */
 export interface SandboxOptions {
   /** The accounts: one per API key. Default: one account with `DEFAULT_API_KEY`. */
-  apiKeys?: string | string[];
+  apiKeys?: string | readonly string[];
+  /** One more key (as in `apiKeys`; `connectSandbox()` spells it this way). */
+  apiKey?: string;
   /** Keep the state in this SQLite file (it survives restarts; one sandbox per file). Default: in memory. */
   data?: string;
   /** Listen address. Default `127.0.0.1`. */
@@ -53,6 +56,10 @@ export interface SandboxOptions {
   webhookDelay?: number;
   /** Seconds one delivery attempt may take before it counts as failed. Default 10. */
   webhookTimeout?: number;
+  /** Seconds a connection may take to send a request's headers (or its body, else 408), or stay idle, before it is closed. Default 10. */
+  headerTimeout?: number;
+  /** Open connections at most; past it new ones are refused (503) and closed. Default 1024. */
+  maxConnections?: number;
   /** The binary to run. Default: `$QBITPAY_SANDBOX_BINARY`, else the one of this platform's package. */
   binary?: string;
   /** More command-line arguments, as they are. */
@@ -68,8 +75,6 @@ export interface SandboxOptions {
   stderr?: 'ignore' | 'inherit' | ((line: string) => void);
   /** Milliseconds to wait for it to listen. Default 30000. */
   startTimeout?: number;
-  /** Any other flag of the binary. */
-  [flag: string]: string | number | boolean | readonly (string | number)[] | ((line: string) => void) | Record<string, string | undefined> | undefined;
 }
 
 /** One job the clock ran on its way. */
@@ -106,25 +111,79 @@ export type PayoutEventType =
   | 'payout.cancelled';
 export type SandboxEventType = ChargeEventType | PayoutEventType;
 
-/** A charge or payout as the API returns it (see the `qbitpay` client's types for every field). */
-export interface SandboxObject {
+/**
+ * A charge as the sandbox returns and delivers it: the fields a test reads, typed as the
+ * `qbitpay` client's `Charge` types them (which has every field).
+ */
+export interface SandboxCharge {
   id: string;
-  object: 'charge' | 'payout';
-  status: string;
+  object: 'charge';
+  createdAt: string;
+  status: 'pending' | 'buyerPaid' | 'sellerConfirmed' | 'closed' | 'cancelled' | 'dispute';
+  /** True once confirmed (`sellerConfirmed`): the balance was credited. */
+  paid: boolean;
   amount: number;
+  currency: 'USD' | 'USDT';
+  externalOrderId: string;
+  /** The hosted payment page; a buyer's browser appends `&accessToken=<token>`. */
+  paymentPageUrl: string;
+  cbUrl: string;
+  redirectUrl: string;
+  expiresAt: string;
   [field: string]: unknown;
 }
 
-/** An event as it is delivered: the body the webhook endpoint receives. */
-export interface SandboxEvent {
+/** A payout as the sandbox returns and delivers it (typed as the `qbitpay` client's `Payout`). */
+export interface SandboxPayout {
   id: string;
-  type: SandboxEventType | 'test';
+  object: 'payout';
+  createdAt: string;
+  status: 'pending' | 'inTransit' | 'paid' | 'cancelled' | 'failed';
+  amount: number;
+  fee: number;
+  currency: 'USD' | 'USDT';
+  externalOrderId: string | null;
+  description: string | null;
+  arrivalDate: string;
+  [field: string]: unknown;
+}
+
+/** A charge or a payout. */
+export type SandboxObject = SandboxCharge | SandboxPayout;
+
+interface SandboxEventFields {
+  id: string;
   object: 'event';
+  /** Sandbox time; the events of one change are each later than the one before. */
   createdAt: string;
   pendingWebhooks: number;
   livemode: false;
-  data: SandboxObject & Record<string, unknown>;
 }
+/** A `charge.*` event: `data` is the charge after the change. */
+export interface SandboxChargeEvent<T extends ChargeEventType = ChargeEventType> extends SandboxEventFields {
+  type: T;
+  data: SandboxCharge;
+}
+/** A `payout.*` event: `data` is the payout after the change. */
+export interface SandboxPayoutEvent<T extends PayoutEventType = PayoutEventType> extends SandboxEventFields {
+  type: T;
+  data: SandboxPayout;
+}
+/** The event `GET /api/v1/events/test` sends. */
+export interface SandboxTestEvent extends SandboxEventFields {
+  type: 'test';
+  data: { object: 'test'; message: string; createdAt: string };
+}
+
+/**
+ * An event as it is delivered: the body the webhook endpoint receives. `SandboxEvent<'payout.paid'>`
+ * is that type's; the default, any of them: `switch (event.type)` narrows `data`.
+ */
+export type SandboxEvent<T extends SandboxEventType | 'test' = SandboxEventType | 'test'> = T extends ChargeEventType
+  ? SandboxChargeEvent<T>
+  : T extends PayoutEventType
+    ? SandboxPayoutEvent<T>
+    : SandboxTestEvent;
 
 /** One HTTP request of a delivery (or one the sandbox refused to send: `error` says why). */
 export interface DeliveryAttempt {
@@ -153,19 +212,21 @@ export interface WebhookState {
 }
 
 /** An event and its delivery: what `deliveries()` lists and `waitForWebhook()` resolves. */
-export interface Delivery {
-  event: SandboxEvent;
+export interface Delivery<E extends SandboxEvent = SandboxEvent> {
+  event: E;
   webhook: WebhookState;
   /** Oldest first; the newest 100 (`webhook.attempts` counts them all). */
   attempts: DeliveryAttempt[];
 }
 
-/** Which events: a type, the id of the charge or payout they are about (or the object), an event id. */
-export type DeliveryFilter =
-  | SandboxEventType
-  | 'test'
+/**
+ * Which events: a type, the id of the charge or payout they are about (or the object), an
+ * event id. A filter with a type types the events found (`data` a charge or a payout).
+ */
+export type DeliveryFilter<T extends SandboxEventType | 'test' = SandboxEventType | 'test'> =
+  | T
   | {
-      type?: SandboxEventType | 'test';
+      type?: T;
       objectId?: string | { id: string };
       eventId?: string;
     };
@@ -191,14 +252,15 @@ export interface PayoutTriggerOptions extends TriggerOptions {
 export interface ChargeTriggerResult {
   object: 'trigger';
   type: ChargeEventType;
-  charge: SandboxObject & { object: 'charge' };
-  events: (SandboxEvent & { webhook: Omit<WebhookState, 'nextAttemptAt'> })[];
+  charge: SandboxCharge;
+  events: (SandboxChargeEvent & { webhook: Omit<WebhookState, 'nextAttemptAt'> })[];
 }
 export interface PayoutTriggerResult {
   object: 'trigger';
   type: PayoutEventType;
-  payout: SandboxObject & { object: 'payout' };
-  events: (SandboxEvent & { webhook: Omit<WebhookState, 'nextAttemptAt'> })[];
+  payout: SandboxPayout;
+  /** The payout's events; first a `charge.succeeded` when a charge had to fund the balance. */
+  events: ((SandboxChargeEvent | SandboxPayoutEvent) & { webhook: Omit<WebhookState, 'nextAttemptAt'> })[];
 }
 
 /** What `replay()` resolves to: the delivery, and the attempt it made. */
@@ -235,14 +297,19 @@ export interface SandboxControl {
     options?: T extends ChargeEventType ? ChargeTriggerOptions : PayoutTriggerOptions,
   ): Promise<T extends ChargeEventType ? ChargeTriggerResult : PayoutTriggerResult>;
   /** The account's events that match (the newest 1000), oldest first, with every delivery attempt. */
-  deliveries(filter?: DeliveryFilter): Promise<Delivery[]>;
+  deliveries<T extends SandboxEventType | 'test' = SandboxEventType | 'test'>(
+    filter?: DeliveryFilter<T>,
+  ): Promise<Delivery<SandboxEvent<T>>[]>;
   /**
    * Resolves once a matching event has been sent to its URL (whatever came back: look at
    * `attempts`, `statusCode` or `error`); the newest such event when several match. Rejects
    * after `timeout` with what it saw (events not sent yet and when they are due, URLs the
    * sandbox does not send to and why).
    */
-  waitForWebhook(filter: DeliveryFilter, options?: WaitOptions): Promise<Delivery>;
+  waitForWebhook<T extends SandboxEventType | 'test' = SandboxEventType | 'test'>(
+    filter: DeliveryFilter<T>,
+    options?: WaitOptions,
+  ): Promise<Delivery<SandboxEvent<T>>>;
   /** Send an event again now, once: the same id, body and signature. */
   replay(eventId: string): Promise<Replay>;
   /** Delete every object, event and scheduled job of the account(s). The clock stays where it is. */

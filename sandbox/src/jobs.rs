@@ -238,6 +238,9 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     }
     let ran = ran.into_iter().flatten().collect();
     let offset = app.clock.advance_to(target); // unpins, also after a failure
+                                               // The background task sleeps until a due time it read before the clock moved: a job
+                                               // committed from now on is due after it, so `poke` would not wake it. It re-reads now.
+    app.sched.notify.notify_one();
     if let Some(e) = failed {
         return Err(e);
     }

@@ -308,6 +308,9 @@ test('startSandbox({ webhookDuplicates, webhookReorder, webhookDelay }): deliver
   }
   await assert.rejects(api.startSandbox({ webhookDuplicates: 11 }), (e) => e.exitCode === 2 && /--webhook-duplicates must be from 1 to 10/.test(e.message));
   await assert.rejects(api.startSandbox({ webhookDelay: -1 }), (e) => e.exitCode === 2 && /--webhook-delay must be a number of seconds/.test(e.message));
+  // A misspelt option is named as it was spelt, with the one meant.
+  await assert.rejects(api.startSandbox({ webhookDuplicate: 3 }), (e) => e.exitCode === 2
+    && /^qbitpay-sandbox: startSandbox\(\) has no option webhookDuplicate \(did you mean webhookDuplicates\?\)/.test(e.message));
 });
 
 test('connectSandbox() and `npx qbitpay-sandbox trigger` on a sandbox started by npx', async () => {
@@ -423,8 +426,10 @@ test('a damaged --data file: startSandbox() rejects, naming the file and what to
   });
 });
 
-test('types: connectSandbox, trigger, deliveries, waitForWebhook, the Playwright and Vitest fixtures (tsc --strict, nodenext)', () => {
-  const ts = `import { startSandbox, connectSandbox, SandboxError, type Sandbox, type SandboxControl, type Delivery } from 'qbitpay-sandbox';
+test('types: connectSandbox, trigger, deliveries and waitForWebhook typed by the filter (the client\'s field types), the Playwright and Vitest fixtures (tsc --strict, nodenext)', () => {
+  const ts = `import { startSandbox, connectSandbox, SandboxError, type Sandbox, type SandboxControl, type Delivery,
+  type SandboxCharge, type SandboxPayout } from 'qbitpay-sandbox';
+import type { Charge, Payout } from 'qbitpay';
 const sb: Sandbox = await startSandbox({ webhookDuplicates: 2, webhookReorder: true, webhookDelay: 1 });
 const c: SandboxControl = connectSandbox({ url: sb.url, apiKey: sb.apiKey });
 const t = await c.trigger('charge.dispute.created', { cbUrl: 'http://127.0.0.1:3000/hook' });
@@ -443,8 +448,32 @@ for (const kind of kinds) {
 void [chargeId, payoutStatus, all, code, replayed.attempt.latencyMs, SandboxError];
 // @ts-expect-error not an event type
 void c.trigger('charge.refunded');
+// @ts-expect-error a misspelt option
+void startSandbox({ webhookDuplicate: 3 });
+void startSandbox({ apiKey: 'sk_test_1', apiKeys: ['sk_test_2'] as const, headerTimeout: 5, maxConnections: 64, stderr: 'inherit' });
 // @ts-expect-error a charge event names a charge, not a payout
 void c.trigger('charge.succeeded', { payout: 'po_1' });
+
+// A filter's type types the events found: a charge's fields as a shop reads them.
+const paid = await c.waitForWebhook({ type: 'charge.succeeded', objectId: t.charge });
+const orderId: string = paid.event.data.externalOrderId;
+const payoutPaid: 'paid' | 'pending' | 'inTransit' | 'failed' | 'cancelled' = event.data.status;
+for (const d of await c.deliveries({ objectId: chargeId })) {
+  if (d.event.type === 'test') void (d.event.data.message satisfies string);
+  else if (d.event.data.object === 'payout') void (d.event.data.externalOrderId satisfies string | null);
+  else void (d.event.data.paymentPageUrl satisfies string);
+}
+// @ts-expect-error the data of a charge event is a charge
+const notPayout: SandboxPayout = paid.event.data;
+// @ts-expect-error a payout's externalOrderId may be null
+const maybe: string = event.data.externalOrderId;
+void [orderId, payoutPaid, notPayout, maybe];
+// The fields the sandbox's types declare are the client's, typed alike.
+type Declared<T> = { [K in keyof T as string extends K ? never : K]: T[K] };
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+const chargeFields: Same<Declared<SandboxCharge>, Pick<Charge, keyof Declared<SandboxCharge>>> = true;
+const payoutFields: Same<Declared<SandboxPayout>, Pick<Payout, keyof Declared<SandboxPayout>>> = true;
+void [chargeFields, payoutFields];
 `;
   const pw = `import { test, expect } from 'qbitpay-sandbox/playwright';
 test.use({ sandboxOptions: { autoConfirmAfter: 1 } });

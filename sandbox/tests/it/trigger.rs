@@ -43,6 +43,13 @@ impl Sandbox {
     }
 }
 
+/// Each event of one change is created after the one before it (distinct `createdAt`s): a
+/// receiver that gets them out of order can tell which is older.
+fn assert_times_increase(events: &Value) {
+    let at: Vec<&str> = events.as_array().unwrap().iter().map(|e| e["createdAt"].as_str().unwrap()).collect();
+    assert!(at.windows(2).all(|w| w[0] < w[1]), "createdAt: {at:?}");
+}
+
 fn types_of(hits: &[Hit]) -> Vec<String> {
     hits.iter().map(|h| h.json()["type"].as_str().unwrap().to_owned()).collect()
 }
@@ -116,6 +123,7 @@ async fn trigger_moves_a_named_object_on_and_delivers_in_order() {
         r.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["charge.succeeded", "charge.dispute.created", "charge.dispute.closed"]);
     assert_eq!(types_of(&rx.wait(3).await), types, "one action's deliveries go in order");
+    assert_times_increase(&r.body["events"]);
     // Reused again: a dispute of the closed charge.
     let again = sb.trigger(K, &json!({ "type": "charge.dispute.created", "charge": id })).await;
     assert_eq!(again.status, 200, "{}", again.text);
@@ -130,6 +138,7 @@ async fn trigger_moves_a_named_object_on_and_delivers_in_order() {
     let types: Vec<&str> =
         paid.body["events"].as_array().unwrap().iter().map(|e| e["type"].as_str().unwrap()).collect();
     assert_eq!(types, ["payout.inTransition", "payout.paid"]);
+    assert_times_increase(&paid.body["events"]);
     // The balance already covered the second payout: no funding charge.
     let second = sb.trigger(K, &json!({ "type": "payout.pending", "cbUrl": rx.url, "amount": 1 })).await;
     assert_eq!(second.body["events"].as_array().unwrap().len(), 1, "{}", second.text);
@@ -401,6 +410,22 @@ async fn delay_holds_first_deliveries_in_sandbox_time() {
         "{adv}"
     );
     assert_eq!(types_of(&rx.wait(1).await), ["charge.failed"]);
+}
+
+#[tokio::test]
+async fn a_delivery_after_a_clock_advance_goes_out_at_once() {
+    // The background task sleeps until the next job it knows of (this charge's expiry, 30 s
+    // away); the advance runs that job and moves past it: what is delivered next must not
+    // wait for the wall clock to reach it.
+    let rx = Receiver::start(vec![]).await;
+    let sb = Sandbox::start(&["--api-key", K, "--charge-ttl", "30"]);
+    sb.create_charge(K, "expires", &rx.url).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    sb.advance(40.0).await;
+    assert_eq!(types_of(&rx.wait(1).await), ["charge.expired"]);
+    let r = sb.trigger(K, &json!({ "type": "charge.succeeded", "cbUrl": rx.url })).await;
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(types_of(&rx.wait(2).await)[1], "charge.succeeded", "sent within 5 s, not 30 s later");
 }
 
 #[test]
