@@ -49,16 +49,22 @@ if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 ZIGLANG=0.17.1
 CARGO_ZIGBUILD=0.24.1
 if [ "${1:-}" = dist ]; then
+  installed=$(rustup target list --installed)
   for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu; do
-    if ! rustup target list --installed | grep -qx "$t"; then
+    if ! grep -qx "$t" <<<"$installed"; then
       say "adding the $t target"
       rustup target add "$t"
     fi
   done
-  if ! command -v musl-gcc >/dev/null; then
-    say "installing musl-tools"
+  # qemu-user too: the linux-arm64 binary runs here as soon as it is built
+  # (qemu-aarch64-static target/cross/aarch64-unknown-linux-musl/sandbox/qbitpay-sandbox).
+  missing=()
+  command -v musl-gcc >/dev/null || missing+=(musl-tools)
+  command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq musl-tools >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
   want="ziglang==$ZIGLANG cargo-zigbuild==$CARGO_ZIGBUILD"
   if [ "$(cat .tools/venv/installed 2>/dev/null)" != "$want" ]; then
@@ -70,8 +76,8 @@ if [ "${1:-}" = dist ]; then
   fi
 fi
 
-# Running the cross-built binaries here: qemu-user for linux-arm64, Wine for win32-x64, and
-# llvm-objdump for the load commands of the macOS ones.
+# Running the cross-built binaries here (tests/dist): qemu-user for linux-arm64, Wine for
+# win32-x64, and llvm-objdump for the load commands of the macOS ones.
 if [ "${1:-}" = emulators ]; then
   missing=()
   command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)

@@ -7,8 +7,9 @@
 //
 // It looks for <target-dir>/<triple>/<profile>/qbitpay-sandbox[.exe] for every Rust target triple
 // built (cargo build -p qbitpay-sandbox --profile sandbox --target <triple>) in each target
-// directory given (`make dist`: target/ and target/cross/); a release matrix may as well build
-// each triple on its own runner, gather their target/<triple>/ directories and run this once.
+// directory given (`make dist`: target/ and target/cross/; for one platform, the last directory
+// that has it wins); a release matrix may as well build each triple on its own runner, gather
+// their target/<triple>/ directories and run this once.
 // `--also` lists platforms packed elsewhere at the same version, for the launcher's
 // optionalDependencies; `--require` fails unless each platform listed was found. A static musl
 // binary is preferred to a glibc one for the same platform (it runs on any Linux); a glibc one
@@ -98,8 +99,9 @@ for (const targetDir of targetDirs) {
     if (!p) continue;
     const file = path.join(targetDir, triple, opts.profile, binaryFile(p.os));
     if (!fs.existsSync(file)) continue;
+    // A later target directory's build replaces an earlier one's, unless that is musl and this is not.
     const have = found.get(p.platform);
-    if (have && (have.libc === 'musl' || p.libc !== 'musl')) continue;
+    if (have && have.libc === 'musl' && p.libc !== 'musl') continue;
     found.set(p.platform, { ...p, triple, file });
   }
 }
@@ -126,7 +128,7 @@ for (const p of found.values()) {
 fs.mkdirSync(out, { recursive: true });
 const stage = fs.mkdtempSync(path.join(os.tmpdir(), 'qbitpay-sandbox-pack-'));
 const packed = [];
-for (const p of found.values()) {
+for (const p of [...found.values()].sort((a, b) => a.platform.localeCompare(b.platform))) {
   if (p.platform === currentPlatform()) {
     // The binary must be the version it is packed as (both come from Cargo.toml).
     const v = execFileSync(p.file, ['--version'], { encoding: 'utf8' }).trim();
