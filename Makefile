@@ -9,7 +9,7 @@ export PATH := $(CURDIR)/node_modules/.bin:$(HOME)/.cargo/bin:$(PATH)
 NODE_TESTS = $(shell find tests -path tests/.tmp -prune -o -path tests/dist -prune -o -name '*.test.mjs' -print | sort)
 DIST_TESTS = $(shell find tests/dist -name '*.test.mjs' | sort)
 
-.PHONY: all bootstrap pkg dist dist-host test test-host test-dist demo demo-webhook bench fuzz clean FORCE
+.PHONY: all bootstrap check pkg dist dist-host test test-host test-dist demo demo-webhook bench fuzz clean FORCE
 
 all: pkg
 
@@ -45,6 +45,20 @@ dist: pkg
 	$(CROSS_BUILD)
 	$(PACK) --require linux-x64,$(CROSS_PLATFORMS)
 
+# The code checks itself: rustfmt; clippy over the workspace on the host, and over the wasm32
+# crate with each feature set tools/build-pkg.mjs builds (read from it); tsc (in `test`)
+# over the declarations written by hand (pkg-template's, as assembled in pkg/, and the
+# sandbox npm package's) and the consumers of tests/types.
+WASM_FEATURE_SETS = $(shell sed -n "s/.*features: '\([^']*\)'.*/\1/p" tools/build-pkg.mjs)
+TSC = tsc --strict --noEmit --module nodenext --moduleResolution nodenext --target es2022 --lib es2022,dom,dom.asynciterable
+check: bootstrap
+	cargo fmt --all --check
+	cargo clippy --workspace --all-targets --quiet -- -D warnings
+	@test -n "$(WASM_FEATURE_SETS)" || { echo "no wasm feature sets in tools/build-pkg.mjs" >&2; exit 1; }
+	set -e; for f in $(WASM_FEATURE_SETS); do \
+	  cargo clippy -p qbitpay --lib --quiet --target wasm32-unknown-unknown --no-default-features --features $$f -- -D warnings; \
+	done
+
 # dist/ with the linux-x64 package only (the launcher still names all five): what the tests of
 # the host's packages need, while `make test` cross-compiles the others in the background.
 dist-host: pkg
@@ -52,23 +66,25 @@ dist-host: pkg
 	cargo build -p qbitpay-sandbox --profile sandbox --target $(SANDBOX_TARGET)
 	$(PACK) --require linux-x64 --also $(CROSS_PLATFORMS)
 
-# Every test. The cross builds run in the background at the lowest priority (nice 19: they take
-# only the CPU the tests leave idle) while the host's tests run; then the complete dist/ and
-# the tests of the other platforms' binaries (tests/dist/: under qemu-user and Wine, the macOS
-# ones by format, version and signature, npm's choice from a registry on loopback).
-test: pkg
-	@tools/bootstrap.sh browser
+# Every test. The cross builds start first, in the background at the lowest priority (nice 19:
+# they take only the CPU the rest leaves idle), while the checks and the host's tests run; then
+# the complete dist/ and the tests of the other platforms' binaries (tests/dist/: under
+# qemu-user and Wine, the macOS ones by format, version and signature, npm's choice from a
+# registry on loopback).
+test:
 	@tools/bootstrap.sh dist
 	@mkdir -p target/cross
-	tools/background.sh target/cross/build.log nice -n 19 $(CROSS_BUILD) -- $(MAKE) --no-print-directory test-host
+	tools/background.sh target/cross/build.log nice -n 19 $(CROSS_BUILD) -- $(MAKE) --no-print-directory check test-host
 	$(MAKE) --no-print-directory test-dist
 
 test-host: dist-host
+	@tools/bootstrap.sh browser
+	@tools/bootstrap.sh servers
 	cargo test --workspace
 	cargo build -p qbitpay-sandbox
 	node --test --test-concurrency=1 $(NODE_TESTS)
-	tsc --strict --noEmit --module nodenext --moduleResolution nodenext --target es2022 \
-	  --lib es2022,dom,dom.asynciterable $(shell find tests/types -name '*.ts' | sort)
+	$(TSC) $(shell find tests/types -name '*.ts' | sort)
+	$(TSC) pkg/index.d.ts npm/qbitpay-sandbox/index.d.ts
 
 test-dist: dist
 	@tools/bootstrap.sh emulators

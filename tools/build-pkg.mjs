@@ -61,19 +61,22 @@ const at = (...p) => path.join(pkg, ...p);
 // module and `api` the function it exports. `profile`: the module's cargo profile, and
 // `wasmOpt`: its key in `[package.metadata.qbitpay.wasm-opt]` (both in Cargo.toml).
 const VERIFIER = { facade: 'webhook', api: 'webhookApi' };
-const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facades: [VERIFIER],
+// createWebhookHandler and its stores. `shake`: in the ES entries each name is a top-level
+// function (not a destructured constant), which a bundler drops when the app does not use it.
+const HANDLER = { facade: 'handler', api: 'handlerApi', shake: true };
+const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facades: [VERIFIER, HANDLER],
   profile: 'release', wasmOpt: 'webhook', ownNames: true };
-// The client's module: the client and the verifier (one module: 11.6 KB gzip less than the
-// client's and the webhook module side by side).
+// The client's module: the client and the verifier (one module is smaller than the client's
+// and the webhook module side by side: PERFORMANCE.md).
 const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', types: true, entry: 'index',
-  facades: [VERIFIER, { facade: 'client', api: 'clientApi' }], profile: 'wasm-client', wasmOpt: 'client' };
+  facades: [VERIFIER, HANDLER, { facade: 'client', api: 'clientApi' }], profile: 'wasm-client', wasmOpt: 'client' };
 const MODULES = [WEBHOOK, CLIENT];
 const WASM_OPT = JSON.parse(execFileSync('cargo', ['metadata', '--no-deps', '--format-version', '1'], { cwd: root, encoding: 'utf8' }))
   .packages.find((p) => p.name === 'qbitpay').metadata.qbitpay['wasm-opt'];
 
 // Panic locations (kept in the module, never shown: a panic traps) name the dependencies'
-// files from their crate's folder, not from this machine's cargo home: 42 B gzip less in the
-// webhook module, and the same bytes whoever builds it.
+// files from their crate's folder, not from this machine's cargo home: shorter, and the same
+// bytes whoever builds it.
 const cargoRegistry = path.join(process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo'), 'registry', 'src');
 const RUSTFLAGS = [process.env.RUSTFLAGS, ...(fs.existsSync(cargoRegistry) ? fs.readdirSync(cargoRegistry) : [])
   .map((index) => `--remap-path-prefix=${path.join(cargoRegistry, index)}/=`)].filter(Boolean).join(' ');
@@ -131,7 +134,7 @@ export function sameRealm(module) {
 // that cannot be loaded (a CSP without 'wasm-unsafe-eval', a missing .wasm) fails no import:
 // the facades get wasmUnavailable's stand-in, whose calls throw. The facades get the glue's
 // exports as a plain object (`m.glueNames`), not `import * as`: a bundled namespace object
-// is built with a getter per name (71 B gzip more in the webhook entry).
+// is built with a getter per name.
 function esmEntry(m, runtime, errorNames) {
   const loader = ESM_LOADERS[runtime](m);
   return [
@@ -143,7 +146,8 @@ function esmEntry(m, runtime, errorNames) {
     `let api = glue;`,
     `try { initSync({ module: ${loader.module} }); } catch (e) { api = wasmUnavailable(glue, e); }`,
     `export { ${errorNames.join(', ')} } from './errors.mjs';`,
-    ...m.facades.map((f) => `export const { ${f.names.join(', ')} } = ${f.api}(api);`),
+    ...m.facades.map((f) => (f.shake ? f.names.map((n) => `export function ${n}(...a) { return ${f.api}(api).${n}(...a); }`).join('\n')
+      : `export const { ${f.names.join(', ')} } = ${f.api}(api);`)),
   ].join('\n') + '\n';
 }
 
@@ -163,6 +167,8 @@ function qbitpayPlugin(format) {
       b.onLoad({ filter: /.*/, namespace: 'qbitpay-loader' }, () => ({ contents: LOADER_MODULE, loader: 'js' }));
       // The error classes: from the facade or (raw_module) from the glue, always the one module.
       b.onResolve({ filter: /^\.\/errors\.mjs$/ }, () => ({ path: errors, external: true }));
+      // The handler's CommonJS module shares the verifier's (cjs/webhook.cjs) rather than a copy.
+      if (format === 'cjs') b.onResolve({ filter: /^\.\/webhook\.mjs$/ }, (a) => (a.importer.endsWith('handler.mjs') ? { path: './webhook.cjs', external: true } : undefined));
       b.onResolve({ filter: /^node:|\.wasm(\?module)?$/ }, (a) => ({ path: a.path, external: true }));
     },
   };
@@ -171,7 +177,7 @@ function qbitpayPlugin(format) {
 // A minified ES module entry. Identifiers are minified too, names kept (`.name` of the
 // exported functions and classes, and of the glue's classes, as written): by esbuild's
 // keepNames, or (`m.ownNames`: the glue has no classes, the facade's functions are methods)
-// by the code itself, without a name-setting call per glue function (−0.45 KB gzip).
+// by the code itself, without a name-setting call per glue function.
 async function bundleEsm(file, contents, keepNames) {
   await esbuild.build({
     stdin: { contents, resolveDir: facades, sourcefile: file, loader: 'js' },
@@ -205,9 +211,8 @@ module.exports = { ${errorNames.join(', ')}, ${m.facades.map((f) => `...require(
 }
 
 // Node gets the bytes from a JavaScript module, not from a path found at run time (a server
-// bundle moves modules): base64, decoded by Buffer. Measured against readFileSync of the
-// .wasm: require('qbitpay/webhook') + a verify 10.05 vs 10.03 ms, require('qbitpay') +
-// new QbitPay 13.3 vs 13.2 ms (in-process, medians of 25 fresh processes).
+// bundle moves modules): base64, decoded by Buffer, as fast as reading the .wasm
+// (PERFORMANCE.md).
 const wasmBytesModule = (file) => `// Generated by tools/build-pkg.mjs: ${path.basename(file)} as base64.
 module.exports = Buffer.from('${fs.readFileSync(file).toString('base64')}', 'base64');
 `;
@@ -285,6 +290,14 @@ fs.writeFileSync(at('esm', 'errors.mjs'), esbuild.transformSync(fs.readFileSync(
   { format: 'esm', target: 'es2022', minifySyntax: true, minifyWhitespace: true, legalComments: 'none', logLevel: 'error' }).code);
 for (const m of MODULES) {
   for (const runtime of Object.keys(ESM_LOADERS)) await bundleEsm(`${m.entry}.${runtime}.mjs`, esmEntry(m, runtime, errorNames), !m.ownNames);
+}
+
+// qbitpay/webhook/testing: readable, for test runners; it signs through the package's own
+// `qbitpay/webhook` (a self-reference), so every runtime's verifier entry serves it.
+for (const [format, dir, ext] of [['esm', 'esm', 'mjs'], ['cjs', 'cjs', 'cjs']]) {
+  await esbuild.build({ entryPoints: [path.join(facades, 'testing.mjs')], outfile: at(dir, `testing.${ext}`), bundle: true, format,
+    platform: 'neutral', target: 'es2022', external: ['qbitpay/webhook'], legalComments: 'none', logLevel: 'error',
+    banner: { js: '// Generated by tools/build-pkg.mjs from pkg-template/src/testing.mjs.' } });
 }
 
 const version = /^version\s*=\s*"([^"]+)"/m.exec(fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8'))[1];

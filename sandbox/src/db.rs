@@ -34,10 +34,11 @@ CREATE TABLE IF NOT EXISTS events (
   url TEXT, delivery TEXT NOT NULL, attempts INTEGER NOT NULL DEFAULT 0,
   last_status_code INTEGER, last_error TEXT, body TEXT NOT NULL);
 CREATE INDEX IF NOT EXISTS events_account ON events (account, seq);
+CREATE INDEX IF NOT EXISTS events_object ON events (account, json_extract(body, '$.data.id'));
 CREATE TABLE IF NOT EXISTS attempts (
   seq INTEGER PRIMARY KEY, account TEXT NOT NULL, event_id TEXT NOT NULL, at_ms INTEGER NOT NULL,
   url TEXT NOT NULL, status_code INTEGER, error TEXT, latency_ms REAL NOT NULL,
-  next_retry_ms INTEGER, manual INTEGER NOT NULL DEFAULT 0);
+  next_retry_ms INTEGER, manual INTEGER NOT NULL DEFAULT 0, sent INTEGER NOT NULL DEFAULT 1);
 CREATE INDEX IF NOT EXISTS attempts_event ON attempts (event_id, seq);
 CREATE TABLE IF NOT EXISTS idempotency (
   account TEXT NOT NULL, key TEXT NOT NULL, fingerprint BLOB NOT NULL,
@@ -46,18 +47,24 @@ CREATE TABLE IF NOT EXISTS idempotency (
 CREATE INDEX IF NOT EXISTS idempotency_created ON idempotency (created_ms);
 CREATE TABLE IF NOT EXISTS jobs (
   seq INTEGER PRIMARY KEY, account TEXT NOT NULL, due_ms INTEGER NOT NULL, kind TEXT NOT NULL,
-  target TEXT NOT NULL, arg INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0);
+  target TEXT NOT NULL, arg INTEGER NOT NULL DEFAULT 0, running INTEGER NOT NULL DEFAULT 0,
+  batch INTEGER NOT NULL DEFAULT 0);
 CREATE INDEX IF NOT EXISTS jobs_due ON jobs (running, due_ms);
 CREATE INDEX IF NOT EXISTS jobs_target ON jobs (target);
 "#;
 
 /// A write transaction, with what it scheduled (the scheduler is woken after the commit).
-pub struct W<'c> {
+pub struct WriteTx<'c> {
     pub tx: rusqlite::Transaction<'c>,
     pub earliest_job: Cell<Option<i64>>,
+    /// Marks the first deliveries this transaction schedules: they are sent as one batch
+    /// (in order, or newest first with `--webhook-reorder`).
+    pub batch: i64,
+    /// The due time of this batch's deliveries (one for all of them).
+    pub batch_due: Cell<Option<i64>>,
 }
 
-impl std::ops::Deref for W<'_> {
+impl std::ops::Deref for WriteTx<'_> {
     type Target = Connection;
     fn deref(&self) -> &Connection {
         &self.tx
@@ -105,7 +112,7 @@ impl Db {
             Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
                 format!("{what} is in use by another qbitpay-sandbox")
             }
-            _ => format!("{what}: {e} (is it a qbitpay-sandbox data file?)"),
+            _ => damaged_or(&what, e),
         };
         // WAL + NORMAL: a commit is in the log before the response goes out (a killed process
         // loses nothing committed); EXCLUSIVE: one sandbox per file.
@@ -113,8 +120,28 @@ impl Db {
             .map_err(in_use)?;
         conn.set_prepared_statement_cache_capacity(128);
         conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(in_use)?;
-        conn.execute_batch(SCHEMA)
-            .map_err(|e| format!("{what}: {e} (is it a qbitpay-sandbox data file?)"))?;
+        if let Some(p) = path {
+            check_integrity(&conn, p)?;
+        }
+        conn.execute_batch(SCHEMA).map_err(|e| damaged_or(&what, e))?;
+        // Columns added since the first files: their rows take the default (every job a batch
+        // of its own; every attempt a request that went out).
+        for (table, column, decl) in [
+            ("jobs", "batch", "INTEGER NOT NULL DEFAULT 0"),
+            ("attempts", "sent", "INTEGER NOT NULL DEFAULT 1"),
+        ] {
+            let has: i64 = conn
+                .query_row(
+                    "SELECT COUNT(*) FROM pragma_table_info(?1) WHERE name = ?2",
+                    params![table, column],
+                    |r| r.get(0),
+                )
+                .map_err(|e| damaged_or(&what, e))?;
+            if has == 0 {
+                conn.execute_batch(&format!("ALTER TABLE {table} ADD COLUMN {column} {decl};"))
+                    .map_err(|e| damaged_or(&what, e))?;
+            }
+        }
         let version: Option<String> = conn
             .query_row("SELECT value FROM meta WHERE key = 'schema_version'", [], |r| r.get(0))
             .optional()
@@ -146,13 +173,14 @@ impl Db {
 
     /// Runs `f` in one write transaction: committed when it returns Ok, rolled back on Err.
     /// Returns the result and the earliest job it scheduled.
-    pub fn write<T>(&self, f: impl FnOnce(&W) -> ApiResult<T>) -> (ApiResult<T>, Option<i64>) {
+    pub fn write<T>(&self, f: impl FnOnce(&WriteTx) -> ApiResult<T>) -> (ApiResult<T>, Option<i64>) {
         let mut conn = self.lock();
         let tx = match conn.transaction_with_behavior(TransactionBehavior::Immediate) {
             Ok(tx) => tx,
             Err(e) => return (Err(sql_err(e)), None),
         };
-        let w = W { tx, earliest_job: Cell::new(None) };
+        let batch = (rand::random::<i64>() & i64::MAX) | 1;
+        let w = WriteTx { tx, earliest_job: Cell::new(None), batch, batch_due: Cell::new(None) };
         match f(&w) {
             Ok(v) => {
                 let earliest = w.earliest_job.get();
@@ -173,6 +201,42 @@ impl Db {
         let conn = self.lock();
         f(&conn)
     }
+}
+
+/// What to do with a `--data` file that cannot be used as it is.
+const DAMAGED_HELP: &str =
+    "The sandbox does not start on a damaged file. Move it aside (with its -wal and -shm \
+files, if any) to start with an empty state, or put back a copy you trust.";
+
+/// An error opening `what`: a damaged or foreign file says so and what to do; others as they are.
+fn damaged_or(what: &str, e: rusqlite::Error) -> String {
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
+            format!("{what} is damaged ({e}). {DAMAGED_HELP}")
+        }
+        Some(rusqlite::ErrorCode::NotADatabase) => format!(
+            "{what} is not a SQLite database, or its first page is damaged ({e}). Is it a qbitpay-sandbox \
+             data file? {DAMAGED_HELP}"
+        ),
+        _ => format!("{what}: {e} (is it a qbitpay-sandbox data file?)"),
+    }
+}
+
+/// SQLite's full check of a `--data` file (every page, every index against its table) before
+/// anything is read from it: a damaged file is refused at start rather than answering 500s
+/// once a request reaches the damage.
+fn check_integrity(conn: &Connection, path: &str) -> Result<(), String> {
+    let what = format!("--data {path}");
+    let problems = (|| -> rusqlite::Result<Vec<String>> {
+        let mut st = conn.prepare("PRAGMA integrity_check(5)")?;
+        let rows = st.query_map([], |r| r.get::<_, String>(0))?;
+        rows.collect()
+    })()
+    .map_err(|e| damaged_or(&what, e))?;
+    if problems.len() == 1 && problems[0] == "ok" {
+        return Ok(());
+    }
+    Err(format!("{what} is damaged (SQLite's integrity check: {}). {DAMAGED_HELP}", problems.join("; ")))
 }
 
 pub fn meta_get(c: &Connection, key: &str) -> ApiResult<Option<String>> {

@@ -316,11 +316,11 @@ mod tests {
         .unwrap();
         let call = Call { opts: parse(opts).unwrap(), ..Call::default() };
         let call = if list { call } else { Call { id: "ch_1".into(), ..call } };
-        let res = &crate::client::resources::charges::RESOURCE;
+        let res = &crate::spec::resources::charges::RESOURCE;
         let op = if list {
-            &crate::client::resources::charges::list
+            &crate::spec::resources::charges::list
         } else {
-            &crate::client::resources::charges::retrieve
+            &crate::spec::resources::charges::retrieve
         };
         c.prepare(res, op, &call, None, String::new).unwrap()
     }
@@ -408,7 +408,8 @@ mod tests {
             );
             assert_eq!(f.raw, Some(Json::from(short)));
         }
-        for got in ["a body that is not JSON"] {
+        {
+            let got = "a body that is not JSON";
             let mut s = Script { m: Attempts::new(&req, half) };
             s.m.start();
             s.head(201, &[("request-id", "req_1")]);

@@ -12,8 +12,8 @@ use super::client::{Args, Inner};
 use super::js;
 use crate::client::page::{self, PageInfo, Step, Which};
 use crate::client::request::Call;
-use crate::client::schema::{Op, Resource};
 use crate::client::{ClientError, Request};
+use crate::spec::schema::{Op, Resource};
 use js_sys::{Array, Object, Promise};
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
@@ -299,7 +299,7 @@ impl Walker {
     /// The next item, fetching the next page only when this one is used up.
     async fn step(&self) -> Result<Option<JsValue>, JsValue> {
         loop {
-            let step = self.walk.borrow_mut().next();
+            let step = self.walk.borrow_mut().step();
             let page = match step {
                 Step::Item(i) => return Ok(Some(self.data.borrow().get(i))),
                 Step::End => return Ok(None),

@@ -12,7 +12,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { QbitPay } from 'qbitpay';
-import { root, dist, version } from '../sandbox-npm/dist.mjs';
+import { ROOT as root, DIST as dist, VERSION as version } from '../support/tarballs.mjs';
 
 const work = path.join(root, 'tests', '.tmp', 'dist-binaries');
 const PLATFORMS = {

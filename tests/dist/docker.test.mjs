@@ -9,7 +9,7 @@ import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { root, dist, version } from '../sandbox-npm/dist.mjs';
+import { ROOT as root, DIST as dist, VERSION as version } from '../support/tarballs.mjs';
 
 const work = path.join(root, 'tests', '.tmp', 'docker');
 const dockerfile = fs.readFileSync(path.join(root, 'sandbox', 'Dockerfile'), 'utf8');

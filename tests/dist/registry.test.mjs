@@ -12,7 +12,7 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
-import { root, dist, version, platform } from '../sandbox-npm/dist.mjs';
+import { ROOT as root, DIST as dist, VERSION as version, PLATFORM as platform } from '../support/tarballs.mjs';
 
 const work = path.join(root, 'tests', '.tmp', 'registry');
 const PLATFORMS = ['darwin-arm64', 'darwin-x64', 'linux-arm64', 'linux-x64', 'win32-x64'];

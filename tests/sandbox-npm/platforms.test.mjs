@@ -7,7 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
-import { root, version } from './dist.mjs';
+import { ROOT as root, VERSION as version } from '../support/tarballs.mjs';
 
 const work = path.join(root, 'tests', '.tmp', 'platforms');
 const RELEASED = {

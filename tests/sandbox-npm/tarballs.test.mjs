@@ -1,7 +1,7 @@
 // The sandbox as npm users get it: a fresh project installs the tarballs of dist/ (make dist)
-// for this machine (tests/sandbox-npm/dist.mjs) offline and with no cargo on PATH, then runs `npx qbitpay-sandbox`, startSandbox() (ESM and
-// CommonJS) and the node:test recipe of the package's README exactly as printed there; a
-// second project installs it with --omit=optional and gets the launcher's message.
+// for this machine (tests/support/tarballs.mjs) offline and with no cargo on PATH, then runs `npx qbitpay-sandbox` and startSandbox() (ESM
+// and CommonJS; the README's recipes run in e2e-tools.test.mjs); a second project installs it
+// with --omit=optional and gets the launcher's message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -10,17 +10,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
-import { root, version, platform, distTarballs, installFromDist } from './dist.mjs';
+import { ROOT as root, VERSION as version, PLATFORM as platform, envWithoutCargo, installTarballs } from '../support/tarballs.mjs';
 
 const work = path.join(root, 'tests', '.tmp', 'sandbox-npm');
 const app = path.join(work, 'app');
 const omitted = path.join(work, 'omit-optional');
 const DEMO_KEY = 'sk_test_qbitpay_demo';
 
-// What a machine without Rust has: no ~/.cargo/bin, nor this repository's node_modules/.bin.
-const PATH = process.env.PATH.split(path.delimiter).filter((p) => !p.includes(`${path.sep}.cargo`) && !p.endsWith(path.join('node_modules', '.bin'))).join(path.delimiter);
-const env = { ...process.env, PATH };
-delete env.QBITPAY_SANDBOX_BINARY;
+const env = envWithoutCargo();
 delete process.env.QBITPAY_SANDBOX_BINARY;
 
 let api; // the installed package, through its ESM entry
@@ -79,10 +76,9 @@ const get = (url, apiKey) => fetch(url, { headers: apiKey ? { authorization: `Ba
 const charge = (i) => ({ amount: 10 + i, currency: 'USD', externalOrderId: `order-${i}`, cbUrl: 'http://127.0.0.1:9/hook', redirectUrl: 'https://shop.example/thanks' });
 
 before(async () => {
-  const tarballs = distTarballs();
   assert.notEqual(spawnSync('sh', ['-c', 'command -v cargo'], { env }).status, 0, 'cargo is still on PATH');
-  installFromDist(app, { env });
-  installFromDist(omitted, { tarballs: [tarballs.launcher], flags: ['--omit=optional'], env });
+  installTarballs(app, { manifest: { type: 'module' }, env });
+  installTarballs(omitted, { manifest: { type: 'module' }, client: false, platform: false, flags: ['--omit=optional'], env });
   fs.writeFileSync(path.join(app, 'entry.mjs'), "export * from 'qbitpay-sandbox';\nexport { QbitPay } from 'qbitpay';\n");
   api = await import(pathToFileURL(path.join(app, 'entry.mjs')).href);
   cjs = createRequire(path.join(app, 'package.json'))('qbitpay-sandbox');
@@ -248,21 +244,6 @@ test('--omit=optional: the launcher and startSandbox() name the platform, the pa
   const missing = spawnSync('npx', ['qbitpay-sandbox'], { cwd: omitted, env: { ...env, QBITPAY_SANDBOX_BINARY: path.join(work, 'nothing-here') }, encoding: 'utf8' });
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /QBITPAY_SANDBOX_BINARY is .*nothing-here, which does not exist/);
-});
-
-test('the node:test recipe of the README, as printed, passes in the fresh project', () => {
-  const readme = fs.readFileSync(path.join(app, 'node_modules', 'qbitpay-sandbox', 'README.md'), 'utf8');
-  const recipe = /### node:test\s+```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(recipe, 'the README has a node:test recipe');
-  const file = /^\/\/ (\S+)/.exec(recipe)[1];
-  fs.mkdirSync(path.dirname(path.join(app, file)), { recursive: true });
-  fs.writeFileSync(path.join(app, file), recipe);
-  const own = { ...env };
-  delete own.NODE_TEST_CONTEXT; // set for this file by the runner running it: the recipe's runner reports as at top level
-  const r = spawnSync(process.execPath, ['--test', file], { cwd: app, env: own, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /# pass 1\b/);
-  assert.match(r.stdout, /# fail 0\b/);
 });
 
 test('types: the .d.ts describes both entries (tsc --strict, nodenext)', () => {

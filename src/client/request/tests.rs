@@ -1,5 +1,6 @@
 use super::*;
-use crate::client::{parse, resources};
+use crate::client::parse;
+use crate::spec::resources;
 
 fn cfg(opts: &str) -> Result<Config, ClientError> {
     Config::new(
@@ -279,7 +280,7 @@ fn every_family_builds_its_request() {
     // Each family's operations: name, call shape and method, as the declarations say.
     let ops = |name: &str| -> Vec<(&str, &str, &str)> {
         let r = resources::find(name).unwrap();
-        r.ops.iter().map(|o| (o.name, o.args.as_str(), o.method.as_str())).collect()
+        r.ops.iter().map(|o| (o.name, o.shape.as_str(), o.method.as_str())).collect()
     };
     assert_eq!(ops("accounts"), [("retrieve", "none", "GET")]);
     assert_eq!(ops("balances"), [("retrieve", "none", "GET")]);
@@ -498,7 +499,7 @@ fn every_message_of_the_error_catalogue_reads_as_written() {
         r#"["ch_1", {"status": "paid"}]"#,
         r#"["ch_1", {"destination": {"type": "wallet"}}]"#,
     ];
-    for res in crate::client::resources::RESOURCES {
+    for res in crate::spec::resources::RESOURCES {
         for op in res.ops {
             for args in bad_args {
                 if let Err(e) = prep(&c, res.name, op.name, args) {
@@ -569,7 +570,7 @@ fn no_source_message_is_written_with_debug_formatting_or_escaped_braces() {
     // The messages built at run time are walked above; this catches a `{:?}` or a literal `{{`
     // in a message the walk could not reach.
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
-    for dir in ["client", "wasm"] {
+    for dir in ["client", "spec", "wasm"] {
         for entry in std::fs::read_dir(root.join(dir)).unwrap() {
             let path = entry.unwrap().path();
             if path.extension().is_some_and(|e| e == "rs") {
