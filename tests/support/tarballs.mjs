@@ -40,14 +40,15 @@ export function tarballs() {
 /**
  * A fresh project in `dir` (emptied first) with `manifest` as its package.json and the
  * tarballs installed offline: the client (unless `client: false`), the launcher and this
- * platform's binary package. Resolves nothing from a registry.
+ * platform's binary package (unless `platform: false`: then npm resolves the launcher's
+ * optionalDependencies itself, offline). Resolves nothing from a registry.
  */
-export function installTarballs(dir, { manifest = {}, client = true, flags = [], env = envWithoutCargo() } = {}) {
+export function installTarballs(dir, { manifest = {}, client = true, platform = true, flags = [], env = envWithoutCargo() } = {}) {
   const t = tarballs();
   fs.rmSync(dir, { recursive: true, force: true });
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: path.basename(dir), private: true, ...manifest }, null, 2));
-  const wanted = [...(client ? [t.client] : []), t.launcher, t.platform];
+  const wanted = [...(client ? [t.client] : []), t.launcher, ...(platform ? [t.platform] : [])];
   execFileSync('npm', ['install', ...wanted, '--offline', '--no-audit', '--no-fund', '--loglevel=error', ...flags],
     { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
   return dir;
