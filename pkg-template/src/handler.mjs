@@ -11,7 +11,7 @@ import { memoryStore, redisStore, d1Store } from './stores.mjs';
 
 // handlerStep's protocol (src/wasm/handler.rs): the step kinds, their flags, the actions.
 const VERIFIED = 0, CLAIMED = 1, NEWEST_READ = 2, RAN = 3;
-const FLAG0 = 16, FLAG1 = 32, FLAG2 = 64;
+const FLAG0 = 16, FLAG1 = 32, FLAG2 = 64, FLAG3 = 128;
 const ANSWER = 0, CLAIM = 1, READ_NEWEST = 2, RUN_STALE = 4, MARK_DONE = 5; // 3: run, 6: release
 // The names of what it returns by index, and the event types of the API (held to the Rust
 // core's by a host test: src/webhook/handler.rs).
@@ -97,12 +97,15 @@ function webhookHandler(glue, options) {
       verdict = e.code;
     }
     const id = event?.id;
-    const objectId = event?.data?.id;
+    const data = event?.data;
+    const dataIsObject = typeof data === 'object' && data !== null && !Array.isArray(data);
+    const objectId = dataIsObject ? data.id : undefined;
     const hasObject = typeof objectId === 'string' && objectId !== '';
     const run = event && Object.hasOwn(on, event.type) && typeof on[event.type] === 'function' ? on[event.type] : null;
     let next = verdict === undefined
-      ? glue.handlerStep(VERIFIED | FLAG0 | (typeof id === 'string' && id !== '' ? FLAG1 : 0) | (run ? FLAG2 : 0), String(event.createdAt), at, maxAgeSeconds * 1000)
-      : glue.handlerStep(VERIFIED, '', CODES.indexOf(verdict), 0);
+      ? glue.handlerStep(VERIFIED | FLAG0 | (typeof id === 'string' ? FLAG1 : 0) | (run ? FLAG2 : 0) | (dataIsObject ? FLAG3 : 0),
+        String(event.createdAt), typeof id === 'string' ? id : '', at, maxAgeSeconds * 1000)
+      : glue.handlerStep(VERIFIED, '', '', CODES.indexOf(verdict), 0);
     let createdMs;
     let rememberMs;
     let token;
@@ -126,11 +129,11 @@ function webhookHandler(glue, options) {
         if (answer !== undefined && known < 0) {
           report(new TypeError(`store.claim() answered ${JSON.stringify(answer)}, not 'claimed', 'done' or 'busy'`), 'claim', event);
         }
-        next = glue.handlerStep(CLAIMED | (answer === undefined ? FLAG0 : 0) | (hasObject ? FLAG1 : 0), '', known, 0);
+        next = glue.handlerStep(CLAIMED | (answer === undefined ? FLAG0 : 0) | (hasObject ? FLAG1 : 0), '', '', known, 0);
       } else if (action === READ_NEWEST) {
         const read = await ask('newest', event, () => store.newest(objectId));
         const newest = typeof read[0] === 'number' ? read[0] : NaN;
-        next = glue.handlerStep(NEWEST_READ | (read.length ? 0 : FLAG0) | (staleEvents === 'acknowledge' ? FLAG1 : 0), '', createdMs, newest);
+        next = glue.handlerStep(NEWEST_READ | (read.length ? 0 : FLAG0) | (staleEvents === 'acknowledge' ? FLAG1 : 0), '', '', createdMs, newest);
       } else {
         let threw = 0;
         try {
@@ -139,7 +142,7 @@ function webhookHandler(glue, options) {
           report(e, 'handler', event);
           threw = FLAG0;
         }
-        next = glue.handlerStep(RAN | threw, '', 0, 0);
+        next = glue.handlerStep(RAN | threw, '', '', 0, 0);
       }
     }
   }
