@@ -142,7 +142,7 @@ export type WebhookHandlers = {
  * - `too_old` (400): `createdAt` further from now than `maxAgeSeconds`, not run;
  * - `busy` (409): another delivery of the event is running it; the sender retries later;
  * - `failed` (500): the handler threw; its claim is released, the sender retries;
- * - `unavailable` (503): the store failed; the sender retries.
+ * - `unavailable` (503): the store failed, or did not answer within half of `leaseSeconds`; the sender retries.
  */
 export type WebhookOutcome =
   | 'processed'
@@ -210,7 +210,8 @@ export interface WebhookHandlerOptions {
   /**
    * How long a claim holds an event while its handler runs (default 60): a delivery of the
    * same event meanwhile is answered `busy` (409). A process that dies mid-handler holds the
-   * event no longer than this. Keep it above your handler's longest run.
+   * event no longer than this. Keep it above your handler's longest run. Each call of the
+   * store is given half of it: one that has not answered by then counts as failed (503).
    */
   leaseSeconds?: number;
   /** `'run'` (default): run stale events with `ctx.stale`; `'acknowledge'`: answer them without running. */

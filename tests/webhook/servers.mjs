@@ -24,6 +24,8 @@ function startProcess(name, cmd, args, { ready, timeoutMs = 30_000, cleanup = ()
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const kill = (sig) => { try { process.kill(-child.pid, sig); } catch { /* gone */ } };
   const server = {
+    /** The server's process (the leader of its own group). */
+    pid: child.pid,
     output: () => out,
     async stop() {
       kill(signal);

@@ -1,0 +1,86 @@
+// createWebhookHandler, through the built package, against what an unlucky user or a hostile
+// network meets: a store that stops answering (a real redis-server paused mid-run, node-redis
+// and ioredis), bodies that never end (a real socket).
+
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import http from 'node:http';
+import { createClient } from 'redis';
+import Redis from 'ioredis';
+import * as webhook from 'qbitpay/webhook';
+import { webhookDelivery } from 'qbitpay/webhook/testing';
+import { startRedis } from './servers.mjs';
+
+const apiKey = 'sk_test_hostile_handler';
+let redis;
+
+before(async () => {
+  redis = await startRedis();
+});
+after(async () => {
+  if (redis) {
+    try { process.kill(-redis.pid, 'SIGCONT'); } catch { /* gone */ }
+    await redis.stop();
+  }
+});
+
+/** `promise`, or a rejection after `ms`: what the test waits at most. */
+const within = (promise, ms, what) => Promise.race([promise,
+  new Promise((_, reject) => setTimeout(() => reject(new Error(`${what}: no answer within ${ms} ms`)), ms).unref())]);
+
+test('a store that stops answering (redis-server paused): 503 within the lease, reported; nothing run; later processed once', async () => {
+  const nodeRedis = await createClient({ url: redis.url }).connect();
+  const ioredis = new Redis(redis.url);
+  try {
+    for (const [name, client] of [['node-redis', nodeRedis], ['ioredis', ioredis]]) {
+      const ran = [];
+      const errors = [];
+      const h = webhook.createWebhookHandler({ apiKey, leaseSeconds: 2, store: webhook.redisStore(client, { prefix: `paused-${name}:` }),
+        onError: (e, { stage }) => errors.push([stage, e.message]), on: { 'charge.succeeded': (e) => { ran.push(e.id); } } });
+      const d = webhookDelivery('charge.succeeded', { apiKey });
+      process.kill(-redis.pid, 'SIGSTOP');
+      let r;
+      try {
+        const t0 = Date.now();
+        r = await within(h.handle(d.body, d.signature), 10_000, name);
+        assert.ok(Date.now() - t0 < 5000, `${name}: answered in ${Date.now() - t0} ms`);
+      } finally {
+        process.kill(-redis.pid, 'SIGCONT');
+      }
+      assert.deepEqual([r.status, r.outcome], [503, 'unavailable'], name);
+      assert.deepEqual(ran, [], `${name}: not run`);
+      assert.equal(errors[0]?.[0], 'claim', name);
+      assert.match(errors[0][1], /store\.claim\(\) did not answer within 1000 ms/, name);
+      // The sender's retry, once the claim that landed late has run out: run once.
+      await new Promise((res) => setTimeout(res, 2100));
+      assert.equal((await h.handle(d.body, d.signature)).outcome, 'processed', name);
+      assert.equal((await h.handle(d.body, d.signature)).outcome, 'duplicate', name);
+      assert.deepEqual(ran, [d.event.id], name);
+    }
+  } finally {
+    await nodeRedis.quit();
+    ioredis.disconnect();
+  }
+});
+
+test('node(req, res) on a real socket: a paused store still gets the delivery an answer', async () => {
+  const client = await createClient({ url: redis.url }).connect();
+  const h = webhook.createWebhookHandler({ apiKey, leaseSeconds: 2, store: webhook.redisStore(client, { prefix: 'paused-http:' }),
+    onError: () => {}, on: { 'charge.succeeded': () => {} } });
+  const server = http.createServer((req, res) => h.node(req, res));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  try {
+    const d = webhookDelivery('charge.succeeded', { apiKey });
+    process.kill(-redis.pid, 'SIGSTOP');
+    let res;
+    try {
+      res = await within(fetch(`http://127.0.0.1:${server.address().port}/`, { method: 'POST', body: d.body, headers: d.headers }), 10_000, 'node face');
+    } finally {
+      process.kill(-redis.pid, 'SIGCONT');
+    }
+    assert.deepEqual([res.status, await res.json()], [503, { outcome: 'unavailable' }]);
+  } finally {
+    server.close();
+    await client.quit();
+  }
+});
