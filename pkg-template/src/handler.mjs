@@ -196,6 +196,8 @@ function webhookHandler(glue, options) {
         }
         r = await handle(body, req.headers['qbitpay-signature']);
       } catch (e) {
+        // A peer that left before its body ended: nothing ran, nobody to answer, nothing for the app to hear.
+        if (req.destroyed && !req.complete) return;
         report(e, 'internal');
         r = { status: 500, outcome: 'failed' };
       }

@@ -84,3 +84,34 @@ test('node(req, res) on a real socket: a paused store still gets the delivery an
     await client.quit();
   }
 });
+
+test('node(req, res): a peer that goes away mid-body is let go: nothing run, nothing reported, nothing left waiting', async () => {
+  const reported = [];
+  let ran = 0;
+  const h = webhook.createWebhookHandler({ apiKey, onError: (e, { stage }) => reported.push([stage, e.message]), on: { 'charge.succeeded': () => { ran++; } } });
+  let settled = 0;
+  const server = http.createServer((req, res) => h.node(req, res).then(() => { settled++; }));
+  await new Promise((r) => server.listen(0, '127.0.0.1', r));
+  const { port } = server.address();
+  const d = webhookDelivery('charge.succeeded', { apiKey });
+  const heads = [
+    `POST / HTTP/1.1\r\nHost: x\r\nQbitPay-Signature: ${d.signature}\r\nContent-Length: ${Buffer.byteLength(d.body)}\r\n\r\n${d.body.slice(0, 40)}`,
+    `POST / HTTP/1.1\r\nHost: x\r\nQbitPay-Signature: ${d.signature}\r\nTransfer-Encoding: chunked\r\n\r\n28\r\n${d.body.slice(0, 40)}\r\n`,
+  ];
+  try {
+    for (const head of heads) {
+      const socket = (await import('node:net')).connect(port, '127.0.0.1');
+      await new Promise((r) => socket.once('connect', r));
+      socket.write(head);
+      await new Promise((r) => setTimeout(r, 150));
+      socket.destroy();
+    }
+    const end = Date.now() + 5000;
+    while (settled < heads.length && Date.now() < end) await new Promise((r) => setTimeout(r, 20));
+    assert.equal(settled, heads.length, 'every node() call settled');
+    assert.deepEqual(reported, [], 'a peer that left is no error of the app');
+    assert.equal(ran, 0);
+  } finally {
+    server.close();
+  }
+});
