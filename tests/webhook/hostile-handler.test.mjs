@@ -115,3 +115,20 @@ test('node(req, res): a peer that goes away mid-body is let go: nothing run, not
     server.close();
   }
 });
+
+test('a flood of forged deliveries with distinct ids never reaches the store: memoryStore at a small bound still takes real ones', async () => {
+  const store = webhook.memoryStore({ max: 2 });
+  const touched = [];
+  const spy = Object.fromEntries(['claim', 'done', 'release', 'newest'].map((m) => [m, (...a) => { touched.push(m); return store[m](...a); }]));
+  let ran = 0;
+  const h = webhook.createWebhookHandler({ apiKey, store: spy, on: { 'charge.succeeded': () => { ran++; } } });
+  for (let i = 0; i < 2000; i++) {
+    const forged = webhookDelivery('charge.succeeded', { apiKey: `sk_test_forger_${i % 7}` });
+    assert.equal((await h.handle(forged.body, forged.signature)).status, 400);
+  }
+  assert.deepEqual(touched, []);
+  for (const d of [webhookDelivery('charge.succeeded', { apiKey }), webhookDelivery('charge.succeeded', { apiKey })]) {
+    assert.equal((await h.handle(d.body, d.signature)).outcome, 'processed');
+  }
+  assert.equal(ran, 2);
+});
