@@ -89,9 +89,9 @@ function webhookHandler(glue, options) {
     try {
       const answer = Promise.resolve().then(call);
       answer.catch(() => {}); // what it says after the deadline is not heard
-      const ms = Math.max(0, Math.ceil(deadline - performance.now()));
       const late = new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`store.${stage}() did not answer within ${ms} ms`)), ms);
+        const why = `store.${stage}() did not answer within ${storeWaitMs} ms (half of leaseSeconds)`;
+        timer = setTimeout(() => reject(new Error(why)), Math.max(0, deadline - performance.now()));
       });
       return [await Promise.race([answer, late])];
     } catch (e) {
