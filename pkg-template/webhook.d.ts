@@ -285,11 +285,18 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
  */
 export function memoryStore(options?: { max?: number }): WebhookStore;
 
-/** A connected node-redis (`redis` v4 or v5) or ioredis client. */
-export interface RedisClientLike {
-  sendCommand?(args: string[]): Promise<unknown>;
-  call?(...args: string[]): Promise<unknown>;
-}
+/**
+ * A connected client of node-redis (`redis` v4 or v5: `createClient()` or `createCluster()`)
+ * or of ioredis (`new Redis()` or `new Redis.Cluster()`).
+ */
+export type RedisClientLike =
+  | { call(command: string, ...args: string[]): Promise<unknown> }
+  | { sendCommand(args: string[]): Promise<unknown> }
+  | {
+      sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+      readonly masters: unknown;
+      readonly slots: unknown;
+    };
 
 /**
  * Events remembered in Redis, shared by every process and machine using it; claims are

@@ -1,11 +1,12 @@
 // createWebhookHandler, through the built package, against what an unlucky user or a hostile
 // network meets: a store that stops answering (a real redis-server paused mid-run, node-redis
-// and ioredis), bodies that never end (a real socket).
+// and ioredis), a peer that leaves mid-body (a real socket), a flood of forged deliveries,
+// and a Redis Cluster (one real cluster-mode redis-server) through either client.
 
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
-import { createClient } from 'redis';
+import { createClient, createCluster } from 'redis';
 import Redis from 'ioredis';
 import * as webhook from 'qbitpay/webhook';
 import { webhookDelivery } from 'qbitpay/webhook/testing';
@@ -131,4 +132,37 @@ test('a flood of forged deliveries with distinct ids never reaches the store: me
     assert.equal((await h.handle(d.body, d.signature)).outcome, 'processed');
   }
   assert.equal(ran, 2);
+});
+
+test('redisStore on a Redis Cluster (node-redis createCluster, ioredis Cluster): each event once', async () => {
+  const node = await startRedis({ cluster: true });
+  const setup = await createClient({ url: node.url }).connect();
+  let cluster;
+  let ioCluster;
+  try {
+    await setup.sendCommand(['CLUSTER', 'ADDSLOTSRANGE', '0', '16383']);
+    for (let i = 0; !(await setup.sendCommand(['CLUSTER', 'INFO'])).includes('cluster_state:ok'); i++) {
+      assert.ok(i < 200, 'the one-node cluster comes up');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    cluster = await createCluster({ rootNodes: [{ url: node.url }] }).connect();
+    ioCluster = new Redis.Cluster([{ host: '127.0.0.1', port: node.port }]);
+    for (const [name, client] of [['node-redis', cluster], ['ioredis', ioCluster]]) {
+      const errors = [];
+      const ran = [];
+      const h = webhook.createWebhookHandler({ apiKey, store: webhook.redisStore(client, { prefix: `cluster-${name}:` }),
+        onError: (e, { stage }) => errors.push(`${stage}: ${e.message}`), on: { 'charge.succeeded': (e) => { ran.push(e.id); } } });
+      const d = webhookDelivery('charge.succeeded', { apiKey });
+      const outcomes = await Promise.all(Array.from({ length: 10 }, () => h.handle(d.body, d.signature).then((r) => r.outcome)));
+      assert.deepEqual(errors, [], name);
+      assert.equal(outcomes.filter((o) => o === 'processed').length, 1, `${name}: ${outcomes}`);
+      assert.equal((await h.handle(d.body, d.signature)).outcome, 'duplicate', name);
+      assert.deepEqual(ran, [d.event.id], name);
+    }
+  } finally {
+    await cluster?.quit();
+    ioCluster?.disconnect();
+    await setup.quit();
+    await node.stop();
+  }
 });
