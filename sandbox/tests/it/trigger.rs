@@ -182,6 +182,12 @@ async fn trigger_refuses_bad_input_and_changes_nothing() {
             assert_eq!(r.body["param"], param, "{body}: {}", r.text);
         }
     }
+    // A payout larger than one charge can fund, or than the payout maximum: said so, of the payout.
+    for (amount, says) in [(2e6, "one charge"), (2e9, "payout maximum"), (1e308, "payout maximum")] {
+        let r = sb.trigger(K, &json!({ "type": "payout.paid", "cbUrl": rx.url, "amount": amount })).await;
+        assert_eq!((r.status, r.body["param"].as_str()), (400, Some("amount")), "{}", r.text);
+        assert!(r.body["message"].as_str().unwrap().contains(says), "{amount}: {}", r.text);
+    }
     let not_json = sb
         .req(Method::POST, Auth::Key(K), "/_sandbox/trigger")
         .header("Content-Type", "application/json")
