@@ -213,7 +213,7 @@ pub fn next(step: Step) -> Action {
 /// An `id` the sender could have made: not empty, and no `&`, which would let the pieces that
 /// follow it in the signing string be read into it.
 pub fn is_event_id(id: &str) -> bool {
-    !id.is_empty() && !id.contains('&')
+    !id.is_empty() && !id.bytes().any(|b| b == b'&')
 }
 
 /// How long, from now, a processed event's id must be remembered: until the event is older
