@@ -142,7 +142,7 @@ export type WebhookHandlers = {
  * - `too_old` (400): `createdAt` further from now than `maxAgeSeconds`, not run;
  * - `busy` (409): another delivery of the event is running it; the sender retries later;
  * - `failed` (500): the handler threw; its claim is released, the sender retries;
- * - `unavailable` (503): the store failed; the sender retries.
+ * - `unavailable` (503): the store failed, or did not answer within half of `leaseSeconds`; the sender retries.
  */
 export type WebhookOutcome =
   | 'processed'
@@ -210,7 +210,8 @@ export interface WebhookHandlerOptions {
   /**
    * How long a claim holds an event while its handler runs (default 60): a delivery of the
    * same event meanwhile is answered `busy` (409). A process that dies mid-handler holds the
-   * event no longer than this. Keep it above your handler's longest run.
+   * event no longer than this. Keep it above your handler's longest run. Each call of the
+   * store is given half of it: one that has not answered by then counts as failed (503).
    */
   leaseSeconds?: number;
   /** `'run'` (default): run stale events with `ctx.stale`; `'acknowledge'`: answer them without running. */
@@ -287,11 +288,18 @@ export function createWebhookHandler(options: WebhookHandlerOptions): WebhookHan
  */
 export function memoryStore(options?: { max?: number }): WebhookStore;
 
-/** A connected node-redis (`redis` v4 or v5) or ioredis client. */
-export interface RedisClientLike {
-  sendCommand?(args: string[]): Promise<unknown>;
-  call?(...args: string[]): Promise<unknown>;
-}
+/**
+ * A connected client of node-redis (`redis` v4 or v5: `createClient()` or `createCluster()`)
+ * or of ioredis (`new Redis()` or `new Redis.Cluster()`).
+ */
+export type RedisClientLike =
+  | { call(command: string, ...args: string[]): Promise<unknown> }
+  | { sendCommand(args: string[]): Promise<unknown> }
+  | {
+      sendCommand(firstKey: string | undefined, isReadonly: boolean | undefined, args: string[]): Promise<unknown>;
+      readonly masters: unknown;
+      readonly slots: unknown;
+    };
 
 /**
  * Events remembered in Redis, shared by every process and machine using it; claims are

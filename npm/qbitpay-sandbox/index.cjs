@@ -236,6 +236,13 @@ function describeDelivery({ event, webhook, attempts }) {
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
+/** A URL's hostname (as WHATWG URL writes it) that names this machine, as the sandbox's own rule has it. */
+function isLoopbackHost(hostname) {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || (h.endsWith('.localhost') && !h.startsWith('.') && !h.includes('..')) || h === '[::1]'
+    || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
 /**
  * The control methods for a sandbox running elsewhere (a globalSetup, Playwright's
  * webServer, `npx qbitpay-sandbox`), acting for the account of `apiKey`.
@@ -251,6 +258,10 @@ function connectSandbox(options) {
     throw new TypeError(`connectSandbox: url must be the sandbox's URL (http://127.0.0.1:PORT), not ${JSON.stringify(given)}`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`connectSandbox: url must be http(s), not ${given}`);
+  // The sandbox answers only on this machine: the key is never sent anywhere else.
+  if (!isLoopbackHost(url.hostname)) {
+    throw new TypeError(`connectSandbox: url must be a loopback address (http://127.0.0.1:PORT, http://localhost:PORT), where the sandbox answers; not ${url.host}`);
+  }
   if (typeof apiKey !== 'string' || apiKey === '') throw new TypeError('connectSandbox: apiKey must be the API key of an account of the sandbox');
   const base = url.origin;
   const call = (method, path, body) => request(base, apiKey, method, path, body);

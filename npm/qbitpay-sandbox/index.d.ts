@@ -346,7 +346,8 @@ export declare class SandboxError extends Error {
 /**
  * The control methods of a sandbox started elsewhere (a Vitest or Jest globalSetup,
  * Playwright's webServer, `npx qbitpay-sandbox`), for the account of `apiKey`. Nothing is
- * sent until a method is called.
+ * sent until a method is called. `url` must be a loopback address (the sandbox answers only
+ * on this machine; the key is sent nowhere else): a TypeError otherwise.
  */
 export declare function connectSandbox(options: { url: string; apiKey: string }): SandboxControl;
 

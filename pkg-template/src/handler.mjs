@@ -11,7 +11,7 @@ import { memoryStore, redisStore, d1Store } from './stores.mjs';
 
 // handlerStep's protocol (src/wasm/handler.rs): the step kinds, their flags, the actions.
 const VERIFIED = 0, CLAIMED = 1, NEWEST_READ = 2, RAN = 3;
-const FLAG0 = 16, FLAG1 = 32, FLAG2 = 64;
+const FLAG0 = 16, FLAG1 = 32, FLAG2 = 64, FLAG3 = 128;
 const ANSWER = 0, CLAIM = 1, READ_NEWEST = 2, RUN_STALE = 4, MARK_DONE = 5; // 3: run, 6: release
 // The names of what it returns by index, and the event types of the API (held to the Rust
 // core's by a host test: src/webhook/handler.rs).
@@ -68,6 +68,9 @@ function webhookHandler(glue, options) {
   if (typeof onError !== 'function') throw new TypeError(`${fn}: options.onError must be a function`);
   const limit = maxBytes ?? 1 << 20;
   const leaseMs = leaseSeconds * 1000;
+  // The store answers the claim and the read of the object's newest event within half the lease
+  // (a claim that answers later may have run out already), and each write within as long.
+  const storeWaitMs = leaseMs / 2;
 
   /** Tell the app what it cannot see in the answer; its own mistakes there change nothing here. */
   function report(error, stage, event) {
@@ -76,13 +79,26 @@ function webhookHandler(glue, options) {
     } catch { /* the answer is decided */ }
   }
 
-  /** A store call; resolves to [value] or, when it threw (or rejected), to [] after reporting it. */
-  async function ask(stage, event, call) {
+  /**
+   * A store call; resolves to [value] or, when it threw, rejected or gave no answer by `deadline`
+   * (performance.now() ms), to [] after reporting it. A store that stops answering (a Redis client
+   * queueing while its server is away) gets the delivery a 503, not a request that hangs.
+   */
+  async function ask(stage, event, call, deadline) {
+    let timer;
     try {
-      return [await call()];
+      const answer = Promise.resolve().then(call);
+      answer.catch(() => {}); // what it says after the deadline is not heard
+      const late = new Promise((_, reject) => {
+        const why = `store.${stage}() did not answer within ${storeWaitMs} ms (half of leaseSeconds)`;
+        timer = setTimeout(() => reject(new Error(why)), Math.max(0, deadline - performance.now()));
+      });
+      return [await Promise.race([answer, late])];
     } catch (e) {
       report(e, stage, event);
       return [];
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -97,23 +113,28 @@ function webhookHandler(glue, options) {
       verdict = e.code;
     }
     const id = event?.id;
-    const objectId = event?.data?.id;
+    const data = event?.data;
+    const dataIsObject = typeof data === 'object' && data !== null && !Array.isArray(data);
+    const objectId = dataIsObject ? data.id : undefined;
     const hasObject = typeof objectId === 'string' && objectId !== '';
     const run = event && Object.hasOwn(on, event.type) && typeof on[event.type] === 'function' ? on[event.type] : null;
     let next = verdict === undefined
-      ? glue.handlerStep(VERIFIED | FLAG0 | (typeof id === 'string' && id !== '' ? FLAG1 : 0) | (run ? FLAG2 : 0), String(event.createdAt), at, maxAgeSeconds * 1000)
-      : glue.handlerStep(VERIFIED, '', CODES.indexOf(verdict), 0);
+      ? glue.handlerStep(VERIFIED | FLAG0 | (typeof id === 'string' ? FLAG1 : 0) | (run ? FLAG2 : 0) | (dataIsObject ? FLAG3 : 0),
+        String(event.createdAt), typeof id === 'string' ? id : '', at, maxAgeSeconds * 1000)
+      : glue.handlerStep(VERIFIED, '', '', CODES.indexOf(verdict), 0);
     let createdMs;
     let rememberMs;
     let token;
+    const claimDeadline = performance.now() + storeWaitMs;
+    const writeDeadline = () => performance.now() + storeWaitMs;
     for (;;) {
       const [action] = next;
       if (action === ANSWER || action > RUN_STALE) {
         // Whatever the store says now, the answer stands (the effect happened; a claim left behind ends with its lease).
         if (action === MARK_DONE) {
-          await ask('done', event, () => store.done(id, rememberMs, hasObject ? { id: objectId, createdAt: createdMs } : undefined));
+          await ask('done', event, () => store.done(id, rememberMs, hasObject ? { id: objectId, createdAt: createdMs } : undefined), writeDeadline());
         } else if (action !== ANSWER) {
-          await ask('release', event, () => store.release(id, token));
+          await ask('release', event, () => store.release(id, token), writeDeadline());
         }
         const [, outcome, status, code] = next;
         return { status, outcome: OUTCOMES[outcome], ...(code >= 0 ? { code: CODES[code] } : {}), ...(event ? { event } : {}) };
@@ -121,16 +142,16 @@ function webhookHandler(glue, options) {
       if (action === CLAIM) {
         [, createdMs, rememberMs] = next;
         token = crypto.randomUUID();
-        const [answer] = await ask('claim', event, () => store.claim(id, token, leaseMs));
+        const [answer] = await ask('claim', event, () => store.claim(id, token, leaseMs), claimDeadline);
         const known = CLAIM_ANSWERS.indexOf(answer);
         if (answer !== undefined && known < 0) {
           report(new TypeError(`store.claim() answered ${JSON.stringify(answer)}, not 'claimed', 'done' or 'busy'`), 'claim', event);
         }
-        next = glue.handlerStep(CLAIMED | (answer === undefined ? FLAG0 : 0) | (hasObject ? FLAG1 : 0), '', known, 0);
+        next = glue.handlerStep(CLAIMED | (answer === undefined ? FLAG0 : 0) | (hasObject ? FLAG1 : 0), '', '', known, 0);
       } else if (action === READ_NEWEST) {
-        const read = await ask('newest', event, () => store.newest(objectId));
+        const read = await ask('newest', event, () => store.newest(objectId), claimDeadline);
         const newest = typeof read[0] === 'number' ? read[0] : NaN;
-        next = glue.handlerStep(NEWEST_READ | (read.length ? 0 : FLAG0) | (staleEvents === 'acknowledge' ? FLAG1 : 0), '', createdMs, newest);
+        next = glue.handlerStep(NEWEST_READ | (read.length ? 0 : FLAG0) | (staleEvents === 'acknowledge' ? FLAG1 : 0), '', '', createdMs, newest);
       } else {
         let threw = 0;
         try {
@@ -139,7 +160,7 @@ function webhookHandler(glue, options) {
           report(e, 'handler', event);
           threw = FLAG0;
         }
-        next = glue.handlerStep(RAN | threw, '', 0, 0);
+        next = glue.handlerStep(RAN | threw, '', '', 0, 0);
       }
     }
   }
@@ -175,6 +196,8 @@ function webhookHandler(glue, options) {
         }
         r = await handle(body, req.headers['qbitpay-signature']);
       } catch (e) {
+        // A peer that left before its body ended: nothing ran, nobody to answer, nothing for the app to hear.
+        if (req.destroyed && !req.complete) return;
         report(e, 'internal');
         r = { status: 500, outcome: 'failed' };
       }

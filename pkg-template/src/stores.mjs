@@ -87,24 +87,29 @@ return 0`;
  * connected node-redis (`redis`, v4 or v5) or ioredis client. Keys start with `prefix`.
  */
 export function redisStore(client, { prefix = 'qbitpay:webhook:' } = {}) {
-  // ioredis: call(...args); node-redis: sendCommand(args).
-  const send = typeof client?.call === 'function' ? (args) => client.call(...args)
-    : typeof client?.sendCommand === 'function' ? (args) => client.sendCommand(args) : null;
+  // ioredis (and its Cluster): call(...args); node-redis: sendCommand(args); a node-redis
+  // cluster: sendCommand(key, isReadonly, args), the key choosing the node.
+  const send = typeof client?.call === 'function' ? (key, args) => client.call(...args)
+    : typeof client?.sendCommand !== 'function' ? null
+      : 'masters' in client && 'slots' in client ? (key, args) => client.sendCommand(key, false, args)
+        : (key, args) => client.sendCommand(args);
   if (!send) throw new TypeError('redisStore: client must be a connected node-redis (redis) or ioredis client');
   if (typeof prefix !== 'string') throw new TypeError('redisStore: prefix must be a string');
   const event = (id) => `${prefix}event:${id}`;
   const object = (id) => `${prefix}object:${id}`;
+  /** One command or script on one key. */
+  const on = (key, command, ...args) => send(key, command === 'EVAL' ? ['EVAL', args[0], '1', key, ...args.slice(1)] : [command, key, ...args]);
   return {
-    claim: (id, token, leaseMs) => send(['EVAL', CLAIM, '1', event(id), token, ms(leaseMs)]),
+    claim: (id, token, leaseMs) => on(event(id), 'EVAL', CLAIM, token, ms(leaseMs)),
     async done(id, ttlMs, o) {
-      await send(['SET', event(id), 'done', 'PX', ms(ttlMs)]);
-      if (o) await send(['EVAL', NEWER, '1', object(o.id), String(o.createdAt), ms(ttlMs)]);
+      await on(event(id), 'SET', 'done', 'PX', ms(ttlMs));
+      if (o) await on(object(o.id), 'EVAL', NEWER, String(o.createdAt), ms(ttlMs));
     },
     async release(id, token) {
-      await send(['EVAL', RELEASE, '1', event(id), token]);
+      await on(event(id), 'EVAL', RELEASE, token);
     },
     async newest(objectId) {
-      const v = await send(['GET', object(objectId)]);
+      const v = await on(object(objectId), 'GET');
       return v == null ? undefined : Number(v);
     },
   };

@@ -108,22 +108,23 @@ impl Db {
             }
         };
         let what = path.map(|p| format!("--data {p}")).unwrap_or_else(|| "in-memory database".into());
-        let in_use = |e: rusqlite::Error| match e.sqlite_error_code() {
-            Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
-                format!("{what} is in use by another qbitpay-sandbox")
-            }
-            _ => damaged_or(&what, e),
-        };
+        let in_use = |e: rusqlite::Error| damaged_or(&what, e);
+        if let Some(p) = path {
+            // Read before anything is written: another program's database, or a damaged file,
+            // is refused as it is (not switched to WAL, no table added).
+            check_ours(&conn, &what)?;
+            check_integrity(&conn, p)?;
+        }
         // WAL + NORMAL: a commit is in the log before the response goes out (a killed process
         // loses nothing committed); EXCLUSIVE: one sandbox per file.
         conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA locking_mode = EXCLUSIVE; PRAGMA foreign_keys = OFF;")
             .map_err(in_use)?;
         conn.set_prepared_statement_cache_capacity(128);
         conn.execute_batch("BEGIN IMMEDIATE; COMMIT;").map_err(in_use)?;
-        if let Some(p) = path {
-            check_integrity(&conn, p)?;
-        }
-        conn.execute_batch(SCHEMA).map_err(|e| damaged_or(&what, e))?;
+        // The tables, the columns added since, and the schema version: all of them or none (a
+        // file left with some tables and no version would read as another program's).
+        let schema = conn.unchecked_transaction().map_err(in_use)?;
+        schema.execute_batch(SCHEMA).map_err(|e| damaged_or(&what, e))?;
         // Columns added since the first files: their rows take the default (every job a batch
         // of its own; every attempt a request that went out).
         for (table, column, decl) in [
@@ -161,6 +162,7 @@ impl Db {
                 ))
             }
         }
+        schema.commit().map_err(in_use)?;
         // Jobs that were running when the last process stopped run again.
         conn.execute("UPDATE jobs SET running = 0 WHERE running = 1", []).map_err(|e| e.to_string())?;
         conn.execute_batch("CREATE TEMP TABLE active (id TEXT PRIMARY KEY);").map_err(|e| e.to_string())?;
@@ -208,9 +210,13 @@ const DAMAGED_HELP: &str =
     "The sandbox does not start on a damaged file. Move it aside (with its -wal and -shm \
 files, if any) to start with an empty state, or put back a copy you trust.";
 
-/// An error opening `what`: a damaged or foreign file says so and what to do; others as they are.
+/// An error opening `what`: a file another sandbox holds, a damaged or foreign file says so
+/// and what to do; others as they are.
 fn damaged_or(what: &str, e: rusqlite::Error) -> String {
     match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::DatabaseBusy) | Some(rusqlite::ErrorCode::DatabaseLocked) => {
+            format!("{what} is in use by another qbitpay-sandbox")
+        }
         Some(rusqlite::ErrorCode::DatabaseCorrupt) => {
             format!("{what} is damaged ({e}). {DAMAGED_HELP}")
         }
@@ -220,6 +226,33 @@ fn damaged_or(what: &str, e: rusqlite::Error) -> String {
         ),
         _ => format!("{what}: {e} (is it a qbitpay-sandbox data file?)"),
     }
+}
+
+/// The tables `SCHEMA` makes.
+fn schema_tables() -> impl Iterator<Item = &'static str> {
+    SCHEMA.split("CREATE TABLE IF NOT EXISTS ").skip(1).filter_map(|s| s.split([' ', '(']).next())
+}
+
+/// A `--data` file the sandbox may write to: a new one (nothing in it), or one a sandbox made
+/// (all of its tables, and its schema version in `meta`). Anything else is another program's
+/// database, given by mistake: refused, read only.
+fn check_ours(conn: &Connection, what: &str) -> Result<(), String> {
+    let count = |sql: &str| conn.query_row(sql, [], |r| r.get::<_, i64>(0)).map_err(|e| damaged_or(what, e));
+    if count("SELECT count(*) FROM sqlite_schema")? == 0 {
+        return Ok(());
+    }
+    let names: Vec<String> = schema_tables().map(|t| format!("'{t}'")).collect();
+    let tables = count(&format!(
+        "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name IN ({})",
+        names.join(", ")
+    ))?;
+    if tables == names.len() as i64 && count("SELECT count(*) FROM meta WHERE key = 'schema_version'")? == 1 {
+        return Ok(());
+    }
+    Err(format!(
+        "{what} is a SQLite database, but not a qbitpay-sandbox data file (what it holds is not the \
+         sandbox's): the sandbox writes nothing into it. Give --data a new file, or one a sandbox made."
+    ))
 }
 
 /// SQLite's full check of a `--data` file (every page, every index against its table) before

@@ -8,7 +8,8 @@ use serde_json::{json, Value};
 use crate::app::{new_id, Account, App};
 use crate::db::WriteTx;
 use crate::error::{ApiError, ApiResult};
-use crate::model::{round_to, FEE_PAY, FEE_PAYOUT};
+use crate::limits::PAYOUT_MAX;
+use crate::model::{round_to, FEE_PAY, FEE_PAYOUT, PAY_MAX};
 use crate::ops::{self, TestOutcome};
 use crate::params::Params;
 use crate::store;
@@ -249,11 +250,21 @@ fn new_payout(
 ) -> ApiResult<String> {
     let needed = round_to(amount + round_to(amount * FEE_PAYOUT, 2), 8);
     let (available, _) = ops::balance(w, acct)?;
-    if available + 1e-9 < needed {
+    // Beyond the payout maximum, the payout's own check below says so (no charge first).
+    if amount <= PAYOUT_MAX && available + 1e-9 < needed {
         // The charge's fee is taken from it: ask for enough that its net covers the gap.
         let mut charge = round_to(((needed - available) / (1.0 - FEE_PAY) * 100.0).ceil() / 100.0 + 0.01, 2);
         if TestOutcome::of(charge).is_some() {
             charge = round_to(charge + 0.01, 2);
+        }
+        if charge > PAY_MAX {
+            return Err(ApiError::invalid(
+                "amount",
+                format!(
+                    "amount {amount}: the trigger funds a payout with one charge (at most {PAY_MAX} USD), and this payout \
+                     needs {charge} more than the balance holds: ask for less, or add to the balance first."
+                ),
+            ));
         }
         let id = new_charge(app, acct, w, charge, cb_url)?;
         ops::charge_action(app, acct, w, &id, "pay")?;

@@ -10,8 +10,9 @@ use wasm_bindgen::prelude::*;
 /// One step of handling a delivery. `step`: its kind in the low 4 bits, flags above (bit n is
 /// `16 << n`); the kinds and their inputs:
 ///
-/// - 0, verified (flag 0): `text` the event's `createdAt`, `x` now, `y` the window (ms), flag 1
-///   the event has an id, flag 2 a handler for its type; or refused: `x` the verifier's code;
+/// - 0, verified (flag 0): `text` the event's `createdAt`, `id` its id, `x` now, `y` the window
+///   (ms), flag 1 its id is a string, flag 2 a handler for its type, flag 3 its `data` is an
+///   object; or refused: `x` the verifier's code;
 /// - 1, claim answered: `x` the store's answer (0 claimed, 1 done, 2 busy, else none of
 ///   them), flag 0 the store threw, flag 1 the event's object has an id;
 /// - 2, newest read: `x` the event's `createdAt`, `y` the newest (ms; NaN: none), flag 0 the
@@ -22,7 +23,7 @@ use wasm_bindgen::prelude::*;
 /// with `outcome, status, code` (places in the core's `OUTCOMES` and `CODES`; code -1
 /// unless rejected); 1 claim, with `createdMs, rememberMs`; 2 read the newest; 3 run; 4 run stale.
 #[wasm_bindgen(js_name = handlerStep)]
-pub fn handler_step(step: u32, text: &str, x: f64, y: f64) -> Vec<f64> {
+pub fn handler_step(step: u32, text: &str, id: &str, x: f64, y: f64) -> Vec<f64> {
     let flag = |n: u32| step & (16 << n) != 0;
     let action = next(match step & 15 {
         0 => Step::Verified {
@@ -31,7 +32,8 @@ pub fn handler_step(step: u32, text: &str, x: f64, y: f64) -> Vec<f64> {
             } else {
                 Err(CODES.get(x as usize).copied().unwrap_or(SignatureErrorCode::InvalidPayload))
             },
-            has_id: flag(1),
+            id: flag(1).then_some(id),
+            data_is_object: flag(3),
             handled: flag(2),
             now_ms: x,
             max_age_ms: y,

@@ -9,6 +9,13 @@
 //! is remembered: an event is accepted only while it is younger than the window (`max_age`),
 //! and its id, once processed, is remembered until the event is older than that. A replay is
 //! then always either remembered (`duplicate`) or too old (`too_old`).
+//!
+//! The signature covers `key=value` pieces joined with `&`, strings written as they are, so one
+//! signature fits several bodies: the pieces after `id` folded into its value (`"id":
+//! "evt_1&livemode=false"`), or `data` written as a string of its JSON. An event is taken only
+//! in the shape the sender makes (an `id` without `&`, `data` an object): then its `id`,
+//! `createdAt`, `data` and `type` are the very pieces that were signed, and a replay cannot
+//! come back under a new id.
 
 use super::error::SignatureErrorCode;
 use super::timestamp::parse_millis;
@@ -120,8 +127,10 @@ pub enum Step<'a> {
     Verified {
         /// The event's `createdAt` when it verified, or the verifier's refusal.
         verdict: Result<&'a str, SignatureErrorCode>,
-        /// The event has an `id` (a non-empty string).
-        has_id: bool,
+        /// The event's `id` when it is a string (else `None`).
+        id: Option<&'a str>,
+        /// Its `data` is an object (not a string, an array or null).
+        data_is_object: bool,
         /// A handler exists for its `type`.
         handled: bool,
         now_ms: f64,
@@ -167,7 +176,7 @@ pub fn next(step: Step) -> Action {
             Action::Answer(Outcome::TooOld)
         }
         Step::Verified { verdict: Err(code), .. } => Action::Answer(Outcome::Rejected(code)),
-        Step::Verified { has_id: false, .. } => {
+        Step::Verified { id, data_is_object, .. } if !data_is_object || !id.is_some_and(is_event_id) => {
             Action::Answer(Outcome::Rejected(SignatureErrorCode::InvalidPayload))
         }
         Step::Verified { verdict: Ok(created_at), handled, now_ms, max_age_ms, .. } => {
@@ -201,6 +210,12 @@ pub fn next(step: Step) -> Action {
     }
 }
 
+/// An `id` the sender could have made: not empty, and no `&`, which would let the pieces that
+/// follow it in the signing string be read into it.
+pub fn is_event_id(id: &str) -> bool {
+    !id.is_empty() && !id.bytes().any(|b| b == b'&')
+}
+
 /// How long, from now, a processed event's id must be remembered: until the event is older
 /// than the window (when a replay of it is refused as too old), plus the clock tolerance.
 /// At least one second (an event at the window's edge).
@@ -218,7 +233,12 @@ mod tests {
     const DAY: f64 = 86_400_000.0;
 
     fn verified(verdict: Result<&str, Code>, has_id: bool, handled: bool) -> Action {
-        next(Step::Verified { verdict, has_id, handled, now_ms: CREATED_MS + 1000.0, max_age_ms: 3.0 * DAY })
+        shaped(verdict, has_id.then_some("evt_1"), true, handled)
+    }
+
+    fn shaped(verdict: Result<&str, Code>, id: Option<&str>, data_is_object: bool, handled: bool) -> Action {
+        let (now_ms, max_age_ms) = (CREATED_MS + 1000.0, 3.0 * DAY);
+        next(Step::Verified { verdict, id, data_is_object, handled, now_ms, max_age_ms })
     }
 
     #[test]
@@ -238,6 +258,26 @@ mod tests {
         let not_an_event = Action::Answer(Outcome::Rejected(Code::InvalidPayload));
         assert_eq!(verified(Ok(CREATED), false, true), not_an_event);
         assert_eq!(verified(Ok("yesterday"), true, true), not_an_event);
+    }
+
+    #[test]
+    fn only_the_shape_the_sender_makes_is_taken() {
+        let not_an_event = Action::Answer(Outcome::Rejected(Code::InvalidPayload));
+        // Pieces of the signing string folded into the id, or data as a string of its JSON.
+        for (id, data_is_object) in [
+            (Some("evt_1&livemode=false"), true),
+            (Some("&"), true),
+            (Some(""), true),
+            (Some("evt_1"), false),
+        ] {
+            assert_eq!(
+                shaped(Ok(CREATED), id, data_is_object, true),
+                not_an_event,
+                "{id:?} {data_is_object}"
+            );
+            assert_eq!(shaped(Ok(CREATED), id, data_is_object, false), not_an_event, "not even ignored");
+        }
+        assert!(matches!(shaped(Ok(CREATED), Some("evt_1=x"), true, true), Action::Claim { .. }));
     }
 
     #[test]

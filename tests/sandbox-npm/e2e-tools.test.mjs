@@ -11,6 +11,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
+import os from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { pathToFileURL } from 'node:url';
@@ -398,11 +399,40 @@ test('connectSandbox() and `npx qbitpay-sandbox trigger` on a sandbox started by
     assert.equal((await sb.deliveries()).length, 0);
     assert.throws(() => api.connectSandbox({ url: 'nope', apiKey: 'k' }), TypeError);
     assert.throws(() => api.connectSandbox({ url }), /apiKey/);
+    for (const u of ['http://localhost:1', 'http://app.localhost:1', 'http://127.1.2.3:1', 'http://[::1]:1', 'http://2130706433:1']) {
+      api.connectSandbox({ url: u, apiKey: 'k' }); // this machine, however spelled
+    }
   } finally {
     rx.close();
     try { process.kill(-child.pid, 'SIGTERM'); } catch {}
   }
   await until('the npx sandbox to exit', () => sandboxesOfTheProject().length === 0);
+});
+
+test('connectSandbox() and the CLI\'s trigger send the API key to this machine only', async () => {
+  // A listener on an address of this machine that is not loopback, when it has one: nothing may reach it.
+  const external = Object.values(os.networkInterfaces()).flat().find((i) => i.family === 'IPv4' && !i.internal)?.address;
+  const heard = [];
+  const trap = http.createServer((req, res) => { heard.push(req.headers.authorization); res.end('{}'); });
+  if (external) await new Promise((r) => trap.listen(0, external, r));
+  const targets = ['http://192.0.2.1:4010', 'https://sandbox.example.com', 'http://0.0.0.0:4010', 'http://[::ffff:127.0.0.1]:4010',
+    'http://127.0.0.1.example.com:4010', ...(external ? [`http://${external}:${trap.address().port}`] : [])];
+  try {
+    for (const u of targets) {
+      assert.throws(() => api.connectSandbox({ url: u, apiKey: 'sk_test_secret' }),
+        (e) => e instanceof TypeError && /loopback/.test(e.message) && !e.message.includes('sk_test_secret'), u);
+      const t0 = Date.now();
+      const r = await run(path.join(app, 'node_modules', '.bin', 'qbitpay-sandbox'),
+        ['trigger', 'charge.succeeded', '--url', u, '--api-key', 'sk_test_secret'], { cwd: app, timeout: 30_000 });
+      assert.equal(r.code, 2, `${u}: ${r.stderr}`);
+      assert.match(r.stderr, /--url must be .*loopback/, u);
+      assert.doesNotMatch(r.stderr, /sk_test_secret/);
+      assert.ok(Date.now() - t0 < 10_000, `${u}: refused at once, not after a connection attempt`);
+    }
+    assert.deepEqual(heard, [], 'no request reached the address');
+  } finally {
+    trap.close();
+  }
 });
 
 test('a damaged --data file: startSandbox() rejects, naming the file and what to do', async () => {

@@ -7,6 +7,8 @@ import {
 import * as index from 'qbitpay';
 import { webhookDelivery, webhookEvent } from 'qbitpay/webhook/testing';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { createClient, createCluster } from 'redis';
+import type Redis from 'ioredis';
 
 declare const redisClient: { sendCommand(args: string[]): Promise<unknown> };
 declare const ioredisClient: { call(...args: string[]): Promise<unknown> };
@@ -91,3 +93,10 @@ webhookEvent('charge.succeded');
 // @ts-expect-error the key that signs it is required
 webhookDelivery('charge.succeeded', {});
 export const helpers = [status, sig, order, r2];
+
+// The real clients, as the libraries type them: node-redis (a client, a cluster) and ioredis (Redis, Cluster).
+declare const nodeRedis: ReturnType<typeof createClient>;
+declare const nodeRedisCluster: ReturnType<typeof createCluster>;
+declare const ioredis: Redis;
+declare const ioredisCluster: InstanceType<typeof Redis.Cluster>;
+export const realClients: WebhookStore[] = [redisStore(nodeRedis), redisStore(nodeRedisCluster), redisStore(ioredis), redisStore(ioredisCluster)];

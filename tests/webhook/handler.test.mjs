@@ -42,3 +42,29 @@ test('10,000 deliveries through handle() (processed, duplicate, rejected, too ol
   assert.equal(runs, 2700);
   assert.equal(wasm.memory.buffer.byteLength, warm, 'no growth after warm-up');
 });
+
+// The signature covers `key=value` pieces joined with `&`, strings written as they are: the
+// pieces after `id` can be folded into its value, and `data` written as a string, and the
+// signature still matches. Such a body is no event QbitPay sends: refused, never run again
+// under a new id.
+test('a signed delivery re-split into another id, or with data as a string, is refused (not run again)', async () => {
+  const ran = [];
+  const h = webhook.createWebhookHandler({ apiKey, on: { 'charge.succeeded': (e) => { ran.push(e.id); } } });
+  const d = webhookDelivery('charge.succeeded', { apiKey, data: { paymentPageUrl: 'https://pay.example/?a=1' } });
+  assert.equal((await h.handle(d.body, d.signature)).outcome, 'processed');
+  const { livemode, object, pendingWebhooks, ...rest } = d.event;
+  const resplit = [
+    { ...d.event, id: `${d.event.id}&livemode=${livemode}`, livemode: undefined },
+    { ...d.event, id: `${d.event.id}&livemode=${livemode}&object=${object}`, livemode: undefined, object: undefined },
+    { ...rest, id: `${d.event.id}&livemode=${livemode}&object=${object}&pendingWebhooks=${pendingWebhooks}` },
+    { ...d.event, data: JSON.stringify(d.event.data) },
+  ];
+  for (const event of resplit) {
+    const body = JSON.stringify(event);
+    assert.deepEqual(webhook.verifyWebhook(body, d.signature, apiKey).type, 'charge.succeeded', 'the signature matches');
+    const r = await h.handle(body, d.signature);
+    assert.deepEqual([r.status, r.outcome, r.code], [400, 'rejected', 'invalid_payload'], body.slice(0, 80));
+    assert.equal((await h.handle(JSON.parse(body), d.signature)).outcome, 'rejected', 'parsed, too');
+  }
+  assert.deepEqual(ran, [d.event.id], 'the effect ran once');
+});

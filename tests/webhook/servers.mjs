@@ -24,6 +24,8 @@ function startProcess(name, cmd, args, { ready, timeoutMs = 30_000, cleanup = ()
   const exited = new Promise((resolve) => child.once('exit', resolve));
   const kill = (sig) => { try { process.kill(-child.pid, sig); } catch { /* gone */ } };
   const server = {
+    /** The server's process (the leader of its own group). */
+    pid: child.pid,
     output: () => out,
     async stop() {
       kill(signal);
@@ -49,12 +51,18 @@ function startProcess(name, cmd, args, { ready, timeoutMs = 30_000, cleanup = ()
   });
 }
 
-/** redis-server on a free port, nothing saved to disk: `{ url, stop() }`. */
-export async function startRedis() {
+/**
+ * redis-server on a free port, nothing saved to disk: `{ url, stop() }`. With `cluster`, a
+ * Redis Cluster of this one node (its config in a temp dir): the caller assigns the slots.
+ */
+export async function startRedis({ cluster = false } = {}) {
   const port = await freePort();
+  const dir = cluster ? fs.mkdtempSync(path.join(os.tmpdir(), 'qbitpay-redis-')) : os.tmpdir();
+  const clusterArgs = cluster ? ['--cluster-enabled', 'yes', '--cluster-config-file', path.join(dir, 'nodes.conf'), '--cluster-announce-ip', '127.0.0.1'] : [];
   const server = await startProcess('redis-server', 'redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '',
-    '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice', '--dir', os.tmpdir()], { ready: /Ready to accept connections/ });
-  return { ...server, url: `redis://127.0.0.1:${port}` };
+    '--appendonly', 'no', '--daemonize', 'no', '--loglevel', 'notice', '--dir', dir, ...clusterArgs],
+  { ready: /Ready to accept connections/, cleanup: cluster ? () => fs.rmSync(dir, { recursive: true, force: true }) : undefined });
+  return { ...server, url: `redis://127.0.0.1:${port}`, port };
 }
 
 /** The directory of PostgreSQL's server programs (Debian: /usr/lib/postgresql/<major>/bin). */

@@ -191,6 +191,12 @@ async fn trigger_refuses_bad_input_and_changes_nothing() {
             assert_eq!(r.body["param"], param, "{body}: {}", r.text);
         }
     }
+    // A payout larger than one charge can fund, or than the payout maximum: said so, of the payout.
+    for (amount, says) in [(2e6, "one charge"), (2e9, "payout maximum"), (1e308, "payout maximum")] {
+        let r = sb.trigger(K, &json!({ "type": "payout.paid", "cbUrl": rx.url, "amount": amount })).await;
+        assert_eq!((r.status, r.body["param"].as_str()), (400, Some("amount")), "{}", r.text);
+        assert!(r.body["message"].as_str().unwrap().contains(says), "{amount}: {}", r.text);
+    }
     let not_json = sb
         .req(Method::POST, Auth::Key(K), "/_sandbox/trigger")
         .header("Content-Type", "application/json")
@@ -616,4 +622,41 @@ async fn without_a_url_the_events_are_made_and_not_delivered() {
     let r = sb.trigger(K, &json!({ "type": "charge.failed" })).await;
     assert_eq!(r.body["charge"]["cbUrl"], rx.url.as_str(), "{}", r.text);
     verify(&rx.wait(1).await[0], K);
+}
+
+/// Another program's SQLite database given as `--data` by mistake (an app's own `dev.db`, with
+/// a `jobs` table of its own): refused before anything is written to it.
+#[test]
+fn another_programs_database_is_refused_and_left_untouched() {
+    let dir = TempDir::new("foreign");
+    for (name, schema) in [
+        (
+            "jobs.db",
+            "CREATE TABLE jobs (id INTEGER PRIMARY KEY, name TEXT NOT NULL, running INTEGER NOT NULL);
+             INSERT INTO jobs (name, running) VALUES ('send-newsletter', 1), ('resize-images', 0);",
+        ),
+        ("users.db", "CREATE TABLE users (id INTEGER PRIMARY KEY, email TEXT); INSERT INTO users (email) VALUES ('a@b.c');"),
+        ("view.db", "CREATE VIEW answer AS SELECT 42;"),
+    ] {
+        let data = dir.file(name);
+        rusqlite::Connection::open(&data).unwrap().execute_batch(schema).unwrap();
+        let before = std::fs::read(&data).unwrap();
+        let out = Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox"))
+            .args(["--port", "0", "--api-key", K, "--data", &data])
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{name}: {err}");
+        assert!(out.stdout.is_empty(), "{name}: never listened");
+        assert!(err.contains(&format!("--data {data}")) && err.contains("not a qbitpay-sandbox data file"), "{err}");
+        assert_eq!(std::fs::read(&data).unwrap(), before, "{name}: not a byte changed");
+        for side in ["-wal", "-shm", "-journal"] {
+            assert!(!std::path::Path::new(&format!("{data}{side}")).exists(), "{name}: no {side} file");
+        }
+    }
+    // An empty file is a new state file.
+    let empty = dir.file("empty.db");
+    std::fs::write(&empty, b"").unwrap();
+    let mut sb = Sandbox::start(&["--api-key", K, "--data", &empty]);
+    assert!(sb.terminate().success());
 }
