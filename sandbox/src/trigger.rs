@@ -8,15 +8,14 @@ use serde_json::{json, Value};
 use crate::app::{new_id, Account, App};
 use crate::db::WriteTx;
 use crate::error::{ApiError, ApiResult};
-use crate::limits::PAYOUT_MAX;
-use crate::model::{round_to, FEE_PAY, FEE_PAYOUT, PAY_MAX};
+use crate::model::{round_to, FEE_PAY, FEE_PAYOUT};
 use crate::ops::{self, TestOutcome};
 use crate::params::Params;
 use crate::store;
 use crate::webhooks::{check_deliverable, refuse_self};
 use qbitpay::spec::resources::{charges, payouts};
 use qbitpay::spec::schema::{validate, Field, Ty};
-use qbitpay::spec::{is_event_type, CHARGE_EVENT_TYPES, PAYOUT_EVENT_TYPES};
+use qbitpay::spec::{is_event_type, CHARGE_AMOUNT, CHARGE_EVENT_TYPES, PAYOUT_AMOUNT, PAYOUT_EVENT_TYPES};
 
 /// The amount of a charge or payout the trigger creates when none is given.
 const DEFAULT_AMOUNT: f64 = 10.0;
@@ -251,18 +250,19 @@ fn new_payout(
     let needed = round_to(amount + round_to(amount * FEE_PAYOUT, 2), 8);
     let (available, _) = ops::balance(w, acct)?;
     // Beyond the payout maximum, the payout's own check below says so (no charge first).
-    if amount <= PAYOUT_MAX && available + 1e-9 < needed {
+    if amount <= PAYOUT_AMOUNT.max && available + 1e-9 < needed {
         // The charge's fee is taken from it: ask for enough that its net covers the gap.
         let mut charge = round_to(((needed - available) / (1.0 - FEE_PAY) * 100.0).ceil() / 100.0 + 0.01, 2);
         if TestOutcome::of(charge).is_some() {
             charge = round_to(charge + 0.01, 2);
         }
-        if charge > PAY_MAX {
+        if charge > CHARGE_AMOUNT.max {
             return Err(ApiError::invalid(
                 "amount",
                 format!(
-                    "amount {amount}: the trigger funds a payout with one charge (at most {PAY_MAX} USD), and this payout \
-                     needs {charge} more than the balance holds: ask for less, or add to the balance first."
+                    "amount {amount}: the trigger funds a payout with one charge (at most {} USD), and this payout \
+                     needs {charge} more than the balance holds: ask for less, or add to the balance first.",
+                    CHARGE_AMOUNT.max
                 ),
             ));
         }
