@@ -3,6 +3,8 @@
 use clap::Parser;
 
 pub const DEMO_KEY: &str = "sk_test_qbitpay_demo";
+/// What `--health-check` asks when given no URL: the container image's sandbox.
+pub const HEALTH_CHECK_URL: &str = "http://127.0.0.1:4010/_sandbox/info";
 
 /// A local, stateful QbitPay server: every endpoint of the API, isolated accounts per API
 /// key, signed webhooks, hosted payment pages and fault injection. Prints
@@ -72,6 +74,11 @@ pub struct Config {
     /// to it takes the sandbox with it when it exits, however it exits.
     #[arg(long)]
     pub exit_on_stdin_close: bool,
+    /// Instead of serving: ask a running sandbox whether it answers (GET URL, by default
+    /// http://127.0.0.1:4010/_sandbox/info, the container image's); exit 0 on a 2xx within
+    /// 3 s, else 1 saying why. For health checks where no HTTP client is installed.
+    #[arg(long, value_name = "URL", num_args = 0..=1, default_missing_value = HEALTH_CHECK_URL)]
+    pub health_check: Option<String>,
     /// Seconds one webhook delivery attempt may take (connect, send, answer) before it
     /// counts as failed.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]

@@ -266,8 +266,44 @@ fn stdin_closed(enabled: bool) -> impl std::future::Future<Output = ()> {
     }
 }
 
+/// `--health-check URL`: 0 when the sandbox at URL answers a GET with a 2xx within 3 s.
+fn health_check(url: &str) -> i32 {
+    let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("tokio runtime");
+    let answer = rt.block_on(async {
+        let http = reqwest::Client::builder()
+            .timeout(Duration::from_secs(3))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| e.to_string())?;
+        http.get(url).send().await.map(|r| r.status()).map_err(|e| {
+            // reqwest's own text names only the step; the cause (refused, timed out) is below it.
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(&e);
+            while let Some(s) = source {
+                text = format!("{text}: {s}");
+                source = s.source();
+            }
+            text
+        })
+    });
+    match answer {
+        Ok(status) if status.is_success() => 0,
+        Ok(status) => {
+            eprintln!("qbitpay-sandbox: health check: {url} answered {status}");
+            1
+        }
+        Err(e) => {
+            eprintln!("qbitpay-sandbox: health check: {url}: {e}");
+            1
+        }
+    }
+}
+
 fn main() {
     let mut cfg = Config::parse();
+    if let Some(url) = &cfg.health_check {
+        std::process::exit(health_check(url));
+    }
     if let Err(e) = cfg.validate() {
         eprintln!("qbitpay-sandbox: {e}");
         std::process::exit(2);

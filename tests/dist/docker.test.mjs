@@ -44,6 +44,13 @@ const inContext = (glob) => {
   return fs.readdirSync(dist).filter((f) => re.test(f));
 };
 
+/** The HEALTHCHECK's command (exec form), after its options. */
+const healthcheck = (steps) => {
+  const h = steps.find((s) => s.op === 'HEALTHCHECK');
+  assert.ok(h, 'a HEALTHCHECK');
+  return JSON.parse(/\bCMD\s+(\[.*\])$/.exec(h.args)[1]);
+};
+
 test('each architecture: FROM scratch, the one tarball of its platform from dist/, EXPOSE, ENTRYPOINT', () => {
   assert.ok(recipe, 'README.md: make dist, docker build, docker run');
   assert.ok(dockerfile.includes(recipe.trimEnd().replace(/^/gm, '#   ')), 'the Dockerfile shows the README\'s commands');
@@ -58,6 +65,7 @@ test('each architecture: FROM scratch, the one tarball of its platform from dist
     const entry = JSON.parse(steps.find((s) => s.op === 'ENTRYPOINT').args);
     assert.deepEqual(entry, ['/package/bin/qbitpay-sandbox', '--host', '0.0.0.0', '--port', '4010']);
     assert.ok(!steps.some((s) => s.op === 'RUN'), 'nothing to run in an empty image');
+    assert.deepEqual(healthcheck(steps), ['/package/bin/qbitpay-sandbox', '--health-check'], `${arch}: HEALTHCHECK`);
   }
 });
 
@@ -76,6 +84,7 @@ test('the amd64 image, as laid out from its instructions, serves on the EXPOSEd 
   assert.ok(run, recipe);
   assert.equal(run[2], port, 'the run publishes the EXPOSEd port');
   const key = /--api-key (\S+)/.exec(run[3])[1];
+  const health = healthcheck(steps);
   const script = `set -e
 ip link set lo up
 env -i "$(command -v chroot)" ${rootfs} ${entry.join(' ')} ${run[3]} >out 2>err &
@@ -85,10 +94,12 @@ echo "first: $(head -n 1 out)"
 echo "api: $(curl -s -o /dev/null -w '%{http_code}' -u ${key}: http://127.0.0.1:${port}/api/v1/balances/show)"
 echo "nokey: $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${port}/api/v1/balances/show)"
 echo "info: $(curl -s -o /dev/null -w '%{http_code}' http://127.0.0.1:${port}/_sandbox/info)"
+env -i "$(command -v chroot)" ${rootfs} ${health.join(' ')} && echo "healthy: yes" || echo "healthy: no"
 kill $pid; wait $pid || true
+env -i "$(command -v chroot)" ${rootfs} ${health.join(' ')} 2>/dev/null && echo "stopped: healthy" || echo "stopped: unhealthy"
 `;
   const r = spawnSync('unshare', ['--net', 'sh', '-c', script], { cwd: work, encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr + fs.readFileSync(path.join(work, 'err'), 'utf8'));
-  assert.equal(r.stdout, `first: qbitpay-sandbox listening on http://127.0.0.1:${port}\napi: 200\nnokey: 401\ninfo: 200\n`,
+  assert.equal(r.stdout, `first: qbitpay-sandbox listening on http://127.0.0.1:${port}\napi: 200\nnokey: 401\ninfo: 200\nhealthy: yes\nstopped: unhealthy\n`,
     fs.readFileSync(path.join(work, 'err'), 'utf8'));
 });

@@ -536,3 +536,30 @@ async fn a_parent_that_never_reads_stderr_does_not_stall_the_sandbox() {
     let _ = child.kill();
     let _ = child.wait();
 }
+
+#[tokio::test]
+async fn health_check_answers_for_a_running_sandbox_and_says_why_not() {
+    let probe = |url: &str| {
+        let out = Command::new(env!("CARGO_BIN_EXE_qbitpay-sandbox"))
+            .args(["--health-check", url])
+            .output()
+            .unwrap();
+        (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    let sb = Sandbox::start(&[]);
+    let (code, err) = probe(&format!("{}/_sandbox/info", sb.url));
+    assert_eq!((code, err.as_str()), (Some(0), ""));
+    // A route that is not there, then a port nobody listens on: 1, saying what happened.
+    let (code, err) = probe(&format!("{}/nothing", sb.url));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("answered 404"), "{err}");
+    let closed = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap().port()
+    };
+    let (code, err) = probe(&format!("http://127.0.0.1:{closed}/_sandbox/info"));
+    assert_eq!(code, Some(1));
+    assert!(err.contains("refused"), "{err}");
+    // Serving nothing itself: the sandbox's state is untouched by a probe.
+    assert_eq!(sb.get(Auth::None, "/_sandbox/info").await.status, 200);
+}
