@@ -110,6 +110,31 @@ pub struct Canonical {
     replacement_char: bool,
     /// The raw body's size in bytes (`None` for a parsed event).
     body_len: Option<usize>,
+    /// The first kept member whose pieces could be read another way (see [`Ambiguity`]).
+    ambiguity: Option<(Ambiguity, (usize, usize))>,
+}
+
+/// How a top-level member can make the signing string readable as another event's: the
+/// signing string joins `key=value` pieces with `&`, so a key holding `&` or `=`, or a string
+/// value holding `&`, lets the pieces of a signed event be cut and glued anew (`"id":
+/// "evt_1&livemode=false"` signs as the id `evt_1` and a `livemode` false). `data` as a
+/// string of JSON text signs as the object it spells. The sender makes none of these.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Ambiguity {
+    /// A key holds `&` or `=`.
+    Key,
+    /// A string value holds `&`.
+    Value,
+    /// `data` is not an object.
+    Data,
+}
+
+/// The JSON type of a top-level value, as far as [`Ambiguity`] needs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Kind {
+    String,
+    Object,
+    Other,
 }
 
 impl Canonical {
@@ -138,6 +163,12 @@ impl Canonical {
         self.replacement_char
     }
 
+    /// The first top-level member (as `(why, key)`) that makes the signing string readable
+    /// as another event's; the verifier refuses such an event.
+    pub fn ambiguity(&self) -> Option<(Ambiguity, &[u8])> {
+        self.ambiguity.map(|(why, (a, b))| (why, &self.text[a..b]))
+    }
+
     /// The top-level `createdAt` as the signing string shows it (a string's text, a
     /// number's digits), if kept and valid UTF-8.
     pub fn created_at(&self) -> Option<&str> {
@@ -145,11 +176,11 @@ impl Canonical {
     }
 
     /// The signing string of an event that JavaScript parsed already, given as its top-level
-    /// members: `(key, value as written, dropped)` (see [`super::parsed`]).
-    pub(crate) fn from_members(members: &[(&[u8], &[u8], bool)]) -> Canonical {
-        let mut text = Vec::with_capacity(members.iter().map(|(k, v, _)| k.len() + v.len() + 2).sum());
+    /// members: `(key, value as written, dropped, kind)` (see [`super::parsed`]).
+    pub(crate) fn from_members(members: &[(&[u8], &[u8], bool, Kind)]) -> Canonical {
+        let mut text = Vec::with_capacity(members.iter().map(|(k, v, _, _)| k.len() + v.len() + 2).sum());
         let mut top = Vec::with_capacity(members.len());
-        for &(key, value, dropped) in members {
+        for &(key, value, dropped, kind) in members {
             text.push(b'&');
             let k0 = text.len();
             text.extend_from_slice(key);
@@ -157,10 +188,10 @@ impl Canonical {
             text.push(b'=');
             let v0 = text.len();
             text.extend_from_slice(value);
-            top.push(TopMember { key, value: (v0, text.len()), dropped });
+            top.push(TopMember { key, value: (v0, text.len()), dropped, kind });
         }
         // A key with a lone surrogate (WTF-8 0xED 0xA0..): sorted as such, hashed as U+FFFD.
-        let lossy = members.iter().any(|(k, _, _)| k.windows(2).any(|w| w[0] == 0xED && w[1] >= 0xA0));
+        let lossy = members.iter().any(|(k, _, _, _)| k.windows(2).any(|w| w[0] == 0xED && w[1] >= 0xA0));
         join(text, top, lossy, false)
     }
 }
@@ -195,6 +226,7 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
     sort_indices(&mut order, &|a, b| utf16_cmp(key(a), key(b)).then(a.cmp(&b)));
     let mut members = Vec::with_capacity(top.len());
     let mut created_at = None;
+    let mut ambiguity = None;
     let mut i = 0;
     while i < order.len() {
         let mut last = i;
@@ -208,6 +240,21 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
             if key(order[last]) == b"createdAt" {
                 created_at = Some(m.value);
             }
+            if ambiguity.is_none() {
+                let has = |range: (usize, usize), what: &[u8]| {
+                    out[range.0..range.1].iter().any(|b| what.contains(b))
+                };
+                let why = if has(m.key, b"&=") {
+                    Some(Ambiguity::Key)
+                } else if m.kind == Kind::String && has(m.value, b"&") {
+                    Some(Ambiguity::Value)
+                } else if m.kind != Kind::Object && key(order[last]) == b"data" {
+                    Some(Ambiguity::Data)
+                } else {
+                    None
+                };
+                ambiguity = why.map(|why| (why, m.key));
+            }
         }
         i = last + 1;
     }
@@ -219,6 +266,7 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
         created_at,
         replacement_char,
         body_len: None,
+        ambiguity,
     };
     if lossy {
         let mut whole = Vec::with_capacity(c.text.len());
@@ -259,6 +307,7 @@ struct TopMember {
     value: (usize, usize),
     /// null or "" — left out of the signing string.
     dropped: bool,
+    kind: Kind,
 }
 
 #[derive(Clone, Copy, PartialEq)]
@@ -372,8 +421,13 @@ impl<'a> Canonicaliser<'a> {
                 self.skip_ws();
                 self.out.push(b'=');
                 let v0 = self.out.len();
+                let kind = match self.peek() {
+                    Some(b'"') => Kind::String,
+                    Some(b'{') => Kind::Object,
+                    _ => Kind::Other,
+                };
                 let dropped = self.top_value()?;
-                top.push(TopMember { key, value: (v0, self.out.len()), dropped });
+                top.push(TopMember { key, value: (v0, self.out.len()), dropped, kind });
                 self.skip_ws();
                 match self.peek() {
                     Some(b',') => self.pos += 1,

@@ -14,7 +14,7 @@ pub mod parsed;
 pub mod timestamp;
 pub mod verify;
 
-pub use canonical::{canonicalise, signing_string, Canonical, PayloadError, PayloadErrorKind};
+pub use canonical::{canonicalise, signing_string, Ambiguity, Canonical, PayloadError, PayloadErrorKind};
 pub use digest::Algorithm;
 pub use error::{SignatureError, SignatureErrorCode};
 pub use parsed::{ParsedEvent, Value};
@@ -38,6 +38,90 @@ mod tests {
         // The same event pretty-printed signs the same.
         let pretty = EVENT.replace(",\"", ",\n  \"").replace("\":", "\" : ");
         assert_eq!(sign(pretty.as_str(), KEY, Algorithm::Md5).unwrap(), SIGNATURE);
+    }
+
+    #[test]
+    fn a_signed_event_cut_and_glued_anew_is_refused() {
+        let opts = VerifyOptions::default();
+        let data_start = EVENT.find(r#""data":"#).unwrap() + 7;
+        let data = &EVENT[data_start..EVENT.len() - 1];
+        let data_as_string = std::str::from_utf8(&serde_json_escape(data)).unwrap().to_owned();
+        // Each forgery has the genuine event's signing string: only the refusal stops it.
+        let forgeries = [
+            (
+                EVENT
+                    .replace(r#""id":"fDOuTy95uSiTi""#, r#""id":"fDOuTy95uSiTi&livemode=true""#)
+                    .replace(r#""livemode":true,"#, ""),
+                r#"the event's "id" is a string holding '&'"#,
+            ),
+            (
+                EVENT
+                    .replace(r#""id":"fDOuTy95uSiTi""#, r#""id=fDOuTy95uSiTi&livemode":true"#)
+                    .replace(r#""livemode":true,"#, ""),
+                r#"the event's key "id=fDOuTy95uSiTi&livemode" holds '&' or '='"#,
+            ),
+            (
+                [&EVENT[..data_start], &data_as_string, "}"].concat(),
+                r#"the event's "data" must be an object"#,
+            ),
+        ];
+        let genuine = signing_string(EVENT.as_bytes()).unwrap();
+        for (forged, message) in &forgeries {
+            assert_eq!(signing_string(forged.as_bytes()).unwrap(), genuine, "{forged}");
+            let refused = verify(forged.as_str(), SIGNATURE, &[KEY], &opts).unwrap_err();
+            assert_eq!(refused.code, SignatureErrorCode::InvalidPayload, "{forged}");
+            assert!(refused.message.starts_with(message), "{}", refused.message);
+            assert_eq!(
+                sign(forged.as_str(), KEY, Algorithm::Md5).unwrap_err().code,
+                SignatureErrorCode::InvalidPayload
+            );
+        }
+        // The same forgeries as parsed events.
+        let as_parsed = |members: &[(&str, Value)]| ParsedEvent {
+            array: false,
+            members: members.iter().map(|(k, v)| (k.as_bytes().to_vec(), v.clone())).collect(),
+        };
+        let rest = |extra: Vec<(&'static str, Value)>| {
+            let mut m = vec![
+                ("type", Value::String("charge.succeeded".into())),
+                ("createdAt", Value::String("2019-02-25T16:13:12.278Z".into())),
+                ("object", Value::String("event".into())),
+                ("pendingWebhooks", Value::Number(0.0)),
+            ];
+            m.extend(extra);
+            m
+        };
+        let parsed = [
+            rest(vec![
+                ("id", Value::String("fDOuTy95uSiTi&livemode=true".into())),
+                ("data", Value::Json(data.into())),
+            ]),
+            rest(vec![("id=fDOuTy95uSiTi&livemode", Value::Bool(true)), ("data", Value::Json(data.into()))]),
+            rest(vec![
+                ("id", Value::String("fDOuTy95uSiTi".into())),
+                ("livemode", Value::Bool(true)),
+                ("data", Value::String(data.into())),
+            ]),
+        ];
+        for members in &parsed {
+            let event = as_parsed(members);
+            assert_eq!((&event).read().unwrap().signing_string(), genuine, "{members:?}");
+            assert_eq!(
+                verify(&event, SIGNATURE, &[KEY], &opts).unwrap_err().code,
+                SignatureErrorCode::InvalidPayload
+            );
+        }
+        // What stays allowed: '=' in a string value, '&' inside data, a long or odd key unnamed.
+        let fine = EVENT.replace("fDOuTy95uSiTi", "evt=1").replace("tradeId=", "a&tradeId=");
+        sign(fine.as_str(), KEY, Algorithm::Md5).unwrap();
+        let odd = r#"{"\n&":1,"data":{}}"#;
+        let refused = verify(odd, SIGNATURE, &[KEY], &opts).unwrap_err();
+        assert!(refused.message.starts_with("a key of the event holds"), "{}", refused.message);
+    }
+
+    /// `s` as a JSON string literal (only `"` needs escaping in the vector).
+    fn serde_json_escape(s: &str) -> Vec<u8> {
+        ["\"", &s.replace('"', "\\\""), "\""].concat().into_bytes()
     }
 
     #[test]

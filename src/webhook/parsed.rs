@@ -7,7 +7,7 @@
 //! of the JavaScript object into a [`Value`] (running `JSON.stringify` on objects); the rules
 //! are applied here.
 
-use super::canonical::Canonical;
+use super::canonical::{Canonical, Kind};
 use super::error::SignatureError;
 use super::verify::Delivery;
 use crate::spec::js_number;
@@ -55,12 +55,13 @@ impl Delivery for &ParsedEvent {
         let mut members = Vec::with_capacity(self.members.len());
         for (key, value) in &self.members {
             let name = || std::str::from_utf8(key).unwrap_or("(a key with a lone surrogate)");
-            let (text, dropped): (&[u8], bool) = match value {
-                Value::String(s) => (s.as_bytes(), s.is_empty()),
-                Value::Number(_) => (numbers.next().map_or(&b""[..], |s| s.as_bytes()), false),
-                Value::Bool(b) => (if *b { b"true" } else { b"false" }, false),
-                Value::Null => (b"", true),
-                Value::Json(text) => (text.as_bytes(), false),
+            let (text, dropped, kind): (&[u8], bool, Kind) = match value {
+                Value::String(s) => (s.as_bytes(), s.is_empty(), Kind::String),
+                Value::Number(_) => (numbers.next().map_or(&b""[..], |s| s.as_bytes()), false, Kind::Other),
+                Value::Bool(b) => (if *b { b"true" } else { b"false" }, false, Kind::Other),
+                Value::Null => (b"", true, Kind::Other),
+                Value::Json(text) if text.starts_with('{') => (text.as_bytes(), false, Kind::Object),
+                Value::Json(text) => (text.as_bytes(), false, Kind::Other),
                 Value::NotJson(what) => {
                     return Err(SignatureError::payload(
                         [
@@ -79,7 +80,7 @@ impl Delivery for &ParsedEvent {
                     ))
                 }
             };
-            members.push((&key[..], text, dropped));
+            members.push((&key[..], text, dropped, kind));
         }
         Ok(Canonical::from_members(&members))
     }

@@ -2,7 +2,7 @@
 //! binding, the sandbox and the tests all call [`verify`]; the JavaScript facade only
 //! converts its arguments and maps the error code to `QbitPaySignatureError`.
 
-use super::canonical::{canonicalise, Canonical};
+use super::canonical::{canonicalise, Ambiguity, Canonical};
 use super::digest::Algorithm;
 use super::error::{SignatureError, SignatureErrorCode as Code};
 use super::number::count;
@@ -169,7 +169,9 @@ impl Delivery for NotAnEvent<'_> {
 /// 3. the signature present, after trimming ASCII whitespace (`missing_signature`);
 /// 4. the signature hex of the algorithm's length, with a hint when it has the other
 ///    algorithm's length (`malformed_signature`);
-/// 5. the body read once: JSON as `JSON.parse` reads it, an object (`invalid_payload`);
+/// 5. the body read once: JSON as `JSON.parse` reads it, an object whose signing string
+///    reads only one way (no `&` or `=` in a key, no `&` in a string value, `data` an
+///    object when present) (`invalid_payload`);
 /// 6. the signature against each key, in constant time, the signing string hashed once
 ///    per key (`signature_mismatch`, with a hint when a key has whitespace around it);
 /// 7. with `max_age_seconds`, the event's `createdAt` (`invalid_payload` without a valid
@@ -230,6 +232,7 @@ pub fn verify(
         }
     };
     let canonical = delivery.read()?;
+    unambiguous(&canonical)?;
     if let Some(size) = canonical.body_len().filter(|&n| n > opts.max_bytes) {
         return Err(too_large(size));
     }
@@ -283,7 +286,30 @@ pub fn verify(
 pub fn sign(mut event: impl Delivery, api_key: &str, algorithm: Algorithm) -> Result<String, SignatureError> {
     require_keys(&[api_key])?;
     let canonical = event.read()?;
+    unambiguous(&canonical)?;
     Ok(super::digest::hex_upper(algorithm.digest(canonical.pieces(), api_key.as_bytes()).as_bytes()))
+}
+
+/// Refuse an event whose signing string could be another event's (see [`Ambiguity`]):
+/// nothing the sender signs, and the only way to forge a delivery from a signed one.
+fn unambiguous(canonical: &Canonical) -> Result<(), SignatureError> {
+    let Some((why, key)) = canonical.ambiguity() else { return Ok(()) };
+    // The key is the sender's or the attacker's text: named only when short and printable.
+    let name = std::str::from_utf8(key).ok().filter(|k| k.len() <= 40 && !k.chars().any(char::is_control));
+    let message = match (why, name) {
+        (Ambiguity::Key, Some(k)) => {
+            ["the event's key \"", k, "\" holds '&' or '=', which QbitPay never sends"].concat()
+        }
+        (Ambiguity::Key, None) => "a key of the event holds '&' or '=', which QbitPay never sends".to_owned(),
+        (Ambiguity::Value, Some(k)) => {
+            ["the event's \"", k, "\" is a string holding '&', which QbitPay never sends"].concat()
+        }
+        (Ambiguity::Value, None) => {
+            "a top-level string of the event holds '&', which QbitPay never sends".to_owned()
+        }
+        (Ambiguity::Data, _) => "the event's \"data\" must be an object".to_owned(),
+    };
+    Err(SignatureError::payload(message))
 }
 
 fn require_keys(keys: &[&str]) -> Result<(), SignatureError> {

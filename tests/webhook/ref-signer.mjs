@@ -23,6 +23,23 @@ export function refSigningString(raw) {
     .join('&');
 }
 
+/**
+ * Why the verifier refuses an event (as JSON.parse returns it) although its signature may
+ * match: its signing string could be another event's. A kept (not null, not "") member whose
+ * key holds `&` or `=`, whose string value holds `&`, or a `data` that is not an object.
+ * `null` when none.
+ */
+export function refAmbiguity(event) {
+  for (const k of Object.keys(event)) {
+    const v = event[k];
+    if (v === null || v === '') continue;
+    if (k.includes('&') || k.includes('=')) return 'key';
+    if (typeof v === 'string' && v.includes('&')) return 'value';
+    if (k === 'data' && (typeof v !== 'object' || Array.isArray(v))) return 'data';
+  }
+  return null;
+}
+
 /** The QbitPay-Signature header value for a signing string. */
 export function refDigest(stringA, apiKey, algorithm = 'md5') {
   const temp = `${stringA}&key=${apiKey}`;
