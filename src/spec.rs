@@ -163,6 +163,31 @@ mod tests {
         assert!(is_event_type("payout.inTransition") && !is_event_type("payout.inTransit"));
     }
 
+    /// The event types as the JavaScript facades and declarations spell them (they cannot
+    /// import this table): each file names all of them, and nothing else of their shape.
+    #[test]
+    fn event_types_are_spelt_alike_in_every_facade() {
+        let files = [
+            ("pkg-template/webhook.d.ts", include_str!("../pkg-template/webhook.d.ts")),
+            ("pkg-template/src/handler.mjs", include_str!("../pkg-template/src/handler.mjs")),
+            ("pkg-template/src/testing.mjs", include_str!("../pkg-template/src/testing.mjs")),
+            ("npm/qbitpay-sandbox/index.d.ts", include_str!("../npm/qbitpay-sandbox/index.d.ts")),
+        ];
+        let all: std::collections::BTreeSet<&str> =
+            CHARGE_EVENT_TYPES.iter().chain(PAYOUT_EVENT_TYPES).copied().collect();
+        for (file, text) in files {
+            let named: std::collections::BTreeSet<&str> = text
+                .split(['\'', '"', '`'])
+                .filter(|s| {
+                    (s.starts_with("charge.") || s.starts_with("payout."))
+                        && s.len() > 7
+                        && s.chars().all(|c| c.is_ascii_alphabetic() || c == '.')
+                })
+                .collect();
+            assert_eq!(named, all, "{file}");
+        }
+    }
+
     #[test]
     fn urls() {
         for ok in
