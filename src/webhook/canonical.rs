@@ -115,27 +115,56 @@ pub struct Canonical {
 }
 
 /// How a top-level member can make the signing string readable as another event's: the
-/// signing string joins `key=value` pieces with `&`, so a key holding `&` or `=`, or a string
-/// value holding `&`, lets the pieces of a signed event be cut and glued anew (`"id":
-/// "evt_1&livemode=false"` signs as the id `evt_1` and a `livemode` false). `data` as a
-/// string of JSON text signs as the object it spells. The sender makes none of these.
+/// signing string joins `key=value` pieces with `&`, and writes strings, numbers and booleans
+/// alike, so a key holding `&` or `=`, or a string value holding `&`, lets the pieces of a
+/// signed event be cut and glued anew (`"id": "evt_1&livemode=false"` signs as the id `evt_1`
+/// and a `livemode` false), and a member of the event given another type signs the same
+/// (`"livemode": "false"`, a truthy string, for `false`; `data` as a string of its JSON for
+/// the object). The sender makes none of these.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ambiguity {
     /// A key holds `&` or `=`.
     Key,
     /// A string value holds `&`.
     Value,
-    /// `data` is not an object.
-    Data,
+    /// A member of the event's own (`id`, `livemode`, `data`...) is not of its type.
+    Type(Kind),
 }
 
 /// The JSON type of a top-level value, as far as [`Ambiguity`] needs it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Kind {
+pub enum Kind {
     String,
+    Number,
+    Boolean,
     Object,
+    /// An array (or, for a parsed event, whatever else `JSON.stringify` wrote).
     Other,
 }
+
+impl Kind {
+    /// "a string", "an object", ... for messages.
+    pub fn name(self) -> &'static str {
+        match self {
+            Kind::String => "a string",
+            Kind::Number => "a number",
+            Kind::Boolean => "a boolean",
+            Kind::Object => "an object",
+            Kind::Other => "an array",
+        }
+    }
+}
+
+/// The members of an event and their types, as the API defines the event.
+const EVENT_MEMBERS: [(&[u8], Kind); 7] = [
+    (b"id", Kind::String),
+    (b"type", Kind::String),
+    (b"object", Kind::String),
+    (b"createdAt", Kind::String),
+    (b"pendingWebhooks", Kind::Number),
+    (b"livemode", Kind::Boolean),
+    (b"data", Kind::Object),
+];
 
 impl Canonical {
     /// The signing string, piece by piece.
@@ -248,10 +277,9 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
                     Some(Ambiguity::Key)
                 } else if m.kind == Kind::String && has(m.value, b"&") {
                     Some(Ambiguity::Value)
-                } else if m.kind != Kind::Object && key(order[last]) == b"data" {
-                    Some(Ambiguity::Data)
                 } else {
-                    None
+                    let typed = EVENT_MEMBERS.iter().find(|(name, _)| *name == key(order[last]));
+                    typed.filter(|&&(_, kind)| kind != m.kind).map(|&(_, kind)| Ambiguity::Type(kind))
                 };
                 ambiguity = why.map(|why| (why, m.key));
             }
@@ -424,6 +452,8 @@ impl<'a> Canonicaliser<'a> {
                 let kind = match self.peek() {
                     Some(b'"') => Kind::String,
                     Some(b'{') => Kind::Object,
+                    Some(b't' | b'f') => Kind::Boolean,
+                    Some(b'-' | b'0'..=b'9') => Kind::Number,
                     _ => Kind::Other,
                 };
                 let dropped = self.top_value()?;

@@ -14,7 +14,9 @@ pub mod parsed;
 pub mod timestamp;
 pub mod verify;
 
-pub use canonical::{canonicalise, signing_string, Ambiguity, Canonical, PayloadError, PayloadErrorKind};
+pub use canonical::{
+    canonicalise, signing_string, Ambiguity, Canonical, Kind, PayloadError, PayloadErrorKind,
+};
 pub use digest::Algorithm;
 pub use error::{SignatureError, SignatureErrorCode};
 pub use parsed::{ParsedEvent, Value};
@@ -63,6 +65,14 @@ mod tests {
             (
                 [&EVENT[..data_start], &data_as_string, "}"].concat(),
                 r#"the event's "data" must be an object"#,
+            ),
+            (
+                EVENT.replace(r#""livemode":true"#, r#""livemode":"true""#),
+                r#"the event's "livemode" must be a boolean"#,
+            ),
+            (
+                EVENT.replace(r#""pendingWebhooks":0"#, r#""pendingWebhooks":"0""#),
+                r#"the event's "pendingWebhooks" must be a number"#,
             ),
         ];
         let genuine = signing_string(EVENT.as_bytes()).unwrap();

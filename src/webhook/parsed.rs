@@ -57,8 +57,8 @@ impl Delivery for &ParsedEvent {
             let name = || std::str::from_utf8(key).unwrap_or("(a key with a lone surrogate)");
             let (text, dropped, kind): (&[u8], bool, Kind) = match value {
                 Value::String(s) => (s.as_bytes(), s.is_empty(), Kind::String),
-                Value::Number(_) => (numbers.next().map_or(&b""[..], |s| s.as_bytes()), false, Kind::Other),
-                Value::Bool(b) => (if *b { b"true" } else { b"false" }, false, Kind::Other),
+                Value::Number(_) => (numbers.next().map_or(&b""[..], |s| s.as_bytes()), false, Kind::Number),
+                Value::Bool(b) => (if *b { b"true" } else { b"false" }, false, Kind::Boolean),
                 Value::Null => (b"", true, Kind::Other),
                 Value::Json(text) if text.starts_with('{') => (text.as_bytes(), false, Kind::Object),
                 Value::Json(text) => (text.as_bytes(), false, Kind::Other),

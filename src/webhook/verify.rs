@@ -307,7 +307,9 @@ fn unambiguous(canonical: &Canonical) -> Result<(), SignatureError> {
         (Ambiguity::Value, None) => {
             "a top-level string of the event holds '&', which QbitPay never sends".to_owned()
         }
-        (Ambiguity::Data, _) => "the event's \"data\" must be an object".to_owned(),
+        (Ambiguity::Type(kind), k) => {
+            ["the event's \"", k.unwrap_or_default(), "\" must be ", kind.name()].concat()
+        }
     };
     Err(SignatureError::payload(message))
 }

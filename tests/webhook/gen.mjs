@@ -146,6 +146,16 @@ export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) 
     return value(depth);
   }
 
+  /** A value of the type the API gives the event's member `k` (mostly), or null or "". */
+  function eventValue(k, maxDepth) {
+    if (chance(0.1)) return pick(['null', '""']);
+    if (chance(0.05)) return topValue(0); // any type: refused unless it happens to fit
+    if (k === 'data') return object(Math.max(maxDepth - 1, 0));
+    if (k === 'pendingWebhooks') return pick(['0', '1', '5', '-0', '1e400']);
+    if (k === 'livemode') return pick(['true', 'false']);
+    return chance(0.05) ? string() : string().replaceAll('&', '+'); // '&': refused, now and then
+  }
+
   /** A random event body (raw text). */
   function body() {
     setFormatting();
@@ -153,7 +163,7 @@ export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) 
     const members = [];
     if (chance(0.6)) {
       for (const k of EVENT_KEYS) {
-        if (chance(0.8)) members.push([`"${k}"`, k === 'data' ? object(Math.max(maxDepth - 1, 0)) : topValue(0)]);
+        if (chance(0.8)) members.push([`"${k}"`, eventValue(k, maxDepth)]);
       }
     }
     const extra = int(8);

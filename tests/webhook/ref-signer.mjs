@@ -23,10 +23,17 @@ export function refSigningString(raw) {
     .join('&');
 }
 
+/** The event's own members and the JSON type the API gives each. */
+const EVENT_TYPES = {
+  id: 'string', type: 'string', object: 'string', createdAt: 'string',
+  pendingWebhooks: 'number', livemode: 'boolean', data: 'object',
+};
+
 /**
  * Why the verifier refuses an event (as JSON.parse returns it) although its signature may
  * match: its signing string could be another event's. A kept (not null, not "") member whose
- * key holds `&` or `=`, whose string value holds `&`, or a `data` that is not an object.
+ * key holds `&` or `=`, whose string value holds `&`, or one of the event's own members
+ * (`id`, `livemode`, `data`...) of another type (`data` an array counts as another type).
  * `null` when none.
  */
 export function refAmbiguity(event) {
@@ -35,7 +42,8 @@ export function refAmbiguity(event) {
     if (v === null || v === '') continue;
     if (k.includes('&') || k.includes('=')) return 'key';
     if (typeof v === 'string' && v.includes('&')) return 'value';
-    if (k === 'data' && (typeof v !== 'object' || Array.isArray(v))) return 'data';
+    const want = Object.hasOwn(EVENT_TYPES, k) ? EVENT_TYPES[k] : undefined;
+    if (want !== undefined && (typeof v !== want || Array.isArray(v))) return `type of ${k}`;
   }
   return null;
 }
