@@ -3,7 +3,6 @@
 
 use super::error::ClientError;
 use super::page::{parse_list_params, Cursor};
-use super::retry::{Outcome, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use super::schema::{validate, Args, Field, Op, Resource, Ty};
 use super::{type_name, Json};
 use base64::Engine as _;
@@ -14,6 +13,12 @@ pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
 /// `setTimeout`'s largest delay.
 pub const MAX_TIMEOUT_MS: i32 = i32::MAX;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// The largest `maxRetries` accepted.
+pub const MAX_RETRIES_LIMIT: u32 = 10;
+/// The default `maxResponseBytes`: far above the largest answer of the API (a page of 100
+/// charges is ~100 KB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 8 << 20;
 
 /// Facts about the JavaScript runtime, gathered by the binding.
 #[derive(Clone, Debug, Default)]
@@ -131,89 +136,10 @@ impl Request {
         self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
     }
 
-    /// The error for an answer to this request that is not a success (or a 2xx whose body
-    /// is not JSON): its credential cut out, and for an access token what its scope allows.
-    pub fn error_for(
-        &self,
-        status: u16,
-        body: &str,
-        request_id: Option<&str>,
-        retry_after: Option<f64>,
-    ) -> ClientError {
-        let e = ClientError::from_response(status, body, request_id, retry_after, &[self.auth.secret()]);
-        if self.auth.is_token() {
-            e.with_token_scope_hint()
-        } else {
-            e
-        }
-    }
-
-    /// The error a call ends with when its last attempt ended with `outcome` (the retry
-    /// policy said no more): a connection error, or the error for the server's answer.
-    pub fn final_error(
-        &self,
-        outcome: Outcome,
-        body: &str,
-        request_id: Option<&str>,
-        retry_after: Option<f64>,
-    ) -> ClientError {
-        match outcome {
-            Outcome::Network => ClientError::connection("network", self.timeout_ms),
-            Outcome::Timeout => ClientError::connection("timeout", self.timeout_ms),
-            Outcome::Status(status) => self.error_for(status, body, request_id, retry_after),
-        }
-    }
-
     /// `s` (e.g. a request id) with this request's credential cut out.
     pub fn redact(&self, s: &str) -> String {
         super::error::redact(s, &[self.auth.secret()])
     }
-
-    /// A redirect (never followed): names the status and where it pointed (the origin only;
-    /// status 0: a browser's opaque answer, which shows neither).
-    pub fn redirect_error(&self, status: u16, location: Option<&str>) -> ClientError {
-        let to = location.map(|l| format!(" to {}", origin(l, &self.url))).unwrap_or_default();
-        let (status, answered) = match status {
-            0 => (None, String::from("with a redirect")),
-            s => (Some(s), format!("HTTP {s}, a redirect{to}")),
-        };
-        let message = format!("The QbitPay API answered {answered}, which is never followed: check baseUrl");
-        ClientError::refused("redirect", message, status, None, &[self.auth.secret()])
-    }
-
-    /// A body over `maxResponseBytes`, as the server declared it (`declared`) or as read.
-    pub fn too_large_error(
-        &self,
-        status: u16,
-        request_id: Option<&str>,
-        declared: Option<u64>,
-    ) -> ClientError {
-        let limit = super::fmt_num(self.max_response_bytes as f64);
-        let message = match declared {
-            Some(n) => format!("The QbitPay API's answer (HTTP {status}) is {} bytes, more than maxResponseBytes ({limit}); it was not read", super::fmt_num(n as f64)),
-            None => format!("The QbitPay API's answer (HTTP {status}) is more than maxResponseBytes ({limit} bytes); reading stopped there"),
-        };
-        ClientError::refused("response_too_large", message, Some(status), request_id, &[self.auth.secret()])
-    }
-
-    /// A 2xx whose body is not the object the call expects (`got` says what it was).
-    pub fn unexpected_body_error(&self, status: u16, request_id: Option<&str>, got: &str) -> ClientError {
-        let expected = if self.page.is_some() { "a list object" } else { "a JSON object" };
-        let message =
-            format!("The QbitPay API answered HTTP {status} with {got} where {expected} was expected");
-        ClientError::refused("invalid_response", message, Some(status), request_id, &[self.auth.secret()])
-    }
-}
-
-/// The origin (`scheme://host[:port]`) of `location`, that of `url` when it is relative;
-/// never its path, query or user info.
-fn origin(location: &str, url: &str) -> String {
-    let absolute = location
-        .split_once("://")
-        .filter(|(scheme, _)| !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()));
-    let (scheme, rest) = absolute.or_else(|| url.split_once("://")).unwrap_or_default();
-    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
-    format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, host)| host))
 }
 
 /// Exactly one of `apiKey` and `accessToken` in `o` (an object of validated options).

@@ -1,4 +1,5 @@
 use super::*;
+use crate::client::retry::Outcome;
 use crate::client::{parse, resources};
 
 fn cfg(opts: &str) -> Result<Config, ClientError> {
