@@ -127,7 +127,7 @@ pub fn js_number(n: f64) -> String {
 }
 
 /// The shortest round-trip digits in ECMAScript's format.
-#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+#[cfg(not(all(target_arch = "wasm32", feature = "js-numbers")))]
 pub(crate) mod host {
     pub fn string(n: f64) -> String {
         ryu_js::Buffer::new().format(n).to_owned()
@@ -137,7 +137,7 @@ pub(crate) mod host {
 /// In the wasm modules, JavaScript's own `String` and `Number` through ordinary imports:
 /// float printing and parsing with their tables would add ~17 KB gzip to the module every
 /// edge function loads.
-#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+#[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
 pub(crate) mod host {
     use wasm_bindgen::prelude::wasm_bindgen;
 

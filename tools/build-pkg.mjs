@@ -62,7 +62,7 @@ const at = (...p) => path.join(pkg, ...p);
 // `wasmOpt`: its key in `[package.metadata.qbitpay.wasm-opt]` (both in Cargo.toml).
 const VERIFIER = { facade: 'webhook', api: 'webhookApi' };
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facades: [VERIFIER],
-  profile: 'release', wasmOpt: 'webhook', ownNames: true };
+  profile: 'wasm-webhook', wasmOpt: 'webhook', ownNames: true };
 // The client's module: the client and the verifier (one module: 11.6 KB gzip less than the
 // client's and the webhook module side by side).
 const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', types: true, entry: 'index',

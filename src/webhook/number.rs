@@ -111,7 +111,7 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
         }
         // The webhook module leaves the rest (exponents, more than 15 digits: rare in events)
         // to JavaScript's Number and String, one call each, instead of `general`: −0.9 KB gzip.
-        None if cfg!(all(target_arch = "wasm32", feature = "wasm-webhook")) => {
+        None if cfg!(all(target_arch = "wasm32", feature = "js-numbers")) => {
             host::print(lit, lit[0] == b'-', out)
         }
         None => general(lit, out),
@@ -164,12 +164,12 @@ fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
 mod host {
     use super::Number;
 
-    #[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "js-numbers")))]
     fn parse(lit: &[u8]) -> f64 {
         std::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN)
     }
 
-    #[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+    #[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
     fn parse(lit: &[u8]) -> f64 {
         // A literal that `scan` accepted is ASCII.
         std::str::from_utf8(lit).map_or(f64::NAN, crate::spec::host::number)
