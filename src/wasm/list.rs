@@ -8,7 +8,7 @@
 //! asks. So the collector frees every list, page and iterator that JavaScript drops, with
 //! no `free()`.
 
-use super::client::{Args, Inner};
+use super::fetch::{Inner, JsCall};
 use super::js;
 use crate::client::page::{self, PageInfo, Step, Which};
 use crate::client::request::Call;
@@ -161,7 +161,7 @@ impl ListRequest {
         params: JsValue,
         opts: JsValue,
     ) -> ListRequest {
-        let args = Args { params, opts, ..Args::default() };
+        let args = JsCall { params, opts, ..JsCall::default() };
         let (first, call, signal) = match client.prepare(resource, op, &args, None) {
             Ok((req, call, signal)) => (Ok(req), call, signal),
             Err(e) => (Err(e), Call::default(), None),

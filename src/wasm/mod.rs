@@ -8,6 +8,8 @@
 #[cfg(feature = "wasm-client")]
 mod client;
 #[cfg(feature = "wasm-client")]
+mod fetch;
+#[cfg(feature = "wasm-client")]
 mod js;
 #[cfg(feature = "wasm-client")]
 mod list;
