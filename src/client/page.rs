@@ -12,8 +12,9 @@ pub const MAX_TO_ARRAY: u32 = 10_000;
 
 /// Which way a page was fetched: `Forward` = `starting_after` (older items) or the first
 /// page, `Backward` = `ending_before` (newer items).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum Dir {
+    #[default]
     Forward,
     Backward,
 }
@@ -185,12 +186,6 @@ pub struct PageInfo {
     pub last_id: Option<String>,
 }
 
-impl Default for Dir {
-    fn default() -> Dir {
-        Dir::Forward
-    }
-}
-
 impl PageInfo {
     /// A page of `len` items fetched with `page` (the request's limit and cursor); the
     /// server's `has_more`, when it sent one, wins over the length rule. A page that ends, in
@@ -253,7 +248,7 @@ pub struct Walk {
 }
 
 impl Walk {
-    pub fn next(&mut self) -> Step {
+    pub fn next_step(&mut self) -> Step {
         if let Some(i) = self.ready() {
             return Step::Item(i);
         }
@@ -448,26 +443,29 @@ mod tests {
     fn a_walk_fetches_the_first_page_then_follows_the_cursor_to_the_end() {
         let mut w = Walk::default();
         assert_eq!(w.ready(), None);
-        assert_eq!(w.next(), Step::First);
-        assert_eq!(w.next(), Step::First, "asking again changes nothing");
+        assert_eq!(w.next_step(), Step::First);
+        assert_eq!(w.next_step(), Step::First, "asking again changes nothing");
         w.loaded(info(2, Dir::Forward, true, "c9", "c8"));
-        assert_eq!((w.next(), w.next()), (Step::Item(0), Step::Item(1)));
+        assert_eq!((w.next_step(), w.next_step()), (Step::Item(0), Step::Item(1)));
         assert_eq!(w.ready(), None);
-        assert_eq!(w.next(), Step::Fetch(Cursor::StartingAfter("c8".into())));
+        assert_eq!(w.next_step(), Step::Fetch(Cursor::StartingAfter("c8".into())));
         w.loaded(info(1, Dir::Forward, false, "c7", "c7"));
         assert_eq!(w.ready(), Some(0));
-        assert_eq!(w.next(), Step::End);
-        assert_eq!(w.next(), Step::End);
+        assert_eq!(w.next_step(), Step::End);
+        assert_eq!(w.next_step(), Step::End);
     }
 
     #[test]
     fn a_backward_walk_yields_each_page_oldest_first_and_moves_to_newer_items() {
         let mut w = Walk::default();
         w.loaded(info(3, Dir::Backward, true, "c6", "c4"));
-        assert_eq!([w.next(), w.next(), w.next()], [Step::Item(2), Step::Item(1), Step::Item(0)]);
-        assert_eq!(w.next(), Step::Fetch(Cursor::EndingBefore("c6".into())));
+        assert_eq!(
+            [w.next_step(), w.next_step(), w.next_step()],
+            [Step::Item(2), Step::Item(1), Step::Item(0)]
+        );
+        assert_eq!(w.next_step(), Step::Fetch(Cursor::EndingBefore("c6".into())));
         w.loaded(PageInfo::default());
-        assert_eq!(w.next(), Step::End, "an empty page ends the walk");
+        assert_eq!(w.next_step(), Step::End, "an empty page ends the walk");
     }
 
     #[test]
@@ -483,13 +481,13 @@ mod tests {
         assert_eq!(short_but_more.neighbour(Which::Next), Some(Cursor::StartingAfter("c".into())));
         let mut w = Walk::default();
         w.loaded(said_no);
-        w.next();
-        w.next();
-        assert_eq!(w.next(), Step::End);
+        w.next_step();
+        w.next_step();
+        assert_eq!(w.next_step(), Step::End);
         let mut w = Walk::default();
         w.loaded(full);
         w.stop();
-        assert_eq!((w.ready(), w.next()), (None, Step::End));
+        assert_eq!((w.ready(), w.next_step()), (None, Step::End));
     }
 
     /// A server that answers every cursor with the same page (or a page ending at the
@@ -534,10 +532,10 @@ mod tests {
 
         // The walk: the first page, then the same page again ends it with the error.
         let mut w = Walk::default();
-        assert_eq!(w.next(), Step::First);
+        assert_eq!(w.next_step(), Step::First);
         w.loaded(page(None, Some(true), "ch_a", "ch_b").unwrap());
-        assert_eq!((w.next(), w.next()), (Step::Item(0), Step::Item(1)));
-        let Step::Fetch(c) = w.next() else { panic!("a fetch") };
+        assert_eq!((w.next_step(), w.next_step()), (Step::Item(0), Step::Item(1)));
+        let Step::Fetch(c) = w.next_step() else { panic!("a fetch") };
         assert!(page(Some(c), Some(true), "ch_a", "ch_b").is_err());
     }
 }

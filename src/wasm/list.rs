@@ -299,7 +299,7 @@ impl Walker {
     /// The next item, fetching the next page only when this one is used up.
     async fn step(&self) -> Result<Option<JsValue>, JsValue> {
         loop {
-            let step = self.walk.borrow_mut().next();
+            let step = self.walk.borrow_mut().next_step();
             let page = match step {
                 Step::Item(i) => return Ok(Some(self.data.borrow().get(i))),
                 Step::End => return Ok(None),
