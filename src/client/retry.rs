@@ -133,11 +133,12 @@ pub enum Action {
     /// Wait this many milliseconds, then report [`Seen::Waited`].
     Wait(f64),
     /// The call ends with this error; stop reading the answer if there is one.
-    Fail(Box<Failure>),
+    Fail(Box<FinalError>),
 }
 
+/// The error a call ends with.
 #[derive(Debug, PartialEq)]
-pub struct Failure {
+pub struct FinalError {
     pub error: ClientError,
     /// What the error keeps of the body (`raw`), credentials cut out.
     pub raw: Option<Json>,
@@ -235,7 +236,7 @@ impl<'r> Attempts<'r> {
     }
 
     fn fail(&self, error: ClientError, raw: Option<Json>) -> Action {
-        Action::Fail(Box::new(Failure { error, raw }))
+        Action::Fail(Box::new(FinalError { error, raw }))
     }
 }
 
@@ -425,7 +426,7 @@ mod tests {
             self.m.next(Seen::Body { shape, text: &|| text.to_string() })
         }
     }
-    fn failed(a: Action) -> Failure {
+    fn failed(a: Action) -> FinalError {
         match a {
             Action::Fail(f) => *f,
             other => panic!("expected a failure, got {other:?}"),
