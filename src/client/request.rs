@@ -1,12 +1,13 @@
 //! From a configured client and a call (`resource`, `op`, id, params, options) to the exact
 //! HTTP request to send, with validation before anything leaves.
 
-use super::error::ClientError;
+use super::error::{ClientError, Redactor};
 use super::page::{parse_list_params, Cursor};
 use super::schema::{validate, Args, Field, Op, Resource, Ty};
 use super::{type_name, Json};
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::rc::Rc;
 
 pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
 pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
@@ -19,6 +20,10 @@ pub const MAX_RETRIES_LIMIT: u32 = 10;
 /// The default `maxResponseBytes`: far above the largest answer of the API (a page of 100
 /// charges is ~100 KB).
 pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 8 << 20;
+/// The largest `maxResponseBytes` (256 MiB): a body is read into one JavaScript string, and
+/// that many bytes of UTF-8 are at most that many UTF-16 units, within every engine's string
+/// length (V8's is 2^29 - 24 units).
+pub const MAX_RESPONSE_BYTES_LIMIT: i32 = 1 << 28;
 
 /// Facts about the JavaScript runtime, gathered by the binding.
 #[derive(Clone, Debug, Default)]
@@ -61,11 +66,14 @@ impl Auth {
 #[derive(Clone, Debug)]
 pub struct Config {
     auth: Auth,
+    redactor: Rc<Redactor>,
     /// `auth.header()`, made once (base64 and two formats per call otherwise, measured ~1 µs).
     auth_header: String,
     /// An API key may be used here (not a browser, or `dangerouslyAllowBrowser`).
     keys_allowed: bool,
     pub base_url: String,
+    /// No `baseUrl` option: [`DEFAULT_BASE_URL`].
+    default_address: bool,
     pub timeout_ms: f64,
     pub max_retries: u32,
     pub max_response_bytes: u64,
@@ -78,7 +86,7 @@ const CLIENT_OPTIONS: &[Field] = &[
     Field::opt("baseUrl", Ty::Url),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
-    Field::opt("maxResponseBytes", Ty::Int(1, i32::MAX)),
+    Field::opt("maxResponseBytes", Ty::Int(1, MAX_RESPONSE_BYTES_LIMIT)),
     // The binding replaces a function by the string "function".
     Field::opt("fetch", Ty::Enum(&["function"])),
     Field::opt("dangerouslyAllowBrowser", Ty::Bool),
@@ -88,7 +96,7 @@ const CALL_OPTIONS: &[Field] = &[
     Field::opt("idempotencyKey", Ty::Str),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
-    Field::opt("maxResponseBytes", Ty::Int(1, i32::MAX)),
+    Field::opt("maxResponseBytes", Ty::Int(1, MAX_RESPONSE_BYTES_LIMIT)),
     // The binding replaces an AbortSignal by `true`.
     Field::opt("signal", Ty::Bool),
     // Per-call credentials: a platform acting for several merchants.
@@ -129,6 +137,10 @@ pub struct Request {
     pub idempotency_key: Option<String>,
     /// The credential it is sent with (the client's, or the call's own).
     pub auth: Auth,
+    /// What cuts that credential out of text, made once per credential.
+    pub redactor: Rc<Redactor>,
+    /// No `baseUrl` was given: `url` is on [`DEFAULT_BASE_URL`].
+    pub default_address: bool,
 }
 
 impl Request {
@@ -138,7 +150,7 @@ impl Request {
 
     /// `s` (e.g. a request id) with this request's credential cut out.
     pub fn redact(&self, s: &str) -> String {
-        super::error::redact(s, &[self.auth.secret()])
+        self.redactor.redact(s)
     }
 }
 
@@ -188,8 +200,10 @@ impl Config {
         }
         Ok(Config {
             auth_header: auth.header(),
+            redactor: Rc::new(Redactor::new(&[auth.secret()])),
             auth,
             keys_allowed,
+            default_address: o.get("baseUrl").is_none(),
             base_url,
             timeout_ms: o.get("timeoutMs").and_then(Json::as_f64).unwrap_or(DEFAULT_TIMEOUT_MS),
             max_retries: o.get("maxRetries").and_then(Json::as_f64).map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
@@ -213,12 +227,12 @@ impl Config {
         new_key: impl FnOnce() -> String,
     ) -> Result<Request, ClientError> {
         let opts = validate(&call.opts, CALL_OPTIONS, "")?;
-        let (auth, auth_header) = match auth_of(&opts, self.keys_allowed)? {
+        let (auth, auth_header, redactor) = match auth_of(&opts, self.keys_allowed)? {
             Some(a) => {
-                let h = a.header();
-                (a, h)
+                let (h, r) = (a.header(), Rc::new(Redactor::new(&[a.secret()])));
+                (a, h, r)
             }
-            None => (self.auth.clone(), self.auth_header.clone()),
+            None => (self.auth.clone(), self.auth_header.clone(), self.redactor.clone()),
         };
 
         let mut url = String::with_capacity(self.base_url.len() + 64);
@@ -303,6 +317,8 @@ impl Config {
             page,
             idempotency_key,
             auth,
+            redactor,
+            default_address: self.default_address,
         })
     }
 }

@@ -64,7 +64,9 @@ pub fn backoff_ms(retry: u32, rand: f64) -> f64 {
 }
 
 /// After `attempts` attempts (1 after the first), the delay before the next one, or `None`
-/// when the outcome is final (success, not retryable, or retries used up).
+/// when the outcome is final (success, not retryable, or retries used up). A `Retry-After`
+/// lengthens the backoff, never shortens it, and an answer that carried one is never retried
+/// sooner than the initial delay (stripe-node's rule): `Retry-After: 0` is not "at once".
 pub fn next_delay_ms(
     attempts: u32,
     max_retries: u32,
@@ -75,17 +77,15 @@ pub fn next_delay_ms(
     if attempts == 0 || attempts > max_retries || !is_retryable(outcome) {
         return None;
     }
+    let backoff = backoff_ms(attempts - 1, rand);
     Some(match retry_after_s {
         Some(s) => {
             let ms = (s * 1000.0).min(MAX_RETRY_AFTER_MS);
             let whole = ms as u64 as f64;
-            if whole < ms {
-                whole + 1.0
-            } else {
-                whole
-            }
+            let asked = if whole < ms { whole + 1.0 } else { whole };
+            asked.max(backoff).max(BASE_DELAY_MS)
         }
-        None => backoff_ms(attempts - 1, rand),
+        None => backoff,
     })
 }
 
@@ -269,11 +269,26 @@ impl Request {
         request_id: Option<&str>,
         retry_after: Option<f64>,
     ) -> ClientError {
+        let no_answer = |code| {
+            let mut e =
+                ClientError::connection(code, self.timeout_ms, Some((&self.address(), self.default_address)));
+            e.message = self.redact(&e.message);
+            e
+        };
         match outcome {
-            Outcome::Network => ClientError::connection("network", self.timeout_ms),
-            Outcome::Timeout => ClientError::connection("timeout", self.timeout_ms),
+            Outcome::Network => no_answer("network"),
+            Outcome::Timeout => no_answer("timeout"),
             Outcome::Status(status) => self.error_for(status, body, request_id, retry_after),
         }
+    }
+
+    /// Where the request went, for people: its origin (without user info) and path, without
+    /// the query.
+    pub fn address(&self) -> String {
+        let (_, rest) = self.url.split_once("://").unwrap_or_default();
+        let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+        let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+        [origin(&self.url, &self.url).as_str(), path].concat()
     }
 
     /// A redirect (never followed): names the status and where it pointed (the origin only;
@@ -360,9 +375,25 @@ mod tests {
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(400), None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(200), None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(2.0), 0.5), Some(2000.0));
-        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(0.25), 0.5), Some(250.0));
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(3600.0), 0.5), Some(60_000.0));
         assert_eq!(next_delay_ms(1, 2, Outcome::Timeout, None, 0.0), Some(0.0));
+        // A Retry-After shorter than the backoff does not shorten it, and never goes below
+        // the initial delay: `Retry-After: 0` is not a licence to retry at once.
+        for (retry, rand, asked, expect) in [
+            (1, 0.5, 0.0, 500.0),
+            (1, 0.0, 0.0, 500.0),
+            (1, 0.5, 0.25, 500.0),
+            (1, 0.5, 0.001, 500.0),
+            (3, 0.999_999, 0.0, 1999.0),
+            (3, 0.999_999, 1.5, 1999.0),
+            (3, 0.1, 1.5, 1500.0),
+        ] {
+            assert_eq!(
+                next_delay_ms(retry, 5, Outcome::Status(429), Some(asked), rand),
+                Some(expect),
+                "{asked}"
+            );
+        }
     }
 
     #[test]
@@ -539,6 +570,31 @@ mod tests {
         m.start();
         let f = failed(m.next(Seen::NoAnswer(Outcome::Network)));
         assert_eq!((f.error.code, f.raw), (Some("network"), None));
+    }
+
+    #[test]
+    fn no_answer_names_where_the_request_went_without_credentials_or_query() {
+        let cfg = |opts: &str| Config::new(&parse(opts).unwrap(), &Env::default()).unwrap();
+        let call = Call { params: parse(r#"{"limit":3,"externalOrderId":"o"}"#).unwrap(), ..Call::default() };
+        let list = &crate::client::resources::charges::list;
+        let res = &crate::client::resources::charges::RESOURCE;
+        let c = cfg(&format!(r#"{{"apiKey":"{KEY}","baseUrl":"https://u:pw@api.example:8443/v2/"}}"#));
+        let req = c.prepare(res, list, &call, None, String::new).unwrap();
+        assert_eq!(req.address(), "https://api.example:8443/v2/api/v1/charges");
+        let e = req.final_error(Outcome::Network, "", None, None);
+        assert_eq!(
+            (e.message.as_str(), e.code),
+            ("Could not connect to the QbitPay API at https://api.example:8443/v2/api/v1/charges (network error)", Some("network"))
+        );
+        let e = req.final_error(Outcome::Timeout, "", None, None);
+        assert_eq!(e.message, "Request to the QbitPay API at https://api.example:8443/v2/api/v1/charges timed out after 30000 ms");
+        // No baseUrl: the default address, said to be one; an id that is the key is cut out.
+        let c = cfg(&format!(r#"{{"apiKey":"{KEY}"}}"#));
+        let by_key = Call { id: KEY.into(), ..Call::default() };
+        let req =
+            c.prepare(res, &crate::client::resources::charges::retrieve, &by_key, None, String::new).unwrap();
+        let e = req.final_error(Outcome::Network, "", None, None);
+        assert_eq!(e.message, format!("Could not connect to the QbitPay API at {}/api/v1/charges/[redacted] (network error; no baseUrl was given, so that is the default address)", crate::client::request::DEFAULT_BASE_URL));
     }
 
     #[test]

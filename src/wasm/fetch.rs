@@ -394,7 +394,7 @@ fn request_event(req: &Request, attempt: u32) -> RequestEvent<'_> {
 
 /// The aborted-call error, its cause the signal's reason.
 fn aborted(reason: JsValue) -> JsValue {
-    js::error(&ClientError::connection("aborted", 0.0), None, Some(reason))
+    js::error(&ClientError::connection("aborted", 0.0, None), None, Some(reason))
 }
 
 /// `promise`, or a rejection as soon as `stop` is aborted.

@@ -530,7 +530,7 @@ fn every_message_of_the_error_catalogue_reads_as_written() {
     for outcome in [Outcome::Network, Outcome::Timeout] {
         add(req.final_error(outcome, "", None, None));
     }
-    add(ClientError::connection("aborted", 0.0));
+    add(ClientError::connection("aborted", 0.0, None));
     for (status, location) in
         [(301, Some("https://a.example/x")), (307, None), (0, None), (308, Some("/relative"))]
     {
