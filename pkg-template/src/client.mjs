@@ -1,10 +1,7 @@
-// The `qbitpay` facade: what wasm-bindgen cannot express. The classes (`QbitPay`, its
-// resources, list requests, pages) are the Rust ones from the wasm module; iteration with
-// `for await` needs `Symbol.asyncIterator`, which wasm-bindgen cannot name.
+// The `qbitpay` facade: the classes are the wasm module's (`QbitPay` and its families, from
+// src/wasm; lists and pages from src/wasm/list.js).
 
 /** @param {any} glue the initialised wasm-bindgen module of `qbitpay_client` */
 export function clientApi(glue) {
-  glue.ListRequest.prototype[Symbol.asyncIterator] = function () { return this.iterate(); };
-  glue.ListIterator.prototype[Symbol.asyncIterator] = function () { return this; };
   return { QbitPay: glue.QbitPay };
 }

@@ -252,24 +252,32 @@ impl Redactor {
     }
 
     /// `s` with every form of a secret cut, and every run of a secret's characters at least
-    /// [`REDACTED_RUN`] long (the whole secret when shorter), in any case.
-    fn cut(&self, s: &str) -> String {
-        let mut out = s.to_string();
+    /// [`REDACTED_RUN`] long (the whole secret when shorter), in any case; `None` when there
+    /// is nothing to cut (the usual case: nothing is copied).
+    fn cut(&self, s: &str) -> Option<String> {
+        let mut out: Option<String> = None;
         for f in &self.forms {
-            if out.len() >= f.len() && out.contains(f.as_str()) {
-                out = out.replace(f.as_str(), REDACTED);
+            let text = out.as_deref().unwrap_or(s);
+            if text.len() >= f.len() && text.contains(f.as_str()) {
+                out = Some(text.replace(f.as_str(), REDACTED));
             }
         }
-        self.cut_runs(&out)
+        match self.cut_runs(out.as_deref().unwrap_or(s)) {
+            Some(cut) => Some(cut),
+            None => out,
+        }
     }
 
-    fn cut_runs(&self, s: &str) -> String {
+    fn cut_runs(&self, s: &str) -> Option<String> {
         let bytes = s.as_bytes();
         // Where runs lie, merged: each window found covers its bytes.
         let mut runs: Vec<(usize, usize)> = Vec::new();
-        let mut lengths: Vec<usize> = self.windows.iter().map(|w| w.0).collect();
-        lengths.dedup();
-        for n in lengths {
+        let mut n = 0;
+        for &(len, _) in &self.windows {
+            if len == n {
+                continue;
+            }
+            n = len;
             for (i, w) in bytes.windows(n).enumerate() {
                 if self.windows.binary_search(&(n, word(w))).is_ok() {
                     match runs.last_mut() {
@@ -280,7 +288,7 @@ impl Redactor {
             }
         }
         if runs.is_empty() {
-            return s.to_string();
+            return None;
         }
         runs.sort_unstable();
         let mut out = String::with_capacity(s.len());
@@ -304,7 +312,7 @@ impl Redactor {
             at = b;
         }
         out.push_str(&s[at..]);
-        out
+        Some(out)
     }
 
     /// `s` with every secret cut out: see [`Redactor::cut`]; a form written with escapes
@@ -314,13 +322,15 @@ impl Redactor {
         if self.windows.is_empty() {
             return s.to_string();
         }
-        let out = self.cut(s);
-        let decoded = unescape(&out);
-        let again = self.cut(&decoded);
-        if again != decoded {
-            again
-        } else {
-            out
+        let cut = self.cut(s);
+        let out = cut.as_deref().unwrap_or(s);
+        if !out.contains(['%', '\\']) {
+            return cut.unwrap_or_else(|| s.to_string());
+        }
+        let decoded = unescape(out);
+        match self.cut(&decoded) {
+            Some(again) => again,
+            None => cut.unwrap_or_else(|| s.to_string()),
         }
     }
 

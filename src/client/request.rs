@@ -65,10 +65,10 @@ impl Auth {
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    auth: Auth,
+    auth: Rc<Auth>,
     redactor: Rc<Redactor>,
-    /// `auth.header()`, made once (base64 and two formats per call otherwise, measured ~1 µs).
-    auth_header: String,
+    /// `auth.header()`, made once (base64 and two formats per call otherwise).
+    auth_header: Rc<str>,
     /// An API key may be used here (not a browser, or `dangerouslyAllowBrowser`).
     keys_allowed: bool,
     pub base_url: String,
@@ -77,7 +77,9 @@ pub struct Config {
     pub timeout_ms: f64,
     pub max_retries: u32,
     pub max_response_bytes: u64,
-    user_agent: String,
+    user_agent: Rc<str>,
+    /// "application/json", shared by every request's headers.
+    json: Rc<str>,
 }
 
 const CLIENT_OPTIONS: &[Field] = &[
@@ -110,12 +112,15 @@ const BROWSER_KEY: &str = "An API key must never reach a browser: it would let a
     accept the risk, pass dangerouslyAllowBrowser: true.";
 
 /// One call as JavaScript made it: the id (for `retrieve(id)`), the parameters and the
-/// per-call options, each `null` when absent.
+/// per-call options, each `null` when absent. `params_text`: the parameters' JSON text as
+/// the binding received them, sent as the body when validation leaves them as they are (no
+/// second serialisation).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Call {
     pub id: Json,
     pub params: Json,
     pub opts: Json,
+    pub params_text: Option<String>,
 }
 
 /// One HTTP request, ready for `fetch`.
@@ -125,7 +130,8 @@ pub struct Request {
     pub url: String,
     /// `url` without the base URL: what request hooks see.
     pub path: String,
-    pub headers: Vec<(&'static str, String)>,
+    /// Values shared with the client's (the credential's header, the user agent), not copied.
+    pub headers: Vec<(&'static str, Rc<str>)>,
     pub body: Option<String>,
     pub timeout_ms: f64,
     pub max_retries: u32,
@@ -136,7 +142,7 @@ pub struct Request {
     /// The `Idempotency-Key` of a POST or PUT (the same for every attempt of the call).
     pub idempotency_key: Option<String>,
     /// The credential it is sent with (the client's, or the call's own).
-    pub auth: Auth,
+    pub auth: Rc<Auth>,
     /// What cuts that credential out of text, made once per credential.
     pub redactor: Rc<Redactor>,
     /// No `baseUrl` was given: `url` is on [`DEFAULT_BASE_URL`].
@@ -145,7 +151,7 @@ pub struct Request {
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| &**v)
     }
 
     /// `s` (e.g. a request id) with this request's credential cut out.
@@ -199,9 +205,9 @@ impl Config {
             ua.insert("runtime_version".into(), env.runtime_version.as_str().into());
         }
         Ok(Config {
-            auth_header: auth.header(),
+            auth_header: auth.header().into(),
             redactor: Rc::new(Redactor::new(&[auth.secret()])),
-            auth,
+            auth: Rc::new(auth),
             keys_allowed,
             default_address: o.get("baseUrl").is_none(),
             base_url,
@@ -211,7 +217,8 @@ impl Config {
                 .get("maxResponseBytes")
                 .and_then(Json::as_f64)
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES.into(), |n| n as u64),
-            user_agent: Json::Object(ua).to_string(),
+            user_agent: Json::Object(ua).to_string().into(),
+            json: "application/json".into(),
         })
     }
 
@@ -229,8 +236,8 @@ impl Config {
         let opts = validate(&call.opts, CALL_OPTIONS, "")?;
         let (auth, auth_header, redactor) = match auth_of(&opts, self.keys_allowed)? {
             Some(a) => {
-                let (h, r) = (a.header(), Rc::new(Redactor::new(&[a.secret()])));
-                (a, h, r)
+                let (h, r) = (a.header().into(), Rc::new(Redactor::new(&[a.secret()])));
+                (Rc::new(a), h, r)
             }
             None => (self.auth.clone(), self.auth_header.clone(), self.redactor.clone()),
         };
@@ -280,7 +287,12 @@ impl Config {
                     check(&v)?;
                 }
                 match (op.method.has_body(), v) {
-                    (true, v) => body = Some(v.to_string()),
+                    // The caller's own text when nothing changed (the usual case).
+                    (true, v) if v == *params && call.params_text.is_some() => {
+                        body = call.params_text.clone()
+                    }
+                    // Straight into a string: `Value`'s Display goes through `fmt` (slower).
+                    (true, v) => body = serde_json::to_string(&v).ok(),
                     (false, Json::Object(m)) => push_query(&mut url, &m),
                     _ => {}
                 }
@@ -290,15 +302,15 @@ impl Config {
             body = Some("{}".to_string());
         }
 
-        let mut headers = vec![("Accept", "application/json".to_string()), ("Authorization", auth_header)];
+        let mut headers = vec![("Accept", self.json.clone()), ("Authorization", auth_header)];
         let mut idempotency_key = None;
         if body.is_some() {
-            headers.push(("Content-Type", "application/json".to_string()));
+            headers.push(("Content-Type", self.json.clone()));
             let key = match opts.get("idempotencyKey").and_then(Json::as_str) {
                 Some(k) => k.to_string(),
                 None => new_key(),
             };
-            headers.push(("Idempotency-Key", key.clone()));
+            headers.push(("Idempotency-Key", key.as_str().into()));
             idempotency_key = Some(key);
         }
         headers.push(("X-QbitPay-Client-User-Agent", self.user_agent.clone()));

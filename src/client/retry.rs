@@ -8,6 +8,7 @@
 use super::error::{excerpt, raw_body, ClientError};
 use super::request::Request;
 use super::{fmt_num, Json};
+use std::borrow::Borrow;
 
 /// What one attempt ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -144,9 +145,9 @@ pub struct FinalError {
     pub raw: Option<Json>,
 }
 
-/// One call's attempts.
-pub struct Attempts<'r> {
-    req: &'r Request,
+/// One call's attempts, over its request (owned, or borrowed: `R` is `Request` or `&Request`).
+pub struct Attempts<R: Borrow<Request>> {
+    req: R,
     rand: fn() -> f64,
     sent: u32,
     status: u16,
@@ -154,9 +155,24 @@ pub struct Attempts<'r> {
     retry_after: Option<f64>,
 }
 
-impl<'r> Attempts<'r> {
-    pub fn new(req: &'r Request, rand: fn() -> f64) -> Attempts<'r> {
+impl<R: Borrow<Request>> Attempts<R> {
+    pub fn new(req: R, rand: fn() -> f64) -> Attempts<R> {
         Attempts { req, rand, sent: 0, status: 0, request_id: None, retry_after: None }
+    }
+
+    /// The request the attempts send.
+    pub fn request(&self) -> &Request {
+        self.req.borrow()
+    }
+
+    /// The status of the last answer's head (0 before one).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The last answer's request id, credentials cut out.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     /// The first action: send the first attempt.
@@ -177,13 +193,16 @@ impl<'r> Attempts<'r> {
                 self.request_id = request_id.map(str::to_string);
                 self.retry_after = None;
                 if opaque_redirect || (300..400).contains(&status) {
-                    return self.fail(self.req.redirect_error(status, header("location").as_deref()), None);
+                    return self
+                        .fail(self.request().redirect_error(status, header("location").as_deref()), None);
                 }
-                let limit = self.req.max_response_bytes;
+                let limit = self.request().max_response_bytes;
                 let declared = header("content-length").and_then(|n| n.trim().parse::<u64>().ok());
                 if let Some(n) = declared.filter(|n| *n > limit) {
-                    return self
-                        .fail(self.req.too_large_error(status, self.request_id.as_deref(), Some(n)), None);
+                    return self.fail(
+                        self.request().too_large_error(status, self.request_id.as_deref(), Some(n)),
+                        None,
+                    );
                 }
                 if !(200..300).contains(&status) {
                     self.retry_after = parse_retry_after(header("retry-after").as_deref());
@@ -191,13 +210,13 @@ impl<'r> Attempts<'r> {
                 Action::Read { limit, whole: declared.is_some() && header("content-encoding").is_none() }
             }
             Seen::Overflow => {
-                self.fail(self.req.too_large_error(self.status, self.request_id.as_deref(), None), None)
+                self.fail(self.request().too_large_error(self.status, self.request_id.as_deref(), None), None)
             }
             Seen::Body { shape, text } => {
                 if !(200..300).contains(&self.status) {
                     return self.after(Outcome::Status(self.status), Some(text));
                 }
-                let list = self.req.page.is_some();
+                let list = self.request().page.is_some();
                 if let Shape::Object { data_array } = shape {
                     if data_array || !list {
                         return Action::Done;
@@ -214,8 +233,8 @@ impl<'r> Attempts<'r> {
                     (_, Ok(Json::Bool(_))) => "a boolean",
                     _ => "a body that is not JSON",
                 };
-                let body = excerpt(&text, &[self.req.auth.secret()]);
-                let e = self.req.unexpected_body_error(self.status, self.request_id.as_deref(), got);
+                let body = excerpt(&text, &[self.request().auth.secret()]);
+                let e = self.request().unexpected_body_error(self.status, self.request_id.as_deref(), got);
                 self.fail(e, Some(Json::String(body)))
             }
         }
@@ -224,12 +243,13 @@ impl<'r> Attempts<'r> {
     /// After an attempt that did not succeed: wait and try again, or fail.
     fn after(&mut self, outcome: Outcome, text: Option<&dyn Fn() -> String>) -> Action {
         let rand = self.rand;
-        match next_delay_ms(self.sent, self.req.max_retries, outcome, self.retry_after, rand()) {
+        match next_delay_ms(self.sent, self.request().max_retries, outcome, self.retry_after, rand()) {
             Some(ms) => Action::Wait(ms),
             None => {
                 let body = text.map(|t| t()).unwrap_or_default();
-                let e = self.req.final_error(outcome, &body, self.request_id.as_deref(), self.retry_after);
-                let raw = text.map(|_| raw_body(&body, &[self.req.auth.secret()]));
+                let e =
+                    self.request().final_error(outcome, &body, self.request_id.as_deref(), self.retry_after);
+                let raw = text.map(|_| raw_body(&body, &[self.request().auth.secret()]));
                 self.fail(e, raw)
             }
         }
@@ -439,7 +459,7 @@ mod tests {
 
     /// Drives a machine through answers: each `(status, headers, shape, body)`.
     struct Script<'a> {
-        m: Attempts<'a>,
+        m: Attempts<&'a Request>,
     }
     impl Script<'_> {
         fn head(&mut self, status: u16, headers: &[(&str, &str)]) -> Action {

@@ -1,13 +1,15 @@
 //! The request loop every method of the client runs: the core builds the request and its
-//! attempt loop decides (`client::retry::Attempts`); this file performs what it says: calls
-//! `fetch` (the global one, or the `fetch` option), reads the body as a counted stream, arms
-//! the timeout and the caller's `AbortSignal` (web-sys), sleeps between attempts
-//! (`setTimeout`) and runs the hooks.
+//! attempt loop decides (`client::retry::Attempts`); `send.js` performs what it says (calls
+//! `fetch`, the global one or the `fetch` option, arms the timeout and the caller's
+//! `AbortSignal`, reads the body counted, sleeps between attempts) and asks this file's
+//! [`Exchange`] at each turn. The loop is JavaScript because each await of a Rust future
+//! costs closures and a promise of its own (PERFORMANCE.md: the client's CPU per call);
+//! every decision, hook and error is made here and in the core.
 
 use super::js;
 use crate::client::page::Cursor;
 use crate::client::request::Call;
-use crate::client::retry::{Action, Attempts, Outcome, Seen, Shape};
+use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
 use crate::client::schema::{Op, Resource};
 use crate::client::{ClientError, Config, Json, Request};
 use js_sys::{Function, Object, Promise};
@@ -16,8 +18,26 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
-use web_sys::{AbortController, AbortSignal};
+use web_sys::AbortSignal;
+
+#[wasm_bindgen(module = "/src/wasm/send.js")]
+extern "C" {
+    /// One call's attempts, as the exchange says; a Promise of the parsed answer (with
+    /// `lastResponse`), or of the call's error.
+    #[wasm_bindgen(js_name = send)]
+    #[allow(clippy::too_many_arguments)]
+    fn send_js(
+        exchange: Exchange,
+        url: &JsValue,
+        method: &JsValue,
+        headers: &JsValue,
+        idempotency_key: &JsValue,
+        body: &JsValue,
+        timeout_ms: f64,
+        fetch: &JsValue,
+        signal: &JsValue,
+    ) -> Promise;
+}
 
 /// The two hook points of `qp.on(name, hook)`.
 #[derive(Clone, Copy, PartialEq)]
@@ -29,12 +49,15 @@ pub(crate) enum Hook {
 /// What a client holds: its validated options, the `fetch` option, the hooks.
 pub(crate) struct Inner {
     config: Config,
-    fetch: Option<Function>,
+    fetch: JsValue,
     hooks: RefCell<Vec<(Hook, Function)>>,
-    /// The header values of recent requests as JavaScript strings (the credential, the user
-    /// agent, ...: the same for most calls), so each is decoded from wasm memory once.
-    header_values: RefCell<Vec<(String, JsValue)>>,
+    /// The headers of recent requests (all but the `Idempotency-Key`) as JavaScript objects:
+    /// the same for most calls, so each set is made once; send.js copies it for each call.
+    headers: RefCell<Vec<(HeaderList, JsValue)>>,
 }
+
+/// A request's headers by name.
+type HeaderList = Vec<(&'static str, Rc<str>)>;
 
 /// One call's arguments as JavaScript passed them (`undefined` when absent); the core's
 /// [`Call`] is the same as JSON.
@@ -43,12 +66,6 @@ pub(crate) struct JsCall {
     pub id: JsValue,
     pub params: JsValue,
     pub opts: JsValue,
-}
-
-/// A successful answer: the parsed body and what `lastResponse` says about it.
-pub(crate) struct Answer {
-    pub body: JsValue,
-    pub last_response: JsValue,
 }
 
 /// What request hooks see (never a credential or a body).
@@ -72,23 +89,14 @@ struct ResponseEvent<'a> {
     elapsed_ms: f64,
 }
 
-/// How an attempt ended when it got an answer: the call's answer, or the next action.
-enum Attempted {
-    Answer(Answer),
-    Next(Action),
-}
-
-/// Why an attempt got no answer.
-enum NoAnswer {
-    /// The caller's signal: final at once, with its reason as the cause.
-    Aborted(JsValue),
-    Timeout(JsValue),
-    Network(JsValue),
-}
-
 impl Inner {
     pub fn new(config: Config, fetch: Option<Function>) -> Inner {
-        Inner { config, fetch, hooks: RefCell::new(Vec::new()), header_values: RefCell::new(Vec::new()) }
+        Inner {
+            config,
+            fetch: fetch.map_or(JsValue::UNDEFINED, JsValue::from),
+            hooks: RefCell::new(Vec::new()),
+            headers: RefCell::new(Vec::new()),
+        }
     }
 
     pub fn add_hook(&self, hook: Hook, f: Function) {
@@ -103,19 +111,23 @@ impl Inner {
         }
     }
 
-    /// Validates a call and builds its request; nothing is sent. Also the caller's signal.
+    /// Validates a call and builds its request; nothing is sent. Also the caller's signal,
+    /// and the body as a JavaScript string when it is one already.
     pub fn prepare(
         &self,
         resource: &Resource,
         op: &Op,
         args: &JsCall,
         cursor: Option<Cursor>,
-    ) -> Result<(Request, Call, Option<AbortSignal>), ClientError> {
+    ) -> Result<(Request, Call, Option<AbortSignal>, Option<JsValue>), ClientError> {
         let (opts, signal) = call_options(&args.opts)?;
-        let call =
-            Call { id: js::to_json(&args.id, "id")?, params: js::to_json(&args.params, "params")?, opts };
+        let (params, text) = js::to_json_text(&args.params, "params")?;
+        let (params_text, text_js) = text.unzip();
+        let call = Call { id: js::to_json(&args.id, "id")?, params, opts, params_text };
         let req = self.prepare_call(resource, op, &call, cursor)?;
-        Ok((req, call, signal))
+        // The body is the caller's own JSON text: as the JavaScript string it came as.
+        let body = text_js.filter(|_| req.body.is_some() && req.body == call.params_text);
+        Ok((req, call, signal, body))
     }
 
     pub fn prepare_call(
@@ -130,202 +142,267 @@ impl Inner {
 
     /// `resource.op(...)` as a Promise of the parsed answer (with `lastResponse`).
     pub fn call(self: &Rc<Self>, resource: &Resource, op: &Op, args: JsCall) -> Promise {
-        let prepared = self.prepare(resource, op, &args, None);
-        let inner = self.clone();
-        js::promise(async move {
-            let (req, _, signal) = prepared.map_err(|e| js::error(&e, None, None))?;
-            let answer = inner.send(&req, signal.as_ref()).await?;
-            js::define_hidden(&answer.body, "lastResponse", &answer.last_response);
-            Ok(answer.body)
-        })
-    }
-
-    /// Sends `req`, doing what the core's attempt loop says: send, read, wait, done or fail.
-    pub async fn send(&self, req: &Request, signal: Option<&AbortSignal>) -> Result<Answer, JsValue> {
-        let mut attempts = Attempts::new(req, js_sys::Math::random);
-        let mut action = attempts.start();
-        // Why the last attempt got no answer (the error's `cause`).
-        let mut cause = None;
-        loop {
-            action = match action {
-                Action::Send(n) => {
-                    if let Some(s) = signal.filter(|s| s.aborted()) {
-                        return Err(aborted(s.reason()));
-                    }
-                    self.emit(Hook::Request, || js::to_js(&request_event(req, n)));
-                    match self.attempt(req, n, signal, &mut attempts).await {
-                        Ok(Attempted::Answer(a)) => return Ok(a),
-                        Ok(Attempted::Next(next)) => next,
-                        Err(NoAnswer::Aborted(reason)) => return Err(aborted(reason)),
-                        Err(NoAnswer::Timeout(c)) => {
-                            cause = Some(c);
-                            attempts.next(Seen::NoAnswer(Outcome::Timeout))
-                        }
-                        Err(NoAnswer::Network(c)) => {
-                            cause = Some(c);
-                            attempts.next(Seen::NoAnswer(Outcome::Network))
-                        }
-                    }
-                }
-                Action::Wait(ms) => {
-                    sleep(ms, signal).await?;
-                    cause = None;
-                    attempts.next(Seen::Waited)
-                }
-                Action::Fail(f) => return Err(js::error(&f.error, f.raw.as_ref().map(js::to_js), cause)),
-                Action::Read { .. } | Action::Done => unreachable!("asked for within an attempt only"),
-            };
+        match self.prepare(resource, op, &args, None) {
+            Ok((req, _, signal, body)) => self.send(req, signal.as_ref(), body),
+            Err(e) => Promise::reject(&js::error(&e, None, None)),
         }
     }
 
-    /// One attempt, bounded by the request's timeout and the caller's signal (both abort
-    /// this attempt's own controller, which stops `fetch` and the body read).
-    async fn attempt(
-        &self,
-        req: &Request,
-        n: u32,
+    /// Sends `req` with its retries: a Promise of the parsed answer (with `lastResponse`).
+    /// `body`: its body as a JavaScript string, when the caller has one.
+    pub fn send(
+        self: &Rc<Self>,
+        req: Request,
         signal: Option<&AbortSignal>,
-        attempts: &mut Attempts<'_>,
-    ) -> Result<Attempted, NoAnswer> {
-        let controller = AbortController::new().map_err(NoAnswer::Network)?;
-        // `controller.abort(undefined)`: an event listener's event must not become the reason.
-        let stop = js::get(&controller, "abort")
-            .unchecked_into::<js::Bindable>()
-            .bind_first(&controller, &JsValue::UNDEFINED);
-        let timer = js::set_timeout(&stop, req.timeout_ms);
-        if let Some(s) = signal {
-            let _ = s.add_event_listener_with_callback("abort", &stop);
-        }
-        let result = self.exchange(req, n, &controller, attempts).await;
-        js::clear_timeout(&timer);
-        if let Some(s) = signal {
-            let _ = s.remove_event_listener_with_callback("abort", &stop);
-        }
-        result.map_err(|cause| match signal {
-            Some(s) if s.aborted() => NoAnswer::Aborted(s.reason()),
-            _ if controller.signal().aborted() => NoAnswer::Timeout(cause),
-            _ => NoAnswer::Network(cause),
-        })
-    }
-
-    /// `fetch`, then the answer's head and body through the core; rejects when either
-    /// fails or the attempt's controller aborts.
-    async fn exchange(
-        &self,
-        req: &Request,
-        n: u32,
-        controller: &AbortController,
-        attempts: &mut Attempts<'_>,
-    ) -> Result<Attempted, JsValue> {
-        let stop = controller.signal();
-        let started = js::now_ms();
-        // `fetch(url, init)`, headers as a plain object (a wrapper of the `fetch` option may
-        // add to them). Not gloo-net's RequestBuilder: it parses the URL and builds two
-        // Requests per call, measured +30 µs a request (1.33× a raw fetch loop, budget 1.10×).
-        let init = Object::new();
-        js::set(&init, "method", &JsValue::from_str(req.method));
-        let headers = Object::new();
-        for (k, v) in &req.headers {
-            js::set(&headers, k, &self.header_value(v));
-        }
-        js::set(&init, "headers", &headers);
-        if let Some(body) = &req.body {
-            js::set(&init, "body", &JsValue::from_str(body));
-        }
-        js::set(&init, "signal", &stop);
-        // The API never redirects: a redirect is an answer the core refuses, and nothing is
-        // sent to where it points. Node, Deno and workerd give the 3xx itself; browsers an
-        // opaque response of status 0.
-        js::set(&init, "redirect", &js::with_key("manual", JsValue::clone));
+        body: Option<JsValue>,
+    ) -> Promise {
         let url = JsValue::from_str(&req.url);
-        let response = match &self.fetch {
-            None => JsFuture::from(js::global_fetch(&url, &init)?).await?,
-            // Raced with `stop` in case it ignores the signal.
-            Some(f) => raced(Promise::resolve(&f.call2(&JsValue::UNDEFINED, &url, &init)?), &stop).await?,
+        let method = js::with_key(req.method, JsValue::clone);
+        let key = req.idempotency_key.as_deref().map_or(JsValue::UNDEFINED, js::idempotency_key);
+        let body = body.or_else(|| req.body.as_deref().map(JsValue::from_str)).unwrap_or(JsValue::UNDEFINED);
+        let headers = self.headers_of(&req);
+        let timeout_ms = req.timeout_ms;
+        let exchange = Exchange::new(self, req);
+        let signal: &JsValue = match signal {
+            Some(s) => s.as_ref(),
+            None => &JsValue::UNDEFINED,
         };
-        // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
-        let response: web_sys::Response = response.unchecked_into();
-        let status = response.status();
-        let raw_headers = response.headers();
-        let headers = gloo_net::http::Headers::from_raw(raw_headers.clone());
-        let request_id = headers.get("request-id").map(|id| req.redact(&id));
-        let opaque_redirect =
-            status == 0 && js::get(&response, "type").as_string().as_deref() == Some("opaqueredirect");
-        let header = |name: &str| headers.get(name);
-        let mut next = attempts.next(Seen::Head {
-            status,
-            opaque_redirect,
-            request_id: request_id.as_deref(),
-            header: &header,
-        });
-        let mut body = JsValue::UNDEFINED;
-        if let Action::Read { limit, whole } = next {
-            next = match read_body(&response, limit, whole, self.fetch.is_some().then_some(&stop)).await? {
-                None => {
-                    controller.abort();
-                    attempts.next(Seen::Overflow)
-                }
-                Some(text) => {
-                    let shape = if (200..300).contains(&status) {
-                        body = js::json_parse(&text).unwrap_or(JsValue::UNDEFINED);
-                        shape_of(&body, req.page.is_some())
-                    } else {
-                        Shape::Other
-                    };
-                    attempts.next(Seen::Body { shape, text: &|| text.as_string().unwrap_or_default() })
-                }
-            };
-        } else {
-            // Refused without reading: the connection is closed, not drained.
-            controller.abort();
-        }
-        self.emit(Hook::Response, || {
-            js::to_js(&ResponseEvent {
-                request: request_event(req, n),
-                status_code: status,
-                request_id: request_id.as_deref(),
-                elapsed_ms: js::now_ms() - started,
-            })
-        });
-        Ok(match next {
-            Action::Done => {
-                let o = Object::new();
-                js::set(&o, "statusCode", &JsValue::from(status));
-                js::set(&o, "requestId", &request_id.as_deref().map_or(JsValue::NULL, JsValue::from_str));
-                js::set(&o, "headers", &raw_headers);
-                Attempted::Answer(Answer { body, last_response: o.into() })
-            }
-            other => Attempted::Next(other),
-        })
+        send_js(exchange, &url, &method, &headers, &key, &body, timeout_ms, &self.fetch, signal)
     }
 
-    /// `v` as a JavaScript string, from the cache of recent values when it is there.
-    fn header_value(&self, v: &str) -> JsValue {
-        let mut cache = self.header_values.borrow_mut();
-        if let Some((_, js)) = cache.iter().find(|(k, _)| k == v) {
+    /// `req`'s headers but the `Idempotency-Key`, as a JavaScript object, from the cache of
+    /// recent ones when it is there (their values are the client's own: compared by address).
+    fn headers_of(&self, req: &Request) -> JsValue {
+        let list: Vec<_> = req.headers.iter().filter(|(k, _)| *k != "Idempotency-Key").cloned().collect();
+        let same = |a: &[(&str, Rc<str>)]| {
+            a.len() == list.len() && a.iter().zip(&list).all(|(x, y)| x.0 == y.0 && Rc::ptr_eq(&x.1, &y.1))
+        };
+        let mut cache = self.headers.borrow_mut();
+        if let Some((_, js)) = cache.iter().find(|(k, _)| same(k)) {
             return js.clone();
         }
-        let js = JsValue::from_str(v);
-        if cache.len() >= 8 {
+        let headers = Object::new();
+        for (k, v) in &list {
+            js::set(&headers, k, &JsValue::from_str(v));
+        }
+        if cache.len() >= 4 {
             cache.remove(0);
         }
-        cache.push((v.to_string(), js.clone()));
-        js
+        cache.push((list, headers.clone().into()));
+        headers.into()
+    }
+
+    fn has_hooks(&self, hook: Hook) -> bool {
+        self.hooks.borrow().iter().any(|(h, _)| *h == hook)
     }
 
     fn emit(&self, hook: Hook, event: impl FnOnce() -> JsValue) {
-        let hooks = self.hooks.borrow();
-        if !hooks.iter().any(|(h, _)| *h == hook) {
+        if !self.has_hooks(hook) {
             return;
         }
         let event = event();
         // Copied first: a hook may add or remove hooks.
-        let fns: Vec<Function> = hooks.iter().filter(|(h, _)| *h == hook).map(|(_, f)| f.clone()).collect();
-        drop(hooks);
+        let fns: Vec<Function> =
+            self.hooks.borrow().iter().filter(|(h, _)| *h == hook).map(|(_, f)| f.clone()).collect();
         for f in fns {
             // A hook that throws does not change the call.
             let _ = f.call1(&JsValue::UNDEFINED, &event);
         }
+    }
+}
+
+/// What the attempt loop asks `send.js` to do (the codes it compares with; a read is
+/// asked by [`Exchange::head`]'s limit).
+const DONE: u32 = 1;
+const WAIT: u32 = 2;
+const FAIL: u32 = 3;
+
+/// One call's exchange with the API, as `send.js` drives it: the request, the core's
+/// attempt loop ([`Attempts`]) and what the last step said. `send.js` frees it when the
+/// call settles.
+#[wasm_bindgen(skip_typescript)]
+pub struct Exchange {
+    client: Rc<Inner>,
+    attempts: Attempts<Request>,
+    /// The attempt being made (1 for the first; 0 before it).
+    attempt: u32,
+    /// When it was sent (only read when a response hook is listening).
+    started: f64,
+    /// What the attempt loop said last.
+    action: Action,
+    /// Why the last attempt got no answer (the error's `cause`).
+    cause: Option<JsValue>,
+    /// The last answer's request id as JavaScript gets it (`null` without one).
+    request_id: JsValue,
+}
+
+impl Exchange {
+    fn new(client: &Rc<Inner>, req: Request) -> Exchange {
+        Exchange {
+            client: client.clone(),
+            attempts: Attempts::new(req, js_sys::Math::random),
+            attempt: 0,
+            started: 0.0,
+            action: Action::Done,
+            cause: None,
+            request_id: JsValue::NULL,
+        }
+    }
+
+    /// The code of `action` for `send.js`, which is kept for the getters that follow it.
+    fn act(&mut self, action: Action) -> u32 {
+        let code = match action {
+            Action::Read { .. } => 0,
+            Action::Done => DONE,
+            Action::Wait(_) => WAIT,
+            Action::Fail(_) => FAIL,
+            Action::Send(_) => unreachable!("sending() asks for the next attempt"),
+        };
+        self.action = action;
+        code
+    }
+
+    fn request_event(&self) -> RequestEvent<'_> {
+        let req = self.attempts.request();
+        RequestEvent {
+            method: req.method,
+            path: &req.path,
+            attempt: self.attempt,
+            idempotency_key: req.idempotency_key.as_deref(),
+        }
+    }
+
+    /// The answer is read (or refused): the response hook.
+    fn answered(&self) {
+        self.client.emit(Hook::Response, || {
+            js::to_js(&ResponseEvent {
+                request: self.request_event(),
+                status_code: self.attempts.status(),
+                request_id: self.attempts.request_id(),
+                elapsed_ms: js::now_ms() - self.started,
+            })
+        });
+    }
+}
+
+#[wasm_bindgen]
+impl Exchange {
+    /// Before each attempt (the first, or after a wait): the request hook.
+    pub fn sending(&mut self) {
+        let action = if self.attempt == 0 { self.attempts.start() } else { self.attempts.next(Seen::Waited) };
+        if let Action::Send(n) = action {
+            self.attempt = n;
+        }
+        self.cause = None;
+        if self.client.has_hooks(Hook::Response) {
+            self.started = js::now_ms();
+        }
+        self.client.emit(Hook::Request, || js::to_js(&self.request_event()));
+    }
+
+    /// An answer's head: its status, its headers and whether it is a browser's opaque
+    /// redirect (status 0); the headers every answer is asked for come as their values
+    /// (one crossing each fewer), the others are read from `headers` when the core asks.
+    /// Returns how to read the body: at most this many bytes, counted as it streams in, or
+    /// (negative) at once; 0: not at all, the call fails ([`Exchange::error`]).
+    pub fn head(
+        &mut self,
+        status: u16,
+        headers: web_sys::Headers,
+        opaque_redirect: bool,
+        request_id: JsValue,
+        content_length: Option<String>,
+        content_encoding: Option<String>,
+    ) -> f64 {
+        let headers = gloo_net::http::Headers::from_raw(headers);
+        let given = request_id.as_string();
+        let redacted = given.as_deref().map(|id| self.attempts.request().redact(id));
+        // The string JavaScript gave, when nothing was cut from it.
+        self.request_id = match (&given, &redacted) {
+            (Some(g), Some(r)) if g == r => request_id,
+            (_, Some(r)) => JsValue::from_str(r),
+            _ => JsValue::NULL,
+        };
+        let header = |name: &str| match name {
+            "content-length" => content_length.clone(),
+            "content-encoding" => content_encoding.clone(),
+            _ => headers.get(name),
+        };
+        let next = self.attempts.next(Seen::Head {
+            status,
+            opaque_redirect,
+            request_id: redacted.as_deref(),
+            header: &header,
+        });
+        let read = match next {
+            Action::Read { limit, whole: true } => -(limit as f64),
+            Action::Read { limit, whole: false } => limit as f64,
+            _ => {
+                self.answered();
+                0.0
+            }
+        };
+        self.act(next);
+        read
+    }
+
+    /// The body, read within the limit: its text, and for a 2xx `JSON.parse` of it
+    /// (`undefined` when it is not JSON).
+    pub fn body(&mut self, text: JsValue, parsed: &JsValue) -> u32 {
+        let status = self.attempts.status();
+        let list = self.attempts.request().page.is_some();
+        let shape = if (200..300).contains(&status) { shape_of(parsed, list) } else { Shape::Other };
+        let next = self.attempts.next(Seen::Body { shape, text: &|| text.as_string().unwrap_or_default() });
+        self.answered();
+        self.act(next)
+    }
+
+    /// The body went past the limit while it was read.
+    pub fn overflow(&mut self) -> u32 {
+        let next = self.attempts.next(Seen::Overflow);
+        self.answered();
+        self.act(next)
+    }
+
+    /// The attempt got no answer: its timeout fired (`timeout`), or `fetch` or the body read
+    /// failed (`cause`).
+    #[wasm_bindgen(js_name = noAnswer)]
+    pub fn no_answer(&mut self, timeout: bool, cause: JsValue) -> u32 {
+        self.cause = Some(cause);
+        let outcome = if timeout { Outcome::Timeout } else { Outcome::Network };
+        let next = self.attempts.next(Seen::NoAnswer(outcome));
+        self.act(next)
+    }
+
+    /// How long to wait before the next attempt (`WAIT`), in milliseconds.
+    #[wasm_bindgen(getter)]
+    pub fn delay(&self) -> f64 {
+        match self.action {
+            Action::Wait(ms) => ms,
+            _ => 0.0,
+        }
+    }
+
+    /// The error the call ends with (`FAIL`).
+    pub fn error(&mut self) -> JsValue {
+        match std::mem::replace(&mut self.action, Action::Done) {
+            Action::Fail(f) => {
+                let FinalError { error, raw } = *f;
+                js::error(&error, raw.as_ref().map(js::to_js), self.cause.take())
+            }
+            _ => js::error(&ClientError::new(crate::client::ErrorKind::Api, "no error"), None, None),
+        }
+    }
+
+    /// The error of a call the caller's signal aborted, its cause the signal's reason.
+    pub fn aborted(&self, reason: JsValue) -> JsValue {
+        js::error(&ClientError::connection("aborted", 0.0, None), None, Some(reason))
+    }
+
+    /// The last answer's request id, credentials cut out (`null` without one).
+    #[wasm_bindgen(getter, js_name = requestId)]
+    pub fn request_id(&self) -> JsValue {
+        self.request_id.clone()
     }
 }
 
@@ -336,95 +413,6 @@ fn shape_of(body: &JsValue, list: bool) -> Shape {
     } else {
         Shape::Other
     }
-}
-
-/// The body as a JavaScript string: at once with `text()` when the core says `whole` (a
-/// page of 100 charges read chunk by chunk was measured 1.6× a raw fetch loop, budget
-/// 1.15×), else read as a stream and counted, `None` as soon as it passes `limit` (the
-/// stream is cancelled); the bytes stay in JavaScript, decoded chunk by chunk. A Response
-/// without a WHATWG stream (another library's `fetch`) is read with `text()`.
-async fn read_body(
-    response: &web_sys::Response,
-    limit: u64,
-    whole: bool,
-    stop: Option<&AbortSignal>,
-) -> Result<Option<JsValue>, JsValue> {
-    let stream = if whole { JsValue::NULL } else { js::get(response, "body") };
-    if whole || !js::get(&stream, "getReader").is_function() {
-        return wait(response.text()?, stop).await.map(Some);
-    }
-    let reader = stream.unchecked_into::<js::Stream>().get_reader()?;
-    let decoder = js::TextDecoder::new()?;
-    let stream = Object::new();
-    js::set(&stream, "stream", &JsValue::TRUE);
-    let mut text = js_sys::JsString::from("");
-    let mut read = 0u64;
-    loop {
-        let chunk = wait(reader.read(), stop).await?;
-        if js::get(&chunk, "done").is_truthy() {
-            return Ok(Some(text.concat(&decoder.decode()).into()));
-        }
-        let chunk = js::get(&chunk, "value");
-        read += js::get(&chunk, "byteLength").as_f64().unwrap_or(0.0) as u64;
-        if read > limit {
-            // Settled either way (a rejection nobody handles would reach the process).
-            let _ = Promise::all_settled(&js_sys::Array::of1(&reader.cancel()));
-            return Ok(None);
-        }
-        text = text.concat(&decoder.decode_chunk(&chunk, &stream));
-    }
-}
-
-/// `p`, raced with `stop` when given (a `fetch` option that may ignore its signal).
-async fn wait(p: Promise, stop: Option<&AbortSignal>) -> Result<JsValue, JsValue> {
-    match stop {
-        Some(s) => raced(p, s).await,
-        None => JsFuture::from(p).await,
-    }
-}
-
-fn request_event(req: &Request, attempt: u32) -> RequestEvent<'_> {
-    RequestEvent {
-        method: req.method,
-        path: &req.path,
-        attempt,
-        idempotency_key: req.idempotency_key.as_deref(),
-    }
-}
-
-/// The aborted-call error, its cause the signal's reason.
-fn aborted(reason: JsValue) -> JsValue {
-    js::error(&ClientError::connection("aborted", 0.0, None), None, Some(reason))
-}
-
-/// `promise`, or a rejection as soon as `stop` is aborted.
-async fn raced(promise: Promise, stop: &AbortSignal) -> Result<JsValue, JsValue> {
-    let on_abort = Promise::new(&mut |_, reject| {
-        let _ = stop.add_event_listener_with_callback("abort", &reject);
-    });
-    JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &on_abort))).await
-}
-
-/// Waits `ms`, or rejects at once with the aborted-call error when `signal` aborts.
-async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
-    let mut timer = JsValue::UNDEFINED;
-    let mut listener = None;
-    let wait = Promise::new(&mut |resolve, reject| {
-        timer = js::set_timeout(&resolve, ms);
-        if let Some(s) = signal {
-            let _ = s.add_event_listener_with_callback("abort", &reject);
-            listener = Some(reject);
-        }
-    });
-    let result = JsFuture::from(wait).await;
-    if let (Some(s), Some(f)) = (signal, &listener) {
-        let _ = s.remove_event_listener_with_callback("abort", f);
-    }
-    if result.is_err() {
-        js::clear_timeout(&timer);
-        return Err(aborted(signal.map_or(JsValue::UNDEFINED, |s| s.reason())));
-    }
-    Ok(())
 }
 
 /// Per-call options as JSON for the core (`signal` as `true`), and the signal itself.

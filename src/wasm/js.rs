@@ -1,6 +1,5 @@
-//! What the client binding needs from JavaScript beyond web-sys and js-sys: the global
-//! timers, `JSON`, `Promise.then` with plain values, the shared error classes, and the
-//! facts about the runtime.
+//! What the client binding needs from JavaScript beyond web-sys and js-sys: `JSON`, the
+//! shared error classes, property names decoded once, and the facts about the runtime.
 
 use crate::client::{ClientError, Env, Json};
 use js_sys::{Object, Promise, Reflect};
@@ -11,55 +10,20 @@ use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
-    /// The global `setTimeout` (never `window.setTimeout`): a handle in Node, a number elsewhere.
-    #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(handler: &JsValue, ms: f64) -> JsValue;
-    #[wasm_bindgen(js_name = clearTimeout)]
-    pub fn clear_timeout(id: &JsValue);
-
-    /// The global `fetch`, looked up at each call; `catch`: a replaced `fetch` that throws
-    /// is a failed attempt, not an exception through the module.
-    #[wasm_bindgen(js_name = fetch, catch)]
-    pub fn global_fetch(url: &JsValue, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
-
     /// `JSON.parse` of a JavaScript string, which stays in JavaScript.
+    #[cfg(feature = "bench-boundary")]
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     pub fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
-
-    /// A function's `bind(thisArg, firstArg)`.
-    pub type Bindable;
-    #[wasm_bindgen(method, js_name = bind)]
-    pub fn bind_first(this: &Bindable, this_arg: &JsValue, first: &JsValue) -> js_sys::Function;
-
-    /// A WHATWG `ReadableStream` and its default reader (duck-typed: only these methods).
-    pub type Stream;
-    #[wasm_bindgen(method, js_name = getReader, catch)]
-    pub fn get_reader(this: &Stream) -> Result<Reader, JsValue>;
-    pub type Reader;
-    #[wasm_bindgen(method)]
-    pub fn read(this: &Reader) -> Promise;
-    #[wasm_bindgen(method)]
-    pub fn cancel(this: &Reader) -> Promise;
-
-    /// The global `TextDecoder` (UTF-8, invalid bytes replaced).
-    pub type TextDecoder;
-    #[wasm_bindgen(constructor, catch)]
-    pub fn new() -> Result<TextDecoder, JsValue>;
-    #[wasm_bindgen(method, js_name = decode)]
-    pub fn decode_chunk(this: &TextDecoder, chunk: &JsValue, options: &JsValue) -> js_sys::JsString;
-    #[wasm_bindgen(method)]
-    pub fn decode(this: &TextDecoder) -> js_sys::JsString;
-
-    /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
-    pub type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
-    #[wasm_bindgen(method, js_name = catch)]
-    pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
-    #[wasm_bindgen(method, js_name = finally)]
-    pub fn finally_with(this: &Thenable, on_finally: &JsValue) -> Promise;
+    /// `Reflect.set` on an object of this binding's own (no setter can throw): without the
+    /// exception wrapper of `js_sys::Reflect::set`.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn reflect_set(target: &JsValue, key: &JsValue, value: &JsValue) -> bool;
+    /// The global `crypto`, for `randomUUID()` as the JavaScript string it makes.
+    type Crypto;
+    #[wasm_bindgen(method, js_name = randomUUID)]
+    fn random_uuid(this: &Crypto) -> JsValue;
 }
 
 #[wasm_bindgen(raw_module = "./errors.mjs")]
@@ -75,17 +39,23 @@ extern "C" {
 /// (which applies `toJSON`, drops functions and `undefined`, and refuses cycles and BigInt
 /// with an error instead of recursing). `undefined` and `null` are `null`.
 pub fn to_json(value: &JsValue, param: &str) -> Result<Json, ClientError> {
+    to_json_text(value, param).map(|(json, _)| json)
+}
+
+/// [`to_json`], and the JSON text it was read from, as a string and as the JavaScript string
+/// (`None` for `null`, a string, or a value `JSON.stringify` gives no text for).
+pub fn to_json_text(value: &JsValue, param: &str) -> Result<(Json, Option<(String, JsValue)>), ClientError> {
     if value.is_undefined() || value.is_null() {
-        return Ok(Json::Null);
+        return Ok((Json::Null, None));
     }
     if let Some(s) = value.as_string() {
-        return Ok(Json::String(s));
+        return Ok((Json::String(s), None));
     }
     let unreadable = || ClientError::invalid(param, format!("{param} could not be serialised as JSON"));
     let text = json_stringify(value).map_err(|_| unreadable())?;
     match text.as_string() {
-        Some(t) => serde_json::from_str(&t).map_err(|_| unreadable()),
-        None => Ok(Json::Null),
+        Some(t) => serde_json::from_str(&t).map(|json| (json, Some((t, text)))).map_err(|_| unreadable()),
+        None => Ok((Json::Null, None)),
     }
 }
 
@@ -98,6 +68,7 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 /// plus `raw` (the server's body, credentials cut out) and `cause` when given.
 pub fn error(e: &ClientError, raw: Option<JsValue>, cause: Option<JsValue>) -> JsValue {
     let fields = to_js(e);
+    let fields = if fields.is_object() { fields } else { Object::new().into() };
     if let Some(raw) = raw {
         set(&fields, "raw", &raw);
     }
@@ -117,13 +88,6 @@ thread_local! {
     /// Property names as JavaScript strings, each decoded once: a fresh key string per
     /// `Reflect.set` made the sets 5 % of a call (measured with --cpu-prof, 14 per request).
     static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
-    /// `{ value, configurable: true }`, reused by `define_hidden` (one object and two sets
-    /// fewer per call, measured ~1 µs).
-    static HIDDEN: Object = {
-        let d = Object::new();
-        let _ = Reflect::set(&d, &JsValue::from_str("configurable"), &JsValue::TRUE);
-        d
-    };
 }
 
 /// `key` as a JavaScript string, from the cache of property names.
@@ -141,9 +105,10 @@ pub fn with_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
     })
 }
 
+/// `target[key] = value` on an object this binding made.
 pub fn set(target: &JsValue, key: &'static str, value: &JsValue) {
     with_key(key, |k| {
-        let _ = Reflect::set(target, k, value);
+        reflect_set(target, k, value);
     })
 }
 
@@ -151,33 +116,48 @@ pub fn get(target: &JsValue, key: &'static str) -> JsValue {
     with_key(key, |k| Reflect::get(target, k).unwrap_or(JsValue::UNDEFINED))
 }
 
-/// A property that `JSON.stringify` and `Object.keys` do not see.
-pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
-    if !target.is_object() {
-        return;
-    }
-    HIDDEN.with(|d| {
-        set(d, "value", value);
-        with_key(key, |k| {
-            let _ = Reflect::define_property(target.unchecked_ref::<Object>(), k, d);
-        });
-        // Not kept alive by the shared descriptor.
-        set(d, "value", &JsValue::UNDEFINED);
-    })
+thread_local! {
+    /// The last `Idempotency-Key` made, also as the JavaScript string it came as.
+    static LAST_KEY: RefCell<(String, JsValue)> = const { RefCell::new((String::new(), JsValue::UNDEFINED)) };
 }
 
 /// A fresh `Idempotency-Key`: `crypto.randomUUID()`, or a version-4 UUID from
 /// `crypto.getRandomValues` where `randomUUID` is missing (a page outside a secure context).
 pub fn new_idempotency_key() -> String {
-    let crypto = get(&js_sys::global(), "crypto");
-    if get(&crypto, "randomUUID").is_function() {
-        return crypto.unchecked_into::<web_sys::Crypto>().random_uuid();
+    thread_local! {
+        /// The global `crypto`, and whether it has `randomUUID` (looked up once).
+        static CRYPTO: (JsValue, bool) = {
+            let crypto = get(&js_sys::global(), "crypto");
+            let has_uuid = get(&crypto, "randomUUID").is_function();
+            (crypto, has_uuid)
+        };
     }
-    let mut bytes = [0u8; 16];
-    if crypto.is_object() {
-        let _ = crypto.unchecked_into::<web_sys::Crypto>().get_random_values_with_u8_array(&mut bytes);
-    }
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    CRYPTO.with(|(crypto, has_uuid)| {
+        if *has_uuid {
+            let js = crypto.unchecked_ref::<Crypto>().random_uuid();
+            let key = js.as_string().unwrap_or_default();
+            LAST_KEY.with(|k| *k.borrow_mut() = (key.clone(), js));
+            return key;
+        }
+        let mut bytes = [0u8; 16];
+        if crypto.is_object() {
+            let _ = crypto.unchecked_ref::<web_sys::Crypto>().get_random_values_with_u8_array(&mut bytes);
+        }
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    })
+}
+
+/// `key` as a JavaScript string: the one it was made from when [`new_idempotency_key`] just
+/// made it.
+pub fn idempotency_key(key: &str) -> JsValue {
+    LAST_KEY.with(|k| {
+        let k = k.borrow();
+        if k.0 == key {
+            k.1.clone()
+        } else {
+            JsValue::from_str(key)
+        }
+    })
 }
 
 /// Which runtime this is (for the client user-agent header) and whether it is a browser

@@ -1,62 +1,44 @@
-//! Lists: the request `qp.charges.list(params)` returns (awaiting it gives the first page,
-//! `for await` walks every item, `toArray({ max })` collects them), its pages, and the
-//! iterator of a walk. The walk, the cursors, the end of a list and `toArray`'s bound are
-//! decided by `client::page`; this file fetches what it asks for.
+//! Lists: what `qp.charges.list(params)` hands to `list.js`, whose JavaScript objects users
+//! get (the list request: awaiting it gives the first page, `for await` walks every item,
+//! `toArray({ max })` collects them; its pages; the iterator of a walk). The walk, the
+//! cursors, the end of a list, the circles refused and `toArray`'s bound are decided by
+//! `client::page`; this file fetches what it asks for.
 //!
-//! Nothing Rust holds refers back to a JavaScript object that holds Rust (a `Page` or a
-//! `ListRequest`): each answer is kept as its data, and a fresh `Page` is made for whoever
-//! asks. So the collector frees every list, page and iterator that JavaScript drops, with
-//! no `free()`.
+//! No Rust object here holds a page's items or any object of the caller's: a JavaScript object
+//! that Rust refers to lives until a full garbage collection has run the finaliser of what
+//! holds it (PERFORMANCE.md: lists), so the items live in the JavaScript objects of list.js
+//! and die with them.
 
 use super::fetch::{Inner, JsCall};
 use super::js;
-use crate::client::page::{self, PageInfo, Step, Which};
+use crate::client::page::{self, PageInfo, Trail, Which};
 use crate::client::request::Call;
 use crate::client::schema::{Op, Resource};
 use crate::client::{ClientError, Request};
 use js_sys::{Array, Object, Promise};
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use wasm_bindgen_futures::JsFuture;
 use web_sys::AbortSignal;
 
+#[wasm_bindgen(module = "/src/wasm/list.js")]
+extern "C" {
+    /// The list request users get for a list call.
+    #[wasm_bindgen(js_name = listRequest)]
+    fn list_request(call: ListCall) -> JsValue;
+}
+
 /// What every page of one list call needs to fetch its neighbours.
-pub(crate) struct ListCall {
+struct ListState {
     client: Rc<Inner>,
     resource: &'static Resource,
     op: &'static Op,
     call: Call,
     signal: Option<AbortSignal>,
-}
-
-/// The first page: not asked for yet, being fetched (a Promise of `undefined` that awaits
-/// share), or fetched.
-enum First {
-    Idle,
-    Loading(Promise),
-    Ready(Rc<PageData>),
-}
-
-/// One list call: validated when made, sent on first use, its first page fetched once.
-pub(crate) struct ListState {
-    list: Rc<ListCall>,
+    /// The first page's request, or why the call is refused (validated when made).
     first: Result<Request, ClientError>,
-    first_page: RefCell<First>,
-}
-
-/// What a page holds.
-pub(crate) struct PageData {
-    data: Array,
-    info: PageInfo,
-    last_response: JsValue,
-}
-
-impl PageData {
-    fn empty() -> Rc<PageData> {
-        Rc::new(PageData { data: Array::new(), info: PageInfo::default(), last_response: JsValue::NULL })
-    }
 }
 
 /// An item's id as a cursor (`String(id)`).
@@ -65,309 +47,168 @@ fn id_of(item: &JsValue) -> Option<String> {
     id.as_string().or_else(|| id.as_f64().map(crate::client::fmt_num))
 }
 
-impl ListCall {
-    async fn load(&self, req: &Request) -> Result<Rc<PageData>, JsValue> {
-        let answer = self.client.send(req, self.signal.as_ref()).await?;
+impl ListState {
+    /// The page `req` asks for, after the chain `from`: its items, its place in the list and
+    /// its `lastResponse`.
+    async fn load(&self, req: Request, from: &Trail) -> Result<(Array, PageInfo, JsValue), JsValue> {
+        let (page, secret) = (req.page.clone(), req.auth.secret().to_string());
+        let body = JsFuture::from(self.client.send(req, self.signal.as_ref(), None)).await?;
         // The core accepted it as a list object: `data` is an array.
-        let data: Array = js::get(&answer.body, "data").unchecked_into();
-        let server = [js::get(&answer.body, "has_more"), js::get(&answer.body, "hasMore")]
-            .into_iter()
-            .find_map(|v| v.as_bool());
+        let data: Array = js::get(&body, "data").unchecked_into();
+        let server =
+            [js::get(&body, "has_more"), js::get(&body, "hasMore")].into_iter().find_map(|v| v.as_bool());
         let n = data.length();
         let (first_id, last_id) =
             if n > 0 { (id_of(&data.get(0)), id_of(&data.get(n - 1))) } else { (None, None) };
-        let info = PageInfo::new(req.page.as_ref(), n, server, first_id, last_id, &[req.auth.secret()])
+        let info = PageInfo::new(page.as_ref(), n, server, first_id, last_id, from, &[&secret])
             .map_err(|e| js::error(&e, None, None))?;
-        Ok(Rc::new(PageData { data, info, last_response: answer.last_response }))
+        Ok((data, info, js::get(&body, "lastResponse")))
     }
 
-    /// The page at `cursor` (`None`: that side is known to be empty, no request).
-    async fn load_at(&self, cursor: Option<page::Cursor>) -> Result<Rc<PageData>, JsValue> {
+    /// The page at `cursor` after the chain `from` (`None`: that side is known to be empty,
+    /// no request).
+    async fn load_at(
+        &self,
+        cursor: Option<page::Cursor>,
+        from: &Trail,
+    ) -> Result<(Array, PageInfo, JsValue), JsValue> {
         match cursor {
-            None => Ok(PageData::empty()),
+            None => Ok((Array::new(), PageInfo::default(), JsValue::NULL)),
             Some(c) => {
                 let req = self
                     .client
                     .prepare_call(self.resource, self.op, &self.call, Some(c))
                     .map_err(|e| js::error(&e, None, None))?;
-                self.load(&req).await
+                self.load(req, from).await
             }
         }
     }
-
-    fn page(self: &Rc<Self>, data: Rc<PageData>) -> JsValue {
-        Page { list: self.clone(), page: data }.into()
-    }
 }
 
-impl ListState {
-    /// The first page, fetched once; a failure is forgotten so that a later await tries again.
-    async fn first(self: &Rc<Self>) -> Result<Rc<PageData>, JsValue> {
-        loop {
-            let pending = match &*self.first_page.borrow() {
-                First::Ready(p) => return Ok(p.clone()),
-                First::Loading(p) => Some(p.clone()),
-                First::Idle => None,
-            };
-            match pending {
-                Some(p) => {
-                    JsFuture::from(p).await?;
-                }
-                None => {
-                    let st = self.clone();
-                    let p = js::promise(async move {
-                        let loaded = match &st.first {
-                            Ok(req) => st.list.load(req).await,
-                            Err(e) => Err(js::error(e, None, None)),
-                        };
-                        let (state, result) = match loaded {
-                            Ok(data) => (First::Ready(data), Ok(JsValue::UNDEFINED)),
-                            Err(e) => (First::Idle, Err(e)),
-                        };
-                        *st.first_page.borrow_mut() = state;
-                        result
-                    });
-                    *self.first_page.borrow_mut() = First::Loading(p);
-                }
-            }
-        }
-    }
-
-    /// A Promise of a new `Page` of the first page.
-    fn first_page(self: &Rc<Self>) -> Promise {
-        if let First::Ready(p) = &*self.first_page.borrow() {
-            return Promise::resolve(&self.list.page(p.clone()));
-        }
-        let st = self.clone();
-        js::promise(async move {
-            let data = st.first().await?;
-            Ok(st.list.page(data))
-        })
-    }
-}
-
-/// `qp.charges.list(params)`: a Promise of the first page that is also an async iterable
-/// of every item.
-#[wasm_bindgen(skip_typescript)]
-pub struct ListRequest {
-    state: Rc<ListState>,
-}
-
-impl ListRequest {
-    pub(crate) fn new(
-        client: &Rc<Inner>,
-        resource: &'static Resource,
-        op: &'static Op,
-        params: JsValue,
-        opts: JsValue,
-    ) -> ListRequest {
-        let args = JsCall { params, opts, ..JsCall::default() };
-        let (first, call, signal) = match client.prepare(resource, op, &args, None) {
-            Ok((req, call, signal)) => (Ok(req), call, signal),
-            Err(e) => (Err(e), Call::default(), None),
-        };
-        let list = Rc::new(ListCall { client: client.clone(), resource, op, call, signal });
-        ListRequest { state: Rc::new(ListState { list, first, first_page: RefCell::new(First::Idle) }) }
-    }
-}
-
-#[wasm_bindgen]
-impl ListRequest {
-    pub fn then(&self, on_fulfilled: JsValue, on_rejected: JsValue) -> Promise {
-        self.state.first_page().unchecked_ref::<js::Thenable>().then_with(&on_fulfilled, &on_rejected)
-    }
-
-    pub fn catch(&self, on_rejected: JsValue) -> Promise {
-        self.state.first_page().unchecked_ref::<js::Thenable>().catch_with(&on_rejected)
-    }
-
-    pub fn finally(&self, on_finally: JsValue) -> Promise {
-        self.state.first_page().unchecked_ref::<js::Thenable>().finally_with(&on_finally)
-    }
-
-    /// A walk over every item (the facade makes it `[Symbol.asyncIterator]`).
-    pub fn iterate(&self) -> ListIterator {
-        ListIterator::new(self.state.clone())
-    }
-
-    /// Up to `max` items (required, at most 10,000).
-    #[wasm_bindgen(js_name = toArray)]
-    pub fn to_array(&self, opts: JsValue) -> Promise {
-        let max = js::to_json(&opts, "opts").and_then(|o| page::to_array_max(&o));
-        let walk = Walker::new(self.state.clone());
-        js::promise(async move {
-            let max = max.map_err(|e| js::error(&e, None, None))?;
-            let out = Array::new();
-            while out.length() < max {
-                match walk.step().await? {
-                    Some(item) => out.push(&item),
-                    None => break,
-                };
-            }
-            Ok(out.into())
-        })
-    }
-}
-
-/// A page of a list.
-#[wasm_bindgen(skip_typescript)]
-pub struct Page {
-    list: Rc<ListCall>,
-    page: Rc<PageData>,
-}
-
-#[wasm_bindgen]
-impl Page {
-    #[wasm_bindgen(getter)]
-    pub fn object(&self) -> String {
-        "list".into()
-    }
-
-    #[wasm_bindgen(getter)]
-    pub fn data(&self) -> Array {
-        self.page.data.clone()
-    }
-
-    #[wasm_bindgen(getter, js_name = hasMore)]
-    pub fn has_more(&self) -> bool {
-        self.page.info.has_more
-    }
-
-    /// `{ statusCode, requestId, headers }` of the answer this page came from (`null` for an
-    /// empty page that needed no request).
-    #[wasm_bindgen(getter, js_name = lastResponse)]
-    pub fn last_response(&self) -> JsValue {
-        self.page.last_response.clone()
-    }
-
-    /// The page after this one's last item (older items); empty when there is none.
-    #[wasm_bindgen(js_name = nextPage)]
-    pub fn next_page(&self) -> Promise {
-        self.neighbour(Which::Next)
-    }
-
-    /// The page before this one's first item (newer items); empty when there is none.
-    #[wasm_bindgen(js_name = previousPage)]
-    pub fn previous_page(&self) -> Promise {
-        self.neighbour(Which::Previous)
-    }
-
-    #[wasm_bindgen(js_name = toJSON)]
-    pub fn to_json(&self) -> JsValue {
-        let o = Object::new();
-        js::set(&o, "object", &JsValue::from_str("list"));
-        js::set(&o, "data", &self.page.data);
-        js::set(&o, "hasMore", &JsValue::from(self.page.info.has_more));
-        o.into()
-    }
-}
-
-impl Page {
-    fn neighbour(&self, which: Which) -> Promise {
-        let (list, cursor) = (self.list.clone(), self.page.info.neighbour(which));
-        js::promise(async move {
-            let data = list.load_at(cursor).await?;
-            Ok(list.page(data))
-        })
-    }
-}
-
-/// A walk in progress: the core's `Walk` and the page it is in.
-struct Walker {
-    list: Rc<ListState>,
-    walk: RefCell<page::Walk>,
-    data: RefCell<Array>,
-}
-
-impl Walker {
-    fn new(list: Rc<ListState>) -> Rc<Walker> {
-        Rc::new(Walker { list, walk: RefCell::new(page::Walk::default()), data: RefCell::new(Array::new()) })
-    }
-
-    fn load(&self, p: &PageData) {
-        *self.data.borrow_mut() = p.data.clone();
-        self.walk.borrow_mut().loaded(p.info.clone());
-    }
-
-    /// The next item of the current page, without waiting: `None` when the walk has to
-    /// fetch (or find the end) first.
-    fn ready(&self) -> Option<JsValue> {
-        let i = self.walk.borrow_mut().ready()?;
-        Some(self.data.borrow().get(i))
-    }
-
-    /// The next item, fetching the next page only when this one is used up.
-    async fn step(&self) -> Result<Option<JsValue>, JsValue> {
-        loop {
-            let step = self.walk.borrow_mut().next_step();
-            let page = match step {
-                Step::Item(i) => return Ok(Some(self.data.borrow().get(i))),
-                Step::End => return Ok(None),
-                Step::First => self.list.first().await?,
-                Step::Fetch(c) => self.list.list.load_at(Some(c)).await?,
-            };
-            self.load(&page);
-        }
-    }
-}
-
-/// The async iterator of a list's items. Calls to `next()` are queued, so concurrent
-/// calls each get their own item, in order.
-#[wasm_bindgen(skip_typescript)]
-pub struct ListIterator {
-    walk: Rc<Walker>,
-    /// The last `next()` that had to wait (a page load), and how many such are unsettled:
-    /// while any is, later calls queue behind it.
-    queue: RefCell<Promise>,
-    waiting: Rc<Cell<u32>>,
-}
-
-fn result(done: bool, value: &JsValue) -> JsValue {
+/// A loaded page as list.js takes it: `{ data, hasMore, lastResponse, state }` (`state`: its
+/// [`PageState`]).
+fn page_of((data, info, last_response): (Array, PageInfo, JsValue)) -> JsValue {
     let o = Object::new();
-    js::set(&o, "done", &JsValue::from(done));
-    js::set(&o, "value", value);
+    js::set(&o, "hasMore", &JsValue::from(info.has_more));
+    js::set(&o, "data", &data);
+    js::set(&o, "lastResponse", &last_response);
+    js::set(&o, "state", &PageState { info }.into());
     o.into()
 }
 
-impl ListIterator {
-    fn new(list: Rc<ListState>) -> ListIterator {
-        ListIterator {
-            walk: Walker::new(list),
-            queue: RefCell::new(Promise::resolve(&JsValue::UNDEFINED)),
-            waiting: Rc::new(Cell::new(0)),
-        }
-    }
+/// One list call, validated when made: what its list request, pages and walks fetch with.
+#[wasm_bindgen(skip_typescript)]
+pub struct ListCall {
+    state: Rc<ListState>,
+}
+
+/// A page's place in its list: the core's [`PageInfo`].
+#[wasm_bindgen(skip_typescript)]
+pub struct PageState {
+    info: PageInfo,
+}
+
+/// A list request for `resource.op(params, opts)` (list.js's object).
+pub(crate) fn list(
+    client: &Rc<Inner>,
+    resource: &'static Resource,
+    op: &'static Op,
+    params: JsValue,
+    opts: JsValue,
+) -> JsValue {
+    let args = JsCall { params, opts, ..JsCall::default() };
+    let (first, call, signal) = match client.prepare(resource, op, &args, None) {
+        Ok((req, call, signal, _)) => (Ok(req), call, signal),
+        Err(e) => (Err(e), Call::default(), None),
+    };
+    let state = ListState { client: client.clone(), resource, op, call, signal, first };
+    list_request(ListCall { state: Rc::new(state) })
 }
 
 #[wasm_bindgen]
-impl ListIterator {
-    pub fn next(&self) -> Promise {
-        // Most items are in the page at hand: answered at once (measured: a walk of 5,000
-        // items 1.39× a raw loop when every item went through a future, budget 1.15×).
-        if self.waiting.get() == 0 {
-            if let Some(v) = self.walk.ready() {
-                return Promise::resolve(&result(false, &v));
-            }
-        }
-        let before = self.queue.borrow().clone();
-        let (walk, waiting) = (self.walk.clone(), self.waiting.clone());
-        waiting.set(waiting.get() + 1);
-        let p = js::promise(async move {
-            let _ = JsFuture::from(before).await;
-            let step = walk.step().await;
-            waiting.set(waiting.get() - 1);
-            Ok(match step? {
-                Some(v) => result(false, &v),
-                None => result(true, &JsValue::UNDEFINED),
-            })
-        });
-        *self.queue.borrow_mut() = p.clone();
-        p
+impl ListCall {
+    /// A Promise of the first page (its request made again on each call: list.js keeps it).
+    pub fn first(&self) -> Promise {
+        let st = self.state.clone();
+        js::promise(async move {
+            let req = st.first.clone().map_err(|e| js::error(&e, None, None))?;
+            Ok(page_of(st.load(req, &Trail::default()).await?))
+        })
     }
 
-    #[wasm_bindgen(js_name = return)]
-    pub fn finish(&self, value: JsValue) -> Promise {
-        self.walk.walk.borrow_mut().stop();
-        Promise::resolve(&result(true, &value))
+    /// A Promise of the page after (`which` 0) or before (1) the page `of`.
+    pub fn neighbour(&self, of: &PageState, which: u32) -> Promise {
+        let which = if which == 0 { Which::Next } else { Which::Previous };
+        let (st, cursor, from) = (self.state.clone(), of.info.neighbour(which), of.info.trail_towards(which));
+        js::promise(async move { Ok(page_of(st.load_at(cursor, &from).await?)) })
+    }
+
+    /// A new walk over every item.
+    pub fn walk(&self) -> Walker {
+        Walker { list: self.state.clone(), walk: Rc::default(), onward: RefCell::new(None) }
+    }
+
+    /// `toArray`'s `max` (required, at most 10,000), or the error saying why not.
+    #[wasm_bindgen(js_name = toArrayMax)]
+    pub fn to_array_max(&self, opts: &JsValue) -> Result<u32, JsValue> {
+        js::to_json(opts, "opts").and_then(|o| page::to_array_max(&o)).map_err(|e| js::error(&e, None, None))
+    }
+}
+
+/// Where a walk's next item comes from (`Walker::step`): an index of the page at hand, or
+/// one of these.
+const FIRST: i32 = -1;
+const FETCH: i32 = -2;
+const END: i32 = -3;
+
+/// A walk in progress: the core's [`page::Walk`]; list.js holds the items of its page.
+#[wasm_bindgen(skip_typescript)]
+pub struct Walker {
+    list: Rc<ListState>,
+    walk: Rc<RefCell<page::Walk>>,
+    /// The cursor of the page to fetch next (`FETCH`).
+    onward: RefCell<Option<page::Cursor>>,
+}
+
+#[wasm_bindgen]
+impl Walker {
+    /// The next item's index if it is in the page at hand, else -1 (nothing changes).
+    pub fn ready(&self) -> i32 {
+        self.walk.borrow_mut().ready().map_or(-1, |i| i as i32)
+    }
+
+    /// The next item's index, or what the walk needs first: the list's first page (`FIRST`,
+    /// then [`Walker::loaded`]), the next page ([`Walker::fetch`]), or nothing more (`END`).
+    pub fn step(&self) -> i32 {
+        match self.walk.borrow_mut().next_step() {
+            page::Step::Item(i) => i as i32,
+            page::Step::First => FIRST,
+            page::Step::Fetch(c) => {
+                *self.onward.borrow_mut() = Some(c);
+                FETCH
+            }
+            page::Step::End => END,
+        }
+    }
+
+    /// The first page, as the list request fetched it.
+    pub fn loaded(&self, page: &PageState) {
+        self.walk.borrow_mut().loaded(page.info.clone());
+    }
+
+    /// A Promise of the items of the page the walk goes to next (`FETCH`).
+    pub fn fetch(&self) -> Promise {
+        let (cursor, from) = (self.onward.borrow_mut().take(), self.walk.borrow().trail());
+        let (list, walk) = (self.list.clone(), self.walk.clone());
+        js::promise(async move {
+            let (data, info, _) = list.load_at(cursor, &from).await?;
+            walk.borrow_mut().loaded(info);
+            Ok(data.into())
+        })
+    }
+
+    /// Ends the walk (the iterator's `return()`).
+    pub fn stop(&self) {
+        self.walk.borrow_mut().stop();
     }
 }

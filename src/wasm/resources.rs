@@ -3,7 +3,7 @@
 //! arguments to the core with the family's and the operation's declarations.
 
 use super::fetch::{Inner, JsCall};
-use super::list::ListRequest;
+use super::list;
 use crate::client::resources::{self, families};
 use js_sys::Promise;
 use std::rc::Rc;
@@ -21,8 +21,8 @@ macro_rules! method {
                 &self,
                 #[wasm_bindgen(unchecked_optional_param_type = $params)] params: JsValue,
                 #[wasm_bindgen(unchecked_optional_param_type = ListOptions)] opts: JsValue,
-            ) -> ListRequest {
-                ListRequest::new(&self.client, &resources::$family::RESOURCE, &resources::$family::list, params, opts)
+            ) -> JsValue {
+                list::list(&self.client, &resources::$family::RESOURCE, &resources::$family::list, params, opts)
             }
         }
     };

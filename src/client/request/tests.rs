@@ -11,7 +11,7 @@ fn cfg(opts: &str) -> Result<Config, ClientError> {
 fn prep(c: &Config, res: &str, op: &str, args: &str) -> Result<Request, ClientError> {
     let a = parse(args).unwrap();
     let at = |i: usize| a.get(i).cloned().unwrap_or(Json::Null);
-    let call = Call { id: at(0), params: at(1), opts: at(2) };
+    let call = Call { id: at(0), params: at(1), opts: at(2), ..Call::default() };
     let res = resources::find(res).unwrap();
     c.prepare(res, res.op(op).unwrap(), &call, None, || "07070707-0707-4707-8707-070707070707".into())
 }
@@ -162,7 +162,7 @@ fn mangled_inputs_never_panic() {
             ("markets", "ticker"),
             ("events", "test"),
         ] {
-            let call = Call { id: j.clone(), params: j.clone(), opts: j.clone() };
+            let call = Call { id: j.clone(), params: j.clone(), opts: j.clone(), ..Call::default() };
             let res = resources::find(res).unwrap();
             let _ = c.prepare(res, res.op(op).unwrap(), &call, None, String::new);
         }
@@ -599,4 +599,22 @@ fn no_source_message_is_written_with_debug_formatting_or_escaped_braces() {
             }
         }
     }
+}
+
+#[test]
+fn a_body_is_the_callers_json_text_when_validation_leaves_it_as_it_is() {
+    let c = cfg(r#"{"apiKey":"sk_test"}"#).unwrap();
+    let res = resources::find("charges").unwrap();
+    let prep_text = |params: &str, text: &str| {
+        let call = Call { params: parse(params).unwrap(), params_text: Some(text.into()), ..Call::default() };
+        c.prepare(res, res.op("create").unwrap(), &call, None, String::new).unwrap().body
+    };
+    // The text as JSON.stringify wrote it (an exponent JavaScript prints its own way) is sent as is.
+    let text = r#"{"amount":1e+21,"currency":"USD","externalOrderId":"o1","cbUrl":"http://127.0.0.1/cb","redirectUrl":"https://shop.example/done"}"#;
+    let params = text.replace("1e+21", "1000000000000000000000");
+    assert_eq!(prep_text(&params, text).as_deref(), Some(text));
+    // Without a text, or when validation changed the value, the value is serialised.
+    let call = Call { params: parse(CREATE).unwrap(), ..Call::default() };
+    let body = c.prepare(res, res.op("create").unwrap(), &call, None, String::new).unwrap().body.unwrap();
+    assert_eq!(parse(&body).unwrap(), parse(CREATE).unwrap());
 }
