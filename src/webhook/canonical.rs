@@ -10,8 +10,10 @@
 //! keeps its first position with its last value). The parser keeps an explicit stack, so
 //! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use super::number::{self, Number};
-use std::fmt;
+use core::fmt;
 
 /// Deepest nesting accepted. `JSON.stringify` itself overflows V8's stack a few thousand
 /// levels down, so no sender can sign anything deeper.
@@ -86,7 +88,7 @@ impl fmt::Display for PayloadError {
     }
 }
 
-impl std::error::Error for PayloadError {}
+impl core::error::Error for PayloadError {}
 
 /// The string the signature covers (without the `&key=` suffix), as UTF-8 bytes.
 pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {
@@ -141,7 +143,7 @@ impl Canonical {
     /// The top-level `createdAt` as the signing string shows it (a string's text, a
     /// number's digits), if kept and valid UTF-8.
     pub fn created_at(&self) -> Option<&str> {
-        self.created_at.and_then(|(a, b)| std::str::from_utf8(&self.text[a..b]).ok())
+        self.created_at.and_then(|(a, b)| core::str::from_utf8(&self.text[a..b]).ok())
     }
 
     /// The signing string of an event that JavaScript parsed already, given as its top-level

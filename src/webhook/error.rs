@@ -1,8 +1,10 @@
 //! Why a webhook was not accepted. The codes are the JS API's `QbitPaySignatureError.code`;
 //! `InvalidArgument` is a mistake in the call itself (the JS API throws a `TypeError`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use super::canonical::PayloadError;
-use std::fmt;
+use core::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureErrorCode {
@@ -63,4 +65,4 @@ impl fmt::Display for SignatureError {
     }
 }
 
-impl std::error::Error for SignatureError {}
+impl core::error::Error for SignatureError {}

@@ -2,6 +2,8 @@
 //! `Number.prototype.toString` (shortest round-trip digits, ECMAScript's choice of fixed or
 //! exponent notation, `-0` as `0`).
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// What [`write`] produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Number {
@@ -163,16 +165,18 @@ fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
 /// `String` of it (`spec`: `ryu-js` on the host, JavaScript's own in the wasm modules).
 mod host {
     use super::Number;
+    #[allow(unused_imports)]
+    use crate::prelude::*;
 
     #[cfg(not(all(target_arch = "wasm32", feature = "js-numbers")))]
     fn parse(lit: &[u8]) -> f64 {
-        std::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN)
+        core::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN)
     }
 
     #[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
     fn parse(lit: &[u8]) -> f64 {
         // A literal that `scan` accepted is ASCII.
-        std::str::from_utf8(lit).map_or(f64::NAN, crate::spec::host::number)
+        core::str::from_utf8(lit).map_or(f64::NAN, crate::spec::host::number)
     }
 
     pub fn print(lit: &[u8], negative: bool, out: &mut Vec<u8>) -> Number {

@@ -7,6 +7,8 @@
 //! of the JavaScript object into a [`Value`] (running `JSON.stringify` on objects); the rules
 //! are applied here.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use super::canonical::Canonical;
 use super::error::SignatureError;
 use super::verify::Delivery;
@@ -54,7 +56,7 @@ impl Delivery for &ParsedEvent {
         let mut numbers = numbers.iter();
         let mut members = Vec::with_capacity(self.members.len());
         for (key, value) in &self.members {
-            let name = || std::str::from_utf8(key).unwrap_or("(a key with a lone surrogate)");
+            let name = || core::str::from_utf8(key).unwrap_or("(a key with a lone surrogate)");
             let (text, dropped): (&[u8], bool) = match value {
                 Value::String(s) => (s.as_bytes(), s.is_empty()),
                 Value::Number(_) => (numbers.next().map_or(&b""[..], |s| s.as_bytes()), false),

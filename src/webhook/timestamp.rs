@@ -2,6 +2,8 @@
 //! epoch, for the `maxAgeSeconds` check; and the reverse, for the sandbox's events.
 //! By hand: the `time` crate's RFC 3339 parser adds 4.7 KB gzip to the webhook module, whose ceiling is 35 KB.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 /// Milliseconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, or a plain number of
 /// milliseconds. `None` for anything else.
 pub fn parse_millis(text: &str) -> Option<f64> {

@@ -2,11 +2,14 @@
 //! binding, the sandbox and the tests all call [`verify`]; the JavaScript facade only
 //! converts its arguments and maps the error code to `QbitPaySignatureError`.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use super::canonical::{canonicalise, Canonical};
 use super::digest::Algorithm;
 use super::error::{SignatureError, SignatureErrorCode as Code};
 use super::number::count;
 use super::timestamp::parse_millis;
+use crate::spec::trunc;
 use subtle::ConstantTimeEq;
 
 /// Bodies above this are refused before any parsing (1 MiB; events are a few KB).
@@ -45,7 +48,7 @@ impl VerifyOptions {
         let algorithm = parse_algorithm(algorithm)?;
         let max_bytes = match max_bytes {
             None => DEFAULT_MAX_BYTES,
-            Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 9007199254740991.0 => n as usize,
+            Some(n) if n >= 1.0 && trunc(n) == n && n <= 9007199254740991.0 => n as usize,
             Some(_) => return Err(SignatureError::argument("options.maxBytes must be a positive integer")),
         };
         if max_age_seconds.is_some_and(|s| !(s >= 0.0 && s.is_finite())) {
@@ -264,11 +267,11 @@ pub fn verify(
                 // (whole seconds: integer formatting keeps float printing out of the module)
                 [
                     "the event's createdAt is ",
-                    &count(age.abs().trunc()),
+                    &count(trunc(age.abs())),
                     " s ",
                     when,
                     ", beyond maxAgeSeconds (",
-                    &count(max_age.trunc()),
+                    &count(trunc(max_age)),
                     ")",
                 ]
                 .concat(),
