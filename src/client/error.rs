@@ -244,10 +244,14 @@ impl Redactor {
         for secret in secrets.iter().filter(|s| s.len() >= 4) {
             r.forms.extend(forms(secret));
             let n = secret.len().min(REDACTED_RUN);
-            r.windows.extend(secret.as_bytes().windows(n).map(|w| (n, word(w))));
+            for w in secret.as_bytes().windows(n).map(|w| (n, word(w))) {
+                // Kept sorted by insertion (a few dozen windows): `sort` would add a generic
+                // sort to the module.
+                if let Err(at) = r.windows.binary_search(&w) {
+                    r.windows.insert(at, w);
+                }
+            }
         }
-        r.windows.sort_unstable();
-        r.windows.dedup();
         r
     }
 
@@ -270,8 +274,8 @@ impl Redactor {
 
     fn cut_runs(&self, s: &str) -> Option<String> {
         let bytes = s.as_bytes();
-        // Where runs lie, merged: each window found covers its bytes.
-        let mut runs: Vec<(usize, usize)> = Vec::new();
+        // Which bytes lie in a run: each window found covers its bytes.
+        let mut covered: Vec<bool> = Vec::new();
         let mut n = 0;
         for &(len, _) in &self.windows {
             if len == n {
@@ -280,38 +284,38 @@ impl Redactor {
             n = len;
             for (i, w) in bytes.windows(n).enumerate() {
                 if self.windows.binary_search(&(n, word(w))).is_ok() {
-                    match runs.last_mut() {
-                        Some(last) if last.1 >= i => last.1 = last.1.max(i + n),
-                        _ => runs.push((i, i + n)),
+                    if covered.is_empty() {
+                        covered = vec![false; bytes.len()];
                     }
+                    covered[i..i + n].fill(true);
                 }
             }
         }
-        if runs.is_empty() {
+        if covered.is_empty() {
             return None;
         }
-        runs.sort_unstable();
+        // A secret with multi-byte characters: whole characters only.
+        for i in 1..bytes.len() {
+            if covered[i - 1] && !covered[i] && !s.is_char_boundary(i) {
+                covered[i] = true;
+            }
+        }
+        for i in (0..bytes.len().saturating_sub(1)).rev() {
+            if covered[i + 1] && !covered[i] && !s.is_char_boundary(i + 1) {
+                covered[i] = true;
+            }
+        }
         let mut out = String::with_capacity(s.len());
         let mut at = 0;
-        for (mut a, mut b) in runs {
-            // A secret with multi-byte characters: whole characters only.
-            while !s.is_char_boundary(a) {
-                a -= 1;
+        while at < bytes.len() {
+            let end = (at..bytes.len()).find(|&i| covered[i] != covered[at]).unwrap_or(bytes.len());
+            if covered[at] {
+                out.push_str(REDACTED);
+            } else {
+                out.push_str(&s[at..end]);
             }
-            while !s.is_char_boundary(b) {
-                b += 1;
-            }
-            if a < at {
-                a = at;
-            }
-            if b <= a {
-                continue;
-            }
-            out.push_str(&s[at..a]);
-            out.push_str(REDACTED);
-            at = b;
+            at = end;
         }
-        out.push_str(&s[at..]);
         Some(out)
     }
 

@@ -4,13 +4,13 @@
 //! facade (pkg-template/src/webhook.mjs) throws as `QbitPaySignatureError` (or `TypeError`
 //! for `invalid_argument`). Every decision is `crate::webhook::verify`'s.
 
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::webhook::canonical::{decode_string, Canonical};
 use crate::webhook::verify::{parse_algorithm, read_raw, Delivery, NotAnEvent};
 use crate::webhook::{self, ParsedEvent, SignatureError, Value, VerifyOptions};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-#[allow(unused_imports)]
-use crate::prelude::*;
 
 // The few JavaScript built-ins this layer reads, declared here rather than through js-sys:
 // js-sys brings closure and JSPI task machinery: 0.7 KB gzip more here (measured).

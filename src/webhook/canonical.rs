@@ -10,9 +10,9 @@
 //! keeps its first position with its last value). The parser keeps an explicit stack, so
 //! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
 
+use super::number::{self, Number};
 #[allow(unused_imports)]
 use crate::prelude::*;
-use super::number::{self, Number};
 use core::fmt;
 
 /// Deepest nesting accepted. `JSON.stringify` itself overflows V8's stack a few thousand

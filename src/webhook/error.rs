@@ -1,9 +1,9 @@
 //! Why a webhook was not accepted. The codes are the JS API's `QbitPaySignatureError.code`;
 //! `InvalidArgument` is a mistake in the call itself (the JS API throws a `TypeError`).
 
+use super::canonical::PayloadError;
 #[allow(unused_imports)]
 use crate::prelude::*;
-use super::canonical::PayloadError;
 use core::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

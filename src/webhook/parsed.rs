@@ -7,11 +7,11 @@
 //! of the JavaScript object into a [`Value`] (running `JSON.stringify` on objects); the rules
 //! are applied here.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use super::canonical::Canonical;
 use super::error::SignatureError;
 use super::verify::Delivery;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::spec::js_number;
 
 /// A top-level value of a parsed event, as JavaScript gave it.

@@ -2,13 +2,13 @@
 //! binding, the sandbox and the tests all call [`verify`]; the JavaScript facade only
 //! converts its arguments and maps the error code to `QbitPaySignatureError`.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use super::canonical::{canonicalise, Canonical};
 use super::digest::Algorithm;
 use super::error::{SignatureError, SignatureErrorCode as Code};
 use super::number::count;
 use super::timestamp::parse_millis;
+#[allow(unused_imports)]
+use crate::prelude::*;
 use crate::spec::trunc;
 use subtle::ConstantTimeEq;
 
