@@ -3,10 +3,13 @@
 // (`--target web`), plus the JS facade in pkg-template/src, with one small loader per
 // runtime. Run by `make pkg`; pkg/ is generated, never committed.
 //
-//   wasm/*.wasm            the two modules: qbitpay_webhook_bg.wasm (the verifier alone, behind
-//                          `qbitpay/webhook`, built for speed) and qbitpay_client_bg.wasm (behind
-//                          `qbitpay`: the client and the same verifier in one module, so an app
-//                          downloads one std, allocator and runtime, built for size)
+//   wasm/*.wasm            the two modules: qbitpay_webhook_bg.wasm (the verifier, behind
+//                          `qbitpay/webhook`, built for speed) and qbitpay_client_bg.wasm (the
+//                          client, behind `qbitpay`, built for size). `qbitpay` also exports the
+//                          webhook functions: its entries re-export `qbitpay/webhook`'s, so an app
+//                          that never verifies a webhook does not load the verifier (a bundler
+//                          drops the re-export: `sideEffects: false`; Node requires it on the
+//                          first call), and one that does loads it once for both entries
 //   esm/<entry>.<rt>.mjs   one bundled, minified file per entry and runtime: the wasm-bindgen
 //                          glue, the facades and the loader. Left as imports: the shared
 //                          errors.mjs and the .wasm
@@ -63,10 +66,9 @@ const at = (...p) => path.join(pkg, ...p);
 const VERIFIER = { facade: 'webhook', api: 'webhookApi' };
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facades: [VERIFIER],
   profile: 'wasm-webhook', wasmOpt: 'webhook', ownNames: true };
-// The client's module: the client and the verifier (one module: 11.6 KB gzip less than the
-// client's and the webhook module side by side).
-const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', types: true, entry: 'index',
-  facades: [VERIFIER, { facade: 'client', api: 'clientApi' }], profile: 'wasm-client', wasmOpt: 'client' };
+// The client's module; `reexports`: the module whose entry's names its entry exports too.
+const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client', types: true, entry: 'index',
+  facades: [{ facade: 'client', api: 'clientApi' }], profile: 'wasm-client', wasmOpt: 'client', reexports: WEBHOOK };
 const MODULES = [WEBHOOK, CLIENT];
 const WASM_OPT = JSON.parse(execFileSync('cargo', ['metadata', '--no-deps', '--format-version', '1'], { cwd: root, encoding: 'utf8' }))
   .packages.find((p) => p.name === 'qbitpay').metadata.qbitpay['wasm-opt'];
@@ -92,6 +94,79 @@ function finishWasm(m, file) {
     execFileSync('wasm-opt', [file, '-o', file, ...passes, '--strip-producers', '--strip-target-features', ...WASM_OPT.features],
       { cwd: root, stdio: 'inherit' });
   }
+}
+
+// The module's import names (wasm-bindgen's `__wbg_<name>_<16 hex digits>`, one per JavaScript
+// function the module calls) shortened to `i0`, `i1`, ... in the module and in its glue: gzip
+// cannot compress the hashes, which appear in both (PERFORMANCE.md: sizes). The rest of the
+// module is copied byte for byte; the glue's import object is the one place that names them.
+function shortenImports(m, wasmFile) {
+  const bytes = fs.readFileSync(wasmFile);
+  let at = 8;
+  const leb = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const b = bytes[at++];
+      value += (b & 0x7f) * 2 ** shift;
+      if (b < 0x80) return value;
+    }
+  };
+  const encLeb = (n) => {
+    const out = [];
+    do {
+      out.push((n % 128) | (n >= 128 ? 0x80 : 0));
+      n = Math.floor(n / 128);
+    } while (n > 0);
+    return Buffer.from(out);
+  };
+  const text = () => {
+    const len = leb();
+    at += len;
+    return bytes.toString('utf8', at - len, at);
+  };
+  const str = (s) => Buffer.concat([encLeb(Buffer.byteLength(s)), Buffer.from(s)]);
+  const renamed = new Map();
+  const out = [bytes.subarray(0, 8)];
+  while (at < bytes.length) {
+    const id = bytes[at++];
+    const size = leb();
+    const end = at + size;
+    if (id !== 2) {
+      out.push(Buffer.from([id]), encLeb(size), bytes.subarray(at, end));
+      at = end;
+      continue;
+    }
+    const parts = [encLeb(leb())];
+    while (at < end) {
+      const module = text();
+      const name = text();
+      const desc = at;
+      const kind = bytes[at++];
+      if (kind === 0) leb(); // a function: its type
+      else if (kind === 1 || kind === 2) { // a table (its element type first) or a memory: limits
+        if (kind === 1) at++;
+        const flags = bytes[at++];
+        leb();
+        if (flags & 1) leb();
+      } else if (kind === 3) at += 2; // a global: type, mutability
+      else throw new Error(`${wasmFile}: an import of kind ${kind}`);
+      const short = /^__wb(g|indgen)_/.test(name) ? `i${renamed.size}` : name;
+      if (short !== name) renamed.set(name, short);
+      parts.push(str(module), str(short), bytes.subarray(desc, at));
+    }
+    const body = Buffer.concat(parts);
+    out.push(Buffer.from([2]), encLeb(body.length), body);
+  }
+  fs.writeFileSync(wasmFile, Buffer.concat(out));
+  const found = new Set();
+  const glue = fs.readFileSync(glueFile(m), 'utf8').replace(/\b__wb(?:g|indgen)_\w+(?=: function)/g, (name) => {
+    if (!renamed.has(name)) throw new Error(`${glueFile(m)}: ${name} is not an import of the module`);
+    found.add(name);
+    return renamed.get(name);
+  });
+  const missing = [...renamed.keys()].filter((name) => !found.has(name));
+  if (missing.length) throw new Error(`${glueFile(m)} does not provide ${missing.join(', ')}`);
+  fs.writeFileSync(glueFile(m), glue);
 }
 
 // --- how each runtime gets the compiled module ---
@@ -144,6 +219,7 @@ function esmEntry(m, runtime, errorNames) {
     `try { initSync({ module: ${loader.module} }); } catch (e) { api = wasmUnavailable(glue, e); }`,
     `export { ${errorNames.join(', ')} } from './errors.mjs';`,
     ...m.facades.map((f) => `export const { ${f.names.join(', ')} } = ${f.api}(api);`),
+    ...(m.reexports ? [`export { ${reexported(m).join(', ')} } from './${m.reexports.entry}.${runtime}.mjs';`] : []),
   ].join('\n') + '\n';
 }
 
@@ -163,6 +239,8 @@ function qbitpayPlugin(format) {
       b.onLoad({ filter: /.*/, namespace: 'qbitpay-loader' }, () => ({ contents: LOADER_MODULE, loader: 'js' }));
       // The error classes: from the facade or (raw_module) from the glue, always the one module.
       b.onResolve({ filter: /^\.\/errors\.mjs$/ }, () => ({ path: errors, external: true }));
+      // Another entry's module (what an entry re-exports): the sibling output file.
+      b.onResolve({ filter: /^\.\/\w+\.\w+\.mjs$/ }, (a) => ({ path: a.path, external: true }));
       b.onResolve({ filter: /^node:|\.wasm(\?module)?$/ }, (a) => ({ path: a.path, external: true }));
     },
   };
@@ -192,15 +270,24 @@ async function bundleCjs(file, contents) {
   });
 }
 
-// The require entry of `m`: its module's bytes, glue and facades.
+// The names `m`'s entry takes from another entry's.
+const reexported = (m) => m.reexports.facades.flatMap((f) => f.names);
+
+// The require entry of `m`: its module's bytes, glue and facades. What it re-exports is
+// required on the first call (a function of the same name calls through), so that requiring
+// the client compiles no verifier.
 function cjsEntry(m, errorNames) {
+  const borrowed = m.reexports ? [`let other;`,
+    `const load = () => (other ??= require('./${m.reexports.entry}.node.cjs'));`] : [];
+  const calls = m.reexports ? reexported(m).map((n) => `${n}: { ${n}(...args) { return load().${n}(...args); } }.${n}`) : [];
   return `// Generated by tools/build-pkg.mjs.
 'use strict';
 const { ${errorNames.join(', ')}, wasmUnavailable } = require('./errors.cjs');
 const glue = require('./${m.glue}.cjs');
 let api = glue;
 try { glue.initSync({ module: require('./${m.glue}_bg.wasm.cjs') }); } catch (e) { api = wasmUnavailable(glue, e); }
-module.exports = { ${errorNames.join(', ')}, ${m.facades.map((f) => `...require('./${f.facade}.cjs').${f.api}(api)`).join(', ')} };
+${borrowed.join('\n')}
+module.exports = { ${[...errorNames, ...m.facades.map((f) => `...require('./${f.facade}.cjs').${f.api}(api)`), ...calls].join(', ')} };
 `;
 }
 
@@ -249,6 +336,7 @@ for (const d of ['esm', 'cjs', 'node', 'wasm']) fs.mkdirSync(at(d), { recursive:
 for (const m of MODULES) {
   fs.copyFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}_bg.wasm`), at('wasm', `${m.glue}_bg.wasm`));
   finishWasm(m, at('wasm', `${m.glue}_bg.wasm`));
+  shortenImports(m, at('wasm', `${m.glue}_bg.wasm`));
 }
 
 // The public error classes: what errors.mjs exports that is an Error subclass.
@@ -266,12 +354,12 @@ for (const f of new Set(MODULES.flatMap((m) => m.facades.map((x) => x.facade))))
 for (const m of MODULES) {
   await bundleCjs(`${m.glue}.cjs`, `export * from 'qbitpay:glue/${m.glue}';\n`);
   fs.writeFileSync(at('cjs', `${m.glue}_bg.wasm.cjs`), wasmBytesModule(at('wasm', `${m.glue}_bg.wasm`)));
-  fs.writeFileSync(at('cjs', `${m.entry}.node.cjs`), cjsEntry(m, errorNames));
 }
-// Each facade's names: what its function returns for its module's glue (the glues were
-// initialised by the entries just written).
+// Each entry, then its facades' names: what each facade's function returns for its module's
+// glue (initialised by the entry). A module that re-exports comes after the one it takes from.
 const require = createRequire(import.meta.url);
 for (const m of MODULES) {
+  fs.writeFileSync(at('cjs', `${m.entry}.node.cjs`), cjsEntry(m, errorNames));
   const exported = Object.keys(require(at('cjs', `${m.entry}.node.cjs`)));
   const glue = require(at('cjs', `${m.glue}.cjs`));
   m.glueNames = Object.keys(glue).filter((name) => name !== 'initSync');
