@@ -61,7 +61,7 @@ class ListRequest {
   /** The first page, fetched once; a failure is forgotten, so that a later await tries again. */
   #firstPage() {
     if (!this.#first) {
-      const p = this.#call.first().then((raw) => new Page(this.#call, raw));
+      const p = this.#call.first().then((body) => new Page(this.#call, this.#call.firstPage(body)));
       this.#first = p;
       p.catch(() => {
         if (this.#first === p) this.#first = undefined;

@@ -48,21 +48,32 @@ fn id_of(item: &JsValue) -> Option<String> {
 }
 
 impl ListState {
-    /// The page `req` asks for, after the chain `from`: its items, its place in the list and
-    /// its `lastResponse`.
-    async fn load(&self, req: Request, from: &Trail) -> Result<(Array, PageInfo, JsValue), JsValue> {
-        let (page, secret) = (req.page.clone(), req.auth.secret().to_string());
-        let body = JsFuture::from(self.client.send(req, self.signal.as_ref(), None)).await?;
+    /// The page an answer's body is, fetched with `page` (the request's limit and cursor)
+    /// after the chain `from`: its items, its place in the list and its `lastResponse`.
+    fn page_from(
+        &self,
+        body: &JsValue,
+        page: Option<&(u32, Option<page::Cursor>)>,
+        from: &Trail,
+    ) -> Result<(Array, PageInfo, JsValue), JsValue> {
         // The core accepted it as a list object: `data` is an array.
-        let data: Array = js::get(&body, "data").unchecked_into();
+        let data: Array = js::get(body, "data").unchecked_into();
         let server =
-            [js::get(&body, "has_more"), js::get(&body, "hasMore")].into_iter().find_map(|v| v.as_bool());
+            [js::get(body, "has_more"), js::get(body, "hasMore")].into_iter().find_map(|v| v.as_bool());
         let n = data.length();
         let (first_id, last_id) =
             if n > 0 { (id_of(&data.get(0)), id_of(&data.get(n - 1))) } else { (None, None) };
-        let info = PageInfo::new(page.as_ref(), n, server, first_id, last_id, from, &[&secret])
+        let secret = self.first.as_ref().map_or("", |r| r.auth.secret());
+        let info = PageInfo::new(page, n, server, first_id, last_id, from, &[secret])
             .map_err(|e| js::error(&e, None, None))?;
-        Ok((data, info, js::get(&body, "lastResponse")))
+        Ok((data, info, js::get(body, "lastResponse")))
+    }
+
+    /// The page `req` asks for, after the chain `from`.
+    async fn load(&self, req: Request, from: &Trail) -> Result<(Array, PageInfo, JsValue), JsValue> {
+        let page = req.page.clone();
+        let body = JsFuture::from(self.client.send(req, self.signal.as_ref(), None)).await?;
+        self.page_from(&body, page.as_ref(), from)
     }
 
     /// The page at `cursor` after the chain `from` (`None`: that side is known to be empty,
@@ -127,13 +138,21 @@ pub(crate) fn list(
 
 #[wasm_bindgen]
 impl ListCall {
-    /// A Promise of the first page (its request made again on each call: list.js keeps it).
+    /// A Promise of the first page's answer (sent again on each call: list.js keeps the
+    /// page), which [`ListCall::first_page`] makes a page of. (Chained in list.js, not
+    /// awaited here: the page a list request awaits is the one most fetched.)
     pub fn first(&self) -> Promise {
-        let st = self.state.clone();
-        js::promise(async move {
-            let req = st.first.clone().map_err(|e| js::error(&e, None, None))?;
-            Ok(page_of(st.load(req, &Trail::default()).await?))
-        })
+        match self.state.first.clone() {
+            Ok(req) => self.state.client.send(req, self.state.signal.as_ref(), None),
+            Err(e) => Promise::reject(&js::error(&e, None, None)),
+        }
+    }
+
+    /// The first page, from [`ListCall::first`]'s answer.
+    #[wasm_bindgen(js_name = firstPage)]
+    pub fn first_page(&self, body: &JsValue) -> Result<JsValue, JsValue> {
+        let page = self.state.first.as_ref().ok().and_then(|r| r.page.as_ref());
+        Ok(page_of(self.state.page_from(body, page, &Trail::default())?))
     }
 
     /// A Promise of the page after (`which` 0) or before (1) the page `of`.
