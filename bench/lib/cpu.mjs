@@ -5,13 +5,14 @@
 //            setTimeout, what `timeoutMs` needs at the least), JSON.parse of the text
 //   qbitpay  the SDK (`fetch` option)
 //   stripe   stripe-node on `Stripe.createFetchHttpClient(fetch)`
+//   before   the SDK of an earlier build (`before`: a package directory, as bench/webhook.mjs's
+//            QBITPAY_BEFORE_PKG), when given
 // for `retrieve`, `create` and one page of `list` (100 items), in interleaved rounds; the
 // ratios are medians of per-round ratios. Timed in CPU time of the process (user + system,
 // garbage collection included), which other processes on the machine disturb less than the
-// clock. Imported by bench/client.mjs, or run alone:
-//   node bench/cpu.mjs            [CPU_ROUNDS=9 CPU_CALLS=2000 CPU_CHUNKED=1]
-// CPU_CHUNKED=1: answers without a Content-Length (a chunked body), which the SDK reads as a
-// counted stream.
+// clock. `chunked`: answers without a Content-Length (a chunked body), which the SDK reads as
+// a counted stream. Run by `node bench/client.mjs --no-network`.
+import { createRequire } from 'node:module';
 import Stripe from 'stripe';
 import { QbitPay } from 'qbitpay';
 
@@ -33,7 +34,8 @@ export function instantFetch(body, { chunked = false } = {}) {
 
 const median = (xs) => xs.slice().sort((a, b) => a - b)[xs.length >> 1];
 
-export async function cpuPerCall({ rounds = 9, calls = 2000, chunked = false, log = console.log } = {}) {
+export async function cpuPerCall({ rounds = 9, calls = 2000, chunked = false, before, log = console.log } = {}) {
+  const Before = before ? createRequire(import.meta.url)(`${before}/cjs/index.node.cjs`).QbitPay : null;
   const one = JSON.stringify(charge(1));
   const page = JSON.stringify({ object: 'list', data: Array.from({ length: 100 }, (_, i) => charge(i)), hasMore: true });
   const params = { amount: 1000, currency: 'USD', externalOrderId: 'order-1', cbUrl: 'https://shop.example/cb',
@@ -64,22 +66,26 @@ export async function cpuPerCall({ rounds = 9, calls = 2000, chunked = false, lo
   for (const [name, body] of [['retrieve', one], ['create', one], ['list (a page of 100)', page]]) {
     const f = instantFetch(body, { chunked });
     const qp = new QbitPay({ apiKey: 'sk_test_bench', baseUrl: base, fetch: f });
+    const old = Before && new Before({ apiKey: 'sk_test_bench', baseUrl: base, fetch: f });
     const stripe = new Stripe('sk_test_bench', { httpClient: Stripe.createFetchHttpClient(f) });
     const runs = {
       retrieve: {
         raw: raw(f, 'GET', '/api/v1/charges/ch_1'),
         qbitpay: () => qp.charges.retrieve('ch_1'),
         stripe: () => stripe.charges.retrieve('ch_1'),
+        ...(old && { before: () => old.charges.retrieve('ch_1') }),
       },
       create: {
         raw: raw(f, 'POST', '/api/v1/charges', params),
         qbitpay: () => qp.charges.create(params),
         stripe: () => stripe.charges.create(stripeParams),
+        ...(old && { before: () => old.charges.create(params) }),
       },
       'list (a page of 100)': {
         raw: raw(f, 'GET', '/api/v1/charges?limit=100'),
         qbitpay: () => qp.charges.list({ limit: 100 }),
         stripe: () => stripe.charges.list({ limit: 100 }),
+        ...(old && { before: () => old.charges.list({ limit: 100 }) }),
       },
     }[name];
     workloads.push([name, runs]);
@@ -104,18 +110,13 @@ export async function cpuPerCall({ rounds = 9, calls = 2000, chunked = false, lo
     }
     const ratio = (a, b) => median(per[a].map((x, i) => x / per[b][i]));
     const row = { name, raw: median(per.raw), qbitpay: median(per.qbitpay), stripe: median(per.stripe),
-      overRaw: ratio('qbitpay', 'raw'), overStripe: ratio('qbitpay', 'stripe'), stripeOverRaw: ratio('stripe', 'raw') };
+      overRaw: ratio('qbitpay', 'raw'), overStripe: ratio('qbitpay', 'stripe'), stripeOverRaw: ratio('stripe', 'raw'),
+      ...(fns.before && { before: median(per.before), beforeOverRaw: ratio('before', 'raw') }) };
     out.push(row);
     log(`  ${name.padEnd(21)} raw ${row.raw.toFixed(1).padStart(6)} µs   qbitpay ${row.qbitpay.toFixed(1).padStart(6)} µs   ` +
       `stripe-node ${row.stripe.toFixed(1).padStart(6)} µs   qbitpay/raw ${row.overRaw.toFixed(2)}× (≤ 1.5× ${row.overRaw <= 1.5 ? 'met' : 'missed'})   ` +
-      `qbitpay/stripe ${row.overStripe.toFixed(2)}× (< 1× ${row.overStripe < 1 ? 'met' : 'missed'})   stripe/raw ${row.stripeOverRaw.toFixed(2)}×`);
+      `qbitpay/stripe ${row.overStripe.toFixed(2)}× (< 1× ${row.overStripe < 1 ? 'met' : 'missed'})   stripe/raw ${row.stripeOverRaw.toFixed(2)}×` +
+      (fns.before ? `   before ${row.before.toFixed(1)} µs (${row.beforeOverRaw.toFixed(2)}× raw)` : ''));
   }
   return out;
-}
-
-if (import.meta.url === `file://${process.argv[1]}`) {
-  const chunked = process.env.CPU_CHUNKED === '1';
-  console.log(`CPU time per call without the network (${chunked ? 'chunked answers, no Content-Length' : 'answers with a Content-Length'}; ` +
-    `node ${process.version}), medians of ${process.env.CPU_ROUNDS || 9} interleaved rounds:`);
-  await cpuPerCall({ rounds: Number(process.env.CPU_ROUNDS || 9), calls: Number(process.env.CPU_CALLS || 2000), chunked });
 }
