@@ -162,7 +162,12 @@ impl Inner {
         let body = body.or_else(|| req.body.as_deref().map(JsValue::from_str)).unwrap_or(JsValue::UNDEFINED);
         let headers = self.headers_of(&req);
         let timeout_ms = req.timeout_ms;
-        let exchange = Exchange::new(self, req);
+        let mut exchange = Exchange::new(self, req);
+        // The first attempt's turn (send.js asks only before the next ones), unless the call
+        // is aborted already: then send.js refuses it without an attempt.
+        if !signal.is_some_and(AbortSignal::aborted) {
+            exchange.sending();
+        }
         let signal: &JsValue = match signal {
             Some(s) => s.as_ref(),
             None => &JsValue::UNDEFINED,
@@ -173,14 +178,16 @@ impl Inner {
     /// `req`'s headers but the `Idempotency-Key`, as a JavaScript object, from the cache of
     /// recent ones when it is there (their values are the client's own: compared by address).
     fn headers_of(&self, req: &Request) -> JsValue {
-        let list: Vec<_> = req.headers.iter().filter(|(k, _)| *k != "Idempotency-Key").cloned().collect();
+        let listed = || req.headers.iter().filter(|(k, _)| *k != "Idempotency-Key");
         let same = |a: &[(&str, Rc<str>)]| {
-            a.len() == list.len() && a.iter().zip(&list).all(|(x, y)| x.0 == y.0 && Rc::ptr_eq(&x.1, &y.1))
+            a.len() == listed().count()
+                && a.iter().zip(listed()).all(|(x, y)| x.0 == y.0 && Rc::ptr_eq(&x.1, &y.1))
         };
         let mut cache = self.headers.borrow_mut();
         if let Some((_, js)) = cache.iter().find(|(k, _)| same(k)) {
             return js.clone();
         }
+        let list: HeaderList = listed().cloned().collect();
         let headers = Object::new();
         for (k, v) in &list {
             js::set(&headers, k, &JsValue::from_str(v));
@@ -212,7 +219,7 @@ impl Inner {
 }
 
 /// What the attempt loop asks `send.js` to do (the codes it compares with; a read is
-/// asked by [`Exchange::head`]'s limit).
+/// asked by [`Exchange::head`]'s limit, and a call done is [`Exchange::body`]'s request id).
 const DONE: u32 = 1;
 const WAIT: u32 = 2;
 const FAIL: u32 = 3;
@@ -287,7 +294,8 @@ impl Exchange {
 
 #[wasm_bindgen]
 impl Exchange {
-    /// Before each attempt (the first, or after a wait): the request hook.
+    /// Before each attempt (the first, when the exchange is made; the next ones, after a
+    /// wait): the request hook.
     pub fn sending(&mut self) {
         let action = if self.attempt == 0 { self.attempts.start() } else { self.attempts.next(Seen::Waited) };
         if let Action::Send(n) = action {
@@ -347,14 +355,19 @@ impl Exchange {
     }
 
     /// The body, read within the limit: its text, and for a 2xx `JSON.parse` of it
-    /// (`undefined` when it is not JSON).
-    pub fn body(&mut self, text: JsValue, parsed: &JsValue) -> u32 {
+    /// (`undefined` when it is not JSON). Returns the next action's code, or (the call is
+    /// done) the answer's request id for `lastResponse`: a string or `null` (one crossing
+    /// fewer).
+    pub fn body(&mut self, text: JsValue, parsed: &JsValue) -> JsValue {
         let status = self.attempts.status();
         let list = self.attempts.request().page.is_some();
         let shape = if (200..300).contains(&status) { shape_of(parsed, list) } else { Shape::Other };
         let next = self.attempts.next(Seen::Body { shape, text: &|| text.as_string().unwrap_or_default() });
         self.answered();
-        self.act(next)
+        match next {
+            Action::Done => self.request_id.clone(),
+            next => self.act(next).into(),
+        }
     }
 
     /// The body went past the limit while it was read.
@@ -397,12 +410,6 @@ impl Exchange {
     /// The error of a call the caller's signal aborted, its cause the signal's reason.
     pub fn aborted(&self, reason: JsValue) -> JsValue {
         js::error(&ClientError::connection("aborted", 0.0, None), None, Some(reason))
-    }
-
-    /// The last answer's request id, credentials cut out (`null` without one).
-    #[wasm_bindgen(getter, js_name = requestId)]
-    pub fn request_id(&self) -> JsValue {
-        self.request_id.clone()
     }
 }
 

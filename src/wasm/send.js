@@ -16,16 +16,17 @@ const FAIL = 3;
  * @param {AbortSignal | undefined} signal the caller's
  */
 export async function send(x, url, method, headers, idempotencyKey, body, timeoutMs, fetchFn, signal) {
-  const init = { method, headers: { ...headers }, body, redirect: 'manual', signal: undefined };
   // The API never redirects: a redirect is an answer the exchange refuses, and nothing is
   // sent to where it points (Node, Deno and workerd give the 3xx itself; browsers an opaque
   // response of status 0).
+  const init = body === undefined ? { method, headers: { ...headers }, redirect: 'manual', signal: undefined }
+    : { method, headers: { ...headers }, body, redirect: 'manual', signal: undefined };
   if (idempotencyKey !== undefined) init.headers['Idempotency-Key'] = idempotencyKey;
-  if (body === undefined) delete init.body;
   try {
-    for (;;) {
+    for (let attempt = 1; ; attempt++) {
       if (signal?.aborted) throw x.aborted(signal.reason);
-      x.sending();
+      // (The exchange made the first attempt's turn.)
+      if (attempt > 1) x.sending();
       const controller = new AbortController();
       // The `fetch` option may ignore its signal: what it is awaited for is also rejected
       // when the attempt is stopped (`fail`).
@@ -45,6 +46,7 @@ export async function send(x, url, method, headers, idempotencyKey, body, timeou
       let action;
       let parsed;
       let res;
+      let requestId;
       try {
         res = await (fetchFn ? raced(fetchFn(url, init)) : fetch(url, init));
         const h = res.headers;
@@ -64,6 +66,10 @@ export async function send(x, url, method, headers, idempotencyKey, body, timeou
               try { parsed = JSON.parse(text); } catch { /* not JSON: the exchange says what to do */ }
             }
             action = x.body(text, parsed);
+            if (typeof action !== 'number') {
+              requestId = action;
+              action = DONE;
+            }
           }
         }
       } catch (cause) {
@@ -75,7 +81,7 @@ export async function send(x, url, method, headers, idempotencyKey, body, timeou
       }
       if (action === DONE) {
         Object.defineProperty(parsed, 'lastResponse',
-          { value: { statusCode: res.status, requestId: x.requestId, headers: res.headers }, configurable: true });
+          { value: { statusCode: res.status, requestId, headers: res.headers }, configurable: true });
         return parsed;
       }
       if (action === FAIL) throw x.error();
