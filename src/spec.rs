@@ -147,8 +147,8 @@ pub(crate) mod host {
 }
 
 /// In the wasm modules, JavaScript's own `String` and `Number` through ordinary imports:
-/// float printing and parsing with their tables would add ~17 KB gzip to the module every
-/// edge function loads.
+/// float printing and parsing with their tables would add to the module every edge
+/// function loads (PERFORMANCE.md: sizes).
 #[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
 pub(crate) mod host {
     #[allow(unused_imports)]

@@ -47,7 +47,7 @@ pub fn parse_retry_after(header: Option<&str>) -> Option<f64> {
 
 /// The value of a literal of digits with an optional fraction: JavaScript's `Number` in the
 /// wasm module (serde_json's typed parse linked serde's float-printing error messages into
-/// the client, measured 11.3 KB gzip), Rust's parser on the host.
+/// the client: PERFORMANCE.md), Rust's parser on the host.
 #[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
 fn decimal(s: &str) -> f64 {
     crate::spec::host::number(s)

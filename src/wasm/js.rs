@@ -85,8 +85,8 @@ pub fn error(e: &ClientError, raw: Option<JsValue>, cause: Option<JsValue>) -> J
 }
 
 thread_local! {
-    /// Property names as JavaScript strings, each decoded once: a fresh key string per
-    /// `Reflect.set` made the sets 5 % of a call (measured with --cpu-prof, 14 per request).
+    /// Property names as JavaScript strings, each decoded once (a fresh key string per
+    /// `Reflect.set` showed in a profile: PERFORMANCE.md).
     static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
 }
 
@@ -182,7 +182,7 @@ pub fn env() -> Env {
 }
 
 /// A Promise of `f`'s result. Every call site shares one instantiation of
-/// `future_to_promise` (boxed future): measured 0.9 KB gzip less than one per future type.
+/// `future_to_promise` (boxed future), smaller than one per future type (PERFORMANCE.md).
 pub fn promise(f: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
     let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> = Box::pin(f);
     wasm_bindgen_futures::future_to_promise(boxed)

@@ -112,7 +112,7 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
             Number::Finite
         }
         // The webhook module leaves the rest (exponents, more than 15 digits: rare in events)
-        // to JavaScript's Number and String, one call each, instead of `general`: −0.9 KB gzip.
+        // to JavaScript's Number and String, one call each, instead of `general` (smaller).
         None if cfg!(all(target_arch = "wasm32", feature = "js-numbers")) => {
             host::print(lit, lit[0] == b'-', out)
         }
@@ -191,7 +191,7 @@ mod host {
 
 /// A whole number in an error message, as JavaScript writes it: messages are concatenated
 /// around these instead of format!ted, which keeps format! and the u64 and char Display
-/// impls out of the webhook module (−0.3 KB gzip).
+/// impls out of the webhook module.
 pub(crate) fn count(n: f64) -> String {
     crate::spec::js_number(n)
 }
