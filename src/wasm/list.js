@@ -37,12 +37,28 @@ class Page {
 
   /** The page after this one's last item (older items); empty when there is none. */
   nextPage() {
-    return this.#call.neighbour(this.#state, NEXT).then((raw) => new Page(this.#call, raw));
+    return this.#neighbour(NEXT);
   }
 
   /** The page before this one's first item (newer items); empty when there is none. */
   previousPage() {
-    return this.#call.neighbour(this.#state, PREVIOUS).then((raw) => new Page(this.#call, raw));
+    return this.#neighbour(PREVIOUS);
+  }
+
+  #neighbour(which) {
+    if (!this.#state) return Promise.reject(new TypeError('this page was freed: free() ends its navigation'));
+    return this.#call.neighbour(this.#state, which).then((raw) => new Page(this.#call, raw));
+  }
+
+  /** Releases the page's place in its list (its cursors) now rather than when it is collected. */
+  free() {
+    const state = this.#state;
+    this.#state = null;
+    state?.free();
+  }
+
+  [Symbol.dispose]() {
+    this.free();
   }
 
   toJSON() {
@@ -84,7 +100,16 @@ class ListRequest {
 
   /** A walk over every item. */
   [Symbol.asyncIterator]() {
-    return new ListIterator(this.#call.walk(), () => this.#firstPage());
+    return new ListIterator(this.#call, () => this.#firstPage());
+  }
+
+  /** Forgets the first page, if fetched (pages and walks handed out keep working). */
+  free() {
+    this.#first = undefined;
+  }
+
+  [Symbol.dispose]() {
+    this.free();
   }
 
   /** Up to `max` items (required, at most 10,000). */
@@ -101,14 +126,16 @@ class ListRequest {
 
 /** The async iterator of a list's items. Calls to `next()` are queued, so concurrent calls each get their own item, in order. */
 class ListIterator {
+  #call;
   #walker;
   #firstPage;
   #data = [];
   #queue = Promise.resolve();
   #waiting = 0;
 
-  constructor(walker, firstPage) {
-    this.#walker = walker;
+  constructor(call, firstPage) {
+    this.#call = call;
+    this.#walker = call.walk();
     this.#firstPage = firstPage;
   }
 
@@ -130,7 +157,9 @@ class ListIterator {
       if (i >= 0) return { done: false, value: this.#data[i] };
       if (i === END) return { done: true, value: undefined };
       if (i === FIRST) {
-        const page = await this.#firstPage();
+        let page = await this.#firstPage();
+        // A first page freed by its holder: fetched again for the walk.
+        if (!stateOf(page)) page = new Page(this.#call, this.#call.firstPage(await this.#call.first()));
         this.#data = page.data;
         this.#walker.loaded(stateOf(page));
       } else {

@@ -390,3 +390,23 @@ test('a network error names the URL it tried (origin and path, never credentials
   assert.match(e2.message, /baseUrl/);
   assert.ok(e2.cause instanceof TypeError);
 });
+
+test('free() and [Symbol.dispose]() of a list and a page release them early and break nothing else', async () => {
+  const calls = [];
+  const s = await serve(circularList(calls));
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url });
+  const list = qp.charges.list({ limit: 2 });
+  const page = await list;
+  page.free();
+  page[Symbol.dispose]();
+  await assert.rejects(() => page.nextPage(), TypeError, 'a freed page has no cursors');
+  assert.deepEqual(page.data.map((c) => c.id), ['a1', 'a2'], 'its items stay');
+  // The walk of a list whose first page was freed fetches that page again.
+  const seen = [];
+  const walked = await (async () => { for await (const c of list) seen.push(c.id); })().catch((e) => e);
+  assert.equal(walked?.code, 'cursor_not_advancing');
+  assert.deepEqual(seen, ['a1', 'a2', 'b1', 'b2']);
+  list.free();
+  list[Symbol.dispose]();
+  assert.deepEqual((await list).data.map((c) => c.id), ['a1', 'a2'], 'a freed list fetches its first page again');
+});
