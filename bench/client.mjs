@@ -190,6 +190,8 @@ try {
     ["import 'qbitpay' + new QbitPay", ['--input-type=module', '-e', "import { QbitPay } from 'qbitpay'; new QbitPay({ apiKey: 'sk_test_x' });"]],
     ["require('qbitpay') + new QbitPay", ['-e', "const { QbitPay } = require('qbitpay'); new QbitPay({ apiKey: 'sk_test_x' });"]],
     ["stripe-node: import 'stripe' + new Stripe", ['--input-type=module', '-e', "import Stripe from 'stripe'; new Stripe('sk_test_x');"]],
+    ...(before ? [['before: import + new QbitPay', ['--input-type=module', '-e',
+      `import { QbitPay } from ${JSON.stringify(path.join(before, 'node', 'index.mjs'))}; new QbitPay({ apiKey: 'sk_test_x' });`]]] : []),
   ];
   const wall = (argv) => {
     const start = process.hrtime.bigint();
