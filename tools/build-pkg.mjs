@@ -306,11 +306,12 @@ export default cjs;
 `;
 }
 
-// What an entry loads: its relative imports and the .wasm files they name, followed.
-function loads(rel) {
+// What an entry loads: its relative imports and the .wasm files they name, followed (but not
+// into `stopAt`).
+function loads(rel, stopAt = []) {
   const seen = new Set();
   const visit = (f) => {
-    if (seen.has(f) || !fs.existsSync(at(f))) return;
+    if (seen.has(f) || stopAt.includes(f) || !fs.existsSync(at(f))) return;
     seen.add(f);
     if (f.endsWith('.wasm')) return;
     for (const [, spec] of fs.readFileSync(at(f), 'utf8').matchAll(/["'`](\.{1,2}\/[\w./-]+\.(?:mjs|cjs|wasm))(?:\?module)?["'`]/g)) {
@@ -397,7 +398,9 @@ if (defaultOut) {
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 console.log(`${defaultOut ? 'pkg' : pkg}/ assembled (qbitpay ${version}). gzip size of what a browser loads (each file on its own):`);
-for (const [label, entry] of [['qbitpay/webhook', 'esm/webhook.browser.mjs'], ['qbitpay', 'esm/index.browser.mjs']]) {
-  const n = gzSizes(loads(entry));
-  console.log(`  ${label.padEnd(16)} ${kb(n.js + n.wasm)} (JS ${kb(n.js)} + wasm ${kb(n.wasm)})`);
+for (const [label, entry, stopAt] of [['qbitpay/webhook', 'esm/webhook.browser.mjs'],
+  ['qbitpay, an app that never verifies', 'esm/index.browser.mjs', ['esm/webhook.browser.mjs']],
+  ['qbitpay with the webhook functions', 'esm/index.browser.mjs']]) {
+  const n = gzSizes(loads(entry, stopAt));
+  console.log(`  ${label.padEnd(36)} ${kb(n.js + n.wasm)} (JS ${kb(n.js)} + wasm ${kb(n.wasm)})`);
 }
