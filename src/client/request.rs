@@ -217,7 +217,9 @@ impl Config {
                 .get("maxResponseBytes")
                 .and_then(Json::as_f64)
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES.into(), |n| n as u64),
-            user_agent: Json::Object(ua).to_string().into(),
+            // serde_json::to_string, not `Value`'s Display: its fmt adapter's io::Error keeps
+            // std's Debug formatting in the wasm module (PERFORMANCE.md: sizes).
+            user_agent: serde_json::to_string(&Json::Object(ua)).unwrap_or_default().into(),
             json: "application/json".into(),
         })
     }
@@ -357,7 +359,7 @@ fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
         let val = match v {
             Json::String(s) => s.clone(),
             Json::Null => continue,
-            other => other.to_string(),
+            other => serde_json::to_string(other).unwrap_or_default(),
         };
         url.push(if first { '?' } else { '&' });
         first = false;
