@@ -78,12 +78,15 @@ struct RequestEvent<'a> {
     idempotency_key: Option<&'a str>,
 }
 
-/// What response hooks see: the request's fields and the answer's.
+/// What response hooks see: the request's fields and the answer's. (Fields repeated rather
+/// than `#[serde(flatten)]`, which serialises through a map: more code.)
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct ResponseEvent<'a> {
-    #[serde(flatten)]
-    request: RequestEvent<'a>,
+    method: &'a str,
+    path: &'a str,
+    attempt: u32,
+    idempotency_key: Option<&'a str>,
     status_code: u16,
     request_id: Option<&'a str>,
     elapsed_ms: f64,
@@ -282,8 +285,12 @@ impl Exchange {
     /// The answer is read (or refused): the response hook.
     fn answered(&self) {
         self.client.emit(Hook::Response, || {
+            let RequestEvent { method, path, attempt, idempotency_key } = self.request_event();
             js::to_js(&ResponseEvent {
-                request: self.request_event(),
+                method,
+                path,
+                attempt,
+                idempotency_key,
                 status_code: self.attempts.status(),
                 request_id: self.attempts.request_id(),
                 elapsed_ms: js::now_ms() - self.started,
