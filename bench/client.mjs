@@ -13,7 +13,7 @@
 //   4. start-up: `import 'qbitpay'` + `new QbitPay` ≤ 1.20× a bare `node` (stripe-node for scale)
 // Run after `make pkg`: node --expose-gc bench/client.mjs  [ROUNDS=5 STARTUP_RUNS=21]
 //   node bench/client.mjs --no-network   budget 1 alone, no sandbox (about a minute)
-// QBITPAY_BEFORE_PKG=<a package directory>: an earlier build's SDK in budget 1 too.
+// QBITPAY_BEFORE_PKG=<a package directory>: an earlier build's SDK in budgets 1, 2 and 4 too.
 // Uses target/sandbox/qbitpay-sandbox (cargo build -p qbitpay-sandbox --profile sandbox)
 // when built, else the debug build; QBITPAY_SANDBOX overrides.
 import { spawnSync } from 'node:child_process';
@@ -23,6 +23,7 @@ import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeImport } from './lib/pkg.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { cpuPerCall } = await import('./lib/cpu.mjs');
@@ -58,6 +59,7 @@ try {
   const auth = `Basic ${btoa(`${sb.apiKey}:`)}`;
   const headers = { Accept: 'application/json', Authorization: auth };
   const qp = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url });
+  const old = before ? new (require(path.join(before, 'cjs', 'index.node.cjs')).QbitPay)({ apiKey: sb.apiKey, baseUrl: sb.url }) : null;
 
   // --- setup: 5,000 charges, 8 at a time ---
   const t0 = process.hrtime.bigint();
@@ -74,7 +76,8 @@ try {
 
   // --- the two workloads, each as SDK and as raw fetch ---
   const someIds = ids.slice(0, RETRIEVES);
-  const retrieveSdk = async () => { for (const id of someIds) await qp.charges.retrieve(id); };
+  const retrieveWith = (sdk) => async () => { for (const id of someIds) await sdk.charges.retrieve(id); };
+  const retrieveSdk = retrieveWith(qp);
   const retrieveRaw = async () => {
     for (const id of someIds) {
       const res = await fetch(`${sb.url}/api/v1/charges/${encodeURIComponent(id)}`, { headers });
@@ -96,11 +99,12 @@ try {
       }
     }
   };
-  const pageSdk = async (onPage) => {
+  const pageWith = (sdk) => async (onPage) => {
     let n = 0;
-    for await (const c of qp.charges.list({ limit: LIMIT })) { if (c.id) n++; if (onPage && n % LIMIT === 0) onPage(n); }
+    for await (const c of sdk.charges.list({ limit: LIMIT })) { if (c.id) n++; if (onPage && n % LIMIT === 0) onPage(n); }
     return n;
   };
+  const pageSdk = pageWith(qp);
   const pageRaw = async () => {
     let n = 0, after = '';
     for (;;) {
@@ -113,12 +117,14 @@ try {
     }
   };
 
-  const runs = { retrieveSdk: [], retrieveRaw: [], retrieveRawTimeout: [], pageSdk: [], pageRaw: [] };
-  const fns = { retrieveSdk, retrieveRaw, retrieveRawTimeout, pageSdk, pageRaw };
+  const fns = { retrieveSdk, retrieveRaw, retrieveRawTimeout, pageSdk, pageRaw,
+    ...(old && { retrieveBefore: retrieveWith(old), pageBefore: pageWith(old) }) };
+  const runs = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
   // Warm up (JIT, connection pool), then alternate the order each round.
-  await retrieveSdk(); await retrieveRaw(); await retrieveRawTimeout(); await pageSdk(); await pageRaw();
+  for (const f of Object.values(fns)) await f();
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 ? ['retrieveRawTimeout', 'retrieveRaw', 'retrieveSdk', 'pageRaw', 'pageSdk'] : ['retrieveSdk', 'retrieveRaw', 'retrieveRawTimeout', 'pageSdk', 'pageRaw'];
+    const order = [...Object.keys(fns).filter((k) => k.startsWith('retrieve')), ...Object.keys(fns).filter((k) => k.startsWith('page'))];
+    if (r % 2) order.reverse();
     for (const k of order) {
       const t = process.hrtime.bigint();
       const out = await fns[k]();
@@ -137,6 +143,10 @@ try {
   console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch with a per-request timeout ${m.retrieveRawTimeout.toFixed(1)} ms   per-round median ratio ${r1t.toFixed(3)}× (≤ 1.10× ${verdict(r1t <= 1.1)})  [medians of ${ROUNDS}: ${(m.retrieveSdk / m.retrieveRawTimeout).toFixed(3)}×]`);
   console.log(`  the bare raw loop (no timeout) ${m.retrieveRaw.toFixed(1)} ms   SDK ratio to it ${r1.toFixed(3)}× (per-round ${paired('retrieveSdk', 'retrieveRaw')}×)`);
   console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   per-round median ratio ${r2p.toFixed(3)}× (≤ 1.15× ${verdict(r2p <= 1.15)})  [medians of ${ROUNDS}: ${r2.toFixed(3)}×]`);
+  if (old) {
+    console.log(`  before: 200 retrieves ${m.retrieveBefore.toFixed(1)} ms, per-round ratio to the raw loop with a timeout ${paired('retrieveBefore', 'retrieveRawTimeout')}×; ` +
+      `auto-paging ${m.pageBefore.toFixed(1)} ms, per-round ratio to the raw loop ${paired('pageBefore', 'pageRaw')}×`);
+  }
 
   // --- the SDK's own cost per call, without the network ---
   console.log();
@@ -191,7 +201,7 @@ try {
     ["require('qbitpay') + new QbitPay", ['-e', "const { QbitPay } = require('qbitpay'); new QbitPay({ apiKey: 'sk_test_x' });"]],
     ["stripe-node: import 'stripe' + new Stripe", ['--input-type=module', '-e', "import Stripe from 'stripe'; new Stripe('sk_test_x');"]],
     ...(before ? [['before: import + new QbitPay', ['--input-type=module', '-e',
-      `import { QbitPay } from ${JSON.stringify(path.join(before, 'node', 'index.mjs'))}; new QbitPay({ apiKey: 'sk_test_x' });`]]] : []),
+      `import { QbitPay } from ${JSON.stringify(nodeImport(before))}; new QbitPay({ apiKey: 'sk_test_x' });`]]] : []),
   ];
   const wall = (argv) => {
     const start = process.hrtime.bigint();

@@ -23,6 +23,7 @@ import { gzipSync } from 'node:zlib';
 import assert from 'node:assert/strict';
 import { verifyWebhook, signWebhook } from 'qbitpay/webhook';
 import { chargeEvent } from './lib/events.mjs';
+import { nodeImport } from './lib/pkg.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const require = createRequire(import.meta.url);
@@ -223,7 +224,7 @@ const importAndVerify = (spec) => ['--input-type=module', '-e',
 const PROCS = [
   ['bare: node --input-type=module -e 0', ['--input-type=module', '-e', '0']],
   ["import 'qbitpay/webhook' + verify", importAndVerify('qbitpay/webhook')],
-  ...(BEFORE ? [['before: import + verify', importAndVerify(path.join(BEFORE, 'node', 'webhook.mjs'))]] : []),
+  ...(BEFORE ? [['before: import + verify', importAndVerify(nodeImport(BEFORE, './webhook'))]] : []),
 ];
 function wall(argv) {
   const start = process.hrtime.bigint();
