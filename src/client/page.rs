@@ -363,11 +363,6 @@ impl Walk {
     pub fn trail(&self) -> Trail {
         self.page.as_ref().map(|p| p.trail.clone()).unwrap_or_default()
     }
-
-    /// Ends the walk (the iterator's `return()`).
-    pub fn stop(&mut self) {
-        self.done = true;
-    }
 }
 
 /// `toArray({ max })`: `max` is required, an integer from 1 to 10,000.
@@ -592,10 +587,6 @@ mod tests {
         w.next_step();
         w.next_step();
         assert_eq!(w.next_step(), Step::End);
-        let mut w = Walk::default();
-        w.loaded(full);
-        w.stop();
-        assert_eq!((w.ready(), w.next_step()), (None, Step::End));
     }
 
     /// A server that answers every cursor with the same page (or a page ending at the

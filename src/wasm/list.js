@@ -141,7 +141,7 @@ class ListIterator {
 
   next() {
     // Most items are in the page at hand: answered at once.
-    if (this.#waiting === 0) {
+    if (this.#waiting === 0 && this.#walker) {
       const i = this.#walker.ready();
       if (i >= 0) return Promise.resolve({ done: false, value: this.#data[i] });
     }
@@ -153,23 +153,38 @@ class ListIterator {
 
   async #step() {
     for (;;) {
+      // (Ended, also while a page was awaited.)
+      if (!this.#walker) return { done: true, value: undefined };
       const i = this.#walker.step();
       if (i >= 0) return { done: false, value: this.#data[i] };
-      if (i === END) return { done: true, value: undefined };
+      if (i === END) {
+        this.#end();
+        return { done: true, value: undefined };
+      }
       if (i === FIRST) {
         let page = await this.#firstPage();
         // A first page freed by its holder: fetched again for the walk.
         if (!stateOf(page)) page = new Page(this.#call, this.#call.firstPage(await this.#call.first()));
+        if (!this.#walker) continue;
         this.#data = page.data;
         this.#walker.loaded(stateOf(page));
       } else {
-        this.#data = await this.#walker.fetch();
+        const data = await this.#walker.fetch();
+        if (this.#walker) this.#data = data;
       }
     }
   }
 
+  /** The walk is over: its Walker (its cursors) released at once, not when collected. */
+  #end() {
+    const walker = this.#walker;
+    this.#walker = null;
+    this.#data = [];
+    walker?.free();
+  }
+
   return(value) {
-    this.#walker.stop();
+    this.#end();
     return Promise.resolve({ done: true, value });
   }
 

@@ -225,9 +225,4 @@ impl Walker {
             Ok(data.into())
         })
     }
-
-    /// Ends the walk (the iterator's `return()`).
-    pub fn stop(&self) {
-        self.walk.borrow_mut().stop();
-    }
 }
