@@ -1,7 +1,14 @@
 //! The API's fixed facts, read by the client's declarations, the webhook verifier and the
-//! sandbox alike: currencies, payment types, payout destinations, statuses, list limits,
-//! event types, the callback URL rule and how JavaScript prints a number. Compiled with or
-//! without the `client` feature.
+//! sandbox alike: currencies, payment types, statuses, limits, event types, the callback URL
+//! rule and how JavaScript prints a number. Compiled with or without
+//! the `client` feature. With the `schema` feature (the client's, and the sandbox's), also
+//! the API's operations and their parameters as one table ([`resources`]) and the validator
+//! both sides run over it ([`schema`]).
+
+#[cfg(feature = "schema")]
+pub mod resources;
+#[cfg(feature = "schema")]
+pub mod schema;
 
 #[allow(unused_imports)]
 use crate::prelude::*;
@@ -38,38 +45,22 @@ pub const BALANCE_TRANSACTION_TYPES: &[&str] = &["charge", "payout", "payout_can
 pub const BALANCE_TRANSACTION_STATUSES: &[&str] = &["pending", "available"];
 pub const TICKER_SIDES: &[&str] = &["ask", "bid"];
 
-/// A payout destination's kind: its `type`, the fields it requires and those it may carry
-/// (every field a non-empty string).
+/// The smallest and largest amount an operation takes (both included).
 #[derive(Debug)]
-pub struct Destination {
-    pub ty: &'static str,
-    pub required: &'static [&'static str],
-    pub optional: &'static [&'static str],
+pub struct Bounds {
+    pub min: f64,
+    pub max: f64,
 }
 
-/// A bank's optional details (the PaymentMethod fields a bank transfer can use).
-pub const BANK_DETAILS: &[&str] =
-    &["bankRoutingNum", "bankDetailName", "bankAddr", "city", "state", "country", "postalCode", "swift"];
-const ACCOUNT: &[&str] = &["payerName", "bankAccountNum"];
-
-/// Where a payout can go, by `destination.type`.
-pub const DESTINATIONS: &[Destination] = &[
-    Destination {
-        ty: "bankAccount",
-        required: &["payerName", "bankAccountNum", "bankName"],
-        optional: BANK_DETAILS,
-    },
-    Destination { ty: "wallet", required: &["payerName", "addr"], optional: &[] },
-    Destination { ty: "Alipay", required: ACCOUNT, optional: &[] },
-    Destination { ty: "PayPal", required: ACCOUNT, optional: &[] },
-    Destination { ty: "Coins.ph", required: ACCOUNT, optional: &[] },
-    Destination { ty: "GCash", required: ACCOUNT, optional: &[] },
-];
-
-/// The destination of `ty`, if it is one.
-pub fn destination(ty: &str) -> Option<&'static Destination> {
-    DESTINATIONS.iter().find(|d| d.ty == ty)
-}
+/// A charge's `amount`, in units of its currency (USD and USDT count 1:1): what
+/// `accounts.retrieve()` reports as `limit.pay`.
+pub const CHARGE_AMOUNT: Bounds = Bounds { min: 0.01, max: 1_000_000.0 };
+/// A payout's `amount`: at least `limit.payout.min`. The API states no ceiling; a billion
+/// keeps amount plus fee far inside what a double holds to the cent.
+pub const PAYOUT_AMOUNT: Bounds = Bounds { min: 1.0, max: 1_000_000_000.0 };
+/// The longest text parameter (`description`, `externalOrderId`, a destination's fields...),
+/// in characters (Unicode code points).
+pub const MAX_TEXT_CHARS: usize = 500;
 
 /// A list's page size when none is asked for, and the largest one.
 pub const DEFAULT_LIST_LIMIT: u32 = 10;
@@ -183,8 +174,6 @@ mod tests {
             QUOTE_CURRENCIES.contains(&DEFAULT_QUOTE_CURRENCY)
                 && BASE_CURRENCIES.contains(&DEFAULT_BASE_CURRENCY)
         );
-        assert_eq!(destination("wallet").unwrap().required, ["payerName", "addr"]);
-        assert!(destination("moon").is_none());
         assert!(is_event_type("payout.inTransition") && !is_event_type("payout.inTransit"));
     }
 

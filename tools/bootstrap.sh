@@ -3,7 +3,9 @@
 # takes about a second). Called by `make`; safe to run by hand.
 #   tools/bootstrap.sh          Rust wasm toolchain + node dev dependencies
 #   tools/bootstrap.sh browser  ... and Debian's chromium for the browser tests
-#   tools/bootstrap.sh dist     ... and the static (musl) build of the sandbox for its npm package
+#   tools/bootstrap.sh dist     ... and the sandbox's builds for its npm packages: the static (musl)
+#                               Linux build here, and the other platforms' cross builds
+#   tools/bootstrap.sh emulators ... and what runs those binaries here: qemu-user, Wine, llvm-objdump
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
@@ -13,6 +15,14 @@ if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
   rustup target add wasm32-unknown-unknown
 fi
+
+# `make check`: rustfmt and clippy.
+for component in rustfmt clippy; do
+  if ! rustup component list --installed | grep -q "^$component"; then
+    say "adding the $component component"
+    rustup component add "$component"
+  fi
+done
 
 # wasm-bindgen-cli must be exactly the version of the wasm-bindgen crate in Cargo.lock
 # (wasm-pack's own download of it cannot work on these machines).
@@ -40,16 +50,51 @@ fi
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 
 # The sandbox binary of the npm package is linked statically against musl (it runs on any
-# Linux); rusqlite's bundled SQLite is compiled with musl-gcc.
+# Linux); rusqlite's bundled SQLite is compiled with musl-gcc. The other platforms
+# (linux-arm64, darwin-x64, darwin-arm64, win32-x64) are cross-compiled with cargo-zigbuild,
+# zig being the C compiler (SQLite) and linker for every target, macOS's libc stubs included:
+# both from PyPI wheels, in a virtualenv of their own (.tools/venv), at pinned versions.
+ZIGLANG=0.17.1
+CARGO_ZIGBUILD=0.24.1
 if [ "${1:-}" = dist ]; then
-  if ! rustup target list --installed | grep -qx x86_64-unknown-linux-musl; then
-    say "adding the x86_64-unknown-linux-musl target"
-    rustup target add x86_64-unknown-linux-musl
-  fi
-  if ! command -v musl-gcc >/dev/null; then
-    say "installing musl-tools"
+  installed=$(rustup target list --installed)
+  for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu; do
+    if ! grep -qx "$t" <<<"$installed"; then
+      say "adding the $t target"
+      rustup target add "$t"
+    fi
+  done
+  # qemu-user too: the linux-arm64 binary runs here as soon as it is built
+  # (qemu-aarch64-static target/cross/aarch64-unknown-linux-musl/sandbox/qbitpay-sandbox).
+  missing=()
+  command -v musl-gcc >/dev/null || missing+=(musl-tools)
+  command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
     $SUDO apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq musl-tools >/dev/null
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  fi
+  want="ziglang==$ZIGLANG cargo-zigbuild==$CARGO_ZIGBUILD"
+  if [ "$(cat .tools/venv/installed 2>/dev/null)" != "$want" ]; then
+    say "installing $want (PyPI wheels) into .tools/venv"
+    rm -rf .tools/venv
+    python3 -m venv .tools/venv
+    .tools/venv/bin/pip install -q --disable-pip-version-check $want
+    echo "$want" > .tools/venv/installed
+  fi
+fi
+
+# Running the cross-built binaries here (tests/dist): qemu-user for linux-arm64, Wine for
+# win32-x64, and llvm-objdump for the load commands of the macOS ones.
+if [ "${1:-}" = emulators ]; then
+  missing=()
+  command -v qemu-aarch64-static >/dev/null || missing+=(qemu-user-static)
+  [ -x /usr/lib/wine/wine64 ] || missing+=(wine64)
+  command -v llvm-objdump >/dev/null || missing+=(llvm)
+  if [ ${#missing[@]} -gt 0 ]; then
+    say "installing ${missing[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   fi
 fi
 
@@ -57,4 +102,17 @@ if [ "${1:-}" = browser ] && ! command -v chromium >/dev/null; then
   say "installing Debian's chromium"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq chromium chromium-driver >/dev/null
+fi
+
+# The webhook handler tests run a redis-server and a PostgreSQL server of Debian's packages,
+# which the tests start themselves on free ports of 127.0.0.1 (never as services).
+if [ "${1:-}" = servers ]; then
+  need=()
+  command -v redis-server >/dev/null || need+=(redis-server)
+  ls /usr/lib/postgresql/*/bin/postgres >/dev/null 2>&1 || need+=(postgresql)
+  if [ ${#need[@]} -gt 0 ]; then
+    say "installing Debian's ${need[*]}"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  fi
 fi

@@ -16,6 +16,7 @@ const STOP_GRACE_MS = 10_000; // the binary gives open requests 5 s and its log 
 
 const asyncDispose = Symbol.asyncDispose || Symbol.for('nodejs.asyncDispose');
 const kebab = (name) => name.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`);
+const camel = (flag) => flag.replace(/-([a-z])/g, (_, c) => c.toUpperCase());
 const list = (v) => (v === undefined || v === null ? [] : Array.isArray(v) ? v : [v]);
 
 /** `{ autoConfirmAfter: 2, allowRemoteWebhooks: true }` → `['--auto-confirm-after=2', '--allow-remote-webhooks']`. */
@@ -31,6 +32,16 @@ function flags(options) {
     }
   }
   return argv;
+}
+
+/** The binary's refusal of an unknown flag made from an option, told in the option's name. */
+function unknownOption(why, options) {
+  const flag = /unexpected argument '--([a-z0-9-]+)/.exec(why)?.[1];
+  const option = flag && Object.keys(options).find((name) => !OWN_OPTIONS.has(name) && kebab(name) === flag);
+  if (!option) return why;
+  const similar = /a similar argument exists: '--([a-z0-9-]+)'/.exec(why)?.[1];
+  return `qbitpay-sandbox: startSandbox() has no option ${option}${similar ? ` (did you mean ${camel(similar)}?)` : ''}: `
+    + `the options are the sandbox's flags in camelCase (npx qbitpay-sandbox --help).\n${why}`;
 }
 
 /** One function per line of a stream (also draining it). */
@@ -93,7 +104,7 @@ async function startSandbox(options = {}) {
         clearTimeout(timer);
         // The binary's own words (stderr ends when it exits; wait for the last lines).
         await new Promise((r) => (child.stderr.readableEnded ? r() : child.stderr.once('close', r)));
-        const why = stderrText.trim() || `exited (${signal || `code ${code}`}) before listening`;
+        const why = unknownOption(stderrText.trim() || `exited (${signal || `code ${code}`}) before listening`, options);
         const err = new Error(why.startsWith('qbitpay-sandbox') ? why : `qbitpay-sandbox: ${why}`);
         Object.assign(err, { exitCode: code, signal, stderr: stderrText });
         reject(err);
@@ -112,27 +123,6 @@ async function startSandbox(options = {}) {
   child.unref();
   for (const s of [child.stdin, child.stdout, child.stderr]) s.unref?.();
 
-  async function control(method, path, body) {
-    const res = await fetch(url + path, {
-      method,
-      headers: body === undefined ? {} : { 'content-type': 'application/json' },
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    const text = await res.text();
-    let json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    if (!res.ok) {
-      const err = new Error(`qbitpay-sandbox: ${method} ${path}: ${res.status} ${json?.message || text.slice(0, 200)}`);
-      Object.assign(err, { status: res.status, body: json });
-      throw err;
-    }
-    return json;
-  }
-
   let stopping;
   const stop = () => {
     if (!stopping) {
@@ -144,19 +134,16 @@ async function startSandbox(options = {}) {
     return stopping;
   };
 
+  const control = connectSandbox({ url, apiKey: apiKeys[0] });
   return {
-    url,
-    apiKey: apiKeys[0],
+    ...control,
     apiKeys,
-    dashboardUrl: `${url}/`,
     pid: child.pid,
-    /** Move the sandbox clock forward, running every job that falls due on the way. */
-    advanceClock: (seconds) => control('POST', '/_sandbox/clock/advance', { seconds }),
     /** Delete everything of this sandbox's accounts (objects, events, schedule); the clock stays. */
     async reset() {
-      const { data } = await control('GET', '/_sandbox/accounts');
+      const { data } = await request(url, null, 'GET', '/_sandbox/accounts');
       for (const account of data.filter((a) => a.active)) {
-        await control('POST', `/_sandbox/accounts/${encodeURIComponent(account.id)}/reset`);
+        await request(url, null, 'POST', `/_sandbox/accounts/${encodeURIComponent(account.id)}/reset`);
       }
     },
     stop,
@@ -164,4 +151,189 @@ async function startSandbox(options = {}) {
   };
 }
 
-module.exports = { startSandbox, sandboxBinary, currentPlatform, platformPackage, SandboxBinaryError, DEFAULT_API_KEY };
+// ---------------------------------------------------------------- the control API
+
+/** An error the sandbox answered (`status`, `type`, `param` as in its JSON), or that it could not be reached. */
+class SandboxError extends Error {
+  constructor(message, { status, body, cause } = {}) {
+    super(message, cause ? { cause } : undefined);
+    this.name = 'SandboxError';
+    this.status = status;
+    this.type = body?.type;
+    this.param = body?.param;
+    this.body = body;
+  }
+}
+
+/** One call of the control API: the JSON answer, or a SandboxError. `apiKey` null: no credentials. */
+async function request(url, apiKey, method, path, body) {
+  const headers = {};
+  if (apiKey !== null) headers.authorization = `Basic ${Buffer.from(`${apiKey}:`).toString('base64')}`;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  let res;
+  let text;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      res = await fetch(url + path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+      text = await res.text();
+      break;
+    } catch (e) {
+      const why = e?.cause?.code || e?.cause?.message || e?.message || String(e);
+      // A kept-alive connection the sandbox closed while this process was busy (a blocking
+      // call in a test): a read is sent again once; a change is not (it may have been made).
+      if (method === 'GET' && attempt === 1 && /^(UND_ERR_SOCKET|ECONNRESET|EPIPE)$/.test(why)) continue;
+      throw new SandboxError(`qbitpay-sandbox: cannot reach the sandbox at ${url} (${why}): is it running?`, { cause: e });
+    }
+  }
+  let json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  if (!res.ok) {
+    const what = json?.message || text.slice(0, 200);
+    throw new SandboxError(`qbitpay-sandbox: ${method} ${path.split('?')[0]}: ${res.status} ${what}`, { status: res.status, body: json });
+  }
+  if (json === undefined) throw new SandboxError(`qbitpay-sandbox: ${method} ${path}: not the sandbox's JSON (is ${url} a qbitpay-sandbox?)`, { status: res.status });
+  return json;
+}
+
+const FILTERS = ['type', 'objectId', 'eventId'];
+
+/** `'charge.succeeded'` or `{ type, objectId, eventId }` (an `object` with an `id` is taken for its id). */
+function filterOf(filter, who) {
+  if (filter === undefined || filter === null) return {};
+  if (typeof filter === 'string') return { type: filter };
+  if (typeof filter !== 'object') throw new TypeError(`${who}: the filter must be an event type or { type, objectId, eventId }`);
+  const out = {};
+  for (const [k, v] of Object.entries(filter)) {
+    if (v === undefined) continue;
+    if (!FILTERS.includes(k)) throw new TypeError(`${who}: unknown filter ${k} (filters: ${FILTERS.join(', ')})`);
+    const value = v && typeof v === 'object' && typeof v.id === 'string' ? v.id : v;
+    if (typeof value !== 'string' || value === '') throw new TypeError(`${who}: ${k} must be a non-empty string`);
+    out[k] = value;
+  }
+  return out;
+}
+
+const describeFilter = (f) =>
+  [f.type || 'event', f.objectId && `of ${f.objectId}`, f.eventId && `(${f.eventId})`].filter(Boolean).join(' ');
+
+/** One line of what a delivery came to. */
+function describeDelivery({ event, webhook, attempts }) {
+  const last = attempts[attempts.length - 1];
+  const about = event.data?.id ? ` (${event.data.id})` : '';
+  let state;
+  if (last?.statusCode != null) state = `HTTP ${last.statusCode}`;
+  else if (last?.error) state = last.error;
+  else if (!webhook.url) state = 'no webhook URL: the object has no cbUrl and the sandbox no webhookUrl';
+  else if (webhook.nextAttemptAt) state = `not sent yet (due ${webhook.nextAttemptAt} sandbox time: advanceClock() to send it now)`;
+  else state = webhook.status;
+  const n = attempts.length;
+  return `${event.id} ${event.type}${about} → ${state}${n > 1 ? ` (${n} attempts)` : ''}`;
+}
+
+const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
+
+/** A URL's hostname (as WHATWG URL writes it) that names this machine, as the sandbox's own rule has it. */
+function isLoopbackHost(hostname) {
+  const h = hostname.toLowerCase().replace(/\.$/, '');
+  return h === 'localhost' || (h.endsWith('.localhost') && !h.startsWith('.') && !h.includes('..')) || h === '[::1]'
+    || /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h);
+}
+
+/**
+ * The control methods for a sandbox running elsewhere (a globalSetup, Playwright's
+ * webServer, `npx qbitpay-sandbox`), acting for the account of `apiKey`.
+ * @param {{ url: string, apiKey: string }} options
+ * @returns {import('./index').SandboxControl}
+ */
+function connectSandbox(options) {
+  const { url: given, apiKey } = options || {};
+  let url;
+  try {
+    url = new URL(given);
+  } catch {
+    throw new TypeError(`connectSandbox: url must be the sandbox's URL (http://127.0.0.1:PORT), not ${JSON.stringify(given)}`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new TypeError(`connectSandbox: url must be http(s), not ${given}`);
+  // The sandbox answers only on this machine: the key is never sent anywhere else.
+  if (!isLoopbackHost(url.hostname)) {
+    throw new TypeError(`connectSandbox: url must be a loopback address (http://127.0.0.1:PORT, http://localhost:PORT), where the sandbox answers; not ${url.host}`);
+  }
+  if (typeof apiKey !== 'string' || apiKey === '') throw new TypeError('connectSandbox: apiKey must be the API key of an account of the sandbox');
+  const base = url.origin;
+  const call = (method, path, body) => request(base, apiKey, method, path, body);
+
+  async function deliveries(filter, limit = 1000) {
+    const q = new URLSearchParams({ ...filterOf(filter, 'deliveries'), limit: String(limit) }).toString();
+    return (await call('GET', `/_sandbox/deliveries?${q}`)).data;
+  }
+
+  return {
+    url: base,
+    apiKey,
+    dashboardUrl: `${base}/`,
+    /** Move the sandbox clock forward, running every job that falls due on the way. */
+    advanceClock: (seconds) => request(base, null, 'POST', '/_sandbox/clock/advance', { seconds }),
+    /** Make an event of `type` happen (a new charge or payout, or the one named), with its deliveries. */
+    async trigger(type, opts = {}) {
+      if (typeof type !== 'string') throw new TypeError('trigger: type must be an event type such as charge.succeeded');
+      if (opts === null || typeof opts !== 'object') throw new TypeError('trigger: options must be an object');
+      const body = { type };
+      for (const [k, v] of Object.entries(opts)) {
+        if (v === undefined) continue;
+        body[k] = (k === 'charge' || k === 'payout') && v && typeof v === 'object' ? v.id : v;
+      }
+      return call('POST', '/_sandbox/trigger', body);
+    },
+    /** The account's events that match, oldest first, each `{ event, webhook, attempts }`. */
+    deliveries: (filter) => deliveries(filter),
+    /** Resolves `{ event, webhook, attempts }` once a matching event has been sent to its URL (whatever came back). */
+    async waitForWebhook(filter, { timeout = 10_000, interval = 50 } = {}) {
+      const f = filterOf(filter, 'waitForWebhook');
+      if (!(Number.isFinite(timeout) && timeout >= 0)) throw new TypeError('waitForWebhook: timeout must be milliseconds');
+      const end = Date.now() + timeout;
+      for (;;) {
+        const seen = await deliveries(f, 100);
+        const sent = seen.filter((d) => d.attempts.some((a) => a.sent));
+        if (sent.length) return sent[sent.length - 1];
+        if (Date.now() >= end) {
+          let saw;
+          if (seen.length) saw = `It saw:\n  ${seen.slice(-10).map(describeDelivery).join('\n  ')}`;
+          else {
+            const any = await deliveries({}, 5);
+            saw = any.length
+              ? `No event matches; the account's latest:\n  ${any.map(describeDelivery).join('\n  ')}`
+              : 'The account has no events.';
+          }
+          const err = new SandboxError(`qbitpay-sandbox: waitForWebhook: no ${describeFilter(f)} was sent within ${timeout} ms. ${saw}`);
+          err.seen = seen;
+          throw err;
+        }
+        await sleep(Math.min(Math.max(10, Number(interval) || 0), Math.max(0, end - Date.now())));
+      }
+    },
+    /** Send an event again now, once: the same id, body and signature. */
+    async replay(eventId) {
+      if (typeof eventId !== 'string' || eventId === '') throw new TypeError('replay: eventId must be an event id (evt_…)');
+      return call('POST', `/_sandbox/events/${encodeURIComponent(eventId)}/replay`);
+    },
+    /** Delete everything of this key's account (objects, events, schedule); the clock stays. */
+    async reset() {
+      await call('POST', '/_sandbox/reset');
+    },
+  };
+}
+
+module.exports = {
+  startSandbox,
+  connectSandbox,
+  SandboxError,
+  sandboxBinary,
+  currentPlatform,
+  platformPackage,
+  SandboxBinaryError,
+  DEFAULT_API_KEY,
+};

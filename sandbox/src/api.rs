@@ -1,63 +1,155 @@
-//! HTTP handlers of `/api/v1/*` and the sandbox-only helpers under `/sandbox/*` (API key).
+//! `/api/v1`, made from the API's table (`qbitpay::spec::resources`, the one the client is
+//! made from): a route per operation (its path, method, and `/{id}` when it takes one), the
+//! credential it needs, its parameters read and checked by the client's own validator
+//! (`params.rs`), then its state logic, below: one entry per operation of the table, or
+//! the sandbox does not compile. The sandbox's own additions (listing and reading the
+//! events it sent) are declared with the same types and served the same way. Plus the
+//! sandbox-only helpers under `/sandbox/*` (API key).
 
-use std::collections::HashMap;
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::pin::Pin;
 use std::sync::Arc;
 
 use axum::body::Bytes;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
-use axum::routing::{get, post};
+use axum::routing::{post, MethodFilter, MethodRouter};
 use axum::Router;
+use qbitpay::spec::resources;
+use qbitpay::spec::schema::{self, CallShape, Field, Op, Resource, Ty};
+use rusqlite::types::Value as Sql;
+use rusqlite::Connection;
 use serde_json::{json, Value};
 use sha2::{Digest, Sha256};
 
-use rusqlite::types::Value as Sql;
-
 use crate::app::{new_id, Account, App};
 use crate::auth::{issue_token, ChargeAuth, KeyAuth};
-use crate::db::{SqlResult, W};
+use crate::db::{SqlResult, WriteTx};
 use crate::error::{json_response, respond, ApiError, ApiResult};
 use crate::model::*;
 use crate::ops;
-use crate::params::{check_url, parse_body, query_enum, Params};
-use crate::store::{self, ListQuery, IDEM_TTL_MS};
+use crate::params::{self, list_query, opt_text, text, Params};
+use crate::store::{self, IDEM_TTL_MS};
 use crate::webhooks::{self, check_deliverable};
 use qbitpay::webhook::timestamp::format_millis;
 
+/// A call as its state logic gets it: the account, the id in the path (`""` if none) and
+/// the parameters, checked.
+pub struct Call {
+    app: Arc<App>,
+    acct: Arc<Account>,
+    res: &'static Resource,
+    id: String,
+    params: Params,
+}
+
+type Sending = Pin<Box<dyn Future<Output = ApiResult> + Send>>;
+
+/// What answers an operation, by what it does with the account's state.
+#[derive(Clone, Copy)]
+enum Logic {
+    /// Reads it; answers JSON text (stored objects are JSON already).
+    Read(fn(&Call, &Connection) -> ApiResult<String>),
+    /// Changes it, in one transaction; a POST's runs once per `Idempotency-Key`.
+    Write(fn(&Call, &WriteTx) -> ApiResult),
+    /// Takes time (sends a webhook), answering when done.
+    Send(fn(Call) -> Sending),
+}
+
+/// Every operation of the API's table with the state logic that answers it.
+macro_rules! with_state_logic {
+    ($(
+        $(#[doc = $doc:tt])*
+        $class:ident $family:ident {
+            $( $(#[doc = $op_doc:tt])* $op:ident ($($args:tt)*) -> $ret:tt = $declared:expr; )*
+        }
+    )*) => {
+        const API: &[(&Resource, &Op, Logic)] =
+            &[$($( (&resources::$family::RESOURCE, &resources::$family::$op, logic::$family::$op), )*)*];
+    };
+}
+qbitpay::families!(with_state_logic);
+
+/// The sandbox's own operations: the events it sent, each with its delivery (debugging).
+const EVENTS: Resource = Resource {
+    name: "events",
+    path: resources::events::RESOURCE.path,
+    ops: &[
+        Op::list(&[Field::opt("type", Ty::Str)]).named("list", CallShape::List),
+        Op::retrieve().named("retrieve", CallShape::Id),
+    ],
+};
+const EXTENSIONS: &[(&Resource, &Op, Logic)] =
+    &[(&EVENTS, &EVENTS.ops[0], Logic::Read(list_events)), (&EVENTS, &EVENTS.ops[1], Logic::Read(get_event))];
+
 pub fn routes() -> Router<Arc<App>> {
-    Router::new()
-        .route("/api/v1/accessToken", get(access_token))
-        .route("/api/v1/charges", get(list_charges).post(create_charge))
-        .route("/api/v1/charges/{id}", get(get_charge).put(update_charge))
-        .route("/api/v1/accounts/show", get(account_show))
-        .route("/api/v1/balances/show", get(balance_show))
-        .route("/api/v1/balanceTransactions", get(list_txns))
-        .route("/api/v1/balanceTransactions/{id}", get(get_txn))
-        .route("/api/v1/payouts", get(list_payouts).post(create_payout))
-        .route("/api/v1/payouts/{id}", get(get_payout))
-        .route("/api/v1/markets/ticker", get(ticker))
-        .route("/api/v1/events/test", get(events_test))
-        .route("/api/v1/events", get(list_events))
-        .route("/api/v1/events/{id}", get(get_event))
+    let mut paths: BTreeMap<String, MethodRouter<Arc<App>>> = BTreeMap::new();
+    for &(res, op, logic) in API.iter().chain(EXTENSIONS) {
+        let id = if op.shape.has_id() { "/{id}" } else { "" };
+        let path = format!("{}{id}{}", res.path, op.suffix);
+        let method = match op.method {
+            schema::Method::Get => MethodFilter::GET,
+            schema::Method::Post => MethodFilter::POST,
+            schema::Method::Put => MethodFilter::PUT,
+        };
+        let handler = move |State(app): State<Arc<App>>, parts: Parts, body: Bytes| {
+            operate(app, res, op, logic, parts, body)
+        };
+        let routed = paths.remove(&path).unwrap_or_default();
+        paths.insert(path, routed.on(method, handler));
+    }
+    paths
+        .into_iter()
+        .fold(Router::new(), |r, (path, methods)| r.route(&path, methods))
         .route("/sandbox/charges/{id}/{action}", post(sandbox_charge))
         .route("/sandbox/payouts/{id}/{action}", post(sandbox_payout))
 }
 
-/// A stored body (already JSON) as the answer.
-fn respond_raw(r: ApiResult<String>) -> Response {
-    match r {
-        Ok(s) => json_response(StatusCode::OK, s.into_bytes()),
-        Err(e) => e.into_response(),
+/// One call: who makes it (401, 403, 429), its id, its parameters (400), its state logic.
+async fn operate(
+    app: Arc<App>,
+    res: &'static Resource,
+    op: &'static Op,
+    logic: Logic,
+    mut parts: Parts,
+    body: Bytes,
+) -> Response {
+    let acct = if op.access_token {
+        ChargeAuth::from_request_parts(&mut parts, &app).await.map(|ChargeAuth(a)| a)
+    } else {
+        KeyAuth::from_request_parts(&mut parts, &app).await.map(|KeyAuth(a)| a)
+    };
+    let acct = match acct {
+        Ok(a) => a,
+        Err(e) => return e.into_response(),
+    };
+    let id = match op.shape.has_id() {
+        true => match Path::<String>::from_request_parts(&mut parts, &app).await {
+            Ok(Path(id)) => id,
+            Err(e) => return e.into_response(),
+        },
+        false => String::new(),
+    };
+    let params = match params::checked(res, op, &parts.headers, parts.uri.query(), &body) {
+        Ok(p) => p,
+        Err(e) => return e.into_response(),
+    };
+    let call = Call { app: app.clone(), acct: acct.clone(), res, id, params };
+    match logic {
+        Logic::Read(f) => match app.read(|c| f(&call, c)) {
+            Ok(text) => json_response(StatusCode::OK, text.into_bytes()),
+            Err(e) => e.into_response(),
+        },
+        Logic::Write(f) if op.method == schema::Method::Post => {
+            let endpoint = format!("{} {}{}", op.method.as_str(), res.path, op.suffix);
+            idempotent(&app, &acct, &parts.headers, &endpoint, &call.params, |w| f(&call, w))
+        }
+        Logic::Write(f) => respond(app.write(|w| f(&call, w))),
+        Logic::Send(f) => respond(f(call).await),
     }
-}
-
-fn query_map(q: Option<String>) -> HashMap<String, String> {
-    form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect()
-}
-
-fn list(url: &str, data: Vec<Value>) -> Value {
-    json!({ "object": "list", "url": url, "data": data })
 }
 
 enum Idem {
@@ -116,24 +208,20 @@ fn fingerprint(endpoint: &str, p: &Params) -> [u8; 32] {
 }
 
 /// Runs a POST once per `Idempotency-Key` (per account, for 24 h of sandbox time), as
-/// Stripe defines it: the key is bound to the endpoint and its parsed parameters (in any
+/// Stripe defines it: the key is bound to the endpoint and its checked parameters (in any
 /// order or encoding); a result is stored only once the endpoint ran (a success or a 402),
 /// and a replay answers it again with `Idempotent-Replayed: true`. A refused request (bad
 /// parameters, auth, rate limit, injected fault) stores nothing, so the corrected request
 /// may use the same key. The record commits in the same transaction as the object it made.
-async fn idempotent(
+fn idempotent(
     app: &App,
     acct: &Account,
     headers: &HeaderMap,
     endpoint: &str,
-    body: &[u8],
-    f: impl FnOnce(&W, &Params) -> ApiResult,
+    params: &Params,
+    f: impl FnOnce(&WriteTx) -> ApiResult,
 ) -> Response {
-    let p = match parse_body(headers, body) {
-        Ok(p) => p,
-        Err(e) => return e.into_response(),
-    };
-    let Some(key) = headers.get("idempotency-key") else { return respond(app.write(|w| f(w, &p))) };
+    let Some(key) = headers.get("idempotency-key") else { return respond(app.write(f)) };
     let key = match key.to_str() {
         Ok(k) if !k.trim().is_empty() && k.len() <= 255 => k.to_owned(),
         _ => {
@@ -144,7 +232,7 @@ async fn idempotent(
             .into_response()
         }
     };
-    let fingerprint = fingerprint(endpoint, &p);
+    let fingerprint = fingerprint(endpoint, params);
     let r = app.write(|w| {
         let now = app.now();
         if let Some(rec) = store::idem_get(w, &acct.id, &key, now - IDEM_TTL_MS)? {
@@ -161,7 +249,7 @@ async fn idempotent(
             return Ok(Idem::Replayed(rec.status, rec.body));
         }
         w.prepare_cached("SAVEPOINT op").db()?.execute([]).db()?;
-        let (status, bytes) = match f(w, &p) {
+        let (status, bytes) = match f(w) {
             Ok(v) => {
                 w.prepare_cached("RELEASE op").db()?.execute([]).db()?;
                 (StatusCode::OK, serde_json::to_vec(&v).expect("json"))
@@ -190,212 +278,153 @@ async fn idempotent(
     }
 }
 
-async fn access_token(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Response {
-    let (token, _exp) = issue_token(&app, &acct);
-    respond(Ok(json!({ "accessToken": token })))
-}
+// ---------------------------------------------------------------- the state logic
 
-// ---------------------------------------------------------------- charges
-
-async fn create_charge(
-    State(app): State<Arc<App>>,
-    KeyAuth(acct): KeyAuth,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    idempotent(&app, &acct, &headers, "POST /api/v1/charges", &body, |w, p| {
-        ops::create_charge(&app, &acct, w, p)
-    })
-    .await
-}
-
-async fn get_charge(
-    State(app): State<Arc<App>>,
-    ChargeAuth(acct): ChargeAuth,
-    Path(id): Path<String>,
-) -> Response {
-    respond_raw(app.read(|c| ops::get_charge(c, &acct, &id)))
-}
-
-async fn update_charge(
-    State(app): State<Arc<App>>,
-    ChargeAuth(acct): ChargeAuth,
-    Path(id): Path<String>,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    respond(
-        parse_body(&headers, &body).and_then(|p| app.write(|w| ops::update_charge(&app, &acct, w, &id, &p))),
-    )
-}
-
-fn text(s: &str) -> Sql {
+fn sql(s: &str) -> Sql {
     Sql::Text(s.to_owned())
 }
 
-async fn list_charges(
-    State(app): State<Arc<App>>,
-    ChargeAuth(acct): ChargeAuth,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let q = query_map(q);
-    respond_raw((|| {
-        let lq = ListQuery::parse(&q)?;
-        let mut conds = Vec::new();
-        if let Some(e) = q.get("externalOrderId").filter(|s| !s.is_empty()) {
-            conds.push(("external_order_id = ?", text(e)));
-        }
-        let page = app.read(|c| store::page(c, "charges", &acct.id, &lq, &conds, "body", store::body))?;
-        Ok(store::list_json("/api/v1/charges", &page))
-    })())
+fn json_text(v: &impl serde::Serialize) -> String {
+    serde_json::to_string(v).expect("object json")
 }
 
-// ---------------------------------------------------------------- account, balance
-
-async fn account_show(KeyAuth(_acct): KeyAuth) -> Response {
-    respond(Ok(ops::account_object()))
+/// One page of a family's list, newest first, filtered by `conds` ("col = ?" and a value).
+fn page(c: &Call, db: &Connection, table: &str, conds: &[(&str, Sql)]) -> ApiResult<String> {
+    let page = store::page(db, table, &c.acct.id, &list_query(&c.params), conds, "body", store::body)?;
+    Ok(store::list_json(c.res.path, &page))
 }
 
-async fn balance_show(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth) -> Response {
-    respond(app.read(|c| ops::balance_object(c, &acct)))
+/// The state logic of each family of the API's table, a constant per operation.
+#[allow(non_snake_case, non_upper_case_globals)]
+mod logic {
+    use super::*;
+
+    pub mod charges {
+        use super::*;
+        pub const create: Logic = Logic::Write(|c, w| ops::create_charge(&c.app, &c.acct, w, &c.params));
+        pub const retrieve: Logic = Logic::Read(|c, db| ops::get_charge(db, &c.acct, &c.id));
+        // The table allows one update, `{"status": "buyerPaid"}`.
+        pub const update: Logic = Logic::Write(|c, w| ops::pay_charge(&c.app, &c.acct, w, &c.id));
+        pub const list: Logic = Logic::Read(|c, db| {
+            let order = opt_text(&c.params, "externalOrderId").map(|e| ("external_order_id = ?", sql(e)));
+            page(c, db, "charges", &Vec::from_iter(order))
+        });
+    }
+
+    pub mod accessToken {
+        use super::*;
+        pub const create: Logic = Logic::Read(|c, _| {
+            let (token, _exp) = issue_token(&c.app, &c.acct);
+            Ok(json_text(&json!({ "accessToken": token })))
+        });
+    }
+
+    pub mod accounts {
+        use super::*;
+        pub const retrieve: Logic = Logic::Read(|_, _| Ok(json_text(&ops::account_object())));
+    }
+
+    pub mod balances {
+        use super::*;
+        pub const retrieve: Logic = Logic::Read(|c, db| Ok(json_text(&ops::balance_object(db, &c.acct)?)));
+    }
+
+    pub mod balanceTransactions {
+        use super::*;
+        pub const retrieve: Logic = Logic::Read(|c, db| {
+            let txn = store::txn(db, &c.acct.id, &c.id)?;
+            txn.map(|t| json_text(&t)).ok_or_else(|| ApiError::not_found("balanceTransaction", &c.id))
+        });
+        pub const list: Logic = Logic::Read(|c, db| {
+            let conds: Vec<(&str, Sql)> =
+                [("type = ?", "type"), ("status = ?", "status"), ("source = ?", "source")]
+                    .into_iter()
+                    .filter_map(|(cond, name)| opt_text(&c.params, name).map(|v| (cond, sql(v))))
+                    .collect();
+            page(c, db, "txns", &conds)
+        });
+    }
+
+    pub mod payouts {
+        use super::*;
+        pub const create: Logic =
+            Logic::Write(|c, w| ops::create_payout(&c.app, &c.acct, w, &c.params, None));
+        pub const retrieve: Logic = Logic::Read(|c, db| {
+            let payout = store::payout(db, &c.acct.id, &c.id)?;
+            payout.map(|p| json_text(&p)).ok_or_else(|| ApiError::not_found("payout", &c.id))
+        });
+        pub const list: Logic = Logic::Read(|c, db| {
+            let mut conds = Vec::new();
+            if let Some(s) = opt_text(&c.params, "status") {
+                conds.push(("status = ?", sql(s)));
+            }
+            if let Some(d) = opt_text(&c.params, "destination") {
+                conds.push((
+                    "? IN (json_extract(body, '$.destination.type'), json_extract(body, '$.destination.accountNum'), json_extract(body, '$.destination.addr'))",
+                    sql(d),
+                ));
+            }
+            page(c, db, "payouts", &conds)
+        });
+    }
+
+    pub mod markets {
+        use super::*;
+        /// A fixed price of the market `symbol` (checked: `BASE/QUOTE`), the side asked for.
+        pub const ticker: Logic = Logic::Read(|c, _| {
+            let (symbol, side) = (text(&c.params, "symbol"), text(&c.params, "side"));
+            let (base, quote) = symbol.split_once('/').unwrap_or_default();
+            let price = if side == "ask" { ask_price(base, quote) } else { bid_price(base, quote) };
+            let mut v = json!({ "symbol": symbol, "timestamp": c.app.now() });
+            v[side] = num(price);
+            Ok(json_text(&v))
+        });
+    }
+
+    pub mod events {
+        use super::*;
+        pub const test: Logic = Logic::Send(|c| Box::pin(events_test(c)));
+    }
 }
 
-async fn get_txn(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
-    respond(app.read(|c| store::txn(c, &acct.id, &id)).and_then(|t| {
-        t.map(|t| serde_json::to_value(t).unwrap())
-            .ok_or_else(|| ApiError::not_found("balanceTransaction", &id))
-    }))
+fn list_events(c: &Call, db: &Connection) -> ApiResult<String> {
+    let conds: Vec<(&str, Sql)> =
+        opt_text(&c.params, "type").map(|t| ("type = ?", sql(t))).into_iter().collect();
+    let page = store::page(
+        db,
+        "events",
+        &c.acct.id,
+        &list_query(&c.params),
+        &conds,
+        store::EVENT_COLS,
+        store::event_row,
+    )?;
+    Ok(json_text(
+        &json!({ "object": "list", "url": c.res.path, "data": page.iter().map(Event::with_delivery).collect::<Vec<_>>() }),
+    ))
 }
 
-async fn list_txns(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
-    let q = query_map(q);
-    respond_raw((|| {
-        let lq = ListQuery::parse(&q)?;
-        let mut conds = Vec::new();
-        if let Some(t) = query_enum(&q, "type", qbitpay::spec::BALANCE_TRANSACTION_TYPES)? {
-            conds.push(("type = ?", text(&t)));
-        }
-        if let Some(s) = query_enum(&q, "status", qbitpay::spec::BALANCE_TRANSACTION_STATUSES)? {
-            conds.push(("status = ?", text(&s)));
-        }
-        if let Some(s) = q.get("source").filter(|s| !s.is_empty()) {
-            conds.push(("source = ?", text(s)));
-        }
-        let page = app.read(|c| store::page(c, "txns", &acct.id, &lq, &conds, "body", store::body))?;
-        Ok(store::list_json("/api/v1/balanceTransactions", &page))
-    })())
-}
-
-// ---------------------------------------------------------------- payouts
-
-async fn create_payout(
-    State(app): State<Arc<App>>,
-    KeyAuth(acct): KeyAuth,
-    headers: HeaderMap,
-    body: Bytes,
-) -> Response {
-    idempotent(&app, &acct, &headers, "POST /api/v1/payouts", &body, |w, p| {
-        ops::create_payout(&app, &acct, w, p)
-    })
-    .await
-}
-
-async fn get_payout(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
-    respond(app.read(|c| store::payout(c, &acct.id, &id)).and_then(|p| {
-        p.map(|p| serde_json::to_value(p).unwrap()).ok_or_else(|| ApiError::not_found("payout", &id))
-    }))
-}
-
-async fn list_payouts(
-    State(app): State<Arc<App>>,
-    KeyAuth(acct): KeyAuth,
-    RawQuery(q): RawQuery,
-) -> Response {
-    let q = query_map(q);
-    respond_raw((|| {
-        let lq = ListQuery::parse(&q)?;
-        let mut conds = Vec::new();
-        if let Some(s) = query_enum(&q, "status", qbitpay::spec::PAYOUT_STATUSES)? {
-            conds.push(("status = ?", text(&s)));
-        }
-        if let Some(d) = q.get("destination").filter(|s| !s.is_empty()) {
-            conds.push((
-                "? IN (json_extract(body, '$.destination.type'), json_extract(body, '$.destination.accountNum'), json_extract(body, '$.destination.addr'))",
-                text(d),
-            ));
-        }
-        let page = app.read(|c| store::page(c, "payouts", &acct.id, &lq, &conds, "body", store::body))?;
-        Ok(store::list_json("/api/v1/payouts", &page))
-    })())
-}
-
-// ---------------------------------------------------------------- markets
-
-async fn ticker(State(app): State<Arc<App>>, KeyAuth(_acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
-    let q = query_map(q);
-    respond((|| {
-        let symbol = q.get("symbol").filter(|s| !s.is_empty()).ok_or_else(|| ApiError::missing("symbol"))?;
-        let side =
-            query_enum(&q, "side", qbitpay::spec::TICKER_SIDES)?.ok_or_else(|| ApiError::missing("side"))?;
-        let (base, quote) = symbol
-            .split_once('/')
-            .filter(|(b, q)| BASE_CURRENCIES.contains(b) && QUOTE_CURRENCIES.contains(q))
-            .ok_or_else(|| {
-                ApiError::invalid(
-                    "symbol",
-                    format!(
-                        "Unknown symbol '{symbol}': use BASE/QUOTE with BASE one of {} and QUOTE one of {}.",
-                        BASE_CURRENCIES.join(", "),
-                        QUOTE_CURRENCIES.join(", ")
-                    ),
-                )
-            })?;
-        let price = if side == "ask" { ask_price(base, quote) } else { bid_price(base, quote) };
-        let mut v = json!({ "symbol": symbol, "timestamp": app.now() });
-        v[side.as_str()] = num(price);
-        Ok(v)
-    })())
-}
-
-// ---------------------------------------------------------------- events
-
-async fn list_events(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
-    let q = query_map(q);
-    respond((|| {
-        let lq = ListQuery::parse(&q)?;
-        let mut conds = Vec::new();
-        if let Some(t) = q.get("type").filter(|s| !s.is_empty()) {
-            conds.push(("type = ?", text(t)));
-        }
-        let page = app
-            .read(|c| store::page(c, "events", &acct.id, &lq, &conds, store::EVENT_COLS, store::event_row))?;
-        Ok(list("/api/v1/events", page.into_iter().map(|e| e.with_delivery()).collect()))
-    })())
-}
-
-async fn get_event(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, Path(id): Path<String>) -> Response {
-    respond(
-        app.read(|c| store::event(c, &acct.id, &id))
-            .and_then(|e| e.map(|e| e.with_delivery()).ok_or_else(|| ApiError::not_found("event", &id))),
-    )
+fn get_event(c: &Call, db: &Connection) -> ApiResult<String> {
+    let ev = store::event(db, &c.acct.id, &c.id)?;
+    ev.map(|e| json_text(&e.with_delivery())).ok_or_else(|| ApiError::not_found("event", &c.id))
 }
 
 /// Sends one `test` event to `cbUrl` (or `--webhook-url`) now, without retries, and
 /// answers with the event as sent and the outcome.
-async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQuery(q): RawQuery) -> Response {
-    let q = query_map(q);
-    let url = match q.get("cbUrl").filter(|s| !s.is_empty()).cloned().or_else(|| app.cfg.webhook_url.clone())
+async fn events_test(c: Call) -> ApiResult {
+    let url = match opt_text(&c.params, "cbUrl").map(str::to_owned).or_else(|| c.app.cfg.webhook_url.clone())
     {
         Some(u) => u,
-        None => return ApiError::missing("cbUrl").into_response(),
+        None => return Err(ApiError::invalid(
+            "cbUrl",
+            "Missing required parameter: cbUrl (the sandbox has no --webhook-url to send the test event to)",
+        )),
     };
-    if let Err(e) = check_url("cbUrl", &url) {
-        return e.into_response();
+    if let Err(why) = check_deliverable(&c.app, &url) {
+        return Err(ApiError::invalid("cbUrl", format!("Cannot deliver to this cbUrl: {why}.")));
     }
-    if let Err(why) = check_deliverable(&app, &url) {
-        return ApiError::invalid("cbUrl", format!("Cannot deliver to this cbUrl: {why}.")).into_response();
-    }
-    let created = app.write(|w| {
+    let (app, acct) = (&c.app, &c.acct);
+    let id = app.write(|w| {
         let ms = app.clock.tick();
         let ev = Event {
             id: new_id("evt_", 24),
@@ -419,12 +448,8 @@ async fn events_test(State(app): State<Arc<App>>, KeyAuth(acct): KeyAuth, RawQue
         };
         store::insert_event(w, &acct.id, &ev)?;
         Ok(ev.id)
-    });
-    let id = match created {
-        Ok(id) => id,
-        Err(e) => return e.into_response(),
-    };
-    respond(webhooks::attempt(&app, &acct, &id, None, None, None).await.map(|o| o.event.with_delivery()))
+    })?;
+    Ok(webhooks::attempt(app, acct, &id, None, None, None).await?.event.with_delivery())
 }
 
 // ---------------------------------------------------------------- sandbox helpers
@@ -453,4 +478,22 @@ pub async fn not_found(method: Method, uri: Uri) -> Response {
 
 pub async fn method_not_allowed(method: Method, uri: Uri) -> Response {
     ApiError::method_not_allowed(method.as_str(), uri.path()).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every operation of the API's table has a route, and nothing else is under `/api/v1`
+    /// but the sandbox's declared additions.
+    #[test]
+    fn the_routes_are_the_table() {
+        let table: Vec<(&str, &str)> =
+            resources::RESOURCES.iter().flat_map(|r| r.ops.iter().map(move |o| (r.name, o.name))).collect();
+        let routed: Vec<(&str, &str)> = API.iter().map(|(r, o, _)| (r.name, o.name)).collect();
+        assert_eq!(routed, table);
+        let extensions: Vec<(&str, &str)> = EXTENSIONS.iter().map(|(r, o, _)| (r.name, o.name)).collect();
+        assert_eq!(extensions, [("events", "list"), ("events", "retrieve")]);
+        let _ = routes();
+    }
 }

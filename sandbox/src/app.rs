@@ -190,7 +190,7 @@ impl App {
 
     /// One write transaction (see `Db::write`); afterwards the scheduler hears of new jobs
     /// and the dashboard of a change.
-    pub fn write<T>(&self, f: impl FnOnce(&crate::db::W) -> ApiResult<T>) -> ApiResult<T> {
+    pub fn write<T>(&self, f: impl FnOnce(&crate::db::WriteTx) -> ApiResult<T>) -> ApiResult<T> {
         let (r, earliest) = self.db.write(f);
         if r.is_ok() {
             self.version.fetch_add(1, Ordering::SeqCst);
@@ -207,7 +207,7 @@ impl App {
 }
 
 /// A random 32-byte secret kept in `meta` under `name` (made on first use).
-fn stored_secret(w: &crate::db::W, name: &str) -> ApiResult<[u8; 32]> {
+fn stored_secret(w: &crate::db::WriteTx, name: &str) -> ApiResult<[u8; 32]> {
     if let Some(s) = meta_get(w, name)?.and_then(|h| decode_hex32(&h)) {
         return Ok(s);
     }

@@ -70,6 +70,15 @@ pub enum Cred {
 }
 
 fn authenticate(parts: &Parts, app: &App) -> Result<(Arc<Account>, Cred), ApiError> {
+    let (acct, cred) = credential(parts, app)?;
+    if let Some(rate) = app.cfg.rate_limit {
+        acct.take_token(rate).map_err(ApiError::rate_limited)?;
+    }
+    Ok((acct, cred))
+}
+
+/// The account of the request's API key or access token (no rate limit taken).
+fn credential(parts: &Parts, app: &App) -> Result<(Arc<Account>, Cred), ApiError> {
     let header = parts
         .headers
         .get(axum::http::header::AUTHORIZATION)
@@ -99,9 +108,6 @@ fn authenticate(parts: &Parts, app: &App) -> Result<(Arc<Account>, Cred), ApiErr
             "Unsupported Authorization scheme: use Basic (API key) or Bearer (access token).",
         ));
     };
-    if let Some(rate) = app.cfg.rate_limit {
-        acct.take_token(rate).map_err(ApiError::rate_limited)?;
-    }
     Ok((acct, cred))
 }
 
@@ -124,6 +130,23 @@ impl FromRequestParts<Arc<App>> for KeyAuth {
             (_, Cred::Token) => Err(ApiError::forbidden(
                 "An access token may only retrieve and list charges and mark a charge buyerPaid; \
                  this request needs the API key.",
+            )),
+        }
+    }
+}
+
+/// The control API's routes of one account (`/_sandbox/trigger`, `deliveries`, `replay`,
+/// `reset`): its API key, never an access token; not counted by `--rate-limit`, so a test
+/// that waits for a webhook does not take the requests of the app it tests.
+pub struct ControlKey(pub Arc<Account>);
+
+impl FromRequestParts<Arc<App>> for ControlKey {
+    type Rejection = ApiError;
+    async fn from_request_parts(parts: &mut Parts, app: &Arc<App>) -> Result<Self, Self::Rejection> {
+        match credential(parts, app)? {
+            (acct, Cred::Key) => Ok(ControlKey(acct)),
+            (_, Cred::Token) => Err(ApiError::forbidden(
+                "The sandbox's control API takes the account's API key, not an access token.",
             )),
         }
     }

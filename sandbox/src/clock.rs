@@ -39,11 +39,15 @@ impl Clock {
         self.pinned_ms.store(t, Ordering::SeqCst);
     }
 
-    /// Sandbox milliseconds, never earlier than the previous tick (objects keep their order).
+    /// Sandbox milliseconds, each tick later than the previous one: objects keep their order,
+    /// and the events of one change (a trigger's `charge.succeeded` then `charge.dispute.created`)
+    /// have distinct `createdAt`s, so a receiver can tell the older one.
     pub fn tick(&self) -> i64 {
         let now = self.now();
-        let prev = self.last_ms.fetch_max(now, Ordering::SeqCst);
-        prev.max(now)
+        let next = |prev: i64| (prev + 1).max(now);
+        match self.last_ms.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |p| Some(next(p))) {
+            Ok(prev) | Err(prev) => next(prev),
+        }
     }
 
     pub fn offset_ms(&self) -> i64 {

@@ -8,7 +8,14 @@ pub const DEMO_KEY: &str = "sk_test_qbitpay_demo";
 /// key, signed webhooks, hosted payment pages and fault injection. Prints
 /// `qbitpay-sandbox listening on http://HOST:PORT` as its first line on stdout.
 #[derive(Parser, Debug, Clone)]
-#[command(name = "qbitpay-sandbox", version, about, long_about = None)]
+#[command(
+    name = "qbitpay-sandbox",
+    version,
+    about,
+    long_about = None,
+    after_help = "Installed from npm, `npx qbitpay-sandbox trigger <type> --url URL --api-key KEY` makes an event \
+happen in a running sandbox (`npx qbitpay-sandbox trigger --help`; the control API's POST /_sandbox/trigger)."
+)]
 pub struct Config {
     /// Keep the state (accounts' objects, events, deliveries, idempotency records, the
     /// schedule, the clock) in this SQLite file; it survives restarts. Without it: in memory.
@@ -69,6 +76,17 @@ pub struct Config {
     /// counts as failed.
     #[arg(long, value_name = "SECS", default_value_t = 10.0)]
     pub webhook_timeout: f64,
+    /// Send each webhook delivery N times at once (the same body and signature), as an
+    /// at-least-once sender may: a handler must acknowledge duplicates without acting twice.
+    #[arg(long, value_name = "N", default_value_t = 1)]
+    pub webhook_duplicates: u32,
+    /// Send the deliveries that one action causes (a request, a trigger, the jobs of a clock
+    /// advance) newest first, one after another per receiver.
+    #[arg(long)]
+    pub webhook_reorder: bool,
+    /// Seconds (sandbox time) between an event and its first delivery attempt.
+    #[arg(long, value_name = "SECS", default_value_t = 0.0)]
+    pub webhook_delay: f64,
     /// Seconds a connection may take to send a request's headers, or stay idle between
     /// requests, or leave its answers unread, before it is closed; and a request's body
     /// after its headers (else 408).
@@ -81,7 +99,9 @@ pub struct Config {
 
 impl Config {
     pub fn validate(&self) -> Result<(), String> {
-        use crate::limits::{MAX_CONNECTIONS, MAX_FLAG_SECONDS, MAX_RATE_LIMIT, MAX_WEBHOOK_RETRIES};
+        use crate::limits::{
+            MAX_CONNECTIONS, MAX_FLAG_SECONDS, MAX_RATE_LIMIT, MAX_WEBHOOK_DUPLICATES, MAX_WEBHOOK_RETRIES,
+        };
         for (flag, v) in
             [("--webhook-timeout", self.webhook_timeout), ("--header-timeout", self.header_timeout)]
         {
@@ -91,6 +111,9 @@ impl Config {
         }
         if !(1..=MAX_CONNECTIONS).contains(&self.max_connections) {
             return Err(format!("--max-connections must be from 1 to {MAX_CONNECTIONS}"));
+        }
+        if !(1..=MAX_WEBHOOK_DUPLICATES).contains(&self.webhook_duplicates) {
+            return Err(format!("--webhook-duplicates must be from 1 to {MAX_WEBHOOK_DUPLICATES}"));
         }
         if self.webhook_retries > MAX_WEBHOOK_RETRIES {
             return Err(format!("--webhook-retries must be at most {MAX_WEBHOOK_RETRIES}"));
@@ -102,6 +125,7 @@ impl Config {
             ("--payout-paid-after", self.payout_paid_after),
             ("--access-token-ttl", self.access_token_ttl),
             ("--auto-confirm-after", self.auto_confirm_after.unwrap_or(0.0)),
+            ("--webhook-delay", self.webhook_delay),
         ];
         for (flag, v) in nonneg {
             if !v.is_finite() || !(0.0..=MAX_FLAG_SECONDS).contains(&v) {
@@ -127,6 +151,11 @@ impl Config {
 
     pub fn webhook_timeout(&self) -> std::time::Duration {
         std::time::Duration::from_secs_f64(self.webhook_timeout)
+    }
+
+    /// `--webhook-delay` in milliseconds.
+    pub fn webhook_delay_ms(&self) -> i64 {
+        (self.webhook_delay * 1000.0).round() as i64
     }
 
     pub fn header_timeout(&self) -> std::time::Duration {

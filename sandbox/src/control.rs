@@ -1,8 +1,9 @@
 //! The dashboard (`/`) and the JSON control API under `/_sandbox/` that it and the tests
-//! use. No API key: accounts are named by their id (`acct_…`), and every route answers only
-//! to loopback peers, with a loopback `Host` (no DNS rebinding), without a foreign `Origin`
-//! (no other site's page reads or acts, whatever the method), and never to the sandbox's
-//! own webhook deliveries.
+//! use. The dashboard's routes name accounts by id (`acct_…`, no key: the page never holds
+//! one); the routes tests call for one account (`trigger`, `deliveries`, `replay`, `reset`)
+//! take its API key, as the API does. Every route answers only to loopback peers, with a
+//! loopback `Host` (no DNS rebinding), without a foreign `Origin` (no other site's page
+//! reads or acts, whatever the method), and never to the sandbox's own webhook deliveries.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -18,6 +19,7 @@ use rusqlite::Connection;
 use serde_json::{json, Value};
 
 use crate::app::{Account, App};
+use crate::auth::ControlKey;
 use crate::error::{respond, ApiError, ApiResult};
 use crate::jobs;
 use crate::limits::{ADVANCE_MAX_SECONDS, MAX_TIME_MS};
@@ -44,6 +46,10 @@ pub fn routes() -> Router<Arc<App>> {
         .route("/_sandbox/accounts/{acct}/events/{id}/resend", post(resend))
         .route("/_sandbox/accounts/{acct}/charges/{id}/{action}", post(charge_action))
         .route("/_sandbox/accounts/{acct}/payouts/{id}/{action}", post(payout_action))
+        .route("/_sandbox/trigger", post(trigger))
+        .route("/_sandbox/deliveries", get(deliveries))
+        .route("/_sandbox/events/{id}/replay", post(replay))
+        .route("/_sandbox/reset", post(reset_own))
 }
 
 /// The guard of `/` and `/_sandbox/…` (see the module comment).
@@ -268,7 +274,7 @@ async fn resend(State(app): State<Arc<App>>, Path((acct, id)): Path<(String, Str
         let acct = active(&app, &acct)?;
         let o = webhooks::attempt(&app, &acct, &id, None, None, None).await?;
         let mut ev = o.event.with_delivery();
-        ev["attempt"] = serde_json::to_value(&o.attempt).unwrap();
+        ev["attempt"] = serde_json::to_value(&o.attempts[0]).unwrap();
         Ok(ev)
     }
     .await;
@@ -291,4 +297,121 @@ async fn payout_action(
     respond(
         active(&app, &acct).and_then(|acct| app.write(|w| ops::payout_action(&app, &acct, w, &id, &action))),
     )
+}
+
+// ---------------------------------------------------------------- one account, by its key
+
+/// `POST /_sandbox/trigger` `{type, charge?, payout?, cbUrl?, amount?}` (see `trigger.rs`).
+async fn trigger(
+    State(app): State<Arc<App>>,
+    ControlKey(acct): ControlKey,
+    headers: HeaderMap,
+    body: axum::body::Bytes,
+) -> Response {
+    respond(
+        crate::params::parse_body(&headers, &body)
+            .and_then(|p| crate::trigger::parse(&app, &p))
+            .and_then(|t| app.write(|w| crate::trigger::run(&app, &acct, w, &t))),
+    )
+}
+
+/// Deliveries listed at most (`limit`, default 100).
+const MAX_DELIVERIES: usize = 1000;
+const DELIVERY_FILTERS: &[&str] = &["type", "objectId", "eventId", "limit"];
+
+/// `GET /_sandbox/deliveries?type=&objectId=&eventId=&limit=`: the account's newest matching
+/// events, oldest first, each as `{event, webhook, attempts}`: the event as delivered, its
+/// delivery state, and every attempt (time, URL, HTTP status or error, latency).
+async fn deliveries(
+    State(app): State<Arc<App>>,
+    ControlKey(acct): ControlKey,
+    RawQuery(q): RawQuery,
+) -> Response {
+    let q: Vec<(String, String)> =
+        form_urlencoded::parse(q.unwrap_or_default().as_bytes()).into_owned().collect();
+    let r: ApiResult = (|| {
+        let mut f = store::EventFilter::default();
+        let mut limit = 100;
+        for (k, v) in q.into_iter().filter(|(_, v)| !v.is_empty()) {
+            match k.as_str() {
+                "type" if v == "test" || qbitpay::spec::is_event_type(&v) => f.ty = Some(v),
+                "type" => {
+                    return Err(ApiError::invalid(
+                        "type",
+                        format!(
+                            "Unknown event type '{v}': one of {}, {}, test.",
+                            qbitpay::spec::CHARGE_EVENT_TYPES.join(", "),
+                            qbitpay::spec::PAYOUT_EVENT_TYPES.join(", ")
+                        ),
+                    ))
+                }
+                "objectId" => f.object_id = Some(v),
+                "eventId" => f.event_id = Some(v),
+                "limit" => {
+                    limit = v.parse::<usize>().ok().filter(|n| (1..=MAX_DELIVERIES).contains(n)).ok_or_else(
+                        || {
+                            ApiError::invalid(
+                                "limit",
+                                format!("limit must be an integer from 1 to {MAX_DELIVERIES}, not '{v}'"),
+                            )
+                        },
+                    )?
+                }
+                _ => {
+                    return Err(ApiError::invalid(
+                        k.as_str(),
+                        format!(
+                            "Unknown parameter '{k}': deliveries are filtered by {}.",
+                            DELIVERY_FILTERS.join(", ")
+                        ),
+                    ))
+                }
+            }
+        }
+        app.read(|c| {
+            let mut data = Vec::new();
+            for e in store::events_matching(c, &acct.id, &f, limit)? {
+                data.push(delivery_json(c, &e)?);
+            }
+            Ok(json!({ "object": "list", "url": "/_sandbox/deliveries", "data": data }))
+        })
+    })();
+    respond(r)
+}
+
+/// `{event, webhook, attempts}` of a stored event.
+fn delivery_json(c: &Connection, e: &crate::model::Event) -> ApiResult<Value> {
+    let mut webhook = serde_json::to_value(&e.delivery).unwrap();
+    webhook["nextAttemptAt"] = json!(store::next_job_for(c, &e.id, store::DELIVER)?.map(format_millis));
+    Ok(json!({
+        "event": e,
+        "webhook": webhook,
+        "attempts": store::attempts(c, &e.id)?,
+    }))
+}
+
+/// `POST /_sandbox/events/{id}/replay`: the event sent again now, once, as it was (the same
+/// id, body and signature), to its URL; answers `{event, webhook, attempts, attempt}`.
+async fn replay(
+    State(app): State<Arc<App>>,
+    ControlKey(acct): ControlKey,
+    Path(id): Path<String>,
+) -> Response {
+    let r: ApiResult = async {
+        let o = webhooks::attempt(&app, &acct, &id, None, None, None).await?;
+        let mut v = app.read(|c| delivery_json(c, &o.event))?;
+        v["attempt"] = serde_json::to_value(&o.attempts[0]).unwrap();
+        Ok(v)
+    }
+    .await;
+    respond(r)
+}
+
+/// `POST /_sandbox/reset`: everything of the key's account deleted; answers its (empty) summary.
+async fn reset_own(State(app): State<Arc<App>>, ControlKey(acct): ControlKey) -> Response {
+    respond(app.write(|w| {
+        store::reset_account(w, &acct.id)?;
+        crate::log!("qbitpay-sandbox: account {} reset", acct.id);
+        summary(&app, w, &known(w, &acct.id)?)
+    }))
 }

@@ -33,13 +33,9 @@ async fn run(app: &Arc<App>, job: Job, at: Option<i64>) -> Ran {
         None => Err(ApiError::bad_request("the account's key was not given")),
         Some(acct) => {
             if job.kind == DELIVER {
-                webhooks::attempt(app, &acct, &job.target, Some(job.arg), Some(job.seq), at).await.map(|o| {
-                    match (o.attempt.status_code, o.attempt.error) {
-                        (Some(code), _) => format!("HTTP {code}"),
-                        (None, Some(e)) => e,
-                        (None, None) => "sent".into(),
-                    }
-                })
+                webhooks::attempt(app, &acct, &job.target, Some(job.arg), Some(job.seq), at)
+                    .await
+                    .map(|o| o.summary())
             } else {
                 let seq = job.seq;
                 let r = app.write(|w| {
@@ -81,7 +77,25 @@ async fn run(app: &Arc<App>, job: Job, at: Option<i64>) -> Ran {
     }
 }
 
-/// The background task: runs due jobs (state changes in order, deliveries concurrently),
+/// Deliveries grouped by batch (the first deliveries of one transaction), in the order the
+/// batches first appear; within a batch in event order, or newest first when `reorder`.
+/// Each batch is sent one delivery after another; batches go side by side.
+/// Items carry a tag of the caller's (an advance: the job's place in its report).
+fn batches<T>(jobs: Vec<(T, Job)>, reorder: bool) -> Vec<Vec<(T, Job)>> {
+    let mut out: Vec<Vec<(T, Job)>> = Vec::new();
+    for (tag, job) in jobs {
+        match out.iter_mut().find(|b| job.batch != 0 && b[0].1.batch == job.batch) {
+            Some(b) => b.push((tag, job)),
+            None => out.push(vec![(tag, job)]),
+        }
+    }
+    for b in &mut out {
+        b.sort_by_key(|(_, j)| if reorder { -j.seq } else { j.seq });
+    }
+    out
+}
+
+/// The background task: runs due jobs (state changes in order, deliveries in batches),
 /// sleeps until the next one or a poke; purges expired idempotency records.
 pub async fn background(app: Arc<App>) {
     let mut last_purge: Option<i64> = None;
@@ -98,15 +112,21 @@ pub async fn background(app: Arc<App>) {
                 if jobs.is_empty() {
                     break;
                 }
+                let mut deliveries = Vec::new();
                 for job in jobs {
                     if job.kind == DELIVER {
-                        let app = app.clone();
-                        tokio::spawn(async move {
-                            run(&app, job, None).await;
-                        });
+                        deliveries.push(((), job));
                     } else {
                         run(&app, job, None).await;
                     }
+                }
+                for batch in batches(deliveries, app.cfg.webhook_reorder) {
+                    let app = app.clone();
+                    tokio::spawn(async move {
+                        for ((), job) in batch {
+                            run(&app, job, None).await;
+                        }
+                    });
                 }
             }
         }
@@ -140,8 +160,23 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     let _g = app.sched.runner.lock().await;
     let start = app.now();
     let target = start.saturating_add(ms);
+    let reorder = app.cfg.webhook_reorder;
     let mut ran: Vec<Option<Ran>> = Vec::new();
-    let mut sending: Vec<(usize, tokio::task::JoinHandle<Ran>)> = Vec::new();
+    type Sending = tokio::task::JoinHandle<Vec<(usize, Ran)>>;
+    let mut sending: Vec<Sending> = Vec::new();
+    // --webhook-reorder: the first deliveries of this advance, sent newest first at the end.
+    let mut held: Vec<(usize, Job)> = Vec::new();
+    let spawn_batch = |batch: Vec<(usize, Job)>, start: i64| -> Sending {
+        let app = app.clone();
+        tokio::spawn(async move {
+            let mut out = Vec::new();
+            for (i, job) in batch {
+                let at = Some(job.due_ms.max(start));
+                out.push((i, run(&app, job, at).await));
+            }
+            out
+        })
+    };
     let mut failed = None;
     for _ in 0..100_000 {
         // The offset the clock is about to reach is stored with the claim: killed mid-advance,
@@ -162,32 +197,50 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
             }
         };
         let Some(last) = jobs.last() else {
+            if !held.is_empty() {
+                for batch in by_receiver(app, std::mem::take(&mut held)) {
+                    sending.push(spawn_batch(batch, start));
+                }
+            }
             if sending.is_empty() {
                 break;
             }
             // Their retries may fall due inside this advance: claim again once they are done.
-            for (i, h) in sending.drain(..) {
-                ran[i] = h.await.ok();
+            for h in sending.drain(..) {
+                for (i, r) in h.await.unwrap_or_default() {
+                    ran[i] = Some(r);
+                }
             }
             continue;
         };
         app.clock.pin(last.due_ms);
+        let mut deliveries = Vec::new();
         for job in jobs {
             if job.kind == DELIVER {
-                let at = Some(job.due_ms.max(start));
-                let app = app.clone();
-                sending.push((ran.len(), tokio::spawn(async move { run(&app, job, at).await })));
+                if reorder && job.arg == 0 {
+                    held.push((ran.len(), job));
+                } else {
+                    deliveries.push((ran.len(), job));
+                }
                 ran.push(None);
             } else {
                 ran.push(Some(run(app, job, None).await));
             }
         }
+        for batch in batches(deliveries, false) {
+            sending.push(spawn_batch(batch, start));
+        }
     }
-    for (i, h) in sending {
-        ran[i] = h.await.ok();
+    for h in sending {
+        for (i, r) in h.await.unwrap_or_default() {
+            ran[i] = Some(r);
+        }
     }
     let ran = ran.into_iter().flatten().collect();
     let offset = app.clock.advance_to(target); // unpins, also after a failure
+                                               // The background task sleeps until a due time it read before the clock moved: a job
+                                               // committed from now on is due after it, so `poke` would not wake it. It re-reads now.
+    app.sched.notify.notify_one();
     if let Some(e) = failed {
         return Err(e);
     }
@@ -195,4 +248,29 @@ pub async fn advance(app: &Arc<App>, ms: i64) -> ApiResult<Vec<Ran>> {
     let now = app.now();
     app.write(|w| store::idem_purge(w, now - IDEM_TTL_MS))?;
     Ok(ran)
+}
+
+/// The deliveries an advance held back (`--webhook-reorder`), one batch per receiver URL,
+/// newest first: each receiver gets them in the reverse of the order they happened.
+fn by_receiver(app: &App, held: Vec<(usize, Job)>) -> Vec<Vec<(usize, Job)>> {
+    let mut out: Vec<(String, Vec<(usize, Job)>)> = Vec::new();
+    for (i, job) in held {
+        let url = app
+            .read(|c| store::event(c, &job.account, &job.target))
+            .ok()
+            .flatten()
+            .and_then(|e| e.delivery.url)
+            .or_else(|| app.cfg.webhook_url.clone())
+            .unwrap_or_default();
+        match out.iter_mut().find(|(u, _)| *u == url) {
+            Some((_, b)) => b.push((i, job)),
+            None => out.push((url, vec![(i, job)])),
+        }
+    }
+    out.into_iter()
+        .map(|(_, mut b)| {
+            b.sort_by_key(|(_, j)| -j.seq);
+            b
+        })
+        .collect()
 }

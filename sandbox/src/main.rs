@@ -23,6 +23,7 @@ mod ops;
 mod page;
 mod params;
 mod store;
+mod trigger;
 mod webhooks;
 
 use std::io::Write;

@@ -3,8 +3,7 @@
 
 use qbitpay::spec::safe_int;
 pub use qbitpay::spec::{
-    payment_types, BASE_CURRENCIES, CURRENCIES, DEFAULT_BASE_CURRENCY, DEFAULT_QUOTE_CURRENCY,
-    QUOTE_CURRENCIES,
+    payment_types, CHARGE_AMOUNT, DEFAULT_BASE_CURRENCY, DEFAULT_QUOTE_CURRENCY, PAYOUT_AMOUNT,
 };
 use serde::{Deserialize, Serialize, Serializer};
 use serde_json::{json, Value};
@@ -40,9 +39,6 @@ pub const FEE_PAY: f64 = 0.01;
 pub const FEE_PAYOUT: f64 = 0.005;
 pub const FEE_TRADE: f64 = 0.002;
 pub const FEE_WITHDRAW_TOKEN: f64 = 0.001;
-pub const PAY_MIN: f64 = 0.01;
-pub const PAY_MAX: f64 = 1_000_000.0;
-pub const PAYOUT_MIN: f64 = 1.0;
 pub const WITHDRAW_TOKEN_MIN: f64 = 20.0;
 
 /// US dollars per unit of a base currency (fixed: the sandbox is deterministic).

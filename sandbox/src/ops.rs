@@ -5,11 +5,10 @@ use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
 use crate::app::{new_id, Account, App};
-use crate::db::W;
+use crate::db::WriteTx;
 use crate::error::{ApiError, ApiResult};
-use crate::limits::PAYOUT_MAX;
 use crate::model::*;
-use crate::params::*;
+use crate::params::{number, opt_text, text, Params};
 use crate::store::{self, schedule, CLOSE, CONFIRM, EXPIRE, PAY, TRANSIT};
 use crate::webhooks::{emit, refuse_self};
 use qbitpay::webhook::timestamp::format_millis;
@@ -24,24 +23,18 @@ fn to_value<T: serde::Serialize>(t: &T) -> Value {
 
 // ---------------------------------------------------------------- charges
 
-pub fn create_charge(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult {
-    let amount = req_number(p, "amount")?;
-    if amount <= 0.0 {
-        return Err(ApiError::invalid("amount", "amount must be a number greater than 0."));
-    }
-    if !(PAY_MIN..=PAY_MAX).contains(&amount) {
-        return Err(ApiError::invalid("amount", format!("amount must be between {PAY_MIN} and {PAY_MAX}.")));
-    }
-    let currency = one_of(p, "", "currency", CURRENCIES, None)?;
-    let external_order_id = req_string(p, "", "externalOrderId")?;
-    let cb_url = req_url(p, "cbUrl")?;
+/// `POST /api/v1/charges`, its parameters checked by the API's table (`params.rs`).
+pub fn create_charge(app: &App, acct: &Account, w: &WriteTx, p: &Params) -> ApiResult {
+    let amount = number(p, "amount");
+    let currency = text(p, "currency").to_owned();
+    let external_order_id = text(p, "externalOrderId").to_owned();
+    let cb_url = text(p, "cbUrl").to_owned();
     refuse_self(app, "cbUrl", &cb_url)?;
-    let redirect_url = req_url(p, "redirectUrl")?;
-    let base = one_of(p, "", "baseCurrency", BASE_CURRENCIES, Some(DEFAULT_BASE_CURRENCY))?;
-    let quote = one_of(p, "", "quoteCurrency", QUOTE_CURRENCIES, Some(DEFAULT_QUOTE_CURRENCY))?;
-    let types = payment_types(&quote);
-    let ptype = one_of(p, "", "paymentType", types, Some(types[0]))?;
-    let payer_name = opt_string(p, "", "payerName")?;
+    let redirect_url = text(p, "redirectUrl").to_owned();
+    let base = opt_text(p, "baseCurrency").unwrap_or(DEFAULT_BASE_CURRENCY).to_owned();
+    let quote = opt_text(p, "quoteCurrency").unwrap_or(DEFAULT_QUOTE_CURRENCY).to_owned();
+    let ptype = opt_text(p, "paymentType").unwrap_or(payment_types(&quote)[0]).to_owned();
+    let payer_name = opt_text(p, "payerName").map(str::to_owned);
 
     let id = new_id("ch_", 24);
     let price = ask_price(&base, &quote);
@@ -91,21 +84,38 @@ fn wrong_state(what: &str, id: &str, status: &str, wanted: &str) -> ApiError {
     )
 }
 
-/// `PUT /api/v1/charges/{id}`: only `{"status": "buyerPaid"}`, only from pending
-/// (already buyerPaid: a no-op).
-pub fn update_charge(app: &App, acct: &Account, w: &W, id: &str, p: &Params) -> ApiResult {
-    let status = req_string(p, "", "status")?;
-    if status != "buyerPaid" {
-        return Err(ApiError::invalid(
-            "status",
-            format!("Invalid status '{status}': a charge can only be updated to buyerPaid."),
-        ));
-    }
-    pay_charge(app, acct, w, id)
+/// Test amounts, like other sandboxes' test card numbers: the cents of a charge's amount
+/// choose what happens when the buyer pays.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub enum TestOutcome {
+    /// `.02`: declined: cancelled, `charge.failed`.
+    Declined,
+    /// `.05`: confirmed (`charge.succeeded`), then disputed (`charge.dispute.created`).
+    Disputed,
 }
 
-/// pending → buyerPaid (what the payer reports); with `--auto-confirm-after`, confirmed later.
-pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+impl TestOutcome {
+    pub fn of(amount: f64) -> Option<TestOutcome> {
+        match ((amount * 100.0).round() as i64).rem_euclid(100) {
+            2 => Some(TestOutcome::Declined),
+            5 => Some(TestOutcome::Disputed),
+            _ => None,
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            TestOutcome::Declined => "declined when the buyer pays (cents .02: charge.failed)",
+            TestOutcome::Disputed => {
+                "paid, then disputed (cents .05: charge.succeeded, then charge.dispute.created)"
+            }
+        }
+    }
+}
+
+/// pending → buyerPaid (what the payer reports); with `--auto-confirm-after`, confirmed
+/// later. A test amount goes on at once: `.02` declined, `.05` confirmed and disputed.
+pub fn pay_charge(app: &App, acct: &Account, w: &WriteTx, id: &str) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     if ch.status == "pending" && app.now() >= ch.expires_ms {
         // Past expiresAt but the job has not run yet: expire it now.
@@ -116,10 +126,19 @@ pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
         "pending" => {
             ch.status = "buyerPaid".into();
             store::save_charge(w, &ch)?;
-            if let Some(after) = app.cfg.auto_confirm_after {
-                schedule(w, &acct.id, CONFIRM, id, 0, app.now() + ms_of(after))?;
+            match TestOutcome::of(ch.amount) {
+                Some(TestOutcome::Declined) => fail_charge(app, acct, w, id),
+                Some(TestOutcome::Disputed) => {
+                    confirm_charge(app, acct, w, id, false)?;
+                    dispute_charge(app, acct, w, id, false)
+                }
+                None => {
+                    if let Some(after) = app.cfg.auto_confirm_after {
+                        schedule(w, &acct.id, CONFIRM, id, 0, app.now() + ms_of(after))?;
+                    }
+                    Ok(to_value(&ch))
+                }
             }
-            Ok(to_value(&ch))
         }
         "buyerPaid" => Ok(to_value(&ch)),
         other => Err(wrong_state("charge", id, other, "only a pending charge can be marked buyerPaid")),
@@ -128,7 +147,7 @@ pub fn pay_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
 
 /// buyerPaid (or pending, from the sandbox endpoint) → sellerConfirmed: paid, balance
 /// credited, `charge.succeeded`; closed `--auto-confirm-after` later.
-pub fn confirm_charge(app: &App, acct: &Account, w: &W, id: &str, from_pending: bool) -> ApiResult {
+pub fn confirm_charge(app: &App, acct: &Account, w: &WriteTx, id: &str, from_pending: bool) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     if !(ch.status == "buyerPaid" || (from_pending && ch.status == "pending")) {
         return Err(wrong_state(
@@ -164,7 +183,7 @@ pub fn confirm_charge(app: &App, acct: &Account, w: &W, id: &str, from_pending: 
 }
 
 /// sellerConfirmed → closed (the job after a confirmation; no event).
-pub fn close_charge(w: &W, acct: &Account, id: &str) -> ApiResult {
+pub fn close_charge(w: &WriteTx, acct: &Account, id: &str) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     if ch.status != "sellerConfirmed" {
         return Err(wrong_state("charge", id, &ch.status, "only a sellerConfirmed charge closes"));
@@ -175,7 +194,7 @@ pub fn close_charge(w: &W, acct: &Account, id: &str) -> ApiResult {
 }
 
 /// pending → cancelled with `charge.expired` (the TTL job, or the sandbox endpoint).
-pub fn expire_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+pub fn expire_charge(app: &App, acct: &Account, w: &WriteTx, id: &str) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     if ch.status != "pending" {
         return Err(wrong_state("charge", id, &ch.status, "only a pending charge can expire"));
@@ -188,7 +207,7 @@ pub fn expire_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
 }
 
 /// Sandbox endpoint: pending/buyerPaid → cancelled with `charge.failed`.
-pub fn fail_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+pub fn fail_charge(app: &App, acct: &Account, w: &WriteTx, id: &str) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     if ch.status != "pending" && ch.status != "buyerPaid" {
         return Err(wrong_state("charge", id, &ch.status, "only a pending or buyerPaid charge can fail"));
@@ -202,7 +221,7 @@ pub fn fail_charge(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
 
 /// Sandbox endpoint: open (buyerPaid/sellerConfirmed/closed → dispute,
 /// `charge.dispute.created`) or close (dispute → closed, `charge.dispute.closed`) a dispute.
-pub fn dispute_charge(app: &App, acct: &Account, w: &W, id: &str, close: bool) -> ApiResult {
+pub fn dispute_charge(app: &App, acct: &Account, w: &WriteTx, id: &str, close: bool) -> ApiResult {
     let mut ch = load_charge(w, acct, id)?;
     let (ok, next, ty) = if close {
         (ch.status == "dispute", "closed", "charge.dispute.closed")
@@ -251,8 +270,8 @@ pub fn account_object() -> Value {
     json!({
         "feeRates": { "payout": FEE_PAYOUT, "pay": FEE_PAY, "trade": FEE_TRADE, "withdrawToken": FEE_WITHDRAW_TOKEN },
         "limit": {
-            "pay": { "currency": "USD", "min": num(PAY_MIN), "max": num(PAY_MAX) },
-            "payout": { "currency": BALANCE_CURRENCY, "min": num(PAYOUT_MIN) },
+            "pay": { "currency": "USD", "min": num(CHARGE_AMOUNT.min), "max": num(CHARGE_AMOUNT.max) },
+            "payout": { "currency": BALANCE_CURRENCY, "min": num(PAYOUT_AMOUNT.min) },
             "withdrawToken": { "currency": BALANCE_CURRENCY, "min": num(WITHDRAW_TOKEN_MIN) },
         },
     })
@@ -260,79 +279,43 @@ pub fn account_object() -> Value {
 
 // ---------------------------------------------------------------- payouts
 
-fn destination(p: &Params, currency: &str) -> ApiResult<Value> {
-    let d = match p.get("destination") {
-        None | Some(Value::Null) => return Err(ApiError::missing("destination")),
-        Some(Value::String(s)) if s.is_empty() => return Err(ApiError::missing("destination")),
-        Some(Value::Object(d)) => d,
-        Some(_) => return Err(ApiError::invalid(
-            "destination",
-            "destination must be an object: JSON, or form fields destination={...} or destination[type]=...",
-        )),
-    };
-    let types: Vec<&str> = qbitpay::spec::DESTINATIONS.iter().map(|d| d.ty).collect();
-    let ty = one_of(d, "destination.", "type", &types, None)?;
+/// A payout's destination as stored: a payment method of its `type`, with the fields that
+/// type takes, in the API's order (`bankAccountNum` as `accountNum`).
+fn destination(d: &Params, currency: &str) -> Value {
+    let ty = text(d, "type");
     let mut out = Map::new();
     out.insert("object".into(), json!("paymentMethod"));
     out.insert("type".into(), json!(ty));
     out.insert("currency".into(), json!(currency));
     out.insert("status".into(), json!("active"));
-    out.insert("typeLabel".into(), type_label(&ty));
-    for f in qbitpay::spec::destination(&ty).map_or(&[][..], |d| d.required) {
-        let v = req_string(d, "destination.", f)?;
-        let key = if *f == "bankAccountNum" { "accountNum" } else { f };
-        out.insert(key.into(), json!(v));
-    }
-    for f in [
-        "bankName",
-        "bankRoutingNum",
-        "bankDetailName",
-        "bankAddr",
-        "city",
-        "state",
-        "country",
-        "postalCode",
-        "addr",
-        "swift",
-    ] {
-        if !out.contains_key(f) {
-            if let Some(v) = opt_string(d, "destination.", f)? {
-                out.insert(f.into(), json!(v));
-            }
+    out.insert("typeLabel".into(), type_label(ty));
+    let variant = qbitpay::spec::resources::DESTINATION.variants.iter().find(|v| v.tag == ty);
+    for f in variant.map_or(&[][..], |v| v.fields) {
+        if let Some(v) = d.get(f.name) {
+            out.insert(if f.name == "bankAccountNum" { "accountNum" } else { f.name }.into(), v.clone());
         }
     }
-    Ok(Value::Object(out))
+    Value::Object(out)
 }
 
-pub fn create_payout(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult {
-    let amount = req_number(p, "amount")?;
-    if amount <= 0.0 {
-        return Err(ApiError::invalid("amount", "amount must be a number greater than 0."));
-    }
-    if amount < PAYOUT_MIN {
-        return Err(ApiError::invalid(
-            "amount",
-            format!("amount must be at least {PAYOUT_MIN} (the payout minimum)."),
-        ));
-    }
-    if amount > PAYOUT_MAX {
-        return Err(ApiError::invalid(
-            "amount",
-            format!("amount must be at most {PAYOUT_MAX} (the sandbox's payout maximum)."),
-        ));
-    }
-    let currency = one_of(p, "", "currency", CURRENCIES, None)?;
-    let dest = destination(p, &currency)?;
-    let description = opt_string(p, "", "description")?;
-    let external_order_id = opt_string(p, "", "externalOrderId")?;
-    let cb_url = match opt_string(p, "", "cbUrl")? {
-        Some(u) => {
-            check_url("cbUrl", &u)?;
-            refuse_self(app, "cbUrl", &u)?;
-            Some(u)
-        }
-        None => None,
+/// `POST /api/v1/payouts`, its parameters checked by the API's table (`params.rs`). The API
+/// sends payout events to the account's webhook URL; `cb_url` is the sandbox's own choice of
+/// another (a trigger's `cbUrl`).
+pub fn create_payout(
+    app: &App,
+    acct: &Account,
+    w: &WriteTx,
+    p: &Params,
+    cb_url: Option<String>,
+) -> ApiResult {
+    let amount = number(p, "amount");
+    let currency = text(p, "currency").to_owned();
+    let dest = match &p["destination"] {
+        Value::Object(d) => destination(d, &currency),
+        _ => Value::Null,
     };
+    let description = opt_text(p, "description").map(str::to_owned);
+    let external_order_id = opt_text(p, "externalOrderId").map(str::to_owned);
     let fee = round_to(amount * FEE_PAYOUT, 2);
     let needed = round_to(amount + fee, 8);
 
@@ -385,7 +368,7 @@ pub fn create_payout(app: &App, acct: &Account, w: &W, p: &Params) -> ApiResult 
 }
 
 /// The job: pending → inTransit, then paid `--payout-paid-after` later.
-pub fn payout_transit(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
+pub fn payout_transit(app: &App, acct: &Account, w: &WriteTx, id: &str) -> ApiResult {
     let v = advance_payout(app, acct, w, id, "pending", "inTransit", "payout.inTransition")?;
     schedule(w, &acct.id, PAY, id, 0, app.now() + ms_of(app.cfg.payout_paid_after))?;
     Ok(v)
@@ -396,7 +379,7 @@ pub fn payout_transit(app: &App, acct: &Account, w: &W, id: &str) -> ApiResult {
 pub fn advance_payout(
     app: &App,
     acct: &Account,
-    w: &W,
+    w: &WriteTx,
     id: &str,
     from: &str,
     to: &str,
@@ -453,7 +436,7 @@ pub fn advance_payout(
 
 /// The sandbox's hand controls of a charge: pay (buyerPaid), confirm, expire, fail,
 /// dispute, resolve.
-pub fn charge_action(app: &App, acct: &Account, w: &W, id: &str, action: &str) -> ApiResult {
+pub fn charge_action(app: &App, acct: &Account, w: &WriteTx, id: &str, action: &str) -> ApiResult {
     match action {
         "pay" => pay_charge(app, acct, w, id),
         "confirm" => confirm_charge(app, acct, w, id, true),
@@ -469,7 +452,7 @@ pub fn charge_action(app: &App, acct: &Account, w: &W, id: &str, action: &str) -
 }
 
 /// The sandbox's hand controls of a payout: transit, pay, fail, cancel.
-pub fn payout_action(app: &App, acct: &Account, w: &W, id: &str, action: &str) -> ApiResult {
+pub fn payout_action(app: &App, acct: &Account, w: &WriteTx, id: &str, action: &str) -> ApiResult {
     let status = store::payout(w, &acct.id, id)?.ok_or_else(|| ApiError::not_found("payout", id))?.status;
     match action {
         "transit" => advance_payout(app, acct, w, id, "pending", "inTransit", "payout.inTransition"),

@@ -44,6 +44,8 @@ button{width:100%;border:0;border-radius:10px;padding:13px;font-size:16px;font-w
 button:hover{background:#4338ca}button:disabled{background:#a5b4fc;cursor:default}
 .msg{margin-top:12px;font-size:14px;min-height:1.5em}.msg.err{color:#b91c1c}.msg a{color:#4338ca;font-weight:600}
 .refuse{border-left:4px solid #dc2626;background:#fef2f2;padding:12px 14px;border-radius:8px;color:#7f1d1d}
+.outcome{margin:0 0 14px;font-size:13px;color:#475569;background:#f1f5f9;border-radius:8px;padding:8px 10px}
+.outcome[data-outcome=declined],.outcome[data-outcome=disputed]{background:#fff7ed;color:#9a3412}
 .pm{display:flex;gap:14px;align-items:center;border:1px solid #e2e8f0;border-radius:10px;padding:10px 12px;margin-bottom:18px;font-size:14px}
 .pm img{width:72px;height:72px}.foot{margin-top:16px;font-size:12px;color:#94a3b8;text-align:center}
 "#;
@@ -86,7 +88,11 @@ fn refuse(app: &App, status: StatusCode, title: &str, why: &str) -> Response {
         app,
         status,
         title,
-        &format!("<h2>{}</h2><p class=\"refuse\" id=\"refusal\">{}</p>", esc(title), esc(why)),
+        &format!(
+            "<h2>{}</h2><p class=\"refuse\" id=\"refusal\" data-testid=\"refusal\">{}</p>",
+            esc(title),
+            esc(why)
+        ),
     )
 }
 
@@ -132,12 +138,37 @@ pub async fn pay_page(
         .as_str()
         .map(|u| format!("<img alt=\"QR code\" src=\"{}\">", esc(u)))
         .unwrap_or_default();
+    // What reporting the payment will do: a test amount's outcome, or the sandbox's setting.
+    let test = crate::ops::TestOutcome::of(ch.amount);
+    let (outcome, outcome_text) = match test {
+        Some(o @ crate::ops::TestOutcome::Declined) => {
+            ("declined", format!("Test amount: {}.", o.describe()))
+        }
+        Some(o @ crate::ops::TestOutcome::Disputed) => {
+            ("disputed", format!("Test amount: {}.", o.describe()))
+        }
+        None => match app.cfg.auto_confirm_after {
+            Some(s) => (
+                "confirmed",
+                format!(
+                    "Once reported, the payment is confirmed {} s later (charge.succeeded).",
+                    crate::model::num(s)
+                ),
+            ),
+            None => (
+                "reported",
+                "Once reported, the payment waits for the merchant to confirm it (status buyerPaid)."
+                    .to_owned(),
+            ),
+        },
+    };
     let data = json!({
         "chargeId": ch.id,
         "accessToken": token,
         "redirectUrl": ch.redirect_url,
         "status": ch.status,
         "expiresAt": ch.expires_at,
+        "outcome": outcome,
     })
     .to_string()
     .replace('<', "\\u003c")
@@ -146,13 +177,14 @@ pub async fn pay_page(
     let amount = crate::model::num(ch.amount).to_string();
     let total = crate::model::num(ch.total_cost).to_string();
     let body = format!(
-        r#"<div class="amount" id="amount">{amount} <small>{currency}</small></div>
+        r#"<div class="amount" id="amount" data-testid="amount">{amount} <small>{currency}</small></div>
 <div class="sub">Pay {total} {quote} · order <b>{order}</b></div>
 <div class="pm">{qr}<div><b>{pm_label}</b>{pm_detail}</div></div>
-<dl><dt>Status</dt><dd><span class="status {status}" id="status">{status}</span></dd>
+<dl><dt>Status</dt><dd><span class="status {status}" id="status" data-testid="status">{status}</span></dd>
 <dt>Charge</dt><dd>{id}</dd><dt>Expires</dt><dd id="expires">{expires}</dd></dl>
-<button id="paid" {disabled}>I have paid</button>
-<div class="msg" id="msg"></div>
+<p class="outcome" id="outcome" data-testid="outcome" data-outcome="{outcome}">{outcome_text}</p>
+<button id="paid" data-testid="paid" {disabled}>I have paid</button>
+<div class="msg" id="msg" data-testid="message"></div>
 <script type="application/json" id="charge-data">{data}</script>
 <script nonce="{{nonce}}">
 (function () {{
@@ -164,17 +196,28 @@ pub async fn pay_page(
   function show(c) {{
     st.textContent = c.status; st.className = 'status ' + c.status;
     btn.disabled = c.status !== 'pending';
-    if (c.status !== 'pending') btn.textContent = c.status === 'cancelled' ? 'Payment window closed' : 'Payment reported';
+    if (c.status !== 'pending') btn.textContent = c.status === 'cancelled'
+      ? (d.outcome === 'declined' ? 'Payment declined' : 'Payment window closed') : 'Payment reported';
+  }}
+  function returnLink() {{
+    var a = document.createElement('a'); a.href = d.redirectUrl; a.id = 'return'; a.textContent = 'Return to the merchant';
+    a.rel = 'noreferrer'; a.setAttribute('data-testid', 'return');
+    return a;
   }}
   function done(c) {{
+    if (c.status === 'cancelled') {{
+      // Declined (a test amount): said here, and the payer goes back only by the link.
+      msg.className = 'msg err'; msg.textContent = 'The payment was declined. ';
+      if (d.redirectUrl) msg.appendChild(returnLink());
+      return;
+    }}
     msg.className = 'msg';
+    var said = c.status === 'dispute' ? 'Payment received, then disputed (a test amount). ' : 'Thank you! The merchant will confirm your payment. ';
     if (d.redirectUrl) {{
-      var a = document.createElement('a'); a.href = d.redirectUrl; a.id = 'return'; a.textContent = 'Return to the merchant';
-      a.rel = 'noreferrer';
-      msg.textContent = 'Thank you! The merchant will confirm your payment. '; msg.appendChild(a);
+      msg.textContent = said; msg.appendChild(returnLink());
       setTimeout(function () {{ window.location.assign(d.redirectUrl); }}, 2500);
     }} else {{
-      msg.textContent = 'Thank you! The merchant will confirm your payment.';
+      msg.textContent = said.trim();
     }}
     poll();
   }}
@@ -208,6 +251,7 @@ pub async fn pay_page(
         id = esc(&ch.id),
         expires = esc(&ch.expires_at),
         disabled = if ch.status == "pending" { "" } else { "disabled" },
+        outcome_text = esc(&outcome_text),
     );
     page(&app, StatusCode::OK, &format!("Pay {amount} {}", ch.currency), &body)
 }

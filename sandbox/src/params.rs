@@ -1,41 +1,89 @@
-//! Request bodies (JSON or form-encoded, as the reference's curl examples send them) and
-//! parameter validation that names the parameter.
+//! What a request carries: its body (JSON, or form-encoded as the reference's curl examples
+//! send it) or its query, and for `/api/v1` the parameters as the API's table declares them,
+//! checked by the validator the client runs before it sends (`qbitpay::spec::schema`): the
+//! same refusals, with the same `param` and message. Form fields and query parameters are
+//! text; they are read as their parameters' types first, so that a form, a query and a JSON
+//! body are refused alike.
 
 use axum::http::{header, HeaderMap};
+use qbitpay::spec::schema::{from_text, Invalid, Op, Resource};
 use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult};
+use crate::store::ListQuery;
 
 pub type Params = Map<String, Value>;
 
-pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
+impl From<Invalid> for ApiError {
+    fn from(e: Invalid) -> ApiError {
+        ApiError::invalid(e.param, e.message)
+    }
+}
+
+/// The parameters of a call of `res`'s `op`, checked: from the body for a POST or PUT, from
+/// the query for a GET.
+pub fn checked(
+    res: &Resource,
+    op: &Op,
+    headers: &HeaderMap,
+    query: Option<&str>,
+    body: &[u8],
+) -> ApiResult<Params> {
+    let raw = if op.method.has_body() {
+        match read_body(headers, body)? {
+            Body::Json(v) => v,
+            Body::Form(m) => from_text(Value::Object(m), op),
+        }
+    } else {
+        match query.filter(|q| !q.is_empty()) {
+            None => Value::Null,
+            Some(q) => from_text(Value::Object(form_pairs(q.as_bytes())?), op),
+        }
+    };
+    Ok(res.check_params(op, &raw)?)
+}
+
+enum Body {
+    /// Any JSON value (`null` for an empty body).
+    Json(Value),
+    Form(Params),
+}
+
+fn read_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Body> {
     let ct =
         headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("").to_ascii_lowercase();
     let trimmed = body.trim_ascii();
     if trimmed.is_empty() {
-        return Ok(Params::new());
+        return Ok(Body::Json(Value::Null));
     }
     let is_json = ct.starts_with("application/json")
         || ct.contains("+json")
         || (ct.is_empty() && trimmed.starts_with(b"{"));
     if is_json {
-        return match serde_json::from_slice::<Value>(body) {
-            Ok(Value::Object(m)) => Ok(m),
-            Ok(_) => Err(ApiError::bad_request("The request body must be a JSON object.")),
-            Err(e) => Err(ApiError::bad_request(format!("Invalid JSON in the request body: {e}"))),
-        };
+        return serde_json::from_slice::<Value>(body)
+            .map(Body::Json)
+            .map_err(|e| ApiError::bad_request(format!("Invalid JSON in the request body: {e}")));
     }
     if ct.is_empty() || ct.starts_with("application/x-www-form-urlencoded") {
-        return parse_form(body);
+        return form_pairs(body).map(Body::Form);
     }
     Err(ApiError::bad_request(format!(
         "Unsupported Content-Type '{ct}': send application/json or application/x-www-form-urlencoded."
     )))
 }
 
-/// `a=1&b[c]=2` → `{"a":"1","b":{"c":"2"}}`; a value that is a JSON object (`destination={...}`)
-/// is parsed. A body that is not UTF-8 text once decoded is refused (400), not guessed at.
-pub fn parse_form(body: &[u8]) -> ApiResult<Params> {
+/// A request body that is a JSON object (or form fields), as the control API takes it.
+pub fn parse_body(headers: &HeaderMap, body: &[u8]) -> ApiResult<Params> {
+    match read_body(headers, body)? {
+        Body::Json(Value::Null) => Ok(Params::new()),
+        Body::Json(Value::Object(m)) | Body::Form(m) => Ok(m),
+        Body::Json(_) => Err(ApiError::bad_request("The request body must be a JSON object.")),
+    }
+}
+
+/// `a=1&b[c]=2` → `{"a":"1","b":{"c":"2"}}` (values stay text). A body that is not UTF-8
+/// text once decoded is refused (400), not guessed at.
+fn form_pairs(body: &[u8]) -> ApiResult<Params> {
     let malformed =
         || ApiError::bad_request("Malformed form body: send application/x-www-form-urlencoded UTF-8 text.");
     let text = std::str::from_utf8(body).map_err(|_| malformed())?;
@@ -55,115 +103,47 @@ pub fn parse_form(body: &[u8]) -> ApiResult<Params> {
             }
             continue;
         }
-        let value = if v.trim_start().starts_with('{') {
-            serde_json::from_str::<Value>(&v).ok().filter(Value::is_object).unwrap_or(Value::String(v))
-        } else {
-            Value::String(v)
-        };
-        m.insert(k, value);
+        m.insert(k, Value::String(v));
     }
     Ok(m)
 }
 
-fn present<'a>(p: &'a Params, name: &str) -> Option<&'a Value> {
-    match p.get(name) {
-        None | Some(Value::Null) => None,
-        Some(Value::String(s)) if s.is_empty() => None,
-        Some(v) => Some(v),
-    }
-}
-
-/// `prefix` names nested parameters: `destination.` + `addr`.
-pub fn opt_string(p: &Params, prefix: &str, name: &str) -> ApiResult<Option<String>> {
-    match present(p, name) {
-        None => Ok(None),
-        Some(Value::String(s)) => {
-            if s.len() > 500 {
-                return Err(ApiError::invalid(
-                    format!("{prefix}{name}"),
-                    format!("{prefix}{name} is too long (500 characters at most)."),
-                ));
-            }
-            Ok(Some(s.clone()))
-        }
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => {
-            Err(ApiError::invalid(format!("{prefix}{name}"), format!("{prefix}{name} must be a string.")))
-        }
-    }
-}
-
-pub fn req_string(p: &Params, prefix: &str, name: &str) -> ApiResult<String> {
-    opt_string(p, prefix, name)?.ok_or_else(|| ApiError::missing(&format!("{prefix}{name}")))
-}
-
-pub fn opt_number(p: &Params, name: &str) -> ApiResult<Option<f64>> {
-    let bad = || ApiError::invalid(name, format!("{name} must be a number."));
-    let x = match present(p, name) {
-        None => return Ok(None),
-        Some(Value::Number(n)) => n.as_f64().ok_or_else(bad)?,
-        Some(Value::String(s)) => s.trim().parse::<f64>().map_err(|_| bad())?,
-        Some(_) => return Err(bad()),
-    };
-    if !x.is_finite() {
-        return Err(bad());
-    }
-    Ok(Some(x))
-}
-
+/// A number the control API takes (a form's text read as one), required.
 pub fn req_number(p: &Params, name: &str) -> ApiResult<f64> {
-    opt_number(p, name)?.ok_or_else(|| ApiError::missing(name))
-}
-
-/// A required or defaulted value from a fixed set.
-pub fn one_of(
-    p: &Params,
-    prefix: &str,
-    name: &str,
-    allowed: &[&str],
-    default: Option<&str>,
-) -> ApiResult<String> {
-    let v = match (opt_string(p, prefix, name)?, default) {
-        (Some(v), _) => v,
-        (None, Some(d)) => return Ok(d.to_owned()),
-        (None, None) => return Err(ApiError::missing(&format!("{prefix}{name}"))),
-    };
-    if allowed.contains(&v.as_str()) {
-        Ok(v)
-    } else {
-        Err(ApiError::invalid(
-            format!("{prefix}{name}"),
-            format!("Invalid {prefix}{name} '{v}': must be one of {}.", allowed.join(", ")),
-        ))
+    let bad = || ApiError::invalid(name, format!("{name} must be a number."));
+    match p.get(name) {
+        None | Some(Value::Null) => Err(ApiError::missing(name)),
+        Some(Value::String(s)) if s.is_empty() => Err(ApiError::missing(name)),
+        Some(Value::Number(n)) => n.as_f64().filter(|x| x.is_finite()).ok_or_else(bad),
+        Some(Value::String(s)) => s.trim().parse::<f64>().ok().filter(|x| x.is_finite()).ok_or_else(bad),
+        Some(_) => Err(bad()),
     }
 }
 
-/// An absolute http(s) URL.
-pub fn req_url(p: &Params, name: &str) -> ApiResult<String> {
-    let v = req_string(p, "", name)?;
-    check_url(name, &v)?;
-    Ok(v)
+/// A checked parameter's text (`""` if absent: for required ones).
+pub fn text<'a>(p: &'a Params, name: &str) -> &'a str {
+    p.get(name).and_then(Value::as_str).unwrap_or_default()
 }
 
-pub fn check_url(name: &str, v: &str) -> ApiResult<reqwest::Url> {
-    match reqwest::Url::parse(v).ok().filter(|_| qbitpay::spec::is_http_url(v)) {
-        Some(u) if u.host().is_some() => Ok(u),
-        _ => Err(ApiError::invalid(name, format!("{name} must be an absolute http(s) URL, not '{v}'."))),
-    }
+/// A checked optional parameter's text.
+pub fn opt_text<'a>(p: &'a Params, name: &str) -> Option<&'a str> {
+    p.get(name).and_then(Value::as_str)
 }
 
-/// A query filter from a fixed set (None when absent).
-pub fn query_enum(
-    q: &std::collections::HashMap<String, String>,
-    name: &str,
-    allowed: &[&str],
-) -> ApiResult<Option<String>> {
-    match q.get(name).filter(|s| !s.is_empty()) {
-        None => Ok(None),
-        Some(v) if allowed.contains(&v.as_str()) => Ok(Some(v.clone())),
-        Some(v) => Err(ApiError::invalid(
-            name,
-            format!("Invalid {name} '{v}': must be one of {}.", allowed.join(", ")),
-        )),
+/// A checked parameter's number (0 if absent: for required ones).
+pub fn number(p: &Params, name: &str) -> f64 {
+    p.get(name).and_then(Value::as_f64).unwrap_or_default()
+}
+
+/// A checked list call's page: its size (default 10) and cursor, either spelling.
+pub fn list_query(p: &Params) -> ListQuery {
+    let cursor = |a: &str, b: &str| opt_text(p, a).or(opt_text(p, b)).map(str::to_owned);
+    ListQuery {
+        limit: p
+            .get("limit")
+            .and_then(Value::as_u64)
+            .map_or(qbitpay::spec::DEFAULT_LIST_LIMIT as usize, |n| n as usize),
+        starting_after: cursor("startingAfter", "starting_after"),
+        ending_before: cursor("endingBefore", "ending_before"),
     }
 }

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 
 use qbitpay::spec::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
-use crate::db::{SqlResult, W};
+use crate::db::{SqlResult, WriteTx};
 use crate::error::{ApiError, ApiResult};
 use crate::model::*;
 
@@ -148,7 +148,7 @@ pub fn count(c: &Connection, table: &str, acct: &str) -> ApiResult<i64> {
 }
 
 /// Everything of one account, gone (its schedule too).
-pub fn reset_account(w: &W, acct: &str) -> ApiResult<()> {
+pub fn reset_account(w: &WriteTx, acct: &str) -> ApiResult<()> {
     for t in ["charges", "payouts", "txns", "events", "attempts", "idempotency", "jobs"] {
         w.prepare_cached(&format!("DELETE FROM {t} WHERE account = ?1")).db()?.execute(params![acct]).db()?;
     }
@@ -299,6 +299,55 @@ pub fn event(c: &Connection, acct: &str, id: &str) -> ApiResult<Option<Event>> {
         .db()
 }
 
+/// The newest event's position (0 for none): what a transaction emits comes after it.
+pub fn last_event_seq(c: &Connection) -> ApiResult<i64> {
+    c.prepare_cached("SELECT COALESCE(MAX(seq), 0) FROM events").db()?.query_row([], |r| r.get(0)).db()
+}
+
+/// The account's events after position `seq`, oldest first.
+pub fn events_after(c: &Connection, acct: &str, seq: i64) -> ApiResult<Vec<Event>> {
+    c.prepare_cached(&format!("SELECT {EVENT_COLS} FROM events WHERE account = ?1 AND seq > ?2 ORDER BY seq"))
+        .db()?
+        .query_map(params![acct, seq], event_row)
+        .db()?
+        .collect::<rusqlite::Result<_>>()
+        .db()
+}
+
+/// What `deliveries` selects: an event type, the id of the object an event is about, an event id.
+#[derive(Default)]
+pub struct EventFilter {
+    pub ty: Option<String>,
+    pub object_id: Option<String>,
+    pub event_id: Option<String>,
+}
+
+/// The newest `limit` events of the account that match, oldest first.
+pub fn events_matching(c: &Connection, acct: &str, f: &EventFilter, limit: usize) -> ApiResult<Vec<Event>> {
+    let mut sql = format!("SELECT {EVENT_COLS} FROM events WHERE account = ?");
+    let mut args: Vec<Sql> = vec![Sql::Text(acct.to_owned())];
+    for (cond, v) in
+        [("type = ?", &f.ty), ("json_extract(body, '$.data.id') = ?", &f.object_id), ("id = ?", &f.event_id)]
+    {
+        if let Some(v) = v {
+            sql.push_str(" AND ");
+            sql.push_str(cond);
+            args.push(Sql::Text(v.clone()));
+        }
+    }
+    sql.push_str(" ORDER BY seq DESC LIMIT ?");
+    args.push(Sql::Integer(limit as i64));
+    let mut v: Vec<Event> = c
+        .prepare_cached(&sql)
+        .db()?
+        .query_map(params_from_iter(args), event_row)
+        .db()?
+        .collect::<rusqlite::Result<_>>()
+        .db()?;
+    v.reverse();
+    Ok(v)
+}
+
 pub fn save_event(c: &Connection, e: &Event) -> ApiResult<()> {
     let d = &e.delivery;
     c.prepare_cached(
@@ -325,26 +374,32 @@ pub struct Attempt {
     pub next_retry_ms: Option<i64>,
     /// Sent by a resend (dashboard or control API), not by the schedule.
     pub manual: bool,
+    /// A request went out (false: the sandbox refused the URL; `error` says why).
+    pub sent: bool,
 }
+
+/// Attempts listed per event: replays and retries (with duplicates) have no other bound.
+pub const ATTEMPTS_SHOWN: i64 = 100;
 
 pub fn insert_attempt(c: &Connection, acct: &str, event_id: &str, a: &Attempt) -> ApiResult<()> {
     c.prepare_cached(
-        "INSERT INTO attempts (account, event_id, at_ms, url, status_code, error, latency_ms, next_retry_ms, manual) \
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        "INSERT INTO attempts (account, event_id, at_ms, url, status_code, error, latency_ms, next_retry_ms, manual, sent) \
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     )
     .db()?
-    .execute(params![acct, event_id, a.at_ms, a.url, a.status_code, a.error, a.latency_ms, a.next_retry_ms, a.manual])
+    .execute(params![acct, event_id, a.at_ms, a.url, a.status_code, a.error, a.latency_ms, a.next_retry_ms, a.manual, a.sent])
     .db()?;
     Ok(())
 }
 
+/// The newest `ATTEMPTS_SHOWN` attempts of an event, oldest first (`webhook.attempts` counts them all).
 pub fn attempts(c: &Connection, event_id: &str) -> ApiResult<Vec<Attempt>> {
     use qbitpay::webhook::timestamp::format_millis;
     let mut st = c
-        .prepare_cached("SELECT at_ms, url, status_code, error, latency_ms, next_retry_ms, manual FROM attempts WHERE event_id = ?1 ORDER BY seq")
+        .prepare_cached("SELECT at_ms, url, status_code, error, latency_ms, next_retry_ms, manual, sent FROM (SELECT * FROM attempts WHERE event_id = ?1 ORDER BY seq DESC LIMIT ?2) ORDER BY seq")
         .db()?;
     let rows = st
-        .query_map(params![event_id], |r| {
+        .query_map(params![event_id, ATTEMPTS_SHOWN], |r| {
             let at_ms: i64 = r.get(0)?;
             let next: Option<i64> = r.get(5)?;
             Ok(Attempt {
@@ -357,6 +412,7 @@ pub fn attempts(c: &Connection, event_id: &str) -> ApiResult<Vec<Attempt>> {
                 next_retry_at: next.map(format_millis),
                 next_retry_ms: next,
                 manual: r.get(6)?,
+                sent: r.get(7)?,
             })
         })
         .db()?;
@@ -413,13 +469,34 @@ pub struct Job {
     pub kind: String,
     pub target: String,
     pub arg: i64,
+    /// Deliveries of one batch (non-zero) go out together; 0: alone.
+    pub batch: i64,
 }
 
-pub fn schedule(w: &W, acct: &str, kind: &str, target: &str, arg: i64, due_ms: i64) -> ApiResult<()> {
-    w.prepare_cached("INSERT INTO jobs (account, due_ms, kind, target, arg) VALUES (?1, ?2, ?3, ?4, ?5)")
-        .db()?
-        .execute(params![acct, due_ms, kind, target, arg])
-        .db()?;
+/// A job due at `due_ms`. The first deliveries a transaction schedules share its batch (they
+/// are sent together, see `jobs.rs`); a retry is a batch of its own (0).
+pub fn schedule(w: &WriteTx, acct: &str, kind: &str, target: &str, arg: i64, due_ms: i64) -> ApiResult<()> {
+    let batch = if kind == DELIVER && arg == 0 { w.batch } else { 0 };
+    let mut due_ms = due_ms;
+    if batch != 0 {
+        // One due time for the whole batch (the latest), so that it is claimed as one.
+        if let Some(prev) = w.batch_due.get() {
+            if prev < due_ms {
+                w.prepare_cached("UPDATE jobs SET due_ms = ?1 WHERE batch = ?2")
+                    .db()?
+                    .execute(params![due_ms, batch])
+                    .db()?;
+            }
+            due_ms = due_ms.max(prev);
+        }
+        w.batch_due.set(Some(due_ms));
+    }
+    w.prepare_cached(
+        "INSERT INTO jobs (account, due_ms, kind, target, arg, batch) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+    )
+    .db()?
+    .execute(params![acct, due_ms, kind, target, arg, batch])
+    .db()?;
     let e = w.earliest_job.get().map_or(due_ms, |e| e.min(due_ms));
     w.earliest_job.set(Some(e));
     Ok(())
@@ -433,13 +510,14 @@ fn job_row(r: &Row) -> rusqlite::Result<Job> {
         kind: r.get(3)?,
         target: r.get(4)?,
         arg: r.get(5)?,
+        batch: r.get(6)?,
     })
 }
 
 /// The due jobs of accounts whose key was given, in order.
 fn due_jobs(c: &Connection, now: i64, limit: i64) -> ApiResult<Vec<Job>> {
     c.prepare_cached(
-        "SELECT seq, account, due_ms, kind, target, arg FROM jobs \
+        "SELECT seq, account, due_ms, kind, target, arg, batch FROM jobs \
          WHERE running = 0 AND due_ms <= ?1 AND account IN (SELECT id FROM temp.active) ORDER BY due_ms, seq LIMIT ?2",
     )
     .db()?

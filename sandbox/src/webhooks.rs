@@ -11,7 +11,7 @@ use reqwest::Url;
 use serde_json::Value;
 
 use crate::app::{new_id, Account, App};
-use crate::db::W;
+use crate::db::WriteTx;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{Delivery, Event};
 use crate::net::{is_loopback_host, is_loopback_ip, names_listener, reaches};
@@ -22,17 +22,18 @@ use qbitpay::webhook::timestamp::format_millis;
 pub const DELIVERY_USER_AGENT: &str = concat!("qbitpay-sandbox/", env!("CARGO_PKG_VERSION"));
 
 /// Record an event and, when it has a URL (its own or `--webhook-url`), schedule its first
-/// delivery now (in the same transaction as the change it reports).
+/// delivery now, or `--webhook-delay` later (in the same transaction as the change it reports).
 pub fn emit(
     app: &App,
     acct: &Account,
-    w: &W,
+    w: &WriteTx,
     ty: &str,
     data: Value,
     url: Option<String>,
 ) -> ApiResult<String> {
     debug_assert!(qbitpay::spec::is_event_type(ty), "{ty} is not an event type of the API");
-    let url = url.or_else(|| app.cfg.webhook_url.clone());
+    // An empty cbUrl (a charge made by a trigger without one) is no URL.
+    let url = url.filter(|u| !u.is_empty()).or_else(|| app.cfg.webhook_url.clone());
     let ms = app.clock.tick();
     let ev = Event {
         id: new_id("evt_", 24),
@@ -52,7 +53,7 @@ pub fn emit(
     };
     store::insert_event(w, &acct.id, &ev)?;
     if url.is_some() {
-        store::schedule(w, &acct.id, DELIVER, &ev.id, 0, ms)?;
+        store::schedule(w, &acct.id, DELIVER, &ev.id, 0, ms + app.cfg.webhook_delay_ms())?;
     }
     Ok(ev.id)
 }
@@ -196,16 +197,31 @@ fn describe(e: reqwest::Error) -> String {
     msg
 }
 
-/// What one attempt did.
+/// What one attempt did: one HTTP request, or `--webhook-duplicates` of them sent at once.
 pub struct Outcome {
-    pub attempt: Attempt,
+    pub attempts: Vec<Attempt>,
     pub event: Event,
+}
+
+impl Outcome {
+    /// `HTTP 200`, or why it failed (the copies' answers, comma-separated, with duplicates).
+    pub fn summary(&self) -> String {
+        let one = |a: &Attempt| match (a.status_code, &a.error) {
+            (Some(code), _) => format!("HTTP {code}"),
+            (None, Some(e)) => e.clone(),
+            (None, None) => "sent".into(),
+        };
+        self.attempts.iter().map(one).collect::<Vec<_>>().join(", ")
+    }
 }
 
 /// One delivery attempt of a stored event: `n` is its place in the schedule (0 = first,
 /// then retries), None for a resend; `at` its sandbox time when the schedule sets it (else
-/// now). Records the attempt, the event's delivery state and, after a failure with retries
-/// left, the next retry (`at` + the retry interval).
+/// now). A scheduled attempt sends `--webhook-duplicates` identical requests at once and
+/// succeeds when any of them gets a 2xx. Records each request, the event's delivery state
+/// and, after a failure with retries left, the next retry (`at` + the retry interval). A
+/// URL the sandbox refuses (see `check_deliverable`) is recorded as an attempt with the
+/// reason, and the event is undeliverable; a resend to it is a 400 naming the reason.
 pub async fn attempt(
     app: &Arc<App>,
     acct: &Arc<Account>,
@@ -230,72 +246,86 @@ pub async fn attempt(
         }
     };
     if let Err(why) = check_deliverable(app, &url) {
+        if n.is_none() {
+            return Err(ApiError::invalid("id", format!("Cannot deliver to {}: {why}.", redact(&url))));
+        }
+        let at_ms = at.unwrap_or_else(|| app.clock.tick());
+        let attempt = Attempt {
+            at: format_millis(at_ms),
+            at_ms,
+            url: url.clone(),
+            status_code: None,
+            error: Some(format!("not sent: {why}")),
+            latency_ms: 0.0,
+            next_retry_at: None,
+            next_retry_ms: None,
+            manual: false,
+            sent: false,
+        };
         let ev = app.write(|w| {
             let mut ev =
                 store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
-            if n.is_some() {
-                ev.delivery.status = "undeliverable".into();
-                ev.delivery.last_error = Some(why.clone());
-                store::save_event(w, &ev)?;
-            }
+            ev.delivery.status = "undeliverable".into();
+            ev.delivery.last_error = attempt.error.clone();
+            store::save_event(w, &ev)?;
+            store::insert_attempt(w, &acct.id, event_id, &attempt)?;
             if let Some(seq) = job {
                 store::finish_job(w, seq)?;
             }
             Ok(ev)
         })?;
         crate::log!("webhook {event_id} {} undeliverable to {}: {why}", ev.ty, redact(&url));
-        if n.is_none() {
-            return Err(ApiError::invalid("id", format!("Cannot deliver to {}: {why}.", redact(&url))));
-        }
-        let attempt = Attempt {
-            at: format_millis(app.now()),
-            at_ms: app.now(),
-            url,
-            status_code: None,
-            error: Some(why),
-            latency_ms: 0.0,
-            next_retry_at: None,
-            next_retry_ms: None,
-            manual: false,
-        };
-        return Ok(Outcome { attempt, event: ev });
+        return Ok(Outcome { attempts: vec![attempt], event: ev });
     }
     let at_ms = at.unwrap_or_else(|| app.clock.tick());
     let body = serde_json::to_vec(&ev).expect("event json");
-    let t0 = Instant::now();
-    let outcome = post_signed(app, &acct.key, &url, body).await;
-    let latency_ms = (t0.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0;
+    let copies = if n.is_some() { app.cfg.webhook_duplicates.max(1) } else { 1 };
+    let mut sends = tokio::task::JoinSet::new();
+    for i in 0..copies {
+        let (app, key, url, body) = (app.clone(), acct.key.clone(), url.clone(), body.clone());
+        sends.spawn(async move {
+            let t0 = Instant::now();
+            let outcome = post_signed(&app, &key, &url, body).await;
+            (i, outcome, (t0.elapsed().as_secs_f64() * 1000.0 * 10.0).round() / 10.0)
+        });
+    }
+    let mut results = Vec::new();
+    while let Some(r) = sends.join_next().await {
+        results.push(r.unwrap_or_else(|e| (u32::MAX, Err(format!("the delivery task failed: {e}")), 0.0)));
+    }
+    results.sort_by_key(|r| r.0);
     let retries = app.cfg.webhook_retries as i64;
     let total = retries + 1;
-    let ok = matches!(outcome, Ok(code) if (200..300).contains(&code));
+    let ok = results.iter().any(|(_, o, _)| matches!(o, Ok(code) if (200..300).contains(code)));
     let next_retry_ms = match n {
         Some(i) if !ok && i < retries => {
             Some(at_ms + (app.cfg.webhook_retry_interval * 1000.0).round() as i64)
         }
         _ => None,
     };
-    let (status_code, error) = match &outcome {
-        Ok(code) => (Some(*code), None),
-        Err(e) => (None, Some(e.clone())),
-    };
-    let attempt = Attempt {
-        at: format_millis(at_ms),
-        at_ms,
-        url: url.clone(),
-        status_code,
-        error: error.clone(),
-        latency_ms,
-        next_retry_at: next_retry_ms.map(format_millis),
-        next_retry_ms,
-        manual: n.is_none(),
-    };
+    let attempts: Vec<Attempt> = results
+        .iter()
+        .map(|(_, outcome, latency_ms)| Attempt {
+            at: format_millis(at_ms),
+            at_ms,
+            url: url.clone(),
+            status_code: outcome.as_ref().ok().copied(),
+            error: outcome.as_ref().err().cloned(),
+            latency_ms: *latency_ms,
+            next_retry_at: next_retry_ms.map(format_millis),
+            next_retry_ms,
+            manual: n.is_none(),
+            sent: true,
+        })
+        .collect();
     let ev = app.write(|w| {
         let mut ev =
             store::event(w, &acct.id, event_id)?.ok_or_else(|| ApiError::not_found("event", event_id))?;
-        ev.delivery.attempts += 1;
-        ev.delivery.last_status_code = status_code;
-        if let Some(e) = &error {
-            ev.delivery.last_error = Some(e.clone());
+        ev.delivery.attempts += attempts.len() as u32;
+        let answered = attempts.iter().find(|a| a.status_code.is_some_and(|c| (200..300).contains(&c)));
+        ev.delivery.last_status_code = answered.or(attempts.last()).and_then(|a| a.status_code);
+        if let Some(e) = attempts.iter().find_map(|a| a.error.clone()) {
+            ev.delivery.last_error = Some(e);
         }
         if ok {
             ev.delivery.status = "succeeded".into();
@@ -310,7 +340,9 @@ pub async fn attempt(
             }
         }
         store::save_event(w, &ev)?;
-        store::insert_attempt(w, &acct.id, event_id, &attempt)?;
+        for a in &attempts {
+            store::insert_attempt(w, &acct.id, event_id, a)?;
+        }
         if let Some(seq) = job {
             store::finish_job(w, seq)?;
         }
@@ -320,12 +352,23 @@ pub async fn attempt(
         Some(i) => format!("attempt {}/{total}", i + 1),
         None => "resend".into(),
     };
-    match &outcome {
-        Ok(code) => crate::log!("webhook {event_id} {} -> {} {code} ({what})", ev.ty, redact(&url)),
-        Err(e) => crate::log!("webhook {event_id} {} -> {} failed: {e} ({what})", ev.ty, redact(&url)),
+    let copies_note = if copies > 1 { format!(", {copies} copies") } else { String::new() };
+    for (_, outcome, _) in &results {
+        match outcome {
+            Ok(code) => {
+                crate::log!("webhook {event_id} {} -> {} {code} ({what}{copies_note})", ev.ty, redact(&url))
+            }
+            Err(e) => {
+                crate::log!(
+                    "webhook {event_id} {} -> {} failed: {e} ({what}{copies_note})",
+                    ev.ty,
+                    redact(&url)
+                )
+            }
+        }
     }
     if n.is_some() && !ok && next_retry_ms.is_none() {
         crate::log!("webhook {event_id} {}: giving up after {total} attempts", ev.ty);
     }
-    Ok(Outcome { attempt, event: ev })
+    Ok(Outcome { attempts, event: ev })
 }

@@ -2,6 +2,7 @@
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
 use super::{fmt_num, Json};
+use crate::spec::schema::Invalid;
 use serde::Serialize;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
@@ -178,6 +179,15 @@ impl ClientError {
             );
         }
         self
+    }
+}
+
+/// A parameter the API's table refuses: refused before anything is sent.
+impl From<Invalid> for ClientError {
+    fn from(e: Invalid) -> ClientError {
+        let mut out = ClientError::new(ErrorKind::InvalidRequest, e.message);
+        out.param = Some(e.param);
+        out
     }
 }
 
@@ -413,6 +423,116 @@ pub fn excerpt(body: &str, secrets: &[&str]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The text of `src` from `start` to the next `end`.
+    fn between<'a>(src: &'a str, start: &str, end: &str) -> &'a str {
+        let from = src.find(start).unwrap_or_else(|| panic!("no {start}")) + start.len();
+        &src[from..from + src[from..].find(end).unwrap()]
+    }
+
+    /// The string literals of a TypeScript union (`'a' | 'b'`).
+    fn literals(ts: &str) -> Vec<&str> {
+        ts.split('\'').skip(1).step_by(2).collect()
+    }
+
+    /// The error kinds are declared once, here: the JavaScript facade's classes
+    /// (`pkg-template/src/errors.mjs`) and their declarations (`pkg-template/errors.d.ts`)
+    /// are held to them, and so are the `code`s each class documents.
+    #[test]
+    fn the_javascript_error_classes_are_the_kinds() {
+        use crate::webhook::error::SignatureErrorCode as Sig;
+        const MJS: &str = include_str!("../../pkg-template/src/errors.mjs");
+        const DTS: &str = include_str!("../../pkg-template/errors.d.ts");
+        // Each kind's class: a kind added without one does not compile.
+        let class = |k: ErrorKind| match k {
+            ErrorKind::InvalidRequest => "QbitPayInvalidRequestError",
+            ErrorKind::Authentication => "QbitPayAuthenticationError",
+            ErrorKind::RateLimit => "QbitPayRateLimitError",
+            ErrorKind::Api => "QbitPayAPIError",
+            ErrorKind::Connection => "QbitPayConnectionError",
+        };
+        use ErrorKind::*;
+        let mut kinds: Vec<(String, &str, &str)> =
+            [InvalidRequest, Authentication, RateLimit, Api, Connection]
+                .into_iter()
+                .map(|k| {
+                    (
+                        serde_json::to_value(k).unwrap().as_str().unwrap().to_string(),
+                        class(k),
+                        k.default_type(),
+                    )
+                })
+                .collect();
+        // The webhook module's one kind.
+        kinds.push(("signature".into(), "QbitPaySignatureError", "signature_verification_error"));
+
+        let map: Vec<(String, &str)> = between(MJS, "export const errorClasses = {", "};")
+            .lines()
+            .filter_map(|l| l.trim().trim_end_matches(',').split_once(": "))
+            .map(|(k, c)| (k.to_string(), c))
+            .collect();
+        assert_eq!(map, kinds.iter().map(|(k, c, _)| (k.clone(), *c)).collect::<Vec<_>>(), "errorClasses");
+        let type_doc = between(DTS, "export class QbitPayError extends Error {", "readonly type: string;");
+        for (_, class, ty) in &kinds {
+            let mjs = format!("export class {class} extends QbitPayError {{\n  static defaultType = '{ty}';");
+            assert!(MJS.contains(&mjs), "errors.mjs: {mjs}");
+            assert!(MJS.contains(&format!("[{class}, '{class}']")), "errors.mjs: the name of {class}");
+            assert!(
+                DTS.contains(&format!("export class {class} extends QbitPayError")),
+                "errors.d.ts: {class}"
+            );
+            assert!(type_doc.contains(&format!("`{ty}`")), "errors.d.ts: the type {ty}");
+        }
+        // No class of the facade that is not a kind's.
+        assert_eq!(MJS.matches("export class ").count(), kinds.len() + 1);
+        assert_eq!(DTS.matches("export class ").count(), kinds.len() + 1);
+
+        // The codes: a connection's, an answer the client refused (every `refused("...")`
+        // of the client's code), a webhook's (but a call's own mistake, a TypeError).
+        let connection: Vec<&str> = ["timeout", "network", "aborted"]
+            .map(|c| ClientError::connection(c, 1.0, None).code.unwrap())
+            .into();
+        let ts = |class: &str| literals(between(between(DTS, &format!("class {class} "), "}"), "code", ";"));
+        assert_eq!(ts("QbitPayConnectionError"), connection);
+        let mut refusals: Vec<String> = Vec::new();
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/client");
+        let mut files: Vec<_> = std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()).collect();
+        files.sort();
+        for path in files.into_iter().filter(|p| p.extension().is_some_and(|e| e == "rs")) {
+            let src = std::fs::read_to_string(&path).unwrap();
+            let code = src.split("#[cfg(test)]").next().unwrap();
+            for (i, _) in code.match_indices("ClientError::refused(\"") {
+                let rest = &code[i + "ClientError::refused(\"".len()..];
+                refusals.push(rest[..rest.find('"').unwrap()].to_string());
+            }
+        }
+        let mut documented: Vec<&str> = ts("QbitPayAPIError");
+        documented.sort();
+        refusals.sort();
+        assert_eq!(refusals, documented, "QbitPayAPIError's codes");
+        // Every webhook code but InvalidArgument (a call's own mistake: a TypeError). A code
+        // added without a place here does not compile.
+        let thrown = |c: Sig| match c {
+            Sig::MissingSignature
+            | Sig::MalformedSignature
+            | Sig::SignatureMismatch
+            | Sig::InvalidPayload
+            | Sig::PayloadTooLarge
+            | Sig::EventTooOld => true,
+            Sig::InvalidArgument => false,
+        };
+        let webhook = [
+            Sig::MissingSignature,
+            Sig::MalformedSignature,
+            Sig::SignatureMismatch,
+            Sig::InvalidPayload,
+            Sig::PayloadTooLarge,
+            Sig::EventTooOld,
+        ];
+        assert!(webhook.into_iter().all(thrown));
+        let sig = literals(between(DTS, "export type SignatureErrorCode =", ";"));
+        assert_eq!(sig, webhook.map(Sig::as_str));
+    }
 
     #[test]
     fn status_table() {

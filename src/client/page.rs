@@ -3,8 +3,7 @@
 //! wire, so a page shorter than `limit` ends the walk (a `has_more` a server does send wins).
 
 use super::error::ClientError;
-use super::schema::{validate, Field};
-use super::{is_int, type_name, Json, Map};
+use super::{is_int, Json, Map};
 use std::rc::Rc;
 
 pub use crate::spec::{DEFAULT_LIST_LIMIT as DEFAULT_LIMIT, MAX_LIST_LIMIT as MAX_LIMIT};
@@ -51,6 +50,24 @@ pub struct ListParams {
 }
 
 impl ListParams {
+    /// A list call's parameters once checked (`Resource::check_params`: `limit` 1..=100,
+    /// one cursor, camelCase or in the wire spelling): the page size (default 10), the cursor
+    /// and the filters.
+    pub fn from_checked(mut params: Map<String, Json>) -> ListParams {
+        let limit = params.shift_remove("limit").and_then(|n| n.as_f64()).map_or(DEFAULT_LIMIT, |n| n as u32);
+        let mut cursor = None;
+        for k in ["startingAfter", "starting_after", "endingBefore", "ending_before"] {
+            if let Some(Json::String(id)) = params.shift_remove(k) {
+                cursor = Some(if k.starts_with("starting") {
+                    Cursor::StartingAfter(id)
+                } else {
+                    Cursor::EndingBefore(id)
+                });
+            }
+        }
+        ListParams { limit, cursor, filters: params }
+    }
+
     pub fn dir(&self) -> Dir {
         self.cursor.as_ref().map_or(Dir::Forward, Cursor::dir)
     }
@@ -66,80 +83,6 @@ impl ListParams {
         };
         q
     }
-}
-
-/// Splits list parameters into pagination and filters. `limit` is 1..=100 (default 10);
-/// cursors are accepted camelCase (`startingAfter`) and in the wire spelling
-/// (`starting_after`), but not both at once, and not both directions at once.
-pub fn parse_list_params(params: &Json, filters: &[Field]) -> Result<ListParams, ClientError> {
-    let empty = Map::new();
-    let members = match params {
-        Json::Null => &empty,
-        Json::Object(m) => m,
-        other => {
-            return Err(ClientError::invalid(
-                "params",
-                format!("params must be an object, got {}", type_name(other)),
-            ))
-        }
-    };
-    let mut limit = DEFAULT_LIMIT;
-    let mut after: Option<(&str, String)> = None;
-    let mut before: Option<(&str, String)> = None;
-    let mut rest = Map::new();
-    for (k, v) in members {
-        let slot = match k.as_str() {
-            "limit" => {
-                if *v != Json::Null {
-                    limit = match v.as_f64() {
-                        Some(n) if is_int(n) && n >= 1.0 && n <= MAX_LIMIT as f64 => n as u32,
-                        _ => {
-                            return Err(ClientError::invalid(
-                                "limit",
-                                String::from("Invalid limit: must be an integer from 1 to 100"),
-                            ))
-                        }
-                    };
-                }
-                continue;
-            }
-            "startingAfter" | "starting_after" => &mut after,
-            "endingBefore" | "ending_before" => &mut before,
-            _ => {
-                rest.insert(k.clone(), v.clone());
-                continue;
-            }
-        };
-        if *v == Json::Null {
-            continue;
-        }
-        let id = match v.as_str() {
-            Some(s) if !s.is_empty() => s.to_string(),
-            _ => {
-                return Err(ClientError::invalid(
-                    k,
-                    format!("Invalid {}: must be an object id (a non-empty string)", k),
-                ))
-            }
-        };
-        if let Some((prev, _)) = slot {
-            return Err(ClientError::invalid(
-                k,
-                format!("{} and {} are the same parameter; pass one", prev, k),
-            ));
-        }
-        *slot = Some((k.as_str(), id));
-    }
-    let cursor = match (after, before) {
-        (Some(_), Some((k, _))) => {
-            return Err(ClientError::invalid(k, "Pass startingAfter or endingBefore, not both"));
-        }
-        (Some((_, id)), None) => Some(Cursor::StartingAfter(id)),
-        (None, Some((_, id))) => Some(Cursor::EndingBefore(id)),
-        (None, None) => None,
-    };
-    let filters = validate(&Json::Object(rest), filters, "")?;
-    Ok(ListParams { limit, cursor, filters })
 }
 
 /// Whether more items follow a page in the direction it was fetched. A `has_more` from the
@@ -326,7 +269,7 @@ pub struct Walk {
 }
 
 impl Walk {
-    pub fn next_step(&mut self) -> Step {
+    pub fn step(&mut self) -> Step {
         if let Some(i) = self.ready() {
             return Step::Item(i);
         }
@@ -389,12 +332,10 @@ mod tests {
     use super::*;
     use crate::client::error::ErrorKind;
     use crate::client::parse;
-    use crate::client::schema::Ty;
-
-    const F: &[Field] = &[Field::opt("externalOrderId", Ty::Str)];
+    use crate::spec::resources::charges;
 
     fn lp(s: &str) -> Result<ListParams, ClientError> {
-        parse_list_params(&parse(s).unwrap(), F)
+        Ok(ListParams::from_checked(charges::RESOURCE.check_params(&charges::list, &parse(s).unwrap())?))
     }
 
     #[test]
@@ -528,29 +469,26 @@ mod tests {
     fn a_walk_fetches_the_first_page_then_follows_the_cursor_to_the_end() {
         let mut w = Walk::default();
         assert_eq!(w.ready(), None);
-        assert_eq!(w.next_step(), Step::First);
-        assert_eq!(w.next_step(), Step::First, "asking again changes nothing");
+        assert_eq!(w.step(), Step::First);
+        assert_eq!(w.step(), Step::First, "asking again changes nothing");
         w.loaded(info(2, Dir::Forward, true, "c9", "c8"));
-        assert_eq!((w.next_step(), w.next_step()), (Step::Item(0), Step::Item(1)));
+        assert_eq!((w.step(), w.step()), (Step::Item(0), Step::Item(1)));
         assert_eq!(w.ready(), None);
-        assert_eq!(w.next_step(), Step::Fetch(Cursor::StartingAfter("c8".into())));
+        assert_eq!(w.step(), Step::Fetch(Cursor::StartingAfter("c8".into())));
         w.loaded(info(1, Dir::Forward, false, "c7", "c7"));
         assert_eq!(w.ready(), Some(0));
-        assert_eq!(w.next_step(), Step::End);
-        assert_eq!(w.next_step(), Step::End);
+        assert_eq!(w.step(), Step::End);
+        assert_eq!(w.step(), Step::End);
     }
 
     #[test]
     fn a_backward_walk_yields_each_page_oldest_first_and_moves_to_newer_items() {
         let mut w = Walk::default();
         w.loaded(info(3, Dir::Backward, true, "c6", "c4"));
-        assert_eq!(
-            [w.next_step(), w.next_step(), w.next_step()],
-            [Step::Item(2), Step::Item(1), Step::Item(0)]
-        );
-        assert_eq!(w.next_step(), Step::Fetch(Cursor::EndingBefore("c6".into())));
+        assert_eq!([w.step(), w.step(), w.step()], [Step::Item(2), Step::Item(1), Step::Item(0)]);
+        assert_eq!(w.step(), Step::Fetch(Cursor::EndingBefore("c6".into())));
         w.loaded(PageInfo::default());
-        assert_eq!(w.next_step(), Step::End, "an empty page ends the walk");
+        assert_eq!(w.step(), Step::End, "an empty page ends the walk");
     }
 
     #[test]
@@ -584,9 +522,9 @@ mod tests {
         assert_eq!(short_but_more.neighbour(Which::Next), Some(Cursor::StartingAfter("c".into())));
         let mut w = Walk::default();
         w.loaded(said_no);
-        w.next_step();
-        w.next_step();
-        assert_eq!(w.next_step(), Step::End);
+        w.step();
+        w.step();
+        assert_eq!(w.step(), Step::End);
     }
 
     /// A server that answers every cursor with the same page (or a page ending at the
@@ -632,10 +570,10 @@ mod tests {
 
         // The walk: the first page, then the same page again ends it with the error.
         let mut w = Walk::default();
-        assert_eq!(w.next_step(), Step::First);
+        assert_eq!(w.step(), Step::First);
         w.loaded(page(None, Some(true), "ch_a", "ch_b").unwrap());
-        assert_eq!((w.next_step(), w.next_step()), (Step::Item(0), Step::Item(1)));
-        let Step::Fetch(c) = w.next_step() else { panic!("a fetch") };
+        assert_eq!((w.step(), w.step()), (Step::Item(0), Step::Item(1)));
+        let Step::Fetch(c) = w.step() else { panic!("a fetch") };
         assert!(page(Some(c), Some(true), "ch_a", "ch_b").is_err());
     }
 

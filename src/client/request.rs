@@ -2,9 +2,9 @@
 //! HTTP request to send, with validation before anything leaves.
 
 use super::error::{ClientError, Redactor};
-use super::page::{parse_list_params, Cursor};
-use super::schema::{validate, Args, Field, Op, Resource, Ty};
+use super::page::{Cursor, ListParams};
 use super::{type_name, Json};
+use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::rc::Rc;
@@ -83,8 +83,8 @@ pub struct Config {
 }
 
 const CLIENT_OPTIONS: &[Field] = &[
-    Field::opt("apiKey", Ty::Str),
-    Field::opt("accessToken", Ty::Str),
+    Field::opt("apiKey", Ty::Token),
+    Field::opt("accessToken", Ty::Token),
     Field::opt("baseUrl", Ty::Url),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
@@ -95,15 +95,15 @@ const CLIENT_OPTIONS: &[Field] = &[
 ];
 
 const CALL_OPTIONS: &[Field] = &[
-    Field::opt("idempotencyKey", Ty::Str),
+    Field::opt("idempotencyKey", Ty::Token),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
     Field::opt("maxResponseBytes", Ty::Int(1, MAX_RESPONSE_BYTES_LIMIT)),
     // The binding replaces an AbortSignal by `true`.
     Field::opt("signal", Ty::Bool),
     // Per-call credentials: a platform acting for several merchants.
-    Field::opt("apiKey", Ty::Str),
-    Field::opt("accessToken", Ty::Str),
+    Field::opt("apiKey", Ty::Token),
+    Field::opt("accessToken", Ty::Token),
 ];
 
 const BROWSER_KEY: &str = "An API key must never reach a browser: it would let anyone use your account. \
@@ -248,7 +248,7 @@ impl Config {
         url.push_str(&self.base_url);
         let path_start = url.len();
         url.push_str(res.path);
-        if op.args.has_id() && !push_id(&mut url, &call.id) {
+        if op.shape.has_id() && !push_id(&mut url, &call.id) {
             let got = if call.id.is_string() { "a string it cannot be" } else { type_name(&call.id) };
             return Err(ClientError::invalid(
                 "id",
@@ -260,45 +260,31 @@ impl Config {
         }
         url.push_str(op.suffix);
 
-        let params = &call.params;
+        // The parameters, checked as the API's table declares them (the sandbox runs the
+        // same check on what it receives).
+        let params = res.check_params(op, &call.params)?;
         let mut page = None;
         let mut body = None;
-        match op.args {
-            Args::None | Args::Id => {
-                if !params.is_null() {
-                    return Err(ClientError::invalid(
-                        "params",
-                        format!("{}.{} takes no parameters", res.name, op.name),
-                    ));
-                }
-            }
-            Args::List => {
-                let mut lp = parse_list_params(params, op.params)?;
-                if let Some(check) = op.check {
-                    check(&Json::Object(lp.filters.clone()))?;
-                }
+        match op.shape {
+            CallShape::None | CallShape::Id => {}
+            CallShape::List => {
+                let mut lp = ListParams::from_checked(params);
                 if cursor.is_some() {
                     lp.cursor = cursor;
                 }
                 page = Some((lp.limit, lp.cursor.clone()));
                 push_query(&mut url, &lp.query());
             }
-            Args::Params | Args::IdParams => {
-                let v = Json::Object(validate(params, op.params, "")?);
-                if let Some(check) = op.check {
-                    check(&v)?;
-                }
-                match (op.method.has_body(), v) {
+            CallShape::Params | CallShape::IdParams if op.method.has_body() => {
+                let v = Json::Object(params);
+                body = match &call.params_text {
                     // The caller's own text when nothing changed (the usual case).
-                    (true, v) if v == *params && call.params_text.is_some() => {
-                        body = call.params_text.clone()
-                    }
+                    Some(text) if v == call.params => Some(text.clone()),
                     // Straight into a string: `Value`'s Display goes through `fmt` (slower).
-                    (true, v) => body = serde_json::to_string(&v).ok(),
-                    (false, Json::Object(m)) => push_query(&mut url, &m),
-                    _ => {}
-                }
+                    _ => serde_json::to_string(&v).ok(),
+                };
             }
+            CallShape::Params | CallShape::IdParams => push_query(&mut url, &params),
         }
         if op.method.has_body() && body.is_none() {
             body = Some("{}".to_string());

@@ -445,11 +445,11 @@ mod tests {
         .unwrap();
         let call = Call { opts: parse(opts).unwrap(), ..Call::default() };
         let call = if list { call } else { Call { id: "ch_1".into(), ..call } };
-        let res = &crate::client::resources::charges::RESOURCE;
+        let res = &crate::spec::resources::charges::RESOURCE;
         let op = if list {
-            &crate::client::resources::charges::list
+            &crate::spec::resources::charges::list
         } else {
-            &crate::client::resources::charges::retrieve
+            &crate::spec::resources::charges::retrieve
         };
         c.prepare(res, op, &call, None, String::new).unwrap()
     }
@@ -537,21 +537,24 @@ mod tests {
             );
             assert_eq!(f.raw, Some(Json::from(short)));
         }
-        let mut s = Script { m: Attempts::new(&req, half) };
-        s.m.start();
-        s.head(201, &[("request-id", "req_1")]);
-        let body = format!("<html>{KEY} {}</html>", "x".repeat(500));
-        let f = failed(s.body(Shape::Other, &body));
-        assert_eq!(f.error.kind, ErrorKind::Api);
-        assert_eq!(
-            f.error.message,
-            "The QbitPay API answered HTTP 201 with a body that is not JSON where a JSON object was expected"
-        );
-        let Some(Json::String(raw)) = f.raw else { panic!("no excerpt") };
-        assert!(
-            raw.starts_with("<html>[redacted] xxx") && raw.ends_with("...") && raw.chars().count() == 203,
-            "{raw}"
-        );
+        {
+            let got = "a body that is not JSON";
+            let mut s = Script { m: Attempts::new(&req, half) };
+            s.m.start();
+            s.head(201, &[("request-id", "req_1")]);
+            let body = format!("<html>{KEY} {}</html>", "x".repeat(500));
+            let f = failed(s.body(Shape::Other, &body));
+            assert_eq!(f.error.kind, ErrorKind::Api);
+            assert_eq!(
+                f.error.message,
+                format!("The QbitPay API answered HTTP 201 with {got} where a JSON object was expected")
+            );
+            let Some(Json::String(raw)) = f.raw else { panic!("no excerpt") };
+            assert!(
+                raw.starts_with("<html>[redacted] xxx") && raw.ends_with("...") && raw.chars().count() == 203,
+                "{raw}"
+            );
+        }
     }
 
     #[test]
@@ -596,8 +599,8 @@ mod tests {
     fn no_answer_names_where_the_request_went_without_credentials_or_query() {
         let cfg = |opts: &str| Config::new(&parse(opts).unwrap(), &Env::default()).unwrap();
         let call = Call { params: parse(r#"{"limit":3,"externalOrderId":"o"}"#).unwrap(), ..Call::default() };
-        let list = &crate::client::resources::charges::list;
-        let res = &crate::client::resources::charges::RESOURCE;
+        let list = &crate::spec::resources::charges::list;
+        let res = &crate::spec::resources::charges::RESOURCE;
         let c = cfg(&format!(r#"{{"apiKey":"{KEY}","baseUrl":"https://u:pw@api.example:8443/v2/"}}"#));
         let req = c.prepare(res, list, &call, None, String::new).unwrap();
         assert_eq!(req.address(), "https://api.example:8443/v2/api/v1/charges");
@@ -612,7 +615,7 @@ mod tests {
         let c = cfg(&format!(r#"{{"apiKey":"{KEY}"}}"#));
         let by_key = Call { id: KEY.into(), ..Call::default() };
         let req =
-            c.prepare(res, &crate::client::resources::charges::retrieve, &by_key, None, String::new).unwrap();
+            c.prepare(res, &crate::spec::resources::charges::retrieve, &by_key, None, String::new).unwrap();
         let e = req.final_error(Outcome::Network, "", None, None);
         assert_eq!(e.message, format!("Could not connect to the QbitPay API at {}/api/v1/charges/[redacted] (network error; no baseUrl was given, so that is the default address)", crate::client::request::DEFAULT_BASE_URL));
     }

@@ -4,8 +4,8 @@
 use super::fetch::{Hook, Inner};
 use super::js;
 use super::resources::Families;
-use crate::client::resources::families;
 use crate::client::{ClientError, Config};
+use crate::families;
 use js_sys::{Function, Object};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;

@@ -13,8 +13,8 @@ use super::fetch::{Inner, JsCall};
 use super::js;
 use crate::client::page::{self, PageInfo, Trail, Which};
 use crate::client::request::Call;
-use crate::client::schema::{Op, Resource};
 use crate::client::{ClientError, Request};
+use crate::spec::schema::{Op, Resource};
 use js_sys::{Array, Object, Promise};
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -199,7 +199,7 @@ impl Walker {
     /// The next item's index, or what the walk needs first: the list's first page (`FIRST`,
     /// then [`Walker::loaded`]), the next page ([`Walker::fetch`]), or nothing more (`END`).
     pub fn step(&self) -> i32 {
-        match self.walk.borrow_mut().next_step() {
+        match self.walk.borrow_mut().step() {
             page::Step::Item(i) => i as i32,
             page::Step::First => FIRST,
             page::Step::Fetch(c) => {

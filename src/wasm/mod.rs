@@ -9,6 +9,8 @@
 mod client;
 #[cfg(feature = "wasm-client")]
 mod fetch;
+#[cfg(feature = "wasm-webhook")]
+mod handler;
 #[cfg(feature = "wasm-client")]
 mod js;
 #[cfg(feature = "wasm-client")]

@@ -1,10 +1,11 @@
 //! One class per API family (`qp.charges`, ...) and the object holding a client's,
-//! made from the core's table (`client::resources::families!`): each method hands its
+//! made from the core's table (`spec::resources::families!`): each method hands its
 //! arguments to the core with the family's and the operation's declarations.
 
 use super::fetch::{Inner, JsCall};
 use super::list;
-use crate::client::resources::{self, families};
+use crate::families;
+use crate::spec::resources;
 use js_sys::Promise;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;

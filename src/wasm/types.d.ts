@@ -79,7 +79,7 @@ export interface Charge {
 }
 
 export interface ChargeCreateParams {
-  /** A finite number > 0, in units of `currency`. */
+  /** From 0.01 to 1000000, in units of `currency`. */
   amount: number;
   currency: Currency;
   externalOrderId: string;
@@ -284,7 +284,7 @@ export interface AccountDestination {
 export type PayoutDestination = BankAccountDestination | WalletDestination | AccountDestination;
 
 export interface PayoutCreateParams {
-  /** A finite number > 0 (the account's `limit.payout.min` applies on the server). */
+  /** From 1 to 1000000000, in units of `currency`. */
   amount: number;
   currency: Currency;
   destination: PayoutDestination;

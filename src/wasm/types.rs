@@ -1,7 +1,7 @@
 //! The TypeScript declarations of the objects that cross the boundary (parameters, options,
 //! the API's objects, pages and list requests), in `types.d.ts`. wasm-bindgen writes the
 //! classes' own declarations from `client.rs`, `resources.rs` and `list.rs`; these go into
-//! the same file. A host test (`client::resources`) holds them to the core's tables.
+//! the same file. A host test (`spec::resources`) holds them to the API's table.
 
 use wasm_bindgen::prelude::*;
 

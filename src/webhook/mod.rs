@@ -8,6 +8,7 @@
 pub mod canonical;
 pub mod digest;
 pub mod error;
+pub mod handler;
 pub(crate) mod number;
 pub mod parsed;
 pub mod timestamp;

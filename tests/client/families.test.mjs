@@ -173,10 +173,11 @@ test('payouts: every destination type, retrieve, list filters, server errors (40
     assert.ok(Math.abs(data[0].net + p.amount + p.fee) < 1e-9);
   }
 
-  // What only the server knows: the payout minimum (400, param amount), unknown ids (404).
+  // The payout minimum is in the API's table: refused before sending (the sandbox refuses it
+  // alike, tests/client/differential.test.mjs). What only the server knows: unknown ids (404).
   await assert.rejects(c.payouts.create({ amount: 0.5, currency: 'USDT', destination: WALLET }), (e) => {
     assert.ok(e instanceof QbitPayInvalidRequestError);
-    assert.deepEqual([e.statusCode, e.param], [400, 'amount']);
+    assert.deepEqual([e.statusCode, e.param, e.message], [undefined, 'amount', 'Invalid amount: must be a number from 1 to 1000000000']);
     return true;
   });
   await assert.rejects(c.payouts.retrieve('po_missing'), (e) => e instanceof QbitPayInvalidRequestError && e.statusCode === 404);

@@ -1,13 +1,15 @@
 // The sample checkout (www/) end to end in real Chromium against the real sandbox and the
-// real merchant backend, all over 127.0.0.1: browse, pay on the hosted page, see the signed
-// webhook verified and the charge closed, page through recent charges with the in-browser
-// client, see a forged webhook rejected; the API key never reaches the browser.
-// Also: the sandbox-down and expired-token states.
+// real merchant backend, all over 127.0.0.1: browse, pay on the hosted page, wait for the
+// signed webhook to be acknowledged (the sandbox's waitForWebhook) and see it verified and the
+// charge closed, page through recent charges with the in-browser client, see a replayed
+// delivery acknowledged once, a triggered dispute and a forged webhook rejected; the API key
+// never reaches the browser. Also: the sandbox-down and expired-token states.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
 import { QbitPay, signWebhook } from 'qbitpay';
+import { connectSandbox } from '../../npm/qbitpay-sandbox/index.mjs';
 import { startSandbox } from '../support/sandbox.mjs';
 import { ROOT, startShop, withBrowser } from './support.mjs';
 
@@ -62,6 +64,7 @@ test('sample checkout: pay on the hosted page, webhook verified, charge closed, 
     const all = (await server.charges.list({ limit: 100 })).data.map((c) => c.id);
     assert.equal(all.length, 12);
     shop = await startShop({ apiKey: sb.apiKey, baseUrl: sb.url });
+    const sandbox = connectSandbox({ url: sb.url, apiKey: sb.apiKey });
 
     await withBrowser(async (browser) => {
       const context = await browser.newContext({ viewport: { width: 1280, height: 900 } });
@@ -126,6 +129,8 @@ test('sample checkout: pay on the hosted page, webhook verified, charge closed, 
       await page.waitForSelector('#pay-modal', { state: 'hidden', timeout: 15_000 });
 
       // ---- Webhook verified by the shop, status refreshed by the browser client --------
+      const delivered = await sandbox.waitForWebhook({ type: 'charge.succeeded', objectId: chargeId }, T);
+      assert.deepEqual(delivered.attempts.map((a) => [a.url, a.statusCode]), [[created.cbUrl, 200]], 'acknowledged at once');
       const succeeded = `#timeline li[data-type="charge.succeeded"][data-verified="true"]`;
       await page.waitForSelector(succeeded, T);
       assert.match(await page.textContent(succeeded), /verified/);
@@ -151,6 +156,19 @@ test('sample checkout: pay on the hosted page, webhook verified, charge closed, 
       await page.waitForSelector('#banner-rejected:not([hidden])', T);
       assert.equal(await page.locator('#timeline li[data-verified="true"]').count(), 1, 'only the real delivery verified');
       assert.equal(await page.getAttribute('#charge-status', 'data-status'), 'closed');
+
+      // ---- The same delivery again (the sandbox's replay): acknowledged, not applied twice
+      const replayed = await sandbox.replay(delivered.event.id);
+      assert.equal(replayed.attempt.statusCode, 200);
+      await page.waitForSelector(`#timeline li[data-type="charge.succeeded"][data-verified="true"] .tl-note`, T);
+      assert.match(await page.textContent('#timeline .tl-note'), /Already processed/);
+      assert.equal(await page.locator('#timeline li[data-verified="true"]').count(), 2);
+
+      // ---- A dispute of the paid charge (the sandbox's trigger), delivered and verified
+      const { events } = await sandbox.trigger('charge.dispute.created', { charge: chargeId });
+      assert.deepEqual(events.map((e) => e.type), ['charge.dispute.created']);
+      await sandbox.waitForWebhook({ eventId: events[0].id }, T);
+      await page.waitForSelector('#timeline li[data-type="charge.dispute.created"][data-verified="true"]', T);
 
       await mkdir(ARTEFACTS, { recursive: true });
       assert.equal(await page.textContent('#cart-count'), '0', 'a paid order empties the cart');

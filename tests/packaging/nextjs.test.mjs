@@ -3,6 +3,7 @@
 // One App Router app (fixtures/next, the README's Next.js quick start) holds every case:
 //   app/api/webhooks/node/route.js   a Node-runtime route handler verifying deliveries
 //   app/api/webhooks/edge/route.js   the same on the Edge runtime
+//   app/api/webhooks/handler/route.js createWebhookHandler's fetch face (effects: lib/orders.js)
 //   app/api/charges/route.js         creates a charge (POST) and lists charges (GET)
 //   app/api/edge/charges/route.js    lists charges on the Edge runtime
 //   app/charges/[id]/page.js         a Server Component rendering a charge it retrieved
@@ -11,6 +12,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
+import { createRequire } from 'node:module';
 import path from 'node:path';
 import { startSandbox } from '../support/sandbox.mjs';
 import { VECTOR, refSign } from '../webhook/ref-signer.mjs';
@@ -51,8 +53,11 @@ for (const bundler of BUNDLERS) {
       // unused (Turbopack does: "sideEffects": false).
       assert.ok([1, 2].includes(edge['/api/edge/charges/route'].wasm.length), 'the client as a wasm binding');
 
+      const ordersLog = path.join(tmp.dir, `${bundler}-orders.log`);
+      fs.writeFileSync(ordersLog, '');
       const server = await startServer(BIN('next'), ['start', '-H', '127.0.0.1', '-p', '0'], {
-        cwd: app, env: { ...env, QBITPAY_API_KEY: apiKey, QBITPAY_BASE_URL: sb.url }, url: /Local:\s+(http:\/\/127\.0\.0\.1:\d+)/,
+        cwd: app, env: { ...env, QBITPAY_API_KEY: apiKey, QBITPAY_BASE_URL: sb.url, ORDERS_LOG: ordersLog },
+        url: /Local:\s+(http:\/\/127\.0\.0\.1:\d+)/,
       });
       try {
         const signature = refSign(VECTOR.body, apiKey);
@@ -67,6 +72,18 @@ for (const bundler of BUNDLERS) {
           assert.deepEqual(await deliver(route, VECTOR.body, refSign(VECTOR.body, 'another key')),
             [400, { error: 'signature_mismatch' }], `${route}: signed with another key`);
         }
+
+        // createWebhookHandler in a route handler: 20 identical deliveries at once run the effect once.
+        const { webhookDelivery } = createRequire(path.join(app, 'package.json'))('qbitpay/webhook/testing');
+        const d = webhookDelivery('charge.succeeded', { apiKey, data: { externalOrderId: `next-${bundler}-paid` } });
+        const results = await Promise.all(Array.from({ length: 20 }, () => deliver('handler', d.body, d.signature)));
+        const processed = results.filter(([status, answer]) => status === 200 && answer.outcome === 'processed');
+        assert.equal(processed.length, 1, JSON.stringify(results));
+        assert.ok(results.every(([status, answer]) => (status === 200 && /processed|duplicate/.test(answer.outcome)) || status === 409));
+        assert.deepEqual(await deliver('handler', d.body, d.signature), [200, { outcome: 'duplicate' }]);
+        assert.deepEqual(await deliver('handler', d.body.replace('-paid', '-forged'), d.signature),
+          [400, { outcome: 'rejected', code: 'signature_mismatch' }]);
+        assert.deepEqual(fs.readFileSync(ordersLog, 'utf8'), `paid next-${bundler}-paid ${d.event.id}\n`, 'the effect ran once');
 
         // The client in a Node route handler: three charges created, then listed (two a page).
         const created = [];

@@ -1,7 +1,7 @@
-// The sandbox as npm users get it: a fresh project installs every tarball of dist/ (make dist)
-// offline and with no cargo on PATH, then runs `npx qbitpay-sandbox`, startSandbox() (ESM and
-// CommonJS) and the node:test recipe of the package's README exactly as printed there; a
-// second project installs it with --omit=optional and gets the launcher's message.
+// The sandbox as npm users get it: a fresh project installs the tarballs of dist/ (make dist)
+// for this machine (tests/support/tarballs.mjs) offline and with no cargo on PATH, then runs `npx qbitpay-sandbox` and startSandbox() (ESM
+// and CommonJS; the README's recipes run in e2e-tools.test.mjs); a second project installs it
+// with --omit=optional and gets the launcher's message.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
@@ -9,35 +9,21 @@ import fs from 'node:fs';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
+import { ROOT as root, VERSION as version, PLATFORM as platform, envWithoutCargo, installTarballs } from '../support/tarballs.mjs';
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
-const version = /^version\s*=\s*"([^"]+)"/m.exec(fs.readFileSync(path.join(root, 'Cargo.toml'), 'utf8'))[1];
-const dist = path.join(root, 'dist');
 const work = path.join(root, 'tests', '.tmp', 'sandbox-npm');
 const app = path.join(work, 'app');
 const omitted = path.join(work, 'omit-optional');
-const platform = `${process.platform}-${process.arch}`;
 const DEMO_KEY = 'sk_test_qbitpay_demo';
 
-// What a machine without Rust has: no ~/.cargo/bin, nor this repository's node_modules/.bin.
-const PATH = process.env.PATH.split(path.delimiter).filter((p) => !p.includes(`${path.sep}.cargo`) && !p.endsWith(path.join('node_modules', '.bin'))).join(path.delimiter);
-const env = { ...process.env, PATH };
-delete env.QBITPAY_SANDBOX_BINARY;
+const env = envWithoutCargo();
 delete process.env.QBITPAY_SANDBOX_BINARY;
 
 let api; // the installed package, through its ESM entry
 let cjs; // ... and its CommonJS one
 let QbitPay;
 const started = [];
-
-function install(dir, tarballs, ...flags) {
-  fs.rmSync(dir, { recursive: true, force: true });
-  fs.mkdirSync(dir, { recursive: true });
-  fs.writeFileSync(path.join(dir, 'package.json'), JSON.stringify({ name: path.basename(dir), private: true, type: 'module' }));
-  // --offline: only the local tarballs; anything that needs the registry fails instead.
-  execFileSync('npm', ['install', ...tarballs, '--offline', '--no-audit', '--no-fund', '--loglevel=error', ...flags], { cwd: dir, env, stdio: ['ignore', 'ignore', 'inherit'] });
-}
 
 /** A process's first stdout line (stdout drained afterwards). */
 function firstLine(child) {
@@ -90,13 +76,9 @@ const get = (url, apiKey) => fetch(url, { headers: apiKey ? { authorization: `Ba
 const charge = (i) => ({ amount: 10 + i, currency: 'USD', externalOrderId: `order-${i}`, cbUrl: 'http://127.0.0.1:9/hook', redirectUrl: 'https://shop.example/thanks' });
 
 before(async () => {
-  const tarballs = fs.existsSync(dist) ? fs.readdirSync(dist).filter((f) => f.endsWith('.tgz')) : [];
-  for (const name of [`qbitpay-${version}.tgz`, `qbitpay-sandbox-${version}.tgz`, `qbitpay-sandbox-${platform}-${version}.tgz`]) {
-    assert.ok(tarballs.includes(name), `dist/${name} is missing: run make dist`);
-  }
   assert.notEqual(spawnSync('sh', ['-c', 'command -v cargo'], { env }).status, 0, 'cargo is still on PATH');
-  install(app, tarballs.map((f) => path.join(dist, f)));
-  install(omitted, [path.join(dist, `qbitpay-sandbox-${version}.tgz`)], '--omit=optional');
+  installTarballs(app, { manifest: { type: 'module' }, env });
+  installTarballs(omitted, { manifest: { type: 'module' }, client: false, platform: false, flags: ['--omit=optional'], env });
   fs.writeFileSync(path.join(app, 'entry.mjs'), "export * from 'qbitpay-sandbox';\nexport { QbitPay } from 'qbitpay';\n");
   api = await import(pathToFileURL(path.join(app, 'entry.mjs')).href);
   cjs = createRequire(path.join(app, 'package.json'))('qbitpay-sandbox');
@@ -262,21 +244,6 @@ test('--omit=optional: the launcher and startSandbox() name the platform, the pa
   const missing = spawnSync('npx', ['qbitpay-sandbox'], { cwd: omitted, env: { ...env, QBITPAY_SANDBOX_BINARY: path.join(work, 'nothing-here') }, encoding: 'utf8' });
   assert.equal(missing.status, 1);
   assert.match(missing.stderr, /QBITPAY_SANDBOX_BINARY is .*nothing-here, which does not exist/);
-});
-
-test('the node:test recipe of the README, as printed, passes in the fresh project', () => {
-  const readme = fs.readFileSync(path.join(app, 'node_modules', 'qbitpay-sandbox', 'README.md'), 'utf8');
-  const recipe = /### node:test\s+```js\n([\s\S]*?)```/.exec(readme)?.[1];
-  assert.ok(recipe, 'the README has a node:test recipe');
-  const file = /^\/\/ (\S+)/.exec(recipe)[1];
-  fs.mkdirSync(path.dirname(path.join(app, file)), { recursive: true });
-  fs.writeFileSync(path.join(app, file), recipe);
-  const own = { ...env };
-  delete own.NODE_TEST_CONTEXT; // set for this file by the runner running it: the recipe's runner reports as at top level
-  const r = spawnSync(process.execPath, ['--test', file], { cwd: app, env: own, encoding: 'utf8', timeout: 60_000 });
-  assert.equal(r.status, 0, r.stdout + r.stderr);
-  assert.match(r.stdout, /# pass 1\b/);
-  assert.match(r.stdout, /# fail 0\b/);
 });
 
 test('types: the .d.ts describes both entries (tsc --strict, nodenext)', () => {

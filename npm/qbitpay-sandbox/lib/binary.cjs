@@ -9,8 +9,12 @@ const { version, optionalDependencies = {} } = require('../package.json');
 
 const SOURCE = 'https://github.com/qbitpay/qbitpay';
 
-/** `linux-x64`, `darwin-arm64`, `win32-x64`…: Node's names, as in the packages' `os`/`cpu`. */
-const currentPlatform = () => `${process.platform}-${process.arch}`;
+/**
+ * `linux-x64`, `linux-arm64`, `darwin-x64`, `darwin-arm64`, `win32-x64`…: Node's names for a
+ * machine (`process.platform`, `process.arch`), as in the packages' `os`/`cpu`.
+ */
+const platformName = (os, cpu) => `${os}-${cpu}`;
+const currentPlatform = () => platformName(process.platform, process.arch);
 
 /** The npm package holding the binary for a platform. */
 const platformPackage = (platform) => `@qbitpay/sandbox-${platform}`;
@@ -26,10 +30,10 @@ class SandboxBinaryError extends Error {
   }
 }
 
-function fromSource(platform) {
+function fromSource(platform, lead = 'Or build') {
   const exe = binaryFile(platform.split('-')[0]);
   return (
-    `Or build it from source (Rust 1.81+): in a clone of ${SOURCE},\n` +
+    `${lead} it from source (Rust 1.81+): in a clone of ${SOURCE},\n` +
     `  cargo build -p qbitpay-sandbox --profile sandbox\n` +
     `and point QBITPAY_SANDBOX_BINARY at it:\n` +
     `  QBITPAY_SANDBOX_BINARY=/path/to/qbitpay/target/sandbox/${exe}`
@@ -44,7 +48,7 @@ function missing(platform, pkg) {
   if (!released.includes(platform)) {
     return (
       `${head}\nqbitpay-sandbox ${version} comes with binaries for ${released.join(', ') || 'no platform'}, ` +
-      `not for ${platform}.\n${fromSource(platform)}`
+      `not for ${platform}.\n${fromSource(platform, 'Build')}`
     );
   }
   return (
@@ -67,7 +71,12 @@ function sandboxBinary() {
     }
     return file;
   }
-  const platform = currentPlatform();
+  return packagedBinary(process.platform, process.arch);
+}
+
+/** The binary of the platform package for `os` (`process.platform`) and `cpu` (`process.arch`). */
+function packagedBinary(os, cpu) {
+  const platform = platformName(os, cpu);
   const pkg = platformPackage(platform);
   let manifest;
   try {
@@ -83,9 +92,9 @@ function sandboxBinary() {
         `  npm install ${pkg}@${version}`,
     );
   }
-  const file = path.join(path.dirname(manifest), 'bin', binaryFile(process.platform));
+  const file = path.join(path.dirname(manifest), 'bin', binaryFile(os));
   if (!fs.existsSync(file)) throw new SandboxBinaryError(`qbitpay-sandbox: ${pkg} has no ${file}; reinstall it.`);
   return file;
 }
 
-module.exports = { sandboxBinary, currentPlatform, platformPackage, binaryFile, SandboxBinaryError };
+module.exports = { sandboxBinary, packagedBinary, currentPlatform, platformPackage, binaryFile, SandboxBinaryError };

@@ -378,3 +378,87 @@ async fn sigint_exits_cleanly_and_bad_flags_are_refused() {
         assert!(!out.stderr.is_empty());
     }
 }
+
+/// Every operation of the API's table answers on its path and method (with the credential it
+/// takes), and nothing else does under `/api/v1` but the sandbox's declared additions.
+#[tokio::test]
+async fn the_routes_are_the_api_table() {
+    use qbitpay::spec::schema::Method as M;
+    let sb = Sandbox::start(&["--api-key", K, "--webhook-url", "http://127.0.0.1:9/hooks"]);
+    for res in qbitpay::spec::resources::RESOURCES {
+        for op in res.ops {
+            let id = if op.shape.has_id() { "/x" } else { "" };
+            let path = format!("{}{id}{}", res.path, op.suffix);
+            let method = match op.method {
+                M::Get => reqwest::Method::GET,
+                M::Post => reqwest::Method::POST,
+                M::Put => reqwest::Method::PUT,
+            };
+            let r = Resp::from(sb.req(method.clone(), Auth::Key(K), &path).send().await.unwrap()).await;
+            let unrouted =
+                r.status == 405 || r.body["message"].as_str().is_some_and(|m| m.starts_with("Unrecognized"));
+            assert!(!unrouted, "{method} {path}: {}", r.text);
+            // A method the table does not declare there is not allowed.
+            let other =
+                Resp::from(sb.req(reqwest::Method::DELETE, Auth::Key(K), &path).send().await.unwrap()).await;
+            assert_eq!(other.status, 405, "DELETE {path}");
+        }
+    }
+    for path in ["/api/v1/refunds", "/api/v1/charges/x/capture", "/api/v1/accounts"] {
+        let r = sb.get(Auth::Key(K), path).await;
+        assert_eq!(r.status, 404, "{path}");
+        assert!(r.body["message"].as_str().unwrap().starts_with("Unrecognized request URL"), "{}", r.text);
+    }
+    assert_eq!(sb.post(Auth::Key(K), "/api/v1/accounts/show", &json!({})).await.status, 405);
+}
+
+/// Form fields and query parameters are text, read as the type their parameter declares: a
+/// form, a query and a JSON body are refused alike, with the client's messages.
+#[tokio::test]
+async fn forms_queries_and_json_are_refused_alike() {
+    let sb = Sandbox::start(&["--api-key", K]);
+    let form = "amount=abc&currency=USD&externalOrderId=f&cbUrl=http%3A%2F%2F127.0.0.1%3A9%2Fcb&redirectUrl=http%3A%2F%2Flocalhost%2F";
+    let json = json!({"amount": "abc", "currency": "USD", "externalOrderId": "f", "cbUrl": "http://127.0.0.1:9/cb", "redirectUrl": "http://localhost/"});
+    let (f, j) = (
+        sb.post_form(Auth::Key(K), "/api/v1/charges", form).await,
+        sb.post(Auth::Key(K), "/api/v1/charges", &json).await,
+    );
+    assert_eq!((f.status, &f.body), (400, &j.body));
+    assert_eq!(j.body["message"], "Invalid amount: must be a number from 0.01 to 1000000");
+    // A number of a form is a number; text where text goes stays text (`payerName=7`).
+    let ok = sb
+        .post_form(
+            Auth::Key(K),
+            "/api/v1/charges",
+            &form.replace("abc", "12.5").replace("&currency", "&payerName=7&currency"),
+        )
+        .await;
+    assert_eq!(
+        (ok.status, &ok.body["amount"], &ok.body["payerName"]),
+        (200, &json!(12.5), &json!("7")),
+        "{}",
+        ok.text
+    );
+    for (query, param, message) in [
+        ("?limit=", "limit", "Invalid limit: must be an integer from 1 to 100"),
+        ("?limit=1.5", "limit", "Invalid limit: must be an integer from 1 to 100"),
+        ("?externalOrderId=", "externalOrderId", "Invalid externalOrderId: must be a non-empty string"),
+        ("?expand=payments", "expand", "Unknown parameter: expand"),
+        (
+            "?startingAfter=a&starting_after=b",
+            "starting_after",
+            "startingAfter and starting_after are the same parameter; pass one",
+        ),
+    ] {
+        let r = sb.get(Auth::Key(K), &format!("/api/v1/charges{query}")).await;
+        assert_eq!(
+            (r.status, r.body["param"].as_str(), r.body["message"].as_str()),
+            (400, Some(param), Some(message)),
+            "{query}"
+        );
+    }
+    let r = sb.get(Auth::Key(K), "/api/v1/balances/show?x=1").await;
+    assert_eq!((r.status, r.body["message"].as_str()), (400, Some("balances.retrieve takes no parameters")));
+    let body = sb.post(Auth::Key(K), "/api/v1/charges", &json!("x")).await;
+    assert_eq!((body.status, body.body["param"].as_str()), (400, Some("params")));
+}

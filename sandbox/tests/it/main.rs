@@ -9,4 +9,5 @@ mod pagination;
 mod payouts;
 mod security;
 mod state;
+mod trigger;
 mod webhooks;

@@ -165,7 +165,7 @@ async fn remote_webhooks_are_not_sent_and_webhook_url_is_the_fallback() {
 }
 
 #[tokio::test]
-async fn payout_cb_url_and_charge_disputes() {
+async fn payout_events_and_charge_disputes() {
     let rx = Receiver::start(vec![]).await;
     let sb = Sandbox::start(&[
         "--api-key",
@@ -174,6 +174,8 @@ async fn payout_cb_url_and_charge_disputes() {
         "hmac-sha256",
         "--payout-transit-after",
         "60",
+        "--webhook-url",
+        &rx.url,
     ]);
     let c = sb.create_charge(K, "disp-1", &rx.url).await;
     let id = c["id"].as_str().unwrap();
@@ -189,11 +191,11 @@ async fn payout_cb_url_and_charge_disputes() {
         .post(
             Auth::Key(K),
             "/api/v1/payouts",
-            &json!({"amount": 10, "currency": "USDT", "cbUrl": rx.url,
+            &json!({"amount": 10, "currency": "USDT",
             "destination": {"type": "wallet", "payerName": "a", "addr": "x"}}),
         )
         .await;
-    assert_eq!(p.body["cbUrl"], rx.url.as_str());
+    assert_eq!(p.status, 200, "{}", p.text);
     let pid = p.body["id"].as_str().unwrap();
     sb.post(Auth::Key(K), &format!("/sandbox/payouts/{pid}/fail"), &json!({})).await;
     let hits = rx.wait(5).await;
