@@ -10,8 +10,6 @@ pub mod resources;
 #[cfg(feature = "schema")]
 pub mod schema;
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 /// What a charge or a payout is denominated in.
 pub const CURRENCIES: &[&str] = &["USD", "USDT"];
 /// What a charge's amount is converted to (`baseCurrency`), BTC when absent.
@@ -111,17 +109,7 @@ pub fn is_http_url(s: &str) -> bool {
 /// `n` as an integer if JavaScript holds it exactly (`Number.isSafeInteger`): whole amounts
 /// go on the wire as `100`, not `100.0`.
 pub fn safe_int(n: f64) -> Option<i64> {
-    (n.is_finite() && trunc(n) == n && n.abs() <= 9_007_199_254_740_991.0).then_some(n as i64)
-}
-
-/// `n` without its fraction, as `f64::trunc` (which core lacks, and the std-less webhook
-/// module with it): from 2^52 up every double is an integer already.
-pub fn trunc(n: f64) -> f64 {
-    if n.abs() < 4_503_599_627_370_496.0 {
-        n as i64 as f64
-    } else {
-        n
-    }
+    (n.is_finite() && n.fract() == 0.0 && n.abs() <= 9_007_199_254_740_991.0).then_some(n as i64)
 }
 
 /// `String(n)`: a number as JavaScript prints it (`NaN` and `Infinity` included).
@@ -142,8 +130,6 @@ pub(crate) mod host {
 /// function loads (PERFORMANCE.md: sizes).
 #[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
 pub(crate) mod host {
-    #[allow(unused_imports)]
-    use crate::prelude::*;
     use wasm_bindgen::prelude::wasm_bindgen;
 
     #[wasm_bindgen]

@@ -1,10 +1,13 @@
 //! The request loop every method of the client runs: the core builds the request and its
-//! attempt loop decides (`client::retry::Attempts`); `send.js` performs what it says (calls
-//! `fetch`, the global one or the `fetch` option, arms the timeout and the caller's
-//! `AbortSignal`, reads the body counted, sleeps between attempts) and asks this file's
-//! [`Exchange`] at each turn. The loop is JavaScript because each await of a Rust future
-//! costs closures and a promise of its own (PERFORMANCE.md: the client's CPU per call);
-//! every decision, hook and error is made here and in the core.
+//! attempt loop decides (`client::retry::Attempts`); this file performs what it says: calls
+//! `fetch` (the global one, or the `fetch` option), arms each attempt's timeout and the
+//! caller's `AbortSignal` (web-sys), reads the body (at once, or as a counted stream), sleeps
+//! between attempts (`setTimeout`) and runs the hooks.
+//!
+//! A call is an async function (wasm-bindgen-futures): each promise it waits for is a
+//! `JsFuture`, and nothing of it outlives the call: the timers and listeners it arms are
+//! JavaScript functions (`abort` bound to the attempt's controller, a Promise's resolving
+//! functions), removed when the attempt ends.
 
 use super::js;
 use crate::client::page::Cursor;
@@ -12,32 +15,14 @@ use crate::client::request::Call;
 use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
 use crate::client::{ClientError, Config, Json, Request};
 use crate::spec::schema::{Op, Resource};
-use js_sys::{Function, Object, Promise};
+use js_sys::{Function, JsString, Object, Promise};
 use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use web_sys::AbortSignal;
-
-#[wasm_bindgen(module = "/src/wasm/send.js")]
-extern "C" {
-    /// One call's attempts, as the exchange says; a Promise of the parsed answer (with
-    /// `lastResponse`), or of the call's error.
-    #[wasm_bindgen(js_name = send)]
-    #[allow(clippy::too_many_arguments)]
-    fn send_js(
-        exchange: Exchange,
-        url: &JsValue,
-        method: &JsValue,
-        headers: &JsValue,
-        idempotency_key: &JsValue,
-        body: &JsValue,
-        timeout_ms: f64,
-        fetch: &JsValue,
-        signal: &JsValue,
-    ) -> Promise;
-}
+use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use web_sys::{AbortController, AbortSignal};
 
 /// The two hook points of `qp.on(name, hook)`.
 #[derive(Clone, Copy, PartialEq)]
@@ -49,11 +34,11 @@ pub(crate) enum Hook {
 /// What a client holds: its validated options, the `fetch` option, the hooks.
 pub(crate) struct Inner {
     config: Config,
-    fetch: JsValue,
+    fetch: Option<Function>,
     hooks: RefCell<Vec<(Hook, Function)>>,
     /// The headers of recent requests (all but the `Idempotency-Key`) as JavaScript objects:
-    /// the same for most calls, so each set is made once; send.js copies it for each call.
-    headers: RefCell<Vec<(HeaderList, JsValue)>>,
+    /// the same for most calls, so each set is made once and copied for each call.
+    headers: RefCell<Vec<(HeaderList, Object)>>,
 }
 
 /// A request's headers by name.
@@ -66,6 +51,12 @@ pub(crate) struct JsCall {
     pub id: JsValue,
     pub params: JsValue,
     pub opts: JsValue,
+}
+
+/// A call's answer: the parsed body and what `lastResponse` says of it.
+pub(crate) struct Answer {
+    pub body: JsValue,
+    pub last_response: JsValue,
 }
 
 /// What request hooks see (never a credential or a body).
@@ -94,12 +85,7 @@ struct ResponseEvent<'a> {
 
 impl Inner {
     pub fn new(config: Config, fetch: Option<Function>) -> Inner {
-        Inner {
-            config,
-            fetch: fetch.map_or(JsValue::UNDEFINED, JsValue::from),
-            hooks: RefCell::new(Vec::new()),
-            headers: RefCell::new(Vec::new()),
-        }
+        Inner { config, fetch, hooks: RefCell::new(Vec::new()), headers: RefCell::new(Vec::new()) }
     }
 
     pub fn add_hook(&self, hook: Hook, f: Function) {
@@ -115,7 +101,7 @@ impl Inner {
     }
 
     /// Validates a call and builds its request; nothing is sent. Also the caller's signal,
-    /// and the body as a JavaScript string when it is one already.
+    /// and the body as a JavaScript string when it is the caller's own JSON text.
     pub fn prepare(
         &self,
         resource: &Resource,
@@ -128,7 +114,6 @@ impl Inner {
         let (params_text, text_js) = text.unzip();
         let call = Call { id: js::to_json(&args.id, "id")?, params, opts, params_text };
         let req = self.prepare_call(resource, op, &call, cursor)?;
-        // The body is the caller's own JSON text: as the JavaScript string it came as.
         let body = text_js.filter(|_| req.body.is_some() && req.body == call.params_text);
         Ok((req, call, signal, body))
     }
@@ -146,60 +131,76 @@ impl Inner {
     /// `resource.op(...)` as a Promise of the parsed answer (with `lastResponse`).
     pub fn call(self: &Rc<Self>, resource: &Resource, op: &Op, args: JsCall) -> Promise {
         match self.prepare(resource, op, &args, None) {
-            Ok((req, _, signal, body)) => self.send(req, signal.as_ref(), body),
+            Ok((req, _, signal, body)) => {
+                let client = self.clone();
+                future_to_promise(async move {
+                    let a = client.send(req, signal, body).await?;
+                    js::define_hidden(&a.body, "lastResponse", &a.last_response);
+                    Ok(a.body)
+                })
+            }
             Err(e) => Promise::reject(&js::error(&e, None, None)),
         }
     }
 
-    /// Sends `req` with its retries: a Promise of the parsed answer (with `lastResponse`).
-    /// `body`: its body as a JavaScript string, when the caller has one.
-    pub fn send(
-        self: &Rc<Self>,
+    /// Sends `req`, doing what the core's attempt loop says: send, read, wait, done or fail.
+    /// `body`: its body as a JavaScript string, when the caller had it.
+    pub async fn send(
+        &self,
         req: Request,
-        signal: Option<&AbortSignal>,
+        signal: Option<AbortSignal>,
         body: Option<JsValue>,
-    ) -> Promise {
-        let url = JsValue::from_str(&req.url);
-        let method = js::with_key(req.method, JsValue::clone);
-        let key = req.idempotency_key.as_deref().map_or(JsValue::UNDEFINED, js::idempotency_key);
-        let body = body.or_else(|| req.body.as_deref().map(JsValue::from_str)).unwrap_or(JsValue::UNDEFINED);
+    ) -> Result<Answer, JsValue> {
+        let signal = signal.as_ref();
+        // fetch's init: the same for every attempt but its `signal`. The API never
+        // redirects: a redirect is an answer the core refuses, and nothing is sent to where it
+        // points (Node, Deno and workerd give the 3xx itself; browsers an opaque response of
+        // status 0).
+        let init = Object::new();
+        js::set(&init, "method", &js::with_key(req.method, JsValue::clone));
         let headers = self.headers_of(&req);
-        let timeout_ms = req.timeout_ms;
-        let mut exchange = Exchange::new(self, req);
-        // The first attempt's turn (send.js asks only before the next ones), unless the call
-        // is aborted already: then send.js refuses it without an attempt.
-        if !signal.is_some_and(AbortSignal::aborted) {
-            exchange.sending();
+        if let Some(key) = &req.idempotency_key {
+            js::set(&headers, "Idempotency-Key", &js::idempotency_key(key));
         }
-        let signal: &JsValue = match signal {
-            Some(s) => s.as_ref(),
-            None => &JsValue::UNDEFINED,
+        js::set(&init, "headers", &headers);
+        if let Some(body) = body.or_else(|| req.body.as_deref().map(JsValue::from_str)) {
+            js::set(&init, "body", &body);
+        }
+        js::set(&init, "redirect", &js::with_key("manual", JsValue::clone));
+        let x = Exchange {
+            url: JsValue::from_str(&req.url),
+            init,
+            attempts: Attempts::new(req, js_sys::Math::random),
         };
-        send_js(exchange, &url, &method, &headers, &key, &body, timeout_ms, &self.fetch, signal)
+        x.run(self, signal).await
     }
 
-    /// `req`'s headers but the `Idempotency-Key`, as a JavaScript object, from the cache of
-    /// recent ones when it is there (their values are the client's own: compared by address).
-    fn headers_of(&self, req: &Request) -> JsValue {
+    /// `req`'s headers, a fresh object copied from the cache of recent ones (their values
+    /// are the client's own: compared by address), without the `Idempotency-Key`.
+    fn headers_of(&self, req: &Request) -> Object {
         let listed = || req.headers.iter().filter(|(k, _)| *k != "Idempotency-Key");
         let same = |a: &[(&str, Rc<str>)]| {
             a.len() == listed().count()
                 && a.iter().zip(listed()).all(|(x, y)| x.0 == y.0 && Rc::ptr_eq(&x.1, &y.1))
         };
         let mut cache = self.headers.borrow_mut();
-        if let Some((_, js)) = cache.iter().find(|(k, _)| same(k)) {
-            return js.clone();
-        }
-        let list: HeaderList = listed().cloned().collect();
-        let headers = Object::new();
-        for (k, v) in &list {
-            js::set(&headers, k, &JsValue::from_str(v));
-        }
-        if cache.len() >= 4 {
-            cache.remove(0);
-        }
-        cache.push((list, headers.clone().into()));
-        headers.into()
+        let made = match cache.iter().find(|(k, _)| same(k)) {
+            Some((_, o)) => o.clone(),
+            None => {
+                let list: HeaderList = listed().cloned().collect();
+                let o = Object::new();
+                for (k, v) in &list {
+                    js::set(&o, k, &JsValue::from_str(v));
+                }
+                if cache.len() >= 4 {
+                    cache.remove(0);
+                }
+                cache.push((list, o.clone()));
+                o
+            }
+        };
+        // A copy: a `fetch` option may add to what it is given.
+        Object::assign(&Object::new(), &made)
     }
 
     fn has_hooks(&self, hook: Hook) -> bool {
@@ -221,203 +222,266 @@ impl Inner {
     }
 }
 
-/// What the attempt loop asks `send.js` to do (the codes it compares with; a read is
-/// asked by [`Exchange::head`]'s limit, and a call done is [`Exchange::body`]'s request id).
-const DONE: u32 = 1;
-const WAIT: u32 = 2;
-const FAIL: u32 = 3;
-
-/// One call's exchange with the API, as `send.js` drives it: the request, the core's
-/// attempt loop ([`Attempts`]) and what the last step said. `send.js` frees it when the
-/// call settles.
-#[wasm_bindgen(skip_typescript)]
-pub struct Exchange {
-    client: Rc<Inner>,
+/// One call's exchange with the API: `fetch`'s arguments and the core's attempt loop.
+struct Exchange {
+    url: JsValue,
+    init: Object,
     attempts: Attempts<Request>,
-    /// The attempt being made (1 for the first; 0 before it).
-    attempt: u32,
-    /// When it was sent (only read when a response hook is listening).
-    started: f64,
-    /// What the attempt loop said last.
-    action: Action,
-    /// Why the last attempt got no answer (the error's `cause`).
-    cause: Option<JsValue>,
-    /// The last answer's request id as JavaScript gets it (`null` without one).
-    request_id: JsValue,
+}
+
+/// How an attempt that got an answer ended: the call's answer, or the next action.
+enum Attempted {
+    Answer(Answer),
+    Next(Action),
+}
+
+/// Why an attempt got no answer.
+enum NoAnswer {
+    /// The caller's signal: final at once, with its reason as the cause.
+    Aborted(JsValue),
+    Timeout(JsValue),
+    Network(JsValue),
 }
 
 impl Exchange {
-    fn new(client: &Rc<Inner>, req: Request) -> Exchange {
-        Exchange {
-            client: client.clone(),
-            attempts: Attempts::new(req, js_sys::Math::random),
-            attempt: 0,
-            started: 0.0,
-            action: Action::Done,
-            cause: None,
-            request_id: JsValue::NULL,
+    /// The attempts, as the core says: send, read, wait, done or fail.
+    async fn run(mut self, client: &Inner, signal: Option<&AbortSignal>) -> Result<Answer, JsValue> {
+        let mut action = self.attempts.start();
+        // Why the last attempt got no answer (the error's `cause`).
+        let mut cause = None;
+        loop {
+            action = match action {
+                Action::Send(n) => {
+                    if let Some(s) = signal.filter(|s| s.aborted()) {
+                        return Err(aborted(s.reason()));
+                    }
+                    cause = None;
+                    client.emit(Hook::Request, || js::to_js(&request_event(self.attempts.request(), n)));
+                    match self.attempt(client, n, signal).await {
+                        Ok(Attempted::Answer(a)) => return Ok(a),
+                        Ok(Attempted::Next(next)) => next,
+                        Err(NoAnswer::Aborted(reason)) => return Err(aborted(reason)),
+                        Err(NoAnswer::Timeout(c)) => {
+                            cause = Some(c);
+                            self.attempts.next(Seen::NoAnswer(Outcome::Timeout))
+                        }
+                        Err(NoAnswer::Network(c)) => {
+                            cause = Some(c);
+                            self.attempts.next(Seen::NoAnswer(Outcome::Network))
+                        }
+                    }
+                }
+                Action::Wait(ms) => {
+                    sleep(ms, signal).await?;
+                    self.attempts.next(Seen::Waited)
+                }
+                Action::Fail(f) => {
+                    let FinalError { error, raw } = *f;
+                    return Err(js::error(&error, raw.as_ref().map(js::to_js), cause));
+                }
+                Action::Read { .. } | Action::Done => unreachable!("asked for within an attempt only"),
+            };
         }
     }
 
-    /// The code of `action` for `send.js`, which is kept for the getters that follow it.
-    fn act(&mut self, action: Action) -> u32 {
-        let code = match action {
-            Action::Read { .. } => 0,
-            Action::Done => DONE,
-            Action::Wait(_) => WAIT,
-            Action::Fail(_) => FAIL,
-            Action::Send(_) => unreachable!("sending() asks for the next attempt"),
-        };
-        self.action = action;
-        code
-    }
-
-    fn request_event(&self) -> RequestEvent<'_> {
-        let req = self.attempts.request();
-        RequestEvent {
-            method: req.method,
-            path: &req.path,
-            attempt: self.attempt,
-            idempotency_key: req.idempotency_key.as_deref(),
-        }
-    }
-
-    /// The answer is read (or refused): the response hook.
-    fn answered(&self) {
-        self.client.emit(Hook::Response, || {
-            let RequestEvent { method, path, attempt, idempotency_key } = self.request_event();
-            js::to_js(&ResponseEvent {
-                method,
-                path,
-                attempt,
-                idempotency_key,
-                status_code: self.attempts.status(),
-                request_id: self.attempts.request_id(),
-                elapsed_ms: js::now_ms() - self.started,
-            })
-        });
-    }
-}
-
-#[wasm_bindgen]
-impl Exchange {
-    /// Before each attempt (the first, when the exchange is made; the next ones, after a
-    /// wait): the request hook.
-    pub fn sending(&mut self) {
-        let action = if self.attempt == 0 { self.attempts.start() } else { self.attempts.next(Seen::Waited) };
-        if let Action::Send(n) = action {
-            self.attempt = n;
-        }
-        self.cause = None;
-        if self.client.has_hooks(Hook::Response) {
-            self.started = js::now_ms();
-        }
-        self.client.emit(Hook::Request, || js::to_js(&self.request_event()));
-    }
-
-    /// An answer's head: its status, its headers and whether it is a browser's opaque
-    /// redirect (status 0); the headers every answer is asked for come as their values
-    /// (one crossing each fewer), the others are read from `headers` when the core asks.
-    /// Returns how to read the body: at most this many bytes, counted as it streams in, or
-    /// (negative) at once; 0: not at all, the call fails ([`Exchange::error`]).
-    pub fn head(
+    /// Attempt `n`, bounded by the request's timeout and the caller's signal (both abort
+    /// the attempt's own controller, which stops `fetch` and the body read).
+    async fn attempt(
         &mut self,
-        status: u16,
-        headers: web_sys::Headers,
-        opaque_redirect: bool,
-        request_id: JsValue,
-        content_length: Option<String>,
-        content_encoding: Option<String>,
-    ) -> f64 {
-        let headers = gloo_net::http::Headers::from_raw(headers);
-        let given = request_id.as_string();
-        let redacted = given.as_deref().map(|id| self.attempts.request().redact(id));
+        client: &Inner,
+        n: u32,
+        signal: Option<&AbortSignal>,
+    ) -> Result<Attempted, NoAnswer> {
+        let controller = AbortController::new().map_err(NoAnswer::Network)?;
+        // `controller.abort()` with no argument: neither a listener's event nor a timer's
+        // argument becomes the reason.
+        let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind0(&controller);
+        let timer = js::set_timeout(&stop, self.attempts.request().timeout_ms);
+        if let Some(s) = signal {
+            let _ = s.add_event_listener_with_callback("abort", &stop);
+        }
+        let result = self.exchange(client, n, &controller).await;
+        js::clear_timeout(&timer);
+        if let Some(s) = signal {
+            let _ = s.remove_event_listener_with_callback("abort", &stop);
+        }
+        result.map_err(|cause| match signal {
+            Some(s) if s.aborted() => NoAnswer::Aborted(s.reason()),
+            _ if controller.signal().aborted() => NoAnswer::Timeout(controller.signal().reason()),
+            _ => NoAnswer::Network(cause),
+        })
+    }
+
+    /// `fetch`, then the answer's head and body through the core; rejects when either
+    /// fails or the attempt's controller aborts.
+    async fn exchange(
+        &mut self,
+        client: &Inner,
+        n: u32,
+        controller: &AbortController,
+    ) -> Result<Attempted, JsValue> {
+        let stop = controller.signal();
+        let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
+        js::set(&self.init, "signal", &stop);
+        let response = match &client.fetch {
+            None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
+            // Another library's fetch may answer with a value rather than a Promise, and may
+            // ignore its signal: raced with it.
+            Some(f) => {
+                raced(Promise::resolve(&f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?), &stop).await?
+            }
+        };
+        // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
+        let response: web_sys::Response = response.unchecked_into();
+        let status = response.status();
+        let raw_headers = response.headers();
+        let given = js::header(&raw_headers, "request-id");
+        let redacted = given.as_string().map(|id| self.attempts.request().redact(&id));
         // The string JavaScript gave, when nothing was cut from it.
-        self.request_id = match (&given, &redacted) {
-            (Some(g), Some(r)) if g == r => request_id,
-            (_, Some(r)) => JsValue::from_str(r),
-            _ => JsValue::NULL,
+        let request_id = match &redacted {
+            Some(r) if given.as_string().as_deref() == Some(r) => given,
+            Some(r) => JsValue::from_str(r),
+            None => JsValue::NULL,
         };
-        let header = |name: &str| match name {
-            "content-length" => content_length.clone(),
-            "content-encoding" => content_encoding.clone(),
-            _ => headers.get(name),
-        };
-        let next = self.attempts.next(Seen::Head {
+        let opaque_redirect =
+            status == 0 && js::get(&response, "type").as_string().as_deref() == Some("opaqueredirect");
+        let headers = gloo_net::http::Headers::from_raw(raw_headers.clone());
+        let header = |name: &str| headers.get(name);
+        let mut next = self.attempts.next(Seen::Head {
             status,
             opaque_redirect,
             request_id: redacted.as_deref(),
             header: &header,
         });
-        let read = match next {
-            Action::Read { limit, whole: true } => -(limit as f64),
-            Action::Read { limit, whole: false } => limit as f64,
-            _ => {
-                self.answered();
-                0.0
-            }
-        };
-        self.act(next);
-        read
-    }
-
-    /// The body, read within the limit: its text, and for a 2xx `JSON.parse` of it
-    /// (`undefined` when it is not JSON). Returns the next action's code, or (the call is
-    /// done) the answer's request id for `lastResponse`: a string or `null` (one crossing
-    /// fewer).
-    pub fn body(&mut self, text: JsValue, parsed: &JsValue) -> JsValue {
-        let status = self.attempts.status();
-        let list = self.attempts.request().page.is_some();
-        let shape = if (200..300).contains(&status) { shape_of(parsed, list) } else { Shape::Other };
-        let next = self.attempts.next(Seen::Body { shape, text: &|| text.as_string().unwrap_or_default() });
-        self.answered();
-        match next {
-            Action::Done => self.request_id.clone(),
-            next => self.act(next).into(),
+        let mut body = JsValue::UNDEFINED;
+        if let Action::Read { limit, whole } = next {
+            next = match read_body(&response, limit, whole, client.fetch.is_some().then_some(&stop)).await? {
+                None => {
+                    controller.abort();
+                    self.attempts.next(Seen::Overflow)
+                }
+                Some(text) => {
+                    let shape = if (200..300).contains(&status) {
+                        body = js::json_parse(&text).unwrap_or(JsValue::UNDEFINED);
+                        shape_of(&body, self.attempts.request().page.is_some())
+                    } else {
+                        Shape::Other
+                    };
+                    self.attempts.next(Seen::Body { shape, text: &|| text.as_string().unwrap_or_default() })
+                }
+            };
+        } else {
+            // Refused without reading: the connection is closed, not drained.
+            controller.abort();
         }
+        client.emit(Hook::Response, || {
+            let req = self.attempts.request();
+            js::to_js(&ResponseEvent {
+                method: req.method,
+                path: &req.path,
+                attempt: n,
+                idempotency_key: req.idempotency_key.as_deref(),
+                status_code: status,
+                request_id: self.attempts.request_id(),
+                elapsed_ms: js::now_ms() - started,
+            })
+        });
+        Ok(match next {
+            Action::Done => Attempted::Answer(Answer {
+                body,
+                last_response: js::last_response(status, &request_id, &raw_headers),
+            }),
+            other => Attempted::Next(other),
+        })
     }
+}
 
-    /// The body went past the limit while it was read.
-    pub fn overflow(&mut self) -> u32 {
-        let next = self.attempts.next(Seen::Overflow);
-        self.answered();
-        self.act(next)
+/// The body as a JavaScript string: at once with `text()` when the core says `whole` (the
+/// `fetch` implementation holds it to its declared length), else read as a stream and
+/// counted, `None` as soon as it passes `limit` (the stream is cancelled); the bytes stay in
+/// JavaScript, decoded chunk by chunk. A Response without a WHATWG stream (another
+/// library's `fetch`) is read with `text()`.
+async fn read_body(
+    response: &web_sys::Response,
+    limit: u64,
+    whole: bool,
+    stop: Option<&AbortSignal>,
+) -> Result<Option<JsValue>, JsValue> {
+    let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
+    if !js::get(&stream, "getReader").is_function() {
+        return wait(response.text()?, stop).await.map(Some);
     }
-
-    /// The attempt got no answer: its timeout fired (`timeout`), or `fetch` or the body read
-    /// failed (`cause`).
-    #[wasm_bindgen(js_name = noAnswer)]
-    pub fn no_answer(&mut self, timeout: bool, cause: JsValue) -> u32 {
-        self.cause = Some(cause);
-        let outcome = if timeout { Outcome::Timeout } else { Outcome::Network };
-        let next = self.attempts.next(Seen::NoAnswer(outcome));
-        self.act(next)
-    }
-
-    /// How long to wait before the next attempt (`WAIT`), in milliseconds.
-    #[wasm_bindgen(getter)]
-    pub fn delay(&self) -> f64 {
-        match self.action {
-            Action::Wait(ms) => ms,
-            _ => 0.0,
+    let reader = stream.unchecked_into::<js::Stream>().get_reader()?;
+    let decoder = js::TextDecoder::new()?;
+    let mut text = JsString::from("");
+    let mut read = 0u64;
+    loop {
+        let chunk = wait(reader.read(), stop).await?;
+        if js::get(&chunk, "done").is_truthy() {
+            return Ok(Some(text.concat(&decoder.decode()).into()));
         }
-    }
-
-    /// The error the call ends with (`FAIL`).
-    pub fn error(&mut self) -> JsValue {
-        match std::mem::replace(&mut self.action, Action::Done) {
-            Action::Fail(f) => {
-                let FinalError { error, raw } = *f;
-                js::error(&error, raw.as_ref().map(js::to_js), self.cause.take())
-            }
-            _ => js::error(&ClientError::new(crate::client::ErrorKind::Api, "no error"), None, None),
+        let value = js::get(&chunk, "value");
+        read += js::get(&value, "byteLength").as_f64().unwrap_or(0.0) as u64;
+        if read > limit {
+            // Settled either way (a rejection nobody handles would reach the process).
+            js::ignore(&reader.cancel());
+            return Ok(None);
         }
+        text = text.concat(&decoder.decode_chunk(&value, &js::stream_option()));
     }
+}
 
-    /// The error of a call the caller's signal aborted, its cause the signal's reason.
-    pub fn aborted(&self, reason: JsValue) -> JsValue {
-        js::error(&ClientError::connection("aborted", 0.0, None), None, Some(reason))
+/// `p`, raced with `stop` when given (a `fetch` option's Response, which may ignore its
+/// signal and may answer with values rather than promises).
+async fn wait(p: Promise, stop: Option<&AbortSignal>) -> Result<JsValue, JsValue> {
+    match stop {
+        Some(s) => raced(Promise::resolve(&p), s).await,
+        None => JsFuture::from(p).await,
     }
+}
+
+/// `promise`, or a rejection as soon as `stop` is aborted.
+async fn raced(promise: Promise, stop: &AbortSignal) -> Result<JsValue, JsValue> {
+    let on_abort = Promise::new(&mut |_, reject| {
+        let _ = stop.add_event_listener_with_callback("abort", &reject);
+    });
+    JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &on_abort))).await
+}
+
+/// Waits `ms`, or rejects at once with the aborted-call error when `signal` aborts.
+async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
+    let mut timer = JsValue::UNDEFINED;
+    let mut listener = None;
+    let wait = Promise::new(&mut |resolve, reject| {
+        timer = js::set_timeout(&resolve, ms);
+        if let Some(s) = signal {
+            let _ = s.add_event_listener_with_callback("abort", &reject);
+            listener = Some(reject);
+        }
+    });
+    let result = JsFuture::from(wait).await;
+    if let (Some(s), Some(f)) = (signal, &listener) {
+        let _ = s.remove_event_listener_with_callback("abort", f);
+    }
+    if result.is_err() {
+        js::clear_timeout(&timer);
+        return Err(aborted(signal.map_or(JsValue::UNDEFINED, |s| s.reason())));
+    }
+    Ok(())
+}
+
+fn request_event(req: &Request, attempt: u32) -> RequestEvent<'_> {
+    RequestEvent {
+        method: req.method,
+        path: &req.path,
+        attempt,
+        idempotency_key: req.idempotency_key.as_deref(),
+    }
+}
+
+/// The aborted-call error, its cause the signal's reason.
+fn aborted(reason: JsValue) -> JsValue {
+    js::error(&ClientError::connection("aborted", 0.0, None), None, Some(reason))
 }
 
 /// What a parsed 2xx body is, for the core's success rule (`data` looked at for lists only).

@@ -3,8 +3,6 @@
 //! the store and the user's handler between steps and brings their results back here; it
 //! names outcomes and codes by their index (held to the core's order by a host test).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use crate::webhook::handler::{next, Action, Claim, Outcome, Step, CODES};
 use crate::webhook::SignatureErrorCode;
 use wasm_bindgen::prelude::*;

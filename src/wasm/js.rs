@@ -1,8 +1,9 @@
-//! What the client binding needs from JavaScript beyond web-sys and js-sys: `JSON`, the
-//! shared error classes, property names decoded once, and the facts about the runtime.
+//! What the client binding needs from JavaScript beyond web-sys and js-sys: the global
+//! timers and `fetch`, `JSON`, `Promise.then` with whatever the caller passed, the shared error classes,
+//! property names decoded once, and the facts about the runtime.
 
 use crate::client::{ClientError, Env, Json};
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -10,8 +11,55 @@ use wasm_bindgen::JsCast;
 
 #[wasm_bindgen]
 extern "C" {
+    /// The global `setTimeout` (never `window.setTimeout`): a handle in Node, a number elsewhere.
+    #[wasm_bindgen(js_name = setTimeout)]
+    pub fn set_timeout(handler: &Function, ms: f64) -> JsValue;
+    #[wasm_bindgen(js_name = clearTimeout)]
+    pub fn clear_timeout(id: &JsValue);
+
+    /// The global `fetch`, looked up at each call; `catch`: a replaced `fetch` that throws
+    /// is a failed attempt, not an exception through the module.
+    #[wasm_bindgen(js_name = fetch, catch)]
+    pub fn global_fetch(url: &JsValue, init: &Object) -> Result<Promise, JsValue>;
+
+    /// A function's `bind(thisArg)`.
+    pub type Bindable;
+    #[wasm_bindgen(method, js_name = bind)]
+    pub fn bind0(this: &Bindable, this_arg: &JsValue) -> Function;
+    /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
+    pub type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = catch)]
+    pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = finally)]
+    pub fn finally_with(this: &Thenable, on_finally: &JsValue) -> Promise;
+
+    /// `headers.get(name)`: the value as the JavaScript string, or `null`.
+    type HeaderMap;
+    #[wasm_bindgen(method, js_name = get)]
+    fn get(this: &HeaderMap, name: &JsValue) -> JsValue;
+
+    /// A WHATWG `ReadableStream` and its default reader (duck-typed: only these methods).
+    pub type Stream;
+    #[wasm_bindgen(method, js_name = getReader, catch)]
+    pub fn get_reader(this: &Stream) -> Result<Reader, JsValue>;
+    pub type Reader;
+    #[wasm_bindgen(method)]
+    pub fn read(this: &Reader) -> Promise;
+    #[wasm_bindgen(method)]
+    pub fn cancel(this: &Reader) -> Promise;
+
+    /// The global `TextDecoder` (UTF-8, invalid bytes replaced).
+    pub type TextDecoder;
+    #[wasm_bindgen(constructor, catch)]
+    pub fn new() -> Result<TextDecoder, JsValue>;
+    #[wasm_bindgen(method, js_name = decode)]
+    pub fn decode_chunk(this: &TextDecoder, chunk: &JsValue, options: &JsValue) -> js_sys::JsString;
+    #[wasm_bindgen(method)]
+    pub fn decode(this: &TextDecoder) -> js_sys::JsString;
+
     /// `JSON.parse` of a JavaScript string, which stays in JavaScript.
-    #[cfg(feature = "bench-boundary")]
     #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
     pub fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
@@ -88,6 +136,57 @@ thread_local! {
     /// Property names as JavaScript strings, each decoded once (a fresh key string per
     /// `Reflect.set` showed in a profile: PERFORMANCE.md).
     static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+    /// `{ value, configurable: true }`, reused by `define_hidden`.
+    static HIDDEN: Object = {
+        let d = Object::new();
+        set(&d, "configurable", &JsValue::TRUE);
+        d
+    };
+    /// `{ stream: true }`, the options of each chunk's decoding.
+    static STREAM: Object = {
+        let o = Object::new();
+        set(&o, "stream", &JsValue::TRUE);
+        o
+    };
+}
+
+/// A Promise whose rejection nobody needs: settled either way, never an unhandled rejection.
+pub fn ignore(promise: &Promise) {
+    let _ = Promise::all_settled(&js_sys::Array::of1(promise));
+}
+
+/// `{ stream: true }`.
+pub fn stream_option() -> JsValue {
+    STREAM.with(|o| o.clone().into())
+}
+
+/// The header `name` (lower case) of an answer, `null` without it.
+pub fn header(headers: &web_sys::Headers, name: &'static str) -> JsValue {
+    with_key(name, |k| headers.unchecked_ref::<HeaderMap>().get(k))
+}
+
+/// `lastResponse`: `{ statusCode, requestId, headers }` of an answer.
+pub fn last_response(status: u16, request_id: &JsValue, headers: &JsValue) -> JsValue {
+    let o = Object::new();
+    set(&o, "statusCode", &JsValue::from(status));
+    set(&o, "requestId", request_id);
+    set(&o, "headers", headers);
+    o.into()
+}
+
+/// A property that `JSON.stringify` and `Object.keys` do not see.
+pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
+    if !target.is_object() {
+        return;
+    }
+    HIDDEN.with(|d| {
+        set(d, "value", value);
+        with_key(key, |k| {
+            let _ = Reflect::define_property(target.unchecked_ref::<Object>(), k, d);
+        });
+        // Not kept alive by the shared descriptor.
+        set(d, "value", &JsValue::UNDEFINED);
+    })
 }
 
 /// `key` as a JavaScript string, from the cache of property names.
@@ -112,7 +211,12 @@ pub fn set(target: &JsValue, key: &'static str, value: &JsValue) {
     })
 }
 
+/// `target[key]`; `undefined` on anything but an object or a function (where `Reflect.get`
+/// would throw, and each exception caught costs an externref slot that is never released).
 pub fn get(target: &JsValue, key: &'static str) -> JsValue {
+    if !target.is_object() && !target.is_function() {
+        return JsValue::UNDEFINED;
+    }
     with_key(key, |k| Reflect::get(target, k).unwrap_or(JsValue::UNDEFINED))
 }
 
@@ -179,13 +283,6 @@ pub fn env() -> Env {
         ("unknown", String::new())
     };
     Env { browser: !get(&g, "document").is_undefined(), runtime: runtime.into(), runtime_version: version }
-}
-
-/// A Promise of `f`'s result. Every call site shares one instantiation of
-/// `future_to_promise` (boxed future), smaller than one per future type (PERFORMANCE.md).
-pub fn promise(f: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
-    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> = Box::pin(f);
-    wasm_bindgen_futures::future_to_promise(boxed)
 }
 
 /// Milliseconds since the epoch, from JavaScript (`SystemTime` is not available on wasm32).

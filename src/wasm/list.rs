@@ -1,44 +1,46 @@
-//! Lists: what `qp.charges.list(params)` hands to `list.js`, whose JavaScript objects users
-//! get (the list request: awaiting it gives the first page, `for await` walks every item,
-//! `toArray({ max })` collects them; its pages; the iterator of a walk). The walk, the
-//! cursors, the end of a list, the circles refused and `toArray`'s bound are decided by
-//! `client::page`; this file fetches what it asks for.
+//! Lists: the request `qp.charges.list(params)` returns (awaiting it gives the first page,
+//! `for await` walks every item, `toArray({ max })` collects them), its pages, and the
+//! iterator of a walk. The walk, the cursors, the end of a list, the circles refused and
+//! `toArray`'s bound are decided by `client::page`; this file fetches what it asks for.
 //!
-//! No Rust object here holds a page's items or any object of the caller's: a JavaScript object
-//! that Rust refers to lives until a full garbage collection has run the finaliser of what
-//! holds it (PERFORMANCE.md: lists), so the items live in the JavaScript objects of list.js
-//! and die with them.
+//! Rust holds no page's items for longer than a walk needs them: a JavaScript object that
+//! Rust refers to lives until a collection has run the finaliser of the object that holds
+//! the Rust one, and none runs while promises that settle at once keep the thread
+//! (PERFORMANCE.md: lists). So a page's items are properties of its JavaScript object, a
+//! list request holds its first page only while it is being fetched, and a walk lets go of
+//! its page when it ends.
 
-use super::fetch::{Inner, JsCall};
+use super::fetch::{Answer, Inner, JsCall};
 use super::js;
-use crate::client::page::{self, PageInfo, Trail, Which};
+use crate::client::page::{self, Cursor, PageInfo, Trail, Which};
 use crate::client::request::Call;
 use crate::client::{ClientError, Request};
 use crate::spec::schema::{Op, Resource};
-use js_sys::{Array, Object, Promise};
+use js_sys::{Array, Function, Object, Promise};
 use std::cell::RefCell;
+use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
+use wasm_bindgen_futures::{future_to_promise, spawn_local};
 use web_sys::AbortSignal;
 
-#[wasm_bindgen(module = "/src/wasm/list.js")]
-extern "C" {
-    /// The list request users get for a list call.
-    #[wasm_bindgen(js_name = listRequest)]
-    fn list_request(call: ListCall) -> JsValue;
-}
-
-/// What every page of one list call needs to fetch its neighbours.
+/// One list call, validated when made: what its list request, pages and walks fetch with.
 struct ListState {
     client: Rc<Inner>,
     resource: &'static Resource,
     op: &'static Op,
     call: Call,
     signal: Option<AbortSignal>,
-    /// The first page's request, or why the call is refused (validated when made).
+    /// The first page's request, or why the call is refused.
     first: Result<Request, ClientError>,
+}
+
+/// A page as it arrived: its items, its place in the list and its `lastResponse`.
+struct Loaded {
+    data: Array,
+    info: PageInfo,
+    last_response: JsValue,
 }
 
 /// An item's id as a cursor (`String(id)`).
@@ -48,14 +50,15 @@ fn id_of(item: &JsValue) -> Option<String> {
 }
 
 impl ListState {
-    /// The page an answer's body is, fetched with `page` (the request's limit and cursor)
-    /// after the chain `from`: its items, its place in the list and its `lastResponse`.
+    /// The page an answer is, fetched with `page` (the request's limit and cursor) after
+    /// the chain `from`.
     fn page_from(
         &self,
-        body: &JsValue,
-        page: Option<&(u32, Option<page::Cursor>)>,
+        answer: Answer,
+        page: Option<&(u32, Option<Cursor>)>,
         from: &Trail,
-    ) -> Result<(Array, PageInfo, JsValue), JsValue> {
+    ) -> Result<Loaded, JsValue> {
+        let body = &answer.body;
         // The core accepted it as a list object: `data` is an array.
         let data: Array = js::get(body, "data").unchecked_into();
         let server =
@@ -66,163 +69,374 @@ impl ListState {
         let secret = self.first.as_ref().map_or("", |r| r.auth.secret());
         let info = PageInfo::new(page, n, server, first_id, last_id, from, &[secret])
             .map_err(|e| js::error(&e, None, None))?;
-        Ok((data, info, js::get(body, "lastResponse")))
+        Ok(Loaded { data, info, last_response: answer.last_response })
     }
 
-    /// The page `req` asks for, after the chain `from`.
-    async fn load(&self, req: Request, from: &Trail) -> Result<(Array, PageInfo, JsValue), JsValue> {
+    /// Fetches the page `req` asks for, after the chain `from`.
+    async fn load(&self, req: Request, from: Trail) -> Result<Loaded, JsValue> {
         let page = req.page.clone();
-        let body = JsFuture::from(self.client.send(req, self.signal.as_ref(), None)).await?;
-        self.page_from(&body, page.as_ref(), from)
+        let answer = self.client.send(req, self.signal.clone(), None).await?;
+        self.page_from(answer, page.as_ref(), &from)
+    }
+
+    /// The first page.
+    async fn load_first(&self) -> Result<Loaded, JsValue> {
+        match &self.first {
+            Ok(req) => self.load(req.clone(), Trail::default()).await,
+            Err(e) => Err(js::error(e, None, None)),
+        }
     }
 
     /// The page at `cursor` after the chain `from` (`None`: that side is known to be empty,
     /// no request).
-    async fn load_at(
-        &self,
-        cursor: Option<page::Cursor>,
-        from: &Trail,
-    ) -> Result<(Array, PageInfo, JsValue), JsValue> {
-        match cursor {
-            None => Ok((Array::new(), PageInfo::default(), JsValue::NULL)),
-            Some(c) => {
-                let req = self
-                    .client
-                    .prepare_call(self.resource, self.op, &self.call, Some(c))
-                    .map_err(|e| js::error(&e, None, None))?;
-                self.load(req, from).await
-            }
-        }
+    async fn load_at(&self, cursor: Option<Cursor>, from: Trail) -> Result<Loaded, JsValue> {
+        let Some(c) = cursor else {
+            return Ok(Loaded {
+                data: Array::new(),
+                info: PageInfo::default(),
+                last_response: JsValue::NULL,
+            });
+        };
+        let req = self
+            .client
+            .prepare_call(self.resource, self.op, &self.call, Some(c))
+            .map_err(|e| js::error(&e, None, None))?;
+        self.load(req, from).await
     }
 }
 
-/// A loaded page as list.js takes it: `{ data, hasMore, lastResponse, state }` (`state`: its
-/// [`PageState`]).
-fn page_of((data, info, last_response): (Array, PageInfo, JsValue)) -> JsValue {
+/// `qp.charges.list(params)`: a thenable of the first page that is also an async iterable
+/// of every item (the facade names `iterate` `[Symbol.asyncIterator]`).
+#[wasm_bindgen(skip_typescript)]
+pub struct ListRequest {
+    state: Rc<ListState>,
+    /// The first page while it is being fetched: awaits made meanwhile share it.
+    first: Rc<RefCell<Option<Promise>>>,
+}
+
+impl ListRequest {
+    pub(crate) fn new(
+        client: &Rc<Inner>,
+        resource: &'static Resource,
+        op: &'static Op,
+        params: JsValue,
+        opts: JsValue,
+    ) -> ListRequest {
+        let args = JsCall { params, opts, ..JsCall::default() };
+        let (first, call, signal) = match client.prepare(resource, op, &args, None) {
+            Ok((req, call, signal, _)) => (Ok(req), call, signal),
+            Err(e) => (Err(e), Call::default(), None),
+        };
+        let state = ListState { client: client.clone(), resource, op, call, signal, first };
+        ListRequest { state: Rc::new(state), first: Rc::default() }
+    }
+
+    /// The first page: fetched on each use, shared by the uses while it is in flight.
+    fn first_page(&self) -> js::Thenable {
+        if let Some(p) = &*self.first.borrow() {
+            return p.clone().unchecked_into();
+        }
+        let (cell, list) = (self.first.clone(), self.state.clone());
+        // Run from a microtask (never within this call): the Promise is in the cell first.
+        let promise = future_to_promise(async move {
+            let loaded = list.load_first().await;
+            cell.borrow_mut().take();
+            loaded.map(|l| Page::of(&list, l))
+        });
+        *self.first.borrow_mut() = Some(promise.clone());
+        promise.unchecked_into()
+    }
+}
+
+#[wasm_bindgen]
+impl ListRequest {
+    pub fn then(&self, on_fulfilled: JsValue, on_rejected: JsValue) -> Promise {
+        self.first_page().then_with(&on_fulfilled, &on_rejected)
+    }
+
+    pub fn catch(&self, on_rejected: JsValue) -> Promise {
+        self.first_page().catch_with(&on_rejected)
+    }
+
+    pub fn finally(&self, on_finally: JsValue) -> Promise {
+        self.first_page().finally_with(&on_finally)
+    }
+
+    /// A walk over every item (the facade makes it `[Symbol.asyncIterator]`).
+    pub fn iterate(&self) -> ListIterator {
+        ListIterator { walker: RefCell::new(Some(Walker::new(&self.state))) }
+    }
+
+    /// Up to `max` items (required, at most 10,000).
+    #[wasm_bindgen(js_name = toArray)]
+    pub fn to_array(&self, opts: JsValue) -> Promise {
+        let max = match js::to_json(&opts, "opts").and_then(|o| page::to_array_max(&o)) {
+            Ok(max) => max,
+            Err(e) => return Promise::reject(&js::error(&e, None, None)),
+        };
+        let walker = Walker::new(&self.state);
+        Promise::new(&mut |resolve, reject| {
+            walker.wait(Waiter::Collect { out: Array::new(), max, resolve, reject })
+        })
+    }
+
+    /// Lets go of the first page in flight (awaits made already keep it); the list request
+    /// keeps working. (Not wasm-bindgen's own `free`, after which the object is unusable.)
+    pub fn free(&self) {
+        self.first.borrow_mut().take();
+    }
+}
+
+/// A page of a list. Its items, `hasMore` and `lastResponse` are properties of its
+/// JavaScript object (`Page::of`); Rust keeps its place in the list.
+#[wasm_bindgen(skip_typescript)]
+pub struct Page {
+    list: Rc<ListState>,
+    /// `None` once freed.
+    info: RefCell<Option<PageInfo>>,
+}
+
+impl Page {
+    /// The page object of `loaded`.
+    fn of(list: &Rc<ListState>, loaded: Loaded) -> JsValue {
+        let Loaded { data, info, last_response } = loaded;
+        let has_more = info.has_more;
+        let page: JsValue = Page { list: list.clone(), info: RefCell::new(Some(info)) }.into();
+        js::set(&page, "object", &js::with_key("list", JsValue::clone));
+        js::set(&page, "data", &data);
+        js::set(&page, "hasMore", &JsValue::from(has_more));
+        js::define_hidden(&page, "lastResponse", &last_response);
+        page
+    }
+
+    fn neighbour(&self, which: Which) -> Promise {
+        let Some(info) = &*self.info.borrow() else {
+            return Promise::reject(
+                &js_sys::TypeError::new("this page was freed: free() ends its navigation").into(),
+            );
+        };
+        let (cursor, from) = (info.neighbour(which), info.trail_towards(which));
+        let list = self.list.clone();
+        future_to_promise(async move { list.load_at(cursor, from).await.map(|l| Page::of(&list, l)) })
+    }
+}
+
+#[wasm_bindgen]
+impl Page {
+    /// The page after this one's last item (older items); empty when there is none.
+    #[wasm_bindgen(js_name = nextPage)]
+    pub fn next_page(&self) -> Promise {
+        self.neighbour(Which::Next)
+    }
+
+    /// The page before this one's first item (newer items); empty when there is none.
+    #[wasm_bindgen(js_name = previousPage)]
+    pub fn previous_page(&self) -> Promise {
+        self.neighbour(Which::Previous)
+    }
+
+    /// Lets go of the page's place in its list (its cursors) now; its items stay. (Not
+    /// wasm-bindgen's own `free`, after which even they would be out of reach of its methods.)
+    pub fn free(&self) {
+        self.info.borrow_mut().take();
+    }
+}
+
+/// Who waits for a walk: a `next()`, or `toArray` collecting up to `max` items.
+enum Waiter {
+    Next { resolve: Function, reject: Function },
+    Collect { out: Array, max: u32, resolve: Function, reject: Function },
+}
+
+/// A walk in progress: the core's [`page::Walk`], the items of the page it is in, and who
+/// waits for it, in order.
+struct Walker {
+    list: Rc<ListState>,
+    state: RefCell<WalkState>,
+}
+
+struct WalkState {
+    walk: page::Walk,
+    data: Array,
+    waiting: VecDeque<Waiter>,
+    /// A page is being fetched.
+    loading: bool,
+    ended: bool,
+}
+
+/// `{ done, value }`.
+fn result(done: bool, value: &JsValue) -> JsValue {
     let o = Object::new();
-    js::set(&o, "hasMore", &JsValue::from(info.has_more));
-    js::set(&o, "data", &data);
-    js::set(&o, "lastResponse", &last_response);
-    js::set(&o, "state", &PageState { info }.into());
+    js::set(&o, "done", &JsValue::from(done));
+    js::set(&o, "value", value);
     o.into()
 }
 
-/// One list call, validated when made: what its list request, pages and walks fetch with.
-#[wasm_bindgen(skip_typescript)]
-pub struct ListCall {
-    state: Rc<ListState>,
-}
-
-/// A page's place in its list: the core's [`PageInfo`].
-#[wasm_bindgen(skip_typescript)]
-pub struct PageState {
-    info: PageInfo,
-}
-
-/// A list request for `resource.op(params, opts)` (list.js's object).
-pub(crate) fn list(
-    client: &Rc<Inner>,
-    resource: &'static Resource,
-    op: &'static Op,
-    params: JsValue,
-    opts: JsValue,
-) -> JsValue {
-    let args = JsCall { params, opts, ..JsCall::default() };
-    let (first, call, signal) = match client.prepare(resource, op, &args, None) {
-        Ok((req, call, signal, _)) => (Ok(req), call, signal),
-        Err(e) => (Err(e), Call::default(), None),
-    };
-    let state = ListState { client: client.clone(), resource, op, call, signal, first };
-    list_request(ListCall { state: Rc::new(state) })
-}
-
-#[wasm_bindgen]
-impl ListCall {
-    /// A Promise of the first page's answer (sent again on each call: list.js keeps the
-    /// page), which [`ListCall::first_page`] makes a page of. (Chained in list.js, not
-    /// awaited here: the page a list request awaits is the one most fetched.)
-    pub fn first(&self) -> Promise {
-        match self.state.first.clone() {
-            Ok(req) => self.state.client.send(req, self.state.signal.as_ref(), None),
-            Err(e) => Promise::reject(&js::error(&e, None, None)),
-        }
-    }
-
-    /// The first page, from [`ListCall::first`]'s answer.
-    #[wasm_bindgen(js_name = firstPage)]
-    pub fn first_page(&self, body: &JsValue) -> Result<JsValue, JsValue> {
-        let page = self.state.first.as_ref().ok().and_then(|r| r.page.as_ref());
-        Ok(page_of(self.state.page_from(body, page, &Trail::default())?))
-    }
-
-    /// A Promise of the page after (`which` 0) or before (1) the page `of`.
-    pub fn neighbour(&self, of: &PageState, which: u32) -> Promise {
-        let which = if which == 0 { Which::Next } else { Which::Previous };
-        let (st, cursor, from) = (self.state.clone(), of.info.neighbour(which), of.info.trail_towards(which));
-        js::promise(async move { Ok(page_of(st.load_at(cursor, &from).await?)) })
-    }
-
-    /// A new walk over every item.
-    pub fn walk(&self) -> Walker {
-        Walker { list: self.state.clone(), walk: Rc::default(), onward: RefCell::new(None) }
-    }
-
-    /// `toArray`'s `max` (required, at most 10,000), or the error saying why not.
-    #[wasm_bindgen(js_name = toArrayMax)]
-    pub fn to_array_max(&self, opts: &JsValue) -> Result<u32, JsValue> {
-        js::to_json(opts, "opts").and_then(|o| page::to_array_max(&o)).map_err(|e| js::error(&e, None, None))
-    }
-}
-
-/// Where a walk's next item comes from (`Walker::step`): an index of the page at hand, or
-/// one of these.
-const FIRST: i32 = -1;
-const FETCH: i32 = -2;
-const END: i32 = -3;
-
-/// A walk in progress: the core's [`page::Walk`]; list.js holds the items of its page.
-#[wasm_bindgen(skip_typescript)]
-pub struct Walker {
-    list: Rc<ListState>,
-    walk: Rc<RefCell<page::Walk>>,
-    /// The cursor of the page to fetch next (`FETCH`).
-    onward: RefCell<Option<page::Cursor>>,
-}
-
-#[wasm_bindgen]
 impl Walker {
-    /// The next item's index if it is in the page at hand, else -1 (nothing changes).
-    pub fn ready(&self) -> i32 {
-        self.walk.borrow_mut().ready().map_or(-1, |i| i as i32)
+    fn new(list: &Rc<ListState>) -> Rc<Walker> {
+        let state = WalkState {
+            walk: page::Walk::default(),
+            data: Array::new(),
+            waiting: VecDeque::new(),
+            loading: false,
+            ended: false,
+        };
+        Rc::new(Walker { list: list.clone(), state: RefCell::new(state) })
     }
 
-    /// The next item's index, or what the walk needs first: the list's first page (`FIRST`,
-    /// then [`Walker::loaded`]), the next page ([`Walker::fetch`]), or nothing more (`END`).
-    pub fn step(&self) -> i32 {
-        match self.walk.borrow_mut().step() {
-            page::Step::Item(i) => i as i32,
-            page::Step::First => FIRST,
-            page::Step::Fetch(c) => {
-                *self.onward.borrow_mut() = Some(c);
-                FETCH
+    fn wait(self: &Rc<Self>, w: Waiter) {
+        self.state.borrow_mut().waiting.push_back(w);
+        self.pump();
+    }
+
+    /// Serves the waiters in order, from the page at hand, fetching the next page when it
+    /// is used up (one fetch at a time).
+    fn pump(self: &Rc<Self>) {
+        loop {
+            let mut s = self.state.borrow_mut();
+            if s.loading || s.waiting.is_empty() {
+                return;
             }
-            page::Step::End => END,
+            if s.ended {
+                drop(s);
+                return self.end();
+            }
+            match s.walk.step() {
+                page::Step::Item(i) => {
+                    let item = s.data.get(i);
+                    let done = match s.waiting.front_mut() {
+                        Some(Waiter::Next { resolve, .. }) => {
+                            let _ = resolve.call1(&JsValue::UNDEFINED, &result(false, &item));
+                            true
+                        }
+                        Some(Waiter::Collect { out, max, resolve, .. }) => {
+                            out.push(&item);
+                            let full = out.length() >= *max;
+                            if full {
+                                let _ = resolve.call1(&JsValue::UNDEFINED, out);
+                                s.ended = true;
+                            }
+                            full
+                        }
+                        None => false,
+                    };
+                    if done {
+                        s.waiting.pop_front();
+                    }
+                }
+                page::Step::End => {
+                    s.ended = true;
+                    drop(s);
+                    return self.end();
+                }
+                page::Step::First => {
+                    s.loading = true;
+                    drop(s);
+                    let me = self.clone();
+                    return spawn_local(async move {
+                        let loaded = me.list.load_first().await;
+                        me.loaded(loaded);
+                    });
+                }
+                page::Step::Fetch(c) => {
+                    s.loading = true;
+                    let from = s.walk.trail();
+                    drop(s);
+                    let me = self.clone();
+                    return spawn_local(async move {
+                        let loaded = me.list.load_at(Some(c), from).await;
+                        me.loaded(loaded);
+                    });
+                }
+            }
         }
     }
 
-    /// The first page, as the list request fetched it.
-    pub fn loaded(&self, page: &PageState) {
-        self.walk.borrow_mut().loaded(page.info.clone());
+    /// A page (or why none) for the walk: the first waiter gets the error; the next ones
+    /// step again.
+    fn loaded(self: &Rc<Self>, loaded: Result<Loaded, JsValue>) {
+        let mut s = self.state.borrow_mut();
+        s.loading = false;
+        match loaded {
+            _ if s.ended => {}
+            Ok(l) => {
+                s.data = l.data;
+                s.walk.loaded(l.info);
+            }
+            Err(e) => {
+                if let Some(Waiter::Next { reject, .. } | Waiter::Collect { reject, .. }) =
+                    s.waiting.pop_front()
+                {
+                    let _ = reject.call1(&JsValue::UNDEFINED, &e);
+                }
+            }
+        }
+        drop(s);
+        self.pump();
     }
 
-    /// A Promise of the items of the page the walk goes to next (`FETCH`).
-    pub fn fetch(&self) -> Promise {
-        let (cursor, from) = (self.onward.borrow_mut().take(), self.walk.borrow().trail());
-        let (list, walk) = (self.list.clone(), self.walk.clone());
-        js::promise(async move {
-            let (data, info, _) = list.load_at(cursor, &from).await?;
-            walk.borrow_mut().loaded(info);
-            Ok(data.into())
-        })
+    /// The walk is over: its page and cursors go; whoever waits gets the end.
+    fn end(&self) {
+        let waiting = {
+            let mut s = self.state.borrow_mut();
+            s.ended = true;
+            s.walk = page::Walk::default();
+            s.data = Array::new();
+            std::mem::take(&mut s.waiting)
+        };
+        for w in waiting {
+            let _ = match w {
+                Waiter::Next { resolve, .. } => {
+                    resolve.call1(&JsValue::UNDEFINED, &result(true, &JsValue::UNDEFINED))
+                }
+                Waiter::Collect { out, resolve, .. } => resolve.call1(&JsValue::UNDEFINED, &out),
+            };
+        }
+    }
+}
+
+/// The async iterator of a list's items. Calls to `next()` are served in order, so
+/// concurrent calls each get their own item.
+#[wasm_bindgen(skip_typescript)]
+pub struct ListIterator {
+    /// `None` once the walk is over.
+    walker: RefCell<Option<Rc<Walker>>>,
+}
+
+#[wasm_bindgen]
+impl ListIterator {
+    pub fn next(&self) -> Promise {
+        let Some(w) = self.walker.borrow().clone() else {
+            return Promise::resolve(&result(true, &JsValue::UNDEFINED));
+        };
+        {
+            let mut s = w.state.borrow_mut();
+            if s.ended {
+                drop(s);
+                // The walk ended at its last item: its walker goes.
+                self.walker.borrow_mut().take();
+                return Promise::resolve(&result(true, &JsValue::UNDEFINED));
+            }
+            // Most items are in the page at hand: answered at once.
+            if s.waiting.is_empty() && !s.loading {
+                if let Some(i) = s.walk.ready() {
+                    return Promise::resolve(&result(false, &s.data.get(i)));
+                }
+            }
+        }
+        let promise = Promise::new(&mut |resolve, reject| w.wait(Waiter::Next { resolve, reject }));
+        if w.state.borrow().ended {
+            self.walker.borrow_mut().take();
+        }
+        promise
+    }
+
+    /// Ends the walk (also while a page is awaited: that `next()` gets the end).
+    #[wasm_bindgen(js_name = return)]
+    pub fn finish(&self, value: JsValue) -> Promise {
+        if let Some(w) = self.walker.borrow_mut().take() {
+            w.end();
+        }
+        Promise::resolve(&result(true, &value))
     }
 }

@@ -21,11 +21,3 @@ mod resources;
 mod types;
 #[cfg(feature = "wasm-webhook")]
 mod webhook;
-
-/// The client module's allocator: lol_alloc's free list (std's own is dlmalloc), as the
-/// webhook module's; PERFORMANCE.md has both measured.
-// SAFETY: a wasm module without threads: one thread uses the allocator.
-#[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
-#[global_allocator]
-static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-    unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };

@@ -3,7 +3,7 @@
 //! arguments to the core with the family's and the operation's declarations.
 
 use super::fetch::{Inner, JsCall};
-use super::list;
+use super::list::ListRequest;
 use crate::families;
 use crate::spec::resources;
 use js_sys::Promise;
@@ -22,8 +22,8 @@ macro_rules! method {
                 &self,
                 #[wasm_bindgen(unchecked_optional_param_type = $params)] params: JsValue,
                 #[wasm_bindgen(unchecked_optional_param_type = ListOptions)] opts: JsValue,
-            ) -> JsValue {
-                list::list(&self.client, &resources::$family::RESOURCE, &resources::$family::list, params, opts)
+            ) -> ListRequest {
+                ListRequest::new(&self.client, &resources::$family::RESOURCE, &resources::$family::list, params, opts)
             }
         }
     };

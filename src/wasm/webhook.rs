@@ -4,8 +4,6 @@
 //! facade (pkg-template/src/webhook.mjs) throws as `QbitPaySignatureError` (or `TypeError`
 //! for `invalid_argument`). Every decision is `crate::webhook::verify`'s.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use crate::webhook::canonical::{decode_string, Canonical};
 use crate::webhook::verify::{parse_algorithm, read_raw, Delivery, NotAnEvent};
 use crate::webhook::{self, ParsedEvent, SignatureError, Value, VerifyOptions};
@@ -207,20 +205,7 @@ pub fn sign(body: JsValue, api_key: &str, algorithm: Option<String>) -> Result<S
     webhook::sign(JsDelivery::new(body), api_key, algorithm).map_err(rejection)
 }
 
-/// The std-less webhook module's runtime: an allocator crate, and a panic that traps.
-#[cfg(all(target_arch = "wasm32", not(feature = "client")))]
-mod runtime {
-    /// A panic (a bug) traps the call that hit it (a `RuntimeError` in JavaScript) and
-    /// nothing else, with nothing formatted: the verifier keeps no state between calls, so
-    /// the next call runs as if it had not happened. (The test traps the shipped module
-    /// through wasm-bindgen's own allocator export, not an export of ours.)
-    #[panic_handler]
-    fn panic(_: &core::panic::PanicInfo) -> ! {
-        core::arch::wasm32::unreachable()
-    }
-
-    // SAFETY: a wasm module without threads: one thread uses the allocator.
-    #[global_allocator]
-    static ALLOCATOR: lol_alloc::AssumeSingleThreaded<lol_alloc::FreeListAllocator> =
-        unsafe { lol_alloc::AssumeSingleThreaded::new(lol_alloc::FreeListAllocator::new()) };
-}
+// A panic (a bug) traps the call that hit it (`panic = "abort"`) and nothing else: the
+// verifier keeps no state between calls, so the next call runs as if it had not happened.
+// The test traps the shipped module through wasm-bindgen's own allocator export, not an
+// export of ours.

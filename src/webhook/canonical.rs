@@ -11,8 +11,6 @@
 //! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
 
 use super::number::{self, Number};
-#[allow(unused_imports)]
-use crate::prelude::*;
 use core::fmt;
 
 /// Deepest nesting accepted. `JSON.stringify` itself overflows V8's stack a few thousand
@@ -88,7 +86,7 @@ impl fmt::Display for PayloadError {
     }
 }
 
-impl core::error::Error for PayloadError {}
+impl std::error::Error for PayloadError {}
 
 /// The string the signature covers (without the `&key=` suffix), as UTF-8 bytes.
 pub fn signing_string(body: &[u8]) -> Result<Vec<u8>, PayloadError> {

@@ -1,8 +1,6 @@
 //! The two signature schemes of the spec: MD5 (the default) and HMAC-SHA256, both over
 //! `signing string + "&key=" + api_key`, written as upper-case hex.
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;

@@ -2,8 +2,6 @@
 //! `InvalidArgument` is a mistake in the call itself (the JS API throws a `TypeError`).
 
 use super::canonical::PayloadError;
-#[allow(unused_imports)]
-use crate::prelude::*;
 use core::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,4 +63,4 @@ impl fmt::Display for SignatureError {
     }
 }
 
-impl core::error::Error for SignatureError {}
+impl std::error::Error for SignatureError {}

@@ -19,8 +19,6 @@
 
 use super::error::SignatureErrorCode;
 use super::timestamp::parse_millis;
-#[allow(unused_imports)]
-use crate::prelude::*;
 
 /// How long past the window a processed id is kept, for clocks of the processes sharing a
 /// store that differ by up to this much (one judges the age, another set the expiry).
@@ -222,14 +220,7 @@ pub fn is_event_id(id: &str) -> bool {
 /// than the window (when a replay of it is refused as too old), plus the clock tolerance.
 /// At least one second (an event at the window's edge).
 pub fn remember_ms(created_ms: f64, now_ms: f64, max_age_ms: f64) -> f64 {
-    let ms = (created_ms + max_age_ms - now_ms + CLOCK_TOLERANCE_MS).max(1000.0);
-    // `f64::ceil`, which core lacks (the std-less webhook module).
-    let whole = crate::spec::trunc(ms);
-    if whole < ms {
-        whole + 1.0
-    } else {
-        whole
-    }
+    (created_ms + max_age_ms - now_ms + CLOCK_TOLERANCE_MS).max(1000.0).ceil()
 }
 
 #[cfg(test)]

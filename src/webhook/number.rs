@@ -2,8 +2,6 @@
 //! `Number.prototype.toString` (shortest round-trip digits, ECMAScript's choice of fixed or
 //! exponent notation, `-0` as `0`).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 /// What [`write`] produced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Number {
@@ -165,8 +163,6 @@ fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
 /// `String` of it (`spec`: `ryu-js` on the host, JavaScript's own in the wasm modules).
 mod host {
     use super::Number;
-    #[allow(unused_imports)]
-    use crate::prelude::*;
 
     #[cfg(not(all(target_arch = "wasm32", feature = "js-numbers")))]
     fn parse(lit: &[u8]) -> f64 {

@@ -10,8 +10,6 @@
 use super::canonical::Canonical;
 use super::error::SignatureError;
 use super::verify::Delivery;
-#[allow(unused_imports)]
-use crate::prelude::*;
 use crate::spec::js_number;
 
 /// A top-level value of a parsed event, as JavaScript gave it.

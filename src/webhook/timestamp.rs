@@ -2,8 +2,6 @@
 //! epoch, for the `maxAgeSeconds` check; and the reverse, for the sandbox's events.
 //! By hand: the `time` crate's RFC 3339 parser would add several KB to the webhook module (PERFORMANCE.md: sizes).
 
-#[allow(unused_imports)]
-use crate::prelude::*;
 /// Milliseconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, or a plain number of
 /// milliseconds. `None` for anything else.
 pub fn parse_millis(text: &str) -> Option<f64> {

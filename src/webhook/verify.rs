@@ -7,9 +7,6 @@ use super::digest::Algorithm;
 use super::error::{SignatureError, SignatureErrorCode as Code};
 use super::number::count;
 use super::timestamp::parse_millis;
-#[allow(unused_imports)]
-use crate::prelude::*;
-use crate::spec::trunc;
 use subtle::ConstantTimeEq;
 
 /// Bodies above this are refused before any parsing (1 MiB; events are a few KB).
@@ -48,7 +45,7 @@ impl VerifyOptions {
         let algorithm = parse_algorithm(algorithm)?;
         let max_bytes = match max_bytes {
             None => DEFAULT_MAX_BYTES,
-            Some(n) if n >= 1.0 && trunc(n) == n && n <= 9007199254740991.0 => n as usize,
+            Some(n) if n >= 1.0 && n.fract() == 0.0 && n <= 9007199254740991.0 => n as usize,
             Some(_) => return Err(SignatureError::argument("options.maxBytes must be a positive integer")),
         };
         if max_age_seconds.is_some_and(|s| !(s >= 0.0 && s.is_finite())) {
@@ -267,11 +264,11 @@ pub fn verify(
                 // (whole seconds: integer formatting keeps float printing out of the module)
                 [
                     "the event's createdAt is ",
-                    &count(trunc(age.abs())),
+                    &count(age.abs().trunc()),
                     " s ",
                     when,
                     ", beyond maxAgeSeconds (",
-                    &count(trunc(max_age)),
+                    &count(max_age.trunc()),
                     ")",
                 ]
                 .concat(),
