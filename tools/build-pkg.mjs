@@ -392,10 +392,15 @@ fs.writeFileSync(at('package.json'), JSON.stringify(manifest, null, 2) + '\n');
 for (const f of fs.readdirSync(template)) {
   if (f.endsWith('.d.ts') || f === 'README.md' || f === 'LICENSE') fs.copyFileSync(path.join(template, f), at(f));
 }
-// The declarations wasm-bindgen wrote for a module's classes and TypeScript section, as they are.
+// The declarations wasm-bindgen wrote for a module's classes and TypeScript section, without
+// the loader it declares after them (`initSync`, `InitOutput` and the module's exports,
+// `__wbg_init`): the entries instantiate the module themselves and export none of it.
 for (const m of MODULES.filter((x) => x.types)) {
   fs.mkdirSync(at('types'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}.d.ts`), at('types', `${m.glue}.d.ts`));
+  const dts = fs.readFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}.d.ts`), 'utf8');
+  const loader = dts.indexOf('\nexport type InitInput =');
+  if (loader < 0) throw new Error(`${m.glue}.d.ts: the loader's declarations (InitInput ...) not found`);
+  fs.writeFileSync(at('types', `${m.glue}.d.ts`), dts.slice(0, loader).trimEnd() + '\n');
 }
 
 // Let tests and tools `import 'qbitpay'` the built package.
