@@ -101,79 +101,6 @@ function finishWasm(m, file) {
   }
 }
 
-// The module's import names (wasm-bindgen's `__wbg_<name>_<16 hex digits>`, one per JavaScript
-// function the module calls) shortened to `i0`, `i1`, ... in the module and in its glue: gzip
-// cannot compress the hashes, which appear in both (PERFORMANCE.md: sizes). The rest of the
-// module is copied byte for byte; the glue's import object is the one place that names them.
-function shortenImports(m, wasmFile) {
-  const bytes = fs.readFileSync(wasmFile);
-  let at = 8;
-  const leb = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const b = bytes[at++];
-      value += (b & 0x7f) * 2 ** shift;
-      if (b < 0x80) return value;
-    }
-  };
-  const encLeb = (n) => {
-    const out = [];
-    do {
-      out.push((n % 128) | (n >= 128 ? 0x80 : 0));
-      n = Math.floor(n / 128);
-    } while (n > 0);
-    return Buffer.from(out);
-  };
-  const text = () => {
-    const len = leb();
-    at += len;
-    return bytes.toString('utf8', at - len, at);
-  };
-  const str = (s) => Buffer.concat([encLeb(Buffer.byteLength(s)), Buffer.from(s)]);
-  const renamed = new Map();
-  const out = [bytes.subarray(0, 8)];
-  while (at < bytes.length) {
-    const id = bytes[at++];
-    const size = leb();
-    const end = at + size;
-    if (id !== 2) {
-      out.push(Buffer.from([id]), encLeb(size), bytes.subarray(at, end));
-      at = end;
-      continue;
-    }
-    const parts = [encLeb(leb())];
-    while (at < end) {
-      const module = text();
-      const name = text();
-      const desc = at;
-      const kind = bytes[at++];
-      if (kind === 0) leb(); // a function: its type
-      else if (kind === 1 || kind === 2) { // a table (its element type first) or a memory: limits
-        if (kind === 1) at++;
-        const flags = bytes[at++];
-        leb();
-        if (flags & 1) leb();
-      } else if (kind === 3) at += 2; // a global: type, mutability
-      else throw new Error(`${wasmFile}: an import of kind ${kind}`);
-      const short = /^__wb(g|indgen)_/.test(name) ? `i${renamed.size}` : name;
-      if (short !== name) renamed.set(name, short);
-      parts.push(str(module), str(short), bytes.subarray(desc, at));
-    }
-    const body = Buffer.concat(parts);
-    out.push(Buffer.from([2]), encLeb(body.length), body);
-  }
-  fs.writeFileSync(wasmFile, Buffer.concat(out));
-  const found = new Set();
-  const glue = fs.readFileSync(glueFile(m), 'utf8').replace(/\b__wb(?:g|indgen)_\w+(?=: function)/g, (name) => {
-    if (!renamed.has(name)) throw new Error(`${glueFile(m)}: ${name} is not an import of the module`);
-    found.add(name);
-    return renamed.get(name);
-  });
-  const missing = [...renamed.keys()].filter((name) => !found.has(name));
-  if (missing.length) throw new Error(`${glueFile(m)} does not provide ${missing.join(', ')}`);
-  fs.writeFileSync(glueFile(m), glue);
-}
-
 // --- how each runtime gets the compiled module ---
 
 // How the entry of `m` gets its compiled module (or its bytes): `imports`, statements at the
@@ -339,7 +266,6 @@ for (const d of ['esm', 'cjs', 'wasm']) fs.mkdirSync(at(d), { recursive: true })
 for (const m of MODULES) {
   fs.copyFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}_bg.wasm`), at('wasm', `${m.glue}_bg.wasm`));
   finishWasm(m, at('wasm', `${m.glue}_bg.wasm`));
-  shortenImports(m, at('wasm', `${m.glue}_bg.wasm`));
 }
 
 // The public error classes: what errors.mjs exports that is an Error subclass.
