@@ -323,12 +323,15 @@ impl Exchange {
         let stop = controller.signal();
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
         js::set(&self.init, "signal", &stop);
+        // Another library's fetch may ignore its signal: what it and its Response give is
+        // raced with a promise that rejects when the attempt stops (one per attempt).
+        let stopped = client.fetch.as_ref().map(|_| rejected_on(&stop));
         let response = match &client.fetch {
             None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
-            // Another library's fetch may answer with a value rather than a Promise, and may
-            // ignore its signal: raced with it.
+            // It may also answer with a value rather than a Promise (`Promise.race` takes both).
             Some(f) => {
-                raced(Promise::resolve(&f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?), &stop).await?
+                wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped.as_ref())
+                    .await?
             }
         };
         // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
@@ -355,7 +358,7 @@ impl Exchange {
         });
         let mut body = JsValue::UNDEFINED;
         if let Action::Read { limit, whole } = next {
-            next = match read_body(&response, limit, whole, client.fetch.is_some().then_some(&stop)).await? {
+            next = match read_body(&response, limit, whole, stopped.as_ref()).await? {
                 None => {
                     controller.abort();
                     self.attempts.next(Seen::Overflow)
@@ -405,18 +408,18 @@ async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
-    stop: Option<&AbortSignal>,
+    stopped: Option<&Promise>,
 ) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
-        return wait(response.text()?, stop).await.map(Some);
+        return wait(response.text()?, stopped).await.map(Some);
     }
     let reader = stream.unchecked_into::<js::Stream>().get_reader()?;
     let decoder = js::TextDecoder::new()?;
     let mut text = JsString::from("");
     let mut read = 0u64;
     loop {
-        let chunk = wait(reader.read(), stop).await?;
+        let chunk = wait(reader.read(), stopped).await?;
         if js::get(&chunk, "done").is_truthy() {
             return Ok(Some(text.concat(&decoder.decode()).into()));
         }
@@ -431,21 +434,21 @@ async fn read_body(
     }
 }
 
-/// `p`, raced with `stop` when given (a `fetch` option's Response, which may ignore its
-/// signal and may answer with values rather than promises).
-async fn wait(p: Promise, stop: Option<&AbortSignal>) -> Result<JsValue, JsValue> {
-    match stop {
-        Some(s) => raced(Promise::resolve(&p), s).await,
+/// `p`, raced with `stopped` when given (what a `fetch` option gave, which may ignore its
+/// signal and may be a value rather than a promise).
+async fn wait(p: Promise, stopped: Option<&Promise>) -> Result<JsValue, JsValue> {
+    match stopped {
+        Some(s) => JsFuture::from(Promise::race(&js_sys::Array::of2(&p, s))).await,
         None => JsFuture::from(p).await,
     }
 }
 
-/// `promise`, or a rejection as soon as `stop` is aborted.
-async fn raced(promise: Promise, stop: &AbortSignal) -> Result<JsValue, JsValue> {
-    let on_abort = Promise::new(&mut |_, reject| {
+/// A promise that rejects as soon as `stop` is aborted (every use races it, which handles
+/// its rejection).
+fn rejected_on(stop: &AbortSignal) -> Promise {
+    Promise::new(&mut |_, reject| {
         let _ = stop.add_event_listener_with_callback("abort", &reject);
-    });
-    JsFuture::from(Promise::race(&js_sys::Array::of2(&promise, &on_abort))).await
+    })
 }
 
 /// Waits `ms`, or rejects at once with the aborted-call error when `signal` aborts.
