@@ -21,7 +21,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, JsFuture};
+use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
 /// The two hook points of `qp.on(name, hook)`.
@@ -133,7 +133,7 @@ impl Inner {
         match self.prepare(resource, op, &args, None) {
             Ok((req, _, signal, body)) => {
                 let client = self.clone();
-                future_to_promise(async move {
+                js::promise(async move {
                     let a = client.send(req, signal, body).await?;
                     js::define_hidden(&a.body, "lastResponse", &a.last_response);
                     Ok(a.body)

@@ -285,6 +285,22 @@ pub fn env() -> Env {
     Env { browser: !get(&g, "document").is_undefined(), runtime: runtime.into(), runtime_version: version }
 }
 
+/// A future of the binding's, boxed: every call site shares one instantiation of
+/// wasm-bindgen-futures' functions (PERFORMANCE.md: sizes).
+type Task<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+/// A Promise of `f`'s result (`future_to_promise`).
+pub fn promise(f: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
+    let task: Task<Result<JsValue, JsValue>> = Box::pin(f);
+    wasm_bindgen_futures::future_to_promise(task)
+}
+
+/// Runs `f` to its end (`spawn_local`).
+pub fn spawn(f: impl std::future::Future<Output = ()> + 'static) {
+    let task: Task<()> = Box::pin(f);
+    wasm_bindgen_futures::spawn_local(task)
+}
+
 /// Milliseconds since the epoch, from JavaScript (`SystemTime` is not available on wasm32).
 pub fn now_ms() -> f64 {
     js_sys::Date::now()

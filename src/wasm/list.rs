@@ -22,7 +22,6 @@ use std::collections::VecDeque;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::{future_to_promise, spawn_local};
 use web_sys::AbortSignal;
 
 /// One list call, validated when made: what its list request, pages and walks fetch with.
@@ -138,7 +137,7 @@ impl ListRequest {
         }
         let (cell, list) = (self.first.clone(), self.state.clone());
         // Run from a microtask (never within this call): the Promise is in the cell first.
-        let promise = future_to_promise(async move {
+        let promise = js::promise(async move {
             let loaded = list.load_first().await;
             cell.borrow_mut().take();
             loaded.map(|l| Page::of(&list, l))
@@ -217,7 +216,7 @@ impl Page {
         };
         let (cursor, from) = (info.neighbour(which), info.trail_towards(which));
         let list = self.list.clone();
-        future_to_promise(async move { list.load_at(cursor, from).await.map(|l| Page::of(&list, l)) })
+        js::promise(async move { list.load_at(cursor, from).await.map(|l| Page::of(&list, l)) })
     }
 }
 
@@ -333,7 +332,7 @@ impl Walker {
                     s.loading = true;
                     drop(s);
                     let me = self.clone();
-                    return spawn_local(async move {
+                    return js::spawn(async move {
                         let loaded = me.list.load_first().await;
                         me.loaded(loaded);
                     });
@@ -343,7 +342,7 @@ impl Walker {
                     let from = s.walk.trail();
                     drop(s);
                     let me = self.clone();
-                    return spawn_local(async move {
+                    return js::spawn(async move {
                         let loaded = me.list.load_at(Some(c), from).await;
                         me.loaded(loaded);
                     });
