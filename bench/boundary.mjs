@@ -13,9 +13,10 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const out = path.join(root, 'target', 'bench-boundary');
-execFileSync('wasm-pack', ['build', '--target', 'web', '--release', '--no-pack', '--no-typescript', '--no-opt', '--out-dir', out,
+// The client module's own profile (Cargo.toml: [profile.wasm-client]).
+execFileSync('wasm-pack', ['build', '--target', 'web', '--profile', 'wasm-client', '--no-pack', '--no-typescript', '--no-opt', '--out-dir', out,
   '--out-name', 'boundary', '--', '--no-default-features', '--features', 'bench-boundary'],
-{ cwd: root, stdio: ['ignore', 'ignore', 'inherit'], env: { ...process.env, CARGO_PROFILE_RELEASE_OPT_LEVEL: 'z' } });
+{ cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
 // The glue imports the shared error classes from './errors.mjs', as in the package.
 execFileSync('cp', [path.join(root, 'pkg-template', 'src', 'errors.mjs'), out]);
 writeFileSync(path.join(out, 'package.json'), '{ "type": "module" }\n');

@@ -1,15 +1,19 @@
 #!/usr/bin/env node
-// Client benchmark: the SDK against a hand-written raw `fetch` loop doing the same requests,
-// side by side against one local sandbox (started here, 127.0.0.1 only), plus size and
-// start-up against stripe-node measured in the same run. Budgets:
-//   1. 200 sequential charges.retrieve   ≤ 1.10× a raw fetch loop that bounds each request by
-//      a timeout (AbortController + setTimeout, what `timeoutMs` needs at the least); the
-//      bare raw loop is shown too
-//   2. auto-paging 5,000 charges (limit 100)   ≤ 1.15×; memory flat over 3 × 5,000
-//   3. gzip size of what `qbitpay` loads in a browser and in workerd   ≤ 80 KB (ceiling 120);
-//      stripe-node's worker bundle for scale
-//   4. start-up: `import 'qbitpay'` + `new QbitPay` ≤ 1.3× a bare `node` (stripe-node for scale)
+// Client benchmark: the SDK against a hand-written raw `fetch` loop doing the same requests and
+// against stripe-node, side by side in one process. Budgets:
+//   1. CPU per call without the network (bench/lib/cpu.mjs: the same `fetch` answering at once
+//      for the raw loop, the SDK and stripe-node on its fetch client), for `retrieve`, `create`
+//      and one page of `list`: ≤ 1.5× the raw loop with a timeout, and below stripe-node
+//   2. against one local sandbox (started here, 127.0.0.1 only): 200 sequential
+//      charges.retrieve ≤ 1.10× a raw fetch loop that bounds each request by a timeout
+//      (AbortController + setTimeout, what `timeoutMs` needs at the least; the bare raw loop
+//      is shown too); auto-paging 5,000 charges (limit 100) ≤ 1.15×; memory flat over 3 × 5,000
+//   3. gzip of what `qbitpay` loads in a browser and in workerd for an app that never verifies
+//      a webhook (the client alone) ≤ 80 KB; stripe-node's worker bundle for scale
+//   4. start-up: `import 'qbitpay'` + `new QbitPay` ≤ 1.20× a bare `node` (stripe-node for scale)
 // Run after `make pkg`: node --expose-gc bench/client.mjs  [ROUNDS=5 STARTUP_RUNS=21]
+//   node bench/client.mjs --no-network   budget 1 alone, no sandbox (about a minute)
+// QBITPAY_BEFORE_PKG=<a package directory>: an earlier build's SDK in budgets 1, 2 and 4 too.
 // Uses target/sandbox/qbitpay-sandbox (cargo build -p qbitpay-sandbox --profile sandbox)
 // when built, else the debug build; QBITPAY_SANDBOX overrides.
 import { spawnSync } from 'node:child_process';
@@ -19,8 +23,19 @@ import { gzipSync } from 'node:zlib';
 import { createRequire } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { nodeImport } from './lib/pkg.mjs';
 
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { cpuPerCall } = await import('./lib/cpu.mjs');
+const before = process.env.QBITPAY_BEFORE_PKG ? path.resolve(process.env.QBITPAY_BEFORE_PKG) : undefined;
+const cpu = async () => {
+  console.log(`CPU time per call without the network (node ${process.version}), medians of 9 interleaved rounds:`);
+  await cpuPerCall({ before });
+};
+if (process.argv.includes('--no-network')) {
+  await cpu();
+  process.exit(0);
+}
 const fast = path.join(root, 'target', 'sandbox', 'qbitpay-sandbox');
 if (!process.env.QBITPAY_SANDBOX && existsSync(fast)) process.env.QBITPAY_SANDBOX = fast;
 const { startSandbox } = await import('../tests/support/sandbox.mjs');
@@ -44,6 +59,7 @@ try {
   const auth = `Basic ${btoa(`${sb.apiKey}:`)}`;
   const headers = { Accept: 'application/json', Authorization: auth };
   const qp = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url });
+  const old = before ? new (require(path.join(before, 'cjs', 'index.node.cjs')).QbitPay)({ apiKey: sb.apiKey, baseUrl: sb.url }) : null;
 
   // --- setup: 5,000 charges, 8 at a time ---
   const t0 = process.hrtime.bigint();
@@ -60,7 +76,8 @@ try {
 
   // --- the two workloads, each as SDK and as raw fetch ---
   const someIds = ids.slice(0, RETRIEVES);
-  const retrieveSdk = async () => { for (const id of someIds) await qp.charges.retrieve(id); };
+  const retrieveWith = (sdk) => async () => { for (const id of someIds) await sdk.charges.retrieve(id); };
+  const retrieveSdk = retrieveWith(qp);
   const retrieveRaw = async () => {
     for (const id of someIds) {
       const res = await fetch(`${sb.url}/api/v1/charges/${encodeURIComponent(id)}`, { headers });
@@ -82,11 +99,12 @@ try {
       }
     }
   };
-  const pageSdk = async (onPage) => {
+  const pageWith = (sdk) => async (onPage) => {
     let n = 0;
-    for await (const c of qp.charges.list({ limit: LIMIT })) { if (c.id) n++; if (onPage && n % LIMIT === 0) onPage(n); }
+    for await (const c of sdk.charges.list({ limit: LIMIT })) { if (c.id) n++; if (onPage && n % LIMIT === 0) onPage(n); }
     return n;
   };
+  const pageSdk = pageWith(qp);
   const pageRaw = async () => {
     let n = 0, after = '';
     for (;;) {
@@ -99,12 +117,14 @@ try {
     }
   };
 
-  const runs = { retrieveSdk: [], retrieveRaw: [], retrieveRawTimeout: [], pageSdk: [], pageRaw: [] };
-  const fns = { retrieveSdk, retrieveRaw, retrieveRawTimeout, pageSdk, pageRaw };
+  const fns = { retrieveSdk, retrieveRaw, retrieveRawTimeout, pageSdk, pageRaw,
+    ...(old && { retrieveBefore: retrieveWith(old), pageBefore: pageWith(old) }) };
+  const runs = Object.fromEntries(Object.keys(fns).map((k) => [k, []]));
   // Warm up (JIT, connection pool), then alternate the order each round.
-  await retrieveSdk(); await retrieveRaw(); await retrieveRawTimeout(); await pageSdk(); await pageRaw();
+  for (const f of Object.values(fns)) await f();
   for (let r = 0; r < ROUNDS; r++) {
-    const order = r % 2 ? ['retrieveRawTimeout', 'retrieveRaw', 'retrieveSdk', 'pageRaw', 'pageSdk'] : ['retrieveSdk', 'retrieveRaw', 'retrieveRawTimeout', 'pageSdk', 'pageRaw'];
+    const order = [...Object.keys(fns).filter((k) => k.startsWith('retrieve')), ...Object.keys(fns).filter((k) => k.startsWith('page'))];
+    if (r % 2) order.reverse();
     for (const k of order) {
       const t = process.hrtime.bigint();
       const out = await fns[k]();
@@ -123,18 +143,14 @@ try {
   console.log(`\n${RETRIEVES} sequential retrieves   SDK ${m.retrieveSdk.toFixed(1)} ms   raw fetch with a per-request timeout ${m.retrieveRawTimeout.toFixed(1)} ms   per-round median ratio ${r1t.toFixed(3)}× (≤ 1.10× ${verdict(r1t <= 1.1)})  [medians of ${ROUNDS}: ${(m.retrieveSdk / m.retrieveRawTimeout).toFixed(3)}×]`);
   console.log(`  the bare raw loop (no timeout) ${m.retrieveRaw.toFixed(1)} ms   SDK ratio to it ${r1.toFixed(3)}× (per-round ${paired('retrieveSdk', 'retrieveRaw')}×)`);
   console.log(`auto-paging ${CHARGES} charges    SDK ${m.pageSdk.toFixed(1)} ms   raw fetch ${m.pageRaw.toFixed(1)} ms   per-round median ratio ${r2p.toFixed(3)}× (≤ 1.15× ${verdict(r2p <= 1.15)})  [medians of ${ROUNDS}: ${r2.toFixed(3)}×]`);
-
-  // --- the SDK's own cost per call, without the network: a fetch that answers at once ---
-  {
-    const body = '{"id":"ch_1","object":"charge"}';
-    const instant = async () => new Response(body, { status: 200 });
-    const local = new QbitPay({ apiKey: sb.apiKey, baseUrl: sb.url, fetch: instant });
-    const N = 20000;
-    const loop = async (f) => { for (let i = 0; i < 2000; i++) await f(); const t = process.hrtime.bigint(); for (let i = 0; i < N; i++) await f(); return ms(t) * 1000 / N; };
-    const sdk = await loop(() => local.charges.retrieve('ch_1'));
-    const raw = await loop(async () => JSON.parse(await (await instant()).text()));
-    console.log(`per-call overhead without network: SDK ${sdk.toFixed(1)} µs vs raw ${raw.toFixed(1)} µs (validation, request building, timeout/abort wiring)`);
+  if (old) {
+    console.log(`  before: 200 retrieves ${m.retrieveBefore.toFixed(1)} ms, per-round ratio to the raw loop with a timeout ${paired('retrieveBefore', 'retrieveRawTimeout')}×; ` +
+      `auto-paging ${m.pageBefore.toFixed(1)} ms, per-round ratio to the raw loop ${paired('pageBefore', 'pageRaw')}×`);
   }
+
+  // --- the SDK's own cost per call, without the network ---
+  console.log();
+  await cpu();
 
   // --- memory while paging: JS heap and wasm linear memory, sampled every page ---
   // The same instance the package entry initialised (Node caches modules by real path).
@@ -157,17 +173,17 @@ try {
 
   // --- size of what `qbitpay` loads in a browser and in workerd, and stripe-node's worker bundle ---
   const pkg = path.join(root, 'pkg');
-  for (const [runtime, entry] of [['browser', 'esm/index.browser.mjs'], ['workerd', 'esm/index.workerd.mjs']]) {
-    // The entry and every file it loads (imports and the wasm it fetches or imports).
-    const files = entryGraph(pkg, entry);
-    let total = 0;
-    const parts = [];
-    for (const f of files) {
-      const n = gzipSync(readFileSync(path.join(pkg, f)), { level: 9 }).length;
-      total += n;
-      parts.push(`${path.basename(f)} ${(n / 1024).toFixed(1)}`);
-    }
-    console.log(`gzip size of qbitpay in ${runtime}: ${(total / 1024).toFixed(1)} KB (≤ 80 KB ${verdict(total <= 80 * 1024)}, ceiling 120 KB ${verdict(total <= 120 * 1024)}): ${parts.join(', ')}`);
+  for (const runtime of ['browser', 'workerd']) {
+    // The entry and every file it loads (imports and the wasm it fetches or imports); without
+    // the webhook entry it re-exports: what an app that never verifies a webhook loads.
+    const entry = `esm/index.${runtime}.mjs`;
+    const sum = (files) => files.map((f) => [path.basename(f), gzipSync(readFileSync(path.join(pkg, f)), { level: 9 }).length]);
+    const alone = sum(entryGraph(pkg, entry, { stopAt: [`esm/webhook.${runtime}.mjs`] }));
+    const all = sum(entryGraph(pkg, entry));
+    const total = (parts) => parts.reduce((n, [, b]) => n + b, 0);
+    console.log(`gzip size of qbitpay in ${runtime}, an app that never verifies a webhook: ${(total(alone) / 1024).toFixed(1)} KB ` +
+      `(≤ 80 KB ${verdict(total(alone) <= 80 * 1024)}): ${alone.map(([f, n]) => `${f} ${(n / 1024).toFixed(1)}`).join(', ')}; ` +
+      `with the webhook functions ${(total(all) / 1024).toFixed(1)} KB`);
   }
   const stripe = await esbuild.build({ stdin: { contents: "import Stripe from 'stripe'; export default new Stripe('sk_test_x');", resolveDir: root },
     bundle: true, write: false, format: 'esm', platform: 'neutral', conditions: ['worker', 'import'], mainFields: ['module', 'main'],
@@ -184,6 +200,8 @@ try {
     ["import 'qbitpay' + new QbitPay", ['--input-type=module', '-e', "import { QbitPay } from 'qbitpay'; new QbitPay({ apiKey: 'sk_test_x' });"]],
     ["require('qbitpay') + new QbitPay", ['-e', "const { QbitPay } = require('qbitpay'); new QbitPay({ apiKey: 'sk_test_x' });"]],
     ["stripe-node: import 'stripe' + new Stripe", ['--input-type=module', '-e', "import Stripe from 'stripe'; new Stripe('sk_test_x');"]],
+    ...(before ? [['before: import + new QbitPay', ['--input-type=module', '-e',
+      `import { QbitPay } from ${JSON.stringify(nodeImport(before))}; new QbitPay({ apiKey: 'sk_test_x' });`]]] : []),
   ];
   const wall = (argv) => {
     const start = process.hrtime.bigint();
@@ -198,6 +216,6 @@ try {
   console.log(`\nstart-up, median wall time of ${STARTUP_RUNS} runs each, alternating:`);
   PROCS.forEach(([name], i) => {
     const ratio = median(times[i]) / bare;
-    console.log(`  ${name.padEnd(42)} ${median(times[i]).toFixed(1)} ms  ${ratio.toFixed(3)}×${i === 1 ? ` (≤ 1.3× ${verdict(ratio <= 1.3)})` : ''}`);
+    console.log(`  ${name.padEnd(42)} ${median(times[i]).toFixed(1)} ms  ${ratio.toFixed(3)}×${i === 1 ? ` (≤ 1.20× ${verdict(ratio <= 1.2)})` : ''}`);
   });
 }

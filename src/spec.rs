@@ -118,7 +118,7 @@ pub fn js_number(n: f64) -> String {
 }
 
 /// The shortest round-trip digits in ECMAScript's format.
-#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+#[cfg(not(all(target_arch = "wasm32", feature = "js-numbers")))]
 pub(crate) mod host {
     pub fn string(n: f64) -> String {
         ryu_js::Buffer::new().format(n).to_owned()
@@ -126,9 +126,9 @@ pub(crate) mod host {
 }
 
 /// In the wasm modules, JavaScript's own `String` and `Number` through ordinary imports:
-/// float printing and parsing would bring their tables into the module every edge function
-/// loads (PERFORMANCE.md, "The numbers behind the code").
-#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+/// float printing and parsing with their tables would add to the module every edge
+/// function loads (PERFORMANCE.md: sizes).
+#[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
 pub(crate) mod host {
     use wasm_bindgen::prelude::wasm_bindgen;
 

@@ -3,10 +3,13 @@
 // (`--target web`), plus the JS facade in pkg-template/src, with one small loader per
 // runtime. Run by `make pkg`; pkg/ is generated, never committed.
 //
-//   wasm/*.wasm            the two modules: qbitpay_webhook_bg.wasm (the verifier alone, behind
-//                          `qbitpay/webhook`, built for speed) and qbitpay_client_bg.wasm (behind
-//                          `qbitpay`: the client and the same verifier in one module, so an app
-//                          downloads one std, allocator and runtime, built for size)
+//   wasm/*.wasm            the two modules: qbitpay_webhook_bg.wasm (the verifier, behind
+//                          `qbitpay/webhook`, built for speed) and qbitpay_client_bg.wasm (the
+//                          client, behind `qbitpay`, built for size). `qbitpay` also exports the
+//                          webhook functions: its entries re-export `qbitpay/webhook`'s, so an app
+//                          that never verifies a webhook does not load the verifier (a bundler
+//                          drops the re-export: `sideEffects: false`; Node requires it on the
+//                          first call), and one that does loads it once for both entries
 //   esm/<entry>.<rt>.mjs   one bundled, minified file per entry and runtime: the wasm-bindgen
 //                          glue, the facades and the loader. Left as imports: the shared
 //                          errors.mjs and the .wasm
@@ -18,13 +21,15 @@
 //     .edge.mjs            Vercel Edge, Next.js Edge routes: `import m from '../wasm/x.wasm?module'`
 //     .fs.mjs              Deno, Bun: read the .wasm next to the module with node:fs
 //   esm/errors.mjs         the error classes, one module for every ESM entry (instanceof holds)
-//   cjs/*.cjs              Node's require entries, readable: the glue and the facade as
-//                          CommonJS (errors.cjs shared), and each wasm module as bytes in a
-//                          module of its own (x_bg.wasm.cjs), so a bundler that moves the
-//                          entry (Next.js, server bundles) moves its bytes with it: no file
-//                          is looked up next to a module at run time
-//   node/*.mjs             Node's import entries: re-export the require ones, so `import` and
-//                          `require` share one instance and one set of error classes
+//   cjs/*.cjs              Node's entries, for `import` and `require` alike (one instance and
+//                          one set of error classes either way; `import` names what each
+//                          entry assigns to `exports`, which Node reads from its source):
+//                          readable, the glue and the facade as CommonJS (errors.cjs shared),
+//                          and each wasm module as bytes in a module of its own
+//                          (x_bg.wasm.cjs), so a bundler that moves the entry (Next.js, server
+//                          bundles) moves its bytes with it: no file is looked up next to a
+//                          module at run time. (An ES module re-exporting them cost ~4 ms of
+//                          start-up: PERFORMANCE.md.)
 //
 // Every entry imports even when its module cannot be loaded (a Content-Security-Policy without
 // 'wasm-unsafe-eval', a .wasm not served, Node's --jitless): its calls then throw QbitPayError
@@ -65,18 +70,17 @@ const VERIFIER = { facade: 'webhook', api: 'webhookApi' };
 // function (not a destructured constant), which a bundler drops when the app does not use it.
 const HANDLER = { facade: 'handler', api: 'handlerApi', shake: true };
 const WEBHOOK = { glue: 'qbitpay_webhook', features: 'wasm-webhook', entry: 'webhook', facades: [VERIFIER, HANDLER],
-  profile: 'release', wasmOpt: 'webhook', ownNames: true };
-// The client's module: the client and the verifier (one module is smaller than the client's
-// and the webhook module side by side: PERFORMANCE.md).
-const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client,wasm-webhook', types: true, entry: 'index',
-  facades: [VERIFIER, HANDLER, { facade: 'client', api: 'clientApi' }], profile: 'wasm-client', wasmOpt: 'client' };
+  profile: 'wasm-webhook', wasmOpt: 'webhook', ownNames: true };
+// The client's module; `reexports`: the module whose entry's names its entry exports too.
+const CLIENT = { glue: 'qbitpay_client', features: 'wasm-client', types: true, entry: 'index',
+  facades: [{ facade: 'client', api: 'clientApi' }], profile: 'wasm-client', wasmOpt: 'client', reexports: WEBHOOK };
 const MODULES = [WEBHOOK, CLIENT];
 const WASM_OPT = JSON.parse(execFileSync('cargo', ['metadata', '--no-deps', '--format-version', '1'], { cwd: root, encoding: 'utf8' }))
   .packages.find((p) => p.name === 'qbitpay').metadata.qbitpay['wasm-opt'];
 
 // Panic locations (kept in the module, never shown: a panic traps) name the dependencies'
-// files from their crate's folder, not from this machine's cargo home: shorter, and the same
-// bytes whoever builds it.
+// files from their crate's folder, not from this machine's cargo home: fewer bytes, and the
+// same bytes whoever builds it.
 const cargoRegistry = path.join(process.env.CARGO_HOME ?? path.join(os.homedir(), '.cargo'), 'registry', 'src');
 const RUSTFLAGS = [process.env.RUSTFLAGS, ...(fs.existsSync(cargoRegistry) ? fs.readdirSync(cargoRegistry) : [])
   .map((index) => `--remap-path-prefix=${path.join(cargoRegistry, index)}/=`)].filter(Boolean).join(' ');
@@ -134,7 +138,7 @@ export function sameRealm(module) {
 // that cannot be loaded (a CSP without 'wasm-unsafe-eval', a missing .wasm) fails no import:
 // the facades get wasmUnavailable's stand-in, whose calls throw. The facades get the glue's
 // exports as a plain object (`m.glueNames`), not `import * as`: a bundled namespace object
-// is built with a getter per name.
+// is built with a getter per name (more bytes).
 function esmEntry(m, runtime, errorNames) {
   const loader = ESM_LOADERS[runtime](m);
   return [
@@ -148,6 +152,7 @@ function esmEntry(m, runtime, errorNames) {
     `export { ${errorNames.join(', ')} } from './errors.mjs';`,
     ...m.facades.map((f) => (f.shake ? f.names.map((n) => `export function ${n}(...a) { return ${f.api}(api).${n}(...a); }`).join('\n')
       : `export const { ${f.names.join(', ')} } = ${f.api}(api);`)),
+    ...(m.reexports ? [`export { ${reexported(m).join(', ')} } from './${m.reexports.entry}.${runtime}.mjs';`] : []),
   ].join('\n') + '\n';
 }
 
@@ -167,6 +172,8 @@ function qbitpayPlugin(format) {
       b.onLoad({ filter: /.*/, namespace: 'qbitpay-loader' }, () => ({ contents: LOADER_MODULE, loader: 'js' }));
       // The error classes: from the facade or (raw_module) from the glue, always the one module.
       b.onResolve({ filter: /^\.\/errors\.mjs$/ }, () => ({ path: errors, external: true }));
+      // Another entry's module (what an entry re-exports): the sibling output file.
+      b.onResolve({ filter: /^\.\/\w+\.\w+\.mjs$/ }, (a) => ({ path: a.path, external: true }));
       // The handler's CommonJS module shares the verifier's (cjs/webhook.cjs) rather than a copy.
       if (format === 'cjs') b.onResolve({ filter: /^\.\/webhook\.mjs$/ }, (a) => (a.importer.endsWith('handler.mjs') ? { path: './webhook.cjs', external: true } : undefined));
       b.onResolve({ filter: /^node:|\.wasm(\?module)?$/ }, (a) => ({ path: a.path, external: true }));
@@ -177,7 +184,7 @@ function qbitpayPlugin(format) {
 // A minified ES module entry. Identifiers are minified too, names kept (`.name` of the
 // exported functions and classes, and of the glue's classes, as written): by esbuild's
 // keepNames, or (`m.ownNames`: the glue has no classes, the facade's functions are methods)
-// by the code itself, without a name-setting call per glue function.
+// by the code itself, without a name-setting call per glue function (fewer bytes).
 async function bundleEsm(file, contents, keepNames) {
   await esbuild.build({
     stdin: { contents, resolveDir: facades, sourcefile: file, loader: 'js' },
@@ -198,38 +205,43 @@ async function bundleCjs(file, contents) {
   });
 }
 
-// The require entry of `m`: its module's bytes, glue and facades.
+// The names `m`'s entry takes from another entry's.
+const reexported = (m) => m.reexports.facades.flatMap((f) => f.names);
+
+// Node's entry of `m`: its module's bytes, glue and facades, each name assigned to `exports`
+// (what Node's `import` of CommonJS sees). What it re-exports is required on the first call
+// (a function of the same name calls through), so that loading the client compiles no
+// verifier.
 function cjsEntry(m, errorNames) {
+  const borrowed = m.reexports ? [`let other;`,
+    `const load = () => (other ??= require('./${m.reexports.entry}.node.cjs'));`] : [];
   return `// Generated by tools/build-pkg.mjs.
 'use strict';
-const { ${errorNames.join(', ')}, wasmUnavailable } = require('./errors.cjs');
+const errors = require('./errors.cjs');
 const glue = require('./${m.glue}.cjs');
 let api = glue;
-try { glue.initSync({ module: require('./${m.glue}_bg.wasm.cjs') }); } catch (e) { api = wasmUnavailable(glue, e); }
-module.exports = { ${errorNames.join(', ')}, ${m.facades.map((f) => `...require('./${f.facade}.cjs').${f.api}(api)`).join(', ')} };
+try { glue.initSync({ module: require('./${m.glue}_bg.wasm.cjs') }); } catch (e) { api = errors.wasmUnavailable(glue, e); }
+${m.facades.map((f, i) => `const facade${i} = require('./${f.facade}.cjs').${f.api}(api);`).join('\n')}
+${borrowed.join('\n')}
+${errorNames.map((n) => `exports.${n} = errors.${n};`).join('\n')}
+${m.facades.flatMap((f, i) => f.names.map((n) => `exports.${n} = facade${i}.${n};`)).join('\n')}
+${(m.reexports ? reexported(m) : []).map((n) => `exports.${n} = { ${n}(...args) { return load().${n}(...args); } }.${n};`).join('\n')}
 `;
 }
 
 // Node gets the bytes from a JavaScript module, not from a path found at run time (a server
 // bundle moves modules): base64, decoded by Buffer, as fast as reading the .wasm
-// (PERFORMANCE.md).
+// (PERFORMANCE.md: start-up).
 const wasmBytesModule = (file) => `// Generated by tools/build-pkg.mjs: ${path.basename(file)} as base64.
 module.exports = Buffer.from('${fs.readFileSync(file).toString('base64')}', 'base64');
 `;
 
-function nodeEsmEntry(entry, names) {
-  return `// Generated by tools/build-pkg.mjs: Node's import entry shares the require entry's instance.
-import cjs from '../cjs/${entry}.node.cjs';
-export const { ${names.join(', ')} } = cjs;
-export default cjs;
-`;
-}
-
-// What an entry loads: its relative imports and the .wasm files they name, followed.
-function loads(rel) {
+// What an entry loads: its relative imports and the .wasm files they name, followed (but not
+// into `stopAt`).
+function loads(rel, stopAt = []) {
   const seen = new Set();
   const visit = (f) => {
-    if (seen.has(f) || !fs.existsSync(at(f))) return;
+    if (seen.has(f) || stopAt.includes(f) || !fs.existsSync(at(f))) return;
     seen.add(f);
     if (f.endsWith('.wasm')) return;
     for (const [, spec] of fs.readFileSync(at(f), 'utf8').matchAll(/["'`](\.{1,2}\/[\w./-]+\.(?:mjs|cjs|wasm))(?:\?module)?["'`]/g)) {
@@ -249,7 +261,7 @@ function gzSizes(files) {
 // --- build ---
 for (const m of MODULES) wasmPack(m);
 fs.rmSync(pkg, { recursive: true, force: true });
-for (const d of ['esm', 'cjs', 'node', 'wasm']) fs.mkdirSync(at(d), { recursive: true });
+for (const d of ['esm', 'cjs', 'wasm']) fs.mkdirSync(at(d), { recursive: true });
 
 for (const m of MODULES) {
   fs.copyFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}_bg.wasm`), at('wasm', `${m.glue}_bg.wasm`));
@@ -271,17 +283,16 @@ for (const f of new Set(MODULES.flatMap((m) => m.facades.map((x) => x.facade))))
 for (const m of MODULES) {
   await bundleCjs(`${m.glue}.cjs`, `export * from 'qbitpay:glue/${m.glue}';\n`);
   fs.writeFileSync(at('cjs', `${m.glue}_bg.wasm.cjs`), wasmBytesModule(at('wasm', `${m.glue}_bg.wasm`)));
-  fs.writeFileSync(at('cjs', `${m.entry}.node.cjs`), cjsEntry(m, errorNames));
 }
-// Each facade's names: what its function returns for its module's glue (the glues were
-// initialised by the entries just written).
+// Each facade's names: what its function returns for its module's glue (initialised here),
+// then the entry. A module that re-exports comes after the one it takes from.
 const require = createRequire(import.meta.url);
 for (const m of MODULES) {
-  const exported = Object.keys(require(at('cjs', `${m.entry}.node.cjs`)));
   const glue = require(at('cjs', `${m.glue}.cjs`));
+  glue.initSync({ module: require(at('cjs', `${m.glue}_bg.wasm.cjs`)) });
   m.glueNames = Object.keys(glue).filter((name) => name !== 'initSync');
   for (const f of m.facades) f.names = Object.keys(require(at('cjs', `${f.facade}.cjs`))[f.api](glue));
-  fs.writeFileSync(at('node', `${m.entry}.mjs`), nodeEsmEntry(m.entry, exported));
+  fs.writeFileSync(at('cjs', `${m.entry}.node.cjs`), cjsEntry(m, errorNames));
 }
 
 // The ES module entries.
@@ -307,10 +318,15 @@ fs.writeFileSync(at('package.json'), JSON.stringify(manifest, null, 2) + '\n');
 for (const f of fs.readdirSync(template)) {
   if (f.endsWith('.d.ts') || f === 'README.md' || f === 'LICENSE') fs.copyFileSync(path.join(template, f), at(f));
 }
-// The declarations wasm-bindgen wrote for a module's classes and TypeScript section, as they are.
+// The declarations wasm-bindgen wrote for a module's classes and TypeScript section, without
+// the loader it declares after them (`initSync`, `InitOutput` and the module's exports,
+// `__wbg_init`): the entries instantiate the module themselves and export none of it.
 for (const m of MODULES.filter((x) => x.types)) {
   fs.mkdirSync(at('types'), { recursive: true });
-  fs.copyFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}.d.ts`), at('types', `${m.glue}.d.ts`));
+  const dts = fs.readFileSync(path.join(root, 'target', 'wasm-pack', m.glue, `${m.glue}.d.ts`), 'utf8');
+  const loader = dts.indexOf('\nexport type InitInput =');
+  if (loader < 0) throw new Error(`${m.glue}.d.ts: the loader's declarations (InitInput ...) not found`);
+  fs.writeFileSync(at('types', `${m.glue}.d.ts`), dts.slice(0, loader).trimEnd() + '\n');
 }
 
 // Let tests and tools `import 'qbitpay'` the built package.
@@ -323,7 +339,9 @@ if (defaultOut) {
 
 const kb = (n) => `${(n / 1024).toFixed(1)} KB`;
 console.log(`${defaultOut ? 'pkg' : pkg}/ assembled (qbitpay ${version}). gzip size of what a browser loads (each file on its own):`);
-for (const [label, entry] of [['qbitpay/webhook', 'esm/webhook.browser.mjs'], ['qbitpay', 'esm/index.browser.mjs']]) {
-  const n = gzSizes(loads(entry));
-  console.log(`  ${label.padEnd(16)} ${kb(n.js + n.wasm)} (JS ${kb(n.js)} + wasm ${kb(n.wasm)})`);
+for (const [label, entry, stopAt] of [['qbitpay/webhook', 'esm/webhook.browser.mjs'],
+  ['qbitpay, an app that never verifies', 'esm/index.browser.mjs', ['esm/webhook.browser.mjs']],
+  ['qbitpay with the webhook functions', 'esm/index.browser.mjs']]) {
+  const n = gzSizes(loads(entry, stopAt));
+  console.log(`  ${label.padEnd(36)} ${kb(n.js + n.wasm)} (JS ${kb(n.js)} + wasm ${kb(n.wasm)})`);
 }

@@ -88,12 +88,19 @@ impl ClientError {
         e
     }
 
-    /// The request got no answer (`code`: `timeout`, `network`, `aborted`).
-    pub fn connection(code: &str, timeout_ms: f64) -> ClientError {
+    /// The request got no answer (`code`: `timeout`, `network`, `aborted`). `to`: where it
+    /// went (origin and path, no credentials), and whether that is the default address (no
+    /// `baseUrl` given), which a network error then says.
+    pub fn connection(code: &str, timeout_ms: f64, to: Option<(&str, bool)>) -> ClientError {
+        let at = to.map(|(address, _)| [" at ", address].concat()).unwrap_or_default();
+        let default = match to {
+            Some((_, true)) => "; no baseUrl was given, so that is the default address",
+            _ => "",
+        };
         let message = match code {
-            "timeout" => format!("Request to the QbitPay API timed out after {} ms", fmt_num(timeout_ms)),
-            "aborted" => "Request to the QbitPay API was aborted".to_string(),
-            _ => "Could not connect to the QbitPay API (network error)".to_string(),
+            "timeout" => format!("Request to the QbitPay API{at} timed out after {} ms", fmt_num(timeout_ms)),
+            "aborted" => format!("Request to the QbitPay API{at} was aborted"),
+            _ => format!("Could not connect to the QbitPay API{at} (network error{default})"),
         };
         let mut e = ClientError::new(ErrorKind::Connection, message);
         e.code = Some(match code {
@@ -124,15 +131,15 @@ impl ClientError {
             (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", code),
             _ => format!("QbitPay API answered HTTP {} with a body that is not JSON", code),
         };
-        let mut e = ClientError::new(kind, redact(&message, secrets));
+        let r = Redactor::new(secrets);
+        let mut e = ClientError::new(kind, r.redact(&message));
         if let (false, Some(t)) = (ok, field("type")) {
-            e.type_ = redact(t, secrets);
+            e.type_ = r.redact(t);
         }
-        e.param = field("param").map(|p| redact(p, secrets));
-        e.detail =
-            obj.and_then(|o| o.get("detail")).filter(|d| **d != Json::Null).map(|d| redact_json(d, secrets));
+        e.param = field("param").map(|p| r.redact(p));
+        e.detail = obj.and_then(|o| o.get("detail")).filter(|d| **d != Json::Null).map(|d| r.redact_json(d));
         e.status = Some(status);
-        e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| redact(s, secrets));
+        e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| r.redact(s));
         if kind == ErrorKind::RateLimit {
             e.retry_after = retry_after;
         }
@@ -149,10 +156,11 @@ impl ClientError {
         request_id: Option<&str>,
         secrets: &[&str],
     ) -> ClientError {
-        let mut e = ClientError::new(ErrorKind::Api, redact(&message, secrets));
+        let r = Redactor::new(secrets);
+        let mut e = ClientError::new(ErrorKind::Api, r.redact(&message));
         e.code = Some(code);
         e.status = status;
-        e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| redact(s, secrets));
+        e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| r.redact(s));
         e
     }
 
@@ -189,12 +197,12 @@ const EXCERPT_CHARS: usize = 200;
 /// The text a credential is replaced with.
 const REDACTED: &str = "[redacted]";
 
-/// The forms of `secret` that can appear in text: as is, percent-encoded (either hex case),
+/// The encoded forms of `secret` that can appear in text: percent-encoded (either hex case),
 /// hex (either case), and inside any base64 text (standard or URL-safe, at each of the three
 /// byte alignments, which covers `base64(secret)`, the Basic header's `base64(secret + ":")`
 /// and a secret inside an encoded JSON body). In an order where a form can only lie inside
 /// one listed before it (a secret inside its own hex: "3633" in "33363333"), so the longer
-/// one is cut first (a sort did the same for 2.5 KB more gzip wasm).
+/// one is cut first. The secret as it is, whole or in part, is cut by its runs ([`Redactor`]).
 fn forms(secret: &str) -> Vec<String> {
     use base64::engine::general_purpose::STANDARD_NO_PAD;
     use base64::Engine as _;
@@ -214,20 +222,144 @@ fn forms(secret: &str) -> Vec<String> {
             out.push(core.to_string());
         }
     }
-    out.extend([pct.to_ascii_lowercase(), pct, secret.to_string()]);
+    out.extend([pct.to_ascii_lowercase(), pct]);
+    out.retain(|f| f != secret);
     out
 }
 
-fn cut(s: &str, secrets: &[&str]) -> String {
-    let mut out = s.to_string();
-    for secret in secrets.iter().filter(|x| x.len() >= 4 && x.len() <= s.len()) {
-        for f in forms(secret) {
-            if out.contains(f.as_str()) {
-                out = out.replace(f.as_str(), REDACTED);
+/// The shortest run of a secret's characters that is cut wherever it appears, in any case: a
+/// key echoed with a character cut at either end, upper-cased or quoted in part is still cut,
+/// while text that shares a few characters with it (`sk_test`) is left alone. A secret
+/// shorter than this is cut whole (in any case); one under 4 characters is not cut at all.
+pub const REDACTED_RUN: usize = 8;
+
+/// What is cut out of text for a set of secrets (the client's credential), made once per
+/// credential: the encoded forms of each, and the [`REDACTED_RUN`]-byte windows of each,
+/// ASCII lower-cased, as words for a quick lookup.
+#[derive(Debug, Default, PartialEq)]
+pub struct Redactor {
+    forms: Vec<String>,
+    /// (window length, the window as a little-endian word), sorted.
+    windows: Vec<(usize, u64)>,
+}
+
+/// Up to 8 bytes, ASCII lower-cased, as one little-endian word.
+fn word(bytes: &[u8]) -> u64 {
+    bytes.iter().rev().fold(0u64, |w, b| (w << 8) | u64::from(b.to_ascii_lowercase()))
+}
+
+impl Redactor {
+    pub fn new(secrets: &[&str]) -> Redactor {
+        let mut r = Redactor::default();
+        for secret in secrets.iter().filter(|s| s.len() >= 4) {
+            r.forms.extend(forms(secret));
+            let n = secret.len().min(REDACTED_RUN);
+            for w in secret.as_bytes().windows(n).map(|w| (n, word(w))) {
+                // Kept sorted by insertion (a few dozen windows): `sort` would add a generic
+                // sort to the module.
+                if let Err(at) = r.windows.binary_search(&w) {
+                    r.windows.insert(at, w);
+                }
             }
         }
+        r
     }
-    out
+
+    /// `s` with every form of a secret cut, and every run of a secret's characters at least
+    /// [`REDACTED_RUN`] long (the whole secret when shorter), in any case; `None` when there
+    /// is nothing to cut (the usual case: nothing is copied).
+    fn cut(&self, s: &str) -> Option<String> {
+        let mut out: Option<String> = None;
+        for f in &self.forms {
+            let text = out.as_deref().unwrap_or(s);
+            if text.len() >= f.len() && text.contains(f.as_str()) {
+                out = Some(text.replace(f.as_str(), REDACTED));
+            }
+        }
+        match self.cut_runs(out.as_deref().unwrap_or(s)) {
+            Some(cut) => Some(cut),
+            None => out,
+        }
+    }
+
+    fn cut_runs(&self, s: &str) -> Option<String> {
+        let bytes = s.as_bytes();
+        // Which bytes lie in a run: each window found covers its bytes.
+        let mut covered: Vec<bool> = Vec::new();
+        let mut n = 0;
+        for &(len, _) in &self.windows {
+            if len == n {
+                continue;
+            }
+            n = len;
+            for (i, w) in bytes.windows(n).enumerate() {
+                if self.windows.binary_search(&(n, word(w))).is_ok() {
+                    if covered.is_empty() {
+                        covered = vec![false; bytes.len()];
+                    }
+                    covered[i..i + n].fill(true);
+                }
+            }
+        }
+        if covered.is_empty() {
+            return None;
+        }
+        // A secret with multi-byte characters: whole characters only.
+        for i in 1..bytes.len() {
+            if covered[i - 1] && !covered[i] && !s.is_char_boundary(i) {
+                covered[i] = true;
+            }
+        }
+        for i in (0..bytes.len().saturating_sub(1)).rev() {
+            if covered[i + 1] && !covered[i] && !s.is_char_boundary(i + 1) {
+                covered[i] = true;
+            }
+        }
+        let mut out = String::with_capacity(s.len());
+        let mut at = 0;
+        while at < bytes.len() {
+            let end = (at..bytes.len()).find(|&i| covered[i] != covered[at]).unwrap_or(bytes.len());
+            if covered[at] {
+                out.push_str(REDACTED);
+            } else {
+                out.push_str(&s[at..end]);
+            }
+            at = end;
+        }
+        Some(out)
+    }
+
+    /// `s` with every secret cut out: see [`Redactor::cut`]; a form written with escapes
+    /// (percent or `\u`, whole or in part) is found in the decoded text, which then replaces
+    /// the text.
+    pub fn redact(&self, s: &str) -> String {
+        if self.windows.is_empty() {
+            return s.to_string();
+        }
+        let cut = self.cut(s);
+        let out = cut.as_deref().unwrap_or(s);
+        if !out.contains(['%', '\\']) {
+            return cut.unwrap_or_else(|| s.to_string());
+        }
+        let decoded = unescape(out);
+        match self.cut(&decoded) {
+            Some(again) => again,
+            None => cut.unwrap_or_else(|| s.to_string()),
+        }
+    }
+
+    /// A JSON value with every key and string redacted (escapes in the text are already
+    /// decoded by the parser, so this sees each string as its reader would).
+    pub fn redact_json(&self, v: &Json) -> Json {
+        match v {
+            Json::String(s) => Json::String(self.redact(s)),
+            Json::Array(a) => Json::Array(a.iter().map(|x| self.redact_json(x)).collect()),
+            Json::Object(m) => {
+                Json::Object(m.iter().map(|(k, x)| (self.redact(k), self.redact_json(x))).collect())
+            }
+            other => other.clone(),
+        }
+    }
 }
 
 /// `s` with `%XX` (ASCII only) and `\uXXXX` escapes decoded; anything else as it is.
@@ -260,38 +392,22 @@ fn unescape(s: &str) -> String {
     out
 }
 
-/// `s` with every form of a secret (4 characters or more) replaced: see [`forms`]; a form
-/// written with escapes (percent or `\u`, whole or in part) is found in the decoded text,
-/// which then replaces the text.
+/// `s` with every form of each secret cut out ([`Redactor::redact`]).
 pub fn redact(s: &str, secrets: &[&str]) -> String {
-    let out = cut(s, secrets);
-    let decoded = unescape(&out);
-    let again = cut(&decoded, secrets);
-    if again != decoded {
-        again
-    } else {
-        out
-    }
+    Redactor::new(secrets).redact(s)
 }
 
-/// A JSON value with every key and string redacted (escapes in the text are already
-/// decoded by the parser, so this sees each string as its reader would).
+/// A JSON value with every key and string redacted ([`Redactor::redact_json`]).
 pub fn redact_json(v: &Json, secrets: &[&str]) -> Json {
-    match v {
-        Json::String(s) => Json::String(redact(s, secrets)),
-        Json::Array(a) => Json::Array(a.iter().map(|x| redact_json(x, secrets)).collect()),
-        Json::Object(m) => {
-            Json::Object(m.iter().map(|(k, x)| (redact(k, secrets), redact_json(x, secrets))).collect())
-        }
-        other => other.clone(),
-    }
+    Redactor::new(secrets).redact_json(v)
 }
 
 /// What an error keeps of a body: the parsed JSON, or else the text; credentials cut out.
 pub fn raw_body(body: &str, secrets: &[&str]) -> Json {
+    let r = Redactor::new(secrets);
     match serde_json::from_str::<Json>(body) {
-        Ok(v) => redact_json(&v, secrets),
-        Err(_) => Json::String(redact(body, secrets)),
+        Ok(v) => r.redact_json(&v),
+        Err(_) => Json::String(r.redact(body)),
     }
 }
 
@@ -373,8 +489,9 @@ mod tests {
 
         // The codes: a connection's, an answer the client refused (every `refused("...")`
         // of the client's code), a webhook's (but a call's own mistake, a TypeError).
-        let connection: Vec<&str> =
-            ["timeout", "network", "aborted"].map(|c| ClientError::connection(c, 1.0).code.unwrap()).into();
+        let connection: Vec<&str> = ["timeout", "network", "aborted"]
+            .map(|c| ClientError::connection(c, 1.0, None).code.unwrap())
+            .into();
         let ts = |class: &str| literals(between(between(DTS, &format!("class {class} "), "}"), "code", ";"));
         assert_eq!(ts("QbitPayConnectionError"), connection);
         let mut refusals: Vec<String> = Vec::new();
@@ -514,10 +631,19 @@ mod tests {
 
     #[test]
     fn connection_errors() {
-        let e = ClientError::connection("timeout", 1500.0);
+        let e = ClientError::connection("timeout", 1500.0, None);
         assert_eq!((e.kind, e.code), (ErrorKind::Connection, Some("timeout")));
         assert!(e.message.contains("1500 ms"));
-        assert_eq!(ClientError::connection("whatever", 1.0).code, Some("network"));
+        assert_eq!(ClientError::connection("whatever", 1.0, None).code, Some("network"));
+        let at = ClientError::connection("network", 1.0, Some(("http://h:1/api/v1/x", false)));
+        assert_eq!(at.message, "Could not connect to the QbitPay API at http://h:1/api/v1/x (network error)");
+        let default = ClientError::connection("network", 1.0, Some(("https://q/api", true)));
+        assert_eq!(
+            default.message,
+            "Could not connect to the QbitPay API at https://q/api (network error; no baseUrl was given, so that is the default address)"
+        );
+        let late = ClientError::connection("timeout", 20.0, Some(("http://h:1/a", true)));
+        assert_eq!(late.message, "Request to the QbitPay API at http://h:1/a timed out after 20 ms");
     }
 
     #[test]
@@ -551,6 +677,26 @@ mod tests {
             assert!(out.starts_with("before ") && out.ends_with(" after"), "{out}");
         }
         assert_eq!(redact("nothing here", &[key]), "nothing here");
+        // In part: any run of 8 of its characters, in any case; 7 are left alone.
+        for part in [
+            &key[..key.len() - 1],
+            &key[1..],
+            &key.to_uppercase(),
+            &key.to_lowercase(),
+            &key[9..17],
+            &key[2..key.len() - 2].to_uppercase(),
+        ] {
+            assert_eq!(redact(&format!("a {part} b"), &[key]), "a [redacted] b", "{part}");
+        }
+        assert_eq!(
+            redact("keys start with sk_test and HhV3mR7", &[key]),
+            "keys start with sk_test and HhV3mR7"
+        );
+        assert_eq!(redact("sk_test_x", &[key]), "[redacted]x");
+        // Two runs side by side are one cut; a short secret is cut whole, in any case.
+        assert_eq!(redact(&format!("{}{}", &key[20..], &key[..9]), &[key]), "[redacted]");
+        assert_eq!(redact("a Ab12 b ab12", &["ab12"]), "a [redacted] b [redacted]");
+        assert_eq!(redact("é sk_test_Zq8Hé", &[key]), "é [redacted]é");
         // A secret that lies inside its own hex ("3633" in "33363333"): the whole hex is cut.
         assert_eq!(redact(&format!("a {} b", hex::encode("3633")), &["3633"]), "a [redacted] b");
         assert_eq!(redact("short", &["abc"]), "short");

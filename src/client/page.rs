@@ -4,6 +4,7 @@
 
 use super::error::ClientError;
 use super::{is_int, Json, Map};
+use std::rc::Rc;
 
 pub use crate::spec::{DEFAULT_LIST_LIMIT as DEFAULT_LIMIT, MAX_LIST_LIMIT as MAX_LIMIT};
 /// The largest `toArray({ max })`.
@@ -118,8 +119,72 @@ pub fn walk_next(
     neighbour(which, dir, page_has_more, first_id, last_id)
 }
 
+/// The most cursors a chain of pages remembers exactly (see [`Trail`]).
+pub const TRAIL_LIMIT: u32 = 10_000;
+
+/// The cursors a chain of pages was fetched at, in one direction (the pages of a walk, or
+/// each `nextPage()` after a forward page): a page that leads back to one of them is refused
+/// (`cursor_not_advancing`), as following it would go round for ever. A persistent list
+/// shared by the pages of a chain; the last [`TRAIL_LIMIT`] cursors are remembered exactly,
+/// and past them a circle is still found by a checkpoint moved to the newest cursor at
+/// depths 1, 2, 4, 8, ... (Brent's cycle finding), so memory stays bounded.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Trail(Option<Rc<Link>>);
+
+#[derive(Debug, PartialEq, Eq)]
+struct Link {
+    /// A hash of the cursor's id.
+    cursor: u64,
+    /// Cursors in the chain up to this one, and how many of them are still linked.
+    depth: u64,
+    linked: u32,
+    checkpoint: u64,
+    prev: Option<Rc<Link>>,
+}
+
+fn cursor_hash(id: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    id.hash(&mut h);
+    h.finish()
+}
+
+impl Trail {
+    /// This trail with `id` fetched next.
+    pub fn with(&self, id: &str) -> Trail {
+        let cursor = cursor_hash(id);
+        let link = match &self.0 {
+            None => Link { cursor, depth: 1, linked: 1, checkpoint: cursor, prev: None },
+            Some(l) => {
+                let depth = l.depth + 1;
+                let checkpoint = if depth.is_power_of_two() { cursor } else { l.checkpoint };
+                let (linked, prev) =
+                    if l.linked >= TRAIL_LIMIT { (1, None) } else { (l.linked + 1, Some(l.clone())) };
+                Link { cursor, depth, linked, checkpoint, prev }
+            }
+        };
+        Trail(Some(Rc::new(link)))
+    }
+
+    /// Whether `id` was fetched in this chain.
+    pub fn contains(&self, id: &str) -> bool {
+        let cursor = cursor_hash(id);
+        let mut at = self.0.as_deref();
+        if at.is_some_and(|l| l.checkpoint == cursor) {
+            return true;
+        }
+        while let Some(l) = at {
+            if l.cursor == cursor {
+                return true;
+            }
+            at = l.prev.as_deref();
+        }
+        false
+    }
+}
+
 /// What a walk needs to know of a page: its length, how it was fetched, whether more follow,
-/// and the ids at both ends (its cursors).
+/// the ids at both ends (its cursors), and the cursors its chain was fetched at.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct PageInfo {
     pub len: u32,
@@ -127,43 +192,56 @@ pub struct PageInfo {
     pub has_more: bool,
     pub first_id: Option<String>,
     pub last_id: Option<String>,
+    pub trail: Trail,
 }
 
 impl PageInfo {
-    /// A page of `len` items fetched with `page` (the request's limit and cursor); the
-    /// server's `has_more`, when it sent one, wins over the length rule. A page that ends, in
-    /// the way it was fetched, at the very cursor it was fetched from is refused
-    /// (`cursor_not_advancing`): following it would fetch that cursor again, forever, and
-    /// its items repeat. `secrets` are cut out of the message.
+    /// A page of `len` items fetched with `page` (the request's limit and cursor), after the
+    /// chain `from` (see [`PageInfo::trail_towards`]; empty for a list's first page); the
+    /// server's `has_more`, when it sent one, wins over the length rule. A page whose far end
+    /// (its last item forward, its first backward) is a cursor this chain was already fetched
+    /// at, this page's own included, is refused (`cursor_not_advancing`): following it would
+    /// go round for ever, and its items repeat. `secrets` are cut out of the message.
     pub fn new(
         page: Option<&(u32, Option<Cursor>)>,
         len: u32,
         server_has_more: Option<bool>,
         first_id: Option<String>,
         last_id: Option<String>,
+        from: &Trail,
         secrets: &[&str],
     ) -> Result<PageInfo, ClientError> {
         let (limit, at) = page.map_or((DEFAULT_LIMIT, None), |(l, c)| (*l, c.as_ref()));
-        let stuck = match at {
-            Some(Cursor::StartingAfter(id)) => {
-                Some(("startingAfter", id)).filter(|_| last_id.as_ref() == Some(id))
-            }
-            Some(Cursor::EndingBefore(id)) => {
-                Some(("endingBefore", id)).filter(|_| first_id.as_ref() == Some(id))
-            }
-            None => None,
+        let (name, id, onward) = match at {
+            Some(Cursor::StartingAfter(id)) => ("startingAfter", id, &last_id),
+            Some(Cursor::EndingBefore(id)) => ("endingBefore", id, &first_id),
+            None => ("", &String::new(), &None),
         };
-        if let Some((name, id)) = stuck {
-            let message = format!("QbitPay API answered the list page at {name} {id} with a page that ends at {id} again: the cursor does not advance, so the list stops here");
+        let trail = if at.is_some() { from.with(id) } else { from.clone() };
+        if let Some(onward) = onward.as_ref().filter(|o| trail.contains(o)) {
+            let message = if onward == id {
+                format!("QbitPay API answered the list page at {name} {id} with a page that ends at {id} again: the cursor does not advance, so the list stops here")
+            } else {
+                format!("QbitPay API answered the list page at {name} {id} with a page that ends at {onward}, a cursor this list was already fetched at: the cursors go round in a circle, so the list stops here")
+            };
             return Err(ClientError::refused("cursor_not_advancing", message, None, None, secrets));
         }
         let dir = at.map_or(Dir::Forward, Cursor::dir);
-        Ok(PageInfo { len, dir, has_more: has_more(limit, len, server_has_more), first_id, last_id })
+        Ok(PageInfo { len, dir, has_more: has_more(limit, len, server_has_more), first_id, last_id, trail })
     }
 
     /// The cursor of this page's neighbour (`None`: that side is known to be empty).
     pub fn neighbour(&self, which: Which) -> Option<Cursor> {
         neighbour(which, self.dir, self.has_more, self.first_id.as_deref(), self.last_id.as_deref())
+    }
+
+    /// The chain a neighbour continues: this page's, onwards in the direction it was fetched;
+    /// a new one the other way (going back and forth is not a circle).
+    pub fn trail_towards(&self, which: Which) -> Trail {
+        match (which, self.dir) {
+            (Which::Next, Dir::Forward) | (Which::Previous, Dir::Backward) => self.trail.clone(),
+            _ => Trail::default(),
+        }
     }
 }
 
@@ -224,9 +302,9 @@ impl Walk {
         self.i = 0;
     }
 
-    /// Ends the walk (the iterator's `return()`).
-    pub fn stop(&mut self) {
-        self.done = true;
+    /// The chain the walk's next page continues (the current page's).
+    pub fn trail(&self) -> Trail {
+        self.page.as_ref().map(|p| p.trail.clone()).unwrap_or_default()
     }
 }
 
@@ -377,7 +455,14 @@ mod tests {
     }
 
     fn info(len: u32, dir: Dir, has_more: bool, first: &str, last: &str) -> PageInfo {
-        PageInfo { len, dir, has_more, first_id: Some(first.into()), last_id: Some(last.into()) }
+        PageInfo {
+            len,
+            dir,
+            has_more,
+            first_id: Some(first.into()),
+            last_id: Some(last.into()),
+            trail: Trail::default(),
+        }
     }
 
     #[test]
@@ -408,13 +493,31 @@ mod tests {
 
     #[test]
     fn has_more_from_the_server_wins_over_the_page_length() {
-        let full = PageInfo::new(Some(&(2, None)), 2, None, Some("a".into()), Some("b".into()), &[]).unwrap();
+        let full = PageInfo::new(
+            Some(&(2, None)),
+            2,
+            None,
+            Some("a".into()),
+            Some("b".into()),
+            &Trail::default(),
+            &[],
+        )
+        .unwrap();
         assert!(full.has_more);
-        let said_no =
-            PageInfo::new(Some(&(2, None)), 2, Some(false), Some("a".into()), Some("b".into()), &[]).unwrap();
+        let said_no = PageInfo::new(
+            Some(&(2, None)),
+            2,
+            Some(false),
+            Some("a".into()),
+            Some("b".into()),
+            &Trail::default(),
+            &[],
+        )
+        .unwrap();
         assert!(!said_no.has_more);
         let short_but_more =
-            PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()), &[]).unwrap();
+            PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()), &Trail::default(), &[])
+                .unwrap();
         assert!(short_but_more.has_more);
         assert_eq!(short_but_more.neighbour(Which::Next), Some(Cursor::StartingAfter("c".into())));
         let mut w = Walk::default();
@@ -422,10 +525,6 @@ mod tests {
         w.step();
         w.step();
         assert_eq!(w.step(), Step::End);
-        let mut w = Walk::default();
-        w.loaded(full);
-        w.stop();
-        assert_eq!((w.ready(), w.step()), (None, Step::End));
     }
 
     /// A server that answers every cursor with the same page (or a page ending at the
@@ -442,6 +541,7 @@ mod tests {
                 more,
                 Some(first.into()),
                 Some(last.into()),
+                &Trail::default(),
                 &["sk_test_secret_key"],
             )
         };
@@ -459,7 +559,7 @@ mod tests {
         assert!(page(sa("ch_a"), None, "ch_a", "ch_b").is_ok());
         assert!(page(eb("ch_b"), None, "ch_a", "ch_b").is_ok());
         assert!(page(None, None, "ch_a", "ch_a").is_ok());
-        assert!(PageInfo::new(Some(&(2, sa("ch_b"))), 0, None, None, None, &[]).is_ok());
+        assert!(PageInfo::new(Some(&(2, sa("ch_b"))), 0, None, None, None, &Trail::default(), &[]).is_ok());
         // The cursor is quoted with credentials cut out.
         let e = page(sa("sk_test_secret_key"), None, "x", "sk_test_secret_key").unwrap_err();
         assert!(
@@ -475,5 +575,68 @@ mod tests {
         assert_eq!((w.step(), w.step()), (Step::Item(0), Step::Item(1)));
         let Step::Fetch(c) = w.step() else { panic!("a fetch") };
         assert!(page(Some(c), Some(true), "ch_a", "ch_b").is_err());
+    }
+
+    /// Pages whose cursors come back to one their chain was fetched at (A -> B -> A) are
+    /// refused at the page that would close the circle, in either direction; a chain that
+    /// turns round starts afresh.
+    #[test]
+    fn a_chain_that_comes_back_to_a_cursor_is_refused() {
+        let page = |at: Option<Cursor>, ids: [&str; 2], from: &Trail| {
+            PageInfo::new(Some(&(2, at)), 2, Some(true), Some(ids[0].into()), Some(ids[1].into()), from, &[])
+        };
+        let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
+        let first = page(None, ["a1", "a2"], &Trail::default()).unwrap();
+        let b = page(sa("a2"), ["b1", "b2"], &first.trail_towards(Which::Next)).unwrap();
+        let e = page(sa("b2"), ["a1", "a2"], &b.trail_towards(Which::Next)).unwrap_err();
+        assert_eq!(e.code, Some("cursor_not_advancing"));
+        assert_eq!(e.message, "QbitPay API answered the list page at startingAfter b2 with a page that ends at a2, a cursor this list was already fetched at: the cursors go round in a circle, so the list stops here");
+        // The same page asked for twice from one page, and back then forth again: no circle.
+        assert!(page(sa("a2"), ["b1", "b2"], &first.trail_towards(Which::Next)).is_ok());
+        let back = PageInfo::new(
+            Some(&(2, Some(Cursor::EndingBefore("b1".into())))),
+            2,
+            Some(true),
+            Some("a1".into()),
+            Some("a2".into()),
+            &b.trail_towards(Which::Previous),
+            &[],
+        )
+        .unwrap();
+        assert_eq!(back.trail_towards(Which::Next), Trail::default());
+        assert!(page(sa("a2"), ["b1", "b2"], &back.trail_towards(Which::Next)).is_ok());
+        // Backward: before b1 is [a1, a2], before a1 is [b1, b2].
+        let eb = |s: &str| Some(Cursor::EndingBefore(s.into()));
+        let p1 = page(eb("b1"), ["a1", "a2"], &Trail::default()).unwrap();
+        let e = page(eb("a1"), ["b1", "b2"], &p1.trail_towards(Which::Previous)).unwrap_err();
+        assert!(e.message.contains("endingBefore a1") && e.message.contains("ends at b1"), "{}", e.message);
+    }
+
+    /// Past the cursors a trail remembers exactly, a longer circle is still found, and the
+    /// memory of a long chain stays bounded.
+    #[test]
+    fn a_circle_longer_than_the_exact_memory_is_still_found() {
+        let circle = TRAIL_LIMIT as usize + 7;
+        let mut t = Trail::default();
+        let mut found = None;
+        for step in 0..circle * 4 {
+            let id = format!("c{}", step % circle);
+            if t.contains(&id) {
+                found = Some(step);
+                break;
+            }
+            t = t.with(&id);
+        }
+        let at = found.expect("the circle was never found");
+        assert!(at >= circle && at <= circle * 4, "{at}");
+        let linked = std::iter::successors(t.0.as_deref(), |l| l.prev.as_deref()).count();
+        assert!(linked <= TRAIL_LIMIT as usize, "{linked} links");
+        // A long chain without a circle is never refused.
+        let mut t = Trail::default();
+        for step in 0..TRAIL_LIMIT + 100 {
+            let id = format!("d{step}");
+            assert!(!t.contains(&id), "{id}");
+            t = t.with(&id);
+        }
     }
 }

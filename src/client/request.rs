@@ -1,19 +1,29 @@
 //! From a configured client and a call (`resource`, `op`, id, params, options) to the exact
 //! HTTP request to send, with validation before anything leaves.
 
-use super::error::ClientError;
+use super::error::{ClientError, Redactor};
 use super::page::{Cursor, ListParams};
-use super::retry::{Outcome, DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_MAX_RETRIES, MAX_RETRIES_LIMIT};
 use super::{type_name, Json};
 use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
 use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+use std::rc::Rc;
 
 pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
 pub const DEFAULT_TIMEOUT_MS: f64 = 30_000.0;
 /// `setTimeout`'s largest delay.
 pub const MAX_TIMEOUT_MS: i32 = i32::MAX;
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+pub const DEFAULT_MAX_RETRIES: u32 = 2;
+/// The largest `maxRetries` accepted.
+pub const MAX_RETRIES_LIMIT: u32 = 10;
+/// The default `maxResponseBytes`: far above the largest answer of the API (a page of 100
+/// charges is ~100 KB).
+pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 8 << 20;
+/// The largest `maxResponseBytes` (256 MiB): a body is read into one JavaScript string, and
+/// that many bytes of UTF-8 are at most that many UTF-16 units, within every engine's string
+/// length (V8's is 2^29 - 24 units).
+pub const MAX_RESPONSE_BYTES_LIMIT: i32 = 1 << 28;
 
 /// Facts about the JavaScript runtime, gathered by the binding.
 #[derive(Clone, Debug, Default)]
@@ -55,16 +65,21 @@ impl Auth {
 
 #[derive(Clone, Debug)]
 pub struct Config {
-    auth: Auth,
-    /// `auth.header()`, made once: base64 and two formats per call otherwise (PERFORMANCE.md).
-    auth_header: String,
+    auth: Rc<Auth>,
+    redactor: Rc<Redactor>,
+    /// `auth.header()`, made once (base64 and two formats per call otherwise).
+    auth_header: Rc<str>,
     /// An API key may be used here (not a browser, or `dangerouslyAllowBrowser`).
     keys_allowed: bool,
     pub base_url: String,
+    /// No `baseUrl` option: [`DEFAULT_BASE_URL`].
+    default_address: bool,
     pub timeout_ms: f64,
     pub max_retries: u32,
     pub max_response_bytes: u64,
-    user_agent: String,
+    user_agent: Rc<str>,
+    /// "application/json", shared by every request's headers.
+    json: Rc<str>,
 }
 
 const CLIENT_OPTIONS: &[Field] = &[
@@ -73,7 +88,7 @@ const CLIENT_OPTIONS: &[Field] = &[
     Field::opt("baseUrl", Ty::Url),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
-    Field::opt("maxResponseBytes", Ty::Int(1, i32::MAX)),
+    Field::opt("maxResponseBytes", Ty::Int(1, MAX_RESPONSE_BYTES_LIMIT)),
     // The binding replaces a function by the string "function".
     Field::opt("fetch", Ty::Enum(&["function"])),
     Field::opt("dangerouslyAllowBrowser", Ty::Bool),
@@ -83,7 +98,7 @@ const CALL_OPTIONS: &[Field] = &[
     Field::opt("idempotencyKey", Ty::Token),
     Field::opt("timeoutMs", Ty::Int(1, MAX_TIMEOUT_MS)),
     Field::opt("maxRetries", Ty::Int(0, MAX_RETRIES_LIMIT as i32)),
-    Field::opt("maxResponseBytes", Ty::Int(1, i32::MAX)),
+    Field::opt("maxResponseBytes", Ty::Int(1, MAX_RESPONSE_BYTES_LIMIT)),
     // The binding replaces an AbortSignal by `true`.
     Field::opt("signal", Ty::Bool),
     // Per-call credentials: a platform acting for several merchants.
@@ -97,12 +112,15 @@ const BROWSER_KEY: &str = "An API key must never reach a browser: it would let a
     accept the risk, pass dangerouslyAllowBrowser: true.";
 
 /// One call as JavaScript made it: the id (for `retrieve(id)`), the parameters and the
-/// per-call options, each `null` when absent.
+/// per-call options, each `null` when absent. `params_text`: the parameters' JSON text as
+/// the binding received them, sent as the body when validation leaves them as they are (no
+/// second serialisation).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Call {
     pub id: Json,
     pub params: Json,
     pub opts: Json,
+    pub params_text: Option<String>,
 }
 
 /// One HTTP request, ready for `fetch`.
@@ -112,7 +130,8 @@ pub struct Request {
     pub url: String,
     /// `url` without the base URL: what request hooks see.
     pub path: String,
-    pub headers: Vec<(&'static str, String)>,
+    /// Values shared with the client's (the credential's header, the user agent), not copied.
+    pub headers: Vec<(&'static str, Rc<str>)>,
     pub body: Option<String>,
     pub timeout_ms: f64,
     pub max_retries: u32,
@@ -123,97 +142,22 @@ pub struct Request {
     /// The `Idempotency-Key` of a POST or PUT (the same for every attempt of the call).
     pub idempotency_key: Option<String>,
     /// The credential it is sent with (the client's, or the call's own).
-    pub auth: Auth,
+    pub auth: Rc<Auth>,
+    /// What cuts that credential out of text, made once per credential.
+    pub redactor: Rc<Redactor>,
+    /// No `baseUrl` was given: `url` is on [`DEFAULT_BASE_URL`].
+    pub default_address: bool,
 }
 
 impl Request {
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
-    }
-
-    /// The error for an answer to this request that is not a success (or a 2xx whose body
-    /// is not JSON): its credential cut out, and for an access token what its scope allows.
-    pub fn error_for(
-        &self,
-        status: u16,
-        body: &str,
-        request_id: Option<&str>,
-        retry_after: Option<f64>,
-    ) -> ClientError {
-        let e = ClientError::from_response(status, body, request_id, retry_after, &[self.auth.secret()]);
-        if self.auth.is_token() {
-            e.with_token_scope_hint()
-        } else {
-            e
-        }
-    }
-
-    /// The error a call ends with when its last attempt ended with `outcome` (the retry
-    /// policy said no more): a connection error, or the error for the server's answer.
-    pub fn final_error(
-        &self,
-        outcome: Outcome,
-        body: &str,
-        request_id: Option<&str>,
-        retry_after: Option<f64>,
-    ) -> ClientError {
-        match outcome {
-            Outcome::Network => ClientError::connection("network", self.timeout_ms),
-            Outcome::Timeout => ClientError::connection("timeout", self.timeout_ms),
-            Outcome::Status(status) => self.error_for(status, body, request_id, retry_after),
-        }
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| &**v)
     }
 
     /// `s` (e.g. a request id) with this request's credential cut out.
     pub fn redact(&self, s: &str) -> String {
-        super::error::redact(s, &[self.auth.secret()])
+        self.redactor.redact(s)
     }
-
-    /// A redirect (never followed): names the status and where it pointed (the origin only;
-    /// status 0: a browser's opaque answer, which shows neither).
-    pub fn redirect_error(&self, status: u16, location: Option<&str>) -> ClientError {
-        let to = location.map(|l| format!(" to {}", origin(l, &self.url))).unwrap_or_default();
-        let (status, answered) = match status {
-            0 => (None, String::from("with a redirect")),
-            s => (Some(s), format!("HTTP {s}, a redirect{to}")),
-        };
-        let message = format!("The QbitPay API answered {answered}, which is never followed: check baseUrl");
-        ClientError::refused("redirect", message, status, None, &[self.auth.secret()])
-    }
-
-    /// A body over `maxResponseBytes`, as the server declared it (`declared`) or as read.
-    pub fn too_large_error(
-        &self,
-        status: u16,
-        request_id: Option<&str>,
-        declared: Option<u64>,
-    ) -> ClientError {
-        let limit = super::fmt_num(self.max_response_bytes as f64);
-        let message = match declared {
-            Some(n) => format!("The QbitPay API's answer (HTTP {status}) is {} bytes, more than maxResponseBytes ({limit}); it was not read", super::fmt_num(n as f64)),
-            None => format!("The QbitPay API's answer (HTTP {status}) is more than maxResponseBytes ({limit} bytes); reading stopped there"),
-        };
-        ClientError::refused("response_too_large", message, Some(status), request_id, &[self.auth.secret()])
-    }
-
-    /// A 2xx whose body is not the object the call expects (`got` says what it was).
-    pub fn unexpected_body_error(&self, status: u16, request_id: Option<&str>, got: &str) -> ClientError {
-        let expected = if self.page.is_some() { "a list object" } else { "a JSON object" };
-        let message =
-            format!("The QbitPay API answered HTTP {status} with {got} where {expected} was expected");
-        ClientError::refused("invalid_response", message, Some(status), request_id, &[self.auth.secret()])
-    }
-}
-
-/// The origin (`scheme://host[:port]`) of `location`, that of `url` when it is relative;
-/// never its path, query or user info.
-fn origin(location: &str, url: &str) -> String {
-    let absolute = location
-        .split_once("://")
-        .filter(|(scheme, _)| !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()));
-    let (scheme, rest) = absolute.or_else(|| url.split_once("://")).unwrap_or_default();
-    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
-    format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, host)| host))
 }
 
 /// Exactly one of `apiKey` and `accessToken` in `o` (an object of validated options).
@@ -261,9 +205,11 @@ impl Config {
             ua.insert("runtime_version".into(), env.runtime_version.as_str().into());
         }
         Ok(Config {
-            auth_header: auth.header(),
-            auth,
+            auth_header: auth.header().into(),
+            redactor: Rc::new(Redactor::new(&[auth.secret()])),
+            auth: Rc::new(auth),
             keys_allowed,
+            default_address: o.get("baseUrl").is_none(),
             base_url,
             timeout_ms: o.get("timeoutMs").and_then(Json::as_f64).unwrap_or(DEFAULT_TIMEOUT_MS),
             max_retries: o.get("maxRetries").and_then(Json::as_f64).map_or(DEFAULT_MAX_RETRIES, |n| n as u32),
@@ -271,7 +217,10 @@ impl Config {
                 .get("maxResponseBytes")
                 .and_then(Json::as_f64)
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES.into(), |n| n as u64),
-            user_agent: Json::Object(ua).to_string(),
+            // serde_json::to_string, not `Value`'s Display: its fmt adapter's io::Error keeps
+            // std's Debug formatting in the wasm module (PERFORMANCE.md: sizes).
+            user_agent: serde_json::to_string(&Json::Object(ua)).unwrap_or_default().into(),
+            json: "application/json".into(),
         })
     }
 
@@ -287,12 +236,12 @@ impl Config {
         new_key: impl FnOnce() -> String,
     ) -> Result<Request, ClientError> {
         let opts = validate(&call.opts, CALL_OPTIONS, "")?;
-        let (auth, auth_header) = match auth_of(&opts, self.keys_allowed)? {
+        let (auth, auth_header, redactor) = match auth_of(&opts, self.keys_allowed)? {
             Some(a) => {
-                let h = a.header();
-                (a, h)
+                let (h, r) = (a.header().into(), Rc::new(Redactor::new(&[a.secret()])));
+                (Rc::new(a), h, r)
             }
-            None => (self.auth.clone(), self.auth_header.clone()),
+            None => (self.auth.clone(), self.auth_header.clone(), self.redactor.clone()),
         };
 
         let mut url = String::with_capacity(self.base_url.len() + 64);
@@ -327,7 +276,13 @@ impl Config {
                 push_query(&mut url, &lp.query());
             }
             CallShape::Params | CallShape::IdParams if op.method.has_body() => {
-                body = Some(Json::Object(params).to_string());
+                let v = Json::Object(params);
+                body = match &call.params_text {
+                    // The caller's own text when nothing changed (the usual case).
+                    Some(text) if v == call.params => Some(text.clone()),
+                    // Straight into a string: `Value`'s Display goes through `fmt` (slower).
+                    _ => serde_json::to_string(&v).ok(),
+                };
             }
             CallShape::Params | CallShape::IdParams => push_query(&mut url, &params),
         }
@@ -335,15 +290,15 @@ impl Config {
             body = Some("{}".to_string());
         }
 
-        let mut headers = vec![("Accept", "application/json".to_string()), ("Authorization", auth_header)];
+        let mut headers = vec![("Accept", self.json.clone()), ("Authorization", auth_header)];
         let mut idempotency_key = None;
         if body.is_some() {
-            headers.push(("Content-Type", "application/json".to_string()));
+            headers.push(("Content-Type", self.json.clone()));
             let key = match opts.get("idempotencyKey").and_then(Json::as_str) {
                 Some(k) => k.to_string(),
                 None => new_key(),
             };
-            headers.push(("Idempotency-Key", key.clone()));
+            headers.push(("Idempotency-Key", key.as_str().into()));
             idempotency_key = Some(key);
         }
         headers.push(("X-QbitPay-Client-User-Agent", self.user_agent.clone()));
@@ -362,6 +317,8 @@ impl Config {
             page,
             idempotency_key,
             auth,
+            redactor,
+            default_address: self.default_address,
         })
     }
 }
@@ -388,7 +345,7 @@ fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
         let val = match v {
             Json::String(s) => s.clone(),
             Json::Null => continue,
-            other => other.to_string(),
+            other => serde_json::to_string(other).unwrap_or_default(),
         };
         url.push(if first { '?' } else { '&' });
         first = false;

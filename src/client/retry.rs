@@ -7,7 +7,8 @@
 
 use super::error::{excerpt, raw_body, ClientError};
 use super::request::Request;
-use super::Json;
+use super::{fmt_num, Json};
+use std::borrow::Borrow;
 
 /// What one attempt ended with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -20,15 +21,9 @@ pub enum Outcome {
     Timeout,
 }
 
-pub const DEFAULT_MAX_RETRIES: u32 = 2;
-/// The largest `maxRetries` accepted.
-pub const MAX_RETRIES_LIMIT: u32 = 10;
 pub const BASE_DELAY_MS: f64 = 500.0;
 pub const MAX_DELAY_MS: f64 = 8_000.0;
 pub const MAX_RETRY_AFTER_MS: f64 = 60_000.0;
-/// The default `maxResponseBytes`: far above the largest answer of the API (a page of 100
-/// charges is ~100 KB).
-pub const DEFAULT_MAX_RESPONSE_BYTES: u32 = 8 << 20;
 
 /// Whether this outcome may be tried again: network errors, timeouts, 409, 429 and 5xx.
 pub fn is_retryable(outcome: Outcome) -> bool {
@@ -52,12 +47,12 @@ pub fn parse_retry_after(header: Option<&str>) -> Option<f64> {
 
 /// The value of a literal of digits with an optional fraction: JavaScript's `Number` in the
 /// wasm module (serde_json's typed parse linked serde's float-printing error messages into
-/// the client, measured 11.3 KB gzip), Rust's parser on the host.
-#[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+/// the client: PERFORMANCE.md), Rust's parser on the host.
+#[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
 fn decimal(s: &str) -> f64 {
     crate::spec::host::number(s)
 }
-#[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+#[cfg(not(all(target_arch = "wasm32", feature = "js-numbers")))]
 fn decimal(s: &str) -> f64 {
     s.parse().unwrap_or(f64::NAN)
 }
@@ -70,7 +65,9 @@ pub fn backoff_ms(retry: u32, rand: f64) -> f64 {
 }
 
 /// After `attempts` attempts (1 after the first), the delay before the next one, or `None`
-/// when the outcome is final (success, not retryable, or retries used up).
+/// when the outcome is final (success, not retryable, or retries used up). A `Retry-After`
+/// lengthens the backoff, never shortens it, and an answer that carried one is never retried
+/// sooner than the initial delay (stripe-node's rule): `Retry-After: 0` is not "at once".
 pub fn next_delay_ms(
     attempts: u32,
     max_retries: u32,
@@ -81,17 +78,15 @@ pub fn next_delay_ms(
     if attempts == 0 || attempts > max_retries || !is_retryable(outcome) {
         return None;
     }
+    let backoff = backoff_ms(attempts - 1, rand);
     Some(match retry_after_s {
         Some(s) => {
             let ms = (s * 1000.0).min(MAX_RETRY_AFTER_MS);
             let whole = ms as u64 as f64;
-            if whole < ms {
-                whole + 1.0
-            } else {
-                whole
-            }
+            let asked = if whole < ms { whole + 1.0 } else { whole };
+            asked.max(backoff).max(BASE_DELAY_MS)
         }
-        None => backoff_ms(attempts - 1, rand),
+        None => backoff,
     })
 }
 
@@ -139,19 +134,20 @@ pub enum Action {
     /// Wait this many milliseconds, then report [`Seen::Waited`].
     Wait(f64),
     /// The call ends with this error; stop reading the answer if there is one.
-    Fail(Box<Failure>),
+    Fail(Box<FinalError>),
 }
 
+/// The error a call ends with.
 #[derive(Debug, PartialEq)]
-pub struct Failure {
+pub struct FinalError {
     pub error: ClientError,
     /// What the error keeps of the body (`raw`), credentials cut out.
     pub raw: Option<Json>,
 }
 
-/// One call's attempts.
-pub struct Attempts<'r> {
-    req: &'r Request,
+/// One call's attempts, over its request (owned, or borrowed: `R` is `Request` or `&Request`).
+pub struct Attempts<R: Borrow<Request>> {
+    req: R,
     rand: fn() -> f64,
     sent: u32,
     status: u16,
@@ -159,9 +155,24 @@ pub struct Attempts<'r> {
     retry_after: Option<f64>,
 }
 
-impl<'r> Attempts<'r> {
-    pub fn new(req: &'r Request, rand: fn() -> f64) -> Attempts<'r> {
+impl<R: Borrow<Request>> Attempts<R> {
+    pub fn new(req: R, rand: fn() -> f64) -> Attempts<R> {
         Attempts { req, rand, sent: 0, status: 0, request_id: None, retry_after: None }
+    }
+
+    /// The request the attempts send.
+    pub fn request(&self) -> &Request {
+        self.req.borrow()
+    }
+
+    /// The status of the last answer's head (0 before one).
+    pub fn status(&self) -> u16 {
+        self.status
+    }
+
+    /// The last answer's request id, credentials cut out.
+    pub fn request_id(&self) -> Option<&str> {
+        self.request_id.as_deref()
     }
 
     /// The first action: send the first attempt.
@@ -182,13 +193,16 @@ impl<'r> Attempts<'r> {
                 self.request_id = request_id.map(str::to_string);
                 self.retry_after = None;
                 if opaque_redirect || (300..400).contains(&status) {
-                    return self.fail(self.req.redirect_error(status, header("location").as_deref()), None);
+                    return self
+                        .fail(self.request().redirect_error(status, header("location").as_deref()), None);
                 }
-                let limit = self.req.max_response_bytes;
+                let limit = self.request().max_response_bytes;
                 let declared = header("content-length").and_then(|n| n.trim().parse::<u64>().ok());
                 if let Some(n) = declared.filter(|n| *n > limit) {
-                    return self
-                        .fail(self.req.too_large_error(status, self.request_id.as_deref(), Some(n)), None);
+                    return self.fail(
+                        self.request().too_large_error(status, self.request_id.as_deref(), Some(n)),
+                        None,
+                    );
                 }
                 if !(200..300).contains(&status) {
                     self.retry_after = parse_retry_after(header("retry-after").as_deref());
@@ -196,13 +210,13 @@ impl<'r> Attempts<'r> {
                 Action::Read { limit, whole: declared.is_some() && header("content-encoding").is_none() }
             }
             Seen::Overflow => {
-                self.fail(self.req.too_large_error(self.status, self.request_id.as_deref(), None), None)
+                self.fail(self.request().too_large_error(self.status, self.request_id.as_deref(), None), None)
             }
             Seen::Body { shape, text } => {
                 if !(200..300).contains(&self.status) {
                     return self.after(Outcome::Status(self.status), Some(text));
                 }
-                let list = self.req.page.is_some();
+                let list = self.request().page.is_some();
                 if let Shape::Object { data_array } = shape {
                     if data_array || !list {
                         return Action::Done;
@@ -219,8 +233,8 @@ impl<'r> Attempts<'r> {
                     (_, Ok(Json::Bool(_))) => "a boolean",
                     _ => "a body that is not JSON",
                 };
-                let body = excerpt(&text, &[self.req.auth.secret()]);
-                let e = self.req.unexpected_body_error(self.status, self.request_id.as_deref(), got);
+                let body = excerpt(&text, &[self.request().auth.secret()]);
+                let e = self.request().unexpected_body_error(self.status, self.request_id.as_deref(), got);
                 self.fail(e, Some(Json::String(body)))
             }
         }
@@ -229,20 +243,119 @@ impl<'r> Attempts<'r> {
     /// After an attempt that did not succeed: wait and try again, or fail.
     fn after(&mut self, outcome: Outcome, text: Option<&dyn Fn() -> String>) -> Action {
         let rand = self.rand;
-        match next_delay_ms(self.sent, self.req.max_retries, outcome, self.retry_after, rand()) {
+        match next_delay_ms(self.sent, self.request().max_retries, outcome, self.retry_after, rand()) {
             Some(ms) => Action::Wait(ms),
             None => {
                 let body = text.map(|t| t()).unwrap_or_default();
-                let e = self.req.final_error(outcome, &body, self.request_id.as_deref(), self.retry_after);
-                let raw = text.map(|_| raw_body(&body, &[self.req.auth.secret()]));
+                let e =
+                    self.request().final_error(outcome, &body, self.request_id.as_deref(), self.retry_after);
+                let raw = text.map(|_| raw_body(&body, &[self.request().auth.secret()]));
                 self.fail(e, raw)
             }
         }
     }
 
     fn fail(&self, error: ClientError, raw: Option<Json>) -> Action {
-        Action::Fail(Box::new(Failure { error, raw }))
+        Action::Fail(Box::new(FinalError { error, raw }))
     }
+}
+
+/// The errors of answers the attempt loop ends a call with, for this request: its credential
+/// cut out of whatever the server sent.
+impl Request {
+    /// The error for an answer to this request that is not a success (or a 2xx whose body
+    /// is not JSON): its credential cut out, and for an access token what its scope allows.
+    pub fn error_for(
+        &self,
+        status: u16,
+        body: &str,
+        request_id: Option<&str>,
+        retry_after: Option<f64>,
+    ) -> ClientError {
+        let e = ClientError::from_response(status, body, request_id, retry_after, &[self.auth.secret()]);
+        if self.auth.is_token() {
+            e.with_token_scope_hint()
+        } else {
+            e
+        }
+    }
+
+    /// The error a call ends with when its last attempt ended with `outcome` (the retry
+    /// policy said no more): a connection error, or the error for the server's answer.
+    pub fn final_error(
+        &self,
+        outcome: Outcome,
+        body: &str,
+        request_id: Option<&str>,
+        retry_after: Option<f64>,
+    ) -> ClientError {
+        let no_answer = |code| {
+            let mut e =
+                ClientError::connection(code, self.timeout_ms, Some((&self.address(), self.default_address)));
+            e.message = self.redact(&e.message);
+            e
+        };
+        match outcome {
+            Outcome::Network => no_answer("network"),
+            Outcome::Timeout => no_answer("timeout"),
+            Outcome::Status(status) => self.error_for(status, body, request_id, retry_after),
+        }
+    }
+
+    /// Where the request went, for people: its origin (without user info) and path, without
+    /// the query.
+    pub fn address(&self) -> String {
+        let (_, rest) = self.url.split_once("://").unwrap_or_default();
+        let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
+        let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
+        [origin(&self.url, &self.url).as_str(), path].concat()
+    }
+
+    /// A redirect (never followed): names the status and where it pointed (the origin only;
+    /// status 0: a browser's opaque answer, which shows neither).
+    pub fn redirect_error(&self, status: u16, location: Option<&str>) -> ClientError {
+        let to = location.map(|l| format!(" to {}", origin(l, &self.url))).unwrap_or_default();
+        let (status, answered) = match status {
+            0 => (None, String::from("with a redirect")),
+            s => (Some(s), format!("HTTP {s}, a redirect{to}")),
+        };
+        let message = format!("The QbitPay API answered {answered}, which is never followed: check baseUrl");
+        ClientError::refused("redirect", message, status, None, &[self.auth.secret()])
+    }
+
+    /// A body over `maxResponseBytes`, as the server declared it (`declared`) or as read.
+    pub fn too_large_error(
+        &self,
+        status: u16,
+        request_id: Option<&str>,
+        declared: Option<u64>,
+    ) -> ClientError {
+        let limit = fmt_num(self.max_response_bytes as f64);
+        let message = match declared {
+            Some(n) => format!("The QbitPay API's answer (HTTP {status}) is {} bytes, more than maxResponseBytes ({limit}); it was not read", fmt_num(n as f64)),
+            None => format!("The QbitPay API's answer (HTTP {status}) is more than maxResponseBytes ({limit} bytes); reading stopped there"),
+        };
+        ClientError::refused("response_too_large", message, Some(status), request_id, &[self.auth.secret()])
+    }
+
+    /// A 2xx whose body is not the object the call expects (`got` says what it was).
+    pub fn unexpected_body_error(&self, status: u16, request_id: Option<&str>, got: &str) -> ClientError {
+        let expected = if self.page.is_some() { "a list object" } else { "a JSON object" };
+        let message =
+            format!("The QbitPay API answered HTTP {status} with {got} where {expected} was expected");
+        ClientError::refused("invalid_response", message, Some(status), request_id, &[self.auth.secret()])
+    }
+}
+
+/// The origin (`scheme://host[:port]`) of `location`, that of `url` when it is relative;
+/// never its path, query or user info.
+fn origin(location: &str, url: &str) -> String {
+    let absolute = location
+        .split_once("://")
+        .filter(|(scheme, _)| !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()));
+    let (scheme, rest) = absolute.or_else(|| url.split_once("://")).unwrap_or_default();
+    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
+    format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, host)| host))
 }
 
 #[cfg(test)]
@@ -282,9 +395,25 @@ mod tests {
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(400), None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(200), None, 0.5), None);
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(2.0), 0.5), Some(2000.0));
-        assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(0.25), 0.5), Some(250.0));
         assert_eq!(next_delay_ms(1, 2, Outcome::Status(429), Some(3600.0), 0.5), Some(60_000.0));
         assert_eq!(next_delay_ms(1, 2, Outcome::Timeout, None, 0.0), Some(0.0));
+        // A Retry-After shorter than the backoff does not shorten it, and never goes below
+        // the initial delay: `Retry-After: 0` is not a licence to retry at once.
+        for (retry, rand, asked, expect) in [
+            (1, 0.5, 0.0, 500.0),
+            (1, 0.0, 0.0, 500.0),
+            (1, 0.5, 0.25, 500.0),
+            (1, 0.5, 0.001, 500.0),
+            (3, 0.999_999, 0.0, 1999.0),
+            (3, 0.999_999, 1.5, 1999.0),
+            (3, 0.1, 1.5, 1500.0),
+        ] {
+            assert_eq!(
+                next_delay_ms(retry, 5, Outcome::Status(429), Some(asked), rand),
+                Some(expect),
+                "{asked}"
+            );
+        }
     }
 
     #[test]
@@ -330,7 +459,7 @@ mod tests {
 
     /// Drives a machine through answers: each `(status, headers, shape, body)`.
     struct Script<'a> {
-        m: Attempts<'a>,
+        m: Attempts<&'a Request>,
     }
     impl Script<'_> {
         fn head(&mut self, status: u16, headers: &[(&str, &str)]) -> Action {
@@ -348,7 +477,7 @@ mod tests {
             self.m.next(Seen::Body { shape, text: &|| text.to_string() })
         }
     }
-    fn failed(a: Action) -> Failure {
+    fn failed(a: Action) -> FinalError {
         match a {
             Action::Fail(f) => *f,
             other => panic!("expected a failure, got {other:?}"),
@@ -464,6 +593,31 @@ mod tests {
         m.start();
         let f = failed(m.next(Seen::NoAnswer(Outcome::Network)));
         assert_eq!((f.error.code, f.raw), (Some("network"), None));
+    }
+
+    #[test]
+    fn no_answer_names_where_the_request_went_without_credentials_or_query() {
+        let cfg = |opts: &str| Config::new(&parse(opts).unwrap(), &Env::default()).unwrap();
+        let call = Call { params: parse(r#"{"limit":3,"externalOrderId":"o"}"#).unwrap(), ..Call::default() };
+        let list = &crate::spec::resources::charges::list;
+        let res = &crate::spec::resources::charges::RESOURCE;
+        let c = cfg(&format!(r#"{{"apiKey":"{KEY}","baseUrl":"https://u:pw@api.example:8443/v2/"}}"#));
+        let req = c.prepare(res, list, &call, None, String::new).unwrap();
+        assert_eq!(req.address(), "https://api.example:8443/v2/api/v1/charges");
+        let e = req.final_error(Outcome::Network, "", None, None);
+        assert_eq!(
+            (e.message.as_str(), e.code),
+            ("Could not connect to the QbitPay API at https://api.example:8443/v2/api/v1/charges (network error)", Some("network"))
+        );
+        let e = req.final_error(Outcome::Timeout, "", None, None);
+        assert_eq!(e.message, "Request to the QbitPay API at https://api.example:8443/v2/api/v1/charges timed out after 30000 ms");
+        // No baseUrl: the default address, said to be one; an id that is the key is cut out.
+        let c = cfg(&format!(r#"{{"apiKey":"{KEY}"}}"#));
+        let by_key = Call { id: KEY.into(), ..Call::default() };
+        let req =
+            c.prepare(res, &crate::spec::resources::charges::retrieve, &by_key, None, String::new).unwrap();
+        let e = req.final_error(Outcome::Network, "", None, None);
+        assert_eq!(e.message, format!("Could not connect to the QbitPay API at {}/api/v1/charges/[redacted] (network error; no baseUrl was given, so that is the default address)", crate::client::request::DEFAULT_BASE_URL));
     }
 
     #[test]

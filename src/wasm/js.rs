@@ -1,9 +1,9 @@
 //! What the client binding needs from JavaScript beyond web-sys and js-sys: the global
-//! timers, `JSON`, `Promise.then` with plain values, the shared error classes, and the
-//! facts about the runtime.
+//! timers and `fetch`, `JSON`, `Promise.then` with whatever the caller passed, the shared error classes,
+//! property names decoded once, and the facts about the runtime.
 
 use crate::client::{ClientError, Env, Json};
-use js_sys::{Object, Promise, Reflect};
+use js_sys::{Function, Object, Promise, Reflect};
 use serde::Serialize;
 use std::cell::RefCell;
 use wasm_bindgen::prelude::*;
@@ -13,25 +13,32 @@ use wasm_bindgen::JsCast;
 extern "C" {
     /// The global `setTimeout` (never `window.setTimeout`): a handle in Node, a number elsewhere.
     #[wasm_bindgen(js_name = setTimeout)]
-    pub fn set_timeout(handler: &JsValue, ms: f64) -> JsValue;
+    pub fn set_timeout(handler: &Function, ms: f64) -> JsValue;
     #[wasm_bindgen(js_name = clearTimeout)]
     pub fn clear_timeout(id: &JsValue);
 
     /// The global `fetch`, looked up at each call; `catch`: a replaced `fetch` that throws
     /// is a failed attempt, not an exception through the module.
     #[wasm_bindgen(js_name = fetch, catch)]
-    pub fn global_fetch(url: &JsValue, init: &js_sys::Object) -> Result<js_sys::Promise, JsValue>;
+    pub fn global_fetch(url: &JsValue, init: &Object) -> Result<Promise, JsValue>;
 
-    /// `JSON.parse` of a JavaScript string, which stays in JavaScript.
-    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
-    pub fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
-    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
-    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
-
-    /// A function's `bind(thisArg, firstArg)`.
+    /// A function's `bind(thisArg)`.
     pub type Bindable;
     #[wasm_bindgen(method, js_name = bind)]
-    pub fn bind_first(this: &Bindable, this_arg: &JsValue, first: &JsValue) -> js_sys::Function;
+    pub fn bind0(this: &Bindable, this_arg: &JsValue) -> Function;
+    /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
+    pub type Thenable;
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = catch)]
+    pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
+    #[wasm_bindgen(method, js_name = finally)]
+    pub fn finally_with(this: &Thenable, on_finally: &JsValue) -> Promise;
+
+    /// `headers.get(name)`: the value as the JavaScript string, or `null`.
+    type HeaderMap;
+    #[wasm_bindgen(method, js_name = get)]
+    fn get(this: &HeaderMap, name: &JsValue) -> JsValue;
 
     /// A WHATWG `ReadableStream` and its default reader (duck-typed: only these methods).
     pub type Stream;
@@ -52,14 +59,19 @@ extern "C" {
     #[wasm_bindgen(method)]
     pub fn decode(this: &TextDecoder) -> js_sys::JsString;
 
-    /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
-    pub type Thenable;
-    #[wasm_bindgen(method, js_name = then)]
-    pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
-    #[wasm_bindgen(method, js_name = catch)]
-    pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
-    #[wasm_bindgen(method, js_name = finally)]
-    pub fn finally_with(this: &Thenable, on_finally: &JsValue) -> Promise;
+    /// `JSON.parse` of a JavaScript string, which stays in JavaScript.
+    #[wasm_bindgen(js_namespace = JSON, js_name = parse, catch)]
+    pub fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
+    #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
+    fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
+    /// `Reflect.set` on an object of this binding's own (no setter can throw): without the
+    /// exception wrapper of `js_sys::Reflect::set`.
+    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
+    fn reflect_set(target: &JsValue, key: &JsValue, value: &JsValue) -> bool;
+    /// The global `crypto`, for `randomUUID()` as the JavaScript string it makes.
+    type Crypto;
+    #[wasm_bindgen(method, js_name = randomUUID)]
+    fn random_uuid(this: &Crypto) -> JsValue;
 }
 
 #[wasm_bindgen(raw_module = "./errors.mjs")]
@@ -75,17 +87,23 @@ extern "C" {
 /// (which applies `toJSON`, drops functions and `undefined`, and refuses cycles and BigInt
 /// with an error instead of recursing). `undefined` and `null` are `null`.
 pub fn to_json(value: &JsValue, param: &str) -> Result<Json, ClientError> {
+    to_json_text(value, param).map(|(json, _)| json)
+}
+
+/// [`to_json`], and the JSON text it was read from, as a string and as the JavaScript string
+/// (`None` for `null`, a string, or a value `JSON.stringify` gives no text for).
+pub fn to_json_text(value: &JsValue, param: &str) -> Result<(Json, Option<(String, JsValue)>), ClientError> {
     if value.is_undefined() || value.is_null() {
-        return Ok(Json::Null);
+        return Ok((Json::Null, None));
     }
     if let Some(s) = value.as_string() {
-        return Ok(Json::String(s));
+        return Ok((Json::String(s), None));
     }
     let unreadable = || ClientError::invalid(param, format!("{param} could not be serialised as JSON"));
     let text = json_stringify(value).map_err(|_| unreadable())?;
     match text.as_string() {
-        Some(t) => serde_json::from_str(&t).map_err(|_| unreadable()),
-        None => Ok(Json::Null),
+        Some(t) => serde_json::from_str(&t).map(|json| (json, Some((t, text)))).map_err(|_| unreadable()),
+        None => Ok((Json::Null, None)),
     }
 }
 
@@ -98,6 +116,7 @@ pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
 /// plus `raw` (the server's body, credentials cut out) and `cause` when given.
 pub fn error(e: &ClientError, raw: Option<JsValue>, cause: Option<JsValue>) -> JsValue {
     let fields = to_js(e);
+    let fields = if fields.is_object() { fields } else { Object::new().into() };
     if let Some(raw) = raw {
         set(&fields, "raw", &raw);
     }
@@ -114,41 +133,45 @@ pub fn error(e: &ClientError, raw: Option<JsValue>, cause: Option<JsValue>) -> J
 }
 
 thread_local! {
-    /// Property names as JavaScript strings, each decoded once: a fresh key string per
-    /// `Reflect.set` made the sets 5 % of a call (measured with --cpu-prof, 14 per request).
+    /// Property names as JavaScript strings, each decoded once (a fresh key string per
+    /// `Reflect.set` showed in a profile: PERFORMANCE.md).
     static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
-    /// `{ value, configurable: true }`, reused by `define_hidden` (one object and two sets
-    /// fewer per call, measured ~1 µs).
+    /// `{ value, configurable: true }`, reused by `define_hidden`.
     static HIDDEN: Object = {
         let d = Object::new();
-        let _ = Reflect::set(&d, &JsValue::from_str("configurable"), &JsValue::TRUE);
+        set(&d, "configurable", &JsValue::TRUE);
         d
+    };
+    /// `{ stream: true }`, the options of each chunk's decoding.
+    static STREAM: Object = {
+        let o = Object::new();
+        set(&o, "stream", &JsValue::TRUE);
+        o
     };
 }
 
-/// `key` as a JavaScript string, from the cache of property names.
-pub fn with_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
-    KEYS.with(|keys| {
-        let mut keys = keys.borrow_mut();
-        let i = match keys.iter().position(|(k, _)| k.as_ptr() == key.as_ptr() && k.len() == key.len()) {
-            Some(i) => i,
-            None => {
-                keys.push((key, JsValue::from_str(key)));
-                keys.len() - 1
-            }
-        };
-        f(&keys[i].1)
-    })
+/// A Promise whose rejection nobody needs: settled either way, never an unhandled rejection.
+pub fn ignore(promise: &Promise) {
+    let _ = Promise::all_settled(&js_sys::Array::of1(promise));
 }
 
-pub fn set(target: &JsValue, key: &'static str, value: &JsValue) {
-    with_key(key, |k| {
-        let _ = Reflect::set(target, k, value);
-    })
+/// `{ stream: true }`.
+pub fn stream_option() -> JsValue {
+    STREAM.with(|o| o.clone().into())
 }
 
-pub fn get(target: &JsValue, key: &'static str) -> JsValue {
-    with_key(key, |k| Reflect::get(target, k).unwrap_or(JsValue::UNDEFINED))
+/// The header `name` (lower case) of an answer, `null` without it.
+pub fn header(headers: &web_sys::Headers, name: &'static str) -> JsValue {
+    with_key(name, |k| headers.unchecked_ref::<HeaderMap>().get(k))
+}
+
+/// `lastResponse`: `{ statusCode, requestId, headers }` of an answer.
+pub fn last_response(status: u16, request_id: &JsValue, headers: &JsValue) -> JsValue {
+    let o = Object::new();
+    set(&o, "statusCode", &JsValue::from(status));
+    set(&o, "requestId", request_id);
+    set(&o, "headers", headers);
+    o.into()
 }
 
 /// A property that `JSON.stringify` and `Object.keys` do not see.
@@ -166,18 +189,79 @@ pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
     })
 }
 
+/// `key` as a JavaScript string, from the cache of property names.
+pub fn with_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
+    KEYS.with(|keys| {
+        let mut keys = keys.borrow_mut();
+        let i = match keys.iter().position(|(k, _)| k.as_ptr() == key.as_ptr() && k.len() == key.len()) {
+            Some(i) => i,
+            None => {
+                keys.push((key, JsValue::from_str(key)));
+                keys.len() - 1
+            }
+        };
+        f(&keys[i].1)
+    })
+}
+
+/// `target[key] = value` on an object this binding made.
+pub fn set(target: &JsValue, key: &'static str, value: &JsValue) {
+    with_key(key, |k| {
+        reflect_set(target, k, value);
+    })
+}
+
+/// `target[key]`; `undefined` on anything but an object or a function (where `Reflect.get`
+/// would throw, and each exception caught costs an externref slot that is never released).
+pub fn get(target: &JsValue, key: &'static str) -> JsValue {
+    if !target.is_object() && !target.is_function() {
+        return JsValue::UNDEFINED;
+    }
+    with_key(key, |k| Reflect::get(target, k).unwrap_or(JsValue::UNDEFINED))
+}
+
+thread_local! {
+    /// The last `Idempotency-Key` made, also as the JavaScript string it came as.
+    static LAST_KEY: RefCell<(String, JsValue)> = const { RefCell::new((String::new(), JsValue::UNDEFINED)) };
+}
+
 /// A fresh `Idempotency-Key`: `crypto.randomUUID()`, or a version-4 UUID from
 /// `crypto.getRandomValues` where `randomUUID` is missing (a page outside a secure context).
 pub fn new_idempotency_key() -> String {
-    let crypto = get(&js_sys::global(), "crypto");
-    if get(&crypto, "randomUUID").is_function() {
-        return crypto.unchecked_into::<web_sys::Crypto>().random_uuid();
+    thread_local! {
+        /// The global `crypto`, and whether it has `randomUUID` (looked up once).
+        static CRYPTO: (JsValue, bool) = {
+            let crypto = get(&js_sys::global(), "crypto");
+            let has_uuid = get(&crypto, "randomUUID").is_function();
+            (crypto, has_uuid)
+        };
     }
-    let mut bytes = [0u8; 16];
-    if crypto.is_object() {
-        let _ = crypto.unchecked_into::<web_sys::Crypto>().get_random_values_with_u8_array(&mut bytes);
-    }
-    uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    CRYPTO.with(|(crypto, has_uuid)| {
+        if *has_uuid {
+            let js = crypto.unchecked_ref::<Crypto>().random_uuid();
+            let key = js.as_string().unwrap_or_default();
+            LAST_KEY.with(|k| *k.borrow_mut() = (key.clone(), js));
+            return key;
+        }
+        let mut bytes = [0u8; 16];
+        if crypto.is_object() {
+            let _ = crypto.unchecked_ref::<web_sys::Crypto>().get_random_values_with_u8_array(&mut bytes);
+        }
+        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+    })
+}
+
+/// `key` as a JavaScript string: the one it was made from when [`new_idempotency_key`] just
+/// made it.
+pub fn idempotency_key(key: &str) -> JsValue {
+    LAST_KEY.with(|k| {
+        let k = k.borrow();
+        if k.0 == key {
+            k.1.clone()
+        } else {
+            JsValue::from_str(key)
+        }
+    })
 }
 
 /// Which runtime this is (for the client user-agent header) and whether it is a browser
@@ -201,11 +285,20 @@ pub fn env() -> Env {
     Env { browser: !get(&g, "document").is_undefined(), runtime: runtime.into(), runtime_version: version }
 }
 
-/// A Promise of `f`'s result. Every call site shares one instantiation of
-/// `future_to_promise` (boxed future): measured 0.9 KB gzip less than one per future type.
+/// A future of the binding's, boxed: every call site shares one instantiation of
+/// wasm-bindgen-futures' functions (PERFORMANCE.md: sizes).
+type Task<T> = std::pin::Pin<Box<dyn std::future::Future<Output = T>>>;
+
+/// A Promise of `f`'s result (`future_to_promise`).
 pub fn promise(f: impl std::future::Future<Output = Result<JsValue, JsValue>> + 'static) -> Promise {
-    let boxed: std::pin::Pin<Box<dyn std::future::Future<Output = Result<JsValue, JsValue>>>> = Box::pin(f);
-    wasm_bindgen_futures::future_to_promise(boxed)
+    let task: Task<Result<JsValue, JsValue>> = Box::pin(f);
+    wasm_bindgen_futures::future_to_promise(task)
+}
+
+/// Runs `f` to its end (`spawn_local`).
+pub fn spawn(f: impl std::future::Future<Output = ()> + 'static) {
+    let task: Task<()> = Box::pin(f);
+    wasm_bindgen_futures::spawn_local(task)
 }
 
 /// Milliseconds since the epoch, from JavaScript (`SystemTime` is not available on wasm32).

@@ -7,6 +7,8 @@
 
 #[cfg(feature = "wasm-client")]
 mod client;
+#[cfg(feature = "wasm-client")]
+mod fetch;
 #[cfg(feature = "wasm-webhook")]
 mod handler;
 #[cfg(feature = "wasm-client")]

@@ -1,8 +1,8 @@
-//! One class per API family (`qp.charges`, ...) and the client's accessors,
-//! made from the API's table (`spec::resources::families!`): each method hands its
+//! One class per API family (`qp.charges`, ...) and the object holding a client's,
+//! made from the core's table (`spec::resources::families!`): each method hands its
 //! arguments to the core with the family's and the operation's declarations.
 
-use super::client::{Args, Inner, QbitPay};
+use super::fetch::{Inner, JsCall};
 use super::list::ListRequest;
 use crate::families;
 use crate::spec::resources;
@@ -33,7 +33,7 @@ macro_rules! method {
             // Declared by hand in `types.d.ts`.
             #[wasm_bindgen(skip_typescript)]
             pub fn $op(&self, params: JsValue, opts: JsValue) -> Promise {
-                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { params, opts, ..Args::default() })
+                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, JsCall { params, opts, ..JsCall::default() })
             }
         }
     };
@@ -65,7 +65,7 @@ macro_rules! method {
                 $( #[wasm_bindgen($attr = $ty)] $arg: JsValue, )*
                 #[wasm_bindgen(unchecked_optional_param_type = RequestOptions)] opts: JsValue,
             ) -> Promise {
-                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, Args { $($arg,)* opts, ..Args::default() })
+                self.client.call(&resources::$family::RESOURCE, &resources::$family::$op, JsCall { $($arg,)* opts, ..JsCall::default() })
             }
         }
     };
@@ -92,24 +92,13 @@ macro_rules! classes {
         /// A client's family objects, made once: `qp.charges === qp.charges`.
         #[allow(non_snake_case)]
         pub(crate) struct Families {
-            $( $family: JsValue, )*
+            $( pub $family: JsValue, )*
         }
 
         impl Families {
             pub fn new(client: &Rc<Inner>) -> Families {
                 Families { $( $family: $class { client: client.clone() }.into(), )* }
             }
-        }
-
-        #[wasm_bindgen]
-        #[allow(non_snake_case)]
-        impl QbitPay {
-            $(
-                #[wasm_bindgen(getter, js_name = $family, unchecked_return_type = $class)]
-                pub fn $family(&self) -> JsValue {
-                    self.families.$family.clone()
-                }
-            )*
         }
     };
 }

@@ -10,8 +10,8 @@ use crate::webhook::{self, ParsedEvent, SignatureError, Value, VerifyOptions};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
-// The few JavaScript built-ins this layer reads, declared here rather than through js-sys:
-// js-sys brings closure and JSPI task machinery: 0.7 KB gzip more here (measured).
+// The few JavaScript built-ins this layer reads, declared here rather than through js-sys,
+// which brings closure and JSPI task machinery (PERFORMANCE.md: sizes).
 #[wasm_bindgen]
 extern "C" {
     #[wasm_bindgen(js_name = Uint8Array)]
@@ -96,11 +96,10 @@ impl Delivery for JsDelivery {
             JsDelivery::Text(text) => {
                 // One encodeInto with room for the worst case (3 bytes per UTF-16 unit): faster
                 // than wasm-bindgen's string passing, which copies ASCII in a JS loop and
-                // reallocates twice (measured over bytes: +0.8 instead of +1.3 µs at 1 KB,
-                // +20 instead of +150 µs at 300 KB).
+                // reallocates twice (PERFORMANCE.md: verification).
                 let mut utf8 = vec![0; text.length() as usize * 3];
                 // A TextEncoder per string body rather than one in a thread_local, whose lazy
-                // state and access-error panic cost 0.3 KB gzip.
+                // state and access-error panic add to the module (PERFORMANCE.md: sizes).
                 let written = TextEncoder::new().encode_into(text, &mut utf8).written() as usize;
                 utf8.truncate(written);
                 read_raw(&utf8, || !text.is_well_formed())
@@ -206,7 +205,7 @@ pub fn sign(body: JsValue, api_key: &str, algorithm: Option<String>) -> Result<S
     webhook::sign(JsDelivery::new(body), api_key, algorithm).map_err(rejection)
 }
 
-// A panic (a bug) traps the call that hit it and nothing else: the verifier keeps no state
-// between calls, so the next call runs as if it had not happened (a hook re-instantiating
-// the module on a trap cost 0.33 KB gzip, the margin of the size ceiling). The test traps
-// the shipped module through wasm-bindgen's own allocator export, not an export of ours.
+// A panic (a bug) traps the call that hit it (`panic = "abort"`) and nothing else: the
+// verifier keeps no state between calls, so the next call runs as if it had not happened.
+// The test traps the shipped module through wasm-bindgen's own allocator export, not an
+// export of ours.

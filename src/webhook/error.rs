@@ -2,7 +2,7 @@
 //! `InvalidArgument` is a mistake in the call itself (the JS API throws a `TypeError`).
 
 use super::canonical::PayloadError;
-use std::fmt;
+use core::fmt;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SignatureErrorCode {

@@ -110,8 +110,8 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
             Number::Finite
         }
         // The webhook module leaves the rest (exponents, more than 15 digits: rare in events)
-        // to JavaScript's Number and String, one call each, instead of `general`: −0.9 KB gzip.
-        None if cfg!(all(target_arch = "wasm32", feature = "wasm-webhook")) => {
+        // to JavaScript's Number and String, one call each, instead of `general` (smaller).
+        None if cfg!(all(target_arch = "wasm32", feature = "js-numbers")) => {
             host::print(lit, lit[0] == b'-', out)
         }
         None => general(lit, out),
@@ -164,15 +164,15 @@ fn general(lit: &[u8], out: &mut Vec<u8>) -> Number {
 mod host {
     use super::Number;
 
-    #[cfg(not(all(target_arch = "wasm32", feature = "wasm-webhook")))]
+    #[cfg(not(all(target_arch = "wasm32", feature = "js-numbers")))]
     fn parse(lit: &[u8]) -> f64 {
-        std::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN)
+        core::str::from_utf8(lit).ok().and_then(|t| t.parse().ok()).unwrap_or(f64::NAN)
     }
 
-    #[cfg(all(target_arch = "wasm32", feature = "wasm-webhook"))]
+    #[cfg(all(target_arch = "wasm32", feature = "js-numbers"))]
     fn parse(lit: &[u8]) -> f64 {
         // A literal that `scan` accepted is ASCII.
-        std::str::from_utf8(lit).map_or(f64::NAN, crate::spec::host::number)
+        core::str::from_utf8(lit).map_or(f64::NAN, crate::spec::host::number)
     }
 
     pub fn print(lit: &[u8], negative: bool, out: &mut Vec<u8>) -> Number {
@@ -187,7 +187,7 @@ mod host {
 
 /// A whole number in an error message, as JavaScript writes it: messages are concatenated
 /// around these instead of format!ted, which keeps format! and the u64 and char Display
-/// impls out of the webhook module (−0.3 KB gzip).
+/// impls out of the webhook module.
 pub(crate) fn count(n: f64) -> String {
     crate::spec::js_number(n)
 }

@@ -1,6 +1,6 @@
 //! The event's `createdAt` (ISO 8601, `2019-02-25T16:13:12.278Z`) as milliseconds since the
 //! epoch, for the `maxAgeSeconds` check; and the reverse, for the sandbox's events.
-//! By hand: the `time` crate's RFC 3339 parser adds 4.7 KB gzip to the webhook module, whose ceiling is 35 KB.
+//! By hand: the `time` crate's RFC 3339 parser would add several KB to the webhook module (PERFORMANCE.md: sizes).
 
 /// Milliseconds since 1970 for `YYYY-MM-DDTHH:MM:SS[.fff…](Z|±HH:MM)`, or a plain number of
 /// milliseconds. `None` for anything else.

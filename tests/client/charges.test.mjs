@@ -123,6 +123,20 @@ test('paging over 250 charges: forward, backward, nextPage/previousPage, lazines
   const results = await Promise.all(Array.from({ length: 20 }, () => it.next()));
   assert.deepEqual(results.map((r) => r.value.id), newestFirst.slice(0, 20));
   assert.equal(fetch.calls.length, 3);
+
+  // A walk ended (return(), also while a page is awaited, or its last item) stays ended.
+  fetch.calls.length = 0;
+  const early = client.charges.list({ limit: 7 })[Symbol.asyncIterator]();
+  assert.equal((await early.next()).value.id, newestFirst[0]);
+  assert.deepEqual(await early.return(), { done: true, value: undefined });
+  assert.deepEqual(await early.next(), { done: true, value: undefined });
+  const midway = client.charges.list({ limit: 2 })[Symbol.asyncIterator]();
+  const pending = midway.next();
+  await midway.return();
+  assert.deepEqual([await pending, await midway.next()], [{ done: true, value: undefined }, { done: true, value: undefined }]);
+  const short = client.charges.list({ limit: 100, startingAfter: newestFirst[247] })[Symbol.asyncIterator]();
+  assert.deepEqual([(await short.next()).value.id, (await short.next()).value.id], newestFirst.slice(248, 250));
+  assert.deepEqual([await short.next(), await short.next()], [{ done: true, value: undefined }, { done: true, value: undefined }]);
 });
 
 test('a short first page ends the walk with one request; has_more from a server wins', async () => {

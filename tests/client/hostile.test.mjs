@@ -241,3 +241,175 @@ for (const hasMore of [undefined, true]) {
     assert.equal((await page.nextPage().catch((e) => e)).code, 'cursor_not_advancing');
   });
 }
+
+// A list server whose cursors run in a circle: the first page [a1, a2], after a2 [b1, b2], after
+// b2 the first page again (or, backward, the mirror of it). Without a memory of the cursors a
+// walk would fetch a2, b2, a2, b2, ... for ever.
+function circularList(calls) {
+  const pages = { '': ['a1', 'a2'], a2: ['b1', 'b2'], b2: ['a1', 'a2'], b1: ['a1', 'a2'], a1: ['b1', 'b2'] };
+  return (req, res) => {
+    const q = new URL(req.url, 'http://x').searchParams;
+    const at = q.get('starting_after') ?? q.get('ending_before') ?? '';
+    calls.push(at);
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', data: (pages[at] ?? []).map((id) => ({ id, object: 'charge' })), hasMore: true }));
+  };
+}
+
+test('a list whose cursor comes back to one already fetched (A -> B -> A) ends with cursor_not_advancing in for await, toArray and nextPage', async () => {
+  const calls = [];
+  const s = await serve(circularList(calls));
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0 });
+  const seen = [];
+  const err = await (async () => {
+    for await (const c of qp.charges.list({ limit: 2 })) { seen.push(c.id); if (seen.length > 50) return null; }
+    return null;
+  })().catch((e) => e);
+  assert.ok(err instanceof QbitPayAPIError, `the walk ended with ${err} after ${seen.length} items`);
+  assert.equal(err.code, 'cursor_not_advancing');
+  assert.match(err.message, /startingAfter b2 .* ends at a2/);
+  assert.deepEqual(seen, ['a1', 'a2', 'b1', 'b2'], 'no item is yielded twice');
+  assert.deepEqual(calls, ['', 'a2', 'b2']);
+
+  calls.length = 0;
+  const e2 = await qp.charges.list({ limit: 2 }).toArray({ max: 10_000 }).then((a) => a.length, (e) => e);
+  assert.equal(e2?.code, 'cursor_not_advancing', `toArray gave ${e2}`);
+  assert.deepEqual(calls, ['', 'a2', 'b2']);
+
+  const p1 = await qp.charges.list({ limit: 2 });
+  const p2 = await p1.nextPage();
+  assert.deepEqual(p2.data.map((c) => c.id), ['b1', 'b2']);
+  const e3 = await p2.nextPage().then((p) => p.data.map((c) => c.id), (e) => e);
+  assert.equal(e3?.code, 'cursor_not_advancing', `nextPage gave ${e3}`);
+  // Going back and forth is not a circle: each direction keeps its own memory.
+  assert.deepEqual((await p1.nextPage()).data.map((c) => c.id), ['b1', 'b2'], 'the same page asked for twice');
+  const back = await p2.previousPage();
+  assert.deepEqual(back.data.map((c) => c.id), ['a1', 'a2']);
+  assert.deepEqual((await back.nextPage()).data.map((c) => c.id), ['b1', 'b2']);
+
+  // Backward: before b1 is [a1, a2], before a1 is [b1, b2] again.
+  const seenBack = [];
+  const e4 = await (async () => {
+    for await (const c of qp.charges.list({ limit: 2, endingBefore: 'b1' })) { seenBack.push(c.id); if (seenBack.length > 50) return null; }
+    return null;
+  })().catch((e) => e);
+  assert.equal(e4?.code, 'cursor_not_advancing', `the backward walk ended with ${e4} after ${seenBack.length} items`);
+  assert.ok(seenBack.length <= 4, seenBack.join());
+});
+
+test('maxResponseBytes is bounded by what a JavaScript string holds; a gzip bomb under a raised limit is the call\'s typed rejection', async () => {
+  for (const bad of [600_000_000, 2 ** 31, Number.MAX_SAFE_INTEGER]) {
+    assert.throws(() => new QbitPay({ apiKey: KEY, maxResponseBytes: bad }), (e) => e instanceof QbitPayError && e.param === 'maxResponseBytes', String(bad));
+    const qp = new QbitPay({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9' });
+    await assert.rejects(() => qp.charges.retrieve('ch_1', { maxResponseBytes: bad }), { param: 'maxResponseBytes' });
+  }
+  const { gzipSync } = await import('node:zlib');
+  // 512 MiB of JSON text in a few hundred KB of gzip: one member of 8 MiB of zeros, sent 64
+  // times (gzip members concatenated are one stream).
+  const head = gzipSync('{"id":"');
+  const zeros = gzipSync(Buffer.alloc(8 * MIB, '0'));
+  const bomb = Buffer.concat([head, ...Array(64).fill(zeros)]);
+  const s = await serve((req, res) => {
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': 'gzip', 'Content-Length': bomb.length });
+    res.end(bomb);
+  });
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0, maxResponseBytes: 16 * MIB });
+  const rss0 = process.memoryUsage().rss;
+  const err = await qp.charges.retrieve('ch_1').then(() => null, (e) => e);
+  assert.ok(err instanceof QbitPayAPIError, String(err));
+  assert.equal(err.code, 'response_too_large');
+  assert.ok(process.memoryUsage().rss - rss0 < 600 * MIB, 'RSS grew by more than 600 MB');
+
+  // Whatever the body read throws (here a RangeError, as an over-long string would), the call
+  // rejects with a typed error: nothing escapes the promise.
+  const throwing = new QbitPay({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9', maxRetries: 0, fetch: async () => {
+    const body = new ReadableStream({ pull() { throw new RangeError('Invalid string length'); } });
+    return new Response(body, { status: 200, headers: { 'Content-Type': 'application/json' } });
+  } });
+  const e2 = await throwing.charges.retrieve('ch_1').then(() => null, (e) => e);
+  assert.ok(e2 instanceof QbitPayError, String(e2));
+});
+
+test('429 with Retry-After: 0 is retried no faster than the backoff, never sooner than the initial delay', async () => {
+  const at = [];
+  const s = await serve((req, res) => {
+    at.push(performance.now());
+    res.writeHead(429, { 'Content-Type': 'application/json', 'Retry-After': at.length % 2 ? '0' : '0.001' });
+    res.end('{"type":"rate_limit_error","message":"slow down"}');
+  });
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 2 });
+  const err = await qp.charges.retrieve('ch_1').then(() => null, (e) => e);
+  assert.equal(err?.statusCode, 429);
+  assert.equal(at.length, 3);
+  for (let i = 1; i < at.length; i++) assert.ok(at[i] - at[i - 1] >= 495, `retry ${i} after ${(at[i] - at[i - 1]).toFixed(1)} ms`);
+});
+
+test('the key echoed in part (cut at either end, in another case) is redacted in message, raw, detail, requestId, stack and toJSON', async () => {
+  const echoes = {
+    lastCut: KEY.slice(0, -1), firstCut: KEY.slice(1), upper: KEY.toUpperCase(), lower: KEY.toLowerCase(),
+    middle: KEY.slice(5, 20), upperCut: KEY.slice(2, -2).toUpperCase(),
+  };
+  const s = await serve((req, res) => {
+    const e = echoes[req.url.split('/').pop()];
+    res.writeHead(401, { 'Content-Type': 'application/json', 'Request-Id': `req_${e}` });
+    res.end(JSON.stringify({ type: 'authentication_error', message: `No such key: ${e}`, param: `k ${e}`, detail: { key: e, [e]: [`x${e}y`] } }));
+  });
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url });
+  // Any run of 8 characters of the key, in any case.
+  const runs = Array.from({ length: KEY.length - 7 }, (_, i) => KEY.slice(i, i + 8).toLowerCase());
+  const leak = (text) => runs.find((r) => String(text).toLowerCase().includes(r));
+  for (const which of Object.keys(echoes)) {
+    const e = await qp.charges.retrieve(which).then(() => null, (x) => x);
+    assert.ok(e instanceof QbitPayError, `${which}: ${e}`);
+    for (const [where, text] of [['message', e.message], ['stack', e.stack], ['raw', JSON.stringify(e.raw)], ['detail', JSON.stringify(e.detail)],
+      ['requestId', e.requestId], ['param', e.param], ['toJSON', JSON.stringify(e)]]) {
+      assert.equal(leak(text), undefined, `${which} in ${where}: ${text}`);
+    }
+    assert.match(e.message, /^No such key: \[redacted\]$/, which);
+  }
+  // Text that shares fewer than 8 characters in a row with the key is left alone.
+  const said = 'Keys start with sk_test and this one ends in wK4c';
+  const s2 = await serve((req, res) => {
+    res.writeHead(400, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ message: said, param: 'apiKey' }));
+  });
+  const e = await new QbitPay({ apiKey: KEY, baseUrl: s2.url }).charges.retrieve('x').then(() => null, (x) => x);
+  assert.equal(e.message, said);
+});
+
+test('a network error names the URL it tried (origin and path, never credentials), also the default one when baseUrl was forgotten', async () => {
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: 'http://127.0.0.1:9', maxRetries: 0 });
+  const e = await qp.charges.retrieve('ch_1', { timeoutMs: 5000 }).then(() => null, (x) => x);
+  assert.equal(e?.code, 'network', String(e));
+  assert.match(e.message, /http:\/\/127\.0\.0\.1:9\/api\/v1\/charges\/ch_1/);
+  const listed = await qp.charges.list({ limit: 3, externalOrderId: KEY }).then(() => null, (x) => x);
+  assert.match(listed.message, /http:\/\/127\.0\.0\.1:9\/api\/v1\/charges[^?]/);
+  assert.ok(!JSON.stringify(listed).includes(KEY) && !listed.message.includes('?'), listed.message);
+  // No baseUrl: the default address, said to be the default (a fetch that cannot connect, so nothing leaves this machine).
+  const offline = new QbitPay({ apiKey: KEY, maxRetries: 0, fetch: async () => { throw new TypeError('fetch failed'); } });
+  const e2 = await offline.charges.retrieve('ch_1').then(() => null, (x) => x);
+  assert.equal(e2?.code, 'network');
+  assert.match(e2.message, /https:\/\/matrix-content-s\.ailingual\.cn\/api\/v1\/charges\/ch_1/);
+  assert.match(e2.message, /baseUrl/);
+  assert.ok(e2.cause instanceof TypeError);
+});
+
+test('free() and [Symbol.dispose]() of a list and a page release them early and break nothing else', async () => {
+  const calls = [];
+  const s = await serve(circularList(calls));
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url });
+  const list = qp.charges.list({ limit: 2 });
+  const page = await list;
+  page.free();
+  page[Symbol.dispose]();
+  await assert.rejects(() => page.nextPage(), TypeError, 'a freed page has no cursors');
+  assert.deepEqual(page.data.map((c) => c.id), ['a1', 'a2'], 'its items stay');
+  // The walk of a list whose first page was freed fetches that page again.
+  const seen = [];
+  const walked = await (async () => { for await (const c of list) seen.push(c.id); })().catch((e) => e);
+  assert.equal(walked?.code, 'cursor_not_advancing');
+  assert.deepEqual(seen, ['a1', 'a2', 'b1', 'b2']);
+  list.free();
+  list[Symbol.dispose]();
+  assert.deepEqual((await list).data.map((c) => c.id), ['a1', 'a2'], 'a freed list fetches its first page again');
+});

@@ -230,12 +230,13 @@ export function tempDir(prefix) {
 
 /**
  * The files an entry loads, following relative `.mjs`/`.cjs` specifiers and the `.wasm`
- * files it names (by relative path, with or without `?module`, or by file name).
+ * files it names (by relative path, with or without `?module`, or by file name). `stopAt`:
+ * files not followed (another entry's, which this one re-exports).
  */
-export function entryGraph(pkgDir, entry) {
+export function entryGraph(pkgDir, entry, { stopAt = [] } = {}) {
   const seen = new Set();
   const visit = (rel) => {
-    if (seen.has(rel)) return;
+    if (seen.has(rel) || stopAt.includes(rel)) return;
     seen.add(rel);
     if (rel.endsWith('.wasm')) return;
     const src = fs.readFileSync(path.join(pkgDir, rel), 'utf8');
@@ -253,9 +254,28 @@ export function entryGraph(pkgDir, entry) {
 
 const gz = (file) => gzipSync(fs.readFileSync(file), { level: 9 }).length;
 
-/** Per export target: {subpath, conditions, target, files, js, wasm} gzip bytes (each file compressed alone). */
+/** JS and wasm gzip bytes of `files` (each compressed alone). */
+function gzSplit(pkgDir, files) {
+  let js = 0;
+  let wasm = 0;
+  for (const f of files) {
+    const n = gz(path.join(pkgDir, f));
+    // Node's require entries carry each module as base64 in a .wasm.cjs module.
+    if (f.endsWith('.wasm') || f.endsWith('.wasm.cjs')) wasm += n;
+    else js += n;
+  }
+  return { js, wasm };
+}
+
+/**
+ * Per export target: {subpath, conditions, target, files, js, wasm} gzip bytes (each file
+ * compressed alone), and `alone`: the same without what the entry takes from another entry
+ * (`qbitpay`'s webhook functions, from `qbitpay/webhook`'s files): what an app that never
+ * uses those loads (a bundler drops the re-export; Node requires it on the first call).
+ */
 export function entrySizes(pkgDir) {
   const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
+  const targetsOf = (subpath) => exportTargets({ [subpath]: manifest.exports[subpath] }).map((t) => t.replace(/^\.\//, ''));
   const rows = [];
   for (const [subpath, map] of Object.entries(manifest.exports)) {
     if (typeof map === 'string') continue;
@@ -267,18 +287,14 @@ export function entrySizes(pkgDir) {
       } else for (const [k, sub] of Object.entries(v)) walk(sub, [...conds, k]);
     };
     walk(map, []);
+    const others = Object.keys(manifest.exports).filter((k) => k !== subpath && typeof manifest.exports[k] !== 'string')
+      .flatMap(targetsOf);
     for (const [target, conds] of byTarget) {
       if (target.endsWith('.d.ts')) continue;
       const files = entryGraph(pkgDir, target);
-      let js = 0;
-      let wasm = 0;
-      for (const f of files) {
-        const n = gz(path.join(pkgDir, f));
-        // Node's require entries carry each module as base64 in a .wasm.cjs module.
-        if (f.endsWith('.wasm') || f.endsWith('.wasm.cjs')) wasm += n;
-        else js += n;
-      }
-      rows.push({ subpath, conditions: conds, target, files, js, wasm });
+      const own = entryGraph(pkgDir, target, { stopAt: others });
+      const alone = own.length < files.length ? gzSplit(pkgDir, own) : null;
+      rows.push({ subpath, conditions: conds, target, files, ...gzSplit(pkgDir, files), alone });
     }
   }
   return rows;
@@ -292,10 +308,12 @@ export function sizeTable(pkgDir, packReport) {
   if (packReport) {
     lines.push(`\`npm pack\`: ${packReport.filename} ${kb(packReport.size)} (${packReport.files.length} files, ${kb(packReport.unpackedSize)} unpacked)`, '');
   }
-  lines.push('| import | runtime (conditions) | file | JS gz | wasm gz | total gz |', '|---|---|---|---:|---:|---:|');
+  lines.push('| import | runtime (conditions) | file | JS gz | wasm gz | total gz | without another entry\'s functions |',
+    '|---|---|---|---:|---:|---:|---:|');
   for (const r of entrySizes(pkgDir)) {
     const name = r.subpath === '.' ? 'qbitpay' : `qbitpay/${r.subpath.slice(2)}`;
-    lines.push(`| \`${name}\` | ${r.conditions.join(', ')} | ${r.target.slice(2)} | ${kb(r.js)} | ${kb(r.wasm)} | ${kb(r.js + r.wasm)} |`);
+    const alone = r.alone ? `${kb(r.alone.js + r.alone.wasm)} (JS ${kb(r.alone.js)} + wasm ${kb(r.alone.wasm)})` : '–';
+    lines.push(`| \`${name}\` | ${r.conditions.join(', ')} | ${r.target.slice(2)} | ${kb(r.js)} | ${kb(r.wasm)} | ${kb(r.js + r.wasm)} | ${alone} |`);
   }
   return lines.join('\n');
 }

@@ -1,5 +1,6 @@
 use super::*;
 use crate::client::parse;
+use crate::client::retry::Outcome;
 use crate::spec::resources;
 
 fn cfg(opts: &str) -> Result<Config, ClientError> {
@@ -11,7 +12,7 @@ fn cfg(opts: &str) -> Result<Config, ClientError> {
 fn prep(c: &Config, res: &str, op: &str, args: &str) -> Result<Request, ClientError> {
     let a = parse(args).unwrap();
     let at = |i: usize| a.get(i).cloned().unwrap_or(Json::Null);
-    let call = Call { id: at(0), params: at(1), opts: at(2) };
+    let call = Call { id: at(0), params: at(1), opts: at(2), ..Call::default() };
     let res = resources::find(res).unwrap();
     c.prepare(res, res.op(op).unwrap(), &call, None, || "07070707-0707-4707-8707-070707070707".into())
 }
@@ -162,7 +163,7 @@ fn mangled_inputs_never_panic() {
             ("markets", "ticker"),
             ("events", "test"),
         ] {
-            let call = Call { id: j.clone(), params: j.clone(), opts: j.clone() };
+            let call = Call { id: j.clone(), params: j.clone(), opts: j.clone(), ..Call::default() };
             let res = resources::find(res).unwrap();
             let _ = c.prepare(res, res.op(op).unwrap(), &call, None, String::new);
         }
@@ -530,7 +531,7 @@ fn every_message_of_the_error_catalogue_reads_as_written() {
     for outcome in [Outcome::Network, Outcome::Timeout] {
         add(req.final_error(outcome, "", None, None));
     }
-    add(ClientError::connection("aborted", 0.0));
+    add(ClientError::connection("aborted", 0.0, None));
     for (status, location) in
         [(301, Some("https://a.example/x")), (307, None), (0, None), (308, Some("/relative"))]
     {
@@ -599,4 +600,23 @@ fn no_source_message_is_written_with_debug_formatting_or_escaped_braces() {
             }
         }
     }
+}
+
+#[test]
+fn a_body_is_the_callers_json_text_when_validation_leaves_it_as_it_is() {
+    let c = cfg(r#"{"apiKey":"sk_test"}"#).unwrap();
+    let res = resources::find("charges").unwrap();
+    let prep_text = |params: &str, text: &str| {
+        let call = Call { params: parse(params).unwrap(), params_text: Some(text.into()), ..Call::default() };
+        c.prepare(res, res.op("create").unwrap(), &call, None, String::new).unwrap().body
+    };
+    // The text as the binding received it is sent as is (here an exponent serde_json would
+    // print otherwise).
+    let text = r#"{"amount":5e+2,"currency":"USD","externalOrderId":"o1","cbUrl":"http://127.0.0.1/cb","redirectUrl":"https://shop.example/done"}"#;
+    let params = text.replace("5e+2", "500");
+    assert_eq!(prep_text(&params, text).as_deref(), Some(text));
+    // Without a text, or when validation changed the value, the value is serialised.
+    let call = Call { params: parse(CREATE).unwrap(), ..Call::default() };
+    let body = c.prepare(res, res.op("create").unwrap(), &call, None, String::new).unwrap().body.unwrap();
+    assert_eq!(parse(&body).unwrap(), parse(CREATE).unwrap());
 }
