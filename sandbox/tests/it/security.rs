@@ -193,7 +193,11 @@ async fn every_error_is_the_apis_json_error() {
         .send()
         .await
         .unwrap();
-    is_error(&Resp::from(r).await, 413);
+    let r = Resp::from(r).await;
+    is_error(&r, 413);
+    // Its body unread, the connection is closed and says so: a pooled next request never
+    // lands on it (the next request below would fail now and then).
+    assert_eq!(r.header("connection"), Some("close"));
     // The same without a Content-Length (chunked): refused once the limit is crossed.
     let p = port_of(&sb.url);
     let chunk = "y".repeat(64 * 1024);
