@@ -75,7 +75,9 @@ function webhookHandler(glue, options) {
   /** Tell the app what it cannot see in the answer; its own mistakes there change nothing here. */
   function report(error, stage, event) {
     try {
-      onError(error, { stage, event });
+      // An async onError that rejects would be an unhandled rejection: the end of a Node process.
+      const told = onError(error, { stage, event });
+      if (typeof told?.then === 'function') Promise.resolve(told).catch(() => {});
     } catch { /* the answer is decided */ }
   }
 
