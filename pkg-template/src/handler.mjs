@@ -134,7 +134,14 @@ function webhookHandler(glue, options) {
       if (action === ANSWER || action > RUN_STALE) {
         // Whatever the store says now, the answer stands (the effect happened; a claim left behind ends with its lease).
         if (action === MARK_DONE) {
-          await ask('done', event, () => store.done(id, rememberMs, hasObject ? { id: objectId, createdAt: createdMs } : undefined), writeDeadline());
+          // Tried again on failure, a few times within the write's deadline: a claim left behind
+          // lets a replay of the event run it again once the lease ends.
+          const deadline = writeDeadline();
+          const object = hasObject ? { id: objectId, createdAt: createdMs } : undefined;
+          for (let wait = 50; !(await ask('done', event, () => store.done(id, rememberMs, object), deadline)).length; wait *= 2) {
+            if (wait > 800 || performance.now() + wait >= deadline) break;
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
         } else if (action !== ANSWER) {
           await ask('release', event, () => store.release(id, token), writeDeadline());
         }

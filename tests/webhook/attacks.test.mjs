@@ -74,3 +74,46 @@ test('an onError that rejects (async) does not end the process with an unhandled
     process.off('unhandledRejection', onUnhandled);
   }
 });
+
+test('a store whose done() fails once: tried again, so a replay after the lease is a duplicate, not a second run', async () => {
+  const memory = memoryStore();
+  let failures = 1;
+  const stages = [];
+  const store = { ...memory, async done(...args) { if (failures-- > 0) throw new Error('connection reset'); return memory.done(...args); } };
+  let runs = 0;
+  const h = createWebhookHandler({ apiKey, store, leaseSeconds: 0.2, onError: (e, { stage }) => { stages.push(stage); }, on: { 'charge.succeeded': () => { runs++; } } });
+  const body = JSON.stringify(webhookEvent('charge.succeeded'));
+  const signature = signWebhook(body, apiKey);
+  assert.equal((await h.handle(body, signature)).outcome, 'processed');
+  assert.deepEqual(stages, ['done'], 'the failure is reported');
+  await new Promise((resolve) => setTimeout(resolve, 300)); // past the lease
+  assert.equal((await h.handle(body, signature)).outcome, 'duplicate');
+  assert.equal(runs, 1);
+  // A store that keeps failing: a few tries, within half the lease, then the answer stands.
+  const down = { ...memoryStore(), async done() { throw new Error('down'); } };
+  const tries = [];
+  const h2 = createWebhookHandler({ apiKey, store: down, onError: (e, { stage }) => { tries.push(stage); }, on: { 'charge.succeeded': () => {} } });
+  const started = performance.now();
+  assert.equal((await h2.handle(body, signature)).outcome, 'processed');
+  assert.ok(tries.length >= 2 && tries.length <= 6 && tries.every((s) => s === 'done'), String(tries));
+  assert.ok(performance.now() - started < 5000);
+});
+
+test('no error names the API key or the signature, whatever slot they were passed in', () => {
+  const secret = 'sk_live_SECRET0123456789';
+  const body = JSON.stringify(webhookEvent('charge.succeeded'));
+  const signature = signWebhook(body, secret);
+  const messages = [];
+  const attempt = (f) => { try { f(); } catch (e) { messages.push(`${e.message} ${JSON.stringify(e)}`); } };
+  attempt(() => verifyWebhook(body, signature, ` ${secret}`));
+  attempt(() => verifyWebhook(body, signature, 'other'));
+  attempt(() => verifyWebhook(body, secret, signature)); // the two swapped
+  attempt(() => verifyWebhook(body, signature, secret, { algorithm: secret }));
+  attempt(() => signWebhook(body, signature, { algorithm: secret }));
+  attempt(() => createWebhookHandler({ apiKey: secret, on: {}, algorithm: secret }));
+  attempt(() => verifyWebhook(body.replace('"livemode":false', `"livemode":"${secret}"`), signature, secret));
+  assert.equal(messages.length, 7);
+  for (const m of messages) {
+    assert.ok(!m.includes('SECRET') && !m.includes(signature), m);
+  }
+});
