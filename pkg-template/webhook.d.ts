@@ -166,7 +166,7 @@ export interface WebhookResult {
 }
 
 /** Where `onError` was called from. */
-export type WebhookErrorStage = 'handler' | 'claim' | 'newest' | 'done' | 'release' | 'internal';
+export type WebhookErrorStage = 'handler' | 'lease' | 'claim' | 'newest' | 'done' | 'release' | 'internal';
 
 /**
  * Where a handler remembers events. Every method may return a promise. Write your own for

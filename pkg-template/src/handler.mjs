@@ -163,11 +163,17 @@ function webhookHandler(glue, options) {
         next = glue.handlerStep(NEWEST_READ | (read.length ? 0 : FLAG0) | (staleEvents === 'acknowledge' ? FLAG1 : 0), '', '', createdMs, newest);
       } else {
         let threw = 0;
+        const started = performance.now();
         try {
           await run.call(on, event, { stale: action === RUN_STALE });
         } catch (e) {
           report(e, 'handler', event);
           threw = FLAG0;
+        }
+        const ranMs = performance.now() - started;
+        if (ranMs > leaseMs) {
+          // Its claim ran out meanwhile: a retry or a replay of the event may have run it too.
+          report(new Error(`the handler ran ${Math.round(ranMs / 1000)} s, beyond leaseSeconds (${leaseSeconds}): another delivery of the event may have run it meanwhile; raise leaseSeconds`), 'lease', event);
         }
         next = glue.handlerStep(RAN | threw, '', '', 0, 0);
       }
@@ -222,6 +228,7 @@ function webhookHandler(glue, options) {
 
 function logError(error, { stage, event }) {
   const what = stage === 'handler' ? `the handler of ${event.type} ${event.id} threw`
+    : stage === 'lease' ? `the handler of ${event.type} ${event.id} outlasted its claim`
     : stage === 'internal' ? 'a delivery could not be handled' : `the store's ${stage}() failed`;
   console.error(`qbitpay: createWebhookHandler: ${what}:`, error);
 }

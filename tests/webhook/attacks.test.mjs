@@ -117,3 +117,23 @@ test('no error names the API key or the signature, whatever slot they were passe
     assert.ok(!m.includes('SECRET') && !m.includes(signature), m);
   }
 });
+
+test('a handler slower than its lease: a replay meanwhile claims the event (the lease is the bound), and onError is told', async () => {
+  const stages = [];
+  let runs = 0;
+  const h = createWebhookHandler({
+    apiKey, store: memoryStore(), leaseSeconds: 0.1, onError: (e, { stage }) => { stages.push(stage); },
+    on: { 'charge.succeeded': async () => { runs++; await new Promise((resolve) => setTimeout(resolve, 250)); } },
+  });
+  const body = JSON.stringify(webhookEvent('charge.succeeded'));
+  const signature = signWebhook(body, apiKey);
+  const first = h.handle(body, signature);
+  await new Promise((resolve) => setTimeout(resolve, 40));
+  assert.equal((await h.handle(body, signature)).outcome, 'busy', 'within the lease');
+  await new Promise((resolve) => setTimeout(resolve, 120));
+  const second = h.handle(body, signature); // past the lease, the first still running
+  assert.deepEqual([(await first).outcome, (await second).outcome], ['processed', 'processed']);
+  assert.equal(runs, 2);
+  assert.deepEqual(stages, ['lease', 'lease']);
+  assert.equal((await h.handle(body, signature)).outcome, 'duplicate');
+});
