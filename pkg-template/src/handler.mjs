@@ -139,7 +139,7 @@ function webhookHandler(glue, options) {
           const deadline = writeDeadline();
           const object = hasObject ? { id: objectId, createdAt: createdMs } : undefined;
           for (let wait = 50; !(await ask('done', event, () => store.done(id, rememberMs, object), deadline)).length; wait *= 2) {
-            if (wait > 800 || performance.now() + wait >= deadline) break;
+            if (wait > 400 || performance.now() + wait >= deadline) break; // 5 tries, 0.75 s apart at most
             await new Promise((resolve) => setTimeout(resolve, wait));
           }
         } else if (action !== ANSWER) {

@@ -75,7 +75,7 @@ test('an onError that rejects (async) does not end the process with an unhandled
   }
 });
 
-test('a store whose done() fails once: tried again, so a replay after the lease is a duplicate, not a second run', async () => {
+test('a store whose done() fails once: tried again (5 tries at most), so a replay after the lease is a duplicate, not a second run', async () => {
   const memory = memoryStore();
   let failures = 1;
   const stages = [];
@@ -95,7 +95,7 @@ test('a store whose done() fails once: tried again, so a replay after the lease 
   const h2 = createWebhookHandler({ apiKey, store: down, onError: (e, { stage }) => { tries.push(stage); }, on: { 'charge.succeeded': () => {} } });
   const started = performance.now();
   assert.equal((await h2.handle(body, signature)).outcome, 'processed');
-  assert.ok(tries.length >= 2 && tries.length <= 6 && tries.every((s) => s === 'done'), String(tries));
+  assert.deepEqual(tries, ['done', 'done', 'done', 'done', 'done']);
   assert.ok(performance.now() - started < 5000);
 });
 
@@ -122,15 +122,15 @@ test('a handler slower than its lease: a replay meanwhile claims the event (the 
   const stages = [];
   let runs = 0;
   const h = createWebhookHandler({
-    apiKey, store: memoryStore(), leaseSeconds: 0.1, onError: (e, { stage }) => { stages.push(stage); },
-    on: { 'charge.succeeded': async () => { runs++; await new Promise((resolve) => setTimeout(resolve, 250)); } },
+    apiKey, store: memoryStore(), leaseSeconds: 0.3, onError: (e, { stage }) => { stages.push(stage); },
+    on: { 'charge.succeeded': async () => { runs++; await new Promise((resolve) => setTimeout(resolve, 750)); } },
   });
   const body = JSON.stringify(webhookEvent('charge.succeeded'));
   const signature = signWebhook(body, apiKey);
-  const first = h.handle(body, signature);
-  await new Promise((resolve) => setTimeout(resolve, 40));
+  const first = h.handle(body, signature); // claims at once (before any timer)
+  await new Promise((resolve) => setTimeout(resolve, 50));
   assert.equal((await h.handle(body, signature)).outcome, 'busy', 'within the lease');
-  await new Promise((resolve) => setTimeout(resolve, 120));
+  await new Promise((resolve) => setTimeout(resolve, 350));
   const second = h.handle(body, signature); // past the lease, the first still running
   assert.deepEqual([(await first).outcome, (await second).outcome], ['processed', 'processed']);
   assert.equal(runs, 2);
