@@ -166,7 +166,7 @@ export interface WebhookResult {
 }
 
 /** Where `onError` was called from. */
-export type WebhookErrorStage = 'handler' | 'claim' | 'newest' | 'done' | 'release' | 'internal';
+export type WebhookErrorStage = 'handler' | 'lease' | 'claim' | 'newest' | 'done' | 'release' | 'internal';
 
 /**
  * Where a handler remembers events. Every method may return a promise. Write your own for
@@ -182,6 +182,7 @@ export interface WebhookStore {
   /**
    * Mark `eventId` done for `ttlMs` (until the event is older than the window), and, with
    * `object`, raise the object's newest `createdAt` (milliseconds) to it, kept as long.
+   * Called again, a few times, when it throws.
    */
   done(eventId: string, ttlMs: number, object?: { id: string; createdAt: number }): unknown;
   /** Drop the claim on `eventId` if `token` still holds it (not a done mark, not another's claim). */

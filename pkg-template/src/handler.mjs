@@ -75,7 +75,9 @@ function webhookHandler(glue, options) {
   /** Tell the app what it cannot see in the answer; its own mistakes there change nothing here. */
   function report(error, stage, event) {
     try {
-      onError(error, { stage, event });
+      // An async onError that rejects would be an unhandled rejection: the end of a Node process.
+      const told = onError(error, { stage, event });
+      if (typeof told?.then === 'function') Promise.resolve(told).catch(() => {});
     } catch { /* the answer is decided */ }
   }
 
@@ -132,7 +134,14 @@ function webhookHandler(glue, options) {
       if (action === ANSWER || action > RUN_STALE) {
         // Whatever the store says now, the answer stands (the effect happened; a claim left behind ends with its lease).
         if (action === MARK_DONE) {
-          await ask('done', event, () => store.done(id, rememberMs, hasObject ? { id: objectId, createdAt: createdMs } : undefined), writeDeadline());
+          // Tried again on failure, a few times within the write's deadline: a claim left behind
+          // lets a replay of the event run it again once the lease ends.
+          const deadline = writeDeadline();
+          const object = hasObject ? { id: objectId, createdAt: createdMs } : undefined;
+          for (let wait = 50; !(await ask('done', event, () => store.done(id, rememberMs, object), deadline)).length; wait *= 2) {
+            if (wait > 400 || performance.now() + wait >= deadline) break; // 5 tries, 0.75 s apart at most
+            await new Promise((resolve) => setTimeout(resolve, wait));
+          }
         } else if (action !== ANSWER) {
           await ask('release', event, () => store.release(id, token), writeDeadline());
         }
@@ -154,11 +163,17 @@ function webhookHandler(glue, options) {
         next = glue.handlerStep(NEWEST_READ | (read.length ? 0 : FLAG0) | (staleEvents === 'acknowledge' ? FLAG1 : 0), '', '', createdMs, newest);
       } else {
         let threw = 0;
+        const started = performance.now();
         try {
           await run.call(on, event, { stale: action === RUN_STALE });
         } catch (e) {
           report(e, 'handler', event);
           threw = FLAG0;
+        }
+        const ranMs = performance.now() - started;
+        if (ranMs > leaseMs) {
+          // Its claim ran out meanwhile: a retry or a replay of the event may have run it too.
+          report(new Error(`the handler ran ${Math.round(ranMs / 1000)} s, beyond leaseSeconds (${leaseSeconds}): another delivery of the event may have run it meanwhile; raise leaseSeconds`), 'lease', event);
         }
         next = glue.handlerStep(RAN | threw, '', '', 0, 0);
       }
@@ -213,6 +228,7 @@ function webhookHandler(glue, options) {
 
 function logError(error, { stage, event }) {
   const what = stage === 'handler' ? `the handler of ${event.type} ${event.id} threw`
+    : stage === 'lease' ? `the handler of ${event.type} ${event.id} outlasted its claim`
     : stage === 'internal' ? 'a delivery could not be handled' : `the store's ${stage}() failed`;
   console.error(`qbitpay: createWebhookHandler: ${what}:`, error);
 }

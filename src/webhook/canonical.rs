@@ -17,6 +17,10 @@ use core::fmt;
 /// levels down, so no sender can sign anything deeper.
 pub const MAX_DEPTH: usize = 1000;
 
+/// Members of an object among which a repeated key is looked for as each key comes; in a
+/// larger object a key whose hash bucket is taken makes its keys sorted when it closes.
+const DUPLICATE_SCAN: usize = 64;
+
 /// Why a body is not a signable event: not JSON as `JSON.parse` reads it, not an object,
 /// or nested too deep. `offset` is the byte where reading stopped.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -129,6 +133,9 @@ pub enum Ambiguity {
     Value,
     /// A member of the event's own (`id`, `livemode`, `data`...) is not of its type.
     Type(Kind),
+    /// A key or string value holds U+FFFD or a lone surrogate, which all sign as U+FFFD
+    /// (`"id": "evt_\ud800"` as the id `evt_\ufffd`, or `evt_\udc00`).
+    Unpaired,
 }
 
 /// The JSON type of a top-level value, as far as [`Ambiguity`] needs it.
@@ -277,6 +284,10 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
                     Some(Ambiguity::Key)
                 } else if m.kind == Kind::String && has(m.value, b"&") {
                     Some(Ambiguity::Value)
+                } else if unpaired(&out[m.key.0..m.key.1])
+                    || m.kind == Kind::String && unpaired(&out[m.value.0..m.value.1])
+                {
+                    Some(Ambiguity::Unpaired)
                 } else {
                     let typed = EVENT_MEMBERS.iter().find(|(name, _)| *name == key(order[last]));
                     typed.filter(|&&(_, kind)| kind != m.kind).map(|&(_, kind)| Ambiguity::Type(kind))
@@ -305,6 +316,11 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
     c
 }
 
+/// Whether WTF-8 text holds U+FFFD or a lone surrogate (0xED 0xA0..0xBF, never in UTF-8).
+fn unpaired(text: &[u8]) -> bool {
+    text.windows(3).any(|w| w[0] == 0xED && w[1] >= 0xA0 || w == "\u{FFFD}".as_bytes())
+}
+
 /// A member of an object that is still open: where its `"key":value` text sits in `out`
 /// (from its key to the comma before the next member's key, or the end of `out`).
 struct Member {
@@ -325,7 +341,7 @@ struct Frame {
     in_order: bool,
     /// One bit per key hash seen (64 buckets): a key whose bit is already set may repeat.
     seen: u64,
-    /// A key repeats among the members so far.
+    /// A key repeats among the members so far (or, past [`DUPLICATE_SCAN`] members, may).
     duplicates: bool,
 }
 
@@ -629,12 +645,16 @@ impl<'a> Canonicaliser<'a> {
                 }
             }
         }
-        // Repeated keys: only a key whose hash bucket is taken is compared with the others.
+        // Repeated keys: only a key whose hash bucket is taken is compared with the others,
+        // and only among the first few members; past them a possible repeat is settled when
+        // the object closes, by sorting its keys (a scan per key is quadratic: seconds for the
+        // 100,000 keys of a 1 MB body).
         let hash = key_hash(&self.out[k0..key.1]);
         let bit = 1u64 << (hash >> 26);
         if frame.seen & bit != 0 && !frame.duplicates {
             let text = &self.out[k0..key.1];
-            frame.duplicates = members.iter().any(|m| m.hash == hash && &self.out[m.key.0..m.key.1] == text);
+            frame.duplicates = members.len() > DUPLICATE_SCAN
+                || members.iter().any(|m| m.hash == hash && &self.out[m.key.0..m.key.1] == text);
         }
         frame.seen |= bit;
         self.members.push(Member { key, hash, index });

@@ -161,8 +161,10 @@ pub enum Action {
     ReadNewest,
     /// Run the handler; `stale`: an event created later for the same object was processed.
     Run { stale: bool },
-    /// Mark the event done in the store (with its object's `createdAt`), then answer with the
-    /// outcome, whatever the store says: the handler's effect happened.
+    /// Mark the event done in the store (with its object's `createdAt`; tried again a few
+    /// times when it fails, as a claim left behind lets a replay run the event again once its
+    /// lease ends), then answer with the outcome, whatever the store says: the handler's
+    /// effect happened.
     MarkDone(Outcome),
     /// Release the claim, then answer with the outcome, whatever the store says (a claim
     /// left behind ends with its lease).

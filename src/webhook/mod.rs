@@ -129,6 +129,47 @@ mod tests {
         assert!(refused.message.starts_with("a key of the event holds"), "{}", refused.message);
     }
 
+    /// A top-level string or key holding U+FFFD signs as one holding any lone surrogate in its
+    /// place (all are U+FFFD in the sender's UTF-8): each such forgery a new event id.
+    #[test]
+    fn a_replacement_char_or_lone_surrogate_at_the_top_is_refused() {
+        let opts = VerifyOptions::default();
+        let genuine = EVENT.replace("fDOuTy95uSiTi", "evt_\u{FFFD}x");
+        let genuine_string = signing_string(genuine.as_bytes()).unwrap();
+        let digest = Algorithm::Md5.digest([&genuine_string[..]], KEY.as_bytes());
+        let signature = digest::hex_upper(digest.as_bytes());
+        let other_ids = [genuine.replace('\u{FFFD}', r"\ud800"), genuine.replace('\u{FFFD}', r"\udfff")];
+        for forged in other_ids.iter().chain([&genuine]) {
+            assert_eq!(signing_string(forged.as_bytes()).unwrap(), genuine_string, "{forged}");
+        }
+        let lone_key = genuine.replace(r#""livemode":true"#, r#""livemode":true,"\ud800":1"#);
+        for forged in other_ids.iter().chain([&genuine, &lone_key]) {
+            let refused = verify(forged.as_str(), &signature, &[KEY], &opts).unwrap_err();
+            assert_eq!(refused.code, SignatureErrorCode::InvalidPayload, "{forged}");
+            assert!(refused.message.contains("U+FFFD or a lone surrogate"), "{}", refused.message);
+            assert_eq!(
+                sign(forged.as_str(), KEY, Algorithm::Md5).unwrap_err().code,
+                SignatureErrorCode::InvalidPayload
+            );
+        }
+        // A parsed event's lone surrogate reaches the core as U+FFFD: refused the same.
+        let parsed = ParsedEvent {
+            array: false,
+            members: vec![
+                (b"id".to_vec(), Value::String("evt_\u{FFFD}x".into())),
+                (b"data".to_vec(), Value::Json("{}".into())),
+            ],
+        };
+        assert_eq!(
+            verify(&parsed, &signature, &[KEY], &opts).unwrap_err().code,
+            SignatureErrorCode::InvalidPayload
+        );
+        // Inside data JSON.stringify escapes a lone surrogate: it reads one way, and is kept.
+        let nested = EVENT.replace(r#""status":"pending""#, "\"status\":\"\\ud800\u{FFFD}\"");
+        let signed = sign(nested.as_str(), KEY, Algorithm::Md5).unwrap();
+        verify(nested.as_str(), &signed, &[KEY], &opts).unwrap();
+    }
+
     /// `s` as a JSON string literal (only `"` needs escaping in the vector).
     fn serde_json_escape(s: &str) -> Vec<u8> {
         ["\"", &s.replace('"', "\\\""), "\""].concat().into_bytes()

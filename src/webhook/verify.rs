@@ -69,11 +69,9 @@ impl VerifyOptions {
 pub fn parse_algorithm(name: Option<&str>) -> Result<Algorithm, SignatureError> {
     match name {
         None => Ok(Algorithm::Md5),
-        Some(name) => Algorithm::from_name(name).ok_or_else(|| {
-            SignatureError::argument(
-                ["options.algorithm must be 'md5' or 'hmac-sha256', got \"", name, "\""].concat(),
-            )
-        }),
+        // The value is not echoed: a key passed in its place would land in a log.
+        Some(name) => Algorithm::from_name(name)
+            .ok_or_else(|| SignatureError::argument("options.algorithm must be 'md5' or 'hmac-sha256'")),
     }
 }
 
@@ -170,8 +168,8 @@ impl Delivery for NotAnEvent<'_> {
 /// 4. the signature hex of the algorithm's length, with a hint when it has the other
 ///    algorithm's length (`malformed_signature`);
 /// 5. the body read once: JSON as `JSON.parse` reads it, an object whose signing string
-///    reads only one way (no `&` or `=` in a key, no `&` in a string value, `data` an
-///    object when present) (`invalid_payload`);
+///    reads only one way (no `&` or `=` in a key, no `&` in a string value, no U+FFFD or
+///    lone surrogate in either, `data` an object when present) (`invalid_payload`);
 /// 6. the signature against each key, in constant time, the signing string hashed once
 ///    per key (`signature_mismatch`, with a hint when a key has whitespace around it);
 /// 7. with `max_age_seconds`, the event's `createdAt` (`invalid_payload` without a valid
@@ -306,6 +304,10 @@ fn unambiguous(canonical: &Canonical) -> Result<(), SignatureError> {
         }
         (Ambiguity::Value, None) => {
             "a top-level string of the event holds '&', which QbitPay never sends".to_owned()
+        }
+        (Ambiguity::Unpaired, _) => {
+            "a top-level key or string of the event holds U+FFFD or a lone surrogate, which sign alike"
+                .to_owned()
         }
         (Ambiguity::Type(kind), k) => {
             ["the event's \"", k.unwrap_or_default(), "\" must be ", kind.name()].concat()

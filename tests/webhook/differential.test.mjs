@@ -216,8 +216,9 @@ const CORNERS = [
   '{"s":"\\u0000\\u0001\\u001f\\u001F\\u007f\u007f\\u0080","o":["\\u0000\\u0001\\u001f\\u007f\u007f"]}',
   '{"s":"\u2028\u2029\\u2028","o":["\u2028\u2029\\u2028"]}',
   '{"s":"é中😀\\u00e9\\u4E2D\\ud83d\\ude00","o":["é中😀\\u00e9\\u4E2D\\uD83D\\uDE00"]}',
-  '{"s":"\\ud800","t":"\\udfff","u":"a\\ud800b","v":"\\udc00\\ud800","o":["\\ud800","\\uDBFF\\uDBFF","\\udc00\\ud800",{"\\ud800":"\\udfff"}]}',
-  '{"\\ud800":1,"\\udbff":2,"\uE000":3,"\uFFFD":4,"\\uD83D\\uDE00":5}',
+  // (lone surrogates and U+FFFD nested only: at the top they read more than one way)
+  '{"o":{"s":"\\ud800","t":"\\udfff","u":"a\\ud800b","v":"\\udc00\\ud800","w":"\uFFFD"},"p":["\\ud800","\\uDBFF\\uDBFF","\\udc00\\ud800",{"\\ud800":"\\udfff"}]}',
+  '{"o":{"\\ud800":1,"\\udbff":2,"\uE000":3,"\uFFFD":4,"\\uD83D\\uDE00":5}}',
   // keys
   '{"o":{"b":1,"a":2,"10":3,"2":4,"01":5,"-1":6,"4294967294":7,"4294967295":8,"1.5":9,"0":10}}',
   '{"4294967294":1,"4294967295":2,"0":3,"42":4,"01":5,"-1":6,"a":7,"A":8,"_":9,"~":10}',
@@ -231,7 +232,7 @@ const CORNERS = [
   ' \t\r\n{ \t\r\n"a" \t\r\n: \t\r\n[ \t\r\n1 \t\r\n, \t\r\n{ \t\r\n} \t\r\n] \t\r\n} \t\r\n',
   // top-level primitives written with String()
   '{"t":true,"f":false,"z":0,"nz":-0,"inf":1e400,"ninf":-1e400,"tiny":1e-400,"big":1e21,"s":"a=b=c\\n"}',
-  '{"s":"\\u0000","t":"\\ud800","u":"😀"}',
+  '{"s":"\\u0000","u":"😀","d":["\\ud800\\ufffd"]}',
 ];
 
 // Signing strings that read more than one way: refused whatever the signature.
@@ -244,6 +245,9 @@ const AMBIGUOUS = [
   '{"data":[]}',
   '{"data":1}',
   '{"data":{},"data":"x"}',
+  '{"s":"\\ud800","t":"\\udfff","u":"a\\ud800b","v":"\\udc00\\ud800"}',
+  '{"t":"\uFFFD"}',
+  '{"\\ud800":1,"\\udbff":2,"\uE000":3,"\uFFFD":4,"\\uD83D\\uDE00":5}',
 ];
 
 test('hand-picked corners agree with the reference', () => {

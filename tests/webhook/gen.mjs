@@ -52,12 +52,17 @@ const STRING_PIECES = [
   '&key=', 'ä\u0301', '\u{10FFFF}', '\\udbff\\udfff', 'https://qbitpay.example/?a=1&b=2#x',
 ];
 
+const LONE = /\\u[dD][89a-fA-F]|\uFFFD|\\u[fF]{2}[fF][dD]/;
+const WELL_FORMED_PIECES = STRING_PIECES.filter((p) => !LONE.test(p) || p === '\\ud83d\\ude00' || p === '\\uD83D\\uDE00' || p === '\\uD83D\\ude00' || p === '\\udbff\\udfff');
+
 const KEY_POOL = [
   'id', 'type', 'object', 'data', 'amount', 'a', 'A', 'b', 'aa', 'a b', '0', '1', '2', '10', '42', '007', '01', '-1',
   '1.5', '1e3', '4294967294', '4294967295', '4294967296', '9007199254740993', '__proto__', 'constructor',
   'toString', '', ' ', 'é', 'e\\u0301', '\uFF5E', '\\uff5e', '😀', '\\ud83d\\ude00', '\\ud800', 'key', 'key=',
   'x&y', '\\u0000', '\\n', 'Z', 'zz',
 ];
+
+const WELL_FORMED_KEYS = KEY_POOL.filter((k) => !LONE.test(k) || k === '\\ud83d\\ude00');
 
 const EVENT_KEYS = ['id', 'type', 'object', 'createdAt', 'pendingWebhooks', 'livemode', 'data'];
 
@@ -92,13 +97,16 @@ export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) 
     return s;
   }
 
-  function stringContent(maxPieces = 6) {
+  /** `wellFormed`: no lone surrogate and no U+FFFD (which, at the top, read more than one way). */
+  function stringContent(maxPieces = 6, wellFormed = false) {
     let s = '';
     const n = int(maxPieces + 1);
     for (let i = 0; i < n; i++) {
       if (chance(0.1)) {
         const c = int(0x20);
         s += '\\u' + hex4(c, chance(0.5));
+      } else if (wellFormed) {
+        s += pick(WELL_FORMED_PIECES);
       } else if (chance(0.05)) {
         s += '\\u' + hex4(0xd800 + int(0x800), chance(0.5)); // lone surrogate (or accidental pair)
       } else if (chance(0.05)) {
@@ -112,6 +120,15 @@ export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) 
 
   const string = () => `"${stringContent()}"`;
   const key = () => `"${chance(keyChance) ? pick(keys) : stringContent(2)}"`;
+  // At the top: mostly well-formed (else refused as reading more than one way).
+  const clean = () => !chance(0.05);
+  const topString = () => `"${stringContent(6, clean())}"`;
+  const topKey = () => {
+    const wellFormed = clean();
+    if (!chance(keyChance)) return `"${stringContent(2, wellFormed)}"`;
+    const k = pick(keys);
+    return `"${wellFormed && LONE.test(k) && !WELL_FORMED_KEYS.includes(k) ? 'k' : k}"`;
+  };
 
   function value(depth) {
     const r = int(100);
@@ -143,7 +160,8 @@ export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) 
     if (r < 8) return 'null';
     if (r < 14) return '""';
     if (r < 20) return pick(['1e400', '-1e400', '1e999999', '-0', '0', '-0.0', '1e-400', 'true', 'false']);
-    return value(depth);
+    const v = value(depth);
+    return v.startsWith('"') ? topString() : v;
   }
 
   /** A value of the type the API gives the event's member `k` (mostly), or null or "". */
@@ -153,7 +171,7 @@ export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) 
     if (k === 'data') return object(Math.max(maxDepth - 1, 0));
     if (k === 'pendingWebhooks') return pick(['0', '1', '5', '-0', '1e400']);
     if (k === 'livemode') return pick(['true', 'false']);
-    return chance(0.05) ? string() : string().replaceAll('&', '+'); // '&': refused, now and then
+    return chance(0.05) ? string() : topString().replaceAll('&', '+'); // '&': refused, now and then
   }
 
   /** A random event body (raw text). */
@@ -167,7 +185,7 @@ export function makeGenerator(rand, { keys = KEY_POOL, keyChance = 0.75 } = {}) 
       }
     }
     const extra = int(8);
-    for (let i = 0; i < extra; i++) members.push([key(), topValue(maxDepth)]);
+    for (let i = 0; i < extra; i++) members.push([topKey(), topValue(maxDepth)]);
     if (chance(0.15) && members.length > 0) members.push([pick(members)[0], topValue(maxDepth)]); // duplicate
     for (let i = members.length - 1; i > 0; i--) {
       const j = int(i + 1);

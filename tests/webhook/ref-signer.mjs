@@ -32,7 +32,8 @@ const EVENT_TYPES = {
 /**
  * Why the verifier refuses an event (as JSON.parse returns it) although its signature may
  * match: its signing string could be another event's. A kept (not null, not "") member whose
- * key holds `&` or `=`, whose string value holds `&`, or one of the event's own members
+ * key holds `&` or `=`, whose string value holds `&`, whose key or string value holds U+FFFD or
+ * a lone surrogate, or one of the event's own members
  * (`id`, `livemode`, `data`...) of another type (`data` an array counts as another type).
  * `null` when none.
  */
@@ -42,6 +43,8 @@ export function refAmbiguity(event) {
     if (v === null || v === '') continue;
     if (k.includes('&') || k.includes('=')) return 'key';
     if (typeof v === 'string' && v.includes('&')) return 'value';
+    // Every lone surrogate is U+FFFD in the UTF-8 the signature is computed over.
+    if ([k, typeof v === 'string' ? v : ''].some((s) => !s.isWellFormed() || s.includes('\uFFFD'))) return 'U+FFFD';
     const want = Object.hasOwn(EVENT_TYPES, k) ? EVENT_TYPES[k] : undefined;
     if (want !== undefined && (typeof v !== want || Array.isArray(v))) return `type of ${k}`;
   }

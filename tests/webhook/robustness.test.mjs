@@ -24,7 +24,7 @@ function codeOf(fn) {
 function expectedVerdict(raw) {
   try {
     refSigningString(raw);
-    return 'accepted';
+    return refAmbiguity(JSON.parse(raw)) === null ? 'accepted' : 'invalid_payload';
   } catch {
     return 'invalid_payload';
   }
