@@ -157,8 +157,9 @@ test('Node http (memoryStore): duplicates, failures, replays, forgeries, stale e
 
 test('the sandbox as the sender: a failed delivery retried, a resend answered as a duplicate', async () => {
   const server = await start('http.js');
-  const sb = await startSandbox({ apiKeys: [API_KEY], args: ['--webhook-retry-interval', '0.5'] });
+  let sb;
   try {
+    sb = await startSandbox({ apiKeys: [API_KEY], args: ['--webhook-retry-interval', '0.5'] });
     const api = (p, init = {}) => fetch(`${sb.url}${p}`, { ...init, headers: { authorization: `Basic ${Buffer.from(`${API_KEY}:`).toString('base64')}`,
       'content-type': 'application/json' } }).then(async (r) => { assert.ok(r.ok, `${p}: ${r.status}`); return r.json(); });
     const charge = await api('/api/v1/charges', { method: 'POST', body: JSON.stringify({ amount: 25, currency: 'USD',
@@ -176,7 +177,7 @@ test('the sandbox as the sender: a failed delivery retried, a resend answered as
     assert.equal(resent.attempt.statusCode, 200, 'a resend is acknowledged');
     assert.deepEqual(effects('fail-once-sandbox').map((l) => l.split(' ').slice(0, 3)), [['paid', 'fail-once-sandbox', event.id]], 'once');
   } finally {
-    await Promise.all([sb.stop(), server.stop()]);
+    await Promise.all([sb?.stop(), server.stop()]);
   }
 });
 
