@@ -5,21 +5,11 @@
 // @playwright/test as it is.
 
 const playwright = require('@playwright/test');
-const { startSandbox } = require('./index.cjs');
+const { sandboxFixture } = require('./lib/fixture.cjs');
 
 const test = playwright.test.extend({
   sandboxOptions: [{}, { scope: 'worker', option: true }],
-  sandbox: [
-    async ({ sandboxOptions }, use) => {
-      const sandbox = await startSandbox(sandboxOptions);
-      try {
-        await use(sandbox);
-      } finally {
-        await sandbox.stop();
-      }
-    },
-    { scope: 'worker', timeout: 60_000 },
-  ],
+  sandbox: [sandboxFixture, { scope: 'worker', timeout: 60_000 }],
 });
 
 module.exports = { ...playwright, test };

@@ -2,21 +2,11 @@
 // file (started when a test first asks for it, stopped after the file), configured by
 // `sandboxOptions` (test.override({ sandboxOptions: { ... } }) at the top of a file).
 import { test as base } from 'vitest';
-import { startSandbox } from './index.mjs';
+import fixture from './lib/fixture.cjs';
 
 export { expect } from 'vitest';
 
 export const test = base.extend({
   sandboxOptions: [{}, { scope: 'file' }],
-  sandbox: [
-    async ({ sandboxOptions }, use) => {
-      const sandbox = await startSandbox(sandboxOptions);
-      try {
-        await use(sandbox);
-      } finally {
-        await sandbox.stop();
-      }
-    },
-    { scope: 'file' },
-  ],
+  sandbox: [fixture.sandboxFixture, { scope: 'file' }],
 });
