@@ -66,13 +66,14 @@ dist-host: pkg
 	cargo build -p qbitpay-sandbox --profile sandbox --target $(SANDBOX_TARGET)
 	$(PACK) --require linux-x64 --also $(CROSS_PLATFORMS)
 
-# Every test. The cross builds start first, in the background at the lowest priority (nice 19:
-# they take only the CPU the rest leaves idle), while the checks and the host's tests run; then
+# Every test. The cross builds start first (only their own tools installed before them), in
+# the background at the lowest priority (nice 19: they take only the CPU the rest leaves idle,
+# the downloads of the other installs included), while the checks and the host's tests run; then
 # the complete dist/ and the tests of the other platforms' binaries (tests/dist/: under
 # qemu-user and Wine, the macOS ones by format, version and signature, npm's choice from a
 # registry on loopback).
 test:
-	@tools/bootstrap.sh dist
+	@tools/bootstrap.sh cross
 	@mkdir -p target/cross
 	tools/background.sh target/cross/build.log nice -n 19 $(CROSS_BUILD) -- $(MAKE) --no-print-directory check test-host
 	$(MAKE) --no-print-directory test-dist

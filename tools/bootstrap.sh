@@ -6,10 +6,42 @@
 #   tools/bootstrap.sh dist     ... and the sandbox's builds for its npm packages: the static (musl)
 #                               Linux build here, and the other platforms' cross builds
 #   tools/bootstrap.sh emulators ... and what runs those binaries here: qemu-user, Wine, llvm-objdump
+#   tools/bootstrap.sh cross    only what the cross builds need (their targets, zig and
+#                               cargo-zigbuild): `make test` starts them before the rest installs
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH="$HOME/.cargo/bin:$PATH"
 say() { echo "bootstrap: $*" >&2; }
+
+# The sandbox binary of the npm package is linked statically against musl (it runs on any
+# Linux); rusqlite's bundled SQLite is compiled with musl-gcc. The other platforms
+# (linux-arm64, darwin-x64, darwin-arm64, win32-x64) are cross-compiled with cargo-zigbuild,
+# zig being the C compiler (SQLite) and linker for every target, macOS's libc stubs included:
+# both from PyPI wheels, in a virtualenv of their own (.tools/venv), at pinned versions.
+ZIGLANG=0.17.1
+CARGO_ZIGBUILD=0.24.1
+cross_tools() {
+  local installed want
+  installed=$(rustup target list --installed)
+  for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu; do
+    if ! grep -qx "$t" <<<"$installed"; then
+      say "adding the $t target"
+      rustup target add "$t"
+    fi
+  done
+  want="ziglang==$ZIGLANG cargo-zigbuild==$CARGO_ZIGBUILD"
+  if [ "$(cat .tools/venv/installed 2>/dev/null)" != "$want" ]; then
+    say "installing $want (PyPI wheels) into .tools/venv"
+    rm -rf .tools/venv
+    python3 -m venv .tools/venv
+    .tools/venv/bin/pip install -q --disable-pip-version-check $want
+    echo "$want" > .tools/venv/installed
+  fi
+}
+if [ "${1:-}" = cross ]; then
+  cross_tools
+  exit 0
+fi
 
 if ! rustup target list --installed | grep -qx wasm32-unknown-unknown; then
   say "adding the wasm32-unknown-unknown target"
@@ -29,7 +61,7 @@ done
 want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' Cargo.lock)
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
-  say "installing wasm-bindgen-cli $want (found: ${have:-none}; takes ~8 min)"
+  say "installing wasm-bindgen-cli $want (found: ${have:-none}; takes ~4 min)"
   cargo install wasm-bindgen-cli --version "$want" --force
 fi
 
@@ -49,21 +81,8 @@ fi
 
 if [ "$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi
 
-# The sandbox binary of the npm package is linked statically against musl (it runs on any
-# Linux); rusqlite's bundled SQLite is compiled with musl-gcc. The other platforms
-# (linux-arm64, darwin-x64, darwin-arm64, win32-x64) are cross-compiled with cargo-zigbuild,
-# zig being the C compiler (SQLite) and linker for every target, macOS's libc stubs included:
-# both from PyPI wheels, in a virtualenv of their own (.tools/venv), at pinned versions.
-ZIGLANG=0.17.1
-CARGO_ZIGBUILD=0.24.1
 if [ "${1:-}" = dist ]; then
-  installed=$(rustup target list --installed)
-  for t in x86_64-unknown-linux-musl aarch64-unknown-linux-musl x86_64-apple-darwin aarch64-apple-darwin x86_64-pc-windows-gnu; do
-    if ! grep -qx "$t" <<<"$installed"; then
-      say "adding the $t target"
-      rustup target add "$t"
-    fi
-  done
+  cross_tools
   # qemu-user too: the linux-arm64 binary runs here as soon as it is built
   # (qemu-aarch64-static target/cross/aarch64-unknown-linux-musl/sandbox/qbitpay-sandbox).
   missing=()
@@ -73,14 +92,6 @@ if [ "${1:-}" = dist ]; then
     say "installing ${missing[*]}"
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-  fi
-  want="ziglang==$ZIGLANG cargo-zigbuild==$CARGO_ZIGBUILD"
-  if [ "$(cat .tools/venv/installed 2>/dev/null)" != "$want" ]; then
-    say "installing $want (PyPI wheels) into .tools/venv"
-    rm -rf .tools/venv
-    python3 -m venv .tools/venv
-    .tools/venv/bin/pip install -q --disable-pip-version-check $want
-    echo "$want" > .tools/venv/installed
   fi
 fi
 
