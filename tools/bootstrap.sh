@@ -62,14 +62,15 @@ want=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print
 have=$(wasm-bindgen --version 2>/dev/null | awk '{print $2}' || true)
 if [ "$have" != "$want" ]; then
   say "installing wasm-bindgen-cli $want (found: ${have:-none}; takes ~4 min)"
-  cargo install wasm-bindgen-cli --version "$want" --force
+  cargo install wasm-bindgen-cli --version "$want" --force --target-dir target/tools
 fi
 
-# 0.14 or later: tools/build-pkg.mjs builds each module with `--profile <name>`.
+# 0.14 or later: tools/build-pkg.mjs builds each module with `--profile <name>`. (Both tools
+# are built in target/tools, so the dependencies they share are built once.)
 wp=$(wasm-pack --version 2>/dev/null | awk '{print $2}' || true)
 if [ -z "$wp" ] || [ "$(printf '%s\n' 0.14.0 "$wp" | sort -V | head -n1)" != 0.14.0 ]; then
   say "installing wasm-pack (found: ${wp:-none}; ~3 min)"
-  cargo install wasm-pack --force
+  cargo install wasm-pack --force --target-dir target/tools
 fi
 
 # Node dev dependencies (wasm-opt from binaryen, esbuild, typescript, test peers), exactly
