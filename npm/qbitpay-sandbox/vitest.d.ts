@@ -7,7 +7,7 @@ export { expect } from 'vitest';
 export interface SandboxFixtures {
   /** This file's sandbox: started when a test first asks for it, stopped after the file. */
   sandbox: Sandbox;
-  /** `startSandbox()`'s options for this file's sandbox: `test.override({ sandboxOptions: { ... } })`. Default `{}`. */
+  /** `startSandbox()`'s options for this file's sandbox: `test.override({ sandboxOptions: { ... } })` (Vitest 3.2: `test.scoped`). Default `{}`. */
   sandboxOptions: SandboxOptions;
 }
 

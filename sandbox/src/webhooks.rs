@@ -78,7 +78,7 @@ pub fn check_deliverable(app: &App, url: &str) -> Result<Url, String> {
         Ok(u)
     } else {
         Err(format!(
-            "'{}' is not a loopback address (start the sandbox with --allow-remote-webhooks to allow it)",
+            "'{}' is not a loopback address (start the sandbox with --allow-remote-webhooks, or startSandbox({{ allowRemoteWebhooks: true }}), to allow it)",
             u.host_str().unwrap_or("")
         ))
     }
@@ -121,7 +121,7 @@ async fn resolve(app: &App, u: &Url) -> Result<Vec<SocketAddr>, String> {
         );
     }
     if !app.cfg.allow_remote_webhooks && !addrs.iter().all(|a| is_loopback_ip(a.ip().to_canonical())) {
-        return Err("it resolves to a non-loopback address (start the sandbox with --allow-remote-webhooks to allow it)".into());
+        return Err("it resolves to a non-loopback address (start the sandbox with --allow-remote-webhooks, or startSandbox({ allowRemoteWebhooks: true }), to allow it)".into());
     }
     Ok(addrs)
 }

@@ -107,7 +107,7 @@ function trigger(argv) {
     amount = Number(o.amount);
     if (o.amount.trim() === '' || !Number.isFinite(amount)) return usage(`--amount must be a number, not ${o.amount}`);
   }
-  const { connectSandbox } = require('../index.cjs');
+  const { connectSandbox, DEFAULT_API_KEY } = require('../index.cjs');
   let sandbox;
   try {
     sandbox = connectSandbox({ url: o.url, apiKey: o['api-key'] });
@@ -123,7 +123,8 @@ function trigger(argv) {
       }
     })
     .catch((e) => {
-      const said = e.body?.message ? `${e.body.message} (HTTP ${e.status})` : e.message.replace(/^qbitpay-sandbox: /, '');
+      let said = e.body?.message ? `${e.body.message} (HTTP ${e.status})` : e.message.replace(/^qbitpay-sandbox: /, '');
+      if (e.status === 401) said += `: --api-key must be one the sandbox was started with (${DEFAULT_API_KEY} when it had none)`;
       process.stderr.write(`qbitpay-sandbox trigger: ${said}\n`);
       process.exitCode = 1;
     });
