@@ -95,8 +95,13 @@ pub enum TestOutcome {
 }
 
 impl TestOutcome {
+    /// The outcome of an amount in whole cents (`10.02`); none for any other (`10.021`).
     pub fn of(amount: f64) -> Option<TestOutcome> {
-        match ((amount * 100.0).round() as i64).rem_euclid(100) {
+        let cents = (amount * 100.0).round();
+        if (cents / 100.0 - amount).abs() > 4.0 * f64::EPSILON * amount.abs() {
+            return None;
+        }
+        match (cents as i64).rem_euclid(100) {
             2 => Some(TestOutcome::Declined),
             5 => Some(TestOutcome::Disputed),
             _ => None,
@@ -468,5 +473,27 @@ pub fn payout_action(app: &App, acct: &Account, w: &WriteTx, id: &str, action: &
         ),
         "cancel" => advance_payout(app, acct, w, id, "pending", "cancelled", "payout.cancelled"),
         _ => Err(ApiError::invalid("action", "action must be one of transit, pay, fail, cancel.")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::TestOutcome;
+
+    #[test]
+    fn test_amounts_are_whole_cents() {
+        for (amount, outcome) in [
+            (10.02, Some(TestOutcome::Declined)),
+            (0.02, Some(TestOutcome::Declined)),
+            (1234567.02, Some(TestOutcome::Declined)),
+            (10.05, Some(TestOutcome::Disputed)),
+            (100.0, None),
+            (10.021, None),
+            (10.019, None),
+            (100.0501, None),
+            (10.025, None),
+        ] {
+            assert_eq!(TestOutcome::of(amount), outcome, "{amount}");
+        }
     }
 }

@@ -213,7 +213,9 @@ pub fn verify(
                 (64, Algorithm::Md5, true) => {
                     " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
                 }
-                (32, Algorithm::HmacSha256, true) => " (it looks like MD5, the default algorithm)",
+                (32, Algorithm::HmacSha256, true) => {
+                    " (it looks like MD5, the default algorithm: leave out algorithm)"
+                }
                 _ => "",
             };
             return Err(SignatureError::new(
