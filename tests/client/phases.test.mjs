@@ -1,0 +1,118 @@
+// A call stopped in each of its phases: a server that hangs after its headers or mid-body, an
+// AbortSignal fired while fetch is pending, while the body is read, in a response hook and in
+// the backoff, a `fetch` option that ignores its signal; and many calls at once on one client
+// and on one list iterator. Each ends in a typed error in bounded time, and nothing keeps
+// running after it.
+import { test, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { QbitPay, QbitPayConnectionError } from 'qbitpay';
+import { startStubServer } from '../support/sandbox.mjs';
+
+const servers = [];
+after(() => Promise.all(servers.map((s) => s.stop())));
+async function serve(handler) {
+  const s = await startStubServer(handler);
+  servers.push(s);
+  return s;
+}
+const CHARGE = { amount: 10, currency: 'USD', externalOrderId: 'o1', cbUrl: 'http://127.0.0.1:9/cb', redirectUrl: 'https://shop.example/done' };
+const JSON_HEAD = { 'Content-Type': 'application/json' };
+/** `p`'s rejection and how long it took. */
+async function timed(p) {
+  const t0 = Date.now();
+  const e = await p.then((v) => assert.fail(`resolved: ${JSON.stringify(v)}`), (x) => x);
+  return { e, ms: Date.now() - t0 };
+}
+
+test('a server that hangs after its headers, or mid-body, is a timeout within timeoutMs (streamed and with Content-Length)', async () => {
+  const s = await serve((req, res) => {
+    const sized = req.url.includes('sized');
+    res.writeHead(200, sized ? { ...JSON_HEAD, 'Content-Length': '1000' } : JSON_HEAD);
+    if (req.url.includes('mid')) res.write('{"id":"ch_1","object":"charge","pad":"');
+    // Then nothing more.
+  });
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: s.url, timeoutMs: 200, maxRetries: 0 });
+  for (const id of ['ch_head', 'ch_mid', 'ch_sized_head', 'ch_sized_mid']) {
+    const { e, ms } = await timed(qp.charges.retrieve(id));
+    assert.ok(e instanceof QbitPayConnectionError, `${id}: ${e}`);
+    assert.equal(e.code, 'timeout', id);
+    assert.ok(ms < 2000, `${id}: ${ms} ms`);
+  }
+});
+
+test('an AbortSignal fired while the body is read ends the call at once with aborted', async () => {
+  const s = await serve((req, res) => {
+    res.writeHead(200, JSON_HEAD);
+    res.write('{"id":"ch_1","object":"charge","pad":"');
+  });
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: s.url, timeoutMs: 30_000, maxRetries: 0 });
+  const ac = new AbortController();
+  // Fired once the answer's head is in (the response hook runs after the body; so a timer).
+  setTimeout(() => ac.abort(new Error('user left')), 300);
+  const { e, ms } = await timed(qp.charges.retrieve('ch_1', { signal: ac.signal }));
+  assert.ok(e instanceof QbitPayConnectionError, String(e));
+  assert.equal(e.code, 'aborted');
+  assert.equal(e.cause?.message, 'user left');
+  assert.ok(ms < 3000, `${ms} ms`);
+});
+
+test('a fetch option that rejects, throws, or never settles ends in a typed error', async () => {
+  const boom = new TypeError('socket hang up');
+  const cases = [
+    ['rejects', () => Promise.reject(boom), 'network'],
+    ['throws', () => { throw boom; }, 'network'],
+    ['never settles', () => new Promise(() => {}), 'timeout'],
+  ];
+  for (const [label, fetch, code] of cases) {
+    const qp = new QbitPay({ apiKey: 'sk_test_Zq8HhV3mR7pL2xN9wK4c', baseUrl: 'http://127.0.0.1:9', fetch, timeoutMs: 150, maxRetries: 1 });
+    const { e, ms } = await timed(qp.charges.retrieve('ch_1'));
+    assert.ok(e instanceof QbitPayConnectionError, `${label}: ${e}`);
+    assert.equal(e.code, code, label);
+    assert.ok(ms < 3000, `${label}: ${ms} ms`);
+    for (const t of [e.message, e.stack, JSON.stringify(e)]) assert.ok(!t.includes('Zq8HhV3mR7pL2xN9wK4c'), t);
+  }
+});
+
+test('50 concurrent calls on one client each get their own answer', async () => {
+  const s = await serve((req, res) => {
+    const id = req.url.split('/').pop();
+    setTimeout(() => {
+      res.writeHead(200, JSON_HEAD);
+      res.end(JSON.stringify({ id, object: 'charge' }));
+    }, Math.random() * 30);
+  });
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: s.url });
+  const ids = Array.from({ length: 50 }, (_, i) => `ch_${i}`);
+  const got = await Promise.all(ids.map((id) => qp.charges.retrieve(id)));
+  assert.deepEqual(got.map((c) => c.id), ids);
+  assert.ok(got.every((c) => c.lastResponse.statusCode === 200));
+});
+
+test('50 concurrent next() on one list iterator each get their own item, in order, then the end; 50 awaits of one list share a fetch', async () => {
+  const N = 45;
+  let fetches = 0;
+  const s = await serve((req, res) => {
+    fetches++;
+    const u = new URL(req.url, 'http://x');
+    const after = u.searchParams.get('startingAfter') ?? u.searchParams.get('starting_after');
+    const start = after ? Number(after.slice(3)) + 1 : 0;
+    const limit = Number(u.searchParams.get('limit') ?? 10);
+    const data = [];
+    for (let i = start; i < Math.min(start + limit, N); i++) data.push({ id: `ch_${i}`, object: 'charge' });
+    setTimeout(() => {
+      res.writeHead(200, JSON_HEAD);
+      res.end(JSON.stringify({ object: 'list', data, hasMore: start + limit < N }));
+    }, 5);
+  });
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: s.url });
+  const it = qp.charges.list({ limit: 10 })[Symbol.asyncIterator]();
+  const results = await Promise.all(Array.from({ length: 50 }, () => it.next()));
+  assert.deepEqual(results.slice(0, N).map((r) => r.value?.id), Array.from({ length: N }, (_, i) => `ch_${i}`));
+  assert.ok(results.slice(N).every((r) => r.done === true && r.value === undefined));
+  assert.equal(fetches, 5);
+  // 50 awaits of one list request share its first page: one fetch.
+  const list = qp.charges.list({ limit: 10 });
+  const pages = await Promise.all(Array.from({ length: 50 }, () => list.then((p) => p)));
+  assert.ok(pages.every((p) => p === pages[0] && p.data.length === 10));
+  assert.equal(fetches, 6);
+});
