@@ -292,6 +292,10 @@ impl Exchange {
         n: u32,
         signal: Option<&AbortSignal>,
     ) -> Result<Attempted, NoAnswer> {
+        // Aborted since the loop looked (by a request hook): a listener added now never fires.
+        if let Some(s) = signal.filter(|s| s.aborted()) {
+            return Err(NoAnswer::Aborted(s.reason()));
+        }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
         // `controller.abort()` with no argument: neither a listener's event nor a timer's
         // argument becomes the reason.
@@ -453,6 +457,11 @@ fn rejected_on(stop: &AbortSignal) -> Promise {
 
 /// Waits `ms`, or rejects at once with the aborted-call error when `signal` aborts.
 async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
+    // Aborted during the attempt after its answer was in (by a response hook): its listener
+    // is gone, and one added now never fires.
+    if let Some(s) = signal.filter(|s| s.aborted()) {
+        return Err(aborted(s.reason()));
+    }
     let mut timer = JsValue::UNDEFINED;
     let mut listener = None;
     let wait = Promise::new(&mut |resolve, reject| {

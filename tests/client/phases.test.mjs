@@ -56,6 +56,34 @@ test('an AbortSignal fired while the body is read ends the call at once with abo
   assert.ok(ms < 3000, `${ms} ms`);
 });
 
+test('an AbortSignal fired by a response hook (the answer in, a backoff next) is not waited out', async () => {
+  const s = await serve((req, res) => {
+    res.writeHead(503, { ...JSON_HEAD, 'Retry-After': '30' });
+    res.end('{"type":"api_error","message":"busy"}');
+  });
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: s.url, maxRetries: 2 });
+  const ac = new AbortController();
+  qp.on('response', () => ac.abort());
+  const { e, ms } = await timed(qp.charges.create(CHARGE, { signal: ac.signal }));
+  assert.ok(e instanceof QbitPayConnectionError, String(e));
+  assert.equal(e.code, 'aborted');
+  assert.ok(ms < 3000, `waited ${ms} ms of Retry-After: 30`);
+});
+
+test('an AbortSignal fired by a request hook ends the call at once, nothing sent', async () => {
+  let hits = 0;
+  const s = await serve(() => { hits++; }); // never answers
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: s.url, timeoutMs: 30_000, maxRetries: 0 });
+  const ac = new AbortController();
+  qp.on('request', () => ac.abort());
+  const { e, ms } = await timed(qp.charges.retrieve('ch_1', { signal: ac.signal }));
+  assert.ok(e instanceof QbitPayConnectionError, String(e));
+  assert.equal(e.code, 'aborted');
+  assert.ok(ms < 3000, `${ms} ms`);
+  await new Promise((r) => setTimeout(r, 50));
+  assert.equal(hits, 0);
+});
+
 test('a fetch option that rejects, throws, or never settles ends in a typed error', async () => {
   const boom = new TypeError('socket hang up');
   const cases = [
