@@ -380,6 +380,15 @@ impl Exchange {
         } else {
             // Refused without reading: the connection is closed, not drained.
             controller.abort();
+            if stopped.is_some() {
+                // A `fetch` option's body may not heed the controller.
+                let body = js::get(&response, "body");
+                if js::get(&body, "cancel").is_function() {
+                    if let Ok(p) = body.unchecked_into::<js::Stream>().cancel() {
+                        js::ignore(&p);
+                    }
+                }
+            }
         }
         client.emit(Hook::Response, || {
             let req = self.attempts.request();
@@ -407,14 +416,16 @@ impl Exchange {
 /// `fetch` implementation holds it to its declared length), else read as a stream and
 /// counted, `None` as soon as it passes `limit` (the stream is cancelled); the bytes stay in
 /// JavaScript, decoded chunk by chunk. A Response without a WHATWG stream (another
-/// library's `fetch`) is read with `text()`.
+/// library's `fetch`) is read with `text()`. A `fetch` option's body (`stopped` given) is
+/// always read as a stream when it has one: it may not heed the attempt's signal, and a
+/// stream, unlike `text()`, can be cancelled when the attempt stops.
 async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
     stopped: Option<&Promise>,
 ) -> Result<Option<JsValue>, JsValue> {
-    let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
+    let stream = if whole && stopped.is_none() { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
         return wait(response.text()?, stopped).await.map(Some);
     }
@@ -423,7 +434,14 @@ async fn read_body(
     let mut text = JsString::from("");
     let mut read = 0u64;
     loop {
-        let chunk = wait(reader.read(), stopped).await?;
+        let chunk = match wait(reader.read(), stopped).await {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                // Stopped or failed: let go of the stream (settled either way).
+                js::ignore(&reader.cancel());
+                return Err(e);
+            }
+        };
         if js::get(&chunk, "done").is_truthy() {
             return Ok(Some(text.concat(&decoder.decode()).into()));
         }

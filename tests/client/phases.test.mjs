@@ -5,7 +5,7 @@
 // running after it.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { QbitPay, QbitPayConnectionError } from 'qbitpay';
+import { QbitPay, QbitPayAPIError, QbitPayConnectionError } from 'qbitpay';
 import { startStubServer } from '../support/sandbox.mjs';
 
 const servers = [];
@@ -82,6 +82,52 @@ test('an AbortSignal fired by a request hook ends the call at once, nothing sent
   assert.ok(ms < 3000, `${ms} ms`);
   await new Promise((r) => setTimeout(r, 50));
   assert.equal(hits, 0);
+});
+
+test('a fetch option that ignores its signal: a stalled or refused body is cancelled (timeout, abort, a length above maxResponseBytes)', async () => {
+  let cancelled = 0;
+  /** A Response whose body sends a first chunk, then stalls. */
+  const stalling = (headers) => {
+    let pulls = 0;
+    return new Response(new ReadableStream({
+      pull(c) {
+        if (pulls++ === 0) c.enqueue(new TextEncoder().encode('{"id":"ch_1","object":"charge","pad":"'));
+        else return new Promise(() => {});
+      },
+      cancel() { cancelled++; },
+    }), { status: 200, headers: { ...JSON_HEAD, ...headers } });
+  };
+  const lengths = { ch_streamed: undefined, ch_sized: '1000', ch_large: '5000' };
+  const fetch = async (url) => {
+    const length = lengths[url.split('/').pop()];
+    return stalling(length ? { 'Content-Length': length } : {});
+  };
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', fetch, timeoutMs: 200, maxRetries: 0, maxResponseBytes: 2000 });
+  const settle = () => new Promise((r) => setTimeout(r, 20));
+  for (const id of ['ch_streamed', 'ch_sized']) {
+    cancelled = 0;
+    const { e, ms } = await timed(qp.charges.retrieve(id));
+    assert.ok(e instanceof QbitPayConnectionError, `${id}: ${e}`);
+    assert.equal(e.code, 'timeout', id);
+    assert.ok(ms < 2000, `${id}: ${ms} ms`);
+    await settle();
+    assert.equal(cancelled, 1, `${id}: the stalled stream was left open`);
+
+    // The caller's signal during the same read: aborted, the stream cancelled too.
+    cancelled = 0;
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 100);
+    const r = await timed(qp.charges.retrieve(id, { signal: ac.signal, timeoutMs: 30_000 }));
+    assert.equal(r.e.code, 'aborted', id);
+    await settle();
+    assert.equal(cancelled, 1, `${id}: aborted, the stream was left open`);
+  }
+  // Refused before reading: its body is let go of, not left to the peer.
+  cancelled = 0;
+  const { e } = await timed(qp.charges.retrieve('ch_large'));
+  assert.ok(e instanceof QbitPayAPIError, String(e));
+  await settle();
+  assert.equal(cancelled, 1, 'the refused body was left open');
 });
 
 test('a fetch option that rejects, throws, or never settles ends in a typed error', async () => {
