@@ -334,8 +334,22 @@ impl Exchange {
             None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
             // It may also answer with a value rather than a Promise (`Promise.race` takes both).
             Some(f) => {
-                wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped.as_ref())
-                    .await?
+                let r = wait(
+                    f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(),
+                    stopped.as_ref(),
+                )
+                .await?;
+                // Anything but a Response (a forgotten `return`) is a failed attempt, not an
+                // exception thrown through the module by the getters below.
+                if js::get(&r, "status").as_f64().is_none()
+                    || !js::get(&js::get(&r, "headers"), "get").is_function()
+                {
+                    return Err(js_sys::TypeError::new(
+                        "the fetch option answered with something that is not a Response",
+                    )
+                    .into());
+                }
+                r
             }
         };
         // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.

@@ -147,6 +147,22 @@ test('a fetch option that rejects, throws, or never settles ends in a typed erro
   }
 });
 
+test('a fetch option answering with something other than a Response (a forgotten return, JSON, null) is a typed error, not a crash', async () => {
+  const answers = [['undefined', undefined], ['null', null], ['a string', 'ok'], ['a JSON object', { id: 'ch_1', object: 'charge' }],
+    ['a status without headers', { status: 200 }], ['headers without get()', { status: 200, headers: {} }]];
+  for (const [label, answer] of answers) {
+    const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', fetch: async () => answer, maxRetries: 0 });
+    const { e } = await timed(qp.charges.retrieve('ch_1'));
+    assert.ok(e instanceof QbitPayConnectionError, `${label}: ${e}`);
+    assert.equal(e.code, 'network', label);
+    assert.match(String(e.cause), /not a Response/, label);
+  }
+  // The client still works afterwards.
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', maxRetries: 0,
+    fetch: async () => new Response('{"id":"ch_1","object":"charge"}', { status: 200, headers: JSON_HEAD }) });
+  assert.equal((await qp.charges.retrieve('ch_1')).id, 'ch_1');
+});
+
 test('50 concurrent calls on one client each get their own answer', async () => {
   const s = await serve((req, res) => {
     const id = req.url.split('/').pop();
