@@ -216,8 +216,13 @@ impl Inner {
         let fns: Vec<Function> =
             self.hooks.borrow().iter().filter(|(h, _)| *h == hook).map(|(_, f)| f.clone()).collect();
         for f in fns {
-            // A hook that throws does not change the call.
-            let _ = f.call1(&JsValue::UNDEFINED, &event);
+            // A hook that throws does not change the call; one that rejects (an async hook)
+            // is no unhandled rejection, which ends a Node process.
+            if let Ok(r) = f.call1(&JsValue::UNDEFINED, &event) {
+                if r.is_object() && js::get(&r, "then").is_function() {
+                    js::ignore(r.unchecked_ref());
+                }
+            }
         }
     }
 }

@@ -163,6 +163,23 @@ test('a fetch option answering with something other than a Response (a forgotten
   assert.equal((await qp.charges.retrieve('ch_1')).id, 'ch_1');
 });
 
+test('an async hook that rejects neither changes the call nor becomes an unhandled rejection', async () => {
+  const unhandled = [];
+  const onUnhandled = (e) => unhandled.push(e);
+  process.on('unhandledRejection', onUnhandled);
+  try {
+    const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', maxRetries: 0,
+      fetch: async () => new Response('{"id":"ch_1","object":"charge"}', { status: 200, headers: JSON_HEAD }) });
+    qp.on('request', async () => { throw new Error('request hook'); });
+    qp.on('response', () => Promise.reject(new Error('response hook')));
+    assert.equal((await qp.charges.retrieve('ch_1')).id, 'ch_1');
+    await new Promise((r) => setTimeout(r, 50));
+    assert.deepEqual(unhandled.map(String), []);
+  } finally {
+    process.off('unhandledRejection', onUnhandled);
+  }
+});
+
 test('50 concurrent calls on one client each get their own answer', async () => {
   const s = await serve((req, res) => {
     const id = req.url.split('/').pop();
