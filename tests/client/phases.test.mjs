@@ -180,6 +180,30 @@ test('an async hook that rejects neither changes the call nor becomes an unhandl
   }
 });
 
+test("one AbortSignal shared by many calls (answered, retried, timed out, listed) is left with no listener of the client's", async () => {
+  let n = 0;
+  const s = await serve((req, res) => {
+    const which = n++ % 4;
+    if (which === 3) return; // hangs: a timeout
+    if (which === 2) {
+      res.writeHead(503, { ...JSON_HEAD, 'Retry-After': '0' });
+      return res.end('{"type":"api_error","message":"busy"}');
+    }
+    res.writeHead(200, JSON_HEAD);
+    res.end(req.url.includes('?') ? '{"object":"list","data":[{"id":"ch_1","object":"charge"}],"hasMore":false}' : '{"id":"ch_1","object":"charge"}');
+  });
+  const { getEventListeners } = await import('node:events');
+  const ac = new AbortController();
+  const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: s.url, timeoutMs: 100, maxRetries: 1 });
+  const calls = [];
+  for (let i = 0; i < 20; i++) {
+    calls.push(qp.charges.retrieve(`ch_${i}`, { signal: ac.signal }).catch((e) => e));
+    calls.push(qp.charges.list({ limit: 1 }, { signal: ac.signal }).toArray({ max: 5 }).catch((e) => e));
+  }
+  await Promise.all(calls);
+  assert.equal(getEventListeners(ac.signal, 'abort').length, 0);
+});
+
 test('50 concurrent calls on one client each get their own answer', async () => {
   const s = await serve((req, res) => {
     const id = req.url.split('/').pop();
