@@ -435,16 +435,15 @@ impl Exchange {
 /// `fetch` implementation holds it to its declared length), else read as a stream and
 /// counted, `None` as soon as it passes `limit` (the stream is cancelled); the bytes stay in
 /// JavaScript, decoded chunk by chunk. A Response without a WHATWG stream (another
-/// library's `fetch`) is read with `text()`. A `fetch` option's body (`stopped` given) is
-/// always read as a stream when it has one: it may not heed the attempt's signal, and a
-/// stream, unlike `text()`, can be cancelled when the attempt stops.
+/// library's `fetch`) is read with `text()`. A stream whose read fails or stops is cancelled
+/// (a `fetch` option's may not heed the attempt's signal).
 async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
     stopped: Option<&Promise>,
 ) -> Result<Option<JsValue>, JsValue> {
-    let stream = if whole && stopped.is_none() { JsValue::UNDEFINED } else { js::get(response, "body") };
+    let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
         return wait(response.text()?, stopped).await.map(Some);
     }
