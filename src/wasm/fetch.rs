@@ -216,8 +216,13 @@ impl Inner {
         let fns: Vec<Function> =
             self.hooks.borrow().iter().filter(|(h, _)| *h == hook).map(|(_, f)| f.clone()).collect();
         for f in fns {
-            // A hook that throws does not change the call.
-            let _ = f.call1(&JsValue::UNDEFINED, &event);
+            // A hook that throws does not change the call; one that rejects (an async hook)
+            // is no unhandled rejection, which ends a Node process.
+            if let Ok(r) = f.call1(&JsValue::UNDEFINED, &event) {
+                if r.is_object() && js::get(&r, "then").is_function() {
+                    js::ignore(r.unchecked_ref());
+                }
+            }
         }
     }
 }
@@ -292,6 +297,10 @@ impl Exchange {
         n: u32,
         signal: Option<&AbortSignal>,
     ) -> Result<Attempted, NoAnswer> {
+        // Aborted since the loop looked (by a request hook): a listener added now never fires.
+        if let Some(s) = signal.filter(|s| s.aborted()) {
+            return Err(NoAnswer::Aborted(s.reason()));
+        }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
         // `controller.abort()` with no argument: neither a listener's event nor a timer's
         // argument becomes the reason.
@@ -330,8 +339,22 @@ impl Exchange {
             None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
             // It may also answer with a value rather than a Promise (`Promise.race` takes both).
             Some(f) => {
-                wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped.as_ref())
-                    .await?
+                let r = wait(
+                    f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(),
+                    stopped.as_ref(),
+                )
+                .await?;
+                // Anything but a Response (a forgotten `return`) is a failed attempt, not an
+                // exception thrown through the module by the getters below.
+                if js::get(&r, "status").as_f64().is_none()
+                    || !js::get(&js::get(&r, "headers"), "get").is_function()
+                {
+                    return Err(js_sys::TypeError::new(
+                        "the fetch option answered with something that is not a Response",
+                    )
+                    .into());
+                }
+                r
             }
         };
         // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
@@ -376,6 +399,15 @@ impl Exchange {
         } else {
             // Refused without reading: the connection is closed, not drained.
             controller.abort();
+            if stopped.is_some() {
+                // A `fetch` option's body may not heed the controller.
+                let body = js::get(&response, "body");
+                if js::get(&body, "cancel").is_function() {
+                    if let Ok(p) = body.unchecked_into::<js::Stream>().cancel() {
+                        js::ignore(&p);
+                    }
+                }
+            }
         }
         client.emit(Hook::Response, || {
             let req = self.attempts.request();
@@ -403,7 +435,8 @@ impl Exchange {
 /// `fetch` implementation holds it to its declared length), else read as a stream and
 /// counted, `None` as soon as it passes `limit` (the stream is cancelled); the bytes stay in
 /// JavaScript, decoded chunk by chunk. A Response without a WHATWG stream (another
-/// library's `fetch`) is read with `text()`.
+/// library's `fetch`) is read with `text()`. A stream whose read fails or stops is cancelled
+/// (a `fetch` option's may not heed the attempt's signal).
 async fn read_body(
     response: &web_sys::Response,
     limit: u64,
@@ -419,7 +452,14 @@ async fn read_body(
     let mut text = JsString::from("");
     let mut read = 0u64;
     loop {
-        let chunk = wait(reader.read(), stopped).await?;
+        let chunk = match wait(reader.read(), stopped).await {
+            Ok(chunk) => chunk,
+            Err(e) => {
+                // Stopped or failed: let go of the stream (settled either way).
+                js::ignore(&reader.cancel());
+                return Err(e);
+            }
+        };
         if js::get(&chunk, "done").is_truthy() {
             return Ok(Some(text.concat(&decoder.decode()).into()));
         }
@@ -453,6 +493,11 @@ fn rejected_on(stop: &AbortSignal) -> Promise {
 
 /// Waits `ms`, or rejects at once with the aborted-call error when `signal` aborts.
 async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
+    // Aborted during the attempt after its answer was in (by a response hook): its listener
+    // is gone, and one added now never fires.
+    if let Some(s) = signal.filter(|s| s.aborted()) {
+        return Err(aborted(s.reason()));
+    }
     let mut timer = JsValue::UNDEFINED;
     let mut listener = None;
     let wait = Promise::new(&mut |resolve, reject| {

@@ -44,6 +44,8 @@ extern "C" {
     pub type Stream;
     #[wasm_bindgen(method, js_name = getReader, catch)]
     pub fn get_reader(this: &Stream) -> Result<Reader, JsValue>;
+    #[wasm_bindgen(method, catch)]
+    pub fn cancel(this: &Stream) -> Result<Promise, JsValue>;
     pub type Reader;
     #[wasm_bindgen(method)]
     pub fn read(this: &Reader) -> Promise;
