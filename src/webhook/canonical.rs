@@ -163,7 +163,7 @@ impl Kind {
 }
 
 /// The members of an event and their types, as the API defines the event.
-const EVENT_MEMBERS: [(&[u8], Kind); 7] = [
+pub(crate) const EVENT_MEMBERS: [(&[u8], Kind); 7] = [
     (b"id", Kind::String),
     (b"type", Kind::String),
     (b"object", Kind::String),

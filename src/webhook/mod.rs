@@ -175,6 +175,31 @@ mod tests {
         ["\"", &s.replace('"', "\\\""), "\""].concat().into_bytes()
     }
 
+    /// The event's members as `WebhookEvent` declares them are the types the verifier holds
+    /// them to (the sandbox's events pass through `sign`, which holds them to it too).
+    #[test]
+    fn the_event_members_are_typed_alike_in_webhook_d_ts() {
+        let dts = include_str!("../../pkg-template/webhook.d.ts");
+        let start = dts.find("export interface WebhookEvent<").expect("WebhookEvent in webhook.d.ts");
+        let block = &dts[start..start + dts[start..].find('}').unwrap()];
+        for (name, kind) in canonical::EVENT_MEMBERS {
+            let name = std::str::from_utf8(name).unwrap();
+            let declared = block
+                .lines()
+                .find_map(|l| l.trim().strip_prefix(name)?.strip_prefix(": "))
+                .unwrap_or_else(|| panic!("WebhookEvent has no {name}"))
+                .trim_end_matches(';');
+            let expected: &[&str] = match kind {
+                Kind::String => &["string", "'event'"],
+                Kind::Number => &["number"],
+                Kind::Boolean => &["boolean"],
+                Kind::Object => &["T"],
+                Kind::Other => &[],
+            };
+            assert!(expected.contains(&declared), "WebhookEvent.{name}: {declared}");
+        }
+    }
+
     #[test]
     fn key_rotation_accepts_any_listed_key() {
         let opts = VerifyOptions::default();
