@@ -353,10 +353,15 @@ mod tests {
     /// types it accepts handlers for, are the core's.
     #[test]
     fn the_facade_names_what_the_core_decides() {
-        let facade = include_str!("../../pkg-template/src/handler.mjs");
+        // handler.mjs checks the options; delivery.mjs (loaded on the first delivery) answers.
+        let facade = concat!(
+            include_str!("../../pkg-template/src/handler.mjs"),
+            include_str!("../../pkg-template/src/delivery.mjs")
+        );
         let list = |name: &str| -> Vec<String> {
-            let start =
-                facade.find(&format!("const {name} = [")).unwrap_or_else(|| panic!("{name} in handler.mjs"));
+            let start = facade
+                .find(&format!("const {name} = ["))
+                .unwrap_or_else(|| panic!("{name} in handler.mjs or delivery.mjs"));
             let body = &facade[start..];
             let body = &body[body.find('[').unwrap() + 1..body.find(']').unwrap()];
             body.split(',')

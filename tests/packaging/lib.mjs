@@ -231,16 +231,18 @@ export function tempDir(prefix) {
 /**
  * The files an entry loads, following relative `.mjs`/`.cjs` specifiers and the `.wasm`
  * files it names (by relative path, with or without `?module`, or by file name). `stopAt`:
- * files not followed (another entry's, which this one re-exports).
+ * files not followed (another entry's, which this one re-exports). `lazy`: also what it loads
+ * on first use (an `import()`, or a `require()` in an async arrow function).
  */
-export function entryGraph(pkgDir, entry, { stopAt = [] } = {}) {
+export function entryGraph(pkgDir, entry, { stopAt = [], lazy = false } = {}) {
   const seen = new Set();
   const visit = (rel) => {
     if (seen.has(rel) || stopAt.includes(rel)) return;
     seen.add(rel);
     if (rel.endsWith('.wasm')) return;
     const src = fs.readFileSync(path.join(pkgDir, rel), 'utf8');
-    for (const [, spec] of src.matchAll(/['"`]((?:\.{1,2}\/)?[\w./-]+\.(?:mjs|cjs|wasm))(?:\?module)?['"`]/g)) {
+    for (const [, later, spec] of src.matchAll(/(import\(|async\s*\(\)\s*=>\s*require\()?['"`]((?:\.{1,2}\/)?[\w./-]+\.(?:mjs|cjs|wasm))(?:\?module)?['"`]/g)) {
+      if (later && !lazy) continue;
       let target;
       if (spec.startsWith('.')) target = path.posix.normalize(path.posix.join(path.posix.dirname(rel), spec));
       else if (spec.endsWith('.wasm')) target = `wasm/${path.posix.basename(spec)}`;
@@ -271,7 +273,8 @@ function gzSplit(pkgDir, files) {
  * Per export target: {subpath, conditions, target, files, js, wasm} gzip bytes (each file
  * compressed alone), and `alone`: the same without what the entry takes from another entry
  * (`qbitpay`'s webhook functions, from `qbitpay/webhook`'s files): what an app that never
- * uses those loads (a bundler drops the re-export; Node requires it on the first call).
+ * uses those loads (a bundler drops the re-export; Node requires it on the first call);
+ * `later`: what it loads on first use only (createWebhookHandler's per-delivery module).
  */
 export function entrySizes(pkgDir) {
   const manifest = JSON.parse(fs.readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
@@ -294,7 +297,8 @@ export function entrySizes(pkgDir) {
       const files = entryGraph(pkgDir, target);
       const own = entryGraph(pkgDir, target, { stopAt: others });
       const alone = own.length < files.length ? gzSplit(pkgDir, own) : null;
-      rows.push({ subpath, conditions: conds, target, files, ...gzSplit(pkgDir, files), alone });
+      const later = entryGraph(pkgDir, target, { lazy: true }).filter((f) => !files.includes(f));
+      rows.push({ subpath, conditions: conds, target, files, ...gzSplit(pkgDir, files), alone, later: later.length ? gzSplit(pkgDir, later) : null });
     }
   }
   return rows;
@@ -308,12 +312,13 @@ export function sizeTable(pkgDir, packReport) {
   if (packReport) {
     lines.push(`\`npm pack\`: ${packReport.filename} ${kb(packReport.size)} (${packReport.files.length} files, ${kb(packReport.unpackedSize)} unpacked)`, '');
   }
-  lines.push('| import | runtime (conditions) | file | JS gz | wasm gz | total gz | without another entry\'s functions |',
-    '|---|---|---|---:|---:|---:|---:|');
+  lines.push('| import | runtime (conditions) | file | JS gz | wasm gz | total gz | without another entry\'s functions | loaded on first use |',
+    '|---|---|---|---:|---:|---:|---:|---:|');
   for (const r of entrySizes(pkgDir)) {
     const name = r.subpath === '.' ? 'qbitpay' : `qbitpay/${r.subpath.slice(2)}`;
     const alone = r.alone ? `${kb(r.alone.js + r.alone.wasm)} (JS ${kb(r.alone.js)} + wasm ${kb(r.alone.wasm)})` : '–';
-    lines.push(`| \`${name}\` | ${r.conditions.join(', ')} | ${r.target.slice(2)} | ${kb(r.js)} | ${kb(r.wasm)} | ${kb(r.js + r.wasm)} | ${alone} |`);
+    const later = r.later ? `JS ${kb(r.later.js)}` : '–';
+    lines.push(`| \`${name}\` | ${r.conditions.join(', ')} | ${r.target.slice(2)} | ${kb(r.js)} | ${kb(r.wasm)} | ${kb(r.js + r.wasm)} | ${alone} | ${later} |`);
   }
   return lines.join('\n');
 }
