@@ -188,7 +188,8 @@ for (const inputKind of ['string', 'Buffer']) {
 // --- size -----------------------------------------------------------------------------------
 
 /** The files a browser fetches for `qbitpay/webhook`: its `browser` entry, every module it
- * imports (relative specifiers), and the .wasm files they name. */
+ * imports statically (relative specifiers), and the .wasm files they name. What it loads on
+ * first use (`import('./x.mjs')`: a webhook handler's per-delivery code) is left out. */
 function browserClosure(pkgDir) {
   const manifest = JSON.parse(readFileSync(path.join(pkgDir, 'package.json'), 'utf8'));
   const files = [];
@@ -198,7 +199,7 @@ function browserClosure(pkgDir) {
     files.push(file);
     if (file.endsWith('.wasm')) return;
     const src = readFileSync(path.join(pkgDir, file), 'utf8');
-    for (const m of src.matchAll(/["'`](\.{1,2}\/[\w./-]+\.(?:mjs|js|wasm))["'`]/g)) visit(path.posix.join(path.posix.dirname(file), m[1]));
+    for (const m of src.matchAll(/(?<!import\(\s*)["'`](\.{1,2}\/[\w./-]+\.(?:mjs|js|wasm))["'`]/g)) visit(path.posix.join(path.posix.dirname(file), m[1]));
   };
   visit(manifest.exports['./webhook'].browser);
   return files.map((f) => [f, readFileSync(path.join(pkgDir, f))]);
