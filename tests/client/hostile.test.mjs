@@ -4,18 +4,12 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { QbitPay, QbitPayAPIError, QbitPayError } from 'qbitpay';
-import { startStubServer } from '../support/sandbox.mjs';
+import { stubServers } from '../support/sandbox.mjs';
 
 const KEY = 'sk_test_Zq8HhV3mR7pL2xN9wK4c';
 const TOKEN = 'eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhY2N0XzEifQ.c2lnbmF0dXJlX29mX3Rva2Vu';
 const MIB = 1024 * 1024;
-const servers = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
-async function serve(handler) {
-  const s = await startStubServer(handler);
-  servers.push(s);
-  return s;
-}
+const serve = stubServers(after);
 const CHARGE = { amount: 10, currency: 'USD', externalOrderId: 'o1', cbUrl: 'http://127.0.0.1:9/cb', redirectUrl: 'https://shop.example/done' };
 
 test('an endless 200 body is cut at maxResponseBytes: typed error, connection closed, memory bounded', async () => {

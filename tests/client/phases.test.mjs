@@ -6,15 +6,9 @@
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { QbitPay, QbitPayAPIError, QbitPayConnectionError } from 'qbitpay';
-import { startStubServer } from '../support/sandbox.mjs';
+import { stubServers } from '../support/sandbox.mjs';
 
-const servers = [];
-after(() => Promise.all(servers.map((s) => s.stop())));
-async function serve(handler) {
-  const s = await startStubServer(handler);
-  servers.push(s);
-  return s;
-}
+const serve = stubServers(after);
 const CHARGE = { amount: 10, currency: 'USD', externalOrderId: 'o1', cbUrl: 'http://127.0.0.1:9/cb', redirectUrl: 'https://shop.example/done' };
 const JSON_HEAD = { 'Content-Type': 'application/json' };
 /** `p`'s rejection and how long it took. */

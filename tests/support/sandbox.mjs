@@ -37,6 +37,20 @@ export function countingFetch(inner = (...a) => globalThis.fetch(...a)) {
   return f;
 }
 
+/**
+ * A `serve(handler)` for a test file: each call starts a stub server (startStubServer), and
+ * all of them are stopped after the file's tests (`after` from node:test).
+ */
+export function stubServers(after) {
+  const servers = [];
+  after(() => Promise.all(servers.map((s) => s.stop())));
+  return async (handler) => {
+    const s = await startStubServer(handler);
+    servers.push(s);
+    return s;
+  };
+}
+
 /** A local HTTP server that answers nothing (for timeouts) or what `handler` says. */
 export async function startStubServer(handler) {
   const http = await import('node:http');
