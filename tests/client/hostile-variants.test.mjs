@@ -1,7 +1,8 @@
 // Variations on the hostile servers of hostile.test.mjs: a long error body within
-// maxResponseBytes, options JSON cannot hold, a Retry-After that is a date or garbage, the
-// credential echoed in part in an encoded form, a key in a call's id seen by hooks, a baseUrl
-// with user info. Local stub servers on 127.0.0.1; each test states what it must not do.
+// maxResponseBytes, a list id of megabytes, options JSON cannot hold, a Retry-After that is a
+// date or garbage, the credential echoed in part in an encoded form, a key in a call's id seen
+// by hooks, a baseUrl with user info. Local stub servers on 127.0.0.1; each test states what
+// it must not do.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -51,6 +52,38 @@ test('a long error body within maxResponseBytes is quoted in part, not copied in
   }
   const grew = wasmBytes() - before;
   assert.ok(grew < 4 * MIB, `wasm memory grew by ${(grew / MIB).toFixed(1)} MiB`);
+});
+
+test('a list page with an id of megabytes at one end is refused (it would be the next cursor), not copied into the module', async () => {
+  const long = 'i'.repeat(2 * MIB);
+  let requests = 0;
+  const s = await serve((req, res) => {
+    requests++;
+    const q = new URL(req.url, 'http://x').searchParams;
+    const which = q.get('externalOrderId');
+    const at = q.get('starting_after');
+    const data = which === 'first' ? [{ id: long }, { id: 'b' }]
+      : which === 'last' ? [{ id: 'a' }, { id: at ? 'z' : long }]
+        : [{ id: 'a' }, { id: at ? 'z' : 'i'.repeat(1024) }];
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', data, hasMore: !at }));
+  });
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0 });
+  await qp.charges.list({ externalOrderId: 'bound' }).toArray({ max: 10 });
+  const before = wasmBytes();
+  for (const which of ['first', 'last']) {
+    for (const call of [() => qp.charges.list({ limit: 2, externalOrderId: which }), () => qp.charges.list({ limit: 2, externalOrderId: which }).toArray({ max: 10 })]) {
+      const e = await call().then(() => null, (x) => x);
+      assert.equal(e?.code, 'invalid_response', `${which}: ${e}`);
+      assert.match(e.message, /an item id of 2097152 characters at one end, longer than a cursor can be \(1024\)/);
+    }
+  }
+  const grew = wasmBytes() - before;
+  assert.ok(grew < 2 * MIB, `wasm memory grew by ${(grew / MIB).toFixed(1)} MiB`);
+  // An id of 1024 characters is a cursor like any other.
+  requests = 0;
+  assert.deepEqual((await qp.charges.list({ limit: 2, externalOrderId: 'bound' }).toArray({ max: 10 })).map((c) => c.id.length), [1, 1024, 1, 1]);
+  assert.equal(requests, 2);
 });
 
 test('an option that is NaN or ±Infinity (which JSON.stringify sends as null, i.e. absent) is refused, not replaced by its default; nothing is sent', async () => {
