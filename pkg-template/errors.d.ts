@@ -39,7 +39,7 @@ export class QbitPayInvalidRequestError extends QbitPayError {}
 export class QbitPayAuthenticationError extends QbitPayError {}
 /** 429. */
 export class QbitPayRateLimitError extends QbitPayError {
-  /** Seconds the server asked to wait (Retry-After), when it said. */
+  /** Seconds the server asked to wait (Retry-After, in seconds or an HTTP date), when it said. */
   readonly retryAfter?: number;
 }
 /** 5xx and any other unexpected answer. */

@@ -122,13 +122,15 @@ impl ClientError {
     ) -> ClientError {
         let ok = (200..300).contains(&status);
         let kind = if ok { ErrorKind::Api } else { ErrorKind::for_status(status) };
-        let parsed = serde_json::from_str::<Json>(body).ok();
+        let long = !is_whole(body);
+        let parsed = if long { None } else { serde_json::from_str::<Json>(body).ok() };
         let obj = parsed.as_ref().filter(|v| matches!(v, Json::Object(_)));
         let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Json::as_str).filter(|s| !s.is_empty());
         let code = status.to_string();
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
             (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", code),
+            _ if long => format!("QbitPay API answered HTTP {} with {}", code, LONG_BODY),
             _ => format!("QbitPay API answered HTTP {} with a body that is not JSON", code),
         };
         let r = Redactor::new(secrets);
@@ -194,6 +196,21 @@ impl From<Invalid> for ClientError {
 /// How much of an unexpected body an error quotes.
 const EXCERPT_CHARS: usize = 200;
 
+/// The most of a failed answer's body an error reads, in UTF-16 code units: an error of the
+/// API is a few hundred bytes. A longer body (up to `maxResponseBytes`) is quoted in part and
+/// never parsed: its text would be copied into the module's memory, which never shrinks, and
+/// its parsed form is many times its size.
+pub const MAX_ERROR_TEXT: usize = 64 << 10;
+
+/// What an error says of a body longer than [`MAX_ERROR_TEXT`].
+pub const LONG_BODY: &str = "a body of more than 65536 characters";
+
+/// Whether `text` (the body's first `MAX_ERROR_TEXT + 1` UTF-16 code units) is the whole body
+/// an error reads, not the start of a longer one.
+pub fn is_whole(text: &str) -> bool {
+    text.len() <= MAX_ERROR_TEXT || text.encode_utf16().count() <= MAX_ERROR_TEXT
+}
+
 /// The text a credential is replaced with.
 const REDACTED: &str = "[redacted]";
 
@@ -231,11 +248,13 @@ fn forms(secret: &str) -> Vec<String> {
 /// key echoed with a character cut at either end, upper-cased or quoted in part is still cut,
 /// while text that shares a few characters with it (`sk_test`) is left alone. A secret
 /// shorter than this is cut whole (in any case); one under 4 characters is not cut at all.
+/// The same holds for its hex and base64 forms: a run of 8 of their characters (4 or 6 of
+/// the secret's) is cut, so a Basic header echoed in part is.
 pub const REDACTED_RUN: usize = 8;
 
 /// What is cut out of text for a set of secrets (the client's credential), made once per
-/// credential: the encoded forms of each, and the [`REDACTED_RUN`]-byte windows of each,
-/// ASCII lower-cased, as words for a quick lookup.
+/// credential: the encoded forms of each, and the [`REDACTED_RUN`]-byte windows of each and
+/// of its hex and base64 forms, ASCII lower-cased, as words for a quick lookup.
 #[derive(Debug, Default, PartialEq)]
 pub struct Redactor {
     forms: Vec<String>,
@@ -252,15 +271,20 @@ impl Redactor {
     pub fn new(secrets: &[&str]) -> Redactor {
         let mut r = Redactor::default();
         for secret in secrets.iter().filter(|s| s.len() >= 4) {
-            r.forms.extend(forms(secret));
-            let n = secret.len().min(REDACTED_RUN);
-            for w in secret.as_bytes().windows(n).map(|w| (n, word(w))) {
-                // Kept sorted by insertion (a few dozen windows): `sort` would add a generic
-                // sort to the module.
-                if let Err(at) = r.windows.binary_search(&w) {
-                    r.windows.insert(at, w);
+            let forms = forms(secret);
+            // Percent-encoded forms are decoded before a second look ([`Redactor::redact`]).
+            let encoded = forms.iter().filter(|f| !f.contains('%')).map(String::as_str);
+            for text in std::iter::once(*secret).chain(encoded) {
+                let n = text.len().min(REDACTED_RUN);
+                for w in text.as_bytes().windows(n).map(|w| (n, word(w))) {
+                    // Kept sorted by insertion (a few hundred windows): `sort` would add a
+                    // generic sort to the module.
+                    if let Err(at) = r.windows.binary_search(&w) {
+                        r.windows.insert(at, w);
+                    }
                 }
             }
+            r.forms.extend(forms);
         }
         r
     }
@@ -404,6 +428,9 @@ pub fn redact_json(v: &Json, secrets: &[&str]) -> Json {
 
 /// What an error keeps of a body: the parsed JSON, or else the text; credentials cut out.
 pub fn raw_body(body: &str, secrets: &[&str]) -> Json {
+    if !is_whole(body) {
+        return Json::String(excerpt(body, secrets));
+    }
     let r = Redactor::new(secrets);
     match serde_json::from_str::<Json>(body) {
         Ok(v) => r.redact_json(&v),
@@ -509,6 +536,7 @@ mod tests {
         let mut documented: Vec<&str> = ts("QbitPayAPIError");
         documented.sort();
         refusals.sort();
+        refusals.dedup();
         assert_eq!(refusals, documented, "QbitPayAPIError's codes");
         // Every webhook code but InvalidArgument (a call's own mistake: a TypeError). A code
         // added without a place here does not compile.
@@ -693,6 +721,24 @@ mod tests {
             "keys start with sk_test and HhV3mR7"
         );
         assert_eq!(redact("sk_test_x", &[key]), "[redacted]x");
+        // Their hex and base64 forms in part too: a Basic header echoed cut short at either
+        // end, the base64 or hex of a part of the key at any alignment.
+        let basic = STANDARD.encode(format!("{key}:"));
+        for part in [
+            basic[..16].to_string(),
+            basic[12..].to_string(),
+            STANDARD.encode(&key[..12]),
+            STANDARD.encode(&key[9..21]),
+            STANDARD.encode(format!("x{}", &key[4..16])),
+            URL_SAFE_NO_PAD.encode(format!("xy{}", &key[13..])),
+            hex::encode(&key[..8]),
+            hex::encode_upper(&key[7..15]),
+        ] {
+            let out = redact(&format!("echo {part} end"), &[key]);
+            assert!(out.contains("[redacted]"), "{part} -> {out}");
+            assert!(!out.contains(&part[2..part.len() - 2]), "{part} -> {out}");
+        }
+        assert_eq!(redact("id 0123456789abcdef and c2tfdGV", &[key]), "id 0123456789abcdef and c2tfdGV");
         // Two runs side by side are one cut; a short secret is cut whole, in any case.
         assert_eq!(redact(&format!("{}{}", &key[20..], &key[..9]), &[key]), "[redacted]");
         assert_eq!(redact("a Ab12 b ab12", &["ab12"]), "a [redacted] b [redacted]");

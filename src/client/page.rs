@@ -119,6 +119,18 @@ pub fn walk_next(
     neighbour(which, dir, page_has_more, first_id, last_id)
 }
 
+/// The longest id a page may have at either end, in UTF-16 code units: it is the cursor of
+/// the page after or before (a query parameter), and the API's ids are a few dozen
+/// characters. A longer one is never copied into the module: the page is refused.
+pub const MAX_CURSOR_CHARS: usize = 1024;
+
+/// The error for a page whose first or last item has an id of `len` characters, more than
+/// [`MAX_CURSOR_CHARS`].
+pub fn cursor_too_long(len: usize, secrets: &[&str]) -> ClientError {
+    let message = format!("The QbitPay API answered a list page with an item id of {len} characters at one end, longer than a cursor can be ({MAX_CURSOR_CHARS})");
+    ClientError::refused("invalid_response", message, None, None, secrets)
+}
+
 /// The most cursors a chain of pages remembers exactly (see [`Trail`]).
 pub const TRAIL_LIMIT: u32 = 10_000;
 
@@ -610,6 +622,13 @@ mod tests {
         let p1 = page(eb("b1"), ["a1", "a2"], &Trail::default()).unwrap();
         let e = page(eb("a1"), ["b1", "b2"], &p1.trail_towards(Which::Previous)).unwrap_err();
         assert!(e.message.contains("endingBefore a1") && e.message.contains("ends at b1"), "{}", e.message);
+    }
+
+    #[test]
+    fn an_id_longer_than_a_cursor_can_be_is_refused_with_the_key_cut_out() {
+        let e = cursor_too_long(MAX_CURSOR_CHARS + 1, &["sk_test_secret_key"]);
+        assert_eq!((e.kind, e.code, e.status), (ErrorKind::Api, Some("invalid_response"), None));
+        assert_eq!(e.message, "The QbitPay API answered a list page with an item id of 1025 characters at one end, longer than a cursor can be (1024)");
     }
 
     /// Past the cursors a trail remembers exactly, a longer circle is still found, and the

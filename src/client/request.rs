@@ -188,12 +188,9 @@ impl Config {
                 "QbitPay needs an apiKey (on a server) or an accessToken (in a browser): new QbitPay({ apiKey })",
             )
         })?;
-        let base_url = o
-            .get("baseUrl")
-            .and_then(Json::as_str)
-            .unwrap_or(DEFAULT_BASE_URL)
-            .trim_end_matches('/')
-            .to_string();
+        let base_url = without_user_info(
+            o.get("baseUrl").and_then(Json::as_str).unwrap_or(DEFAULT_BASE_URL).trim_end_matches('/'),
+        );
         let mut ua = serde_json::Map::new();
         ua.insert("bindings_version".into(), VERSION.into());
         ua.insert("lang".into(), "js".into());
@@ -320,6 +317,18 @@ impl Config {
             redactor,
             default_address: self.default_address,
         })
+    }
+}
+
+/// `url` (an absolute http(s) URL) without its user info (`user:password@`): no `fetch` sends
+/// one (each refuses such a URL, and its error would quote the password), and the API's
+/// credential is the `Authorization` header.
+fn without_user_info(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
+    match rest[..end].rfind('@') {
+        Some(at) => [scheme, "://", &rest[at + 1..]].concat(),
+        None => url.to_string(),
     }
 }
 

@@ -5,7 +5,7 @@
 //! that is not the object the call expects) and the final error are decided here.
 //! Randomness comes in as a function returning [0, 1), so the loop is deterministic under test.
 
-use super::error::{excerpt, raw_body, ClientError};
+use super::error::{excerpt, is_whole, raw_body, ClientError, LONG_BODY, MAX_ERROR_TEXT};
 use super::request::Request;
 use super::{fmt_num, Json};
 use std::borrow::Borrow;
@@ -33,16 +33,41 @@ pub fn is_retryable(outcome: Outcome) -> bool {
     }
 }
 
-/// The `Retry-After` header in seconds (delta-seconds form, a fraction allowed; an HTTP date
-/// is ignored and the backoff used instead).
-pub fn parse_retry_after(header: Option<&str>) -> Option<f64> {
+/// The `Retry-After` header in seconds: delta-seconds (a fraction allowed), or an HTTP date
+/// counted from the answer's `Date` header (the server's clock, not this machine's; a date
+/// past is 0). `None` when it is neither, or a date comes without a `Date`: the backoff is used
+/// then, but an answer that carried the header is still retried no sooner than the initial
+/// delay ([`next_delay_ms`]).
+pub fn parse_retry_after(header: Option<&str>, date: Option<&str>) -> Option<f64> {
     let h = header?.trim();
     let (whole, fraction) = h.split_once('.').unwrap_or((h, "0"));
     let digits = |s: &str| !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit());
     if !digits(whole) || !digits(fraction) {
-        return None;
+        let (at, now) = (http_date_ms(h)?, http_date_ms(date?.trim())?);
+        return Some(((at - now) / 1000.0).max(0.0));
     }
     Some(decimal(h)).filter(|s| s.is_finite() && *s >= 0.0)
+}
+
+/// Milliseconds since the epoch of an HTTP date in the form servers send (IMF-fixdate, or
+/// RFC 850's, both ending in GMT): JavaScript's `Date.parse` in the wasm module (no date
+/// tables in it), `httpdate` on the host.
+#[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
+fn http_date_ms(s: &str) -> Option<f64> {
+    Some(js_sys::Date::parse(s)).filter(|t| s.ends_with(" GMT") && t.is_finite())
+}
+#[cfg(not(target_arch = "wasm32"))]
+fn http_date_ms(s: &str) -> Option<f64> {
+    let t = httpdate::parse_http_date(s).ok().filter(|_| s.ends_with(" GMT"))?;
+    let ms = |d: std::time::Duration| d.as_millis() as f64;
+    Some(match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => ms(after),
+        Err(before) => -ms(before.duration()),
+    })
+}
+#[cfg(all(target_arch = "wasm32", not(feature = "wasm-client")))]
+fn http_date_ms(_: &str) -> Option<f64> {
+    None
 }
 
 /// The value of a literal of digits with an optional fraction: JavaScript's `Number` in the
@@ -113,8 +138,9 @@ pub enum Seen<'a> {
         header: &'a dyn Fn(&str) -> Option<String>,
     },
     /// The whole body, within the limit: its shape, and its text, asked for only when the
-    /// call fails (a success is never copied into the core).
-    Body { shape: Shape, text: &'a dyn Fn() -> String },
+    /// call fails (a success is never copied into the core): `text(n)` is its first `n`
+    /// UTF-16 code units (all of it when shorter).
+    Body { shape: Shape, text: &'a dyn Fn(usize) -> String },
     /// The body went past the limit while it was being read.
     Overflow,
     /// The wait of [`Action::Wait`] is over.
@@ -153,11 +179,13 @@ pub struct Attempts<R: Borrow<Request>> {
     status: u16,
     request_id: Option<String>,
     retry_after: Option<f64>,
+    /// The last answer carried a `Retry-After`, readable or not.
+    asked_to_wait: bool,
 }
 
 impl<R: Borrow<Request>> Attempts<R> {
     pub fn new(req: R, rand: fn() -> f64) -> Attempts<R> {
-        Attempts { req, rand, sent: 0, status: 0, request_id: None, retry_after: None }
+        Attempts { req, rand, sent: 0, status: 0, request_id: None, retry_after: None, asked_to_wait: false }
     }
 
     /// The request the attempts send.
@@ -192,6 +220,7 @@ impl<R: Borrow<Request>> Attempts<R> {
                 self.status = status;
                 self.request_id = request_id.map(str::to_string);
                 self.retry_after = None;
+                self.asked_to_wait = false;
                 if opaque_redirect || (300..400).contains(&status) {
                     return self
                         .fail(self.request().redirect_error(status, header("location").as_deref()), None);
@@ -205,7 +234,9 @@ impl<R: Borrow<Request>> Attempts<R> {
                     );
                 }
                 if !(200..300).contains(&status) {
-                    self.retry_after = parse_retry_after(header("retry-after").as_deref());
+                    let asked = header("retry-after");
+                    self.asked_to_wait = asked.is_some();
+                    self.retry_after = parse_retry_after(asked.as_deref(), header("date").as_deref());
                 }
                 Action::Read { limit, whole: declared.is_some() && header("content-encoding").is_none() }
             }
@@ -223,14 +254,16 @@ impl<R: Borrow<Request>> Attempts<R> {
                     }
                 }
                 // A failure from here on: only now is the body copied and read again.
-                let text = text();
-                let got = match (shape, serde_json::from_str::<Json>(&text)) {
+                let text = text(MAX_ERROR_TEXT + 1);
+                let parsed = if is_whole(&text) { serde_json::from_str::<Json>(&text).ok() } else { None };
+                let got = match (shape, parsed) {
                     (Shape::Object { .. }, _) => "an object without a data array",
-                    (_, Ok(Json::Null)) => "null",
-                    (_, Ok(Json::Array(_))) => "an array",
-                    (_, Ok(Json::String(_))) => "a string",
-                    (_, Ok(Json::Number(_))) => "a number",
-                    (_, Ok(Json::Bool(_))) => "a boolean",
+                    _ if !is_whole(&text) => LONG_BODY,
+                    (_, Some(Json::Null)) => "null",
+                    (_, Some(Json::Array(_))) => "an array",
+                    (_, Some(Json::String(_))) => "a string",
+                    (_, Some(Json::Number(_))) => "a number",
+                    (_, Some(Json::Bool(_))) => "a boolean",
                     _ => "a body that is not JSON",
                 };
                 let body = excerpt(&text, &[self.request().auth.secret()]);
@@ -241,12 +274,14 @@ impl<R: Borrow<Request>> Attempts<R> {
     }
 
     /// After an attempt that did not succeed: wait and try again, or fail.
-    fn after(&mut self, outcome: Outcome, text: Option<&dyn Fn() -> String>) -> Action {
+    fn after(&mut self, outcome: Outcome, text: Option<&dyn Fn(usize) -> String>) -> Action {
         let rand = self.rand;
-        match next_delay_ms(self.sent, self.request().max_retries, outcome, self.retry_after, rand()) {
+        // A `Retry-After` that cannot be read still asks for a wait: no sooner than the floor.
+        let asked = self.retry_after.or(self.asked_to_wait.then_some(0.0));
+        match next_delay_ms(self.sent, self.request().max_retries, outcome, asked, rand()) {
             Some(ms) => Action::Wait(ms),
             None => {
-                let body = text.map(|t| t()).unwrap_or_default();
+                let body = text.map(|t| t(MAX_ERROR_TEXT + 1)).unwrap_or_default();
                 let e =
                     self.request().final_error(outcome, &body, self.request_id.as_deref(), self.retry_after);
                 let raw = text.map(|_| raw_body(&body, &[self.request().auth.secret()]));
@@ -417,7 +452,44 @@ mod tests {
     }
 
     #[test]
+    fn retry_after_as_an_http_date_counts_from_the_answers_date() {
+        let date = Some("Mon, 07 Dec 2026 08:00:00 GMT");
+        let p = |h: &str, d: Option<&str>| parse_retry_after(Some(h), d);
+        assert_eq!(p("Mon, 07 Dec 2026 08:00:03 GMT", date), Some(3.0));
+        assert_eq!(p("Mon, 07 Dec 2026 09:00:00 GMT", date), Some(3600.0));
+        assert_eq!(p("Monday, 07-Dec-26 08:00:05 GMT", date), Some(5.0));
+        // Past: now. Without the answer's Date, or not a date: unknown.
+        assert_eq!(p("Wed, 21 Oct 2015 07:28:00 GMT", date), Some(0.0));
+        assert_eq!(p("Mon, 07 Dec 2026 08:00:03 GMT", None), None);
+        assert_eq!(p("Mon, 07 Dec 2026 08:00:03 GMT", Some("yesterday")), None);
+        for garbage in ["garbage", "2, 3", "Mon, 07 Dec 2026 08:00:03", "-1", "NaN", ""] {
+            assert_eq!(p(garbage, date), None, "{garbage}");
+        }
+
+        // An answer with a Retry-After that cannot be read is retried no sooner than the
+        // initial delay; the error does not invent a retryAfter for it.
+        let req = request(false, r#"{"maxRetries":4}"#);
+        fn zero() -> f64 {
+            0.0
+        }
+        let mut s = Script { m: Attempts::new(&req, zero) };
+        s.m.start();
+        for (header, wait) in [("garbage", 500.0), ("-1", 500.0), ("Mon, 07 Dec 2026 08:00:02 GMT", 2000.0)] {
+            s.head(429, &[("retry-after", header), ("date", "Mon, 07 Dec 2026 08:00:00 GMT")]);
+            assert_eq!(s.body(Shape::Other, "{}"), Action::Wait(wait), "{header}");
+            s.m.next(Seen::Waited);
+        }
+        s.head(503, &[]);
+        assert_eq!(s.body(Shape::Other, "{}"), Action::Wait(0.0), "no header: the plain backoff");
+        s.m.next(Seen::Waited);
+        s.head(429, &[("retry-after", "soon")]);
+        let f = failed(s.body(Shape::Other, "{}"));
+        assert_eq!((f.error.kind, f.error.retry_after), (ErrorKind::RateLimit, None));
+    }
+
+    #[test]
     fn retry_after_header() {
+        let parse_retry_after = |h: Option<&str>| parse_retry_after(h, None);
         assert_eq!(parse_retry_after(Some("2")), Some(2.0));
         assert_eq!(parse_retry_after(Some(" 1.5 ")), Some(1.5));
         assert_eq!(parse_retry_after(Some("Wed, 21 Oct 2015 07:28:00 GMT")), None);
@@ -474,7 +546,7 @@ mod tests {
             })
         }
         fn body(&mut self, shape: Shape, text: &str) -> Action {
-            self.m.next(Seen::Body { shape, text: &|| text.to_string() })
+            self.m.next(Seen::Body { shape, text: &|n| text.chars().take(n).collect() })
         }
     }
     fn failed(a: Action) -> FinalError {
@@ -486,7 +558,7 @@ mod tests {
 
     #[test]
     fn a_2xx_object_is_done_and_lists_need_a_data_array() {
-        let never = || -> String { panic!("a success must not read the text") };
+        let never = |_| -> String { panic!("a success must not read the text") };
         let req = request(false, "null");
         let mut s = Script { m: Attempts::new(&req, half) };
         assert_eq!(s.m.start(), Action::Send(1));
@@ -555,6 +627,46 @@ mod tests {
                 "{raw}"
             );
         }
+    }
+
+    /// A failed answer's body longer than an error reads is asked for in part only, never
+    /// parsed, and quoted in part: a hostile 8 MiB error body does not become megabytes of
+    /// the module's memory.
+    #[test]
+    fn a_long_failed_body_is_read_in_part_and_quoted_in_part() {
+        let req = request(false, r#"{"maxRetries":0}"#);
+        let long = format!(r#"{{"message":"{KEY}","detail":[{}0]}}"#, "0,".repeat(MAX_ERROR_TEXT));
+        let asked = std::cell::Cell::new(0);
+        let head = |n: usize| {
+            asked.set(n);
+            long.chars().take(n).collect::<String>()
+        };
+        for status in [500, 400, 200] {
+            let mut m = Attempts::new(&req, half);
+            m.start();
+            let h = |_: &str| None;
+            m.next(Seen::Head { status, opaque_redirect: false, request_id: None, header: &h });
+            let f = failed(m.next(Seen::Body { shape: Shape::Other, text: &head }));
+            assert_eq!(asked.get(), MAX_ERROR_TEXT + 1, "{status}");
+            let expect = if status == 200 {
+                "The QbitPay API answered HTTP 200 with a body of more than 65536 characters where a JSON object was expected".to_string()
+            } else {
+                format!("QbitPay API answered HTTP {status} with a body of more than 65536 characters")
+            };
+            assert_eq!(f.error.message, expect);
+            let Some(Json::String(raw)) = f.raw else { panic!("no excerpt") };
+            assert!(
+                raw.starts_with(r#"{"message":"[redacted]","detail":[0,0"#) && raw.ends_with("..."),
+                "{raw}"
+            );
+            assert!(raw.chars().count() <= 203);
+        }
+        assert_eq!(LONG_BODY, format!("a body of more than {MAX_ERROR_TEXT} characters"));
+        // At the bound (in UTF-16 code units): read whole.
+        let at = format!(r#"{{"message":"é{}"}}"#, "x".repeat(MAX_ERROR_TEXT - 15));
+        assert_eq!(at.encode_utf16().count(), MAX_ERROR_TEXT);
+        let e = ClientError::from_response(500, &at, None, None, &[]);
+        assert!(e.message.starts_with("éxxx"), "{}", &e.message[..20]);
     }
 
     #[test]

@@ -33,9 +33,9 @@ impl QbitPay {
             if !fetch.is_undefined() {
                 js::set(&copy, "fetch", &fetch.js_typeof());
             }
-            js::to_json(&copy, "options").map_err(fail)?
+            js::options_to_json(&copy, "options").map_err(fail)?
         } else {
-            js::to_json(&options, "options").map_err(fail)?
+            js::options_to_json(&options, "options").map_err(fail)?
         };
         let config = Config::new(&opts, &js::env()).map_err(fail)?;
         let inner = Rc::new(Inner::new(config, fetch.dyn_into().ok()));

@@ -64,7 +64,8 @@ pub(crate) struct Answer {
 #[serde(rename_all = "camelCase")]
 struct RequestEvent<'a> {
     method: &'a str,
-    path: &'a str,
+    /// Credentials cut out (a caller's id or filter may hold one).
+    path: String,
     attempt: u32,
     idempotency_key: Option<&'a str>,
 }
@@ -75,7 +76,7 @@ struct RequestEvent<'a> {
 #[serde(rename_all = "camelCase")]
 struct ResponseEvent<'a> {
     method: &'a str,
-    path: &'a str,
+    path: String,
     attempt: u32,
     idempotency_key: Option<&'a str>,
     status_code: u16,
@@ -393,7 +394,12 @@ impl Exchange {
                     } else {
                         Shape::Other
                     };
-                    self.attempts.next(Seen::Body { shape, text: &|| text.as_string().unwrap_or_default() })
+                    // At most what the core reads of it: nothing more is copied into the module.
+                    let head = |n: usize| {
+                        let end = n.min(u32::MAX as usize) as u32;
+                        text.unchecked_ref::<JsString>().slice(0, end).as_string().unwrap_or_default()
+                    };
+                    self.attempts.next(Seen::Body { shape, text: &head })
                 }
             };
         } else {
@@ -413,7 +419,7 @@ impl Exchange {
             let req = self.attempts.request();
             js::to_js(&ResponseEvent {
                 method: req.method,
-                path: &req.path,
+                path: req.redact(&req.path),
                 attempt: n,
                 idempotency_key: req.idempotency_key.as_deref(),
                 status_code: status,
@@ -521,7 +527,7 @@ async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
 fn request_event(req: &Request, attempt: u32) -> RequestEvent<'_> {
     RequestEvent {
         method: req.method,
-        path: &req.path,
+        path: req.redact(&req.path),
         attempt,
         idempotency_key: req.idempotency_key.as_deref(),
     }
@@ -543,7 +549,7 @@ fn shape_of(body: &JsValue, list: bool) -> Shape {
 
 /// Per-call options as JSON for the core (`signal` as `true`), and the signal itself.
 fn call_options(opts: &JsValue) -> Result<(Json, Option<AbortSignal>), ClientError> {
-    let mut json = js::to_json(opts, "opts")?;
+    let mut json = js::options_to_json(opts, "opts")?;
     let signal = if opts.is_object() { js::get(opts, "signal") } else { JsValue::UNDEFINED };
     if signal.is_undefined() || signal.is_null() {
         if let Json::Object(m) = &mut json {

@@ -109,6 +109,22 @@ pub fn to_json_text(value: &JsValue, param: &str) -> Result<(Json, Option<(Strin
     }
 }
 
+/// [`to_json`] of an object of options: one that is NaN or ±Infinity, which `JSON.stringify`
+/// writes as `null` (absent: the default would silently take its place), is kept as the
+/// string `"NaN"`, `"Infinity"` or `"-Infinity"` for the validation to refuse.
+pub fn options_to_json(value: &JsValue, param: &str) -> Result<Json, ClientError> {
+    let mut json = to_json(value, param)?;
+    if let Json::Object(members) = &mut json {
+        for (k, v) in members.iter_mut().filter(|(_, v)| v.is_null()) {
+            let n = Reflect::get(value, &JsValue::from_str(k)).ok().and_then(|n| n.as_f64());
+            if let Some(n) = n.filter(|n| !n.is_finite()) {
+                *v = Json::String(crate::client::fmt_num(n));
+            }
+        }
+    }
+    Ok(json)
+}
+
 /// A Rust value as a plain JavaScript object (maps as objects, not `Map`).
 pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
     value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::UNDEFINED)

@@ -42,10 +42,18 @@ struct Loaded {
     last_response: JsValue,
 }
 
-/// An item's id as a cursor (`String(id)`).
-fn id_of(item: &JsValue) -> Option<String> {
+/// An item's id as a cursor (`String(id)`); one longer than a cursor can be is refused
+/// before it is copied.
+fn id_of(item: &JsValue, secret: &str) -> Result<Option<String>, JsValue> {
     let id = js::get(item, "id");
-    id.as_string().or_else(|| id.as_f64().map(crate::client::fmt_num))
+    if let Some(s) = id.dyn_ref::<js_sys::JsString>() {
+        let len = s.length() as usize;
+        if len > page::MAX_CURSOR_CHARS {
+            return Err(js::error(&page::cursor_too_long(len, &[secret]), None, None));
+        }
+        return Ok(s.as_string());
+    }
+    Ok(id.as_f64().map(crate::client::fmt_num))
 }
 
 impl ListState {
@@ -63,9 +71,12 @@ impl ListState {
         let server =
             [js::get(body, "has_more"), js::get(body, "hasMore")].into_iter().find_map(|v| v.as_bool());
         let n = data.length();
-        let (first_id, last_id) =
-            if n > 0 { (id_of(&data.get(0)), id_of(&data.get(n - 1))) } else { (None, None) };
         let secret = self.first.as_ref().map_or("", |r| r.auth.secret());
+        let (first_id, last_id) = if n > 0 {
+            (id_of(&data.get(0), secret)?, id_of(&data.get(n - 1), secret)?)
+        } else {
+            (None, None)
+        };
         let info = PageInfo::new(page, n, server, first_id, last_id, from, &[secret])
             .map_err(|e| js::error(&e, None, None))?;
         Ok(Loaded { data, info, last_response: answer.last_response })

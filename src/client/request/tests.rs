@@ -37,6 +37,16 @@ fn config_rules() {
     let c = cfg(r#"{"apiKey":"sk_test","baseUrl":"http://127.0.0.1:9/"}"#).unwrap();
     assert_eq!((c.base_url.as_str(), c.timeout_ms, c.max_retries), ("http://127.0.0.1:9", 30000.0, 2));
     assert_eq!(cfg(r#"{"accessToken":"t"}"#).unwrap().base_url, DEFAULT_BASE_URL);
+    // User info is never sent: fetch refuses a URL with it, quoting the password in its error.
+    for (given, sent) in [
+        ("http://user:pa55@127.0.0.1:9/", "http://127.0.0.1:9"),
+        ("https://k:@api.example/v2?x=a@b", "https://api.example/v2?x=a@b"),
+        ("http://a@b@h:1#f", "http://h:1#f"),
+        ("http://h/p@q", "http://h/p@q"),
+    ] {
+        let c = cfg(&format!(r#"{{"accessToken":"t","baseUrl":"{given}"}}"#)).unwrap();
+        assert_eq!(c.base_url, sent, "{given}");
+    }
     for (src, param) in [
         ("{}", "apiKey"),
         (r#"{"apiKey":"k","accessToken":"t"}"#, "accessToken"),
@@ -170,7 +180,7 @@ fn mangled_inputs_never_panic() {
         let _ = crate::client::page::to_array_max(&j);
         let _ = Config::new(&j, &Env::default());
         let _ = ClientError::from_response((rnd() % 600) as u16, &s, Some(&s), None, &["k"]);
-        let _ = crate::client::retry::parse_retry_after(Some(&s));
+        let _ = crate::client::retry::parse_retry_after(Some(&s), Some(&s));
     }
 }
 
