@@ -21,6 +21,16 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Its name as serde writes it (`snake_case`): the JavaScript error's `kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Authentication => "authentication",
+            ErrorKind::RateLimit => "rate_limit",
+            ErrorKind::Api => "api",
+            ErrorKind::Connection => "connection",
+        }
+    }
     /// The `type` used when the server did not send one.
     pub fn default_type(self) -> &'static str {
         match self {
@@ -204,15 +214,14 @@ const REDACTED: &str = "[redacted]";
 /// one listed before it (a secret inside its own hex: "3633" in "33363333"), so the longer
 /// one is cut first. The secret as it is, whole or in part, is cut by its runs ([`Redactor`]).
 fn forms(secret: &str) -> Vec<String> {
-    use base64::engine::general_purpose::STANDARD_NO_PAD;
-    use base64::Engine as _;
-    let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let pct: String =
+        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).collect();
     let mut out = vec![hex::encode(secret), hex::encode_upper(secret)];
     let bytes = secret.as_bytes();
     for off in 0..3 {
         let mut buf = vec![0u8; off];
         buf.extend_from_slice(bytes);
-        let enc = STANDARD_NO_PAD.encode(&buf);
+        let enc = super::host::base64(&buf);
         // Only the characters made of the secret's bits alone: the first ones share bits
         // with whatever precedes it, the last one with whatever follows.
         let (start, end) = ((off * 8).div_ceil(6), (off + bytes.len()) * 8 / 6);
@@ -456,11 +465,9 @@ mod tests {
             [InvalidRequest, Authentication, RateLimit, Api, Connection]
                 .into_iter()
                 .map(|k| {
-                    (
-                        serde_json::to_value(k).unwrap().as_str().unwrap().to_string(),
-                        class(k),
-                        k.default_type(),
-                    )
+                    // The wasm binding writes `name()`; serde (host and sandbox) the same.
+                    assert_eq!(serde_json::to_value(k).unwrap(), k.name(), "{k:?}");
+                    (k.name().to_string(), class(k), k.default_type())
                 })
                 .collect();
         // The webhook module's one kind.

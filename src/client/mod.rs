@@ -13,6 +13,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
+mod host;
 pub mod page;
 pub mod request;
 pub mod retry;

@@ -2,10 +2,10 @@
 //! HTTP request to send, with validation before anything leaves.
 
 use super::error::{ClientError, Redactor};
+use super::host::json_text;
 use super::page::{Cursor, ListParams};
 use super::{type_name, Json};
 use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
-use base64::Engine as _;
 use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::rc::Rc;
 
@@ -47,7 +47,7 @@ impl Auth {
     pub fn header(&self) -> String {
         match self {
             Auth::ApiKey(k) => {
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{k}:")))
+                format!("Basic {}", super::host::base64(format!("{k}:").as_bytes()))
             }
             Auth::AccessToken(t) => format!("Bearer {t}"),
         }
@@ -217,9 +217,7 @@ impl Config {
                 .get("maxResponseBytes")
                 .and_then(Json::as_f64)
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES.into(), |n| n as u64),
-            // serde_json::to_string, not `Value`'s Display: its fmt adapter's io::Error keeps
-            // std's Debug formatting in the wasm module (PERFORMANCE.md: sizes).
-            user_agent: serde_json::to_string(&Json::Object(ua)).unwrap_or_default().into(),
+            user_agent: json_text(&Json::Object(ua)).unwrap_or_default().into(),
             json: "application/json".into(),
         })
     }
@@ -280,8 +278,7 @@ impl Config {
                 body = match &call.params_text {
                     // The caller's own text when nothing changed (the usual case).
                     Some(text) if v == call.params => Some(text.clone()),
-                    // Straight into a string: `Value`'s Display goes through `fmt` (slower).
-                    _ => serde_json::to_string(&v).ok(),
+                    _ => json_text(&v),
                 };
             }
             CallShape::Params | CallShape::IdParams => push_query(&mut url, &params),
@@ -345,7 +342,7 @@ fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
         let val = match v {
             Json::String(s) => s.clone(),
             Json::Null => continue,
-            other => serde_json::to_string(other).unwrap_or_default(),
+            other => json_text(other).unwrap_or_default(),
         };
         url.push(if first { '?' } else { '&' });
         first = false;
