@@ -135,7 +135,7 @@ impl ClientError {
         let parsed = serde_json::from_str::<Json>(body).ok();
         let obj = parsed.as_ref().filter(|v| matches!(v, Json::Object(_)));
         let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Json::as_str).filter(|s| !s.is_empty());
-        let code = status.to_string();
+        let code = u32::from(status).to_string();
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
             (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", code),
@@ -214,8 +214,7 @@ const REDACTED: &str = "[redacted]";
 /// one listed before it (a secret inside its own hex: "3633" in "33363333"), so the longer
 /// one is cut first. The secret as it is, whole or in part, is cut by its runs ([`Redactor`]).
 fn forms(secret: &str) -> Vec<String> {
-    let pct: String =
-        percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).collect();
+    let pct = super::host::percent_encode(secret, true);
     let mut out = vec![hex::encode(secret), hex::encode_upper(secret)];
     let bytes = secret.as_bytes();
     for off in 0..3 {

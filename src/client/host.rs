@@ -1,7 +1,8 @@
 //! What the client core takes from the JavaScript host in the wasm module, and from a crate
-//! elsewhere (host builds and tests): base64 (`btoa`) and JSON text (`JSON.stringify`), the
-//! host's own, which the module then does not carry (PERFORMANCE.md: the `base64` crate's
-//! encoder 2.3 KB gzip, serde_json's serialiser with its float printer 2.6 KB).
+//! elsewhere (host builds and tests): base64 (`btoa`), JSON text (`JSON.stringify`) and
+//! percent-encoding (`encodeURIComponent`), the host's own, which the module then does not
+//! carry (PERFORMANCE.md: the `base64` crate's encoder 2.7 KB gzip, serde_json's serialiser
+//! with its float printer 3.2 KB, `percent-encoding` with its table 0.9 KB).
 
 use super::Json;
 
@@ -16,6 +17,15 @@ pub fn base64(bytes: &[u8]) -> String {
 #[cfg(not(all(target_arch = "wasm32", feature = "wasm-client")))]
 pub fn json_text(value: &Json) -> Option<String> {
     serde_json::to_string(value).ok()
+}
+
+/// `s` percent-encoded (its UTF-8 bytes, upper-case hex) but for RFC 3986's unreserved
+/// characters (`A-Z a-z 0-9 - _ . ~`), or with `alphanumeric` but for letters and digits.
+#[cfg(not(all(target_arch = "wasm32", feature = "wasm-client")))]
+pub fn percent_encode(s: &str, alphanumeric: bool) -> String {
+    use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
+    const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
+    utf8_percent_encode(s, if alphanumeric { NON_ALPHANUMERIC } else { UNRESERVED }).collect()
 }
 
 /// Standard base64, padded, of `bytes`: `btoa` of the bytes as a binary string (one
@@ -36,6 +46,29 @@ pub fn json_text(value: &Json) -> Option<String> {
     js::stringify(&v).as_string()
 }
 
+/// [`percent_encode`] by the host: `encodeURIComponent`, which leaves `! ' ( ) *` (and the
+/// unreserved marks) as they are, then those encoded too. Text that needs no encoding (ids,
+/// parameter names) does not cross to JavaScript.
+#[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
+pub fn percent_encode(s: &str, alphanumeric: bool) -> String {
+    let kept = |c: char| c.is_ascii_alphanumeric() || (!alphanumeric && matches!(c, '-' | '_' | '.' | '~'));
+    if s.chars().all(kept) {
+        return s.to_string();
+    }
+    let encoded = js::encode_uri_component(s);
+    let mut out = String::with_capacity(encoded.len() + 8);
+    for c in encoded.chars() {
+        if c == '%' || kept(c) {
+            out.push(c);
+        } else {
+            const HEX: &[u8; 16] = b"0123456789ABCDEF";
+            let b = c as u8;
+            out.extend(['%', char::from(HEX[usize::from(b >> 4)]), char::from(HEX[usize::from(b & 15)])]);
+        }
+    }
+    out
+}
+
 #[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
 mod js {
     use wasm_bindgen::prelude::*;
@@ -43,6 +76,8 @@ mod js {
     #[wasm_bindgen]
     extern "C" {
         pub fn btoa(binary: &str) -> String;
+        #[wasm_bindgen(js_name = encodeURIComponent)]
+        pub fn encode_uri_component(text: &str) -> String;
         #[wasm_bindgen(js_namespace = JSON)]
         pub fn stringify(value: &JsValue) -> JsValue;
     }

@@ -79,8 +79,8 @@ impl ListParams {
     }
 
     /// The query members, wire spelling: filters, then `limit`, then the cursor.
-    pub fn query(&self) -> Map<String, Json> {
-        let mut q = self.filters.clone();
+    pub fn query(self) -> Map<String, Json> {
+        let mut q = self.filters;
         q.insert("limit".into(), self.limit.into());
         match &self.cursor {
             Some(Cursor::StartingAfter(id)) => q.insert("starting_after".into(), Json::from(id.as_str())),

@@ -2,11 +2,10 @@
 //! HTTP request to send, with validation before anything leaves.
 
 use super::error::{ClientError, Redactor};
-use super::host::json_text;
+use super::host::{json_text, percent_encode};
 use super::page::{Cursor, ListParams};
 use super::{type_name, Json};
 use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::rc::Rc;
 
 pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
@@ -320,16 +319,13 @@ impl Config {
     }
 }
 
-/// What [`push_id`] and [`push_query`] leave as they are: RFC 3986's unreserved characters.
-const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
 /// Appends `/{id}` (percent-encoded) to `out` if `id` is a non-empty string, else `false`.
 fn push_id(out: &mut String, id: &Json) -> bool {
     match id {
         // `.` and `..` are path segments to a URL parser: `/charges/..` would reach `/`.
         Json::String(id) if !id.is_empty() && id != "." && id != ".." => {
             out.push('/');
-            out.extend(utf8_percent_encode(id, ESCAPED));
+            out.push_str(&percent_encode(id, false));
             true
         }
         _ => false,
@@ -346,9 +342,9 @@ fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
         };
         url.push(if first { '?' } else { '&' });
         first = false;
-        url.extend(utf8_percent_encode(k, ESCAPED));
+        url.push_str(&percent_encode(k, false));
         url.push('=');
-        url.extend(utf8_percent_encode(&val, ESCAPED));
+        url.push_str(&percent_encode(&val, false));
     }
 }
 
