@@ -353,12 +353,20 @@ impl Request {
 /// The origin (`scheme://host[:port]`) of `location`, that of `url` when it is relative;
 /// never its path, query or user info.
 fn origin(location: &str, url: &str) -> String {
-    let absolute = location
-        .split_once("://")
-        .filter(|(scheme, _)| !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()));
-    let (scheme, rest) = absolute.or_else(|| url.split_once("://")).unwrap_or_default();
-    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
-    format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, host)| host))
+    // By the byte positions of ASCII delimiters: char-set patterns and `format!` weighed 0.3 KB gzip.
+    let scheme_end = |s: &str| s.find("://");
+    let (text, at) = match scheme_end(location) {
+        Some(i) if i > 0 && location.as_bytes()[..i].iter().all(u8::is_ascii_alphanumeric) => (location, i),
+        _ => match scheme_end(url) {
+            Some(i) => (url, i),
+            None => return "://".into(),
+        },
+    };
+    let b = text.as_bytes();
+    let start = at + 3;
+    let end = (start..b.len()).find(|&i| matches!(b[i], b'/' | b'?' | b'#' | b'\\')).unwrap_or(b.len());
+    let host = (start..end).rev().find(|&i| b[i] == b'@').map_or(start, |i| i + 1);
+    [&text[..at], "://", &text[host..end]].concat()
 }
 
 #[cfg(test)]
