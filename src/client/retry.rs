@@ -305,10 +305,13 @@ impl Request {
     /// Where the request went, for people: its origin (without user info) and path, without
     /// the query.
     pub fn address(&self) -> String {
-        let (_, rest) = self.url.split_once("://").unwrap_or_default();
-        let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
-        let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-        [origin(&self.url, &self.url).as_str(), path].concat()
+        // By byte positions, as `origin`.
+        let b = self.url.as_bytes();
+        let after =
+            |from: usize, stop: &[u8]| (from..b.len()).find(|&i| stop.contains(&b[i])).unwrap_or(b.len());
+        let start = self.url.find("://").map_or(b.len(), |i| after(i + 3, b"/?#"));
+        let end = after(start, b"?#");
+        [origin(&self.url, &self.url).as_str(), &self.url[start..end]].concat()
     }
 
     /// A redirect (never followed): names the status and where it pointed (the origin only;
