@@ -1,8 +1,8 @@
 //! What the client core takes from the JavaScript host in the wasm module, and from a crate
 //! elsewhere (host builds and tests): base64 (`btoa`), JSON text (`JSON.stringify`) and
-//! percent-encoding (`encodeURIComponent`), the host's own, which the module then does not
-//! carry (PERFORMANCE.md: the `base64` crate's encoder 2.7 KB gzip, serde_json's serialiser
-//! with its float printer 3.2 KB, `percent-encoding` with its table 0.9 KB).
+//! percent-encoding (`encodeURIComponent`), the host's own: the module then carries neither
+//! the `base64` crate's encoder, serde_json's serialiser with its float printer nor
+//! `percent-encoding`'s table (PERFORMANCE.md: sizes).
 
 use super::Json;
 

@@ -116,8 +116,8 @@ pub fn to_js(value: &Json) -> JsValue {
 }
 
 // The error's fields and the hooks' events are set one by one, not serialised from Rust
-// structs: serde-wasm-bindgen's struct serialiser and its cache of field names weighed
-// 2.9 KB gzip in the module (PERFORMANCE.md).
+// structs, without serde-wasm-bindgen's struct serialiser and its cache of field names
+// (PERFORMANCE.md: sizes).
 
 /// The JavaScript error for `e`: an instance of the class its kind names, with its fields
 /// (`kind`, `type`, `message`, and those it has of `param`, `statusCode`, `requestId`,
