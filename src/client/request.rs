@@ -277,7 +277,10 @@ impl Config {
                 body = match &call.params_text {
                     // The caller's own text when nothing changed (the usual case).
                     Some(text) if v == call.params => Some(text.clone()),
-                    _ => json_text(&v),
+                    // Never `None` for validated parameters (no number beyond 2^53 passes).
+                    _ => Some(json_text(&v).ok_or_else(|| {
+                        ClientError::invalid("params", "params could not be serialised as JSON")
+                    })?),
                 };
             }
             CallShape::Params | CallShape::IdParams => push_query(&mut url, &params),
