@@ -21,6 +21,16 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
+    /// Its name as serde writes it (`snake_case`): the JavaScript error's `kind`.
+    pub fn name(self) -> &'static str {
+        match self {
+            ErrorKind::InvalidRequest => "invalid_request",
+            ErrorKind::Authentication => "authentication",
+            ErrorKind::RateLimit => "rate_limit",
+            ErrorKind::Api => "api",
+            ErrorKind::Connection => "connection",
+        }
+    }
     /// The `type` used when the server did not send one.
     pub fn default_type(self) -> &'static str {
         match self {
@@ -126,7 +136,7 @@ impl ClientError {
         let parsed = if long { None } else { serde_json::from_str::<Json>(body).ok() };
         let obj = parsed.as_ref().filter(|v| matches!(v, Json::Object(_)));
         let field = |k: &str| obj.and_then(|o| o.get(k)).and_then(Json::as_str).filter(|s| !s.is_empty());
-        let code = status.to_string();
+        let code = u32::from(status).to_string();
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
             (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", code),
@@ -221,15 +231,13 @@ const REDACTED: &str = "[redacted]";
 /// one listed before it (a secret inside its own hex: "3633" in "33363333"), so the longer
 /// one is cut first. The secret as it is, whole or in part, is cut by its runs ([`Redactor`]).
 fn forms(secret: &str) -> Vec<String> {
-    use base64::engine::general_purpose::STANDARD_NO_PAD;
-    use base64::Engine as _;
-    let pct = percent_encoding::utf8_percent_encode(secret, percent_encoding::NON_ALPHANUMERIC).to_string();
+    let pct = super::host::percent_encode(secret, true);
     let mut out = vec![hex::encode(secret), hex::encode_upper(secret)];
     let bytes = secret.as_bytes();
     for off in 0..3 {
         let mut buf = vec![0u8; off];
         buf.extend_from_slice(bytes);
-        let enc = STANDARD_NO_PAD.encode(&buf);
+        let enc = super::host::base64(&buf);
         // Only the characters made of the secret's bits alone: the first ones share bits
         // with whatever precedes it, the last one with whatever follows.
         let (start, end) = ((off * 8).div_ceil(6), (off + bytes.len()) * 8 / 6);
@@ -483,11 +491,9 @@ mod tests {
             [InvalidRequest, Authentication, RateLimit, Api, Connection]
                 .into_iter()
                 .map(|k| {
-                    (
-                        serde_json::to_value(k).unwrap().as_str().unwrap().to_string(),
-                        class(k),
-                        k.default_type(),
-                    )
+                    // The wasm binding writes `name()`; serde (host and sandbox) the same.
+                    assert_eq!(serde_json::to_value(k).unwrap(), k.name(), "{k:?}");
+                    (k.name().to_string(), class(k), k.default_type())
                 })
                 .collect();
         // The webhook module's one kind.

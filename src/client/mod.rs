@@ -5,7 +5,8 @@
 //!   code the sandbox runs too);
 //! - [`error`]: status + body → error kind/type/message/param, credentials cut out;
 //! - [`retry`]: what is retried and the backoff (full jitter, `Retry-After`);
-//! - [`page`]: pagination parameters, end of list, cursors for next/previous pages.
+//! - [`page`]: pagination parameters, end of list, cursors for next/previous pages;
+//! - `host`: base64, JSON text and percent-encoding, from JavaScript in the wasm module.
 //!
 //! Values are `serde_json::Value` (with `preserve_order`: members keep the caller's order).
 
@@ -13,6 +14,7 @@
 #![allow(clippy::result_large_err)]
 
 pub mod error;
+mod host;
 pub mod page;
 pub mod request;
 pub mod retry;

@@ -2,11 +2,10 @@
 //! HTTP request to send, with validation before anything leaves.
 
 use super::error::{ClientError, Redactor};
+use super::host::{json_text, percent_encode};
 use super::page::{Cursor, ListParams};
 use super::{type_name, Json};
 use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
-use base64::Engine as _;
-use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
 use std::rc::Rc;
 
 pub const DEFAULT_BASE_URL: &str = "https://matrix-content-s.ailingual.cn";
@@ -47,7 +46,7 @@ impl Auth {
     pub fn header(&self) -> String {
         match self {
             Auth::ApiKey(k) => {
-                format!("Basic {}", base64::engine::general_purpose::STANDARD.encode(format!("{k}:")))
+                format!("Basic {}", super::host::base64(format!("{k}:").as_bytes()))
             }
             Auth::AccessToken(t) => format!("Bearer {t}"),
         }
@@ -214,9 +213,7 @@ impl Config {
                 .get("maxResponseBytes")
                 .and_then(Json::as_f64)
                 .map_or(DEFAULT_MAX_RESPONSE_BYTES.into(), |n| n as u64),
-            // serde_json::to_string, not `Value`'s Display: its fmt adapter's io::Error keeps
-            // std's Debug formatting in the wasm module (PERFORMANCE.md: sizes).
-            user_agent: serde_json::to_string(&Json::Object(ua)).unwrap_or_default().into(),
+            user_agent: json_text(&Json::Object(ua)).unwrap_or_default().into(),
             json: "application/json".into(),
         })
     }
@@ -277,8 +274,10 @@ impl Config {
                 body = match &call.params_text {
                     // The caller's own text when nothing changed (the usual case).
                     Some(text) if v == call.params => Some(text.clone()),
-                    // Straight into a string: `Value`'s Display goes through `fmt` (slower).
-                    _ => serde_json::to_string(&v).ok(),
+                    // Never `None` for validated parameters (no number beyond 2^53 passes).
+                    _ => Some(json_text(&v).ok_or_else(|| {
+                        ClientError::invalid("params", "params could not be serialised as JSON")
+                    })?),
                 };
             }
             CallShape::Params | CallShape::IdParams => push_query(&mut url, &params),
@@ -332,16 +331,13 @@ fn without_user_info(url: &str) -> String {
     }
 }
 
-/// What [`push_id`] and [`push_query`] leave as they are: RFC 3986's unreserved characters.
-const ESCAPED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-
 /// Appends `/{id}` (percent-encoded) to `out` if `id` is a non-empty string, else `false`.
 fn push_id(out: &mut String, id: &Json) -> bool {
     match id {
         // `.` and `..` are path segments to a URL parser: `/charges/..` would reach `/`.
         Json::String(id) if !id.is_empty() && id != "." && id != ".." => {
             out.push('/');
-            out.extend(utf8_percent_encode(id, ESCAPED));
+            out.push_str(&percent_encode(id, false));
             true
         }
         _ => false,
@@ -354,13 +350,13 @@ fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
         let val = match v {
             Json::String(s) => s.clone(),
             Json::Null => continue,
-            other => serde_json::to_string(other).unwrap_or_default(),
+            other => json_text(other).unwrap_or_default(),
         };
         url.push(if first { '?' } else { '&' });
         first = false;
-        url.extend(utf8_percent_encode(k, ESCAPED));
+        url.push_str(&percent_encode(k, false));
         url.push('=');
-        url.extend(utf8_percent_encode(&val, ESCAPED));
+        url.push_str(&percent_encode(&val, false));
     }
 }
 

@@ -340,10 +340,13 @@ impl Request {
     /// Where the request went, for people: its origin (without user info) and path, without
     /// the query.
     pub fn address(&self) -> String {
-        let (_, rest) = self.url.split_once("://").unwrap_or_default();
-        let path = rest.find(['/', '?', '#']).map_or("", |i| &rest[i..]);
-        let path = &path[..path.find(['?', '#']).unwrap_or(path.len())];
-        [origin(&self.url, &self.url).as_str(), path].concat()
+        // By byte positions, as `origin`.
+        let b = self.url.as_bytes();
+        let after =
+            |from: usize, stop: &[u8]| (from..b.len()).find(|&i| stop.contains(&b[i])).unwrap_or(b.len());
+        let start = self.url.find("://").map_or(b.len(), |i| after(i + 3, b"/?#"));
+        let end = after(start, b"?#");
+        [origin(&self.url, &self.url).as_str(), &self.url[start..end]].concat()
     }
 
     /// A redirect (never followed): names the status and where it pointed (the origin only;
@@ -352,7 +355,8 @@ impl Request {
         let to = location.map(|l| format!(" to {}", origin(l, &self.url))).unwrap_or_default();
         let (status, answered) = match status {
             0 => (None, String::from("with a redirect")),
-            s => (Some(s), format!("HTTP {s}, a redirect{to}")),
+            // As u32: one integer printer fewer in the wasm module.
+            s => (Some(s), format!("HTTP {}, a redirect{to}", u32::from(s))),
         };
         let message = format!("The QbitPay API answered {answered}, which is never followed: check baseUrl");
         ClientError::refused("redirect", message, status, None, &[self.auth.secret()])
@@ -366,9 +370,10 @@ impl Request {
         declared: Option<u64>,
     ) -> ClientError {
         let limit = fmt_num(self.max_response_bytes as f64);
+        let code = u32::from(status);
         let message = match declared {
-            Some(n) => format!("The QbitPay API's answer (HTTP {status}) is {} bytes, more than maxResponseBytes ({limit}); it was not read", fmt_num(n as f64)),
-            None => format!("The QbitPay API's answer (HTTP {status}) is more than maxResponseBytes ({limit} bytes); reading stopped there"),
+            Some(n) => format!("The QbitPay API's answer (HTTP {code}) is {} bytes, more than maxResponseBytes ({limit}); it was not read", fmt_num(n as f64)),
+            None => format!("The QbitPay API's answer (HTTP {code}) is more than maxResponseBytes ({limit} bytes); reading stopped there"),
         };
         ClientError::refused("response_too_large", message, Some(status), request_id, &[self.auth.secret()])
     }
@@ -376,8 +381,9 @@ impl Request {
     /// A 2xx whose body is not the object the call expects (`got` says what it was).
     pub fn unexpected_body_error(&self, status: u16, request_id: Option<&str>, got: &str) -> ClientError {
         let expected = if self.page.is_some() { "a list object" } else { "a JSON object" };
+        let code = u32::from(status);
         let message =
-            format!("The QbitPay API answered HTTP {status} with {got} where {expected} was expected");
+            format!("The QbitPay API answered HTTP {code} with {got} where {expected} was expected");
         ClientError::refused("invalid_response", message, Some(status), request_id, &[self.auth.secret()])
     }
 }
@@ -385,12 +391,21 @@ impl Request {
 /// The origin (`scheme://host[:port]`) of `location`, that of `url` when it is relative;
 /// never its path, query or user info.
 fn origin(location: &str, url: &str) -> String {
-    let absolute = location
-        .split_once("://")
-        .filter(|(scheme, _)| !scheme.is_empty() && scheme.bytes().all(|b| b.is_ascii_alphanumeric()));
-    let (scheme, rest) = absolute.or_else(|| url.split_once("://")).unwrap_or_default();
-    let authority = rest.split(['/', '?', '#', '\\']).next().unwrap_or_default();
-    format!("{scheme}://{}", authority.rsplit_once('@').map_or(authority, |(_, host)| host))
+    // By the byte positions of ASCII delimiters, without char-set patterns and `format!`
+    // (PERFORMANCE.md: sizes).
+    let scheme_end = |s: &str| s.find("://");
+    let (text, at) = match scheme_end(location) {
+        Some(i) if i > 0 && location.as_bytes()[..i].iter().all(u8::is_ascii_alphanumeric) => (location, i),
+        _ => match scheme_end(url) {
+            Some(i) => (url, i),
+            None => return "://".into(),
+        },
+    };
+    let b = text.as_bytes();
+    let start = at + 3;
+    let end = (start..b.len()).find(|&i| matches!(b[i], b'/' | b'?' | b'#' | b'\\')).unwrap_or(b.len());
+    let host = (start..end).rev().find(|&i| b[i] == b'@').map_or(start, |i| i + 1);
+    [&text[..at], "://", &text[host..end]].concat()
 }
 
 #[cfg(test)]

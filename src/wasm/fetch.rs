@@ -16,7 +16,6 @@ use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
 use crate::client::{ClientError, Config, Json, Request};
 use crate::spec::schema::{Op, Resource};
 use js_sys::{Function, JsString, Object, Promise};
-use serde::Serialize;
 use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
@@ -57,31 +56,6 @@ pub(crate) struct JsCall {
 pub(crate) struct Answer {
     pub body: JsValue,
     pub last_response: JsValue,
-}
-
-/// What request hooks see (never a credential or a body).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct RequestEvent<'a> {
-    method: &'a str,
-    /// Credentials cut out (a caller's id or filter may hold one).
-    path: String,
-    attempt: u32,
-    idempotency_key: Option<&'a str>,
-}
-
-/// What response hooks see: the request's fields and the answer's. (Fields repeated rather
-/// than `#[serde(flatten)]`, which serialises through a map: more code.)
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct ResponseEvent<'a> {
-    method: &'a str,
-    path: String,
-    attempt: u32,
-    idempotency_key: Option<&'a str>,
-    status_code: u16,
-    request_id: Option<&'a str>,
-    elapsed_ms: f64,
 }
 
 impl Inner {
@@ -262,7 +236,7 @@ impl Exchange {
                         return Err(aborted(s.reason()));
                     }
                     cause = None;
-                    client.emit(Hook::Request, || js::to_js(&request_event(self.attempts.request(), n)));
+                    client.emit(Hook::Request, || request_event(self.attempts.request(), n));
                     match self.attempt(client, n, signal).await {
                         Ok(Attempted::Answer(a)) => return Ok(a),
                         Ok(Attempted::Next(next)) => next,
@@ -417,15 +391,12 @@ impl Exchange {
         }
         client.emit(Hook::Response, || {
             let req = self.attempts.request();
-            js::to_js(&ResponseEvent {
-                method: req.method,
-                path: req.redact(&req.path),
-                attempt: n,
-                idempotency_key: req.idempotency_key.as_deref(),
-                status_code: status,
-                request_id: self.attempts.request_id(),
-                elapsed_ms: js::now_ms() - started,
-            })
+            js::response_event(
+                request_event(req, n),
+                status,
+                self.attempts.request_id(),
+                js::now_ms() - started,
+            )
         });
         Ok(match next {
             Action::Done => Attempted::Answer(Answer {
@@ -524,13 +495,8 @@ async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
     Ok(())
 }
 
-fn request_event(req: &Request, attempt: u32) -> RequestEvent<'_> {
-    RequestEvent {
-        method: req.method,
-        path: req.redact(&req.path),
-        attempt,
-        idempotency_key: req.idempotency_key.as_deref(),
-    }
+fn request_event(req: &Request, attempt: u32) -> JsValue {
+    js::request_event(req.method, &req.redact(&req.path), attempt, req.idempotency_key.as_deref())
 }
 
 /// The aborted-call error, its cause the signal's reason.
@@ -552,8 +518,9 @@ fn call_options(opts: &JsValue) -> Result<(Json, Option<AbortSignal>), ClientErr
     let mut json = js::options_to_json(opts, "opts")?;
     let signal = if opts.is_object() { js::get(opts, "signal") } else { JsValue::UNDEFINED };
     if signal.is_undefined() || signal.is_null() {
-        if let Json::Object(m) = &mut json {
-            m.shift_remove("signal");
+        // As absent to the core's check (which reads `null` so), without a removal from the map.
+        if let Some(s) = json.get_mut("signal") {
+            *s = Json::Null;
         }
         return Ok((json, None));
     }

@@ -125,24 +125,52 @@ pub fn options_to_json(value: &JsValue, param: &str) -> Result<Json, ClientError
     Ok(json)
 }
 
-/// A Rust value as a plain JavaScript object (maps as objects, not `Map`).
-pub fn to_js<T: Serialize + ?Sized>(value: &T) -> JsValue {
+/// A JSON value as a plain JavaScript value (objects as objects, not `Map`); `undefined` for
+/// a number JavaScript cannot hold exactly.
+pub fn to_js(value: &Json) -> JsValue {
     value.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).unwrap_or(JsValue::UNDEFINED)
 }
 
-/// The JavaScript error for `e`: an instance of the class its kind names, with its fields,
-/// plus `raw` (the server's body, credentials cut out) and `cause` when given.
+// The error's fields and the hooks' events are set one by one, not serialised from Rust
+// structs, without serde-wasm-bindgen's struct serialiser and its cache of field names
+// (PERFORMANCE.md: sizes).
+
+/// The JavaScript error for `e`: an instance of the class its kind names, with its fields
+/// (`kind`, `type`, `message`, and those it has of `param`, `statusCode`, `requestId`,
+/// `retryAfter`, `detail` and `code`), plus `raw` (the server's body, credentials cut out)
+/// and `cause` when given.
 pub fn error(e: &ClientError, raw: Option<JsValue>, cause: Option<JsValue>) -> JsValue {
-    let fields = to_js(e);
-    let fields = if fields.is_object() { fields } else { Object::new().into() };
+    let fields: JsValue = Object::new().into();
+    set(&fields, "kind", &e.kind.name().into());
+    set(&fields, "type", &e.type_.as_str().into());
+    set(&fields, "message", &e.message.as_str().into());
+    if let Some(param) = &e.param {
+        set(&fields, "param", &param.as_str().into());
+    }
+    if let Some(status) = e.status {
+        set(&fields, "statusCode", &status.into());
+    }
+    if let Some(id) = &e.request_id {
+        set(&fields, "requestId", &id.as_str().into());
+    }
+    if let Some(seconds) = e.retry_after {
+        set(&fields, "retryAfter", &seconds.into());
+    }
+    if let Some(detail) = &e.detail {
+        set(&fields, "detail", &to_js(detail));
+    }
+    if let Some(code) = e.code {
+        set(&fields, "code", &code.into());
+    }
     if let Some(raw) = raw {
         set(&fields, "raw", &raw);
     }
     if let Some(cause) = cause {
         set(&fields, "cause", &cause);
     }
-    let kind = to_js(&e.kind);
-    let class = ERROR_CLASSES.with(|t| Reflect::get(t, &kind).ok()).filter(|c| c.is_function());
+    let class = ERROR_CLASSES
+        .with(|t| with_key(e.kind.name(), |k| Reflect::get(t, k).ok()))
+        .filter(|c| c.is_function());
     let args = js_sys::Array::of2(&JsValue::from_str(&e.message), &fields);
     match class.map(|c| Reflect::construct(c.unchecked_ref::<js_sys::Function>(), &args)) {
         Some(Ok(err)) => err,
@@ -181,6 +209,26 @@ pub fn stream_option() -> JsValue {
 /// The header `name` (lower case) of an answer, `null` without it.
 pub fn header(headers: &web_sys::Headers, name: &'static str) -> JsValue {
     with_key(name, |k| headers.unchecked_ref::<HeaderMap>().get(k))
+}
+
+/// What request hooks see (never a credential or a body): `{ method, path, attempt,
+/// idempotencyKey }`, the key `null` when the request has none.
+pub fn request_event(method: &str, path: &str, attempt: u32, idempotency_key: Option<&str>) -> JsValue {
+    let o: JsValue = Object::new().into();
+    set(&o, "method", &method.into());
+    set(&o, "path", &path.into());
+    set(&o, "attempt", &attempt.into());
+    set(&o, "idempotencyKey", &idempotency_key.map_or(JsValue::NULL, JsValue::from_str));
+    o
+}
+
+/// What response hooks see: the request's fields ([`request_event`]), then `statusCode`,
+/// `requestId` (`null` without one) and `elapsedMs`.
+pub fn response_event(request: JsValue, status: u16, request_id: Option<&str>, elapsed_ms: f64) -> JsValue {
+    set(&request, "statusCode", &status.into());
+    set(&request, "requestId", &request_id.map_or(JsValue::NULL, JsValue::from_str));
+    set(&request, "elapsedMs", &elapsed_ms.into());
+    request
 }
 
 /// `lastResponse`: `{ statusCode, requestId, headers }` of an answer.
@@ -265,7 +313,9 @@ pub fn new_idempotency_key() -> String {
         if crypto.is_object() {
             let _ = crypto.unchecked_ref::<web_sys::Crypto>().get_random_values_with_u8_array(&mut bytes);
         }
-        uuid::Builder::from_random_bytes(bytes).into_uuid().to_string()
+        // Encoded into a buffer, not through `Display` (the formatter's padding code).
+        let uuid = uuid::Builder::from_random_bytes(bytes).into_uuid();
+        uuid.hyphenated().encode_lower(&mut uuid::Uuid::encode_buffer()).to_owned()
     })
 }
 
