@@ -367,10 +367,11 @@ impl Exchange {
         let status = response.status();
         let raw_headers = response.headers();
         let given = js::header(&raw_headers, "request-id");
-        let redacted = given.as_string().map(|id| self.attempts.request().redact(&id));
+        let given_text = given.as_string();
+        let redacted = given_text.as_deref().map(|id| self.attempts.request().redact(id));
         // The string JavaScript gave, when nothing was cut from it.
         let request_id = match &redacted {
-            Some(r) if given.as_string().as_deref() == Some(r) => given,
+            Some(r) if given_text.as_ref() == Some(r) => given,
             Some(r) => JsValue::from_str(r),
             None => JsValue::NULL,
         };
