@@ -344,11 +344,8 @@ impl Exchange {
             None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
             // It may also answer with a value rather than a Promise (`Promise.race` takes both).
             Some(f) => {
-                let r = wait(
-                    f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(),
-                    stopped,
-                )
-                .await?;
+                let r = wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped)
+                    .await?;
                 // Anything but a Response (a forgotten `return`) is a failed attempt, not an
                 // exception thrown through the module by the getters below.
                 if js::get(&r, "status").as_f64().is_none()
