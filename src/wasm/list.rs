@@ -186,8 +186,9 @@ impl ListRequest {
     }
 }
 
-/// A page of a list. Its items, `hasMore` and `lastResponse` are properties of its
-/// JavaScript object (`Page::of`); Rust keeps its place in the list.
+/// A page of a list. Its items, `hasMore` and `lastResponse` are properties of the
+/// JavaScript object a caller gets, whose prototype is the Page (`Page::of`); Rust keeps its
+/// place in the list.
 #[wasm_bindgen(skip_typescript)]
 pub struct Page {
     list: Rc<ListState>,
