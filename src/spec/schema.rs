@@ -337,26 +337,41 @@ pub fn validate_all(params: &Json, fields: &[&[Field]], prefix: &str) -> Result<
     };
     let mut out = Map::new();
     for (k, v) in members {
-        let path = format!("{}{}", prefix, k);
+        let path = Path(prefix, k);
         let Some(f) = fields.iter().find_map(|fs| fs.iter().find(|f| f.name == k)) else {
+            let path = path.text();
             return Err(Invalid::new(&path, format!("Unknown parameter: {}", path)));
         };
         if v.is_null() {
             continue;
         }
-        out.insert(k.clone(), check_value(v, f.ty, &path)?);
+        out.insert(k.clone(), check_value(v, f.ty, path)?);
     }
     for f in fields.iter().copied().flatten() {
         if f.required && !out.contains_key(f.name) {
-            let path = format!("{}{}", prefix, f.name);
+            let path = Path(prefix, f.name).text();
             return Err(Invalid::new(&path, format!("Missing required parameter: {}", path)));
         }
     }
     Ok(out)
 }
 
-fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, Invalid> {
-    let bad = |what: &str| Err(Invalid::new(path, format!("Invalid {}: must be {}", path, what)));
+/// A member's name as errors give it (`destination.addr`): its object's prefix and its own
+/// name, joined only for an error (a `format!` per member showed in a call's profile).
+#[derive(Clone, Copy)]
+struct Path<'a>(&'a str, &'a str);
+
+impl Path<'_> {
+    fn text(self) -> String {
+        [self.0, self.1].concat()
+    }
+}
+
+fn check_value(v: &Json, ty: Ty, path: Path) -> Result<Json, Invalid> {
+    let bad = |what: &str| {
+        let path = path.text();
+        Err(Invalid::new(&path, format!("Invalid {}: must be {}", path, what)))
+    };
     match ty {
         Ty::Str => match v {
             Json::String(s) if s.trim().is_empty() => bad("a non-empty string"),
@@ -399,14 +414,15 @@ fn check_value(v: &Json, ty: Ty, path: &str) -> Result<Json, Invalid> {
 }
 
 /// A tagged object: its tag first (missing, or not a variant's), then the variant's fields.
-fn check_tagged(v: &Json, union: &Union, path: &str) -> Result<Json, Invalid> {
+fn check_tagged(v: &Json, union: &Union, path: Path) -> Result<Json, Invalid> {
+    let path = path.text();
     let Json::Object(members) = v else {
-        return Err(Invalid::new(path, format!("Invalid {}: must be an object", path)));
+        return Err(Invalid::new(&path, format!("Invalid {}: must be an object", path)));
     };
-    let tag_path = format!("{}.{}", path, union.tag);
     let tag = members.get(union.tag).filter(|t| !t.is_null());
     let Some(variant) = tag.and_then(Json::as_str).and_then(|t| union.variants.iter().find(|d| d.tag == t))
     else {
+        let tag_path = format!("{}.{}", path, union.tag);
         if tag.is_none() {
             return Err(Invalid::new(&tag_path, format!("Missing required parameter: {}", tag_path)));
         }

@@ -277,17 +277,25 @@ impl Exchange {
             return Err(NoAnswer::Aborted(s.reason()));
         }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
-        // `controller.abort()` with no argument: neither a listener's event nor a timer's
-        // argument becomes the reason.
         let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind0(&controller);
-        let timer = js::set_timeout(&stop, self.attempts.request().timeout_ms);
+        // Another library's fetch may ignore its signal: what it and its Response give is
+        // raced with `stopped`, which the timeout and the caller's signal reject, and which
+        // aborts the controller in turn (a reaction: cheaper than a listener on its signal).
+        let stopped = client.fetch.as_ref().map(|_| {
+            let mut reject = None;
+            let p = Promise::new(&mut |_, r| reject = Some(r));
+            let _ = p.unchecked_ref::<js::Thenable>().catch_with(&stop);
+            (p, reject.unwrap_or_else(|| stop.clone()))
+        });
+        let trigger = stopped.as_ref().map_or(&stop, |(_, reject)| reject);
+        let timer = js::set_timeout(trigger, self.attempts.request().timeout_ms);
         if let Some(s) = signal {
-            let _ = s.add_event_listener_with_callback("abort", &stop);
+            let _ = s.add_event_listener_with_callback("abort", trigger);
         }
-        let result = self.exchange(client, n, &controller).await;
+        let result = self.exchange(client, n, &controller, stopped.as_ref().map(|(p, _)| p)).await;
         js::clear_timeout(&timer);
         if let Some(s) = signal {
-            let _ = s.remove_event_listener_with_callback("abort", &stop);
+            let _ = s.remove_event_listener_with_callback("abort", trigger);
         }
         result.map_err(|cause| match signal {
             Some(s) if s.aborted() => NoAnswer::Aborted(s.reason()),
@@ -303,22 +311,16 @@ impl Exchange {
         client: &Inner,
         n: u32,
         controller: &AbortController,
+        stopped: Option<&Promise>,
     ) -> Result<Attempted, JsValue> {
-        let stop = controller.signal();
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
-        js::set(&self.init, "signal", &stop);
-        // Another library's fetch may ignore its signal: what it and its Response give is
-        // raced with a promise that rejects when the attempt stops (one per attempt).
-        let stopped = client.fetch.as_ref().map(|_| rejected_on(&stop));
+        js::set(&self.init, "signal", &controller.signal());
         let response = match &client.fetch {
             None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
             // It may also answer with a value rather than a Promise (`Promise.race` takes both).
             Some(f) => {
-                let r = wait(
-                    f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(),
-                    stopped.as_ref(),
-                )
-                .await?;
+                let r = wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped)
+                    .await?;
                 // Anything but a Response (a forgotten `return`) is a failed attempt, not an
                 // exception thrown through the module by the getters below.
                 if js::get(&r, "status").as_f64().is_none()
@@ -337,10 +339,11 @@ impl Exchange {
         let status = response.status();
         let raw_headers = response.headers();
         let given = js::header(&raw_headers, "request-id");
-        let redacted = given.as_string().map(|id| self.attempts.request().redact(&id));
+        let given_text = given.as_string();
+        let redacted = given_text.as_deref().map(|id| self.attempts.request().redact(id));
         // The string JavaScript gave, when nothing was cut from it.
         let request_id = match &redacted {
-            Some(r) if given.as_string().as_deref() == Some(r) => given,
+            Some(r) if given_text.as_ref() == Some(r) => given,
             Some(r) => JsValue::from_str(r),
             None => JsValue::NULL,
         };
@@ -356,7 +359,7 @@ impl Exchange {
         });
         let mut body = JsValue::UNDEFINED;
         if let Action::Read { limit, whole } = next {
-            next = match read_body(&response, limit, whole, stopped.as_ref()).await? {
+            next = match read_body(&response, limit, whole, stopped).await? {
                 None => {
                     controller.abort();
                     self.attempts.next(Seen::Overflow)
@@ -458,14 +461,6 @@ async fn wait(p: Promise, stopped: Option<&Promise>) -> Result<JsValue, JsValue>
         Some(s) => JsFuture::from(Promise::race(&js_sys::Array::of2(&p, s))).await,
         None => JsFuture::from(p).await,
     }
-}
-
-/// A promise that rejects as soon as `stop` is aborted (every use races it, which handles
-/// its rejection).
-fn rejected_on(stop: &AbortSignal) -> Promise {
-    Promise::new(&mut |_, reject| {
-        let _ = stop.add_event_listener_with_callback("abort", &reject);
-    })
 }
 
 /// Waits `ms`, or rejects at once with the aborted-call error when `signal` aborts.

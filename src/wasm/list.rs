@@ -197,8 +197,9 @@ impl ListRequest {
     }
 }
 
-/// A page of a list. Its items, `hasMore` and `lastResponse` are properties of its
-/// JavaScript object (`Page::of`); Rust keeps its place in the list.
+/// A page of a list. Its items, `hasMore` and `lastResponse` are properties of the
+/// JavaScript object a caller gets, whose prototype is the Page (`Page::of`); Rust keeps its
+/// place in the list.
 #[wasm_bindgen(skip_typescript)]
 pub struct Page {
     list: Rc<ListState>,
@@ -211,7 +212,11 @@ impl Page {
     fn of(list: &Rc<ListState>, loaded: Loaded) -> JsValue {
         let Loaded { data, info, last_response } = loaded;
         let has_more = info.has_more;
-        let page: JsValue = Page { list: list.clone(), info: RefCell::new(Some(info)) }.into();
+        let class: JsValue = Page { list: list.clone(), info: RefCell::new(Some(info)) }.into();
+        // The items on an object whose prototype is the Page, not on the Page itself: V8
+        // keeps whatever is registered for finalisation alive through every minor collection
+        // (copied, then promoted), and the page's items with it (PERFORMANCE.md: lists).
+        let page: JsValue = Object::create(class.unchecked_ref::<Object>()).into();
         js::set(&page, "object", &js::with_key("list", JsValue::clone));
         js::set(&page, "data", &data);
         js::set(&page, "hasMore", &JsValue::from(has_more));
