@@ -140,8 +140,11 @@ impl ClientError {
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
             (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", code),
-            _ if long => format!("QbitPay API answered HTTP {} with {}", code, LONG_BODY),
-            _ => format!("QbitPay API answered HTTP {} with a body that is not JSON", code),
+            _ => format!(
+                "QbitPay API answered HTTP {} with {}",
+                code,
+                if long { LONG_BODY } else { "a body that is not JSON" }
+            ),
         };
         let r = Redactor::new(secrets);
         let mut e = ClientError::new(kind, r.redact(&message));
@@ -218,7 +221,11 @@ pub const LONG_BODY: &str = "a body of more than 65536 characters";
 /// Whether `text` (the body's first `MAX_ERROR_TEXT + 1` UTF-16 code units) is the whole body
 /// an error reads, not the start of a longer one.
 pub fn is_whole(text: &str) -> bool {
-    text.len() <= MAX_ERROR_TEXT || text.encode_utf16().count() <= MAX_ERROR_TEXT
+    // Counted by bytes (a UTF-8 lead byte is a unit, a 4-byte one two): smaller than
+    // `encode_utf16` in the wasm module.
+    let units =
+        || text.bytes().map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0)).sum::<usize>();
+    text.len() <= MAX_ERROR_TEXT || units() <= MAX_ERROR_TEXT
 }
 
 /// The text a credential is replaced with.
