@@ -113,8 +113,8 @@ pub fn to_json_text(value: &JsValue, param: &str) -> Result<(Json, Option<(Strin
 /// writes as `null` (absent: the default would silently take its place), is kept as the
 /// string `"NaN"`, `"Infinity"` or `"-Infinity"` for the validation to refuse.
 pub fn options_to_json(value: &JsValue, param: &str) -> Result<Json, ClientError> {
-    let mut json = to_json(value, param)?;
-    if let Json::Object(members) = &mut json {
+    let mut json = to_json(value, param);
+    if let Ok(Json::Object(members)) = &mut json {
         for (k, v) in members.iter_mut().filter(|(_, v)| v.is_null()) {
             let n = Reflect::get(value, &JsValue::from_str(k)).ok().and_then(|n| n.as_f64());
             if let Some(n) = n.filter(|n| !n.is_finite()) {
@@ -122,7 +122,7 @@ pub fn options_to_json(value: &JsValue, param: &str) -> Result<Json, ClientError
             }
         }
     }
-    Ok(json)
+    json
 }
 
 /// A JSON value as a plain JavaScript value (objects as objects, not `Map`); `undefined` for
