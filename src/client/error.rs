@@ -1,7 +1,7 @@
 //! The error model: what every failure turns into, whichever side it came from
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
-use super::{fmt_num, Json};
+use super::{find, fmt_num, Json};
 use crate::spec::schema::Invalid;
 use serde::Serialize;
 
@@ -310,9 +310,20 @@ impl Redactor {
     fn cut(&self, s: &str) -> Option<String> {
         let mut out: Option<String> = None;
         for f in &self.forms {
-            let text = out.as_deref().unwrap_or(s);
-            if text.len() >= f.len() && text.contains(f.as_str()) {
-                out = Some(text.replace(f.as_str(), REDACTED));
+            let mut rest = out.as_deref().unwrap_or(s);
+            if let Some(mut at) = find(rest, f) {
+                let mut cut = String::with_capacity(rest.len());
+                loop {
+                    cut.push_str(&rest[..at]);
+                    cut.push_str(REDACTED);
+                    rest = &rest[at + f.len()..];
+                    match find(rest, f) {
+                        Some(next) => at = next,
+                        None => break,
+                    }
+                }
+                cut.push_str(rest);
+                out = Some(cut);
             }
         }
         match self.cut_runs(out.as_deref().unwrap_or(s)) {

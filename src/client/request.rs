@@ -325,7 +325,7 @@ impl Config {
 fn without_user_info(url: &str) -> String {
     // By byte positions, as the error messages' `origin` (PERFORMANCE.md: sizes).
     let b = url.as_bytes();
-    let start = url.find("://").map_or(b.len(), |i| i + 3);
+    let start = super::find(url, "://").map_or(b.len(), |i| i + 3);
     let end = (start..b.len()).find(|&i| matches!(b[i], b'/' | b'?' | b'#')).unwrap_or(b.len());
     match (start..end).rev().find(|&i| b[i] == b'@') {
         Some(at) => [&url[..start], &url[at + 1..]].concat(),

@@ -7,7 +7,7 @@
 
 use super::error::{excerpt, is_whole, raw_body, ClientError, LONG_BODY, MAX_ERROR_TEXT};
 use super::request::Request;
-use super::{fmt_num, Json};
+use super::{find, fmt_num, Json};
 use std::borrow::Borrow;
 
 /// What one attempt ended with.
@@ -344,7 +344,7 @@ impl Request {
         let b = self.url.as_bytes();
         let after =
             |from: usize, stop: &[u8]| (from..b.len()).find(|&i| stop.contains(&b[i])).unwrap_or(b.len());
-        let start = self.url.find("://").map_or(b.len(), |i| after(i + 3, b"/?#"));
+        let start = find(&self.url, "://").map_or(b.len(), |i| after(i + 3, b"/?#"));
         let end = after(start, b"?#");
         [origin(&self.url, &self.url).as_str(), &self.url[start..end]].concat()
     }
@@ -393,7 +393,7 @@ impl Request {
 fn origin(location: &str, url: &str) -> String {
     // By the byte positions of ASCII delimiters, without char-set patterns and `format!`
     // (PERFORMANCE.md: sizes).
-    let scheme_end = |s: &str| s.find("://");
+    let scheme_end = |s: &str| find(s, "://");
     let (text, at) = match scheme_end(location) {
         Some(i) if i > 0 && location.as_bytes()[..i].iter().all(u8::is_ascii_alphanumeric) => (location, i),
         _ => match scheme_end(url) {
