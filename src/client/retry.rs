@@ -255,16 +255,17 @@ impl<R: Borrow<Request>> Attempts<R> {
                 }
                 // A failure from here on: only now is the body copied and read again.
                 let text = text(MAX_ERROR_TEXT + 1);
-                let parsed = if is_whole(&text) { serde_json::from_str::<Json>(&text).ok() } else { None };
-                let got = match (shape, parsed) {
-                    (Shape::Object { .. }, _) => "an object without a data array",
+                let got = match shape {
+                    Shape::Object { .. } => "an object without a data array",
                     _ if !is_whole(&text) => LONG_BODY,
-                    (_, Some(Json::Null)) => "null",
-                    (_, Some(Json::Array(_))) => "an array",
-                    (_, Some(Json::String(_))) => "a string",
-                    (_, Some(Json::Number(_))) => "a number",
-                    (_, Some(Json::Bool(_))) => "a boolean",
-                    _ => "a body that is not JSON",
+                    _ => match serde_json::from_str::<Json>(&text) {
+                        Ok(Json::Null) => "null",
+                        Ok(Json::Array(_)) => "an array",
+                        Ok(Json::String(_)) => "a string",
+                        Ok(Json::Number(_)) => "a number",
+                        Ok(Json::Bool(_)) => "a boolean",
+                        _ => "a body that is not JSON",
+                    },
                 };
                 let body = excerpt(&text, &[self.request().auth.secret()]);
                 let e = self.request().unexpected_body_error(self.status, self.request_id.as_deref(), got);
