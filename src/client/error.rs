@@ -287,21 +287,26 @@ impl Redactor {
         let mut r = Redactor::default();
         for secret in secrets.iter().filter(|s| s.len() >= 4) {
             let forms = forms(secret);
+            r.add_windows(secret);
             // Percent-encoded forms are decoded before a second look ([`Redactor::redact`]).
-            let encoded = forms.iter().filter(|f| !f.contains('%')).map(String::as_str);
-            for text in std::iter::once(*secret).chain(encoded) {
-                let n = text.len().min(REDACTED_RUN);
-                for w in text.as_bytes().windows(n).map(|w| (n, word(w))) {
-                    // Kept sorted by insertion (a few hundred windows): `sort` would add a
-                    // generic sort to the module.
-                    if let Err(at) = r.windows.binary_search(&w) {
-                        r.windows.insert(at, w);
-                    }
-                }
+            for f in forms.iter().filter(|f| !f.contains('%')) {
+                r.add_windows(f);
             }
             r.forms.extend(forms);
         }
         r
+    }
+
+    /// The [`REDACTED_RUN`]-byte windows of `text` (all of it when shorter).
+    fn add_windows(&mut self, text: &str) {
+        let n = text.len().min(REDACTED_RUN);
+        for w in text.as_bytes().windows(n).map(|w| (n, word(w))) {
+            // Kept sorted by insertion (a few hundred windows): `sort` would add a generic
+            // sort to the module.
+            if let Err(at) = self.windows.binary_search(&w) {
+                self.windows.insert(at, w);
+            }
+        }
     }
 
     /// `s` with every form of a secret cut, and every run of a secret's characters at least
