@@ -116,7 +116,7 @@ pub fn options_to_json(value: &JsValue, param: &str) -> Result<Json, ClientError
     let mut json = to_json(value, param);
     if let Ok(Json::Object(members)) = &mut json {
         for (k, v) in members.iter_mut().filter(|(_, v)| v.is_null()) {
-            let n = Reflect::get(value, &JsValue::from_str(k)).ok().and_then(|n| n.as_f64());
+            let n = Reflect::get(value, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED).as_f64();
             if let Some(n) = n.filter(|n| !n.is_finite()) {
                 *v = Json::String(crate::client::fmt_num(n));
             }
