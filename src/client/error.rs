@@ -223,9 +223,14 @@ pub const LONG_BODY: &str = "a body of more than 65536 characters";
 pub fn is_whole(text: &str) -> bool {
     // Counted by bytes (a UTF-8 lead byte is a unit, a 4-byte one two): smaller than
     // `encode_utf16` in the wasm module.
-    let units =
-        || text.bytes().map(|b| usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0)).sum::<usize>();
-    text.len() <= MAX_ERROR_TEXT || units() <= MAX_ERROR_TEXT
+    if text.len() <= MAX_ERROR_TEXT {
+        return true;
+    }
+    let mut units = 0;
+    for b in text.bytes() {
+        units += usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0);
+    }
+    units <= MAX_ERROR_TEXT
 }
 
 /// The text a credential is replaced with.
