@@ -152,7 +152,7 @@ impl ClientError {
             e.type_ = r.redact(t);
         }
         e.param = field("param").map(|p| r.redact(p));
-        e.detail = obj.and_then(|o| o.get("detail")).filter(|d| **d != Json::Null).map(|d| r.redact_json(d));
+        e.detail = obj.and_then(|o| o.get("detail")).filter(|d| !d.is_null()).map(|d| r.redact_json(d));
         e.status = Some(status);
         e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| r.redact(s));
         if kind == ErrorKind::RateLimit {

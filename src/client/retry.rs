@@ -54,7 +54,8 @@ pub fn parse_retry_after(header: Option<&str>, date: Option<&str>) -> Option<f64
 /// tables in it), `httpdate` on the host.
 #[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
 fn http_date_ms(s: &str) -> Option<f64> {
-    Some(js_sys::Date::parse(s)).filter(|t| s.ends_with(" GMT") && t.is_finite())
+    let t = js_sys::Date::parse(s);
+    (t.is_finite() && s.ends_with(" GMT")).then_some(t)
 }
 #[cfg(not(target_arch = "wasm32"))]
 fn http_date_ms(s: &str) -> Option<f64> {
