@@ -259,15 +259,22 @@ pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
 pub fn with_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
     KEYS.with(|keys| {
         let mut keys = keys.borrow_mut();
-        let i = match keys.iter().position(|(k, _)| k.as_ptr() == key.as_ptr() && k.len() == key.len()) {
-            Some(i) => i,
-            None => {
-                keys.push((key, JsValue::from_str(key)));
-                keys.len() - 1
-            }
-        };
+        let i = key_index(&mut keys, key);
         f(&keys[i].1)
     })
+}
+
+/// Where `key` is in the cache, added if new. Apart from [`with_key`], which is made once
+/// per closure: one copy of the search in the module.
+#[inline(never)]
+fn key_index(keys: &mut Vec<(&'static str, JsValue)>, key: &'static str) -> usize {
+    match keys.iter().position(|(k, _)| k.as_ptr() == key.as_ptr() && k.len() == key.len()) {
+        Some(i) => i,
+        None => {
+            keys.push((key, JsValue::from_str(key)));
+            keys.len() - 1
+        }
+    }
 }
 
 /// `target[key] = value` on an object this binding made.
