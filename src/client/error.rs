@@ -1,7 +1,7 @@
 //! The error model: what every failure turns into, whichever side it came from
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
-use super::{fmt_num, Json};
+use super::{find, fmt_num, Json};
 use crate::spec::schema::Invalid;
 use serde::Serialize;
 
@@ -140,8 +140,11 @@ impl ClientError {
         let message = match (ok, field("message")) {
             (false, Some(m)) => m.to_string(),
             (false, None) if obj.is_some() => format!("QbitPay API answered HTTP {}", code),
-            _ if long => format!("QbitPay API answered HTTP {} with {}", code, LONG_BODY),
-            _ => format!("QbitPay API answered HTTP {} with a body that is not JSON", code),
+            _ => format!(
+                "QbitPay API answered HTTP {} with {}",
+                code,
+                if long { LONG_BODY } else { "a body that is not JSON" }
+            ),
         };
         let r = Redactor::new(secrets);
         let mut e = ClientError::new(kind, r.redact(&message));
@@ -149,7 +152,7 @@ impl ClientError {
             e.type_ = r.redact(t);
         }
         e.param = field("param").map(|p| r.redact(p));
-        e.detail = obj.and_then(|o| o.get("detail")).filter(|d| **d != Json::Null).map(|d| r.redact_json(d));
+        e.detail = obj.and_then(|o| o.get("detail")).filter(|d| !d.is_null()).map(|d| r.redact_json(d));
         e.status = Some(status);
         e.request_id = request_id.filter(|s| !s.is_empty()).map(|s| r.redact(s));
         if kind == ErrorKind::RateLimit {
@@ -218,7 +221,16 @@ pub const LONG_BODY: &str = "a body of more than 65536 characters";
 /// Whether `text` (the body's first `MAX_ERROR_TEXT + 1` UTF-16 code units) is the whole body
 /// an error reads, not the start of a longer one.
 pub fn is_whole(text: &str) -> bool {
-    text.len() <= MAX_ERROR_TEXT || text.encode_utf16().count() <= MAX_ERROR_TEXT
+    // Counted by bytes (a UTF-8 lead byte is a unit, a 4-byte one two): smaller than
+    // `encode_utf16` in the wasm module.
+    if text.len() <= MAX_ERROR_TEXT {
+        return true;
+    }
+    let mut units = 0;
+    for b in text.bytes() {
+        units += usize::from(b & 0xC0 != 0x80) + usize::from(b >= 0xF0);
+    }
+    units <= MAX_ERROR_TEXT
 }
 
 /// The text a credential is replaced with.
@@ -280,21 +292,26 @@ impl Redactor {
         let mut r = Redactor::default();
         for secret in secrets.iter().filter(|s| s.len() >= 4) {
             let forms = forms(secret);
+            r.add_windows(secret);
             // Percent-encoded forms are decoded before a second look ([`Redactor::redact`]).
-            let encoded = forms.iter().filter(|f| !f.contains('%')).map(String::as_str);
-            for text in std::iter::once(*secret).chain(encoded) {
-                let n = text.len().min(REDACTED_RUN);
-                for w in text.as_bytes().windows(n).map(|w| (n, word(w))) {
-                    // Kept sorted by insertion (a few hundred windows): `sort` would add a
-                    // generic sort to the module.
-                    if let Err(at) = r.windows.binary_search(&w) {
-                        r.windows.insert(at, w);
-                    }
-                }
+            for f in forms.iter().filter(|f| !f.contains('%')) {
+                r.add_windows(f);
             }
             r.forms.extend(forms);
         }
         r
+    }
+
+    /// The [`REDACTED_RUN`]-byte windows of `text` (all of it when shorter).
+    fn add_windows(&mut self, text: &str) {
+        let n = text.len().min(REDACTED_RUN);
+        for w in text.as_bytes().windows(n).map(|w| (n, word(w))) {
+            // Kept sorted by insertion (a few hundred windows): `sort` would add a generic
+            // sort to the module.
+            if let Err(at) = self.windows.binary_search(&w) {
+                self.windows.insert(at, w);
+            }
+        }
     }
 
     /// `s` with every form of a secret cut, and every run of a secret's characters at least
@@ -303,9 +320,20 @@ impl Redactor {
     fn cut(&self, s: &str) -> Option<String> {
         let mut out: Option<String> = None;
         for f in &self.forms {
-            let text = out.as_deref().unwrap_or(s);
-            if text.len() >= f.len() && text.contains(f.as_str()) {
-                out = Some(text.replace(f.as_str(), REDACTED));
+            let mut rest = out.as_deref().unwrap_or(s);
+            if let Some(mut at) = find(rest, f) {
+                let mut cut = String::with_capacity(rest.len());
+                loop {
+                    cut.push_str(&rest[..at]);
+                    cut.push_str(REDACTED);
+                    rest = &rest[at + f.len()..];
+                    match find(rest, f) {
+                        Some(next) => at = next,
+                        None => break,
+                    }
+                }
+                cut.push_str(rest);
+                out = Some(cut);
             }
         }
         match self.cut_runs(out.as_deref().unwrap_or(s)) {

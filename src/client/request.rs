@@ -323,12 +323,23 @@ impl Config {
 /// one (each refuses such a URL, and its error would quote the password), and the API's
 /// credential is the `Authorization` header.
 fn without_user_info(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
-    let end = rest.find(['/', '?', '#']).unwrap_or(rest.len());
-    match rest[..end].rfind('@') {
-        Some(at) => [scheme, "://", &rest[at + 1..]].concat(),
+    match authority(url) {
+        Some((at, host, _)) => [&url[..at + 3], &url[host..]].concat(),
         None => url.to_string(),
     }
+}
+
+/// In `url`, the byte positions of its `://`, of its host (after any user info) and of the
+/// end of its authority (the first `/`, `?`, `#` or `\` after the `://`, which WHATWG URLs
+/// read as the path's start); `None` without `://`. By byte positions, without char-set
+/// patterns (PERFORMANCE.md: sizes).
+pub(super) fn authority(url: &str) -> Option<(usize, usize, usize)> {
+    let b = url.as_bytes();
+    let at = super::find(url, "://")?;
+    let start = at + 3;
+    let end = (start..b.len()).find(|&i| matches!(b[i], b'/' | b'?' | b'#' | b'\\')).unwrap_or(b.len());
+    let host = (start..end).rev().find(|&i| b[i] == b'@').map_or(start, |i| i + 1);
+    Some((at, host, end))
 }
 
 /// Appends `/{id}` (percent-encoded) to `out` if `id` is a non-empty string, else `false`.

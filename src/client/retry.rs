@@ -6,7 +6,7 @@
 //! Randomness comes in as a function returning [0, 1), so the loop is deterministic under test.
 
 use super::error::{excerpt, is_whole, raw_body, ClientError, LONG_BODY, MAX_ERROR_TEXT};
-use super::request::Request;
+use super::request::{authority, Request};
 use super::{fmt_num, Json};
 use std::borrow::Borrow;
 
@@ -54,7 +54,8 @@ pub fn parse_retry_after(header: Option<&str>, date: Option<&str>) -> Option<f64
 /// tables in it), `httpdate` on the host.
 #[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
 fn http_date_ms(s: &str) -> Option<f64> {
-    Some(js_sys::Date::parse(s)).filter(|t| s.ends_with(" GMT") && t.is_finite())
+    let t = js_sys::Date::parse(s);
+    (t.is_finite() && s.ends_with(" GMT")).then_some(t)
 }
 #[cfg(not(target_arch = "wasm32"))]
 fn http_date_ms(s: &str) -> Option<f64> {
@@ -255,16 +256,17 @@ impl<R: Borrow<Request>> Attempts<R> {
                 }
                 // A failure from here on: only now is the body copied and read again.
                 let text = text(MAX_ERROR_TEXT + 1);
-                let parsed = if is_whole(&text) { serde_json::from_str::<Json>(&text).ok() } else { None };
-                let got = match (shape, parsed) {
-                    (Shape::Object { .. }, _) => "an object without a data array",
+                let got = match shape {
+                    Shape::Object { .. } => "an object without a data array",
                     _ if !is_whole(&text) => LONG_BODY,
-                    (_, Some(Json::Null)) => "null",
-                    (_, Some(Json::Array(_))) => "an array",
-                    (_, Some(Json::String(_))) => "a string",
-                    (_, Some(Json::Number(_))) => "a number",
-                    (_, Some(Json::Bool(_))) => "a boolean",
-                    _ => "a body that is not JSON",
+                    _ => match serde_json::from_str::<Json>(&text) {
+                        Ok(Json::Null) => "null",
+                        Ok(Json::Array(_)) => "an array",
+                        Ok(Json::String(_)) => "a string",
+                        Ok(Json::Number(_)) => "a number",
+                        Ok(Json::Bool(_)) => "a boolean",
+                        _ => "a body that is not JSON",
+                    },
                 };
                 let body = excerpt(&text, &[self.request().auth.secret()]);
                 let e = self.request().unexpected_body_error(self.status, self.request_id.as_deref(), got);
@@ -340,13 +342,14 @@ impl Request {
     /// Where the request went, for people: its origin (without user info) and path, without
     /// the query.
     pub fn address(&self) -> String {
-        // By byte positions, as `origin`.
-        let b = self.url.as_bytes();
-        let after =
-            |from: usize, stop: &[u8]| (from..b.len()).find(|&i| stop.contains(&b[i])).unwrap_or(b.len());
-        let start = self.url.find("://").map_or(b.len(), |i| after(i + 3, b"/?#"));
-        let end = after(start, b"?#");
-        [origin(&self.url, &self.url).as_str(), &self.url[start..end]].concat()
+        let (url, b) = (self.url.as_str(), self.url.as_bytes());
+        match authority(url) {
+            Some((at, host, start)) => {
+                let end = (start..b.len()).find(|&i| matches!(b[i], b'?' | b'#')).unwrap_or(b.len());
+                [&url[..at + 3], &url[host..end]].concat()
+            }
+            None => "://".into(),
+        }
     }
 
     /// A redirect (never followed): names the status and where it pointed (the origin only;
@@ -391,21 +394,16 @@ impl Request {
 /// The origin (`scheme://host[:port]`) of `location`, that of `url` when it is relative;
 /// never its path, query or user info.
 fn origin(location: &str, url: &str) -> String {
-    // By the byte positions of ASCII delimiters, without char-set patterns and `format!`
-    // (PERFORMANCE.md: sizes).
-    let scheme_end = |s: &str| s.find("://");
-    let (text, at) = match scheme_end(location) {
-        Some(i) if i > 0 && location.as_bytes()[..i].iter().all(u8::is_ascii_alphanumeric) => (location, i),
-        _ => match scheme_end(url) {
-            Some(i) => (url, i),
+    let (text, (at, host, end)) = match authority(location) {
+        Some(a) if a.0 > 0 && location.as_bytes()[..a.0].iter().all(u8::is_ascii_alphanumeric) => {
+            (location, a)
+        }
+        _ => match authority(url) {
+            Some(a) => (url, a),
             None => return "://".into(),
         },
     };
-    let b = text.as_bytes();
-    let start = at + 3;
-    let end = (start..b.len()).find(|&i| matches!(b[i], b'/' | b'?' | b'#' | b'\\')).unwrap_or(b.len());
-    let host = (start..end).rev().find(|&i| b[i] == b'@').map_or(start, |i| i + 1);
-    [&text[..at], "://", &text[host..end]].concat()
+    [&text[..at + 3], &text[host..end]].concat()
 }
 
 #[cfg(test)]

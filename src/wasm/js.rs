@@ -113,16 +113,16 @@ pub fn to_json_text(value: &JsValue, param: &str) -> Result<(Json, Option<(Strin
 /// writes as `null` (absent: the default would silently take its place), is kept as the
 /// string `"NaN"`, `"Infinity"` or `"-Infinity"` for the validation to refuse.
 pub fn options_to_json(value: &JsValue, param: &str) -> Result<Json, ClientError> {
-    let mut json = to_json(value, param)?;
-    if let Json::Object(members) = &mut json {
+    let mut json = to_json(value, param);
+    if let Ok(Json::Object(members)) = &mut json {
         for (k, v) in members.iter_mut().filter(|(_, v)| v.is_null()) {
-            let n = Reflect::get(value, &JsValue::from_str(k)).ok().and_then(|n| n.as_f64());
+            let n = Reflect::get(value, &JsValue::from_str(k)).unwrap_or(JsValue::UNDEFINED).as_f64();
             if let Some(n) = n.filter(|n| !n.is_finite()) {
                 *v = Json::String(crate::client::fmt_num(n));
             }
         }
     }
-    Ok(json)
+    json
 }
 
 /// A JSON value as a plain JavaScript value (objects as objects, not `Map`); `undefined` for
@@ -259,15 +259,22 @@ pub fn define_hidden(target: &JsValue, key: &'static str, value: &JsValue) {
 pub fn with_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
     KEYS.with(|keys| {
         let mut keys = keys.borrow_mut();
-        let i = match keys.iter().position(|(k, _)| k.as_ptr() == key.as_ptr() && k.len() == key.len()) {
-            Some(i) => i,
-            None => {
-                keys.push((key, JsValue::from_str(key)));
-                keys.len() - 1
-            }
-        };
+        let i = key_index(&mut keys, key);
         f(&keys[i].1)
     })
+}
+
+/// Where `key` is in the cache, added if new. Apart from [`with_key`], which is made once
+/// per closure: one copy of the search in the module.
+#[inline(never)]
+fn key_index(keys: &mut Vec<(&'static str, JsValue)>, key: &'static str) -> usize {
+    match keys.iter().position(|(k, _)| k.as_ptr() == key.as_ptr() && k.len() == key.len()) {
+        Some(i) => i,
+        None => {
+            keys.push((key, JsValue::from_str(key)));
+            keys.len() - 1
+        }
+    }
 }
 
 /// `target[key] = value` on an object this binding made.

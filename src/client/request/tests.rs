@@ -43,6 +43,8 @@ fn config_rules() {
         ("https://k:@api.example/v2?x=a@b", "https://api.example/v2?x=a@b"),
         ("http://a@b@h:1#f", "http://h:1#f"),
         ("http://h/p@q", "http://h/p@q"),
+        // A backslash starts the path, as WHATWG URLs read it: no user info before it.
+        (r"http://h\\p@q/", "http://h\\p@q"),
     ] {
         let c = cfg(&format!(r#"{{"accessToken":"t","baseUrl":"{given}"}}"#)).unwrap();
         assert_eq!(c.base_url, sent, "{given}");
