@@ -425,7 +425,14 @@ async fn read_body(
 ) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
-        return wait(response.text()?, stopped).await.map(Some);
+        let text = wait(response.text()?, stopped).await?;
+        // A `fetch` option's Response may give anything: a failed attempt, not a throw later.
+        if !text.is_string() {
+            return Err(
+                js_sys::TypeError::new("the fetch option's Response gave a body that is not text").into()
+            );
+        }
+        return Ok(Some(text));
     }
     let reader = stream.unchecked_into::<js::Stream>().get_reader()?;
     let decoder = js::TextDecoder::new()?;
@@ -513,10 +520,7 @@ fn call_options(opts: &JsValue) -> Result<(Json, Option<AbortSignal>), ClientErr
     let mut json = js::options_to_json(opts, "opts")?;
     let signal = if opts.is_object() { js::get(opts, "signal") } else { JsValue::UNDEFINED };
     if signal.is_undefined() || signal.is_null() {
-        // As absent to the core's check (which reads `null` so), without a removal from the map.
-        if let Some(s) = json.get_mut("signal") {
-            *s = Json::Null;
-        }
+        // `JSON.stringify` left it out or wrote `null`: absent to the core's check.
         return Ok((json, None));
     }
     let signal = signal

@@ -156,6 +156,16 @@ test('a fetch option answering with something other than a Response (a forgotten
     assert.equal(e.code, 'network', label);
     assert.match(String(e.cause), /not a Response/, label);
   }
+  // A Response-like answer whose text() gives something other than text, at 2xx and 5xx.
+  for (const status of [200, 500]) {
+    for (const body of [42, null, { id: 'ch_1' }]) {
+      const fetch = async () => ({ status, headers: new Headers(), text: async () => body });
+      const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', fetch, maxRetries: 0 });
+      const { e } = await timed(qp.charges.retrieve('ch_1'));
+      assert.ok(e instanceof QbitPayConnectionError, `${status} ${JSON.stringify(body)}: ${e}`);
+      assert.match(String(e.cause), /not text/);
+    }
+  }
   // The client still works afterwards.
   const qp = new QbitPay({ apiKey: 'sk_test_x', baseUrl: 'http://127.0.0.1:9', maxRetries: 0,
     fetch: async () => new Response('{"id":"ch_1","object":"charge"}', { status: 200, headers: JSON_HEAD }) });
