@@ -49,17 +49,19 @@ pub fn parse_retry_after(header: Option<&str>, date: Option<&str>) -> Option<f64
     Some(decimal(h)).filter(|s| s.is_finite() && *s >= 0.0)
 }
 
-/// Milliseconds since the epoch of an HTTP date in the form servers send (IMF-fixdate, or
-/// RFC 850's, both ending in GMT): JavaScript's `Date.parse` in the wasm module (no date
-/// tables in it), `httpdate` on the host.
+/// Milliseconds since the epoch of an HTTP date in IMF-fixdate, the one form RFC 9110 has
+/// servers send (`Mon, 07 Dec 2026 08:00:00 GMT`), exactly as written: JavaScript's
+/// `Date.parse` in the wasm module (no date tables in it), which must print the time as the
+/// same text again (it reads looser forms too), `httpdate` on the host, likewise.
 #[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
 fn http_date_ms(s: &str) -> Option<f64> {
     let t = js_sys::Date::parse(s);
-    (t.is_finite() && s.ends_with(" GMT")).then_some(t)
+    let printed = || js_sys::Date::new(&t.into()).to_utc_string().as_string();
+    (t.is_finite() && printed().as_deref() == Some(s)).then_some(t)
 }
 #[cfg(not(target_arch = "wasm32"))]
 fn http_date_ms(s: &str) -> Option<f64> {
-    let t = httpdate::parse_http_date(s).ok().filter(|_| s.ends_with(" GMT"))?;
+    let t = httpdate::parse_http_date(s).ok().filter(|t| httpdate::fmt_http_date(*t) == s)?;
     let ms = |d: std::time::Duration| d.as_millis() as f64;
     Some(match t.duration_since(std::time::UNIX_EPOCH) {
         Ok(after) => ms(after),
@@ -470,12 +472,26 @@ mod tests {
         let p = |h: &str, d: Option<&str>| parse_retry_after(Some(h), d);
         assert_eq!(p("Mon, 07 Dec 2026 08:00:03 GMT", date), Some(3.0));
         assert_eq!(p("Mon, 07 Dec 2026 09:00:00 GMT", date), Some(3600.0));
-        assert_eq!(p("Monday, 07-Dec-26 08:00:05 GMT", date), Some(5.0));
         // Past: now. Without the answer's Date, or not a date: unknown.
         assert_eq!(p("Wed, 21 Oct 2015 07:28:00 GMT", date), Some(0.0));
         assert_eq!(p("Mon, 07 Dec 2026 08:00:03 GMT", None), None);
         assert_eq!(p("Mon, 07 Dec 2026 08:00:03 GMT", Some("yesterday")), None);
-        for garbage in ["garbage", "2, 3", "Mon, 07 Dec 2026 08:00:03", "-1", "NaN", ""] {
+        // Only IMF-fixdate, as written: no RFC 850 or asctime date, no looser text that a date
+        // parser would read anyway.
+        for garbage in [
+            "garbage",
+            "2, 3",
+            "2, 3 GMT",
+            "1 GMT",
+            "Dec 7 GMT",
+            "Tue, 07 Dec 2026 08:00:03 GMT",
+            "Mon, 07 Dec 2026 08:00:03 +0100 GMT",
+            "Monday, 07-Dec-26 08:00:05 GMT",
+            "Mon, 07 Dec 2026 08:00:03",
+            "-1",
+            "NaN",
+            "",
+        ] {
             assert_eq!(p(garbage, date), None, "{garbage}");
         }
 
