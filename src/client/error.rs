@@ -243,7 +243,8 @@ const REDACTED: &str = "[redacted]";
 /// one listed before it (a secret inside its own hex: "3633" in "33363333"), so the longer
 /// one is cut first. The secret as it is, whole or in part, is cut by its runs ([`Redactor`]).
 fn forms(secret: &str) -> Vec<String> {
-    let pct = super::host::percent_encode(secret, true);
+    let mut pct = String::new();
+    super::host::push_percent_encoded(&mut pct, secret, true);
     let mut out = vec![hex::encode(secret), hex::encode_upper(secret)];
     let bytes = secret.as_bytes();
     for off in 0..3 {

@@ -1,8 +1,8 @@
 //! What the client core takes from the JavaScript host in the wasm module, and from a crate
-//! elsewhere (host builds and tests): base64 (`btoa`), JSON text (`JSON.stringify`) and
-//! percent-encoding (`encodeURIComponent`), the host's own: the module then carries neither
-//! the `base64` crate's encoder, serde_json's serialiser with its float printer nor
-//! `percent-encoding`'s table (PERFORMANCE.md: sizes).
+//! elsewhere (host builds and tests): base64 (`btoa`), JSON text (`JSON.stringify`),
+//! percent-encoding (`encodeURIComponent`) and HTTP dates (`Date.parse`), the host's own: the
+//! module then carries neither the `base64` crate's encoder, serde_json's serialiser with its
+//! float printer, `percent-encoding`'s table nor `httpdate`'s (PERFORMANCE.md: sizes).
 
 use super::Json;
 
@@ -19,13 +19,26 @@ pub fn json_text(value: &Json) -> Option<String> {
     serde_json::to_string(value).ok()
 }
 
-/// `s` percent-encoded (its UTF-8 bytes, upper-case hex) but for RFC 3986's unreserved
-/// characters (`A-Z a-z 0-9 - _ . ~`), or with `alphanumeric` but for letters and digits.
+/// Appends `s` to `out` percent-encoded (its UTF-8 bytes, upper-case hex) but for RFC 3986's
+/// unreserved characters (`A-Z a-z 0-9 - _ . ~`), or with `alphanumeric` but for letters and
+/// digits.
 #[cfg(not(all(target_arch = "wasm32", feature = "wasm-client")))]
-pub fn percent_encode(s: &str, alphanumeric: bool) -> String {
+pub fn push_percent_encoded(out: &mut String, s: &str, alphanumeric: bool) {
     use percent_encoding::{utf8_percent_encode, AsciiSet, NON_ALPHANUMERIC};
     const UNRESERVED: &AsciiSet = &NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~');
-    utf8_percent_encode(s, if alphanumeric { NON_ALPHANUMERIC } else { UNRESERVED }).collect()
+    out.extend(utf8_percent_encode(s, if alphanumeric { NON_ALPHANUMERIC } else { UNRESERVED }));
+}
+
+/// Milliseconds since the epoch of an HTTP date in IMF-fixdate, the one form RFC 9110 has
+/// servers send (`Mon, 07 Dec 2026 08:00:00 GMT`), exactly as written.
+#[cfg(not(all(target_arch = "wasm32", feature = "wasm-client")))]
+pub fn http_date_ms(s: &str) -> Option<f64> {
+    let t = httpdate::parse_http_date(s).ok().filter(|t| httpdate::fmt_http_date(*t) == s)?;
+    let ms = |d: std::time::Duration| d.as_millis() as f64;
+    Some(match t.duration_since(std::time::UNIX_EPOCH) {
+        Ok(after) => ms(after),
+        Err(before) => -ms(before.duration()),
+    })
 }
 
 /// Standard base64, padded, of `bytes`: `btoa` of the bytes as a binary string (one
@@ -46,17 +59,16 @@ pub fn json_text(value: &Json) -> Option<String> {
     js::stringify(&v).as_string()
 }
 
-/// [`percent_encode`] by the host: `encodeURIComponent`, which leaves `! ' ( ) *` (and the
+/// [`push_percent_encoded`] by the host: `encodeURIComponent`, which leaves `! ' ( ) *` (and the
 /// unreserved marks) as they are, then those encoded too. Text that needs no encoding (ids,
 /// parameter names) does not cross to JavaScript.
 #[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
-pub fn percent_encode(s: &str, alphanumeric: bool) -> String {
+pub fn push_percent_encoded(out: &mut String, s: &str, alphanumeric: bool) {
     let kept = |c: char| c.is_ascii_alphanumeric() || (!alphanumeric && matches!(c, '-' | '_' | '.' | '~'));
     if s.chars().all(kept) {
-        return s.to_string();
+        return out.push_str(s);
     }
     let encoded = js::encode_uri_component(s);
-    let mut out = String::with_capacity(encoded.len() + 8);
     for c in encoded.chars() {
         if c == '%' || kept(c) {
             out.push(c);
@@ -66,7 +78,15 @@ pub fn percent_encode(s: &str, alphanumeric: bool) -> String {
             out.extend(['%', char::from(HEX[usize::from(b >> 4)]), char::from(HEX[usize::from(b & 15)])]);
         }
     }
-    out
+}
+
+/// [`http_date_ms`] by the host: JavaScript's `Date.parse` (no date tables in the module),
+/// which reads looser forms too, so the time must print as the same text again.
+#[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
+pub fn http_date_ms(s: &str) -> Option<f64> {
+    let t = js_sys::Date::parse(s);
+    let printed = || js_sys::Date::new(&t.into()).to_utc_string().as_string();
+    (t.is_finite() && printed().as_deref() == Some(s)).then_some(t)
 }
 
 #[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]

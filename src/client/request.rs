@@ -2,7 +2,7 @@
 //! HTTP request to send, with validation before anything leaves.
 
 use super::error::{ClientError, Redactor};
-use super::host::{json_text, percent_encode};
+use super::host::{json_text, push_percent_encoded};
 use super::page::{Cursor, ListParams};
 use super::{type_name, Json};
 use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
@@ -348,7 +348,7 @@ fn push_id(out: &mut String, id: &Json) -> bool {
         // `.` and `..` are path segments to a URL parser: `/charges/..` would reach `/`.
         Json::String(id) if !id.is_empty() && id != "." && id != ".." => {
             out.push('/');
-            out.push_str(&percent_encode(id, false));
+            push_percent_encoded(out, id, false);
             true
         }
         _ => false,
@@ -358,16 +358,20 @@ fn push_id(out: &mut String, id: &Json) -> bool {
 fn push_query(url: &mut String, members: &serde_json::Map<String, Json>) {
     let mut first = true;
     for (k, v) in members {
+        let text;
         let val = match v {
-            Json::String(s) => s.clone(),
+            Json::String(s) => s,
             Json::Null => continue,
-            other => json_text(other).unwrap_or_default(),
+            other => {
+                text = json_text(other).unwrap_or_default();
+                &text
+            }
         };
         url.push(if first { '?' } else { '&' });
         first = false;
-        url.push_str(&percent_encode(k, false));
+        push_percent_encoded(url, k, false);
         url.push('=');
-        url.push_str(&percent_encode(&val, false));
+        push_percent_encoded(url, val, false);
     }
 }
 

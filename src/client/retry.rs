@@ -6,6 +6,7 @@
 //! Randomness comes in as a function returning [0, 1), so the loop is deterministic under test.
 
 use super::error::{excerpt, is_whole, raw_body, ClientError, LONG_BODY, MAX_ERROR_TEXT};
+use super::host::http_date_ms;
 use super::request::{authority, Request};
 use super::{fmt_num, Json};
 use std::borrow::Borrow;
@@ -47,30 +48,6 @@ pub fn parse_retry_after(header: Option<&str>, date: Option<&str>) -> Option<f64
         return Some(((at - now) / 1000.0).max(0.0));
     }
     Some(decimal(h)).filter(|s| s.is_finite() && *s >= 0.0)
-}
-
-/// Milliseconds since the epoch of an HTTP date in IMF-fixdate, the one form RFC 9110 has
-/// servers send (`Mon, 07 Dec 2026 08:00:00 GMT`), exactly as written: JavaScript's
-/// `Date.parse` in the wasm module (no date tables in it), which must print the time as the
-/// same text again (it reads looser forms too), `httpdate` on the host, likewise.
-#[cfg(all(target_arch = "wasm32", feature = "wasm-client"))]
-fn http_date_ms(s: &str) -> Option<f64> {
-    let t = js_sys::Date::parse(s);
-    let printed = || js_sys::Date::new(&t.into()).to_utc_string().as_string();
-    (t.is_finite() && printed().as_deref() == Some(s)).then_some(t)
-}
-#[cfg(not(target_arch = "wasm32"))]
-fn http_date_ms(s: &str) -> Option<f64> {
-    let t = httpdate::parse_http_date(s).ok().filter(|t| httpdate::fmt_http_date(*t) == s)?;
-    let ms = |d: std::time::Duration| d.as_millis() as f64;
-    Some(match t.duration_since(std::time::UNIX_EPOCH) {
-        Ok(after) => ms(after),
-        Err(before) => -ms(before.duration()),
-    })
-}
-#[cfg(all(target_arch = "wasm32", not(feature = "wasm-client")))]
-fn http_date_ms(_: &str) -> Option<f64> {
-    None
 }
 
 /// The value of a literal of digits with an optional fraction: JavaScript's `Number` in the
