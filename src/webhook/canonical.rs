@@ -524,72 +524,66 @@ impl<'a> Canonicaliser<'a> {
     fn json_value(&mut self) -> Res<()> {
         let base = self.frames.len();
         'value: loop {
-            self.skip_ws();
-            match self.peek() {
-                Some(b'{') => {
-                    self.open(true)?;
-                    self.skip_ws();
-                    if self.peek() == Some(b'}') {
+            // Each pass reads one value, closes what it completes, and ends on the key of the
+            // next member of an object (one call site for `member_key`).
+            'key: {
+                self.skip_ws();
+                match self.peek() {
+                    Some(b'{') => {
+                        self.open(true)?;
+                        self.skip_ws();
+                        if self.peek() != Some(b'}') {
+                            break 'key;
+                        }
                         self.pos += 1;
                         self.frames.pop();
                         self.out.push(b'}');
-                    } else {
-                        self.member_key()?;
-                        continue 'value;
                     }
-                }
-                Some(b'[') => {
-                    self.open(false)?;
-                    self.skip_ws();
-                    if self.peek() == Some(b']') {
+                    Some(b'[') => {
+                        self.open(false)?;
+                        self.skip_ws();
+                        if self.peek() != Some(b']') {
+                            continue 'value;
+                        }
                         self.pos += 1;
                         self.frames.pop();
                         self.out.push(b']');
-                    } else {
-                        continue 'value;
                     }
-                }
-                Some(b'"') => self.string(StrMode::Json)?,
-                Some(b't') => self.literal(b"true")?,
-                Some(b'f') => self.literal(b"false")?,
-                Some(b'n') => self.literal(b"null")?,
-                Some(b'-' | b'0'..=b'9') => {
-                    if let Number::Infinite { .. } = self.number()? {
-                        self.out.extend_from_slice(b"null");
+                    Some(b'"') => self.string(StrMode::Json)?,
+                    Some(b't') => self.literal(b"true")?,
+                    Some(b'f') => self.literal(b"false")?,
+                    Some(b'n') => self.literal(b"null")?,
+                    Some(b'-' | b'0'..=b'9') => {
+                        if let Number::Infinite { .. } = self.number()? {
+                            self.out.extend_from_slice(b"null");
+                        }
                     }
+                    _ => return self.unexpected(),
                 }
-                _ => return self.unexpected(),
-            }
-            // A value is complete: close every container it completes.
-            loop {
-                if self.frames.len() == base {
-                    return Ok(());
-                }
-                let object = self.frames[self.frames.len() - 1].object;
-                self.skip_ws();
-                if object {
-                    match self.peek() {
-                        Some(b',') => {
+                // A value is complete: close every container it completes.
+                loop {
+                    if self.frames.len() == base {
+                        return Ok(());
+                    }
+                    let object = self.frames[self.frames.len() - 1].object;
+                    self.skip_ws();
+                    match (object, self.peek()) {
+                        (true, Some(b',')) => {
                             self.pos += 1;
                             self.out.push(b',');
                             self.skip_ws();
-                            self.member_key()?;
-                            continue 'value;
+                            break 'key;
                         }
-                        Some(b'}') => {
+                        (true, Some(b'}')) => {
                             self.pos += 1;
                             self.close_object();
                         }
-                        _ => return self.unexpected(),
-                    }
-                } else {
-                    match self.peek() {
-                        Some(b',') => {
+                        (false, Some(b',')) => {
                             self.pos += 1;
                             self.out.push(b',');
-                            continue 'value;
+                            break;
                         }
-                        Some(b']') => {
+                        (false, Some(b']')) => {
                             self.pos += 1;
                             self.frames.pop();
                             self.out.push(b']');
@@ -597,7 +591,9 @@ impl<'a> Canonicaliser<'a> {
                         _ => return self.unexpected(),
                     }
                 }
+                continue 'value;
             }
+            self.member_key()?;
         }
     }
 
@@ -619,22 +615,37 @@ impl<'a> Canonicaliser<'a> {
     }
 
     /// `"key":` of the next member of the innermost object.
+    // Inlined into the parser's loop in wasm only: faster under V8, slower natively (PERFORMANCE.md).
+    #[cfg_attr(target_arch = "wasm32", inline(always))]
     fn member_key(&mut self) -> Res<()> {
-        if self.peek() != Some(b'"') {
+        let (src, pos) = (self.src, self.pos);
+        if src.get(pos) != Some(&b'"') {
             return self.unexpected();
         }
         let k0 = self.out.len();
-        // Most keys are short plain ASCII right before the colon: `"key":` copied in one piece.
-        let end = plain_ascii_end(self.src, self.pos + 1);
-        let colon = self.src.get(end..end + 2) == Some(b"\":") && end - self.pos < 15;
-        if colon {
-            self.copy(self.pos, end + 2);
-            self.pos = end + 2;
-        } else {
-            self.string(StrMode::Json)?;
-        }
-        let key = (k0, self.out.len() - usize::from(colon));
-        let index = array_index(&self.out[k0 + 1..key.1 - 1]);
+        // Most keys are short plain ASCII right before the colon: found in the 16 bytes after
+        // the quote, `"key":` copied in one piece, hashed from the same two words.
+        let short = src.get(pos + 1..pos + 17).and_then(|w| {
+            let (a, b) = words(w);
+            let n = stop_index(a, b);
+            (n <= 13 && w[n] == b'"' && w[n + 1] == b':').then_some((n, a, b))
+        });
+        let (key, hash, index) = match short {
+            Some((n, a, b)) => {
+                self.copy(pos, pos + n + 3);
+                self.pos = pos + n + 3;
+                let (a, b) = (a & low_bytes(n), b & low_bytes(n.saturating_sub(8)));
+                let index =
+                    if (a as u8).is_ascii_digit() { array_index(&src[pos + 1..pos + 1 + n]) } else { None };
+                ((k0, k0 + n + 2), mix(a, b, n), index)
+            }
+            None => {
+                self.string(StrMode::Json)?;
+                let key = (k0, self.out.len());
+                let text = &self.out[k0 + 1..key.1 - 1];
+                (key, key_hash(text), array_index(text))
+            }
+        };
         let frame = self.frames.last_mut().expect("inside an object");
         let members = &self.members[frame.first_member..];
         if let Some(i) = index {
@@ -649,7 +660,6 @@ impl<'a> Canonicaliser<'a> {
         // and only among the first few members; past them a possible repeat is settled when
         // the object closes, by sorting its keys (a scan per key is quadratic: seconds for the
         // 100,000 keys of a 1 MB body).
-        let hash = key_hash(&self.out[k0..key.1]);
         let bit = 1u64 << (hash >> 26);
         if frame.seen & bit != 0 && !frame.duplicates {
             let text = &self.out[k0..key.1];
@@ -658,7 +668,7 @@ impl<'a> Canonicaliser<'a> {
         }
         frame.seen |= bit;
         self.members.push(Member { key, hash, index });
-        if !colon {
+        if short.is_none() {
             self.skip_ws();
             self.expect(b':')?;
             self.out.push(b':');
@@ -951,15 +961,8 @@ impl<'a> Canonicaliser<'a> {
 /// the lowest set bit is exact).
 #[inline]
 fn plain_ascii_end(src: &[u8], mut i: usize) -> usize {
-    const L: u64 = 0x0101_0101_0101_0101;
-    const H: u64 = 0x8080_8080_8080_8080;
     while let Some(chunk) = src.get(i..i + 8) {
-        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
-        let stop = (x.wrapping_sub(L * 0x20)
-            | (x ^ (L * b'"' as u64)).wrapping_sub(L)
-            | (x ^ (L * b'\\' as u64)).wrapping_sub(L)
-            | x)
-            & H;
+        let stop = stops(u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8])));
         if stop != 0 {
             return i + (stop.trailing_zeros() / 8) as usize;
         }
@@ -972,6 +975,50 @@ fn plain_ascii_end(src: &[u8], mut i: usize) -> usize {
         i += 1;
     }
     i
+}
+
+/// The high bit of each byte of `x` (eight bytes of text, little-endian) that a string cannot
+/// copy as is (a quote, a backslash, a control character, a non-ASCII byte); borrows only
+/// spill above a real hit, so the lowest set bit is exact.
+#[inline]
+fn stops(x: u64) -> u64 {
+    const L: u64 = 0x0101_0101_0101_0101;
+    const H: u64 = 0x8080_8080_8080_8080;
+    (x.wrapping_sub(L * 0x20)
+        | (x ^ (L * b'"' as u64)).wrapping_sub(L)
+        | (x ^ (L * b'\\' as u64)).wrapping_sub(L)
+        | x)
+        & H
+}
+
+/// Sixteen bytes as two little-endian words.
+#[inline]
+fn words(w: &[u8]) -> (u64, u64) {
+    let word = |at: usize| u64::from_le_bytes(w[at..at + 8].try_into().unwrap_or([0; 8]));
+    (word(0), word(8))
+}
+
+/// The index (0..=16) of the first byte of the two words that [`stops`] a string.
+#[inline]
+fn stop_index(a: u64, b: u64) -> usize {
+    let (sa, sb) = (stops(a), stops(b));
+    if sa != 0 {
+        (sa.trailing_zeros() / 8) as usize
+    } else if sb != 0 {
+        8 + (sb.trailing_zeros() / 8) as usize
+    } else {
+        16
+    }
+}
+
+/// A mask of the lowest `n` bytes of a word (all of them from 8 on).
+#[inline]
+fn low_bytes(n: usize) -> u64 {
+    if n >= 8 {
+        u64::MAX
+    } else {
+        (1u64 << (8 * n)) - 1
+    }
 }
 
 fn parse_hex4(s: &[u8]) -> Option<u32> {
@@ -1073,7 +1120,9 @@ fn utf16_units(s: &[u8]) -> impl Iterator<Item = u16> + '_ {
 
 /// An array index as JavaScript orders object keys: canonical decimal below 2^32 - 1.
 fn array_index(key: &[u8]) -> Option<u32> {
-    if key.is_empty() || key.len() > 10 || (key.len() > 1 && key[0] == b'0') {
+    // Most keys start with a letter: one test rules them out.
+    let first = *key.first()?;
+    if !first.is_ascii_digit() || key.len() > 10 || (key.len() > 1 && first == b'0') {
         return None;
     }
     let mut v: u64 = 0;
@@ -1086,20 +1135,22 @@ fn array_index(key: &[u8]) -> Option<u32> {
     (v < u32::MAX as u64).then_some(v as u32)
 }
 
-/// A hash of a key's text (quotes included): its length and up to its first and last eight
-/// bytes, mixed by one multiply.
-#[inline]
+/// A hash of a key's text (between its quotes, as written into the output): its length and
+/// its first sixteen bytes (zero-padded; and its last eight, if longer), mixed by one multiply.
 fn key_hash(k: &[u8]) -> u32 {
-    let n = k.len();
-    let word = |at: usize| u64::from_le_bytes(k[at..at + 8].try_into().unwrap_or([0; 8]));
-    let half = |at: usize| u64::from(u32::from_le_bytes(k[at..at + 4].try_into().unwrap_or([0; 4])));
-    // Two overlapping loads cover the key (up to 16 bytes).
-    let (head, tail) = match n {
-        8.. => (word(0), word(n - 8)),
-        4.. => (half(0), half(n - 4)),
-        _ => (k.iter().fold(0u64, |h, &b| (h << 8) | b as u64), 0),
-    };
-    let x = (head ^ tail.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    let mut head = [0u8; 16];
+    let n = k.len().min(16);
+    head[..n].copy_from_slice(&k[..n]);
+    let (a, b) = words(&head);
+    let tail =
+        if k.len() > 16 { u64::from_le_bytes(k[k.len() - 8..].try_into().unwrap_or([0; 8])) } else { 0 };
+    mix(a, b ^ tail, k.len())
+}
+
+/// The hash of a key of `n` bytes from its words ([`key_hash`]).
+#[inline]
+fn mix(a: u64, b: u64, n: usize) -> u32 {
+    let x = (a ^ b.rotate_left(29) ^ n as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15);
     (x >> 32) as u32
 }
 

@@ -187,6 +187,57 @@ fn utf16_order_fast_path_agrees_with_code_units() {
     }
 }
 
+/// Top-level keys ordered by their first eight bytes where those decide, and by code units
+/// where they do not: the same order as JavaScript's sort.
+#[test]
+fn top_level_order_agrees_with_code_units() {
+    let pieces =
+        ["", "a", "b", "\u{0}", "aaaaaaaa", "aaaaaaab", "\u{7FF}", "\u{FFFD}", "\u{E000}", "\u{10000}", "z"];
+    let mut seed = 0x2545_F491_4F6C_DD1Du64;
+    let mut next = || {
+        seed = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        (seed >> 33) as usize
+    };
+    for _ in 0..500 {
+        let keys: Vec<String> = (0..1 + next() % 12)
+            .map(|_| (0..next() % 4).map(|_| pieces[next() % pieces.len()]).collect())
+            .collect();
+        let mut expected: Vec<(String, usize)> = Vec::new();
+        for (i, k) in keys.iter().enumerate() {
+            match expected.iter_mut().find(|(e, _)| e == k) {
+                Some(e) => e.1 = i,
+                None => expected.push((k.clone(), i)),
+            }
+        }
+        expected.sort_by(|a, b| a.0.encode_utf16().cmp(b.0.encode_utf16()));
+        let body = format!(
+            "{{{}}}",
+            keys.iter()
+                .enumerate()
+                .map(|(i, k)| format!("\"{}\":{i}", k.replace('\0', "\\u0000")))
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        let expect = expected.iter().map(|(k, i)| format!("{k}={i}")).collect::<Vec<_>>().join("&");
+        assert_eq!(canon(&body), expect, "{body}");
+    }
+}
+
+/// Keys of every length around the one-piece copy's (13 bytes), plain or escaped, repeated,
+/// and last in the body: each object keeps one member per key, the last value.
+#[test]
+fn keys_around_the_short_key_length_repeat_as_one() {
+    for n in 0..20 {
+        let plain = "k".repeat(n);
+        let escaped = "\\u006b".repeat(n);
+        let body = format!("{{\"d\":{{\"{plain}\":1,\"x\":2,\"{escaped}\":3}},\"{plain}\":{{\"{escaped}\":4,\"{plain}\":5}}}}");
+        let got = canon(&body);
+        let (d, p) = (format!("d={{\"{plain}\":3,\"x\":2}}"), format!("{plain}={{\"{plain}\":5}}"));
+        let expect = if plain.as_str() < "d" { format!("{p}&{d}") } else { format!("{d}&{p}") };
+        assert_eq!(got, expect, "{body}");
+    }
+}
+
 #[test]
 fn numbers_copied_as_written_or_not() {
     // (literal, String(JSON.parse(literal)) in Node), at the top level and nested.
