@@ -4,12 +4,13 @@
 //! caller's `AbortSignal` (web-sys), reads the body (at once, or as a counted stream), sleeps
 //! between attempts (`setTimeout`) and runs the hooks.
 //!
-//! A call is an async function (wasm-bindgen-futures): each promise it waits for is a
-//! `JsFuture`, and nothing of it outlives the call: the timers and listeners it arms are
-//! JavaScript functions (`abort` bound to the attempt's controller, a Promise's resolving
-//! functions), removed when the attempt ends.
+//! A call is an async function run by wasm-bindgen-futures: each promise it waits for is a
+//! [`Settled`] (settle.rs), and nothing of it outlives the call: the timers and listeners it
+//! arms are JavaScript functions (`abort` bound to the attempt's controller, a Promise's
+//! resolving functions), removed when the attempt ends.
 
 use super::js;
+use super::settle::Settled;
 use crate::client::page::Cursor;
 use crate::client::request::Call;
 use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
@@ -20,7 +21,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
 /// The two hook points of `qp.on(name, hook)`.
@@ -316,8 +316,8 @@ impl Exchange {
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
         js::set(&self.init, "signal", &controller.signal());
         let response = match &client.fetch {
-            None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
-            // It may also answer with a value rather than a Promise (`Promise.race` takes both).
+            None => Settled::new(&js::global_fetch(&self.url, &self.init)?, None).await?,
+            // It may also answer with a value rather than a Promise (`Promise.resolve` takes both).
             Some(f) => {
                 let r = wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped)
                     .await?;
@@ -463,10 +463,10 @@ async fn read_body(
 
 /// `p`, raced with `stopped` when given (what a `fetch` option gave, which may ignore its
 /// signal and may be a value rather than a promise).
-async fn wait(p: Promise, stopped: Option<&Promise>) -> Result<JsValue, JsValue> {
+fn wait(p: Promise, stopped: Option<&Promise>) -> Settled {
     match stopped {
-        Some(s) => JsFuture::from(Promise::race(&js_sys::Array::of2(&p, s))).await,
-        None => JsFuture::from(p).await,
+        Some(s) => Settled::new(&Promise::resolve(&p), Some(s)),
+        None => Settled::new(&p, None),
     }
 }
 
@@ -486,7 +486,7 @@ async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
             listener = Some(reject);
         }
     });
-    let result = JsFuture::from(wait).await;
+    let result = Settled::new(&wait, None).await;
     if let (Some(s), Some(f)) = (signal, &listener) {
         let _ = s.remove_event_listener_with_callback("abort", f);
     }

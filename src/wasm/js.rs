@@ -26,10 +26,15 @@ extern "C" {
     pub type Bindable;
     #[wasm_bindgen(method, js_name = bind)]
     pub fn bind0(this: &Bindable, this_arg: &JsValue) -> Function;
+    #[wasm_bindgen(method, js_name = bind)]
+    pub fn bind1(this: &Bindable, this_arg: &JsValue, arg: f64) -> Function;
     /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
     pub type Thenable;
     #[wasm_bindgen(method, js_name = then)]
     pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
+    /// `then`, the Promise it makes left in JavaScript.
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then2(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
     #[wasm_bindgen(method, js_name = catch)]
     pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
     #[wasm_bindgen(method, js_name = finally)]

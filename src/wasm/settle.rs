@@ -1,0 +1,175 @@
+//! Awaiting a JavaScript promise: [`Settled`], a future woken when the promise settles.
+//!
+//! One settling function serves the whole module: each await binds it to the number of a
+//! slot (`settle.bind(null, key)`, once for the fulfilment and once for the rejection) and
+//! the slot holds the waker, then the outcome. The slot is given back once both the promise
+//! has settled and the future has taken its outcome or been dropped; a promise that never
+//! settles keeps its slot (and the waiting task), which is why every promise the request
+//! loop awaits is bounded by the attempt's stop (its timeout) or its signal.
+//!
+//! The first outcome a key receives is kept and any later one dropped: a promise may be
+//! watched from two sides (an answer raced with the attempt's stop), and a key whose slot
+//! has been given back (counted by its generation) is ignored.
+
+use super::js;
+use js_sys::Promise;
+use std::cell::RefCell;
+use std::future::Future;
+use std::pin::Pin;
+use std::task::{Context, Poll, Waker};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen::JsCast;
+
+// Bound functions of one closure, not wasm-bindgen-futures' `JsFuture`, whose two closures per await are each registered for finalisation (PERFORMANCE.md: CPU per retrieve and create).
+thread_local! {
+    static SLOTS: RefCell<Slots> = const { RefCell::new(Slots { settle: None, slots: Vec::new(), free: NONE }) };
+}
+
+/// A key: `generation << 24 | slot << 1 | fulfilled`, exact in an f64 for the 29 bits of
+/// generation kept.
+const SLOT_BITS: u32 = 23;
+const GEN_MASK: u32 = (1 << 29) - 1;
+/// The end of the list of free slots.
+const NONE: u32 = u32::MAX;
+
+enum State {
+    /// Given back; the next free slot.
+    Free(u32),
+    /// Not settled yet; the waker of the last poll.
+    Waiting(Option<Waker>),
+    Ready(Result<JsValue, JsValue>),
+    /// Not settled yet, and the future is gone.
+    Dropped,
+}
+
+struct Slots {
+    /// The settling function, made on first use.
+    settle: Option<js::Bindable>,
+    /// Each slot's generation and state.
+    slots: Vec<(u32, State)>,
+    free: u32,
+}
+
+impl Slots {
+    /// A slot for a new await: its number and generation.
+    fn take(&mut self) -> (u32, u32) {
+        let i = self.free;
+        match self.slots.get_mut(i as usize) {
+            Some((_, state)) => {
+                if let State::Free(next) = std::mem::replace(state, State::Waiting(None)) {
+                    self.free = next;
+                }
+            }
+            None => self.slots.push((0, State::Waiting(None))),
+        }
+        let i = if i == NONE { self.slots.len() as u32 - 1 } else { i };
+        (i, self.slots[i as usize].0)
+    }
+
+    fn give_back(&mut self, i: u32) {
+        let slot = &mut self.slots[i as usize];
+        slot.0 = (slot.0 + 1) & GEN_MASK;
+        slot.1 = State::Free(self.free);
+        self.free = i;
+    }
+
+    /// The first outcome for a slot of generation `gen`: its waker, if a poll left one.
+    fn settle(&mut self, i: u32, gen: u32, outcome: Result<JsValue, JsValue>) -> Option<Waker> {
+        match self.slots.get_mut(i as usize) {
+            Some((g, state)) if *g == gen => match state {
+                State::Waiting(w) => {
+                    let w = w.take();
+                    *state = State::Ready(outcome);
+                    w
+                }
+                State::Dropped => {
+                    self.give_back(i);
+                    None
+                }
+                _ => None,
+            },
+            _ => None,
+        }
+    }
+
+    fn poll(&mut self, i: u32, waker: &Waker) -> Poll<Result<JsValue, JsValue>> {
+        let state = &mut self.slots[i as usize].1;
+        if let State::Waiting(w) = state {
+            if !w.as_ref().is_some_and(|w| w.will_wake(waker)) {
+                *w = Some(waker.clone());
+            }
+            return Poll::Pending;
+        }
+        match std::mem::replace(state, State::Dropped) {
+            State::Ready(r) => {
+                self.give_back(i);
+                Poll::Ready(r)
+            }
+            _ => Poll::Pending,
+        }
+    }
+
+    /// The future of slot `i` is gone: given back now if settled, else when it settles.
+    fn drop_slot(&mut self, i: u32) {
+        if let State::Ready(_) = std::mem::replace(&mut self.slots[i as usize].1, State::Dropped) {
+            self.give_back(i);
+        }
+    }
+}
+
+/// What the bound functions call: `key`, then the value or the reason.
+fn settle(key: f64, value: JsValue) {
+    let key = key as u64;
+    let outcome = if key & 1 == 1 { Ok(value) } else { Err(value) };
+    let (i, gen) = ((key >> 1) as u32 & ((1 << SLOT_BITS) - 1), (key >> (SLOT_BITS + 1)) as u32);
+    if let Some(w) = SLOTS.with(|s| s.borrow_mut().settle(i, gen, outcome)) {
+        w.wake();
+    }
+}
+
+/// A future of a promise's outcome (`Ok` its value, `Err` its reason), polled by one task.
+pub struct Settled {
+    /// Its slot, `NONE` once the outcome is taken (and the slot given back).
+    slot: u32,
+}
+
+impl Settled {
+    /// Watches `promise` (a native Promise: its `then` neither throws nor calls back at
+    /// once), and the rejection of `stop` when given.
+    pub fn new(promise: &Promise, stop: Option<&Promise>) -> Settled {
+        SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let (slot, gen) = s.take();
+            let f = s.settle.get_or_insert_with(|| {
+                Closure::<dyn FnMut(f64, JsValue)>::new(settle).into_js_value().unchecked_into()
+            });
+            let key = ((gen as u64) << (SLOT_BITS + 1) | (slot as u64) << 1) as f64;
+            let rejected = f.bind1(&JsValue::NULL, key);
+            promise.unchecked_ref::<js::Thenable>().then2(&f.bind1(&JsValue::NULL, key + 1.0), &rejected);
+            if let Some(stop) = stop {
+                stop.unchecked_ref::<js::Thenable>().then2(&JsValue::UNDEFINED, &rejected);
+            }
+            Settled { slot }
+        })
+    }
+}
+
+impl Future for Settled {
+    type Output = Result<JsValue, JsValue>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        let r = SLOTS.with(|s| s.borrow_mut().poll(self.slot, cx.waker()));
+        if r.is_ready() {
+            self.slot = NONE;
+        }
+        r
+    }
+}
+
+impl Drop for Settled {
+    fn drop(&mut self) {
+        if self.slot != NONE {
+            SLOTS.with(|s| s.borrow_mut().drop_slot(self.slot));
+        }
+    }
+}
