@@ -71,10 +71,11 @@ extern "C" {
     pub fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
-    /// `Reflect.set` on an object of this binding's own (no setter can throw): without the
-    /// exception wrapper of `js_sys::Reflect::set`.
-    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
-    fn reflect_set(target: &JsValue, key: &JsValue, value: &JsValue) -> bool;
+    /// An object of this binding's own (no setter can throw), written as `target[key] =
+    /// value`: a store the engine caches, where `Reflect.set` is a call into the runtime.
+    type Props;
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    fn set(this: &Props, key: &JsValue, value: &JsValue);
     /// The global `crypto`, for `randomUUID()` as the JavaScript string it makes.
     type Crypto;
     #[wasm_bindgen(method, js_name = randomUUID)]
@@ -285,7 +286,7 @@ fn key_index(keys: &mut Vec<(&'static str, JsValue)>, key: &'static str) -> usiz
 /// `target[key] = value` on an object this binding made.
 pub fn set(target: &JsValue, key: &'static str, value: &JsValue) {
     with_key(key, |k| {
-        reflect_set(target, k, value);
+        target.unchecked_ref::<Props>().set(k, value);
     })
 }
 
