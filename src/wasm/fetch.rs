@@ -10,7 +10,7 @@
 //! resolving functions), removed when the attempt ends.
 
 use super::js;
-use super::settle::Settled;
+use super::settle::{Settled, Stop};
 use crate::client::page::Cursor;
 use crate::client::request::Call;
 use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
@@ -277,22 +277,17 @@ impl Exchange {
             return Err(NoAnswer::Aborted(s.reason()));
         }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
-        let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind0(&controller);
+        // The timeout and the caller's signal call `stop.trigger`, which aborts the controller.
         // Another library's fetch may ignore its signal: what it and its Response give is
-        // raced with `stopped`, which the timeout and the caller's signal reject, and which
-        // aborts the controller in turn (a reaction: cheaper than a listener on its signal).
-        let stopped = client.fetch.as_ref().map(|_| {
-            let mut reject = None;
-            let p = Promise::new(&mut |_, r| reject = Some(r));
-            let _ = p.unchecked_ref::<js::Thenable>().catch_with(&stop);
-            (p, reject.unwrap_or_else(|| stop.clone()))
-        });
-        let trigger = stopped.as_ref().map_or(&stop, |(_, reject)| reject);
+        // also ended by the stop.
+        let stop = Stop::new(&controller);
+        let trigger = &stop.trigger;
+        let stopped = client.fetch.as_ref().map(|_| &stop);
         let timer = js::set_timeout(trigger, self.attempts.request().timeout_ms);
         if let Some(s) = signal {
             let _ = s.add_event_listener_with_callback("abort", trigger);
         }
-        let result = self.exchange(client, n, &controller, stopped.as_ref().map(|(p, _)| p)).await;
+        let result = self.exchange(client, n, &controller, stopped).await;
         js::clear_timeout(&timer);
         if let Some(s) = signal {
             let _ = s.remove_event_listener_with_callback("abort", trigger);
@@ -311,7 +306,7 @@ impl Exchange {
         client: &Inner,
         n: u32,
         controller: &AbortController,
-        stopped: Option<&Promise>,
+        stopped: Option<&Stop>,
     ) -> Result<Attempted, JsValue> {
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
         js::set(&self.init, "signal", &controller.signal());
@@ -421,7 +416,7 @@ async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
-    stopped: Option<&Promise>,
+    stopped: Option<&Stop>,
 ) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
@@ -463,7 +458,7 @@ async fn read_body(
 
 /// `p`, raced with `stopped` when given (what a `fetch` option gave, which may ignore its
 /// signal and may be a value rather than a promise).
-fn wait(p: Promise, stopped: Option<&Promise>) -> Settled {
+fn wait(p: Promise, stopped: Option<&Stop>) -> Settled {
     match stopped {
         Some(s) => Settled::new(&Promise::resolve(&p), Some(s)),
         None => Settled::new(&p, None),

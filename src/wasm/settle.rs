@@ -19,6 +19,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::AbortController;
 
 // Bound functions of one closure, not wasm-bindgen-futures' `JsFuture`, whose two closures per await are each registered for finalisation (PERFORMANCE.md: CPU per retrieve and create).
 thread_local! {
@@ -40,6 +41,9 @@ enum State {
     Ready(Result<JsValue, JsValue>),
     /// Not settled yet, and the future is gone.
     Dropped,
+    /// An attempt's stop: its controller, the await it ends (slot and generation) and,
+    /// once called, the reason it was called with.
+    Stop(AbortController, Option<(u32, u32)>, Option<JsValue>),
 }
 
 struct Slots {
@@ -73,22 +77,32 @@ impl Slots {
         self.free = i;
     }
 
-    /// The first outcome for a slot of generation `gen`: its waker, if a poll left one.
-    fn settle(&mut self, i: u32, gen: u32, outcome: Result<JsValue, JsValue>) -> Option<Waker> {
+    /// The first outcome for a slot of generation `gen`: its waker, if a poll left one; for
+    /// a stop, also its controller, to abort with the reason.
+    fn settle(&mut self, i: u32, gen: u32, outcome: Result<JsValue, JsValue>) -> Settling {
         match self.slots.get_mut(i as usize) {
             Some((g, state)) if *g == gen => match state {
                 State::Waiting(w) => {
                     let w = w.take();
                     *state = State::Ready(outcome);
-                    w
+                    (w, None)
                 }
                 State::Dropped => {
                     self.give_back(i);
-                    None
+                    (None, None)
                 }
-                _ => None,
+                State::Stop(controller, watched, reason @ None) => {
+                    let why = outcome.unwrap_or_else(|e| e);
+                    *reason = Some(why.clone());
+                    let abort = Some((controller.clone(), why.clone()));
+                    match watched.take() {
+                        Some((i, gen)) => (self.settle(i, gen, Err(why)).0, abort),
+                        None => (None, abort),
+                    }
+                }
+                _ => (None, None),
             },
-            _ => None,
+            _ => (None, None),
         }
     }
 
@@ -117,13 +131,62 @@ impl Slots {
     }
 }
 
+/// A waker to wake, a controller to abort (with a reason).
+type Settling = (Option<Waker>, Option<(AbortController, JsValue)>);
+
 /// What the bound functions call: `key`, then the value or the reason.
 fn settle(key: f64, value: JsValue) {
     let key = key as u64;
     let outcome = if key & 1 == 1 { Ok(value) } else { Err(value) };
     let (i, gen) = ((key >> 1) as u32 & ((1 << SLOT_BITS) - 1), (key >> (SLOT_BITS + 1)) as u32);
-    if let Some(w) = SLOTS.with(|s| s.borrow_mut().settle(i, gen, outcome)) {
+    let (waker, abort) = SLOTS.with(|s| s.borrow_mut().settle(i, gen, outcome));
+    // Outside the borrow: the signal's listeners run at once, and may call the module.
+    if let Some((controller, reason)) = abort {
+        controller.abort_with_reason(&reason);
+    }
+    if let Some(w) = waker {
         w.wake();
+    }
+}
+
+/// Takes a slot: its number, and the settling function bound to its rejection.
+fn bound(s: &mut Slots) -> (u32, u32, f64, &js::Bindable) {
+    let (slot, gen) = s.take();
+    let f = s.settle.get_or_insert_with(|| {
+        Closure::<dyn FnMut(f64, JsValue)>::new(settle).into_js_value().unchecked_into()
+    });
+    (slot, gen, ((gen as u64) << (SLOT_BITS + 1) | (slot as u64) << 1) as f64, f)
+}
+
+/// An attempt's stop: a function (`trigger`) that the attempt's timer and the caller's
+/// signal call, which aborts the attempt's controller with what it was called with, and
+/// rejects the await that watches it then (and any later one) with the same reason.
+pub struct Stop {
+    slot: u32,
+    pub trigger: js_sys::Function,
+}
+
+impl Stop {
+    pub fn new(controller: &AbortController) -> Stop {
+        SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let (slot, _, key, f) = bound(&mut s);
+            let trigger = f.bind1(&JsValue::NULL, key);
+            s.slots[slot as usize].1 = State::Stop(controller.clone(), None, None);
+            Stop { slot, trigger }
+        })
+    }
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        // What it held is dropped outside the borrow.
+        let _held = SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let held = std::mem::replace(&mut s.slots[self.slot as usize].1, State::Dropped);
+            s.give_back(self.slot);
+            held
+        });
     }
 }
 
@@ -135,19 +198,23 @@ pub struct Settled {
 
 impl Settled {
     /// Watches `promise` (a native Promise: its `then` neither throws nor calls back at
-    /// once), and the rejection of `stop` when given.
-    pub fn new(promise: &Promise, stop: Option<&Promise>) -> Settled {
+    /// once), and `stop` when given (rejected at once if it was called already).
+    pub fn new(promise: &Promise, stop: Option<&Stop>) -> Settled {
         SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            let (slot, gen) = s.take();
-            let f = s.settle.get_or_insert_with(|| {
-                Closure::<dyn FnMut(f64, JsValue)>::new(settle).into_js_value().unchecked_into()
-            });
-            let key = ((gen as u64) << (SLOT_BITS + 1) | (slot as u64) << 1) as f64;
+            let (slot, gen, key, f) = bound(&mut s);
             let rejected = f.bind1(&JsValue::NULL, key);
             promise.unchecked_ref::<js::Thenable>().then2(&f.bind1(&JsValue::NULL, key + 1.0), &rejected);
             if let Some(stop) = stop {
-                stop.unchecked_ref::<js::Thenable>().then2(&JsValue::UNDEFINED, &rejected);
+                if let State::Stop(_, watched, reason) = &mut s.slots[stop.slot as usize].1 {
+                    match reason {
+                        Some(r) => {
+                            let r = Err(r.clone());
+                            s.slots[slot as usize].1 = State::Ready(r);
+                        }
+                        None => *watched = Some((slot, gen)),
+                    }
+                }
             }
             Settled { slot }
         })
