@@ -472,18 +472,14 @@ async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
     if let Some(s) = signal.filter(|s| s.aborted()) {
         return Err(aborted(s.reason()));
     }
-    let mut timer = JsValue::UNDEFINED;
-    let mut listener = None;
-    let wait = Promise::new(&mut |resolve, reject| {
-        timer = js::set_timeout(&resolve, ms);
-        if let Some(s) = signal {
-            let _ = s.add_event_listener_with_callback("abort", &reject);
-            listener = Some(reject);
-        }
-    });
-    let result = Settled::new(&wait, None).await;
-    if let (Some(s), Some(f)) = (signal, &listener) {
-        let _ = s.remove_event_listener_with_callback("abort", f);
+    let (wait, resolve, reject) = Settled::pending();
+    let timer = js::set_timeout(&resolve, ms);
+    if let Some(s) = signal {
+        let _ = s.add_event_listener_with_callback("abort", &reject);
+    }
+    let result = wait.await;
+    if let Some(s) = signal {
+        let _ = s.remove_event_listener_with_callback("abort", &reject);
     }
     if result.is_err() {
         js::clear_timeout(&timer);

@@ -1,15 +1,18 @@
-//! Awaiting a JavaScript promise: [`Settled`], a future woken when the promise settles.
+//! Awaiting a JavaScript promise: [`Settled`], a future woken when the promise settles,
+//! and [`Stop`], what ends an attempt.
 //!
 //! One settling function serves the whole module: each await binds it to the number of a
 //! slot (`settle.bind(null, key)`, once for the fulfilment and once for the rejection) and
 //! the slot holds the waker, then the outcome. The slot is given back once both the promise
-//! has settled and the future has taken its outcome or been dropped; a promise that never
-//! settles keeps its slot (and the waiting task), which is why every promise the request
-//! loop awaits is bounded by the attempt's stop (its timeout) or its signal.
+//! has settled and the future has taken its outcome or been dropped. A promise that never
+//! settles would keep its slot (and the waiting task): the request loop awaits none that
+//! can (the global `fetch` and its body end when the attempt's controller aborts, which its
+//! timeout always does; a `fetch` option's are ended by the attempt's [`Stop`]; a wait
+//! between attempts by its timer).
 //!
-//! The first outcome a key receives is kept and any later one dropped: a promise may be
-//! watched from two sides (an answer raced with the attempt's stop), and a key whose slot
-//! has been given back (counted by its generation) is ignored.
+//! The first outcome a slot receives is kept and any later one dropped (a promise ended by
+//! a stop may still settle), and a key whose slot has been given back (counted by its
+//! generation) is ignored.
 
 use super::js;
 use js_sys::Promise;
@@ -21,13 +24,13 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 use web_sys::AbortController;
 
-// Bound functions of one closure, not wasm-bindgen-futures' `JsFuture`, whose two closures per await are each registered for finalisation (PERFORMANCE.md: CPU per retrieve and create).
+// One closure, bound per await, not wasm-bindgen-futures' `JsFuture` (two closures made and registered for finalisation per await): fewer instructions and crossings (PERFORMANCE.md).
 thread_local! {
     static SLOTS: RefCell<Slots> = const { RefCell::new(Slots { settle: None, slots: Vec::new(), free: NONE }) };
 }
 
-/// A key: `generation << 24 | slot << 1 | fulfilled`, exact in an f64 for the 29 bits of
-/// generation kept.
+/// A key: `generation << 24 | slot << 1 | fulfilled` (slots below 2^23 in use at once),
+/// exact in an f64 for the 29 bits of generation kept.
 const SLOT_BITS: u32 = 23;
 const GEN_MASK: u32 = (1 << 29) - 1;
 /// The end of the list of free slots.
@@ -149,7 +152,8 @@ fn settle(key: f64, value: JsValue) {
     }
 }
 
-/// Takes a slot: its number, and the settling function bound to its rejection.
+/// Takes a slot: its number, its generation, the key of its rejection (its fulfilment's is
+/// one more) and the settling function.
 fn bound(s: &mut Slots) -> (u32, u32, f64, &js::Bindable) {
     let (slot, gen) = s.take();
     let f = s.settle.get_or_insert_with(|| {
@@ -200,23 +204,35 @@ impl Settled {
     /// Watches `promise` (a native Promise: its `then` neither throws nor calls back at
     /// once), and `stop` when given (rejected at once if it was called already).
     pub fn new(promise: &Promise, stop: Option<&Stop>) -> Settled {
-        SLOTS.with(|s| {
-            let mut s = s.borrow_mut();
-            let (slot, gen, key, f) = bound(&mut s);
-            let rejected = f.bind1(&JsValue::NULL, key);
-            promise.unchecked_ref::<js::Thenable>().then2(&f.bind1(&JsValue::NULL, key + 1.0), &rejected);
-            if let Some(stop) = stop {
+        let (settled, fulfilled, rejected) = Settled::pending();
+        // Outside the borrow: the module stays usable if it throws (a replaced `fetch` that
+        // gave something without `then`).
+        promise.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected);
+        if let Some(stop) = stop {
+            SLOTS.with(|s| {
+                let mut s = s.borrow_mut();
+                let gen = s.slots[settled.slot as usize].0;
                 if let State::Stop(_, watched, reason) = &mut s.slots[stop.slot as usize].1 {
                     match reason {
                         Some(r) => {
                             let r = Err(r.clone());
-                            s.slots[slot as usize].1 = State::Ready(r);
+                            s.slots[settled.slot as usize].1 = State::Ready(r);
                         }
-                        None => *watched = Some((slot, gen)),
+                        None => *watched = Some((settled.slot, gen)),
                     }
                 }
-            }
-            Settled { slot }
+            });
+        }
+        settled
+    }
+
+    /// A future settled by the first call of either function returned with it (fulfilled,
+    /// rejected), as a Promise's resolving functions, without the Promise.
+    pub fn pending() -> (Settled, js_sys::Function, js_sys::Function) {
+        SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let (slot, _, key, f) = bound(&mut s);
+            (Settled { slot }, f.bind1(&JsValue::NULL, key + 1.0), f.bind1(&JsValue::NULL, key))
         })
     }
 }
