@@ -4,12 +4,13 @@
 //! caller's `AbortSignal` (web-sys), reads the body (at once, or as a counted stream), sleeps
 //! between attempts (`setTimeout`) and runs the hooks.
 //!
-//! A call is an async function (wasm-bindgen-futures): each promise it waits for is a
-//! `JsFuture`, and nothing of it outlives the call: the timers and listeners it arms are
-//! JavaScript functions (`abort` bound to the attempt's controller, a Promise's resolving
-//! functions), removed when the attempt ends.
+//! A call is an async function run by wasm-bindgen-futures: each promise it waits for is a
+//! [`Settled`] (settle.rs), and nothing of it outlives the call: the timers and listeners it
+//! arms are JavaScript functions (`abort` bound to the attempt's controller, a Promise's
+//! resolving functions), removed when the attempt ends.
 
 use super::js;
+use super::settle::{Settled, Stop};
 use crate::client::page::Cursor;
 use crate::client::request::Call;
 use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
@@ -20,7 +21,6 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
-use wasm_bindgen_futures::JsFuture;
 use web_sys::{AbortController, AbortSignal};
 
 /// The two hook points of `qp.on(name, hook)`.
@@ -277,22 +277,17 @@ impl Exchange {
             return Err(NoAnswer::Aborted(s.reason()));
         }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
-        let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind0(&controller);
+        // The timeout and the caller's signal call `stop.trigger`, which aborts the controller.
         // Another library's fetch may ignore its signal: what it and its Response give is
-        // raced with `stopped`, which the timeout and the caller's signal reject, and which
-        // aborts the controller in turn (a reaction: cheaper than a listener on its signal).
-        let stopped = client.fetch.as_ref().map(|_| {
-            let mut reject = None;
-            let p = Promise::new(&mut |_, r| reject = Some(r));
-            let _ = p.unchecked_ref::<js::Thenable>().catch_with(&stop);
-            (p, reject.unwrap_or_else(|| stop.clone()))
-        });
-        let trigger = stopped.as_ref().map_or(&stop, |(_, reject)| reject);
+        // also ended by the stop.
+        let stop = Stop::new(&controller);
+        let trigger = &stop.trigger;
+        let stopped = client.fetch.as_ref().map(|_| &stop);
         let timer = js::set_timeout(trigger, self.attempts.request().timeout_ms);
         if let Some(s) = signal {
             let _ = s.add_event_listener_with_callback("abort", trigger);
         }
-        let result = self.exchange(client, n, &controller, stopped.as_ref().map(|(p, _)| p)).await;
+        let result = self.exchange(client, n, &controller, stopped).await;
         js::clear_timeout(&timer);
         if let Some(s) = signal {
             let _ = s.remove_event_listener_with_callback("abort", trigger);
@@ -311,13 +306,13 @@ impl Exchange {
         client: &Inner,
         n: u32,
         controller: &AbortController,
-        stopped: Option<&Promise>,
+        stopped: Option<&Stop>,
     ) -> Result<Attempted, JsValue> {
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
         js::set(&self.init, "signal", &controller.signal());
         let response = match &client.fetch {
-            None => JsFuture::from(js::global_fetch(&self.url, &self.init)?).await?,
-            // It may also answer with a value rather than a Promise (`Promise.race` takes both).
+            None => Settled::new(&js::global_fetch(&self.url, &self.init)?, None).await?,
+            // It may also answer with a value rather than a Promise (`Promise.resolve` takes both).
             Some(f) => {
                 let r = wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped)
                     .await?;
@@ -421,7 +416,7 @@ async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
-    stopped: Option<&Promise>,
+    stopped: Option<&Stop>,
 ) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
@@ -463,10 +458,10 @@ async fn read_body(
 
 /// `p`, raced with `stopped` when given (what a `fetch` option gave, which may ignore its
 /// signal and may be a value rather than a promise).
-async fn wait(p: Promise, stopped: Option<&Promise>) -> Result<JsValue, JsValue> {
+fn wait(p: Promise, stopped: Option<&Stop>) -> Settled {
     match stopped {
-        Some(s) => JsFuture::from(Promise::race(&js_sys::Array::of2(&p, s))).await,
-        None => JsFuture::from(p).await,
+        Some(s) => Settled::new(&Promise::resolve(&p), Some(s)),
+        None => Settled::new(&p, None),
     }
 }
 
@@ -477,18 +472,14 @@ async fn sleep(ms: f64, signal: Option<&AbortSignal>) -> Result<(), JsValue> {
     if let Some(s) = signal.filter(|s| s.aborted()) {
         return Err(aborted(s.reason()));
     }
-    let mut timer = JsValue::UNDEFINED;
-    let mut listener = None;
-    let wait = Promise::new(&mut |resolve, reject| {
-        timer = js::set_timeout(&resolve, ms);
-        if let Some(s) = signal {
-            let _ = s.add_event_listener_with_callback("abort", &reject);
-            listener = Some(reject);
-        }
-    });
-    let result = JsFuture::from(wait).await;
-    if let (Some(s), Some(f)) = (signal, &listener) {
-        let _ = s.remove_event_listener_with_callback("abort", f);
+    let (wait, resolve, reject) = Settled::pending();
+    let timer = js::set_timeout(&resolve, ms);
+    if let Some(s) = signal {
+        let _ = s.add_event_listener_with_callback("abort", &reject);
+    }
+    let result = wait.await;
+    if let Some(s) = signal {
+        let _ = s.remove_event_listener_with_callback("abort", &reject);
     }
     if result.is_err() {
         js::clear_timeout(&timer);

@@ -22,14 +22,17 @@ extern "C" {
     #[wasm_bindgen(js_name = fetch, catch)]
     pub fn global_fetch(url: &JsValue, init: &Object) -> Result<Promise, JsValue>;
 
-    /// A function's `bind(thisArg)`.
+    /// A function's `bind(thisArg, arg)`.
     pub type Bindable;
     #[wasm_bindgen(method, js_name = bind)]
-    pub fn bind0(this: &Bindable, this_arg: &JsValue) -> Function;
+    pub fn bind1(this: &Bindable, this_arg: &JsValue, arg: f64) -> Function;
     /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
     pub type Thenable;
     #[wasm_bindgen(method, js_name = then)]
     pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
+    /// `then`, the Promise it makes left in JavaScript.
+    #[wasm_bindgen(method, js_name = then)]
+    pub fn then2(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
     #[wasm_bindgen(method, js_name = catch)]
     pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
     #[wasm_bindgen(method, js_name = finally)]
@@ -66,10 +69,11 @@ extern "C" {
     pub fn json_parse(text: &JsValue) -> Result<JsValue, JsValue>;
     #[wasm_bindgen(js_namespace = JSON, js_name = stringify, catch)]
     fn json_stringify(value: &JsValue) -> Result<JsValue, JsValue>;
-    /// `Reflect.set` on an object of this binding's own (no setter can throw): without the
-    /// exception wrapper of `js_sys::Reflect::set`.
-    #[wasm_bindgen(js_namespace = Reflect, js_name = set)]
-    fn reflect_set(target: &JsValue, key: &JsValue, value: &JsValue) -> bool;
+    /// An object of this binding's own (no setter can throw), written as `target[key] =
+    /// value`: a store the engine caches, where `Reflect.set` is a call into the runtime.
+    type Props;
+    #[wasm_bindgen(method, structural, indexing_setter)]
+    fn set(this: &Props, key: &JsValue, value: &JsValue);
     /// The global `crypto`, for `randomUUID()` as the JavaScript string it makes.
     type Crypto;
     #[wasm_bindgen(method, js_name = randomUUID)]
@@ -280,7 +284,7 @@ fn key_index(keys: &mut Vec<(&'static str, JsValue)>, key: &'static str) -> usiz
 /// `target[key] = value` on an object this binding made.
 pub fn set(target: &JsValue, key: &'static str, value: &JsValue) {
     with_key(key, |k| {
-        reflect_set(target, k, value);
+        target.unchecked_ref::<Props>().set(k, value);
     })
 }
 

@@ -18,6 +18,8 @@ mod list;
 #[cfg(feature = "wasm-client")]
 mod resources;
 #[cfg(feature = "wasm-client")]
+mod settle;
+#[cfg(feature = "wasm-client")]
 mod types;
 #[cfg(feature = "wasm-webhook")]
 mod webhook;
