@@ -227,21 +227,29 @@ const PROCS = [
   ["import 'qbitpay/webhook' + verify", importAndVerify('qbitpay/webhook')],
   ...(BEFORE ? [['before: import + verify', importAndVerify(nodeImport(BEFORE, './webhook'))]] : []),
 ];
-function wall(argv) {
+function wall(argv, env) {
   const start = process.hrtime.bigint();
-  const out = spawnSync(process.execPath, argv, { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
+  const out = spawnSync(process.execPath, argv, { cwd: root, env, stdio: ['ignore', 'ignore', 'pipe'] });
   const ms = Number(process.hrtime.bigint() - start) / 1e6;
   if (out.status !== 0) throw new Error(`${argv.join(' ')} failed: ${out.stderr}`);
   return ms;
 }
-for (const [, argv] of PROCS) wall(argv); // page cache
-const times = PROCS.map(() => []);
-for (let r = 0; r < STARTUP_RUNS; r++) PROCS.forEach(([, argv], i) => times[i].push(wall(argv)));
-const bare = median(times[0]);
-const startRatio = median(times[1]) / bare;
-console.log(`\n## start-up: median wall time of ${STARTUP_RUNS} runs each, alternating (a Node process that imports and verifies once)`);
-table(['process', 'median', 'vs bare'], PROCS.map(([name], i) => [name, `${median(times[i]).toFixed(1)} ms`,
-  `${(median(times[i]) / bare).toFixed(3)}×${i === 1 ? ` (≤ 1.15× ${verdict(startRatio <= 1.15)})` : ''}`]));
+// Node reads NODE_EXTRA_CA_CERTS's bundle at start, which is most of a bare `node` where it is
+// set: the processes run with the environment as it is and, when it is set, without it too.
+const { NODE_EXTRA_CA_CERTS: extraCa, ...withoutCa } = process.env;
+const ENVS = [['', process.env], ...(extraCa ? [[', without NODE_EXTRA_CA_CERTS', withoutCa]] : [])];
+let startRatio = 0;
+for (const [envLabel, env] of ENVS) {
+  for (const [, argv] of PROCS) wall(argv, env); // page cache
+  const times = PROCS.map(() => []);
+  for (let r = 0; r < STARTUP_RUNS; r++) PROCS.forEach(([, argv], i) => times[i].push(wall(argv, env)));
+  const bare = median(times[0]);
+  const ratio = median(times[1]) / bare;
+  startRatio = Math.max(startRatio, ratio);
+  console.log(`\n## start-up${envLabel}: median wall time of ${STARTUP_RUNS} runs each, alternating (a Node process that imports and verifies once)`);
+  table(['process', 'median', 'vs bare'], PROCS.map(([name], i) => [name, `${median(times[i]).toFixed(1)} ms`,
+    `${(median(times[i]) / bare).toFixed(3)}×${i === 1 ? ` (≤ 1.15× ${verdict(ratio <= 1.15)})` : ''}`]));
+}
 
 // --- summary --------------------------------------------------------------------------------
 
@@ -253,7 +261,7 @@ for (const b of budgets) {
   rows.push([`${b.label}: faster than the recipe`, `${b.overRecipe.toFixed(2)}×`, verdict(b.overRecipe < 1)]);
 }
 rows.push(['browser gzip ≤ 25 KB (ceiling 35 KB)', fmtKB(oursGz), `${verdict(oursGz <= 25 * 1024)} (ceiling ${verdict(oursGz <= 35 * 1024)})`]);
-rows.push(["start-up import 'qbitpay/webhook' + verify ≤ 1.15× bare", `${startRatio.toFixed(3)}×`, verdict(startRatio <= 1.15)]);
+rows.push([`start-up import 'qbitpay/webhook' + verify ≤ 1.15× bare${ENVS.length > 1 ? ' (the higher of the two)' : ''}`, `${startRatio.toFixed(3)}×`, verdict(startRatio <= 1.15)]);
 table(['budget', 'measured', ''], rows);
 console.log(`\n(benchmark ran ${((performance.now() - t0) / 1000).toFixed(1)} s; load average now ${os.loadavg().map((x) => x.toFixed(2)).join(' ')})`);
 if (sink === 0) console.log('(no work measured?)');
