@@ -183,17 +183,21 @@ impl Inner {
     }
 
     fn emit(&self, hook: Hook, event: impl FnOnce() -> JsValue) {
-        if !self.has_hooks(hook) {
-            return;
+        if self.has_hooks(hook) {
+            self.call_hooks(hook, &event());
         }
-        let event = event();
+    }
+
+    /// The hooks of `hook`, called with `event` (one copy for both hook points).
+    #[inline(never)]
+    fn call_hooks(&self, hook: Hook, event: &JsValue) {
         // Copied first: a hook may add or remove hooks.
         let fns: Vec<Function> =
             self.hooks.borrow().iter().filter(|(h, _)| *h == hook).map(|(_, f)| f.clone()).collect();
         for f in fns {
             // A hook that throws does not change the call; one that rejects (an async hook)
             // is no unhandled rejection, which ends a Node process.
-            if let Ok(r) = f.call1(&JsValue::UNDEFINED, &event) {
+            if let Ok(r) = f.call1(&JsValue::UNDEFINED, event) {
                 if r.is_object() && js::get(&r, "then").is_function() {
                     js::ignore(r.unchecked_ref());
                 }
