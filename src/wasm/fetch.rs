@@ -10,7 +10,7 @@
 //! resolving functions), removed when the attempt ends.
 
 use super::js;
-use super::settle::{Settled, Stop};
+use super::settle::Settled;
 use crate::client::page::Cursor;
 use crate::client::request::Call;
 use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
@@ -183,17 +183,21 @@ impl Inner {
     }
 
     fn emit(&self, hook: Hook, event: impl FnOnce() -> JsValue) {
-        if !self.has_hooks(hook) {
-            return;
+        if self.has_hooks(hook) {
+            self.call_hooks(hook, &event());
         }
-        let event = event();
+    }
+
+    /// The hooks of `hook`, called with `event` (one copy for both hook points).
+    #[inline(never)]
+    fn call_hooks(&self, hook: Hook, event: &JsValue) {
         // Copied first: a hook may add or remove hooks.
         let fns: Vec<Function> =
             self.hooks.borrow().iter().filter(|(h, _)| *h == hook).map(|(_, f)| f.clone()).collect();
         for f in fns {
             // A hook that throws does not change the call; one that rejects (an async hook)
             // is no unhandled rejection, which ends a Node process.
-            if let Ok(r) = f.call1(&JsValue::UNDEFINED, &event) {
+            if let Ok(r) = f.call1(&JsValue::UNDEFINED, event) {
                 if r.is_object() && js::get(&r, "then").is_function() {
                     js::ignore(r.unchecked_ref());
                 }
@@ -277,17 +281,22 @@ impl Exchange {
             return Err(NoAnswer::Aborted(s.reason()));
         }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
-        // The timeout and the caller's signal call `stop.trigger`, which aborts the controller.
+        let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind0(&controller);
         // Another library's fetch may ignore its signal: what it and its Response give is
-        // also ended by the stop.
-        let stop = Stop::new(&controller);
-        let trigger = &stop.trigger;
-        let stopped = client.fetch.as_ref().map(|_| &stop);
+        // watched with `stopped`, which the timeout and the caller's signal reject, and which
+        // aborts the controller in turn (a reaction: cheaper than a listener on its signal).
+        let stopped = client.fetch.as_ref().map(|_| {
+            let mut reject = None;
+            let p = Promise::new(&mut |_, r| reject = Some(r));
+            p.unchecked_ref::<js::Thenable>().then2(&JsValue::UNDEFINED, &stop);
+            (p, reject.unwrap_or_else(|| stop.clone()))
+        });
+        let trigger = stopped.as_ref().map_or(&stop, |(_, reject)| reject);
         let timer = js::set_timeout(trigger, self.attempts.request().timeout_ms);
         if let Some(s) = signal {
             let _ = s.add_event_listener_with_callback("abort", trigger);
         }
-        let result = self.exchange(client, n, &controller, stopped).await;
+        let result = self.exchange(client, n, &controller, stopped.as_ref().map(|(p, _)| p)).await;
         js::clear_timeout(&timer);
         if let Some(s) = signal {
             let _ = s.remove_event_listener_with_callback("abort", trigger);
@@ -306,7 +315,7 @@ impl Exchange {
         client: &Inner,
         n: u32,
         controller: &AbortController,
-        stopped: Option<&Stop>,
+        stopped: Option<&Promise>,
     ) -> Result<Attempted, JsValue> {
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
         js::set(&self.init, "signal", &controller.signal());
@@ -416,7 +425,7 @@ async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
-    stopped: Option<&Stop>,
+    stopped: Option<&Promise>,
 ) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
@@ -458,7 +467,7 @@ async fn read_body(
 
 /// `p`, raced with `stopped` when given (what a `fetch` option gave, which may ignore its
 /// signal and may be a value rather than a promise).
-fn wait(p: Promise, stopped: Option<&Stop>) -> Settled {
+fn wait(p: Promise, stopped: Option<&Promise>) -> Settled {
     match stopped {
         Some(s) => Settled::new(&Promise::resolve(&p), Some(s)),
         None => Settled::new(&p, None),
