@@ -5,8 +5,10 @@
 // it must not do.
 import { test, after } from 'node:test';
 import assert from 'node:assert/strict';
+import path from 'node:path';
 import util from 'node:util';
-import { instanceWith } from '../support/wasm-instances.mjs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { QbitPay, QbitPayError, QbitPayInvalidRequestError } from 'qbitpay';
 import { stubServers } from '../support/sandbox.mjs';
 
@@ -14,8 +16,10 @@ const KEY = 'sk_test_Zq8HhV3mR7pL2xN9wK4c';
 const MIB = 1024 * 1024;
 const serve = stubServers(after);
 
-// The wasm instance the package entry initialised.
-const wasmBytes = () => instanceWith('qbitpay_new').memory.buffer.byteLength;
+// The wasm instance the package entry initialised (Node caches the glue by its real path).
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const glue = createRequire(import.meta.url)(path.join(root, 'pkg', 'cjs', 'qbitpay_client.cjs'));
+const wasmBytes = () => glue.initSync({ module: new Uint8Array(0) }).memory.buffer.byteLength;
 
 test('a long error body within maxResponseBytes is quoted in part, not copied into the module: its memory stays flat', async () => {
   // 6 MiB each (under the default 8 MiB): a JSON error whose detail is a long array, text, an array (a

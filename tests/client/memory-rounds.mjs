@@ -2,7 +2,9 @@
 // rounds of every way a user holds lists, hooks and errors, with no free() anywhere; prints
 // one JSON line of the JS heap, RSS, wasm memory and externref table after warm-up and at
 // the end (each after full collections).
-import { instanceWith } from '../support/wasm-instances.mjs';
+import path from 'node:path';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
 import { QbitPay, QbitPayInvalidRequestError } from 'qbitpay';
 
 const [url, apiKey, roundsArg, warmArg] = process.argv.slice(2);
@@ -10,8 +12,10 @@ const ROUNDS = Number(roundsArg || 2000);
 const WARM = Number(warmArg || 300);
 if (!globalThis.gc) throw new Error('run with node --expose-gc');
 
-// The wasm instance the package entry initialised.
-const exports = instanceWith('qbitpay_new');
+// The wasm instance the package entry initialised (Node caches the glue by its real path).
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..');
+const glue = createRequire(import.meta.url)(path.join(root, 'pkg', 'cjs', 'qbitpay_client.cjs'));
+const exports = glue.initSync({ module: new Uint8Array(0) });
 const table = Object.values(exports).find((v) => v instanceof WebAssembly.Table);
 
 // One client for the process, as the README's Next.js route makes it.

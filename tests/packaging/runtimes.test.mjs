@@ -166,7 +166,7 @@ test('tarball: manifest, contents and sizes', (t) => {
       'deno,node,import': `./esm/${name}.fs.mjs`,
       'bun,node,import': `./esm/${name}.fs.mjs`,
       'browser,import': `./esm/${name}.browser.mjs`,
-      'node,import': `./esm/${name}.node.mjs`,
+      'node,import': `./cjs/${name}.node.cjs`,
       'node,require': `./cjs/${name}.node.cjs`,
       'import': `./esm/${name}.browser.mjs`,
     };
@@ -183,7 +183,7 @@ test('Node ESM (import)', async () => {
   fs.writeFileSync(path.join(proj, 'smoke.mjs'), esmProgram({ requireCheck: true }));
   const report = parseReport(await run(process.execPath, ['smoke.mjs', clientCfg('node-esm')], { cwd: proj, env }), 'node-esm');
   checkReport(report, { runtime: 'node-esm' });
-  assert.deepEqual(report.resolved.map(rel), ['esm/index.node.mjs', 'esm/webhook.node.mjs']);
+  assert.deepEqual(report.resolved.map(rel), ['cjs/index.node.cjs', 'cjs/webhook.node.cjs']);
   assert.equal(report.oneInstance, true, 'import and require share one instance');
 });
 
@@ -223,8 +223,8 @@ ${SMOKE}`);
       `--outfile=${out}`, `--metafile=${meta}`, '--log-level=warning'], { cwd: proj, env });
     const inputs = Object.keys(JSON.parse(fs.readFileSync(meta, 'utf8')).inputs).filter((f) => f.includes('qbitpay/'))
       .map((f) => f.replace(/^.*qbitpay\//, ''));
-    assert.ok(inputs.includes('esm/index.node.mjs') && inputs.includes('esm/webhook.node.mjs'), `Node's entries bundled: ${inputs}`);
-    assert.ok(!inputs.some((f) => /^esm\//.test(f) && !/\.node\.mjs$/.test(f)), `no other runtime's entry: ${inputs}`);
+    assert.ok(inputs.includes('cjs/index.node.cjs') && inputs.includes('cjs/qbitpay_client_bg.wasm.cjs'), `Node's entries bundled: ${inputs}`);
+    assert.ok(!inputs.some((f) => /^esm\//.test(f)), `no other runtime's entry: ${inputs}`);
     assert.deepEqual(fs.readdirSync(path.dirname(out)), [path.basename(out)], 'one file, no .wasm beside it');
     const report = parseReport(await run(process.execPath, [out, clientCfg(runtime)], { cwd: path.dirname(out), env }), runtime);
     checkReport(report, { runtime });

@@ -3,12 +3,14 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { instanceWith } from '../support/wasm-instances.mjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import * as webhook from 'qbitpay/webhook';
 import * as index from 'qbitpay';
 import { webhookDelivery } from 'qbitpay/webhook/testing';
 import { refSign } from './ref-signer.mjs';
 
+const require = createRequire(import.meta.url);
 const apiKey = 'sk_test_handler_memory';
 
 test('qbitpay and qbitpay/webhook both export the handler and its stores', async () => {
@@ -23,8 +25,8 @@ test('qbitpay and qbitpay/webhook both export the handler and its stores', async
 });
 
 test('10,000 deliveries through handle() (processed, duplicate, rejected, too old) keep wasm memory flat', async () => {
-  webhook.signWebhook('{}', apiKey);
-  const wasm = instanceWith('verify'); // the instance behind `qbitpay/webhook`, made on its first call
+  const pkgDir = dirname(require.resolve('qbitpay/package.json'));
+  const wasm = require(join(pkgDir, 'cjs', 'qbitpay_webhook.cjs')).initSync();
   let runs = 0;
   const h = webhook.createWebhookHandler({ apiKey, store: webhook.memoryStore({ max: 1_000_000 }), on: { 'charge.succeeded': () => { runs++; } } });
   const old = webhookDelivery('charge.succeeded', { apiKey, createdAt: Date.now() - 5 * 86_400_000 });

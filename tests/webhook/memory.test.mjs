@@ -4,16 +4,19 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { instanceWith } from '../support/wasm-instances.mjs';
+import { createRequire } from 'node:module';
+import { dirname, join } from 'node:path';
 import { verifyWebhook, signWebhook, QbitPaySignatureError } from 'qbitpay/webhook';
 import { VECTOR, refSign } from './ref-signer.mjs';
 
+const require = createRequire(import.meta.url);
 const { apiKey, body, signature } = VECTOR;
 
-/** The wasm instance's exports behind `qbitpay/webhook` (made on its first call). */
+/** The wasm instance's exports behind `qbitpay/webhook` (the same module instance: same file). */
 function webhookWasm() {
-  signWebhook('{}', apiKey);
-  const wasm = instanceWith('verify');
+  const pkgDir = dirname(require.resolve('qbitpay/package.json'));
+  const glue = require(join(pkgDir, 'cjs', 'qbitpay_webhook.cjs'));
+  const wasm = glue.initSync(); // already initialised by the entry: returns its exports
   assert.ok(wasm?.memory instanceof WebAssembly.Memory, 'reached the wasm memory');
   return wasm;
 }
