@@ -278,16 +278,15 @@ impl Exchange {
         }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
         // The timeout and the caller's signal call `stop.trigger`, which aborts the controller.
-        // Another library's fetch may ignore its signal: what it and its Response give is
-        // also ended by the stop.
+        // Another library's fetch (the option, or one put in place of the global one) may
+        // ignore its signal: what it and its Response give is also ended by the stop.
         let stop = Stop::new(&controller);
         let trigger = &stop.trigger;
-        let stopped = client.fetch.as_ref().map(|_| &stop);
         let timer = js::set_timeout(trigger, self.attempts.request().timeout_ms);
         if let Some(s) = signal {
             let _ = s.add_event_listener_with_callback("abort", trigger);
         }
-        let result = self.exchange(client, n, &controller, stopped).await;
+        let result = self.exchange(client, n, &controller, &stop).await;
         js::clear_timeout(&timer);
         if let Some(s) = signal {
             let _ = s.remove_event_listener_with_callback("abort", trigger);
@@ -306,29 +305,24 @@ impl Exchange {
         client: &Inner,
         n: u32,
         controller: &AbortController,
-        stopped: Option<&Stop>,
+        stop: &Stop,
     ) -> Result<Attempted, JsValue> {
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
         js::set(&self.init, "signal", &controller.signal());
+        // Either may answer with a value rather than a Promise (taken as `Promise.resolve` takes it).
         let response = match &client.fetch {
-            None => Settled::new(&js::global_fetch(&self.url, &self.init)?, None).await?,
-            // It may also answer with a value rather than a Promise (`Promise.resolve` takes both).
-            Some(f) => {
-                let r = wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped)
-                    .await?;
-                // Anything but a Response (a forgotten `return`) is a failed attempt, not an
-                // exception thrown through the module by the getters below.
-                if js::get(&r, "status").as_f64().is_none()
-                    || !js::get(&js::get(&r, "headers"), "get").is_function()
-                {
-                    return Err(js_sys::TypeError::new(
-                        "the fetch option answered with something that is not a Response",
-                    )
-                    .into());
-                }
-                r
-            }
+            None => js::global_fetch(&self.url, &self.init)?,
+            Some(f) => f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(),
         };
+        let response = Settled::new(&response, Some(stop)).await?;
+        // Anything but a Response (a forgotten `return`, a test's partial mock put in place of
+        // the global `fetch`) is a failed attempt, not an exception thrown through the module
+        // by the getters below.
+        if js::get(&response, "status").as_f64().is_none()
+            || !js::get(&js::get(&response, "headers"), "get").is_function()
+        {
+            return Err(js_sys::TypeError::new("fetch answered with something that is not a Response").into());
+        }
         // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
         let response: web_sys::Response = response.unchecked_into();
         let status = response.status();
@@ -354,7 +348,7 @@ impl Exchange {
         });
         let mut body = JsValue::UNDEFINED;
         if let Action::Read { limit, whole } = next {
-            next = match read_body(&response, limit, whole, stopped).await? {
+            next = match read_body(&response, limit, whole, stop).await? {
                 None => {
                     controller.abort();
                     self.attempts.next(Seen::Overflow)
@@ -377,13 +371,11 @@ impl Exchange {
         } else {
             // Refused without reading: the connection is closed, not drained.
             controller.abort();
-            if stopped.is_some() {
-                // A `fetch` option's body may not heed the controller.
-                let body = js::get(&response, "body");
-                if js::get(&body, "cancel").is_function() {
-                    if let Ok(p) = body.unchecked_into::<js::Stream>().cancel() {
-                        js::ignore(&p);
-                    }
+            // Another library's body may not heed the controller.
+            let body = js::get(&response, "body");
+            if js::get(&body, "cancel").is_function() {
+                if let Ok(p) = body.unchecked_into::<js::Stream>().cancel() {
+                    js::ignore(&p);
                 }
             }
         }
@@ -416,16 +408,14 @@ async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
-    stopped: Option<&Stop>,
+    stop: &Stop,
 ) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
-        let text = wait(response.text()?, stopped).await?;
-        // A `fetch` option's Response may give anything: a failed attempt, not a throw later.
+        let text = Settled::new(&response.text()?, Some(stop)).await?;
+        // Another library's Response may give anything: a failed attempt, not a throw later.
         if !text.is_string() {
-            return Err(
-                js_sys::TypeError::new("the fetch option's Response gave a body that is not text").into()
-            );
+            return Err(js_sys::TypeError::new("fetch's Response gave a body that is not text").into());
         }
         return Ok(Some(text));
     }
@@ -434,11 +424,15 @@ async fn read_body(
     let mut text = JsString::from("");
     let mut read = 0u64;
     loop {
-        let chunk = match wait(reader.read(), stopped).await {
+        let next = match reader.read() {
+            Ok(p) => Settled::new(&p, Some(stop)).await,
+            Err(e) => Err(e),
+        };
+        let chunk = match next {
             Ok(chunk) => chunk,
             Err(e) => {
-                // Stopped or failed: let go of the stream (settled either way).
-                js::ignore(&reader.cancel());
+                // Stopped or failed: let go of the stream.
+                cancel(&reader);
                 return Err(e);
             }
         };
@@ -448,20 +442,18 @@ async fn read_body(
         let value = js::get(&chunk, "value");
         read += js::get(&value, "byteLength").as_f64().unwrap_or(0.0) as u64;
         if read > limit {
-            // Settled either way (a rejection nobody handles would reach the process).
-            js::ignore(&reader.cancel());
+            cancel(&reader);
             return Ok(None);
         }
         text = text.concat(&decoder.decode_chunk(&value, &js::stream_option()));
     }
 }
 
-/// `p`, raced with `stopped` when given (what a `fetch` option gave, which may ignore its
-/// signal and may be a value rather than a promise).
-fn wait(p: Promise, stopped: Option<&Stop>) -> Settled {
-    match stopped {
-        Some(s) => Settled::new(&Promise::resolve(&p), Some(s)),
-        None => Settled::new(&p, None),
+/// Lets go of a body's stream: settled either way (a rejection nobody handles would reach
+/// the process).
+fn cancel(reader: &js::Reader) {
+    if let Ok(p) = reader.unchecked_ref::<js::Stream>().cancel() {
+        js::ignore(&p);
     }
 }
 

@@ -6,9 +6,9 @@
 //! the slot holds the waker, then the outcome. The slot is given back once both the promise
 //! has settled and the future has taken its outcome or been dropped. A promise that never
 //! settles would keep its slot (and the waiting task): the request loop awaits none that
-//! can (the global `fetch` and its body end when the attempt's controller aborts, which its
-//! timeout always does; a `fetch` option's are ended by the attempt's [`Stop`]; a wait
-//! between attempts by its timer).
+//! can (what `fetch` and its body give, the global `fetch` or the option, either of which
+//! may ignore its signal, is ended by the attempt's [`Stop`], which its timeout always
+//! calls; a wait between attempts by its timer).
 //!
 //! The first outcome a slot receives is kept and any later one dropped (a promise ended by
 //! a stop may still settle), and a key whose slot has been given back (counted by its
@@ -201,13 +201,18 @@ pub struct Settled {
 }
 
 impl Settled {
-    /// Watches `promise` (a native Promise: its `then` neither throws nor calls back at
-    /// once), and `stop` when given (rejected at once if it was called already).
+    /// Watches `promise`, and `stop` when given (rejected at once if it was called already).
+    /// What `fetch` gives may be anything: a value without `then` is taken as
+    /// `Promise.resolve` takes it, and a `then` that throws rejects the await.
     pub fn new(promise: &Promise, stop: Option<&Stop>) -> Settled {
         let (settled, fulfilled, rejected) = Settled::pending();
-        // Outside the borrow: the module stays usable if it throws (a replaced `fetch` that
-        // gave something without `then`).
-        promise.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected);
+        // Outside the borrow: a `then` of the caller's may call back into the module.
+        if promise.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected).is_err() {
+            let resolved = Promise::resolve(promise);
+            if let Err(e) = resolved.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected) {
+                let _ = rejected.call1(&JsValue::NULL, &e);
+            }
+        }
         if let Some(stop) = stop {
             SLOTS.with(|s| {
                 let mut s = s.borrow_mut();
