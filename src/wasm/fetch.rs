@@ -327,7 +327,9 @@ impl Exchange {
         let response: web_sys::Response = response.unchecked_into();
         let status = response.status();
         let raw_headers = response.headers();
-        let given = js::header(&raw_headers, "request-id");
+        // The first lookup: headers whose `get` throws are a failed attempt (the core's
+        // lookups below would throw through the module).
+        let given = js::header(&raw_headers, "request-id")?;
         let given_text = given.as_string();
         let redacted = given_text.as_deref().map(|id| self.attempts.request().redact(id));
         // The string JavaScript gave, when nothing was cut from it.
@@ -415,7 +417,7 @@ async fn read_body(
         let text = Settled::new(&response.text()?, Some(stop)).await?;
         // Another library's Response may give anything: a failed attempt, not a throw later.
         if !text.is_string() {
-            return Err(js_sys::TypeError::new("fetch's Response gave a body that is not text").into());
+            return Err(js_sys::TypeError::new("fetch answered with a body that is not text").into());
         }
         return Ok(Some(text));
     }

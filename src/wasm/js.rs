@@ -41,8 +41,8 @@ extern "C" {
 
     /// `headers.get(name)`: the value as the JavaScript string, or `null`.
     type HeaderMap;
-    #[wasm_bindgen(method, js_name = get)]
-    fn get(this: &HeaderMap, name: &JsValue) -> JsValue;
+    #[wasm_bindgen(method, js_name = get, catch)]
+    fn get(this: &HeaderMap, name: &JsValue) -> Result<JsValue, JsValue>;
 
     /// A WHATWG `ReadableStream` and its default reader (duck-typed: only these methods, each
     /// `catch`: another library's may throw).
@@ -211,9 +211,9 @@ pub fn stream_option() -> JsValue {
     STREAM.with(|o| o.clone().into())
 }
 
-/// The header `name` (lower case) of an answer, `null` without it. Called outside the
-/// cache of names: another library's `get` may throw through the module.
-pub fn header(headers: &web_sys::Headers, name: &'static str) -> JsValue {
+/// The header `name` (lower case) of an answer, `null` without it; `Err` when another
+/// library's `get` throws (called outside the cache of names).
+pub fn header(headers: &web_sys::Headers, name: &'static str) -> Result<JsValue, JsValue> {
     headers.unchecked_ref::<HeaderMap>().get(&with_key(name, JsValue::clone))
 }
 

@@ -202,16 +202,15 @@ pub struct Settled {
 
 impl Settled {
     /// Watches `promise`, and `stop` when given (rejected at once if it was called already).
-    /// What `fetch` gives may be anything: a value without `then` is taken as
-    /// `Promise.resolve` takes it, and a `then` that throws rejects the await.
+    /// What `fetch` gives may be anything: a value without `then`, or whose `then` throws,
+    /// is taken as `Promise.resolve` takes it.
     pub fn new(promise: &Promise, stop: Option<&Stop>) -> Settled {
         let (settled, fulfilled, rejected) = Settled::pending();
         // Outside the borrow: a `then` of the caller's may call back into the module.
         if promise.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected).is_err() {
-            let resolved = Promise::resolve(promise);
-            if let Err(e) = resolved.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected) {
-                let _ = rejected.call1(&JsValue::NULL, &e);
-            }
+            // (A native Promise whose own `then` throws is the same Promise again: the await
+            // then ends with the attempt's stop.)
+            let _ = Promise::resolve(promise).unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected);
         }
         if let Some(stop) = stop {
             SLOTS.with(|s| {
