@@ -317,16 +317,16 @@ impl Exchange {
         let response = Settled::new(&response, Some(stop)).await?;
         // Anything but a Response (a forgotten `return`, a test's partial mock put in place of
         // the global `fetch`) is a failed attempt, not an exception thrown through the module
-        // by the getters below.
-        if js::get(&response, "status").as_f64().is_none()
-            || !js::get(&js::get(&response, "headers"), "get").is_function()
-        {
+        // by the getters below. The values looked at are the ones used.
+        let status = js::get(&response, "status").as_f64();
+        let raw_headers = js::get(&response, "headers");
+        let Some(status) = status.filter(|_| js::get(&raw_headers, "get").is_function()) else {
             return Err(js_sys::TypeError::new("fetch answered with something that is not a Response").into());
-        }
+        };
+        let status = status as u16;
+        let raw_headers: web_sys::Headers = raw_headers.unchecked_into();
         // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
         let response: web_sys::Response = response.unchecked_into();
-        let status = response.status();
-        let raw_headers = response.headers();
         // The first lookup: headers whose `get` throws are a failed attempt (the core's
         // lookups below would throw through the module).
         let given = js::header(&raw_headers, "request-id")?;
