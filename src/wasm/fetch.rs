@@ -10,7 +10,7 @@
 //! resolving functions), removed when the attempt ends.
 
 use super::js;
-use super::settle::Settled;
+use super::settle::{Settled, Stop};
 use crate::client::page::Cursor;
 use crate::client::request::Call;
 use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
@@ -281,22 +281,16 @@ impl Exchange {
             return Err(NoAnswer::Aborted(s.reason()));
         }
         let controller = AbortController::new().map_err(NoAnswer::Network)?;
-        let stop = js::get(&controller, "abort").unchecked_into::<js::Bindable>().bind0(&controller);
-        // Another library's fetch may ignore its signal: what it and its Response give is
-        // watched with `stopped`, which the timeout and the caller's signal reject, and which
-        // aborts the controller in turn (a reaction: cheaper than a listener on its signal).
-        let stopped = client.fetch.as_ref().map(|_| {
-            let mut reject = None;
-            let p = Promise::new(&mut |_, r| reject = Some(r));
-            p.unchecked_ref::<js::Thenable>().then2(&JsValue::UNDEFINED, &stop);
-            (p, reject.unwrap_or_else(|| stop.clone()))
-        });
-        let trigger = stopped.as_ref().map_or(&stop, |(_, reject)| reject);
+        // The timeout and the caller's signal call `stop.trigger`, which aborts the controller.
+        // Another library's fetch (the option, or one put in place of the global one) may
+        // ignore its signal: what it and its Response give is also ended by the stop.
+        let stop = Stop::new(&controller);
+        let trigger = &stop.trigger;
         let timer = js::set_timeout(trigger, self.attempts.request().timeout_ms);
         if let Some(s) = signal {
             let _ = s.add_event_listener_with_callback("abort", trigger);
         }
-        let result = self.exchange(client, n, &controller, stopped.as_ref().map(|(p, _)| p)).await;
+        let result = self.exchange(client, n, &controller, &stop).await;
         js::clear_timeout(&timer);
         if let Some(s) = signal {
             let _ = s.remove_event_listener_with_callback("abort", trigger);
@@ -315,34 +309,31 @@ impl Exchange {
         client: &Inner,
         n: u32,
         controller: &AbortController,
-        stopped: Option<&Promise>,
+        stop: &Stop,
     ) -> Result<Attempted, JsValue> {
         let started = if client.has_hooks(Hook::Response) { js::now_ms() } else { 0.0 };
         js::set(&self.init, "signal", &controller.signal());
+        // Either may answer with a value rather than a Promise (taken as `Promise.resolve` takes it).
         let response = match &client.fetch {
-            None => Settled::new(&js::global_fetch(&self.url, &self.init)?, None).await?,
-            // It may also answer with a value rather than a Promise (`Promise.resolve` takes both).
-            Some(f) => {
-                let r = wait(f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(), stopped)
-                    .await?;
-                // Anything but a Response (a forgotten `return`) is a failed attempt, not an
-                // exception thrown through the module by the getters below.
-                if js::get(&r, "status").as_f64().is_none()
-                    || !js::get(&js::get(&r, "headers"), "get").is_function()
-                {
-                    return Err(js_sys::TypeError::new(
-                        "the fetch option answered with something that is not a Response",
-                    )
-                    .into());
-                }
-                r
-            }
+            None => js::global_fetch(&self.url, &self.init)?,
+            Some(f) => f.call2(&JsValue::UNDEFINED, &self.url, &self.init)?.unchecked_into(),
         };
+        let response = Settled::new(&response, Some(stop)).await?;
+        // Anything but a Response (a forgotten `return`, a test's partial mock put in place of
+        // the global `fetch`) is a failed attempt, not an exception thrown through the module
+        // by the getters below. The values looked at are the ones used.
+        let status = js::get(&response, "status").as_f64();
+        let raw_headers = js::get(&response, "headers");
+        let Some(status) = status.filter(|_| js::get(&raw_headers, "get").is_function()) else {
+            return Err(js_sys::TypeError::new("fetch answered with something that is not a Response").into());
+        };
+        let status = status as u16;
+        let raw_headers: web_sys::Headers = raw_headers.unchecked_into();
         // Duck-typed: a fetch of another library (node-fetch) answers with its own Response class.
         let response: web_sys::Response = response.unchecked_into();
-        let status = response.status();
-        let raw_headers = response.headers();
-        let given = js::header(&raw_headers, "request-id");
+        // The first lookup: headers whose `get` throws are a failed attempt (the core's
+        // lookups below would throw through the module).
+        let given = js::header(&raw_headers, "request-id")?;
         let given_text = given.as_string();
         let redacted = given_text.as_deref().map(|id| self.attempts.request().redact(id));
         // The string JavaScript gave, when nothing was cut from it.
@@ -363,7 +354,7 @@ impl Exchange {
         });
         let mut body = JsValue::UNDEFINED;
         if let Action::Read { limit, whole } = next {
-            next = match read_body(&response, limit, whole, stopped).await? {
+            next = match read_body(&response, limit, whole, stop).await? {
                 None => {
                     controller.abort();
                     self.attempts.next(Seen::Overflow)
@@ -386,13 +377,11 @@ impl Exchange {
         } else {
             // Refused without reading: the connection is closed, not drained.
             controller.abort();
-            if stopped.is_some() {
-                // A `fetch` option's body may not heed the controller.
-                let body = js::get(&response, "body");
-                if js::get(&body, "cancel").is_function() {
-                    if let Ok(p) = body.unchecked_into::<js::Stream>().cancel() {
-                        js::ignore(&p);
-                    }
+            // Another library's body may not heed the controller.
+            let body = js::get(&response, "body");
+            if js::get(&body, "cancel").is_function() {
+                if let Ok(p) = body.unchecked_into::<js::Stream>().cancel() {
+                    js::ignore(&p);
                 }
             }
         }
@@ -425,16 +414,14 @@ async fn read_body(
     response: &web_sys::Response,
     limit: u64,
     whole: bool,
-    stopped: Option<&Promise>,
+    stop: &Stop,
 ) -> Result<Option<JsValue>, JsValue> {
     let stream = if whole { JsValue::UNDEFINED } else { js::get(response, "body") };
     if !js::get(&stream, "getReader").is_function() {
-        let text = wait(response.text()?, stopped).await?;
-        // A `fetch` option's Response may give anything: a failed attempt, not a throw later.
+        let text = Settled::new(&response.text()?, Some(stop)).await?;
+        // Another library's Response may give anything: a failed attempt, not a throw later.
         if !text.is_string() {
-            return Err(
-                js_sys::TypeError::new("the fetch option's Response gave a body that is not text").into()
-            );
+            return Err(js_sys::TypeError::new("fetch answered with a body that is not text").into());
         }
         return Ok(Some(text));
     }
@@ -443,11 +430,15 @@ async fn read_body(
     let mut text = JsString::from("");
     let mut read = 0u64;
     loop {
-        let chunk = match wait(reader.read(), stopped).await {
+        let next = match reader.read() {
+            Ok(p) => Settled::new(&p, Some(stop)).await,
+            Err(e) => Err(e),
+        };
+        let chunk = match next {
             Ok(chunk) => chunk,
             Err(e) => {
-                // Stopped or failed: let go of the stream (settled either way).
-                js::ignore(&reader.cancel());
+                // Stopped or failed: let go of the stream.
+                cancel(&reader);
                 return Err(e);
             }
         };
@@ -457,20 +448,18 @@ async fn read_body(
         let value = js::get(&chunk, "value");
         read += js::get(&value, "byteLength").as_f64().unwrap_or(0.0) as u64;
         if read > limit {
-            // Settled either way (a rejection nobody handles would reach the process).
-            js::ignore(&reader.cancel());
+            cancel(&reader);
             return Ok(None);
         }
         text = text.concat(&decoder.decode_chunk(&value, &js::stream_option()));
     }
 }
 
-/// `p`, raced with `stopped` when given (what a `fetch` option gave, which may ignore its
-/// signal and may be a value rather than a promise).
-fn wait(p: Promise, stopped: Option<&Promise>) -> Settled {
-    match stopped {
-        Some(s) => Settled::new(&Promise::resolve(&p), Some(s)),
-        None => Settled::new(&p, None),
+/// Lets go of a body's stream: settled either way (a rejection nobody handles would reach
+/// the process).
+fn cancel(reader: &js::Reader) {
+    if let Ok(p) = reader.unchecked_ref::<js::Stream>().cancel() {
+        js::ignore(&p);
     }
 }
 

@@ -32,9 +32,10 @@ extern "C" {
     pub type Thenable;
     #[wasm_bindgen(method, js_name = then)]
     pub fn then_with(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Promise;
-    /// `then`, the Promise it makes left in JavaScript.
-    #[wasm_bindgen(method, js_name = then)]
-    pub fn then2(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue);
+    /// `then`, the Promise it makes left in JavaScript; `catch`: the `then` of a value that
+    /// is not a native Promise may be missing or throw.
+    #[wasm_bindgen(method, js_name = then, catch)]
+    pub fn then2(this: &Thenable, on_fulfilled: &JsValue, on_rejected: &JsValue) -> Result<(), JsValue>;
     #[wasm_bindgen(method, js_name = catch)]
     pub fn catch_with(this: &Thenable, on_rejected: &JsValue) -> Promise;
     #[wasm_bindgen(method, js_name = finally)]
@@ -42,20 +43,20 @@ extern "C" {
 
     /// `headers.get(name)`: the value as the JavaScript string, or `null`.
     type HeaderMap;
-    #[wasm_bindgen(method, js_name = get)]
-    fn get(this: &HeaderMap, name: &JsValue) -> JsValue;
+    #[wasm_bindgen(method, js_name = get, catch)]
+    fn get(this: &HeaderMap, name: &JsValue) -> Result<JsValue, JsValue>;
 
-    /// A WHATWG `ReadableStream` and its default reader (duck-typed: only these methods).
+    /// A WHATWG `ReadableStream` and its default reader (duck-typed: only these methods, each
+    /// `catch`: another library's may throw).
     pub type Stream;
     #[wasm_bindgen(method, js_name = getReader, catch)]
     pub fn get_reader(this: &Stream) -> Result<Reader, JsValue>;
     #[wasm_bindgen(method, catch)]
     pub fn cancel(this: &Stream) -> Result<Promise, JsValue>;
+    /// Its reader (`cancel` as the stream's).
     pub type Reader;
-    #[wasm_bindgen(method)]
-    pub fn read(this: &Reader) -> Promise;
-    #[wasm_bindgen(method)]
-    pub fn cancel(this: &Reader) -> Promise;
+    #[wasm_bindgen(method, catch)]
+    pub fn read(this: &Reader) -> Result<Promise, JsValue>;
 
     /// The global `TextDecoder` (UTF-8, invalid bytes replaced).
     pub type TextDecoder;
@@ -212,9 +213,10 @@ pub fn stream_option() -> JsValue {
     STREAM.with(|o| o.clone().into())
 }
 
-/// The header `name` (lower case) of an answer, `null` without it.
-pub fn header(headers: &web_sys::Headers, name: &'static str) -> JsValue {
-    with_key(name, |k| headers.unchecked_ref::<HeaderMap>().get(k))
+/// The header `name` (lower case) of an answer, `null` without it; `Err` when another
+/// library's `get` throws (called outside the cache of names).
+pub fn header(headers: &web_sys::Headers, name: &'static str) -> Result<JsValue, JsValue> {
+    headers.unchecked_ref::<HeaderMap>().get(&with_key(name, JsValue::clone))
 }
 
 /// What request hooks see (never a credential or a body): `{ method, path, attempt,

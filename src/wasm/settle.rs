@@ -1,16 +1,17 @@
-//! Awaiting a JavaScript promise: [`Settled`], a future woken when the promise settles.
+//! Awaiting a JavaScript promise: [`Settled`], a future woken when the promise settles,
+//! and [`Stop`], what ends an attempt.
 //!
 //! One settling function serves the whole module: each await binds it to the number of a
 //! slot (`settle.bind(null, key)`, once for the fulfilment and once for the rejection) and
 //! the slot holds the waker, then the outcome. The slot is given back once both the promise
 //! has settled and the future has taken its outcome or been dropped. A promise that never
 //! settles would keep its slot (and the waiting task): the request loop awaits none that
-//! can (the global `fetch` and its body end when the attempt's controller aborts, which its
-//! timeout always does; a `fetch` option's are also watched with the attempt's stop
-//! promise, which the timeout rejects; a wait between attempts ends by its timer).
+//! can (what `fetch` and its body give, the global `fetch` or the option, either of which
+//! may ignore its signal, is ended by the attempt's [`Stop`], which its timeout always
+//! calls; a wait between attempts by its timer).
 //!
-//! The first outcome a slot receives is kept and any later one dropped (a promise watched
-//! with a stop may still settle), and a key whose slot has been given back (counted by its
+//! The first outcome a slot receives is kept and any later one dropped (a promise ended by
+//! a stop may still settle), and a key whose slot has been given back (counted by its
 //! generation) is ignored.
 
 use super::js;
@@ -21,6 +22,7 @@ use std::pin::Pin;
 use std::task::{Context, Poll, Waker};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
+use web_sys::AbortController;
 
 // One closure, bound per await, not wasm-bindgen-futures' `JsFuture` (two closures made and registered for finalisation per await): fewer instructions and crossings (PERFORMANCE.md).
 thread_local! {
@@ -42,6 +44,9 @@ enum State {
     Ready(Result<JsValue, JsValue>),
     /// Not settled yet, and the future is gone.
     Dropped,
+    /// An attempt's stop: its controller, the await it ends (slot and generation) and,
+    /// once called, the reason it was called with.
+    Stop(AbortController, Option<(u32, u32)>, Option<JsValue>),
 }
 
 struct Slots {
@@ -75,22 +80,32 @@ impl Slots {
         self.free = i;
     }
 
-    /// The first outcome for a slot of generation `gen`: its waker, if a poll left one.
-    fn settle(&mut self, i: u32, gen: u32, outcome: Result<JsValue, JsValue>) -> Option<Waker> {
+    /// The first outcome for a slot of generation `gen`: its waker, if a poll left one; for
+    /// a stop, also its controller, to abort with the reason.
+    fn settle(&mut self, i: u32, gen: u32, outcome: Result<JsValue, JsValue>) -> Settling {
         match self.slots.get_mut(i as usize) {
             Some((g, state)) if *g == gen => match state {
                 State::Waiting(w) => {
                     let w = w.take();
                     *state = State::Ready(outcome);
-                    w
+                    (w, None)
                 }
                 State::Dropped => {
                     self.give_back(i);
-                    None
+                    (None, None)
                 }
-                _ => None,
+                State::Stop(controller, watched, reason @ None) => {
+                    let why = outcome.unwrap_or_else(|e| e);
+                    *reason = Some(why.clone());
+                    let abort = Some((controller.clone(), why.clone()));
+                    match watched.take() {
+                        Some((i, gen)) => (self.settle(i, gen, Err(why)).0, abort),
+                        None => (None, abort),
+                    }
+                }
+                _ => (None, None),
             },
-            _ => None,
+            _ => (None, None),
         }
     }
 
@@ -119,13 +134,63 @@ impl Slots {
     }
 }
 
+/// A waker to wake, a controller to abort (with a reason).
+type Settling = (Option<Waker>, Option<(AbortController, JsValue)>);
+
 /// What the bound functions call: `key`, then the value or the reason.
 fn settle(key: f64, value: JsValue) {
     let key = key as u64;
     let outcome = if key & 1 == 1 { Ok(value) } else { Err(value) };
     let (i, gen) = ((key >> 1) as u32 & ((1 << SLOT_BITS) - 1), (key >> (SLOT_BITS + 1)) as u32);
-    if let Some(w) = SLOTS.with(|s| s.borrow_mut().settle(i, gen, outcome)) {
+    let (waker, abort) = SLOTS.with(|s| s.borrow_mut().settle(i, gen, outcome));
+    // Outside the borrow: the signal's listeners run at once, and may call the module.
+    if let Some((controller, reason)) = abort {
+        controller.abort_with_reason(&reason);
+    }
+    if let Some(w) = waker {
         w.wake();
+    }
+}
+
+/// Takes a slot: its number, its generation, the key of its rejection (its fulfilment's is
+/// one more) and the settling function.
+fn bound(s: &mut Slots) -> (u32, u32, f64, &js::Bindable) {
+    let (slot, gen) = s.take();
+    let f = s.settle.get_or_insert_with(|| {
+        Closure::<dyn FnMut(f64, JsValue)>::new(settle).into_js_value().unchecked_into()
+    });
+    (slot, gen, ((gen as u64) << (SLOT_BITS + 1) | (slot as u64) << 1) as f64, f)
+}
+
+/// An attempt's stop: a function (`trigger`) that the attempt's timer and the caller's
+/// signal call, which aborts the attempt's controller with what it was called with, and
+/// rejects the await that watches it then (and any later one) with the same reason.
+pub struct Stop {
+    slot: u32,
+    pub trigger: js_sys::Function,
+}
+
+impl Stop {
+    pub fn new(controller: &AbortController) -> Stop {
+        SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let (slot, _, key, f) = bound(&mut s);
+            let trigger = f.bind1(&JsValue::NULL, key);
+            s.slots[slot as usize].1 = State::Stop(controller.clone(), None, None);
+            Stop { slot, trigger }
+        })
+    }
+}
+
+impl Drop for Stop {
+    fn drop(&mut self) {
+        // What it held is dropped outside the borrow.
+        let _held = SLOTS.with(|s| {
+            let mut s = s.borrow_mut();
+            let held = std::mem::replace(&mut s.slots[self.slot as usize].1, State::Dropped);
+            s.give_back(self.slot);
+            held
+        });
     }
 }
 
@@ -136,15 +201,31 @@ pub struct Settled {
 }
 
 impl Settled {
-    /// Watches `promise` (a native Promise: its `then` neither throws nor calls back at
-    /// once), and the rejection of `stop` when given.
-    pub fn new(promise: &Promise, stop: Option<&Promise>) -> Settled {
+    /// Watches `promise`, and `stop` when given (rejected at once if it was called already).
+    /// What `fetch` gives may be anything: a value without `then`, or whose `then` throws,
+    /// is taken as `Promise.resolve` takes it.
+    pub fn new(promise: &Promise, stop: Option<&Stop>) -> Settled {
         let (settled, fulfilled, rejected) = Settled::pending();
-        // Outside the borrow: the module stays usable if it throws (a replaced `fetch` that
-        // gave something without `then`).
-        promise.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected);
+        // Outside the borrow: a `then` of the caller's may call back into the module.
+        if promise.unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected).is_err() {
+            // (A native Promise whose own `then` throws is the same Promise again: the await
+            // then ends with the attempt's stop.)
+            let _ = Promise::resolve(promise).unchecked_ref::<js::Thenable>().then2(&fulfilled, &rejected);
+        }
         if let Some(stop) = stop {
-            stop.unchecked_ref::<js::Thenable>().then2(&JsValue::UNDEFINED, &rejected);
+            SLOTS.with(|s| {
+                let mut s = s.borrow_mut();
+                let gen = s.slots[settled.slot as usize].0;
+                if let State::Stop(_, watched, reason) = &mut s.slots[stop.slot as usize].1 {
+                    match reason {
+                        Some(r) => {
+                            let r = Err(r.clone());
+                            s.slots[settled.slot as usize].1 = State::Ready(r);
+                        }
+                        None => *watched = Some((settled.slot, gen)),
+                    }
+                }
+            });
         }
         settled
     }
@@ -154,12 +235,7 @@ impl Settled {
     pub fn pending() -> (Settled, js_sys::Function, js_sys::Function) {
         SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            let (slot, gen) = s.take();
-            let f = s.settle.get_or_insert_with(|| {
-                Closure::<dyn FnMut(f64, JsValue)>::new(settle).into_js_value().unchecked_into()
-            });
-            // The key of the rejection; the fulfilment's is one more.
-            let key = ((gen as u64) << (SLOT_BITS + 1) | (slot as u64) << 1) as f64;
+            let (slot, _, key, f) = bound(&mut s);
             (Settled { slot }, f.bind1(&JsValue::NULL, key + 1.0), f.bind1(&JsValue::NULL, key))
         })
     }
