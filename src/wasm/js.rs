@@ -22,10 +22,8 @@ extern "C" {
     #[wasm_bindgen(js_name = fetch, catch)]
     pub fn global_fetch(url: &JsValue, init: &Object) -> Result<Promise, JsValue>;
 
-    /// A function's `bind(thisArg)` and `bind(thisArg, arg)`.
+    /// A function's `bind(thisArg, arg)`.
     pub type Bindable;
-    #[wasm_bindgen(method, js_name = bind)]
-    pub fn bind0(this: &Bindable, this_arg: &JsValue) -> Function;
     #[wasm_bindgen(method, js_name = bind)]
     pub fn bind1(this: &Bindable, this_arg: &JsValue, arg: f64) -> Function;
     /// A Promise's `then`, `catch` and `finally` called with whatever the caller passed.
