@@ -6,8 +6,8 @@
 //!
 //! A call is an async function run by wasm-bindgen-futures: each promise it waits for is a
 //! [`Settled`] (settle.rs), and nothing of it outlives the call: the timers and listeners it
-//! arms are JavaScript functions (`abort` bound to the attempt's controller, a Promise's
-//! resolving functions), removed when the attempt ends.
+//! arms are JavaScript functions (settle.rs's settling function bound to a slot: the
+//! attempt's [`Stop`], a wait's two outcomes), removed when the attempt ends.
 
 use super::js;
 use super::settle::{Settled, Stop};

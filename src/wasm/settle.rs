@@ -152,14 +152,14 @@ fn settle(key: f64, value: JsValue) {
     }
 }
 
-/// Takes a slot: its number, its generation, the key of its rejection (its fulfilment's is
-/// one more) and the settling function.
-fn bound(s: &mut Slots) -> (u32, u32, f64, &js::Bindable) {
+/// Takes a slot: its number, the key of its rejection (its fulfilment's is one more) and the
+/// settling function.
+fn bound(s: &mut Slots) -> (u32, f64, &js::Bindable) {
     let (slot, gen) = s.take();
     let f = s.settle.get_or_insert_with(|| {
         Closure::<dyn FnMut(f64, JsValue)>::new(settle).into_js_value().unchecked_into()
     });
-    (slot, gen, ((gen as u64) << (SLOT_BITS + 1) | (slot as u64) << 1) as f64, f)
+    (slot, ((gen as u64) << (SLOT_BITS + 1) | (slot as u64) << 1) as f64, f)
 }
 
 /// An attempt's stop: a function (`trigger`) that the attempt's timer and the caller's
@@ -174,7 +174,7 @@ impl Stop {
     pub fn new(controller: &AbortController) -> Stop {
         SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            let (slot, _, key, f) = bound(&mut s);
+            let (slot, key, f) = bound(&mut s);
             let trigger = f.bind1(&JsValue::NULL, key);
             s.slots[slot as usize].1 = State::Stop(controller.clone(), None, None);
             Stop { slot, trigger }
@@ -235,7 +235,7 @@ impl Settled {
     pub fn pending() -> (Settled, js_sys::Function, js_sys::Function) {
         SLOTS.with(|s| {
             let mut s = s.borrow_mut();
-            let (slot, _, key, f) = bound(&mut s);
+            let (slot, key, f) = bound(&mut s);
             (Settled { slot }, f.bind1(&JsValue::NULL, key + 1.0), f.bind1(&JsValue::NULL, key))
         })
     }
