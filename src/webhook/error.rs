@@ -51,6 +51,15 @@ impl SignatureError {
     }
 }
 
+/// A message from its pieces: `[..].concat()` without alloc's `join`, whose overflow
+/// `expect` keeps `&str`'s padding formatter in the webhook module (PERFORMANCE.md: sizes).
+#[inline(never)]
+pub(crate) fn concat(pieces: &[&str]) -> String {
+    let mut message = String::new();
+    pieces.iter().for_each(|p| message.push_str(p));
+    message
+}
+
 impl From<PayloadError> for SignatureError {
     fn from(e: PayloadError) -> Self {
         SignatureError::payload(e.message())

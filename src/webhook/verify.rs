@@ -4,7 +4,7 @@
 
 use super::canonical::{canonicalise, Ambiguity, Canonical};
 use super::digest::Algorithm;
-use super::error::{SignatureError, SignatureErrorCode as Code};
+use super::error::{concat, SignatureError, SignatureErrorCode as Code};
 use super::number::count;
 use super::timestamp::parse_millis;
 use subtle::ConstantTimeEq;
@@ -154,7 +154,7 @@ impl Delivery for NotAnEvent<'_> {
     }
     fn read(&mut self) -> Result<Canonical, SignatureError> {
         Err(SignatureError::payload(
-            ["the webhook needs the raw request body (a string or bytes) or the event your JSON body parser returned, got ", self.0].concat(),
+            concat(&["the webhook needs the raw request body (a string or bytes) or the event your JSON body parser returned, got ", self.0]),
         ))
     }
 }
@@ -184,14 +184,13 @@ pub fn verify(
     let too_large = |size: usize| {
         SignatureError::new(
             Code::PayloadTooLarge,
-            [
+            concat(&[
                 "the body is ",
                 &count(size as f64),
                 " bytes, above maxBytes (",
                 &count(opts.max_bytes as f64),
                 ")",
-            ]
-            .concat(),
+            ]),
         )
     };
     if let Some(size) = delivery.size().filter(|&n| n > opts.max_bytes) {
@@ -220,14 +219,13 @@ pub fn verify(
             };
             return Err(SignatureError::new(
                 Code::MalformedSignature,
-                [
+                concat(&[
                     "the signature must be ",
                     &count(expected_len as f64),
                     " hex characters for ",
                     opts.algorithm.name(),
                     hint,
-                ]
-                .concat(),
+                ]),
             ));
         }
     };
@@ -250,7 +248,7 @@ pub fn verify(
         };
         return Err(SignatureError::new(
             Code::SignatureMismatch,
-            ["the signature does not match the body.", hint].concat(),
+            concat(&["the signature does not match the body.", hint]),
         ));
     };
     if let Some(max_age) = opts.max_age_seconds {
@@ -265,7 +263,7 @@ pub fn verify(
             return Err(SignatureError::new(
                 Code::EventTooOld,
                 // (whole seconds: integer formatting keeps float printing out of the module)
-                [
+                concat(&[
                     "the event's createdAt is ",
                     &count(age.abs().trunc()),
                     " s ",
@@ -273,8 +271,7 @@ pub fn verify(
                     ", beyond maxAgeSeconds (",
                     &count(max_age.trunc()),
                     ")",
-                ]
-                .concat(),
+                ]),
             ));
         }
     }
@@ -298,11 +295,11 @@ fn unambiguous(canonical: &Canonical) -> Result<(), SignatureError> {
     let name = std::str::from_utf8(key).ok().filter(|k| k.len() <= 40 && !k.chars().any(char::is_control));
     let message = match (why, name) {
         (Ambiguity::Key, Some(k)) => {
-            ["the event's key \"", k, "\" holds '&' or '=', which QbitPay never sends"].concat()
+            concat(&["the event's key \"", k, "\" holds '&' or '=', which QbitPay never sends"])
         }
         (Ambiguity::Key, None) => "a key of the event holds '&' or '=', which QbitPay never sends".to_owned(),
         (Ambiguity::Value, Some(k)) => {
-            ["the event's \"", k, "\" is a string holding '&', which QbitPay never sends"].concat()
+            concat(&["the event's \"", k, "\" is a string holding '&', which QbitPay never sends"])
         }
         (Ambiguity::Value, None) => {
             "a top-level string of the event holds '&', which QbitPay never sends".to_owned()
@@ -312,7 +309,7 @@ fn unambiguous(canonical: &Canonical) -> Result<(), SignatureError> {
                 .to_owned()
         }
         (Ambiguity::Type(kind), k) => {
-            ["the event's \"", k.unwrap_or_default(), "\" must be ", kind.name()].concat()
+            concat(&["the event's \"", k.unwrap_or_default(), "\" must be ", kind.name()])
         }
     };
     Err(SignatureError::payload(message))
