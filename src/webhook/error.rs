@@ -38,6 +38,7 @@ pub struct SignatureError {
 }
 
 impl SignatureError {
+    #[inline(never)]
     pub fn new(code: SignatureErrorCode, message: impl Into<String>) -> Self {
         SignatureError { code, message: message.into() }
     }
