@@ -157,14 +157,14 @@ fn value(v: JsValue) -> Value {
             }
             Err(e) => Value::Unserialisable(message(&e)),
         }
-    } else if v.is_bigint() {
-        Value::NotJson("a BigInt")
-    } else if v.is_function() {
-        Value::NotJson("a function")
-    } else if v.is_symbol() {
-        Value::NotJson("a symbol")
     } else {
-        Value::NotJson("undefined")
+        // The rest by their typeof: one import rather than a test of each kind.
+        Value::NotJson(match v.js_typeof().as_string().as_deref() {
+            Some("bigint") => "a BigInt",
+            Some("function") => "a function",
+            Some("symbol") => "a symbol",
+            _ => "undefined",
+        })
     }
 }
 
