@@ -184,7 +184,7 @@ pub fn verify(
     body: JsValue,
     signature: &str,
     key: &str,
-    more_keys: Option<Vec<String>>,
+    more_keys: Option<Vec<JsValue>>,
     algorithm: Option<String>,
     max_age_seconds: Option<f64>,
     now_millis: Option<f64>,
@@ -193,7 +193,9 @@ pub fn verify(
     let opts = VerifyOptions::from_js(algorithm.as_deref(), max_age_seconds, now_millis, max_bytes)
         .map_err(rejection)?;
     let mut keys = vec![key];
-    keys.extend(more_keys.iter().flatten().map(String::as_str));
+    let more_keys: Vec<String> =
+        more_keys.iter().flatten().map(|k| k.as_string().unwrap_or_default()).collect();
+    keys.extend(more_keys.iter().map(String::as_str));
     let delivery = JsDelivery::new(body);
     webhook::verify(delivery, signature, &keys, &opts).map(|v| v.key as u32).map_err(rejection)
 }
