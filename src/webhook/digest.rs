@@ -76,5 +76,9 @@ impl Digest32 {
 
 /// Upper-case hex, as the `QbitPay-Signature` header carries it.
 pub fn hex_upper(bytes: &[u8]) -> String {
-    hex::encode_upper(bytes)
+    // Into a buffer, then upper-cased: smaller in the module than `encode_upper`'s char iterator.
+    let mut text = vec![0; bytes.len() * 2];
+    let _ = hex::encode_to_slice(bytes, &mut text);
+    text.make_ascii_uppercase();
+    String::from_utf8(text).unwrap_or_default()
 }
