@@ -7,7 +7,6 @@
 use crate::webhook::canonical::{decode_string, Canonical};
 use crate::webhook::verify::{parse_algorithm, read_raw, Delivery, NotAnEvent};
 use crate::webhook::{self, ParsedEvent, SignatureError, Value, VerifyOptions};
-use core::sync::atomic::{AtomicBool, Ordering};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
 
@@ -36,12 +35,6 @@ extern "C" {
     fn is_well_formed(this: &Text) -> bool;
     #[wasm_bindgen(method, getter, js_name = length)]
     fn length(this: &Text) -> u32;
-    #[wasm_bindgen(method)]
-    fn slice(this: &Text, start: u32, end: u32) -> Text;
-    /// `Buffer.prototype.ucs2Write.call(target, text, offset, length)` where the host has it
-    /// (Node, Bun, Deno's npm scope): copies the string's UTF-16 code units into wasm memory.
-    #[wasm_bindgen(catch, js_namespace = ["globalThis", "Buffer", "prototype", "ucs2Write"], js_name = call)]
-    fn ucs2_write(target: &mut [u8], text: &Text, offset: u32, length: u32) -> Result<u32, JsValue>;
     type TextEncoder;
     #[wasm_bindgen(constructor)]
     fn new() -> TextEncoder;
@@ -101,17 +94,13 @@ impl Delivery for JsDelivery {
                 read_raw(&copy, || false)
             }
             JsDelivery::Text(text) => {
-                // Room for the worst case (3 bytes per UTF-16 unit), filled by one copy of the
-                // code units and a transcoding here, or else by one encodeInto: either is faster
+                // One encodeInto with room for the worst case (3 bytes per UTF-16 unit): faster
                 // than wasm-bindgen's string passing, which copies ASCII in a JS loop and
                 // reallocates twice (PERFORMANCE.md: verification).
                 let mut utf8 = vec![0; text.length() as usize * 3];
-                let written = match transcode(text, &mut utf8) {
-                    Some(written) => written,
-                    // A TextEncoder per string body rather than one in a thread_local, whose
-                    // lazy state and access-error panic add to the module (PERFORMANCE.md: sizes).
-                    None => TextEncoder::new().encode_into(text, &mut utf8).written() as usize,
-                };
+                // A TextEncoder per string body rather than one in a thread_local, whose lazy
+                // state and access-error panic add to the module (PERFORMANCE.md: sizes).
+                let written = TextEncoder::new().encode_into(text, &mut utf8).written() as usize;
                 utf8.truncate(written);
                 read_raw(&utf8, || !text.is_well_formed())
             }
@@ -123,48 +112,6 @@ impl Delivery for JsDelivery {
     fn is_parsed(&self) -> bool {
         matches!(self, JsDelivery::Parsed(_))
     }
-}
-
-/// Whether the host's `Buffer.prototype.ucs2Write` is still to be used: cleared for good the
-/// first time it throws (browsers, workerd: no `Buffer`) or copies short.
-static UCS2_WRITE: AtomicBool = AtomicBool::new(true);
-
-/// The UTF-16 code units copied per `ucs2Write`: a string of more is copied a slice at a time,
-/// so that its copy adds at most 32 KB to the UTF-8 room.
-const CHUNK: usize = 16 * 1024;
-
-/// `text` as UTF-8 into `utf8` (3 bytes per code unit), a lone surrogate becoming U+FFFD as
-/// with encodeInto: its code units copied by the host's `ucs2Write` and transcoded here (a
-/// fraction of encodeInto's time on Node); the bytes written, or `None` without `ucs2Write`.
-fn transcode(text: &Text, utf8: &mut [u8]) -> Option<usize> {
-    if !UCS2_WRITE.load(Ordering::Relaxed) {
-        return None;
-    }
-    let len = utf8.len() / 3;
-    let mut units = vec![0u16; len.min(CHUNK)];
-    let (mut read, mut written) = (0, 0);
-    while read < len {
-        let end = len.min(read + CHUNK);
-        let chunk = &mut units[..end - read];
-        let bytes = bytemuck::cast_slice_mut(chunk);
-        let copied = if end - read == len {
-            ucs2_write(bytes, text, 0, 2 * len as u32)
-        } else {
-            ucs2_write(bytes, &text.slice(read as u32, end as u32), 0, 2 * (end - read) as u32)
-        };
-        if copied.ok() != Some(2 * (end - read) as u32) {
-            UCS2_WRITE.store(false, Ordering::Relaxed);
-            return None;
-        }
-        // A high surrogate that ends a slice is read with the next one: it may be a pair's first.
-        let take = match chunk.last() {
-            Some(0xD800..=0xDBFF) if end < len => chunk.len() - 1,
-            _ => chunk.len(),
-        };
-        written += encoding_rs::mem::convert_utf16_to_utf8(&chunk[..take], &mut utf8[written..]);
-        read += take;
-    }
-    Some(written)
 }
 
 /// A parsed event's own enumerable top-level members, each value as JavaScript holds it
