@@ -16,8 +16,10 @@ use wasm_bindgen::JsCast;
 extern "C" {
     #[wasm_bindgen(js_name = Uint8Array)]
     type Uint8Array;
+    /// Anything with a `length`: a string (UTF-16 units) or a Uint8Array (bytes), one import.
+    type Length;
     #[wasm_bindgen(method, getter)]
-    fn length(this: &Uint8Array) -> u32;
+    fn length(this: &Length) -> u32;
     /// `Uint8Array.prototype.set.call(target, source)`: copies the bytes into wasm memory.
     #[wasm_bindgen(js_namespace = ["Uint8Array", "prototype", "set"], js_name = call)]
     fn copy_into(target: &mut [u8], source: &Uint8Array);
@@ -33,8 +35,6 @@ extern "C" {
     type Text;
     #[wasm_bindgen(method, js_name = isWellFormed)]
     fn is_well_formed(this: &Text) -> bool;
-    #[wasm_bindgen(method, getter, js_name = length)]
-    fn length(this: &Text) -> u32;
     type TextEncoder;
     #[wasm_bindgen(constructor)]
     fn new() -> TextEncoder;
@@ -79,8 +79,8 @@ impl JsDelivery {
 impl Delivery for JsDelivery {
     fn size(&self) -> Option<usize> {
         match self {
-            JsDelivery::Bytes(bytes) => Some(bytes.length() as usize),
-            JsDelivery::Text(text) => Some(text.length() as usize),
+            JsDelivery::Bytes(bytes) => Some(length(bytes)),
+            JsDelivery::Text(text) => Some(length(text)),
             JsDelivery::Parsed(p) => p.size(),
             JsDelivery::Other(_) => None,
         }
@@ -89,7 +89,7 @@ impl Delivery for JsDelivery {
     fn read(&mut self) -> Result<Canonical, SignatureError> {
         match self {
             JsDelivery::Bytes(bytes) => {
-                let mut copy = vec![0; bytes.length() as usize];
+                let mut copy = vec![0; length(bytes)];
                 copy_into(&mut copy, bytes);
                 read_raw(&copy, || false)
             }
@@ -97,7 +97,7 @@ impl Delivery for JsDelivery {
                 // One encodeInto with room for the worst case (3 bytes per UTF-16 unit): faster
                 // than wasm-bindgen's string passing, which copies ASCII in a JS loop and
                 // reallocates twice (PERFORMANCE.md: verification).
-                let mut utf8 = vec![0; text.length() as usize * 3];
+                let mut utf8 = vec![0; length(text) * 3];
                 // A TextEncoder per string body rather than one in a thread_local, whose lazy
                 // state and access-error panic add to the module (PERFORMANCE.md: sizes).
                 let written = TextEncoder::new().encode_into(text, &mut utf8).written() as usize;
@@ -157,15 +157,19 @@ fn value(v: JsValue) -> Value {
             }
             Err(e) => Value::Unserialisable(message(&e)),
         }
-    } else if v.is_bigint() {
-        Value::NotJson("a BigInt")
-    } else if v.is_function() {
-        Value::NotJson("a function")
-    } else if v.is_symbol() {
-        Value::NotJson("a symbol")
     } else {
-        Value::NotJson("undefined")
+        // The rest by their typeof: one import rather than a test of each kind.
+        Value::NotJson(match v.js_typeof().as_string().as_deref() {
+            Some("bigint") => "a BigInt",
+            Some("function") => "a function",
+            Some("symbol") => "a symbol",
+            _ => "undefined",
+        })
     }
+}
+
+fn length(value: &JsValue) -> usize {
+    value.unchecked_ref::<Length>().length() as usize
 }
 
 fn message(e: &JsValue) -> String {
@@ -184,7 +188,7 @@ pub fn verify(
     body: JsValue,
     signature: &str,
     key: &str,
-    more_keys: Option<Vec<String>>,
+    more_keys: Option<Vec<JsValue>>,
     algorithm: Option<String>,
     max_age_seconds: Option<f64>,
     now_millis: Option<f64>,
@@ -193,7 +197,9 @@ pub fn verify(
     let opts = VerifyOptions::from_js(algorithm.as_deref(), max_age_seconds, now_millis, max_bytes)
         .map_err(rejection)?;
     let mut keys = vec![key];
-    keys.extend(more_keys.iter().flatten().map(String::as_str));
+    let more_keys: Vec<String> =
+        more_keys.iter().flatten().map(|k| k.as_string().unwrap_or_default()).collect();
+    keys.extend(more_keys.iter().map(String::as_str));
     let delivery = JsDelivery::new(body);
     webhook::verify(delivery, signature, &keys, &opts).map(|v| v.key as u32).map_err(rejection)
 }

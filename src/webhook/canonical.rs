@@ -10,6 +10,7 @@
 //! keeps its first position with its last value). The parser keeps an explicit stack, so
 //! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
 
+use super::error::concat;
 use super::number::{self, Number};
 use core::fmt;
 
@@ -55,30 +56,31 @@ impl PayloadError {
         use PayloadErrorKind::*;
         let at = &number::count(self.offset as f64);
         match self.kind {
-            UnexpectedEnd => ["the body is not complete JSON (it ends at byte ", at, ")"].concat(),
-            UnexpectedByte(b) if b.is_ascii_graphic() => {
-                ["invalid JSON: unexpected '", char::from(b).encode_utf8(&mut [0; 4]), "' at byte ", at]
-                    .concat()
-            }
+            UnexpectedEnd => concat(&["the body is not complete JSON (it ends at byte ", at, ")"]),
+            UnexpectedByte(b) if b.is_ascii_graphic() => concat(&[
+                "invalid JSON: unexpected '",
+                char::from(b).encode_utf8(&mut [0; 4]),
+                "' at byte ",
+                at,
+            ]),
             UnexpectedByte(b) => {
                 let hex = [HEX[usize::from(b >> 4)], HEX[usize::from(b & 15)]];
-                [
+                concat(&[
                     "invalid JSON: unexpected byte 0x",
                     core::str::from_utf8(&hex).unwrap_or("??"),
                     " at byte ",
                     at,
-                ]
-                .concat()
+                ])
             }
-            InvalidUtf8 => ["the body is not valid UTF-8 (byte ", at, ")"].concat(),
-            InvalidEscape => ["invalid JSON: bad escape sequence at byte ", at].concat(),
+            InvalidUtf8 => concat(&["the body is not valid UTF-8 (byte ", at, ")"]),
+            InvalidEscape => concat(&["invalid JSON: bad escape sequence at byte ", at]),
             ControlCharacter => {
-                ["invalid JSON: unescaped control character in a string at byte ", at].concat()
+                concat(&["invalid JSON: unescaped control character in a string at byte ", at])
             }
-            InvalidNumber => ["invalid JSON: malformed number at byte ", at].concat(),
+            InvalidNumber => concat(&["invalid JSON: malformed number at byte ", at]),
             NotAnObject => "the event must be a JSON object".to_owned(),
             TooDeep => {
-                ["the event is nested deeper than ", &number::count(MAX_DEPTH as f64), " levels"].concat()
+                concat(&["the event is nested deeper than ", &number::count(MAX_DEPTH as f64), " levels"])
             }
         }
     }
@@ -646,7 +648,7 @@ impl<'a> Canonicaliser<'a> {
                 (key, key_hash(text), array_index(text))
             }
         };
-        let frame = self.frames.last_mut().expect("inside an object");
+        let frame = self.frames.last_mut().unwrap();
         let members = &self.members[frame.first_member..];
         if let Some(i) = index {
             // Still in order only if every earlier key is a smaller index.
@@ -678,7 +680,7 @@ impl<'a> Canonicaliser<'a> {
 
     /// `}` of the innermost object: reorder its members if JavaScript would.
     fn close_object(&mut self) {
-        let frame = self.frames.pop().expect("inside an object");
+        let frame = self.frames.pop().unwrap();
         let members = &self.members[frame.first_member..];
         let duplicates = frame.duplicates;
         if frame.in_order && !duplicates {

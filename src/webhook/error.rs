@@ -38,6 +38,7 @@ pub struct SignatureError {
 }
 
 impl SignatureError {
+    #[inline(never)]
     pub fn new(code: SignatureErrorCode, message: impl Into<String>) -> Self {
         SignatureError { code, message: message.into() }
     }
@@ -49,6 +50,15 @@ impl SignatureError {
     pub(crate) fn argument(message: impl Into<String>) -> Self {
         SignatureError::new(SignatureErrorCode::InvalidArgument, message)
     }
+}
+
+/// A message from its pieces: `[..].concat()` without alloc's `join`, whose overflow
+/// `expect` keeps `&str`'s padding formatter in the webhook module (PERFORMANCE.md: sizes).
+#[inline(never)]
+pub(crate) fn concat(pieces: &[&str]) -> String {
+    let mut message = String::new();
+    pieces.iter().for_each(|p| message.push_str(p));
+    message
 }
 
 impl From<PayloadError> for SignatureError {

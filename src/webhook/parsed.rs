@@ -8,7 +8,7 @@
 //! are applied here.
 
 use super::canonical::{Canonical, Kind};
-use super::error::SignatureError;
+use super::error::{concat, SignatureError};
 use super::verify::Delivery;
 use crate::spec::js_number;
 
@@ -63,21 +63,21 @@ impl Delivery for &ParsedEvent {
                 Value::Json(text) if text.starts_with('{') => (text.as_bytes(), false, Kind::Object),
                 Value::Json(text) => (text.as_bytes(), false, Kind::Other),
                 Value::NotJson(what) => {
-                    return Err(SignatureError::payload(
-                        [
-                            "the event's \"",
-                            name(),
-                            "\" is ",
-                            what,
-                            ", which JSON cannot carry: pass the event as JSON.parse returned it",
-                        ]
-                        .concat(),
-                    ))
+                    return Err(SignatureError::payload(concat(&[
+                        "the event's \"",
+                        name(),
+                        "\" is ",
+                        what,
+                        ", which JSON cannot carry: pass the event as JSON.parse returned it",
+                    ])))
                 }
                 Value::Unserialisable(why) => {
-                    return Err(SignatureError::payload(
-                        ["the event's \"", name(), "\" cannot be serialised as JSON: ", why].concat(),
-                    ))
+                    return Err(SignatureError::payload(concat(&[
+                        "the event's \"",
+                        name(),
+                        "\" cannot be serialised as JSON: ",
+                        why,
+                    ])))
                 }
             };
             members.push((&key[..], text, dropped, kind));

@@ -24,48 +24,54 @@ fn integer(b: &[u8]) -> Option<i64> {
     })
 }
 
+/// Two ASCII digits as a number.
+fn two(&a: &u8, &b: &u8) -> Option<i64> {
+    (a.is_ascii_digit() && b.is_ascii_digit()).then(|| i64::from((a - b'0') * 10 + (b - b'0')))
+}
+
 /// [`parse_millis`] over bytes.
 pub fn parse_millis_bytes(b: &[u8]) -> Option<f64> {
     if let Some(ms) = integer(b) {
         return Some(ms as f64);
     }
-    let num = |r: core::ops::Range<usize>| -> Option<i64> {
-        let s = b.get(r)?;
-        s.iter().all(u8::is_ascii_digit).then(|| s.iter().fold(0i64, |a, &d| a * 10 + (d - b'0') as i64))
-    };
-    if b.len() < 20
-        || b[4] != b'-'
-        || b[7] != b'-'
-        || !matches!(b[10], b'T' | b't' | b' ')
-        || b[13] != b':'
-        || b[16] != b':'
-    {
-        return None;
+    // `YYYY-MM-DDTHH:MM:SS`: its six numbers, each of the digits where the shape has a 0.
+    let mut n = [0i64; 6];
+    let mut field = 0;
+    let (head, rest) = (b.get(..19)?, &b[19..]);
+    for (&c, &p) in head.iter().zip(b"0000-00-00T00:00:00") {
+        if p == b'0' && c.is_ascii_digit() {
+            n[field % 6] = n[field % 6] * 10 + i64::from(c - b'0');
+        } else if c == p || (p == b'T' && matches!(c, b't' | b' ')) {
+            field += 1;
+        } else {
+            return None;
+        }
     }
-    let (y, mo, d, h, mi, s) =
-        (num(0..4)?, num(5..7)?, num(8..10)?, num(11..13)?, num(14..16)?, num(17..19)?);
+    let [y, mo, d, h, mi, s] = n;
     if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || s > 60 {
         return None;
     }
-    let mut i = 19;
-    let mut frac_ms = 0.0;
-    if b.get(i) == Some(&b'.') {
-        let start = i + 1;
-        i = start;
-        while b.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
+    let (frac_ms, zone) = match rest {
+        [b'.', more @ ..] => {
+            let n = more.iter().take_while(|c| c.is_ascii_digit()).count();
+            if n == 0 {
+                return None;
+            }
+            // Milliseconds from the first three digits; finer digits only add a fraction.
+            let ms = more
+                .iter()
+                .take(n.min(3))
+                .chain(b"000")
+                .take(3)
+                .fold(0, |a, &d| a * 10 + i64::from(d - b'0'));
+            (ms as f64, more.get(n..)?)
         }
-        if i == start {
-            return None;
-        }
-        // Milliseconds from the first three digits; finer digits only add a fraction.
-        frac_ms =
-            b[start..i].iter().take(3).chain(b"000").take(3).fold(0.0, |a, &d| a * 10.0 + (d - b'0') as f64);
-    }
-    let offset_min = match b.get(i)? {
-        b'Z' | b'z' if i + 1 == b.len() => 0,
-        sign @ (b'+' | b'-') if i + 6 == b.len() && b[i + 3] == b':' => {
-            let m = num(i + 1..i + 3)? * 60 + num(i + 4..i + 6)?;
+        _ => (0.0, rest),
+    };
+    let offset_min = match zone {
+        [b'Z' | b'z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] => {
+            let m = two(h1, h2)? * 60 + two(m1, m2)?;
             if *sign == b'+' {
                 m
             } else {

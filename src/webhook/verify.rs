@@ -4,7 +4,7 @@
 
 use super::canonical::{canonicalise, Ambiguity, Canonical};
 use super::digest::Algorithm;
-use super::error::{SignatureError, SignatureErrorCode as Code};
+use super::error::{concat, SignatureError, SignatureErrorCode as Code};
 use super::number::count;
 use super::timestamp::parse_millis;
 use subtle::ConstantTimeEq;
@@ -154,7 +154,7 @@ impl Delivery for NotAnEvent<'_> {
     }
     fn read(&mut self) -> Result<Canonical, SignatureError> {
         Err(SignatureError::payload(
-            ["the webhook needs the raw request body (a string or bytes) or the event your JSON body parser returned, got ", self.0].concat(),
+            concat(&["the webhook needs the raw request body (a string or bytes) or the event your JSON body parser returned, got ", self.0]),
         ))
     }
 }
@@ -181,19 +181,7 @@ pub fn verify(
     opts: &VerifyOptions,
 ) -> Result<Verified, SignatureError> {
     require_keys(keys)?;
-    let too_large = |size: usize| {
-        SignatureError::new(
-            Code::PayloadTooLarge,
-            [
-                "the body is ",
-                &count(size as f64),
-                " bytes, above maxBytes (",
-                &count(opts.max_bytes as f64),
-                ")",
-            ]
-            .concat(),
-        )
-    };
+    let too_large = |size: usize| too_large(size, opts.max_bytes);
     if let Some(size) = delivery.size().filter(|&n| n > opts.max_bytes) {
         return Err(too_large(size));
     }
@@ -208,28 +196,7 @@ pub fn verify(
     let mut given = [0u8; 32];
     let given = match hex::decode_to_slice(signature, &mut given[..signature.len().min(64) / 2]) {
         Ok(()) if signature.len() == expected_len => &given[..expected_len / 2],
-        decoded => {
-            let hint = match (signature.len(), opts.algorithm, decoded.is_ok()) {
-                (64, Algorithm::Md5, true) => {
-                    " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })"
-                }
-                (32, Algorithm::HmacSha256, true) => {
-                    " (it looks like MD5, the default algorithm: leave out algorithm)"
-                }
-                _ => "",
-            };
-            return Err(SignatureError::new(
-                Code::MalformedSignature,
-                [
-                    "the signature must be ",
-                    &count(expected_len as f64),
-                    " hex characters for ",
-                    opts.algorithm.name(),
-                    hint,
-                ]
-                .concat(),
-            ));
-        }
+        decoded => return Err(malformed(signature.len(), opts.algorithm, decoded.is_ok())),
     };
     let canonical = delivery.read()?;
     unambiguous(&canonical)?;
@@ -241,17 +208,7 @@ pub fn verify(
         bool::from(expected.as_bytes().ct_eq(given))
     });
     let Some(key) = matched else {
-        let hint = if keys.iter().any(|k| k.trim_ascii() != *k) {
-            " An API key has whitespace at its start or end: trim it."
-        } else if delivery.is_parsed() {
-            " Check the API key and the algorithm, and pass the event exactly as your JSON body parser returned it (no reviver, unmodified)."
-        } else {
-            " Check the API key and the algorithm, and pass the request body exactly as received (or the event your JSON body parser returned)."
-        };
-        return Err(SignatureError::new(
-            Code::SignatureMismatch,
-            ["the signature does not match the body.", hint].concat(),
-        ));
+        return Err(mismatch(keys, delivery.is_parsed()));
     };
     if let Some(max_age) = opts.max_age_seconds {
         let Some(created) = canonical.created_at().and_then(parse_millis) else {
@@ -261,24 +218,82 @@ pub fn verify(
         // Refused also for a NaN age (no clock given).
         let within = age.abs() <= max_age;
         if !within {
-            let when = if age < 0.0 { "in the future" } else { "old" };
-            return Err(SignatureError::new(
-                Code::EventTooOld,
-                // (whole seconds: integer formatting keeps float printing out of the module)
-                [
-                    "the event's createdAt is ",
-                    &count(age.abs().trunc()),
-                    " s ",
-                    when,
-                    ", beyond maxAgeSeconds (",
-                    &count(max_age.trunc()),
-                    ")",
-                ]
-                .concat(),
-            ));
+            return Err(too_old(age, max_age));
         }
     }
     Ok(Verified { key })
+}
+
+// The refusals' messages, out of line: `verify` is inlined into the binding's export, and
+// these would be copied into it with it.
+
+#[cold]
+#[inline(never)]
+fn too_large(size: usize, max_bytes: usize) -> SignatureError {
+    SignatureError::new(
+        Code::PayloadTooLarge,
+        concat(&[
+            "the body is ",
+            &count(size as f64),
+            " bytes, above maxBytes (",
+            &count(max_bytes as f64),
+            ")",
+        ]),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn malformed(len: usize, algorithm: Algorithm, hex: bool) -> SignatureError {
+    let hint = match (len, algorithm, hex) {
+        (64, Algorithm::Md5, true) => " (it looks like HMAC-SHA256: pass { algorithm: 'hmac-sha256' })",
+        (32, Algorithm::HmacSha256, true) => {
+            " (it looks like MD5, the default algorithm: leave out algorithm)"
+        }
+        _ => "",
+    };
+    SignatureError::new(
+        Code::MalformedSignature,
+        concat(&[
+            "the signature must be ",
+            &count(algorithm.hex_len() as f64),
+            " hex characters for ",
+            algorithm.name(),
+            hint,
+        ]),
+    )
+}
+
+#[cold]
+#[inline(never)]
+fn mismatch(keys: &[&str], parsed: bool) -> SignatureError {
+    let hint = if keys.iter().any(|k| k.trim_ascii() != *k) {
+        " An API key has whitespace at its start or end: trim it."
+    } else if parsed {
+        " Check the API key and the algorithm, and pass the event exactly as your JSON body parser returned it (no reviver, unmodified)."
+    } else {
+        " Check the API key and the algorithm, and pass the request body exactly as received (or the event your JSON body parser returned)."
+    };
+    SignatureError::new(Code::SignatureMismatch, concat(&["the signature does not match the body.", hint]))
+}
+
+#[cold]
+#[inline(never)]
+fn too_old(age: f64, max_age: f64) -> SignatureError {
+    let when = if age < 0.0 { "in the future" } else { "old" };
+    SignatureError::new(
+        Code::EventTooOld,
+        // (whole seconds: integer formatting keeps float printing out of the module)
+        concat(&[
+            "the event's createdAt is ",
+            &count(age.abs().trunc()),
+            " s ",
+            when,
+            ", beyond maxAgeSeconds (",
+            &count(max_age.trunc()),
+            ")",
+        ]),
+    )
 }
 
 /// The `QbitPay-Signature` value for an event: upper-case hex of MD5 or HMAC-SHA256 over
@@ -298,11 +313,11 @@ fn unambiguous(canonical: &Canonical) -> Result<(), SignatureError> {
     let name = std::str::from_utf8(key).ok().filter(|k| k.len() <= 40 && !k.chars().any(char::is_control));
     let message = match (why, name) {
         (Ambiguity::Key, Some(k)) => {
-            ["the event's key \"", k, "\" holds '&' or '=', which QbitPay never sends"].concat()
+            concat(&["the event's key \"", k, "\" holds '&' or '=', which QbitPay never sends"])
         }
         (Ambiguity::Key, None) => "a key of the event holds '&' or '=', which QbitPay never sends".to_owned(),
         (Ambiguity::Value, Some(k)) => {
-            ["the event's \"", k, "\" is a string holding '&', which QbitPay never sends"].concat()
+            concat(&["the event's \"", k, "\" is a string holding '&', which QbitPay never sends"])
         }
         (Ambiguity::Value, None) => {
             "a top-level string of the event holds '&', which QbitPay never sends".to_owned()
@@ -312,7 +327,7 @@ fn unambiguous(canonical: &Canonical) -> Result<(), SignatureError> {
                 .to_owned()
         }
         (Ambiguity::Type(kind), k) => {
-            ["the event's \"", k.unwrap_or_default(), "\" must be ", kind.name()].concat()
+            concat(&["the event's \"", k.unwrap_or_default(), "\" must be ", kind.name()])
         }
     };
     Err(SignatureError::payload(message))
