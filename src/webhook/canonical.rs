@@ -720,11 +720,6 @@ impl<'a> Canonicaliser<'a> {
     /// A JSON number, written the ECMAScript way (infinite ones are left to the caller).
     fn number(&mut self) -> Res<Number> {
         let start = self.pos;
-        if let Some(end) = plain_number_end(self.src, start) {
-            self.pos = end;
-            self.copy(start, end);
-            return Ok(Number::Finite);
-        }
         match number::scan(self.src, start) {
             Ok(end) => {
                 self.pos = end;
@@ -771,7 +766,7 @@ impl<'a> Canonicaliser<'a> {
                 Some(b'"') => {
                     self.pos += 1;
                     let end = if mode == StrMode::Json { self.pos } else { self.pos - 1 };
-                    self.copy(run_start, end);
+                    self.out.extend_from_slice(&self.src[run_start..end]);
                     return Ok(());
                 }
                 Some(b'\\') => {
@@ -782,12 +777,6 @@ impl<'a> Canonicaliser<'a> {
                 Some(_) => return self.err(PayloadErrorKind::ControlCharacter),
             }
         }
-    }
-
-    /// Append `src[a..b]` to `out`.
-    #[inline]
-    fn copy(&mut self, a: usize, b: usize) {
-        self.out.extend_from_slice(&self.src[a..b]);
     }
 
     /// The end of the multi-byte UTF-8 character at `pos` (lead byte `lead`).
@@ -955,7 +944,7 @@ fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
                 b't' if src.get(i..i + 4) == Some(b"true") => i += 4,
                 b'f' if src.get(i..i + 5) == Some(b"false") => i += 5,
                 b'n' if src.get(i..i + 4) == Some(b"null") => i += 4,
-                b'-' | b'0'..=b'9' => i = plain_number_end(src, i)?,
+                b'-' | b'0'..=b'9' => i = number::canonical_end(src, i)?,
                 _ => return None,
             }
             loop {
@@ -1022,7 +1011,7 @@ fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
 /// The end of the string literal at `i` (on its opening quote) if `JSON.stringify` would
 /// write its text as it is: valid UTF-8 without U+FFFD, no control characters, and no
 /// escapes but `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`.
-#[inline]
+#[inline(always)]
 fn stringified_string_end(src: &[u8], i: usize) -> Option<usize> {
     let mut i = i + 1;
     loop {
@@ -1038,36 +1027,6 @@ fn stringified_string_end(src: &[u8], i: usize) -> Option<usize> {
             _ => return None,
         }
     }
-}
-
-/// The end of the number at `start` when JavaScript prints it exactly as written. The usual
-/// numbers (amounts, counts, timestamps) are: up to 15 digits, no exponent, a fraction not
-/// ending in 0; everything else (`None`) goes the general way.
-#[inline]
-fn plain_number_end(src: &[u8], start: usize) -> Option<usize> {
-    let digits = |mut i: usize| {
-        while src.get(i).is_some_and(u8::is_ascii_digit) {
-            i += 1;
-        }
-        i
-    };
-    let lead = start + usize::from(src.get(start) == Some(&b'-'));
-    let int_end = digits(lead);
-    let (zero, int_len) = (src.get(lead) == Some(&b'0'), int_end - lead);
-    let mut end = int_end;
-    let mut plain = int_len > 0 && (!zero || int_len == 1);
-    if src.get(end) == Some(&b'.') {
-        end = digits(end + 1);
-        // 0.0000001 and smaller print with an exponent.
-        plain &= end > int_end + 1
-            && src[end - 1] != b'0'
-            && !(zero && src.get(int_end + 1..int_end + 7) == Some(b"000000"));
-        plain &= end - lead <= 16;
-    } else {
-        // -0 prints as 0.
-        plain &= int_len <= 15 && !(zero && lead > start);
-    }
-    (plain && !matches!(src.get(end), Some(b'e' | b'E'))).then_some(end)
 }
 
 /// The end of the multi-byte UTF-8 character at `i` (lead byte `lead`), rejecting what
