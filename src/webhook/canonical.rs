@@ -974,13 +974,22 @@ fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
         if src.get(i) != Some(&b'"') {
             return None;
         }
+        // Most keys are short plain ASCII right before the colon: found in the 16 bytes after
+        // the quote and hashed from the same two words (the bytes before the first stop).
         let short = src.get(i + 1..i + 17).and_then(|w| {
             let (a, b) = words(w);
-            let n = stop_index(a, b);
+            let below = |stop: u64| ((stop & stop.wrapping_neg()) >> 7).wrapping_sub(1);
+            let sa = stops(a);
+            let (n, a, b) = if sa != 0 {
+                ((sa.trailing_zeros() / 8) as usize, a & below(sa), 0)
+            } else {
+                let sb = stops(b);
+                (8 + (sb.trailing_zeros() / 8) as usize, a, b & below(sb))
+            };
             (n <= 14 && w[n] == b'"' && w[n + 1] == b':').then_some((n, a, b))
         });
         let (len, hash) = match short {
-            Some((n, a, b)) => (n, mix(a & low_bytes(n), b & low_bytes(n.saturating_sub(8)), n)),
+            Some((n, a, b)) => (n, mix(a, b, n)),
             None => {
                 let end = stringified_string_end(src, i)?;
                 if src.get(end) != Some(&b':') {
@@ -1070,29 +1079,6 @@ fn stops(x: u64) -> u64 {
 fn words(w: &[u8]) -> (u64, u64) {
     let word = |at: usize| u64::from_le_bytes(w[at..at + 8].try_into().unwrap_or([0; 8]));
     (word(0), word(8))
-}
-
-/// The index (0..=16) of the first byte of the two words that [`stops`] a string.
-#[inline]
-fn stop_index(a: u64, b: u64) -> usize {
-    let (sa, sb) = (stops(a), stops(b));
-    if sa != 0 {
-        (sa.trailing_zeros() / 8) as usize
-    } else if sb != 0 {
-        8 + (sb.trailing_zeros() / 8) as usize
-    } else {
-        16
-    }
-}
-
-/// A mask of the lowest `n` bytes of a word (all of them from 8 on).
-#[inline]
-fn low_bytes(n: usize) -> u64 {
-    if n >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * n)) - 1
-    }
 }
 
 fn parse_hex4(s: &[u8]) -> Option<u32> {
