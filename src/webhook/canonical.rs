@@ -517,12 +517,8 @@ impl<'a> Canonicaliser<'a> {
             _ => {
                 // A sender's `JSON.stringify` text is its own canonical form: checked, then
                 // copied whole; anything else is rewritten.
-                match stringified_end(self.src, self.pos) {
-                    Some(end) => {
-                        self.out.extend_from_slice(&self.src[self.pos..end]);
-                        self.pos = end;
-                    }
-                    None => self.json_value()?,
+                if !self.copy_stringified() {
+                    self.json_value()?;
                 }
                 Ok(false)
             }
@@ -538,6 +534,9 @@ impl<'a> Canonicaliser<'a> {
             'key: {
                 self.skip_ws();
                 match self.peek() {
+                    // Inside the value the check gave up on, each member that is a container
+                    // is checked again on its own (so each byte is checked at most twice).
+                    Some(b'{' | b'[') if self.frames.len() == base + 1 && self.copy_stringified() => {}
                     Some(b'{') => {
                         self.open(true)?;
                         self.skip_ws();
@@ -604,6 +603,14 @@ impl<'a> Canonicaliser<'a> {
             }
             self.member_key()?;
         }
+    }
+
+    /// The value at `pos` copied whole if it is `JSON.stringify` text ([`stringified_end`]).
+    fn copy_stringified(&mut self) -> bool {
+        let Some(end) = stringified_end(self.src, self.pos) else { return false };
+        self.out.extend_from_slice(&self.src[self.pos..end]);
+        self.pos = end;
+        true
     }
 
     fn open(&mut self, object: bool) -> Res<()> {
@@ -909,6 +916,7 @@ const CHECK_DEPTH: usize = 32;
 /// prints them, no array-index or repeated keys); `None` when not, or when unsure (a `\u`
 /// escape, U+FFFD, deep nesting, an error): the writer ([`Canonicaliser::json_value`]) then
 /// reads it. Reads only.
+#[inline(never)]
 fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
     // The keys of the open objects, as `start | len << 32`; per open container, whether it is
     // an object (a bit), the hash buckets of its keys so far and its first key in `keys`.
