@@ -4,10 +4,10 @@
 //! booleans as `String(v)`, objects and arrays as `JSON.stringify(v)`.
 //!
 //! One pass over the bytes, no JSON tree. A nested value that is already `JSON.stringify`
-//! text (as a sender's JSON.stringify writes it) is checked and copied whole; any other is
-//! written straight into its `JSON.stringify` form. The only rewrites are local: when an object closes and it had
-//! integer-like keys out of order or duplicated keys, its already-written members are
-//! reordered in place (JavaScript puts array-index keys first, ascending, and a repeated key
+//! text (what a sender's `JSON.stringify` wrote) is checked and copied whole; any other is
+//! written straight into its `JSON.stringify` form. The only rewrites are local: when an
+//! object closes and it had integer-like keys out of order or duplicated keys, its
+//! already-written members are reordered in place (JavaScript puts array-index keys first, ascending, and a repeated key
 //! keeps its first position with its last value). The parser keeps an explicit stack, so
 //! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
 
@@ -631,7 +631,7 @@ impl<'a> Canonicaliser<'a> {
     }
 
     /// `"key":` of the next member of the innermost object.
-    // Not inlined (nor is `close_object`): off the usual path now, and smaller apart.
+    // Not inlined (nor is `close_object`): off the path of `JSON.stringify` text, and smaller apart.
     #[inline(never)]
     fn member_key(&mut self) -> Res<()> {
         if self.peek() != Some(b'"') {
