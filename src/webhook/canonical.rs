@@ -7,9 +7,10 @@
 //! text (what a sender's `JSON.stringify` wrote) is checked and copied whole; any other is
 //! written straight into its `JSON.stringify` form. The only rewrites are local: when an
 //! object closes and it had integer-like keys out of order or duplicated keys, its
-//! already-written members are reordered in place (JavaScript puts array-index keys first, ascending, and a repeated key
-//! keeps its first position with its last value). The parser keeps an explicit stack, so
-//! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
+//! already-written members are reordered in place (JavaScript puts array-index keys first,
+//! ascending, and a repeated key keeps its first position with its last value). The parser
+//! keeps an explicit stack, so depth costs heap, not call stack, and is capped at
+//! [`MAX_DEPTH`].
 
 use super::number::{self, Number};
 use core::fmt;
