@@ -3,12 +3,14 @@
 //! dropped, `key=value` joined with `&`, where strings are written as is, numbers and
 //! booleans as `String(v)`, objects and arrays as `JSON.stringify(v)`.
 //!
-//! One pass over the bytes, no JSON tree: nested values are written straight into their
-//! `JSON.stringify` form. The only rewrites are local: when an object closes and it had
-//! integer-like keys out of order or duplicated keys, its already-written members are
-//! reordered in place (JavaScript puts array-index keys first, ascending, and a repeated key
-//! keeps its first position with its last value). The parser keeps an explicit stack, so
-//! depth costs heap, not call stack, and is capped at [`MAX_DEPTH`].
+//! One pass over the bytes, no JSON tree. A nested value that is already `JSON.stringify`
+//! text (what a sender's `JSON.stringify` wrote) is checked and copied whole; any other is
+//! written straight into its `JSON.stringify` form. The only rewrites are local: when an
+//! object closes and it had integer-like keys out of order or duplicated keys, its
+//! already-written members are reordered in place (JavaScript puts array-index keys first,
+//! ascending, and a repeated key keeps its first position with its last value). The parser
+//! keeps an explicit stack, so depth costs heap, not call stack, and is capped at
+//! [`MAX_DEPTH`].
 
 use super::error::concat;
 use super::number::{self, Number};
@@ -516,7 +518,11 @@ impl<'a> Canonicaliser<'a> {
                 Ok(false)
             }
             _ => {
-                self.json_value()?;
+                // A sender's `JSON.stringify` text is its own canonical form: checked, then
+                // copied whole; anything else is rewritten.
+                if !self.copy_stringified() {
+                    self.json_value()?;
+                }
                 Ok(false)
             }
         }
@@ -531,6 +537,9 @@ impl<'a> Canonicaliser<'a> {
             'key: {
                 self.skip_ws();
                 match self.peek() {
+                    // Inside the value the check gave up on, each member that is a container
+                    // is checked again on its own (so each byte is checked at most twice).
+                    Some(b'{' | b'[') if self.frames.len() == base + 1 && self.copy_stringified() => {}
                     Some(b'{') => {
                         self.open(true)?;
                         self.skip_ws();
@@ -599,6 +608,14 @@ impl<'a> Canonicaliser<'a> {
         }
     }
 
+    /// The value at `pos` copied whole if it is `JSON.stringify` text ([`stringified_end`]).
+    fn copy_stringified(&mut self) -> bool {
+        let Some(end) = stringified_end(self.src, self.pos) else { return false };
+        self.out.extend_from_slice(&self.src[self.pos..end]);
+        self.pos = end;
+        true
+    }
+
     fn open(&mut self, object: bool) -> Res<()> {
         if self.frames.len() >= MAX_DEPTH {
             return self.err(PayloadErrorKind::TooDeep);
@@ -617,37 +634,17 @@ impl<'a> Canonicaliser<'a> {
     }
 
     /// `"key":` of the next member of the innermost object.
-    // Inlined into the parser's loop in wasm only: faster under V8, slower natively (PERFORMANCE.md).
-    #[cfg_attr(target_arch = "wasm32", inline(always))]
+    // Not inlined (nor is `close_object`): off the path of `JSON.stringify` text, and smaller apart.
+    #[inline(never)]
     fn member_key(&mut self) -> Res<()> {
-        let (src, pos) = (self.src, self.pos);
-        if src.get(pos) != Some(&b'"') {
+        if self.peek() != Some(b'"') {
             return self.unexpected();
         }
         let k0 = self.out.len();
-        // Most keys are short plain ASCII right before the colon: found in the 16 bytes after
-        // the quote, `"key":` copied in one piece, hashed from the same two words.
-        let short = src.get(pos + 1..pos + 17).and_then(|w| {
-            let (a, b) = words(w);
-            let n = stop_index(a, b);
-            (n <= 13 && w[n] == b'"' && w[n + 1] == b':').then_some((n, a, b))
-        });
-        let (key, hash, index) = match short {
-            Some((n, a, b)) => {
-                self.copy(pos, pos + n + 3);
-                self.pos = pos + n + 3;
-                let (a, b) = (a & low_bytes(n), b & low_bytes(n.saturating_sub(8)));
-                let index =
-                    if (a as u8).is_ascii_digit() { array_index(&src[pos + 1..pos + 1 + n]) } else { None };
-                ((k0, k0 + n + 2), mix(a, b, n), index)
-            }
-            None => {
-                self.string(StrMode::Json)?;
-                let key = (k0, self.out.len());
-                let text = &self.out[k0 + 1..key.1 - 1];
-                (key, key_hash(text), array_index(text))
-            }
-        };
+        self.string(StrMode::Json)?;
+        let key = (k0, self.out.len());
+        let text = &self.out[k0 + 1..key.1 - 1];
+        let (hash, index) = (key_hash(text), array_index(text));
         let frame = self.frames.last_mut().unwrap();
         let members = &self.members[frame.first_member..];
         if let Some(i) = index {
@@ -670,15 +667,14 @@ impl<'a> Canonicaliser<'a> {
         }
         frame.seen |= bit;
         self.members.push(Member { key, hash, index });
-        if short.is_none() {
-            self.skip_ws();
-            self.expect(b':')?;
-            self.out.push(b':');
-        }
+        self.skip_ws();
+        self.expect(b':')?;
+        self.out.push(b':');
         Ok(())
     }
 
     /// `}` of the innermost object: reorder its members if JavaScript would.
+    #[inline(never)]
     fn close_object(&mut self) {
         let frame = self.frames.pop().unwrap();
         let members = &self.members[frame.first_member..];
@@ -734,37 +730,6 @@ impl<'a> Canonicaliser<'a> {
     /// A JSON number, written the ECMAScript way (infinite ones are left to the caller).
     fn number(&mut self) -> Res<Number> {
         let start = self.pos;
-        // The usual numbers (amounts, counts, timestamps) are printed by JavaScript as
-        // written: up to 15 digits, no exponent, a fraction not ending in 0. Read and copied
-        // here in one pass; everything else goes the general way.
-        let src = self.src;
-        let digits = |mut i: usize| {
-            while src.get(i).is_some_and(u8::is_ascii_digit) {
-                i += 1;
-            }
-            i
-        };
-        let lead = start + usize::from(src[start] == b'-');
-        let int_end = digits(lead);
-        let (zero, int_len) = (src.get(lead) == Some(&b'0'), int_end - lead);
-        let mut end = int_end;
-        let mut plain = int_len > 0 && (!zero || int_len == 1);
-        if src.get(end) == Some(&b'.') {
-            end = digits(end + 1);
-            // 0.0000001 and smaller print with an exponent.
-            plain &= end > int_end + 1
-                && src[end - 1] != b'0'
-                && !(zero && src.get(int_end + 1..int_end + 7) == Some(b"000000"));
-            plain &= end - lead <= 16;
-        } else {
-            // -0 prints as 0.
-            plain &= int_len <= 15 && !(zero && lead > start);
-        }
-        if plain && !matches!(src.get(end), Some(b'e' | b'E')) {
-            self.pos = end;
-            self.copy(start, end);
-            return Ok(Number::Finite);
-        }
         match number::scan(self.src, start) {
             Ok(end) => {
                 self.pos = end;
@@ -811,7 +776,7 @@ impl<'a> Canonicaliser<'a> {
                 Some(b'"') => {
                     self.pos += 1;
                     let end = if mode == StrMode::Json { self.pos } else { self.pos - 1 };
-                    self.copy(run_start, end);
+                    self.out.extend_from_slice(&self.src[run_start..end]);
                     return Ok(());
                 }
                 Some(b'\\') => {
@@ -824,45 +789,12 @@ impl<'a> Canonicaliser<'a> {
         }
     }
 
-    /// Append `src[a..b]` to `out`. Short runs (most keys and values) are copied as 16 fixed
-    /// bytes, with the length set after, instead of through a variable-length copy.
-    #[inline]
-    fn copy(&mut self, a: usize, b: usize) {
-        let len = self.out.len();
-        if b - a <= 16 && a + 16 <= self.src.len() && self.out.capacity() - len >= 16 {
-            // SAFETY: `src[a..a + 16]` is in bounds and `out` has room for 16 more bytes, of
-            // which the first `b - a` (all from `src[a..b]`) become its contents.
-            unsafe {
-                core::ptr::copy_nonoverlapping(self.src.as_ptr().add(a), self.out.as_mut_ptr().add(len), 16);
-                self.out.set_len(len + (b - a));
-            }
-        } else {
-            self.out.extend_from_slice(&self.src[a..b]);
-        }
-    }
-
-    /// The end of the multi-byte UTF-8 character at `pos` (lead byte `lead`), rejecting
-    /// what `str::from_utf8` rejects: overlong forms, surrogates, above U+10FFFF, truncation.
+    /// The end of the multi-byte UTF-8 character at `pos` (lead byte `lead`).
     #[inline]
     fn utf8_char(&self, lead: u8) -> Res<usize> {
-        let (width, lo, hi) = match lead {
-            0xC2..=0xDF => (2, 0x80, 0xBF),
-            0xE0 => (3, 0xA0, 0xBF),
-            0xED => (3, 0x80, 0x9F),
-            0xE1..=0xEF => (3, 0x80, 0xBF),
-            0xF0 => (4, 0x90, 0xBF),
-            0xF1..=0xF3 => (4, 0x80, 0xBF),
-            0xF4 => (4, 0x80, 0x8F),
-            _ => return self.err(PayloadErrorKind::InvalidUtf8),
-        };
-        let ok = match self.src.get(self.pos + 1..self.pos + width) {
-            Some([b1, rest @ ..]) => (lo..=hi).contains(b1) && rest.iter().all(|&b| b & 0xC0 == 0x80),
-            _ => false,
-        };
-        if ok {
-            Ok(self.pos + width)
-        } else {
-            self.err(PayloadErrorKind::InvalidUtf8)
+        match utf8_end(self.src, self.pos, lead) {
+            Some(end) => Ok(end),
+            None => self.err(PayloadErrorKind::InvalidUtf8),
         }
     }
 
@@ -979,6 +911,166 @@ fn plain_ascii_end(src: &[u8], mut i: usize) -> usize {
     i
 }
 
+/// Containers nested deeper than this inside a top-level value are left to the writer.
+const CHECK_DEPTH: usize = 32;
+
+/// The end of the JSON value at `start` if it is written exactly as `JSON.stringify` would
+/// write it (no whitespace, strings with only the escapes it writes, numbers as JavaScript
+/// prints them, no array-index or repeated keys); `None` when not, or when unsure (a `\u`
+/// escape, U+FFFD, deep nesting, an error): the writer ([`Canonicaliser::json_value`]) then
+/// reads it. Reads only.
+#[inline(never)]
+fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
+    // The keys of the open objects, as `start | len << 32`; per open container, whether it is
+    // an object (a bit), the hash buckets of its keys so far and its first key in `keys`.
+    let mut keys: Vec<u64> = Vec::new();
+    let mut objects = 0u64;
+    let mut seen = [0u64; CHECK_DEPTH];
+    let mut first = [0usize; CHECK_DEPTH];
+    let mut depth = 0;
+    let mut i = start;
+    'value: loop {
+        // One value at `i`; then what it completes is closed, ending on the next value.
+        'key: {
+            match *src.get(i)? {
+                open @ (b'{' | b'[') => {
+                    i += 1;
+                    if src.get(i) == Some(&(open + 2)) {
+                        i += 1;
+                    } else if depth == CHECK_DEPTH {
+                        return None;
+                    } else {
+                        seen[depth] = 0;
+                        first[depth] = keys.len();
+                        depth += 1;
+                        if open == b'[' {
+                            objects &= !(1 << depth);
+                            continue 'value;
+                        }
+                        objects |= 1 << depth;
+                        break 'key;
+                    }
+                }
+                b'"' => i = stringified_string_end(src, i)?,
+                b't' if src.get(i..i + 4) == Some(b"true") => i += 4,
+                b'f' if src.get(i..i + 5) == Some(b"false") => i += 5,
+                b'n' if src.get(i..i + 4) == Some(b"null") => i += 4,
+                b'-' | b'0'..=b'9' => i = number::canonical_end(src, i)?,
+                _ => return None,
+            }
+            loop {
+                if depth == 0 {
+                    return Some(i);
+                }
+                let object = objects & (1 << depth) != 0;
+                match (*src.get(i)?, object) {
+                    (b',', true) => {
+                        i += 1;
+                        break 'key;
+                    }
+                    (b',', false) => {
+                        i += 1;
+                        continue 'value;
+                    }
+                    (b'}', true) | (b']', false) => {
+                        i += 1;
+                        depth -= 1;
+                        keys.truncate(first[depth]);
+                    }
+                    _ => return None,
+                }
+            }
+        }
+        // `"key":` of the next member of the innermost object (at `depth - 1`).
+        if src.get(i) != Some(&b'"') {
+            return None;
+        }
+        // Most keys are short plain ASCII right before the colon: found in the 16 bytes after
+        // the quote and hashed from the same two words (the bytes before the first stop).
+        let short = src.get(i + 1..i + 17).and_then(|w| {
+            let (a, b) = words(w);
+            let below = |stop: u64| ((stop & stop.wrapping_neg()) >> 7).wrapping_sub(1);
+            let sa = stops(a);
+            let (n, a, b) = if sa != 0 {
+                ((sa.trailing_zeros() / 8) as usize, a & below(sa), 0)
+            } else {
+                let sb = stops(b);
+                (8 + (sb.trailing_zeros() / 8) as usize, a, b & below(sb))
+            };
+            (n <= 14 && w[n] == b'"' && w[n + 1] == b':').then_some((n, a, b))
+        });
+        let (len, hash) = match short {
+            Some((n, a, b)) => (n, mix(a, b, n)),
+            None => {
+                let end = stringified_string_end(src, i)?;
+                if src.get(end) != Some(&b':') {
+                    return None;
+                }
+                (end - i - 2, key_hash(&src[i + 1..end - 1]))
+            }
+        };
+        let text = &src[i + 1..i + 1 + len];
+        if text.first().is_some_and(u8::is_ascii_digit) && array_index(text).is_some() {
+            return None;
+        }
+        let bit = 1u64 << (hash >> 26);
+        if seen[depth - 1] & bit != 0 {
+            let earlier = &keys[first[depth - 1]..];
+            if earlier.len() > DUPLICATE_SCAN
+                || earlier.iter().any(|&k| &src[k as u32 as usize..][..(k >> 32) as usize] == text)
+            {
+                return None;
+            }
+        }
+        seen[depth - 1] |= bit;
+        keys.push((i + 1) as u64 | (len as u64) << 32);
+        i += len + 3;
+    }
+}
+
+/// The end of the string literal at `i` (on its opening quote) if `JSON.stringify` would
+/// write its text as it is: valid UTF-8 without U+FFFD, no control characters, and no
+/// escapes but `\"`, `\\`, `\b`, `\f`, `\n`, `\r`, `\t`.
+#[inline(always)]
+fn stringified_string_end(src: &[u8], i: usize) -> Option<usize> {
+    let mut i = i + 1;
+    loop {
+        i = plain_ascii_end(src, i);
+        match *src.get(i)? {
+            b'"' => return Some(i + 1),
+            b'\\' => match *src.get(i + 1)? {
+                b'"' | b'\\' | b'b' | b'f' | b'n' | b'r' | b't' => i += 2,
+                _ => return None,
+            },
+            0xEF if src.get(i + 1..i + 3) == Some(&[0xBF, 0xBD]) => return None,
+            lead @ 0x80.. => i = utf8_end(src, i, lead)?,
+            _ => return None,
+        }
+    }
+}
+
+/// The end of the multi-byte UTF-8 character at `i` (lead byte `lead`), rejecting what
+/// `str::from_utf8` rejects: overlong forms, surrogates, above U+10FFFF, truncation.
+#[inline]
+fn utf8_end(src: &[u8], i: usize, lead: u8) -> Option<usize> {
+    let (width, lo, hi) = match lead {
+        0xC2..=0xDF => (2, 0x80, 0xBF),
+        0xE0 => (3, 0xA0, 0xBF),
+        0xED => (3, 0x80, 0x9F),
+        0xE1..=0xEF => (3, 0x80, 0xBF),
+        0xF0 => (4, 0x90, 0xBF),
+        0xF1..=0xF3 => (4, 0x80, 0xBF),
+        0xF4 => (4, 0x80, 0x8F),
+        _ => return None,
+    };
+    match src.get(i + 1..i + width) {
+        Some([b1, rest @ ..]) if (lo..=hi).contains(b1) && rest.iter().all(|&b| b & 0xC0 == 0x80) => {
+            Some(i + width)
+        }
+        _ => None,
+    }
+}
+
 /// The high bit of each byte of `x` (eight bytes of text, little-endian) that a string cannot
 /// copy as is (a quote, a backslash, a control character, a non-ASCII byte); borrows only
 /// spill above a real hit, so the lowest set bit is exact.
@@ -998,29 +1090,6 @@ fn stops(x: u64) -> u64 {
 fn words(w: &[u8]) -> (u64, u64) {
     let word = |at: usize| u64::from_le_bytes(w[at..at + 8].try_into().unwrap_or([0; 8]));
     (word(0), word(8))
-}
-
-/// The index (0..=16) of the first byte of the two words that [`stops`] a string.
-#[inline]
-fn stop_index(a: u64, b: u64) -> usize {
-    let (sa, sb) = (stops(a), stops(b));
-    if sa != 0 {
-        (sa.trailing_zeros() / 8) as usize
-    } else if sb != 0 {
-        8 + (sb.trailing_zeros() / 8) as usize
-    } else {
-        16
-    }
-}
-
-/// A mask of the lowest `n` bytes of a word (all of them from 8 on).
-#[inline]
-fn low_bytes(n: usize) -> u64 {
-    if n >= 8 {
-        u64::MAX
-    } else {
-        (1u64 << (8 * n)) - 1
-    }
 }
 
 fn parse_hex4(s: &[u8]) -> Option<u32> {

@@ -58,24 +58,40 @@ pub fn scan(src: &[u8], start: usize) -> Result<usize, usize> {
 }
 
 /// Whether JavaScript prints the number whose JSON text is `lit` (valid per [`scan`])
-/// exactly as written: no exponent, at most 15 digits, no trailing zero after a point,
-/// not `-0`, and below 1 no more than five zeros after the point (`0.000001`, not
-/// `1e-7`). The common case (`1000`, `12.34`, `-5`), copied without further work.
-#[inline]
+/// exactly as written (see [`canonical_end`]).
 pub fn is_canonical(lit: &[u8]) -> bool {
-    let body = match lit {
-        [b'-', rest @ ..] => rest,
-        _ => lit,
+    canonical_end(lit, 0) == Some(lit.len())
+}
+
+/// The end of the number at `start` when JavaScript prints it exactly as written: no
+/// exponent, at most 15 digits, no trailing zero after a point, not `-0`, and below 1 no
+/// more than five zeros after the point (`0.000001`, not `1e-7`). The common case (`1000`,
+/// `12.34`, `-5`), copied without further work; `None` for the rest (or not a number).
+#[inline(always)]
+pub fn canonical_end(src: &[u8], start: usize) -> Option<usize> {
+    let digits = |mut i: usize| {
+        while src.get(i).is_some_and(u8::is_ascii_digit) {
+            i += 1;
+        }
+        i
     };
-    if body.len() > 16 || body.iter().any(|&b| b == b'e' || b == b'E') {
-        return false;
+    let lead = start + usize::from(src.get(start) == Some(&b'-'));
+    let int_end = digits(lead);
+    let (zero, int_len) = (src.get(lead) == Some(&b'0'), int_end - lead);
+    let mut end = int_end;
+    let mut plain = int_len > 0 && (!zero || int_len == 1);
+    if src.get(end) == Some(&b'.') {
+        end = digits(end + 1);
+        // 0.0000001 and smaller print with an exponent.
+        plain &= end > int_end + 1
+            && src[end - 1] != b'0'
+            && !(zero && src.get(int_end + 1..int_end + 7) == Some(b"000000"));
+        plain &= end - lead <= 16;
+    } else {
+        // -0 prints as 0.
+        plain &= int_len <= 15 && !(zero && lead > start);
     }
-    match body {
-        [b'0'] => lit.len() == 1,
-        [b'0', b'.', frac @ ..] => frac.last() != Some(&b'0') && !frac.starts_with(b"000000"),
-        _ if body.contains(&b'.') => body.last() != Some(&b'0'),
-        _ => body.len() <= 15,
-    }
+    (plain && !matches!(src.get(end), Some(b'e' | b'E'))).then_some(end)
 }
 
 /// What JavaScript prints for `lit` when that is `lit` itself or `lit` without the zeros

@@ -1,7 +1,7 @@
 //! Canonicalisation corners: each body's signing string as JavaScript's
 //! `JSON.parse` + sort + `String`/`JSON.stringify` produces it.
 
-use super::{signing_string, PayloadErrorKind, MAX_DEPTH};
+use super::{signing_string, stringified_end, Canonicaliser, PayloadErrorKind, MAX_DEPTH};
 
 fn canon(body: &str) -> String {
     String::from_utf8(signing_string(body.as_bytes()).unwrap_or_else(|e| panic!("{body}: {e}"))).unwrap()
@@ -274,4 +274,217 @@ fn numbers_copied_as_written_or_not() {
     for bad in ["01", "-", "1.", "-01", "1.e2", "1e", "--1"] {
         assert_eq!(kind(format!(r#"{{"n":{bad}}}"#).as_bytes()), PayloadErrorKind::InvalidNumber, "{bad}");
     }
+}
+
+/// Nested values written compactly, so that the check for `JSON.stringify` text reads them
+/// to the byte that makes them differ (or not) from their canonical form.
+#[test]
+fn compact_values_differing_late_are_rewritten() {
+    let deep = |v: &str| format!(r#"{{"d":{{"a":[1,{{"b":"x","c":[true,{{"e":{v}}}]}}]}}}}"#);
+    let signed = |v: &str| format!(r#"d={{"a":[1,{{"b":"x","c":[true,{{"e":{v}}}]}}]}}"#);
+    for (value, written) in [
+        (r#""\u00e9""#, "\"\u{e9}\""),
+        ("\"\u{e9}\"", "\"\u{e9}\""),
+        (r#""\/""#, r#""/""#),
+        (r#""\ud800""#, r#""\ud800""#),
+        (r#""\u001f""#, r#""\u001f""#),
+        (r#""\u000a""#, r#""\n""#),
+        (r#""\n\t\"\\""#, r#""\n\t\"\\""#),
+        ("\"\u{FFFD}\"", "\"\u{FFFD}\""),
+        ("1.0", "1"),
+        ("-0", "0"),
+        ("-0.0", "0"),
+        ("1e21", "1e+21"),
+        ("1E2", "100"),
+        ("0.0000001", "1e-7"),
+        ("1234567890123456", "1234567890123456"),
+        ("12345678901234567", "12345678901234568"),
+        ("[ 1]", "[1]"),
+        ("[1 ]", "[1]"),
+        ("{ }", "{}"),
+        (r#"{"k" :1}"#, r#"{"k":1}"#),
+        (r#"{"k": 1}"#, r#"{"k":1}"#),
+        (r#"{"b":1,"a":2,"b":3}"#, r#"{"b":3,"a":2}"#),
+        (r#"{"k":1,"1":2}"#, r#"{"1":2,"k":1}"#),
+        (r#"{"0":1}"#, r#"{"0":1}"#),
+        (r#"{"01":1,"1a":2,"-1":3}"#, r#"{"01":1,"1a":2,"-1":3}"#),
+        (r#"{"4294967295":1,"x":2}"#, r#"{"4294967295":1,"x":2}"#),
+        (r#"{"a\"b":1,"a\"b":2}"#, r#"{"a\"b":2}"#),
+        (r#"{"long key of twenty":1,"long key of twenty":2}"#, r#"{"long key of twenty":2}"#),
+        (r#"{"é":1,"\u00e9":2}"#, "{\"\u{e9}\":2}"),
+        (
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+            "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]]",
+        ),
+        ("1e400", "null"),
+        ("true", "true"),
+        ("null", "null"),
+    ] {
+        assert_eq!(canon(&deep(value)), signed(written), "{value}");
+    }
+    // Canonical but for the last byte: whitespace before the object's end.
+    assert_eq!(canon(r#"{"d":{"a":[1,2],"b":{"c":"x"} }}"#), r#"d={"a":[1,2],"b":{"c":"x"}}"#);
+    // A key repeated among many (past the first 64 members).
+    let mut many = String::from(r#"{"d":{"#);
+    for i in 0..100 {
+        many.push_str(&format!(r#""k{i}":{i},"#));
+    }
+    many.push_str(r#""k70":"x"}}"#);
+    let got = canon(&many);
+    assert!(got.contains(r#""k69":69,"k70":"x","k71":71"#) && got.ends_with(r#""k99":99}"#), "{got}");
+}
+
+/// The check for `JSON.stringify` text against the writer, on random compact values: what
+/// the check accepts, the writer leaves byte for byte as it is; and what the writer leaves
+/// as it is, the check accepts unless it holds what the check leaves to the writer (a `\u`
+/// escape, U+FFFD, a number of 16 digits, an array-index key, deep nesting).
+#[test]
+fn the_stringify_check_accepts_only_what_the_writer_keeps() {
+    const ATOMS: &[&str] = &[
+        "0",
+        "-0",
+        "1",
+        "-1",
+        "1.5",
+        "1.0",
+        "1.50",
+        "-0.5",
+        "1e21",
+        "1E2",
+        "0.0000001",
+        "0.000001",
+        "123456789012345",
+        "1234567890123456",
+        "12345678901234.5",
+        "true",
+        "false",
+        "null",
+        "\"\"",
+        "\"a\"",
+        "\"\\u00e9\"",
+        "\"\u{e9}\"",
+        "\"\\/\"",
+        "\"\\n\\t\\\"\\\\\"",
+        "\"\\ud800\"",
+        "\"\u{FFFD}\"",
+        "\"\\u001f\"",
+        "\"\u{1F600}\"",
+        "\"\\b\\f\\r\"",
+    ];
+    const KEYS: &[&str] = &[
+        "a",
+        "b",
+        "id",
+        "0",
+        "1",
+        "01",
+        "10",
+        "4294967294",
+        "4294967295",
+        "a\\\"b",
+        "\u{e9}",
+        "\\u00e9",
+        "key of more than sixteen bytes",
+        "k\\n",
+        "\\u0061",
+        "",
+    ];
+    let mut seed = 0x853C_49E6_748F_EA9Bu64;
+    let mut next = move |n: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % n as u64) as usize
+    };
+    fn value(next: &mut dyn FnMut(usize) -> usize, depth: usize, out: &mut String) {
+        let ws = |next: &mut dyn FnMut(usize) -> usize, out: &mut String| {
+            if next(40) == 0 {
+                out.push(' ');
+            }
+        };
+        match if depth > 40 { 0 } else { next(if depth < 3 { 4 } else { 8 }) } {
+            1 => {
+                out.push('[');
+                for i in 0..next(4) {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    ws(next, out);
+                    value(next, depth + 1, out);
+                }
+                out.push(']');
+            }
+            2 | 3 => {
+                out.push('{');
+                for i in 0..next(6) {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    let key = KEYS[next(KEYS.len())];
+                    out.push('"');
+                    out.push_str(if next(3) == 0 { key } else { ["k", "l", "m", "n"][next(4)] });
+                    out.push('"');
+                    ws(next, out);
+                    out.push(':');
+                    value(next, depth + 1, out);
+                }
+                out.push('}');
+            }
+            _ => out.push_str(ATOMS[next(ATOMS.len())]),
+        }
+    }
+    let write = |src: &[u8]| {
+        let mut c = Canonicaliser::new(src);
+        c.json_value().ok().filter(|_| c.pos == src.len()).map(|_| c.out)
+    };
+    let (mut accepted, mut kept) = (0, 0);
+    for _ in 0..20_000 {
+        let mut text = String::new();
+        value(&mut next, 0, &mut text);
+        let src = text.as_bytes();
+        let Some(written) = write(src) else { continue };
+        let checked = stringified_end(src, 0);
+        if let Some(end) = checked {
+            assert_eq!(end, src.len(), "{text}");
+            assert_eq!(written, src, "accepted but rewritten: {text}");
+            accepted += 1;
+        }
+        if written == src {
+            kept += 1;
+            let left = [
+                "\\u",
+                "\u{FFFD}",
+                "1234567890123456",
+                "\"0\":",
+                "\"1\":",
+                "\"10\":",
+                "\"4294967294\":",
+                &"[".repeat(33),
+            ]
+            .iter()
+            .any(|s| text.contains(s));
+            assert!(checked.is_some() || left, "kept by the writer, refused by the check: {text}");
+        }
+        // The writer's text is its own canonical form.
+        assert_eq!(write(&written).as_deref(), Some(&written[..]), "{text}");
+        // A byte changed or cut: whatever the check accepts is still kept by the writer.
+        let mut bent = src.to_vec();
+        let at = next(bent.len());
+        match next(3) {
+            0 => bent.truncate(at),
+            1 => bent[at] = b"\"\\{}[],: 0e.-\x7f\xff\xed"[next(15)],
+            _ => {
+                bent.remove(at);
+            }
+        }
+        if let Some(end) = stringified_end(&bent, 0) {
+            assert_eq!(
+                write(&bent[..end]).as_deref(),
+                Some(&bent[..end]),
+                "{}",
+                String::from_utf8_lossy(&bent)
+            );
+        }
+    }
+    assert!(accepted > 2_000 && kept > accepted, "accepted {accepted}, kept {kept}");
 }
