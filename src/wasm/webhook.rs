@@ -86,6 +86,11 @@ impl Delivery for JsDelivery {
         }
     }
 
+    fn size_is_lower_bound(&self) -> bool {
+        // A string's length in UTF-16 units: its UTF-8 bytes are at least as many.
+        matches!(self, JsDelivery::Text(_))
+    }
+
     fn read(&mut self) -> Result<Canonical, SignatureError> {
         match self {
             JsDelivery::Bytes(bytes) => {

@@ -90,6 +90,10 @@ pub trait Delivery {
     /// units), known before reading it. `None` for an event parsed already: the parser
     /// that made it has bounded its size, and `maxBytes` is about reading.
     fn size(&self) -> Option<usize>;
+    /// Whether [`Delivery::size`] is only a lower bound (the message then says "at least").
+    fn size_is_lower_bound(&self) -> bool {
+        false
+    }
     /// Read it: its signing string, or why it is not a signable event.
     fn read(&mut self) -> Result<Canonical, SignatureError>;
     /// Whether it is an event parsed already (the mismatch hint differs).
@@ -181,9 +185,8 @@ pub fn verify(
     opts: &VerifyOptions,
 ) -> Result<Verified, SignatureError> {
     require_keys(keys)?;
-    let too_large = |size: usize| too_large(size, opts.max_bytes);
     if let Some(size) = delivery.size().filter(|&n| n > opts.max_bytes) {
-        return Err(too_large(size));
+        return Err(too_large(size, delivery.size_is_lower_bound(), opts.max_bytes));
     }
     let signature = signature.trim_ascii();
     if signature.is_empty() {
@@ -201,7 +204,7 @@ pub fn verify(
     let canonical = delivery.read()?;
     unambiguous(&canonical)?;
     if let Some(size) = canonical.body_len().filter(|&n| n > opts.max_bytes) {
-        return Err(too_large(size));
+        return Err(too_large(size, false, opts.max_bytes));
     }
     let matched = keys.iter().position(|key| {
         let expected = opts.algorithm.digest(canonical.pieces(), key.as_bytes());
@@ -229,11 +232,11 @@ pub fn verify(
 
 #[cold]
 #[inline(never)]
-fn too_large(size: usize, max_bytes: usize) -> SignatureError {
+fn too_large(size: usize, lower_bound: bool, max_bytes: usize) -> SignatureError {
     SignatureError::new(
         Code::PayloadTooLarge,
         concat(&[
-            "the body is ",
+            if lower_bound { "the body is at least " } else { "the body is " },
             &count(size as f64),
             " bytes, above maxBytes (",
             &count(max_bytes as f64),

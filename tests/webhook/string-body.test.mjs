@@ -57,3 +57,23 @@ test('a string over maxBytes in UTF-16 units is refused before it is encoded', (
     TextEncoder.prototype.encodeInto = original;
   }
 });
+
+test('the size in a payload_too_large message: exact for bytes and for a string read whole, "at least" from a string\'s length', () => {
+  const body = `{"id":"evt_4","type":"t","data":{"s":"${'é'.repeat(600)}"}}`;
+  const bytes = Buffer.byteLength(body);
+  const refuse = (b, maxBytes) => {
+    try {
+      verifyWebhook(b, refSign(body, API_KEY), API_KEY, { maxBytes });
+    } catch (e) {
+      assert.equal(e.code, 'payload_too_large');
+      return e.message;
+    }
+    assert.fail('accepted');
+  };
+  // Over maxBytes in UTF-16 units: refused from the string's length, a lower bound of its size.
+  assert.match(refuse(body, body.length - 1), new RegExp(`the body is at least ${body.length} bytes, above maxBytes`));
+  // Under it in units, over it in UTF-8: refused once encoded, with the exact size.
+  assert.match(refuse(body, bytes - 1), new RegExp(`the body is ${bytes} bytes, above maxBytes`));
+  // Bytes: exact from the start.
+  assert.match(refuse(new TextEncoder().encode(body), body.length - 1), new RegExp(`the body is ${bytes} bytes, above maxBytes`));
+});
