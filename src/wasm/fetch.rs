@@ -17,7 +17,7 @@ use crate::client::retry::{Action, Attempts, FinalError, Outcome, Seen, Shape};
 use crate::client::{ClientError, Config, Json, Request};
 use crate::spec::schema::{Op, Resource};
 use js_sys::{Function, JsString, Object, Promise};
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use wasm_bindgen::prelude::*;
 use wasm_bindgen::JsCast;
@@ -344,14 +344,24 @@ impl Exchange {
         };
         let opaque_redirect =
             status == 0 && js::get(&response, "type").as_string().as_deref() == Some("opaqueredirect");
+        // Another library's headers (not this realm's `Headers`) may throw from `get` for a
+        // name the first lookup did not ask: the attempt fails, as when the first one throws.
+        let native = raw_headers.is_instance_of::<web_sys::Headers>();
         let headers = gloo_net::http::Headers::from_raw(raw_headers.clone());
-        let header = |name: &str| headers.get(name);
+        let thrown = Cell::new(None);
+        let header = |name: &str| match native {
+            true => headers.get(name),
+            false => js::header_named(&raw_headers, name).map_err(|e| thrown.set(Some(e))).ok()?.as_string(),
+        };
         let mut next = self.attempts.next(Seen::Head {
             status,
             opaque_redirect,
             request_id: redacted.as_deref(),
             header: &header,
         });
+        if let Some(e) = thrown.take() {
+            return Err(e);
+        }
         let mut body = JsValue::UNDEFINED;
         if let Action::Read { limit, whole } = next {
             next = match read_body(&response, limit, whole, stop).await? {

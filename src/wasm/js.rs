@@ -217,6 +217,11 @@ pub fn header(headers: &web_sys::Headers, name: &'static str) -> Result<JsValue,
     headers.unchecked_ref::<HeaderMap>().get(&with_key(name, JsValue::clone))
 }
 
+/// [`header`] for any name, outside the cache of names: `Err` when `get` throws.
+pub fn header_named(headers: &web_sys::Headers, name: &str) -> Result<JsValue, JsValue> {
+    headers.unchecked_ref::<HeaderMap>().get(&JsValue::from_str(name))
+}
+
 /// What request hooks see (never a credential or a body): `{ method, path, attempt,
 /// idempotencyKey }`, the key `null` when the request has none.
 pub fn request_event(method: &str, path: &str, attempt: u32, idempotency_key: Option<&str>) -> JsValue {

@@ -97,6 +97,12 @@ test('a fetch option whose promise has a then of its own that throws, or a body 
 test('a Response whose headers.get throws is a typed error; nothing of the module is left held, no other call stalls', async () => {
   const fetch = async () => ({ status: 200, headers: { get() { throw new TypeError('get'); } }, text: async () => '{}' });
   await typed('headers.get() throws', { fetch }, 'network');
+  // A mock whose get throws for the names it was not given (`map[name].trim()`): the request
+  // id is found, a later lookup (content-length, retry-after) throws.
+  const some = (status, given) => async () => ({ status, headers: { get: (n) => given[n.toLowerCase()].trim() }, text: async () => '{"id":"ch_1"}' });
+  await typed('headers.get() throws for content-length', { fetch: some(200, { 'request-id': 'req_1' }) }, 'network');
+  await typed('headers.get() throws for retry-after', { fetch: some(503, { 'request-id': 'req_1', 'content-length': '13' }) }, 'network');
+  await typed('headers.get() throws for location', { fetch: some(302, { 'request-id': 'req_1' }) }, 'network');
   // Started together with a call that answers: an exception through the module would also
   // stall the calls queued behind it.
   const bad = new QbitPay({ ...OPTS, fetch }).charges.retrieve('ch_1');
