@@ -100,10 +100,16 @@ pub fn is_http_url(s: &str) -> bool {
         }
         end += 1;
     }
-    end > host_start
-        && b[host_start] != b':'
-        && b.len() <= 2048
-        && !s.chars().any(|c| c.is_whitespace() || c.is_control())
+    end > host_start && b[host_start] != b':' && b.len() <= 2048 && !has_blank_or_control(s)
+}
+
+/// Whether `s` has a whitespace or control character; ASCII text (the usual case) byte by
+/// byte, where those are exactly the bytes up to the space, and DEL.
+fn has_blank_or_control(s: &str) -> bool {
+    if s.is_ascii() {
+        return s.bytes().any(|b| b <= b' ' || b == 0x7f);
+    }
+    s.chars().any(|c| c.is_whitespace() || c.is_control())
 }
 
 /// `n` as an integer if JavaScript holds it exactly (`Number.isSafeInteger`): whole amounts
@@ -185,6 +191,18 @@ mod tests {
                 })
                 .collect();
             assert_eq!(named, all, "{file}");
+        }
+    }
+
+    #[test]
+    fn blank_or_control_ascii_bytes_agree_with_chars() {
+        let by_chars = |s: &str| s.chars().any(|c| c.is_whitespace() || c.is_control());
+        for b in 0u8..0x80 {
+            let s = format!("a{}b", b as char);
+            assert_eq!(has_blank_or_control(&s), by_chars(&s), "{b:#x}");
+        }
+        for s in ["é", "a\u{85}", "a\u{a0}b", "\u{2028}", "\u{3000}", "山田", "a\u{9f}"] {
+            assert_eq!(has_blank_or_control(s), by_chars(s), "{s:?}");
         }
     }
 

@@ -399,7 +399,8 @@ impl Redactor {
         }
         let cut = self.cut(s);
         let out = cut.as_deref().unwrap_or(s);
-        if !out.contains(['%', '\\']) {
+        // Byte by byte: both are ASCII (a `char` pattern decodes each character).
+        if !out.bytes().any(|b| b == b'%' || b == b'\\') {
             return cut.unwrap_or_else(|| s.to_string());
         }
         let decoded = unescape(out);

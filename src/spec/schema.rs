@@ -375,7 +375,8 @@ fn check_value(v: &Json, ty: Ty, path: Path) -> Result<Json, Invalid> {
     match ty {
         Ty::Str => match v {
             Json::String(s) if s.trim().is_empty() => bad("a non-empty string"),
-            Json::String(s) if s.chars().count() > MAX_TEXT_CHARS => {
+            // No more characters than bytes: only a longer text is counted.
+            Json::String(s) if s.len() > MAX_TEXT_CHARS && s.chars().count() > MAX_TEXT_CHARS => {
                 bad(&format!("at most {} characters", MAX_TEXT_CHARS))
             }
             Json::String(_) => Ok(v.clone()),

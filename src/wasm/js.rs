@@ -186,7 +186,7 @@ pub fn error(e: &ClientError, raw: Option<JsValue>, cause: Option<JsValue>) -> J
 thread_local! {
     /// Property names as JavaScript strings, each decoded once (a fresh key string per
     /// `Reflect.set` showed in a profile: PERFORMANCE.md).
-    static KEYS: RefCell<Vec<(&'static str, JsValue)>> = const { RefCell::new(Vec::new()) };
+    static KEYS: RefCell<Keys> = const { RefCell::new(Keys { list: Vec::new(), by_address: [0; 64] }) };
     /// `{ value, configurable: true }`, reused by `define_hidden`.
     static HIDDEN: Object = {
         let d = Object::new();
@@ -271,21 +271,37 @@ pub fn with_key<R>(key: &'static str, f: impl FnOnce(&JsValue) -> R) -> R {
     KEYS.with(|keys| {
         let mut keys = keys.borrow_mut();
         let i = key_index(&mut keys, key);
-        f(&keys[i].1)
+        f(&keys.list[i].1)
     })
+}
+
+/// The cache of property names: each name with its JavaScript string, and by the name's
+/// address (a static's), the place + 1 of the last name looked up there (0: none), so that
+/// a lookup is mostly one comparison rather than a search of the list.
+struct Keys {
+    list: Vec<(&'static str, JsValue)>,
+    by_address: [u8; 64],
 }
 
 /// Where `key` is in the cache, added if new. Apart from [`with_key`], which is made once
 /// per closure: one copy of the search in the module.
 #[inline(never)]
-fn key_index(keys: &mut Vec<(&'static str, JsValue)>, key: &'static str) -> usize {
-    match keys.iter().position(|(k, _)| k.as_ptr() == key.as_ptr() && k.len() == key.len()) {
+fn key_index(keys: &mut Keys, key: &'static str) -> usize {
+    let same = |k: &&str| k.as_ptr() == key.as_ptr() && k.len() == key.len();
+    let slot = (key.as_ptr() as usize).wrapping_mul(0x9e37_79b9) >> 26 & 63;
+    let hint = keys.by_address[slot] as usize;
+    if hint > 0 && same(&keys.list[hint - 1].0) {
+        return hint - 1;
+    }
+    let i = match keys.list.iter().position(|(k, _)| same(k)) {
         Some(i) => i,
         None => {
-            keys.push((key, JsValue::from_str(key)));
-            keys.len() - 1
+            keys.list.push((key, JsValue::from_str(key)));
+            keys.list.len() - 1
         }
-    }
+    };
+    keys.by_address[slot] = u8::try_from(i + 1).unwrap_or(0);
+    i
 }
 
 /// `target[key] = value` on an object this binding made.
