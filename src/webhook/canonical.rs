@@ -412,6 +412,8 @@ impl<'a> Canonicaliser<'a> {
         Err(Stop)
     }
 
+    #[cold]
+    #[inline(never)]
     fn unexpected<T>(&self) -> Res<T> {
         match self.src.get(self.pos) {
             None => self.err(PayloadErrorKind::UnexpectedEnd),
@@ -728,6 +730,7 @@ impl<'a> Canonicaliser<'a> {
         self.members.truncate(frame.first_member);
     }
 
+    #[inline(never)]
     fn literal(&mut self, word: &[u8]) -> Res<()> {
         for &b in word {
             if self.peek() != Some(b) {
