@@ -12,6 +12,7 @@
 //! keeps an explicit stack, so depth costs heap, not call stack, and is capped at
 //! [`MAX_DEPTH`].
 
+use super::checked::{out_of_range, At};
 use super::error::concat;
 use super::number::{self, Number};
 use core::fmt;
@@ -184,7 +185,7 @@ impl Canonical {
             Some(whole) => (&whole[..], &self.lossy_range[..]),
             None => (&self.text[..], &self.members[..]),
         };
-        members.iter().map(move |&(a, b)| &text[a..b])
+        members.iter().map(move |&(a, b)| text.at(a..b))
     }
 
     /// The signing string in one piece.
@@ -206,13 +207,13 @@ impl Canonical {
     /// The first top-level member (as `(why, key)`) that makes the signing string readable
     /// as another event's; the verifier refuses such an event.
     pub fn ambiguity(&self) -> Option<(Ambiguity, &[u8])> {
-        self.ambiguity.map(|(why, (a, b))| (why, &self.text[a..b]))
+        self.ambiguity.map(|(why, (a, b))| (why, self.text.at(a..b)))
     }
 
     /// The top-level `createdAt` as the signing string shows it (a string's text, a
     /// number's digits), if kept and valid UTF-8.
     pub fn created_at(&self) -> Option<&str> {
-        self.created_at.and_then(|(a, b)| core::str::from_utf8(&self.text[a..b]).ok())
+        self.created_at.and_then(|(a, b)| core::str::from_utf8(self.text.at(a..b)).ok())
     }
 
     /// The signing string of an event that JavaScript parsed already, given as its top-level
@@ -260,7 +261,10 @@ pub fn canonicalise(body: &[u8]) -> Result<Canonical, PayloadError> {
 /// Sort the top-level members by key (UTF-16 code units; a repeated key keeps its last
 /// value) and drop null/"".
 fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) -> Canonical {
-    let key = |i: usize| &out[top[i].key.0..top[i].key.1];
+    let key = |i: usize| {
+        let (a, b) = top.at(i).key;
+        out.at(a..b)
+    };
     // Among equal keys, keep source order so the last one written wins.
     let mut order: Vec<usize> = (0..top.len()).collect();
     sort_indices(&mut order, &|a, b| utf16_cmp(key(a), key(b)).then(a.cmp(&b)));
@@ -270,30 +274,30 @@ fn join(out: Vec<u8>, top: Vec<TopMember>, lossy: bool, replacement_char: bool) 
     let mut i = 0;
     while i < order.len() {
         let mut last = i;
-        while last + 1 < order.len() && key(order[last + 1]) == key(order[i]) {
+        while last + 1 < order.len() && key(*order.at(last + 1)) == key(*order.at(i)) {
             last += 1;
         }
-        let m = &top[order[last]];
+        let m = top.at(*order.at(last));
         if !m.dropped {
             // The first member without its `&`.
             members.push((m.key.0 - usize::from(!members.is_empty()), m.value.1));
-            if key(order[last]) == b"createdAt" {
+            if key(*order.at(last)) == b"createdAt" {
                 created_at = Some(m.value);
             }
             if ambiguity.is_none() {
                 let has = |range: (usize, usize), what: &[u8]| {
-                    out[range.0..range.1].iter().any(|b| what.contains(b))
+                    out.at(range.0..range.1).iter().any(|b| what.contains(b))
                 };
                 let why = if has(m.key, b"&=") {
                     Some(Ambiguity::Key)
                 } else if m.kind == Kind::String && has(m.value, b"&") {
                     Some(Ambiguity::Value)
-                } else if unpaired(&out[m.key.0..m.key.1])
-                    || m.kind == Kind::String && unpaired(&out[m.value.0..m.value.1])
+                } else if unpaired(out.at(m.key.0..m.key.1))
+                    || m.kind == Kind::String && unpaired(out.at(m.value.0..m.value.1))
                 {
                     Some(Ambiguity::Unpaired)
                 } else {
-                    let typed = EVENT_MEMBERS.iter().find(|(name, _)| *name == key(order[last]));
+                    let typed = EVENT_MEMBERS.iter().find(|(name, _)| *name == key(*order.at(last)));
                     typed.filter(|&&(_, kind)| kind != m.kind).map(|&(_, kind)| Ambiguity::Type(kind))
                 };
                 ambiguity = why.map(|why| (why, m.key));
@@ -408,6 +412,8 @@ impl<'a> Canonicaliser<'a> {
         Err(Stop)
     }
 
+    #[cold]
+    #[inline(never)]
     fn unexpected<T>(&self) -> Res<T> {
         match self.src.get(self.pos) {
             None => self.err(PayloadErrorKind::UnexpectedEnd),
@@ -576,7 +582,7 @@ impl<'a> Canonicaliser<'a> {
                     if self.frames.len() == base {
                         return Ok(());
                     }
-                    let object = self.frames[self.frames.len() - 1].object;
+                    let object = self.frames.last().map_or_else(|| out_of_range(), |f| f.object);
                     self.skip_ws();
                     match (object, self.peek()) {
                         (true, Some(b',')) => {
@@ -611,7 +617,7 @@ impl<'a> Canonicaliser<'a> {
     /// The value at `pos` copied whole if it is `JSON.stringify` text ([`stringified_end`]).
     fn copy_stringified(&mut self) -> bool {
         let Some(end) = stringified_end(self.src, self.pos) else { return false };
-        self.out.extend_from_slice(&self.src[self.pos..end]);
+        self.out.extend_from_slice(self.src.at(self.pos..end));
         self.pos = end;
         true
     }
@@ -643,10 +649,10 @@ impl<'a> Canonicaliser<'a> {
         let k0 = self.out.len();
         self.string(StrMode::Json)?;
         let key = (k0, self.out.len());
-        let text = &self.out[k0 + 1..key.1 - 1];
+        let text = self.out.at(k0 + 1..key.1 - 1);
         let (hash, index) = (key_hash(text), array_index(text));
-        let frame = self.frames.last_mut().unwrap();
-        let members = &self.members[frame.first_member..];
+        let Some(frame) = self.frames.last_mut() else { out_of_range() };
+        let members = self.members.at(frame.first_member..);
         if let Some(i) = index {
             // Still in order only if every earlier key is a smaller index.
             if let Some(prev) = members.last() {
@@ -661,9 +667,9 @@ impl<'a> Canonicaliser<'a> {
         // 100,000 keys of a 1 MB body).
         let bit = 1u64 << (hash >> 26);
         if frame.seen & bit != 0 && !frame.duplicates {
-            let text = &self.out[k0..key.1];
+            let text = self.out.at(k0..key.1);
             frame.duplicates = members.len() > DUPLICATE_SCAN
-                || members.iter().any(|m| m.hash == hash && &self.out[m.key.0..m.key.1] == text);
+                || members.iter().any(|m| m.hash == hash && self.out.at(m.key.0..m.key.1) == text);
         }
         frame.seen |= bit;
         self.members.push(Member { key, hash, index });
@@ -676,8 +682,8 @@ impl<'a> Canonicaliser<'a> {
     /// `}` of the innermost object: reorder its members if JavaScript would.
     #[inline(never)]
     fn close_object(&mut self) {
-        let frame = self.frames.pop().unwrap();
-        let members = &self.members[frame.first_member..];
+        let Some(frame) = self.frames.pop() else { out_of_range() };
+        let members = self.members.at(frame.first_member..);
         let duplicates = frame.duplicates;
         if frame.in_order && !duplicates {
             self.out.push(b'}');
@@ -685,20 +691,28 @@ impl<'a> Canonicaliser<'a> {
             return;
         }
         // Final order: one entry per distinct key at its first position with its last value.
-        let key = |i: usize| &self.out[members[i].key.0..members[i].key.1];
+        let key = |i: usize| {
+            let (a, b) = members.at(i).key;
+            self.out.at(a..b)
+        };
         let mut last_of: Vec<usize> = (0..members.len()).collect();
         let mut first: Vec<bool> = vec![true; members.len()];
         if duplicates {
             let mut by_key: Vec<usize> = (0..members.len()).collect();
             sort_indices(&mut by_key, &|a, b| key(a).cmp(key(b)).then(a.cmp(&b)));
-            for run in by_key.chunk_by(|&a, &b| key(a) == key(b)) {
-                last_of[run[0]] = run[run.len() - 1];
-                run[1..].iter().for_each(|&later| first[later] = false);
+            // Each run of equal keys (`chunk_by` brings a panic path of its own).
+            let mut rest = &by_key[..];
+            while let [head, later @ ..] = rest {
+                let n = later.iter().take_while(|&&k| key(k) == key(*head)).count();
+                let (run, next) = later.split_at_checked(n).unwrap_or((later, &[]));
+                *last_of.at_mut(*head) = *run.last().unwrap_or(head);
+                run.iter().for_each(|&later| *first.at_mut(later) = false);
+                rest = next;
             }
         }
-        let mut order: Vec<usize> = (0..members.len()).filter(|&i| first[i]).collect();
+        let mut order: Vec<usize> = (0..members.len()).filter(|&i| *first.at(i)).collect();
         // Index keys first, ascending; the rest keep their first-seen order.
-        let rank = |i: usize| members[i].index.map_or(u64::MAX, u64::from);
+        let rank = |i: usize| members.at(i).index.map_or(u64::MAX, u64::from);
         sort_indices(&mut order, &|a, b| rank(a).cmp(&rank(b)).then(a.cmp(&b)));
         let mut text = Vec::with_capacity(self.out.len() - frame.start + 1);
         text.push(b'{');
@@ -706,9 +720,9 @@ impl<'a> Canonicaliser<'a> {
             if n > 0 {
                 text.push(b',');
             }
-            let j = last_of[i];
+            let j = *last_of.at(i);
             let end = members.get(j + 1).map_or(self.out.len(), |next| next.key.0 - 1);
-            text.extend_from_slice(&self.out[members[j].key.0..end]);
+            text.extend_from_slice(self.out.at(members.at(j).key.0..end));
         }
         text.push(b'}');
         self.out.truncate(frame.start);
@@ -716,6 +730,7 @@ impl<'a> Canonicaliser<'a> {
         self.members.truncate(frame.first_member);
     }
 
+    #[inline(never)]
     fn literal(&mut self, word: &[u8]) -> Res<()> {
         for &b in word {
             if self.peek() != Some(b) {
@@ -733,7 +748,7 @@ impl<'a> Canonicaliser<'a> {
         match number::scan(self.src, start) {
             Ok(end) => {
                 self.pos = end;
-                Ok(number::write(&self.src[start..end], &mut self.out))
+                Ok(number::write(self.src.at(start..end), &mut self.out))
             }
             Err(at) => {
                 self.pos = at;
@@ -776,11 +791,11 @@ impl<'a> Canonicaliser<'a> {
                 Some(b'"') => {
                     self.pos += 1;
                     let end = if mode == StrMode::Json { self.pos } else { self.pos - 1 };
-                    self.out.extend_from_slice(&self.src[run_start..end]);
+                    self.out.extend_from_slice(self.src.at(run_start..end));
                     return Ok(());
                 }
                 Some(b'\\') => {
-                    self.out.extend_from_slice(&self.src[run_start..self.pos]);
+                    self.out.extend_from_slice(self.src.at(run_start..self.pos));
                     self.escape(mode)?;
                     run_start = self.pos;
                 }
@@ -937,7 +952,7 @@ fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
                     i += 1;
                     if src.get(i) == Some(&(open + 2)) {
                         i += 1;
-                    } else if depth == CHECK_DEPTH {
+                    } else if depth >= CHECK_DEPTH {
                         return None;
                     } else {
                         seen[depth] = 0;
@@ -975,7 +990,7 @@ fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
                     (b'}', true) | (b']', false) => {
                         i += 1;
                         depth -= 1;
-                        keys.truncate(first[depth]);
+                        keys.truncate(*first.at(depth));
                     }
                     _ => return None,
                 }
@@ -997,7 +1012,7 @@ fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
                 let sb = stops(b);
                 (8 + (sb.trailing_zeros() / 8) as usize, a, b & below(sb))
             };
-            (n <= 14 && w[n] == b'"' && w[n + 1] == b':').then_some((n, a, b))
+            (n <= 14 && w.get(n..n + 2) == Some(b"\":")).then_some((n, a, b))
         });
         let (len, hash) = match short {
             Some((n, a, b)) => (n, mix(a, b, n)),
@@ -1006,23 +1021,26 @@ fn stringified_end(src: &[u8], start: usize) -> Option<usize> {
                 if src.get(end) != Some(&b':') {
                     return None;
                 }
-                (end - i - 2, key_hash(&src[i + 1..end - 1]))
+                (end - i - 2, key_hash(src.at(i + 1..end - 1)))
             }
         };
-        let text = &src[i + 1..i + 1 + len];
+        let text = src.at(i + 1..i + 1 + len);
         if text.first().is_some_and(u8::is_ascii_digit) && array_index(text).is_some() {
             return None;
         }
         let bit = 1u64 << (hash >> 26);
-        if seen[depth - 1] & bit != 0 {
-            let earlier = &keys[first[depth - 1]..];
+        // The innermost object's level (`depth` is at least 1 here).
+        let level = depth.wrapping_sub(1);
+        let seen = seen.at_mut(level);
+        if *seen & bit != 0 {
+            let earlier = keys.at(*first.at(level)..);
             if earlier.len() > DUPLICATE_SCAN
-                || earlier.iter().any(|&k| &src[k as u32 as usize..][..(k >> 32) as usize] == text)
+                || earlier.iter().any(|&k| src.at(k as u32 as usize..).at(..(k >> 32) as usize) == text)
             {
                 return None;
             }
         }
-        seen[depth - 1] |= bit;
+        *seen |= bit;
         keys.push((i + 1) as u64 | (len as u64) << 32);
         i += len + 3;
     }
@@ -1128,8 +1146,8 @@ fn push_utf8_lossy(out: &mut Vec<u8>, s: &[u8]) {
     let mut start = 0;
     let mut i = 0;
     while i < s.len() {
-        if s[i] == 0xED && s.get(i + 1).is_some_and(|&b| b >= 0xA0) {
-            out.extend_from_slice(&s[start..i]);
+        if s.get(i) == Some(&0xED) && s.get(i + 1).is_some_and(|&b| b >= 0xA0) {
+            out.extend_from_slice(s.at(start..i));
             out.extend_from_slice("\u{FFFD}".as_bytes());
             i += 3;
             start = i;
@@ -1137,7 +1155,7 @@ fn push_utf8_lossy(out: &mut Vec<u8>, s: &[u8]) {
             i += 1;
         }
     }
-    out.extend_from_slice(&s[start..]);
+    out.extend_from_slice(s.at(start..));
 }
 
 /// Compare two WTF-8 strings the way JavaScript's default sort does: by UTF-16 code units.
@@ -1149,9 +1167,9 @@ fn utf16_cmp(a: &[u8], b: &[u8]) -> core::cmp::Ordering {
             return x.cmp(&y);
         }
     }
-    match a.iter().zip(b).position(|(x, y)| x != y) {
+    match a.iter().zip(b).find(|(x, y)| x != y) {
         None => a.len().cmp(&b.len()),
-        Some(i) if a[i] < 0xED && b[i] < 0xED => a[i].cmp(&b[i]),
+        Some((&x, &y)) if x < 0xED && y < 0xED => x.cmp(&y),
         Some(_) => utf16_units(a).cmp(utf16_units(b)),
     }
 }
@@ -1164,19 +1182,13 @@ fn utf16_units(s: &[u8]) -> impl Iterator<Item = u16> + '_ {
             return Some(u);
         }
         let b = *s.get(i)?;
+        // A continuation byte's six bits (the text is WTF-8 this module wrote).
+        let c = |k: usize| u32::from(*s.at(i + k) & 0x3F);
         let (cp, w) = match b {
             0x00..=0x7F => (b as u32, 1),
-            0xC0..=0xDF => (((b as u32 & 0x1F) << 6) | (s[i + 1] as u32 & 0x3F), 2),
-            0xE0..=0xEF => {
-                (((b as u32 & 0x0F) << 12) | ((s[i + 1] as u32 & 0x3F) << 6) | (s[i + 2] as u32 & 0x3F), 3)
-            }
-            _ => (
-                ((b as u32 & 0x07) << 18)
-                    | ((s[i + 1] as u32 & 0x3F) << 12)
-                    | ((s[i + 2] as u32 & 0x3F) << 6)
-                    | (s[i + 3] as u32 & 0x3F),
-                4,
-            ),
+            0xC0..=0xDF => (((b as u32 & 0x1F) << 6) | c(1), 2),
+            0xE0..=0xEF => (((b as u32 & 0x0F) << 12) | (c(1) << 6) | c(2), 3),
+            _ => (((b as u32 & 0x07) << 18) | (c(1) << 12) | (c(2) << 6) | c(3), 4),
         };
         i += w;
         if cp >= 0x10000 {
@@ -1233,8 +1245,12 @@ fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Orderi
         // Few items (the usual event): insertion sort, also stable, without allocating.
         for i in 1..n {
             let mut j = i;
-            while j > 0 && cmp(v[j - 1], v[j]) == core::cmp::Ordering::Greater {
-                v.swap(j - 1, j);
+            while j > 0 {
+                let [a, b] = v.at_mut(j - 1..j + 1) else { out_of_range() };
+                if cmp(*a, *b) != core::cmp::Ordering::Greater {
+                    break;
+                }
+                core::mem::swap(a, b);
                 j -= 1;
             }
         }
@@ -1249,15 +1265,15 @@ fn sort_indices(v: &mut [usize], cmp: &dyn Fn(usize, usize) -> core::cmp::Orderi
         while start < n {
             let (mid, end) = ((start + width).min(n), (start + 2 * width).min(n));
             let (mut i, mut j) = (start, mid);
-            for slot in &mut to[start..end] {
+            for slot in to.at_mut(start..end) {
                 let take_left =
-                    j >= end || (i < mid && cmp(from[i], from[j]) != core::cmp::Ordering::Greater);
+                    j >= end || (i < mid && cmp(*from.at(i), *from.at(j)) != core::cmp::Ordering::Greater);
                 *slot = if take_left {
                     i += 1;
-                    from[i - 1]
+                    *from.at(i - 1)
                 } else {
                     j += 1;
-                    from[j - 1]
+                    *from.at(j - 1)
                 };
             }
             start = end;

@@ -1,6 +1,7 @@
 //! The two signature schemes of the spec: MD5 (the default) and HMAC-SHA256, both over
 //! `signing string + "&key=" + api_key`, written as upper-case hex.
 
+use super::checked::At;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;
@@ -70,7 +71,7 @@ pub struct Digest32 {
 
 impl Digest32 {
     pub fn as_bytes(&self) -> &[u8] {
-        &self.bytes[..self.len]
+        self.bytes.at(..self.len)
     }
 }
 

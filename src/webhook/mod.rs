@@ -6,6 +6,7 @@
 //! [`verify`] decides, once, whether a delivery is accepted.
 
 pub mod canonical;
+pub(crate) mod checked;
 pub mod digest;
 pub mod error;
 pub mod handler;

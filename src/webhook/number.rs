@@ -84,7 +84,7 @@ pub fn canonical_end(src: &[u8], start: usize) -> Option<usize> {
         end = digits(end + 1);
         // 0.0000001 and smaller print with an exponent.
         plain &= end > int_end + 1
-            && src[end - 1] != b'0'
+            && src.get(end - 1) != Some(&b'0')
             && !(zero && src.get(int_end + 1..int_end + 7) == Some(b"000000"));
         plain &= end - lead <= 16;
     } else {
@@ -102,18 +102,18 @@ pub fn simple(lit: &[u8]) -> Option<&[u8]> {
     if is_canonical(lit) {
         return Some(lit);
     }
-    let mut end = lit.len();
+    let mut text = lit;
     if lit.contains(&b'.') && !lit.iter().any(|&b| b == b'e' || b == b'E') {
-        while lit[end - 1] == b'0' {
-            end -= 1;
+        while let [rest @ .., b'0'] = text {
+            text = rest;
         }
-        if lit[end - 1] == b'.' {
-            end -= 1;
+        if let [rest @ .., b'.'] = text {
+            text = rest;
         }
     }
-    match &lit[..end] {
+    match text {
         b"-0" => Some(b"0"),
-        text if end < lit.len() && is_canonical(text) => Some(text),
+        text if text.len() < lit.len() && is_canonical(text) => Some(text),
         _ => None,
     }
 }
@@ -128,7 +128,7 @@ pub fn write(lit: &[u8], out: &mut Vec<u8>) -> Number {
         // The webhook module leaves the rest (exponents, more than 15 digits: rare in events)
         // to JavaScript's Number and String, one call each, instead of `general` (smaller).
         None if cfg!(all(target_arch = "wasm32", feature = "js-numbers")) => {
-            host::print(lit, lit[0] == b'-', out)
+            host::print(lit, lit.first() == Some(&b'-'), out)
         }
         None => general(lit, out),
     }
