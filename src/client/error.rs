@@ -2,6 +2,7 @@
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
 use super::{find, fmt_num, Json};
+use crate::checked::{out_of_range, At};
 use crate::spec::schema::Invalid;
 use serde::Serialize;
 
@@ -306,10 +307,16 @@ impl Redactor {
     /// The [`REDACTED_RUN`]-byte windows of `text` (all of it when shorter).
     fn add_windows(&mut self, text: &str) {
         let n = text.len().min(REDACTED_RUN);
+        if n == 0 {
+            out_of_range();
+        }
         for w in text.as_bytes().windows(n).map(|w| (n, word(w))) {
             // Kept sorted by insertion (a few hundred windows): `sort` would add a generic
             // sort to the module.
             if let Err(at) = self.windows.binary_search(&w) {
+                if at > self.windows.len() {
+                    out_of_range();
+                }
                 self.windows.insert(at, w);
             }
         }
@@ -353,12 +360,15 @@ impl Redactor {
                 continue;
             }
             n = len;
+            if n == 0 {
+                out_of_range();
+            }
             for (i, w) in bytes.windows(n).enumerate() {
                 if self.windows.binary_search(&(n, word(w))).is_ok() {
                     if covered.is_empty() {
                         covered = vec![false; bytes.len()];
                     }
-                    covered[i..i + n].fill(true);
+                    covered.at_mut(i..i + n).fill(true);
                 }
             }
         }

@@ -5,6 +5,7 @@ use super::error::{ClientError, Redactor};
 use super::host::{json_text, push_percent_encoded};
 use super::page::{Cursor, ListParams};
 use super::{type_name, Json};
+use crate::checked::At;
 use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
 use std::rc::Rc;
 
@@ -351,7 +352,7 @@ pub(super) fn authority(url: &str) -> Option<(usize, usize, usize)> {
     let at = super::find(url, "://")?;
     let start = at + 3;
     let end = (start..b.len()).find(|&i| matches!(b[i], b'/' | b'?' | b'#' | b'\\')).unwrap_or(b.len());
-    let host = (start..end).rev().find(|&i| b[i] == b'@').map_or(start, |i| i + 1);
+    let host = (start..end).rev().find(|&i| *b.at(i) == b'@').map_or(start, |i| i + 1);
     Some((at, host, end))
 }
 

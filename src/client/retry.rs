@@ -9,6 +9,7 @@ use super::error::{excerpt, is_whole, raw_body, ClientError, LONG_BODY, MAX_ERRO
 use super::host::http_date_ms;
 use super::request::{authority, Request};
 use super::{fmt_num, Json};
+use crate::checked::out_of_range;
 use std::borrow::Borrow;
 
 /// What one attempt ended with.
@@ -382,7 +383,10 @@ fn origin(location: &str, url: &str) -> String {
             None => return "://".into(),
         },
     };
-    [&text[..at + 3], &text[host..end]].concat()
+    match (text.get(..at + 3), text.get(host..end)) {
+        (Some(scheme), Some(authority)) => [scheme, authority].concat(),
+        _ => out_of_range(),
+    }
 }
 
 #[cfg(test)]
