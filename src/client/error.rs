@@ -2,7 +2,7 @@
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
 use super::{find, fmt_num, Json};
-use crate::checked::{out_of_range, At};
+use crate::checked::{out_of_range, At, AtStr};
 use crate::spec::schema::Invalid;
 use serde::Serialize;
 
@@ -256,7 +256,7 @@ fn forms(secret: &str) -> Vec<String> {
         // with whatever precedes it, the last one with whatever follows.
         let (start, end) = ((off * 8).div_ceil(6), (off + bytes.len()) * 8 / 6);
         if end >= start + 8 {
-            let core = &enc[start..end];
+            let core = enc.at(start..end);
             out.push(core.replace('+', "-").replace('/', "_"));
             out.push(core.to_string());
         }
@@ -332,9 +332,9 @@ impl Redactor {
             if let Some(mut at) = find(rest, f) {
                 let mut cut = String::with_capacity(rest.len());
                 loop {
-                    cut.push_str(&rest[..at]);
+                    cut.push_str(rest.at(..at));
                     cut.push_str(REDACTED);
-                    rest = &rest[at + f.len()..];
+                    rest = rest.at(at + f.len()..);
                     match find(rest, f) {
                         Some(next) => at = next,
                         None => break,
@@ -393,7 +393,7 @@ impl Redactor {
             if covered[at] {
                 out.push_str(REDACTED);
             } else {
-                out.push_str(&s[at..end]);
+                out.push_str(s.at(at..end));
             }
             at = end;
         }
@@ -443,7 +443,7 @@ fn unescape(s: &str) -> String {
     };
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
-    while let Some(c) = s[i..].chars().next() {
+    while let Some(c) = s.at(i..).chars().next() {
         let next = s.as_bytes().get(i + 1).copied();
         let decoded = match (c, next) {
             ('%', _) => hex(i + 1, 2).filter(|v| *v < 0x80).map(|v| (v, 3)),
@@ -490,7 +490,7 @@ pub fn raw_body(body: &str, secrets: &[&str]) -> Json {
 pub fn excerpt(body: &str, secrets: &[&str]) -> String {
     let clean = redact(body.trim(), secrets);
     match clean.char_indices().nth(EXCERPT_CHARS) {
-        Some((i, _)) => format!("{}...", &clean[..i]),
+        Some((i, _)) => format!("{}...", clean.at(..i)),
         None => clean,
     }
 }
