@@ -2,6 +2,7 @@
 //! API client logic live here and are tested with host `cargo test`. The `wasm` module maps
 //! them onto JavaScript and is compiled only for the npm package (features `wasm-*`).
 
+mod checked;
 #[cfg(feature = "client")]
 pub mod client;
 pub mod spec;

@@ -5,6 +5,8 @@
 //! the API's operations and their parameters as one table ([`resources`]) and the validator
 //! both sides run over it ([`schema`]).
 
+use crate::checked::At;
+
 #[cfg(feature = "schema")]
 pub mod resources;
 #[cfg(feature = "schema")]
@@ -100,7 +102,7 @@ pub fn is_http_url(s: &str) -> bool {
         }
         end += 1;
     }
-    end > host_start && b[host_start] != b':' && b.len() <= 2048 && !has_blank_or_control(s)
+    end > host_start && *b.at(host_start) != b':' && b.len() <= 2048 && !has_blank_or_control(s)
 }
 
 /// Whether `s` has a whitespace or control character; ASCII text (the usual case) byte by

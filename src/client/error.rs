@@ -2,6 +2,7 @@
 //! (validation, an HTTP answer, the network). The JS facade maps `kind` to a class.
 
 use super::{find, fmt_num, Json};
+use crate::checked::{out_of_range, At, AtStr};
 use crate::spec::schema::Invalid;
 use serde::Serialize;
 
@@ -255,7 +256,7 @@ fn forms(secret: &str) -> Vec<String> {
         // with whatever precedes it, the last one with whatever follows.
         let (start, end) = ((off * 8).div_ceil(6), (off + bytes.len()) * 8 / 6);
         if end >= start + 8 {
-            let core = &enc[start..end];
+            let core = enc.at(start..end);
             out.push(core.replace('+', "-").replace('/', "_"));
             out.push(core.to_string());
         }
@@ -306,10 +307,16 @@ impl Redactor {
     /// The [`REDACTED_RUN`]-byte windows of `text` (all of it when shorter).
     fn add_windows(&mut self, text: &str) {
         let n = text.len().min(REDACTED_RUN);
+        if n == 0 {
+            out_of_range();
+        }
         for w in text.as_bytes().windows(n).map(|w| (n, word(w))) {
             // Kept sorted by insertion (a few hundred windows): `sort` would add a generic
             // sort to the module.
             if let Err(at) = self.windows.binary_search(&w) {
+                if at > self.windows.len() {
+                    out_of_range();
+                }
                 self.windows.insert(at, w);
             }
         }
@@ -325,9 +332,9 @@ impl Redactor {
             if let Some(mut at) = find(rest, f) {
                 let mut cut = String::with_capacity(rest.len());
                 loop {
-                    cut.push_str(&rest[..at]);
+                    cut.push_str(rest.at(..at));
                     cut.push_str(REDACTED);
-                    rest = &rest[at + f.len()..];
+                    rest = rest.at(at + f.len()..);
                     match find(rest, f) {
                         Some(next) => at = next,
                         None => break,
@@ -353,12 +360,15 @@ impl Redactor {
                 continue;
             }
             n = len;
+            if n == 0 {
+                out_of_range();
+            }
             for (i, w) in bytes.windows(n).enumerate() {
                 if self.windows.binary_search(&(n, word(w))).is_ok() {
                     if covered.is_empty() {
                         covered = vec![false; bytes.len()];
                     }
-                    covered[i..i + n].fill(true);
+                    covered.at_mut(i..i + n).fill(true);
                 }
             }
         }
@@ -383,7 +393,7 @@ impl Redactor {
             if covered[at] {
                 out.push_str(REDACTED);
             } else {
-                out.push_str(&s[at..end]);
+                out.push_str(s.at(at..end));
             }
             at = end;
         }
@@ -433,7 +443,7 @@ fn unescape(s: &str) -> String {
     };
     let mut out = String::with_capacity(s.len());
     let mut i = 0;
-    while let Some(c) = s[i..].chars().next() {
+    while let Some(c) = s.at(i..).chars().next() {
         let next = s.as_bytes().get(i + 1).copied();
         let decoded = match (c, next) {
             ('%', _) => hex(i + 1, 2).filter(|v| *v < 0x80).map(|v| (v, 3)),
@@ -480,7 +490,7 @@ pub fn raw_body(body: &str, secrets: &[&str]) -> Json {
 pub fn excerpt(body: &str, secrets: &[&str]) -> String {
     let clean = redact(body.trim(), secrets);
     match clean.char_indices().nth(EXCERPT_CHARS) {
-        Some((i, _)) => format!("{}...", &clean[..i]),
+        Some((i, _)) => format!("{}...", clean.at(..i)),
         None => clean,
     }
 }

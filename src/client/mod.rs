@@ -13,6 +13,8 @@
 // `ClientError` is returned by value on cold paths only.
 #![allow(clippy::result_large_err)]
 
+use crate::checked::{out_of_range, At};
+
 pub mod error;
 mod host;
 pub mod page;
@@ -30,7 +32,8 @@ pub use serde_json::{Map, Value as Json};
 /// the wasm module (PERFORMANCE.md: sizes).
 pub fn find(text: &str, pat: &str) -> Option<usize> {
     let p = pat.as_bytes();
-    text.as_bytes().windows(p.len()).position(|w| w[0] == p[0] && w == p)
+    let Some(&first) = p.first() else { out_of_range() };
+    text.as_bytes().windows(p.len()).position(|w| *w.at(0) == first && w == p)
 }
 
 #[cfg(test)]

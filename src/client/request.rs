@@ -5,6 +5,7 @@ use super::error::{ClientError, Redactor};
 use super::host::{json_text, push_percent_encoded};
 use super::page::{Cursor, ListParams};
 use super::{type_name, Json};
+use crate::checked::{At, AtStr};
 use crate::spec::schema::{validate, CallShape, Field, Op, Resource, Ty};
 use std::rc::Rc;
 
@@ -300,7 +301,7 @@ impl Config {
         headers.push(("X-QbitPay-Client-User-Agent", self.user_agent.clone()));
         Ok(Request {
             method: op.method.as_str(),
-            path: url[path_start..].to_string(),
+            path: url.at(path_start..).to_string(),
             url,
             headers,
             body,
@@ -337,7 +338,7 @@ fn unchanged(checked: &Json, given: &Json) -> bool {
 /// credential is the `Authorization` header.
 fn without_user_info(url: &str) -> String {
     match authority(url) {
-        Some((at, host, _)) => [&url[..at + 3], &url[host..]].concat(),
+        Some((at, host, _)) => [url.at(..at + 3), url.at(host..)].concat(),
         None => url.to_string(),
     }
 }
@@ -351,7 +352,7 @@ pub(super) fn authority(url: &str) -> Option<(usize, usize, usize)> {
     let at = super::find(url, "://")?;
     let start = at + 3;
     let end = (start..b.len()).find(|&i| matches!(b[i], b'/' | b'?' | b'#' | b'\\')).unwrap_or(b.len());
-    let host = (start..end).rev().find(|&i| b[i] == b'@').map_or(start, |i| i + 1);
+    let host = (start..end).rev().find(|&i| *b.at(i) == b'@').map_or(start, |i| i + 1);
     Some((at, host, end))
 }
 

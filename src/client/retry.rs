@@ -9,6 +9,7 @@ use super::error::{excerpt, is_whole, raw_body, ClientError, LONG_BODY, MAX_ERRO
 use super::host::http_date_ms;
 use super::request::{authority, Request};
 use super::{fmt_num, Json};
+use crate::checked::{out_of_range, AtStr};
 use std::borrow::Borrow;
 
 /// What one attempt ended with.
@@ -325,7 +326,7 @@ impl Request {
         match authority(url) {
             Some((at, host, start)) => {
                 let end = (start..b.len()).find(|&i| matches!(b[i], b'?' | b'#')).unwrap_or(b.len());
-                [&url[..at + 3], &url[host..end]].concat()
+                [url.at(..at + 3), url.at(host..end)].concat()
             }
             None => "://".into(),
         }
@@ -382,7 +383,10 @@ fn origin(location: &str, url: &str) -> String {
             None => return "://".into(),
         },
     };
-    [&text[..at + 3], &text[host..end]].concat()
+    match (text.get(..at + 3), text.get(host..end)) {
+        (Some(scheme), Some(authority)) => [scheme, authority].concat(),
+        _ => out_of_range(),
+    }
 }
 
 #[cfg(test)]

@@ -12,9 +12,9 @@
 //! keeps an explicit stack, so depth costs heap, not call stack, and is capped at
 //! [`MAX_DEPTH`].
 
-use super::checked::{out_of_range, At};
 use super::error::concat;
 use super::number::{self, Number};
+use crate::checked::{out_of_range, At};
 use core::fmt;
 
 /// Deepest nesting accepted. `JSON.stringify` itself overflows V8's stack a few thousand

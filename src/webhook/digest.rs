@@ -1,7 +1,7 @@
 //! The two signature schemes of the spec: MD5 (the default) and HMAC-SHA256, both over
 //! `signing string + "&key=" + api_key`, written as upper-case hex.
 
-use super::checked::At;
+use crate::checked::At;
 use hmac::{Hmac, Mac};
 use md5::{Digest, Md5};
 use sha2::Sha256;

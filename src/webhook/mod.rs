@@ -6,7 +6,6 @@
 //! [`verify`] decides, once, whether a delivery is accepted.
 
 pub mod canonical;
-pub(crate) mod checked;
 pub mod digest;
 pub mod error;
 pub mod handler;

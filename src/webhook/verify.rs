@@ -3,11 +3,11 @@
 //! converts its arguments and maps the error code to `QbitPaySignatureError`.
 
 use super::canonical::{canonicalise, Ambiguity, Canonical};
-use super::checked::At;
 use super::digest::Algorithm;
 use super::error::{concat, SignatureError, SignatureErrorCode as Code};
 use super::number::count;
 use super::timestamp::parse_millis;
+use crate::checked::At;
 use subtle::ConstantTimeEq;
 
 /// Bodies above this are refused before any parsing (1 MiB; events are a few KB).
