@@ -117,6 +117,21 @@ test('a Response whose headers.get throws is a typed error; nothing of the modul
   assert.equal(e.statusCode, 500);
 });
 
+test('a Response whose headers are this realm\'s Headers with a get of their own (a subclass, an own property) that throws for a later name is a typed error, not an exception through the module', async () => {
+  class Throwing extends Headers {
+    get(n) { if (n === 'request-id') return 'req_1'; throw new TypeError(`get ${n}`); }
+  }
+  const own = () => {
+    const h = new Headers(JSON_HEAD);
+    h.get = (n) => { if (n === 'request-id') return 'req_1'; throw new TypeError(`get ${n}`); };
+    return h;
+  };
+  const answer = (headers, status) => async () => ({ status, headers, text: async () => '{"id":"ch_1"}' });
+  await typed('a Headers subclass whose get throws for content-length', { fetch: answer(new Throwing(), 200) }, 'network');
+  await typed('a Headers subclass whose get throws for location', { fetch: answer(new Throwing(), 302) }, 'network');
+  await typed('a Headers with an own get that throws for retry-after', { fetch: answer(own(), 503) }, 'network');
+});
+
 test('awaits ended every way (timeout, the caller\'s signal before, during and after fetch, late, twice, thenables, values, retries) leave no slot or task behind', { timeout: 60_000 }, async () => {
   const JSON_OK = '{"id":"ch_1","object":"charge"}';
   let n = 0;
