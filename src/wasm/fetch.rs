@@ -324,7 +324,8 @@ impl Exchange {
         // by the getters below. The values looked at are the ones used.
         let status = js::get(&response, "status").as_f64();
         let raw_headers = js::get(&response, "headers");
-        let Some(status) = status.filter(|_| js::get(&raw_headers, "get").is_function()) else {
+        let get = js::get(&raw_headers, "get");
+        let Some(status) = status.filter(|_| get.is_function()) else {
             return Err(js_sys::TypeError::new("fetch answered with something that is not a Response").into());
         };
         let status = status as u16;
@@ -344,9 +345,10 @@ impl Exchange {
         };
         let opaque_redirect =
             status == 0 && js::get(&response, "type").as_string().as_deref() == Some("opaqueredirect");
-        // Another library's headers (not this realm's `Headers`) may throw from `get` for a
-        // name the first lookup did not ask: the attempt fails, as when the first one throws.
-        let native = raw_headers.is_instance_of::<web_sys::Headers>();
+        // Headers whose `get` is not this realm's own (another library's, a subclass's, a
+        // test's mock) may throw for a name the first lookup did not ask: the attempt fails,
+        // as when the first one throws.
+        let native = js::is_native_headers_get(&get);
         let headers = gloo_net::http::Headers::from_raw(raw_headers.clone());
         let thrown = Cell::new(None);
         let header = |name: &str| match native {

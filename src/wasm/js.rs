@@ -217,6 +217,16 @@ pub fn header(headers: &web_sys::Headers, name: &'static str) -> Result<JsValue,
     headers.unchecked_ref::<HeaderMap>().get(&with_key(name, JsValue::clone))
 }
 
+thread_local! {
+    /// This realm's `Headers.prototype.get` (`undefined` where there is no `Headers`).
+    static HEADERS_GET: JsValue = get(&get(&get(&js_sys::global(), "Headers"), "prototype"), "get");
+}
+
+/// Whether `f` is this realm's `Headers.prototype.get`, which throws for no header name.
+pub fn is_native_headers_get(f: &JsValue) -> bool {
+    HEADERS_GET.with(|g| g.is_function() && g == f)
+}
+
 /// [`header`] for any name, outside the cache of names: `Err` when `get` throws.
 pub fn header_named(headers: &web_sys::Headers, name: &str) -> Result<JsValue, JsValue> {
     headers.unchecked_ref::<HeaderMap>().get(&JsValue::from_str(name))
