@@ -401,23 +401,29 @@ impl Redactor {
     }
 
     /// `s` with every secret cut out: see [`Redactor::cut`]; a form written with escapes
-    /// (percent or `\u`, whole or in part) is found in the decoded text, which then replaces
-    /// the text.
+    /// (percent or `\u`, whole or in part, escaped again up to [`ESCAPE_LEVELS`] times) is
+    /// found in the decoded text, which then replaces the text.
     pub fn redact(&self, s: &str) -> String {
         if self.windows.is_empty() {
             return s.to_string();
         }
         let cut = self.cut(s);
-        let out = cut.as_deref().unwrap_or(s);
-        // Byte by byte: both are ASCII (a `char` pattern decodes each character).
-        if !out.bytes().any(|b| b == b'%' || b == b'\\') {
-            return cut.unwrap_or_else(|| s.to_string());
+        let mut text = cut.as_deref().unwrap_or(s).to_string();
+        for _ in 0..ESCAPE_LEVELS {
+            // Byte by byte: both are ASCII (a `char` pattern decodes each character).
+            if !text.bytes().any(|b| b == b'%' || b == b'\\') {
+                break;
+            }
+            let decoded = unescape(&text);
+            if let Some(again) = self.cut(&decoded) {
+                return again;
+            }
+            if decoded == text {
+                break;
+            }
+            text = decoded;
         }
-        let decoded = unescape(out);
-        match self.cut(&decoded) {
-            Some(again) => again,
-            None => cut.unwrap_or_else(|| s.to_string()),
-        }
+        cut.unwrap_or_else(|| s.to_string())
     }
 
     /// A JSON value with every key and string redacted (escapes in the text are already
@@ -433,6 +439,10 @@ impl Redactor {
         }
     }
 }
+
+/// How many times over an echoed secret's escapes are decoded when looking for it (a value
+/// percent-encoded into a header, then again into a URL, then into JSON).
+const ESCAPE_LEVELS: usize = 3;
 
 /// `s` with `%XX` (ASCII only) and `\uXXXX` escapes decoded; anything else as it is.
 fn unescape(s: &str) -> String {
@@ -751,6 +761,26 @@ mod tests {
             assert!(out.starts_with("before ") && out.ends_with(" after"), "{out}");
         }
         assert_eq!(redact("nothing here", &[key]), "nothing here");
+        // Escaped again: a percent form percent-encoded once or twice more (`%25` for `%`),
+        // and in `\u` escapes; only what is no run of the key stays.
+        let uri = key.replace('+', "%2B").replace('/', "%2F");
+        let twice = |t: &str| t.replace('%', "%25");
+        for form in [
+            twice(&pct),
+            twice(&twice(&pct)),
+            twice(&uri),
+            twice(&twice(&uri)),
+            twice(&uri).replace('%', "\\u0025"),
+        ] {
+            let out = redact(&format!("before {form} after"), &[key]);
+            assert!(out.starts_with("before ") && out.ends_with(" after"), "{form} -> {out}");
+            let inner = &out["before ".len()..out.len() - " after".len()];
+            assert!(inner.split("[redacted]").all(|rest| rest.is_empty()), "{form} -> {out}");
+        }
+        // Three levels at most (the fourth is not decoded), and text without escapes as it is.
+        let four = twice(&twice(&twice(&pct)));
+        assert_eq!(redact(&four, &[key]), four);
+        assert_eq!(redact("100%25 done \\u0025", &[key]), "100%25 done \\u0025");
         // In part: any run of 8 of its characters, in any case; 7 are left alone.
         for part in [
             &key[..key.len() - 1],
