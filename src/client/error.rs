@@ -408,7 +408,8 @@ impl Redactor {
             return s.to_string();
         }
         let cut = self.cut(s);
-        let mut text = cut.as_deref().unwrap_or(s).to_string();
+        // Borrowed until a level decodes something: a request id without escapes is not copied.
+        let mut text = std::borrow::Cow::Borrowed(cut.as_deref().unwrap_or(s));
         for _ in 0..ESCAPE_LEVELS {
             // Byte by byte: both are ASCII (a `char` pattern decodes each character).
             if !text.bytes().any(|b| b == b'%' || b == b'\\') {
@@ -418,10 +419,10 @@ impl Redactor {
             if let Some(again) = self.cut(&decoded) {
                 return again;
             }
-            if decoded == text {
+            if decoded == *text {
                 break;
             }
-            text = decoded;
+            text = decoded.into();
         }
         cut.unwrap_or_else(|| s.to_string())
     }
