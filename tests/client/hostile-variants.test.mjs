@@ -199,3 +199,36 @@ test('a baseUrl with user info: the user info is never sent nor quoted (not in t
   assert.equal((await qp.charges.retrieve('ch_1')).id, 'ch_1');
   assert.equal(auth, `Basic ${Buffer.from(`${KEY}:`).toString('base64')}`);
 });
+
+test('the key spelt out with spaces or zero-width characters between its characters reaches no error, inspect output or hook', async () => {
+  const spelt = (s, sep) => [...s].join(sep);
+  const echoes = {
+    zwsp: spelt(KEY, '\u200b'), joiners: spelt(KEY, '\u200d'), bom: spelt(KEY, '\ufeff'), shy: spelt(KEY, '\u00ad'),
+    spaces: spelt(KEY, ' '), nbsp: spelt(KEY.toUpperCase(), '\u00a0'), groups: KEY.match(/.{1,4}/g).join(' '), part: spelt(KEY.slice(6, 20), '\u2060'),
+  };
+  const s = await serve((req, res) => {
+    const which = req.url.split('/').pop();
+    const e = echoes[which];
+    // A header holds Latin-1 only: the zero-width forms go in the body.
+    res.writeHead(401, { 'Content-Type': 'application/json', 'Request-Id': `req ${/^[\x20-\xff]*$/.test(e) ? e : which}` });
+    res.end(JSON.stringify({ type: 'authentication_error', message: `No such key: ${e}`, param: e, detail: { key: e, nested: { error: { message: e } }, [e]: [e] } }));
+  });
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0 });
+  const events = [];
+  qp.on('response', (e) => events.push(JSON.stringify(e)));
+  // Any 8 characters of the key in a row, in any case, once white space and invisible characters are left out.
+  const runs = Array.from({ length: KEY.length - 7 }, (_, i) => KEY.slice(i, i + 8).toLowerCase());
+  const seen = (t) => String(t).replace(/[\s\u00ad\u200b-\u200f\u2060-\u2064\ufeff]|\\[tn]/g, '').toLowerCase();
+  const leak = (t) => runs.some((r) => seen(t).includes(r));
+  for (const which of Object.keys(echoes)) {
+    assert.ok(leak(echoes[which]), `${which}: the echo holds the key`);
+    const e = await qp.charges.retrieve(which).then(() => null, (x) => x);
+    assert.ok(e instanceof QbitPayError, `${which}: ${e}`);
+    for (const [where, text] of [['message', e.message], ['stack', e.stack], ['String', String(e)], ['toJSON', JSON.stringify(e)],
+      ['inspect', util.inspect(e, { depth: 9 })], ['requestId', e.requestId], ['hook', events.at(-1)]]) {
+      assert.ok(!leak(text), `${which} in ${where}: ${text}`);
+    }
+    assert.match(e.message, /\[redacted\]/, which);
+  }
+});
+
