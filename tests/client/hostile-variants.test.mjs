@@ -232,3 +232,54 @@ test('the key spelt out with spaces or zero-width characters between its charact
   }
 });
 
+// A list server that goes round without ever answering with a cursor exactly as it was
+// fetched (the last id's case or white space changed each time), or says more items follow
+// on a page that has no id to fetch them after.
+function slipperyList(kind) {
+  let n = 0;
+  const ids = (at) => {
+    n++;
+    if (at === '') return ['a1', 'abcdefghijklmnop'];
+    switch (kind) {
+      // Each answer another spelling of the same id: 2^16 of them in case alone.
+      case 'case': return ['b1', [...'abcdefghijklmnop'].map((c, i) => ((n >> i) & 1 ? c.toUpperCase() : c)).join('')];
+      case 'space': return ['b1', `abcdefghijklmnop${n % 2 ? ' ' : '\u200b'.repeat(n)}`];
+      case 'empty': return [];
+      case 'noId': return ['b1', null];
+      default: throw new Error(kind);
+    }
+  };
+  return (req, res) => {
+    const q = new URL(req.url, 'http://x').searchParams;
+    const at = q.get('starting_after') ?? q.get('ending_before') ?? '';
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', data: ids(at).map((id) => (id === null ? { object: 'charge' } : { id, object: 'charge' })), hasMore: true }));
+  };
+}
+
+for (const kind of ['case', 'space', 'empty', 'noId']) {
+  test(`a list server whose pages cannot be followed (${kind}): for await, toArray, nextPage and a backward walk end with cursor_not_advancing in a few requests`, async () => {
+    let requests = 0;
+    const handler = slipperyList(kind);
+    const s = await serve((req, res) => { requests++; handler(req, res); });
+    const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0 });
+    const walk = (params) => (async () => {
+      let items = 0;
+      for await (const c of qp.charges.list(params)) { void c; if (++items > 100) return `${items} items`; }
+      return 'the end';
+    })().catch((e) => e);
+    const nextPages = async () => {
+      let p = await qp.charges.list({ limit: 2 });
+      for (let i = 0; i < 50 && p.hasMore; i++) p = await p.nextPage();
+      return p.hasMore ? 'still more' : 'the end';
+    };
+    for (const [how, run] of [['for await', () => walk({ limit: 2 })], ['toArray', () => qp.charges.list({ limit: 2 }).toArray({ max: 10_000 })],
+      ['nextPage', nextPages], ['backward', () => walk({ limit: 2, endingBefore: 'zz' })]]) {
+      requests = 0;
+      const e = await run().then((v) => v, (x) => x);
+      assert.ok(e instanceof QbitPayError, `${how}: ${e}`);
+      assert.equal(e.code, 'cursor_not_advancing', `${how}: ${e.message}`);
+      assert.ok(requests <= 3, `${how}: ${requests} requests`);
+    }
+  });
+}
