@@ -283,3 +283,34 @@ for (const kind of ['case', 'space', 'empty', 'noId']) {
     }
   });
 }
+
+test('a 2xx body within maxResponseBytes that holds more values than a parse may make (a gzip or brotli bomb of empty objects) is refused unparsed: typed error naming the limit, memory bounded', async () => {
+  const zlib = await import('node:zlib');
+  // Empty objects: JSON.parse makes ~70 bytes of each 3 characters. 7 MiB of them (under the
+  // default limit) and 48 MiB (under the largest) compress to a few KB.
+  const page = (mib) => Buffer.concat([Buffer.from('{"object":"list","data":['), Buffer.alloc(Math.floor(mib * MIB / 3) * 3, '{},'), Buffer.from('{}]}')]);
+  const bombs = { small: zlib.gzipSync(page(7)), large: zlib.brotliCompressSync(page(48)) };
+  const long = JSON.stringify({ id: 'ch_long', object: 'charge', data: [], pad: 'x'.repeat(3 * MIB) });
+  const s = await serve((req, res) => {
+    const which = new URL(req.url, 'http://x').searchParams.get('externalOrderId') ?? req.url.split('/').pop();
+    if (which === 'long') { res.writeHead(200, { 'Content-Type': 'application/json' }); return res.end(long); }
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': which === 'large' ? 'br' : 'gzip', 'Request-Id': `req_${which}` });
+    res.end(bombs[which]);
+  });
+  const rss0 = process.memoryUsage().rss;
+  for (const [which, limit] of [['small', undefined], ['large', 2 ** 28]]) {
+    const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0, maxResponseBytes: limit });
+    for (const call of [() => qp.charges.retrieve(which), () => qp.charges.list({ externalOrderId: which }), () => qp.charges.list({ externalOrderId: which }).toArray({ max: 10 })]) {
+      const e = await call().then(() => null, (x) => x);
+      assert.ok(e instanceof QbitPayError, `${which}: ${e}`);
+      assert.equal(e.code, 'response_too_large', `${which}: ${e.message}`);
+      assert.equal(e.statusCode, 200);
+      assert.equal(e.requestId, `req_${which}`);
+      assert.match(e.message, new RegExp(`holds more than \\d+ JSON values, more than maxResponseBytes \\(${limit ?? 8 * MIB}\\) lets it parse`));
+    }
+  }
+  const grew = process.memoryUsage().rss - rss0;
+  assert.ok(grew < 400 * MIB, `RSS grew by ${(grew / MIB).toFixed(0)} MiB`);
+  // A long body of few values is read as before.
+  assert.equal((await new QbitPay({ apiKey: KEY, baseUrl: s.url }).charges.retrieve('long')).pad.length, 3 * MIB);
+});
