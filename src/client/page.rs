@@ -713,7 +713,7 @@ mod tests {
             assert!(matches!(w.step(), Step::End), "the walk ends after its error");
             assert_eq!(
                 p.neighbour(Which::Previous).map_err(|_| ()),
-                Ok(p.first_id.clone().map(|f| Cursor::EndingBefore(f)))
+                Ok(p.first_id.clone().map(Cursor::EndingBefore))
             );
         }
         let back = page(eb("z"), 0, Some(true), (None, None));
