@@ -47,10 +47,11 @@ export class QbitPayAPIError extends QbitPayError {
   /**
    * Set when the client refused the answer whatever its status: `redirect` (never followed;
    * the message names the status and the Location's origin), `response_too_large` (over
-   * `maxResponseBytes`), `invalid_response` (a 2xx that is not the object the call expects;
+   * `maxResponseBytes`, or a 2xx of more JSON values than one for every 64 bytes of it), `invalid_response` (a 2xx that is not the object the call expects;
    * `raw` holds the start of the body), `cursor_not_advancing` (a list page that ends at the
-   * cursor it was fetched from: the message names the cursor; a walk stops there instead of
-   * fetching it again forever).
+   * cursor it was fetched from, or one fetched before: the message names the cursor; a walk
+   * stops there instead of fetching it again forever; or a page that says more items follow
+   * but has no item id at its end to fetch them after).
    */
   readonly code?: 'redirect' | 'response_too_large' | 'invalid_response' | 'cursor_not_advancing';
 }

@@ -266,6 +266,20 @@ fn forms(secret: &str) -> Vec<String> {
     out
 }
 
+/// Characters a reader of a secret does not see or reads past: white space and invisible
+/// format characters (soft hyphen, zero-width space and joiners, direction marks, word
+/// joiner, byte-order mark). A run of a secret is also looked for in text without them: a
+/// key spelt out with spaces or zero-width spaces is cut.
+pub fn ignorable(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{ad}' | '\u{200b}'..='\u{200f}' | '\u{202a}'..='\u{202e}' | '\u{2060}'..='\u{2064}' | '\u{feff}')
+}
+
+/// `s` without its [`ignorable`] characters.
+pub fn visible(s: &str) -> String {
+    s.chars().filter(|c| !ignorable(*c)).collect()
+}
+
 /// The shortest run of a secret's characters that is cut wherever it appears, in any case: a
 /// key echoed with a character cut at either end, upper-cased or quoted in part is still cut,
 /// while text that shares a few characters with it (`sk_test`) is left alone. A secret
@@ -306,6 +320,7 @@ impl Redactor {
 
     /// The [`REDACTED_RUN`]-byte windows of `text` (all of it when shorter).
     fn add_windows(&mut self, text: &str) {
+        let text = visible(text);
         let n = text.len().min(REDACTED_RUN);
         if n == 0 {
             out_of_range();
@@ -424,7 +439,15 @@ impl Redactor {
             }
             text = decoded.into();
         }
-        cut.unwrap_or_else(|| s.to_string())
+        // Spelt out with white space or invisible characters between its characters: the
+        // text without them, then, replaces the text.
+        let cut = cut.unwrap_or_else(|| s.to_string());
+        if cut.chars().any(ignorable) {
+            if let Some(again) = self.cut_runs(&visible(&cut)) {
+                return again;
+            }
+        }
+        cut
     }
 
     /// A JSON value with every key and string redacted (escapes in the text are already
@@ -729,6 +752,40 @@ mod tests {
         );
         let late = ClientError::connection("timeout", 20.0, Some(("http://h:1/a", true)));
         assert_eq!(late.message, "Request to the QbitPay API at http://h:1/a timed out after 20 ms");
+    }
+
+    /// A key spelt out with white space or invisible characters between its characters (or
+    /// some of them) is still a run of it: cut, and the text then without them; text that
+    /// has fewer than 8 of its characters in a row, with or without them, stays as it is.
+    #[test]
+    fn a_run_is_found_across_white_space_and_invisible_characters() {
+        let key = "sk_test_Zq8HhV3mR7pL2xN9wK4c";
+        for sep in [
+            " ",
+            "\u{200b}",
+            "\u{200c}",
+            "\u{200d}",
+            "\u{2060}",
+            "\u{feff}",
+            "\u{ad}",
+            "\u{a0}",
+            "\t",
+            "\n",
+            " \u{200b} ",
+        ] {
+            let spelt: Vec<String> = key.chars().map(String::from).collect();
+            let part = spelt[3..14].join(sep);
+            for text in [spelt.join(sep), part.to_uppercase(), format!("{}{sep}{}", &key[..6], &key[6..12])] {
+                assert_eq!(redact(&format!("key: {text}."), &[key]), "key:[redacted].", "{text:?}");
+            }
+        }
+        assert_eq!(redact("s k _ t e s t", &[key]), "s k _ t e s t");
+        assert_eq!(
+            redact("keys start with sk_test and HhV3mR7", &[key]),
+            "keys start with sk_test and HhV3mR7"
+        );
+        // A secret with white space in it is found with or without it.
+        assert_eq!(redact("a b1 c2 d3 e4 f | ab1c2d3e4f", &["b1 c2 d3 e4"]), "a[redacted]f|a[redacted]f");
     }
 
     #[test]

@@ -161,9 +161,14 @@ struct Link {
     prev: Option<Rc<Link>>,
 }
 
+/// A hash of a cursor's id as a server may read it: its ASCII letters in either case, and
+/// white space or invisible characters in it ignored (a server that changes only those in
+/// the ids it answers with, "A2" or "a2 " after "a2", still goes round in a circle).
 fn cursor_hash(id: &str) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
+    let mut id = super::error::visible(id);
+    id.make_ascii_lowercase();
     id.hash(&mut h);
     h.finish()
 }
@@ -249,9 +254,18 @@ impl PageInfo {
         Ok(PageInfo { len, dir, has_more: has_more(limit, len, server_has_more), first_id, last_id, trail })
     }
 
-    /// The cursor of this page's neighbour (`None`: that side is known to be empty).
-    pub fn neighbour(&self, which: Which) -> Option<Cursor> {
-        neighbour(which, self.dir, self.has_more, self.first_id.as_deref(), self.last_id.as_deref())
+    /// The cursor of this page's neighbour (`None`: that side is known to be empty). A page
+    /// that says more items follow the way it was fetched but has no id at that end to fetch
+    /// them with (an empty page with `hasMore`) is refused (`cursor_not_advancing`): the list
+    /// cannot go on, and ending it quietly would look like its end.
+    pub fn neighbour(&self, which: Which) -> Result<Option<Cursor>, ClientError> {
+        let c = neighbour(which, self.dir, self.has_more, self.first_id.as_deref(), self.last_id.as_deref());
+        let onward = (which == Which::Next) == (self.dir == Dir::Forward);
+        if c.is_none() && onward && self.has_more {
+            let message = String::from("QbitPay API answered a list page with more items to follow but no item id to fetch them after, so the list stops here");
+            return Err(ClientError::refused("cursor_not_advancing", message, None, None, &[]));
+        }
+        Ok(c)
     }
 
     /// The chain a neighbour continues: this page's, onwards in the direction it was fetched;
@@ -265,7 +279,7 @@ impl PageInfo {
 }
 
 /// What a walk does next.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq)]
 pub enum Step {
     /// Yield the item at this index of the current page.
     Item(u32),
@@ -275,6 +289,8 @@ pub enum Step {
     Fetch(Cursor),
     /// The walk is over.
     End,
+    /// The walk ends with this error (see [`PageInfo::neighbour`]).
+    Fail(Box<ClientError>),
 }
 
 /// An auto-paging walk over every item of a list: items in the order of the walk (a page
@@ -298,12 +314,13 @@ impl Walk {
         let Some(p) = &self.page else {
             return Step::First;
         };
-        match walk_next(p.dir, p.has_more, p.first_id.as_deref(), p.last_id.as_deref()) {
-            Some(c) => Step::Fetch(c),
-            None => {
-                self.done = true;
-                Step::End
-            }
+        let which = if p.dir == Dir::Forward { Which::Next } else { Which::Previous };
+        let next = p.neighbour(which);
+        self.done = !matches!(next, Ok(Some(_)));
+        match next {
+            Ok(Some(c)) => Step::Fetch(c),
+            Ok(None) => Step::End,
+            Err(e) => Step::Fail(Box::new(e)),
         }
     }
 
@@ -538,7 +555,7 @@ mod tests {
             PageInfo::new(None, 3, Some(true), Some("a".into()), Some("c".into()), &Trail::default(), &[])
                 .unwrap();
         assert!(short_but_more.has_more);
-        assert_eq!(short_but_more.neighbour(Which::Next), Some(Cursor::StartingAfter("c".into())));
+        assert_eq!(short_but_more.neighbour(Which::Next), Ok(Some(Cursor::StartingAfter("c".into()))));
         let mut w = Walk::default();
         w.loaded(said_no);
         w.step();
@@ -629,6 +646,85 @@ mod tests {
         let p1 = page(eb("b1"), ["a1", "a2"], &Trail::default()).unwrap();
         let e = page(eb("a1"), ["b1", "b2"], &p1.trail_towards(Which::Previous)).unwrap_err();
         assert!(e.message.contains("endingBefore a1") && e.message.contains("ends at b1"), "{}", e.message);
+    }
+
+    /// A server that answers with the cursor again changed only in case or white space
+    /// ("A2", "a2 ", "a\u{200b}2" after "a2") goes round in a circle too.
+    #[test]
+    fn a_cursor_changed_only_in_case_or_white_space_is_the_same_cursor() {
+        let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
+        for again in ["A2", "a2 ", " a2\t", "a\u{200b}2", "A\u{feff}2\n"] {
+            let first = PageInfo::new(
+                Some(&(2, None)),
+                2,
+                Some(true),
+                Some("a1".into()),
+                Some("a2".into()),
+                &Trail::default(),
+                &[],
+            )
+            .unwrap();
+            let e = PageInfo::new(
+                Some(&(2, sa("a2"))),
+                2,
+                Some(true),
+                Some("b1".into()),
+                Some(again.into()),
+                &first.trail_towards(Which::Next),
+                &[],
+            )
+            .unwrap_err();
+            assert_eq!(e.code, Some("cursor_not_advancing"), "{again:?}");
+        }
+        assert!(!Trail::default().with("a2").contains("a3"));
+        assert!(!Trail::default().with("é2").contains("É2"), "only ASCII letters in either case");
+    }
+
+    /// A page that says more items follow the way it was fetched but has no id at that end
+    /// (empty, or its last item without one) cannot be followed: the walk and `nextPage` end
+    /// with `cursor_not_advancing`, not quietly as at the list's end.
+    #[test]
+    fn a_page_with_more_but_no_cursor_is_refused_when_followed() {
+        let sa = |s: &str| Some(Cursor::StartingAfter(s.into()));
+        let eb = |s: &str| Some(Cursor::EndingBefore(s.into()));
+        let page = |at: Option<Cursor>, len: u32, more: Option<bool>, ids: (Option<&str>, Option<&str>)| {
+            PageInfo::new(
+                Some(&(2, at)),
+                len,
+                more,
+                ids.0.map(Into::into),
+                ids.1.map(Into::into),
+                &Trail::default(),
+                &[],
+            )
+            .unwrap()
+        };
+        for p in [
+            page(None, 0, Some(true), (None, None)),
+            page(sa("a"), 0, Some(true), (None, None)),
+            page(None, 2, None, (Some("a"), None)),
+            page(sa("a"), 1, Some(true), (Some("b"), None)),
+        ] {
+            let e = p.neighbour(Which::Next).unwrap_err();
+            assert_eq!((e.kind, e.code), (ErrorKind::Api, Some("cursor_not_advancing")));
+            let mut w = Walk::default();
+            w.loaded(p.clone());
+            while let Step::Item(_) = w.step() {}
+            assert!(matches!(w.step(), Step::End), "the walk ends after its error");
+            assert_eq!(
+                p.neighbour(Which::Previous).map_err(|_| ()),
+                Ok(p.first_id.clone().map(Cursor::EndingBefore))
+            );
+        }
+        let back = page(eb("z"), 0, Some(true), (None, None));
+        assert!(back.neighbour(Which::Previous).is_err());
+        let mut w = Walk::default();
+        w.loaded(back);
+        assert!(matches!(w.step(), Step::Fail(_)));
+        // No more said (or a short page): the end, quietly.
+        assert_eq!(page(sa("a"), 0, None, (None, None)).neighbour(Which::Next), Ok(None));
+        assert_eq!(page(sa("a"), 0, Some(false), (None, None)).neighbour(Which::Next), Ok(None));
+        assert_eq!(page(sa("a"), 1, None, (Some("b"), None)).neighbour(Which::Next), Ok(None));
     }
 
     #[test]

@@ -96,6 +96,15 @@ pub fn next_delay_ms(
     })
 }
 
+/// The most values a 2xx body may hold to be parsed, for a `maxResponseBytes` of `limit`:
+/// one for every 64 bytes of the limit, and never fewer than 65,536. JSON.parse makes up to
+/// ~70 bytes of each (an empty object: 23 times the text `{},`) and cannot be stopped once
+/// started, so a body of the limit in such values (a few hundred KB of gzip at the largest
+/// limit) would take gigabytes of the engine's heap: the process would end.
+pub fn max_values(limit: u64) -> u64 {
+    (limit / 64).max(1 << 16)
+}
+
 /// What a 2xx body is, as the binding parsed it.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Shape {
@@ -270,6 +279,38 @@ impl<R: Borrow<Request>> Attempts<R> {
                 self.fail(e, raw)
             }
         }
+    }
+
+    /// Before a 2xx body of `len` UTF-16 units is parsed: whether to parse it, or `Err(Fail)`
+    /// when it holds more values than [`max_values`] allows. Looked at only when `len` is
+    /// more than that: then a body that does not start with `{` (`text(n)`: its first `n`
+    /// units) is no object, so not parsed, and one that does has its `{`, `[` and `,`
+    /// counted (`values(max)`, up to `max + 1`).
+    pub fn parse_body(
+        &self,
+        len: u64,
+        text: &dyn Fn(usize) -> String,
+        values: &dyn Fn(u64) -> u64,
+    ) -> Result<bool, Action> {
+        let (req, max) = (self.request(), max_values(self.request().max_response_bytes));
+        if len <= max {
+            return Ok(true);
+        }
+        if !text(MAX_ERROR_TEXT).trim_start().starts_with('{') {
+            return Ok(false);
+        }
+        if values(max) <= max {
+            return Ok(true);
+        }
+        let message = format!("The QbitPay API's answer (HTTP {}) holds more than {} JSON values, more than maxResponseBytes ({}) lets it parse; it was not parsed", u32::from(self.status), fmt_num(max as f64), fmt_num(req.max_response_bytes as f64));
+        let e = ClientError::refused(
+            "response_too_large",
+            message,
+            Some(self.status),
+            self.request_id(),
+            &[req.auth.secret()],
+        );
+        Err(self.fail(e, None))
     }
 
     fn fail(&self, error: ClientError, raw: Option<Json>) -> Action {
@@ -796,5 +837,43 @@ mod tests {
             .error
             .message
             .ends_with("is more than maxResponseBytes (100 bytes); reading stopped there"));
+    }
+
+    /// A 2xx body that holds more values than a parse of it may make ([`max_values`]) is
+    /// refused unparsed; its values are counted only when it is longer than that many units.
+    #[test]
+    fn a_body_of_more_values_than_a_parse_may_make_is_refused() {
+        assert_eq!(max_values(8 << 20), 1 << 17);
+        assert_eq!(max_values(1 << 28), 1 << 22);
+        assert_eq!(max_values(100), 1 << 16, "a small limit still parses any body within it");
+        let req = request(true, r#"{"maxResponseBytes":268435456}"#);
+        let mut s = Script { m: Attempts::new(&req, half) };
+        s.m.start();
+        assert_eq!(
+            s.head(200, &[("request-id", "req_dense")]),
+            Action::Read { limit: 1 << 28, whole: false }
+        );
+        let asked = std::cell::Cell::new(None);
+        let asked = &asked;
+        let count = |n: u64| {
+            move |max: u64| {
+                asked.set(Some(max));
+                n.min(max + 1)
+            }
+        };
+        let obj = |_: usize| String::from(" \n {\"object\":\"list\",\"data\":[{},{},{}");
+        assert_eq!(s.m.parse_body(1 << 22, &obj, &count(u64::MAX)), Ok(true));
+        assert_eq!(asked.take(), None, "not counted: no more units than values allowed");
+        assert_eq!(s.m.parse_body(100 << 20, &obj, &count(1 << 22)), Ok(true));
+        assert_eq!(asked.take(), Some(1 << 22));
+        let array = |_: usize| String::from("[{},{},{}");
+        assert_eq!(s.m.parse_body(100 << 20, &array, &count(u64::MAX)), Ok(false), "no object: not parsed");
+        assert_eq!(asked.take(), None);
+        let f = failed(s.m.parse_body(100 << 20, &obj, &count(70_000_000)).unwrap_err());
+        assert_eq!(
+            (f.error.code, f.error.status, f.error.request_id.as_deref()),
+            (Some("response_too_large"), Some(200), Some("req_dense"))
+        );
+        assert_eq!(f.error.message, "The QbitPay API's answer (HTTP 200) holds more than 4194304 JSON values, more than maxResponseBytes (268435456) lets it parse; it was not parsed");
     }
 }

@@ -371,17 +371,27 @@ impl Exchange {
                     controller.abort();
                     self.attempts.next(Seen::Overflow)
                 }
-                Some(text) => {
-                    let shape = if (200..300).contains(&status) {
-                        body = js::json_parse(&text).unwrap_or(JsValue::UNDEFINED);
-                        shape_of(&body, self.attempts.request().page.is_some())
-                    } else {
-                        Shape::Other
-                    };
+                Some(text) => 'read: {
+                    let t = text.unchecked_ref::<JsString>();
                     // At most what the core reads of it: nothing more is copied into the module.
                     let head = |n: usize| {
                         let end = n.min(u32::MAX as usize) as u32;
-                        text.unchecked_ref::<JsString>().slice(0, end).as_string().unwrap_or_default()
+                        t.slice(0, end).as_string().unwrap_or_default()
+                    };
+                    // A 2xx body that holds more values than a parse may make: refused unparsed.
+                    let parse = match (200..300).contains(&status) {
+                        true => self
+                            .attempts
+                            .parse_body(t.length().into(), &head, &|max| js::count_values(t, max)),
+                        false => Ok(false),
+                    };
+                    let shape = match parse {
+                        Err(refused) => break 'read refused,
+                        Ok(true) => {
+                            body = js::json_parse(&text).unwrap_or(JsValue::UNDEFINED);
+                            shape_of(&body, self.attempts.request().page.is_some())
+                        }
+                        Ok(false) => Shape::Other,
                     };
                     self.attempts.next(Seen::Body { shape, text: &head })
                 }

@@ -252,6 +252,20 @@ pub fn response_event(request: JsValue, status: u16, request_id: Option<&str>, e
     request
 }
 
+/// How many `{`, `[` and `,` `text` holds (about the values JSON.parse would make of it),
+/// counted up to `max + 1`: 65,536 units at a time copied into the module, stopping once
+/// more than `max` are found.
+pub fn count_values(text: &js_sys::JsString, max: u64) -> u64 {
+    let (len, mut at, mut n) = (text.length(), 0, 0u64);
+    while at < len && n <= max {
+        let end = at.saturating_add(1 << 16).min(len);
+        let part = text.slice(at, end).as_string().unwrap_or_default();
+        n += part.bytes().filter(|b| matches!(b, b'{' | b'[' | b',')).count() as u64;
+        at = end;
+    }
+    n
+}
+
 /// `lastResponse`: `{ statusCode, requestId, headers }` of an answer.
 pub fn last_response(status: u16, request_id: &JsValue, headers: &JsValue) -> JsValue {
     let o = Object::new();

@@ -236,8 +236,11 @@ impl Page {
                 &js_sys::TypeError::new("this page was freed: free() ends its navigation").into(),
             );
         };
-        let (cursor, from) = (info.neighbour(which), info.trail_towards(which));
-        let list = self.list.clone();
+        let cursor = match info.neighbour(which) {
+            Ok(c) => c,
+            Err(e) => return Promise::reject(&js::error(&e, None, None)),
+        };
+        let (from, list) = (info.trail_towards(which), self.list.clone());
         js::promise(async move { list.load_at(cursor, from).await.map(|l| Page::of(&list, l)) })
     }
 }
@@ -349,6 +352,14 @@ impl Walker {
                     s.ended = true;
                     drop(s);
                     return self.end();
+                }
+                // The first waiter gets the error; the walk then ends for the next ones.
+                page::Step::Fail(e) => {
+                    if let Some(Waiter::Next { reject, .. } | Waiter::Collect { reject, .. }) =
+                        s.waiting.pop_front()
+                    {
+                        let _ = reject.call1(&JsValue::UNDEFINED, &js::error(&e, None, None));
+                    }
                 }
                 page::Step::First => {
                     s.loading = true;

@@ -199,3 +199,118 @@ test('a baseUrl with user info: the user info is never sent nor quoted (not in t
   assert.equal((await qp.charges.retrieve('ch_1')).id, 'ch_1');
   assert.equal(auth, `Basic ${Buffer.from(`${KEY}:`).toString('base64')}`);
 });
+
+test('the key spelt out with spaces or zero-width characters between its characters reaches no error, inspect output or hook', async () => {
+  const spelt = (s, sep) => [...s].join(sep);
+  const echoes = {
+    zwsp: spelt(KEY, '\u200b'), joiners: spelt(KEY, '\u200d'), bom: spelt(KEY, '\ufeff'), shy: spelt(KEY, '\u00ad'),
+    spaces: spelt(KEY, ' '), nbsp: spelt(KEY.toUpperCase(), '\u00a0'), groups: KEY.match(/.{1,4}/g).join(' '), part: spelt(KEY.slice(6, 20), '\u2060'),
+  };
+  const s = await serve((req, res) => {
+    const which = req.url.split('/').pop();
+    const e = echoes[which];
+    // A header holds Latin-1 only: the zero-width forms go in the body.
+    res.writeHead(401, { 'Content-Type': 'application/json', 'Request-Id': `req ${/^[\x20-\xff]*$/.test(e) ? e : which}` });
+    res.end(JSON.stringify({ type: 'authentication_error', message: `No such key: ${e}`, param: e, detail: { key: e, nested: { error: { message: e } }, [e]: [e] } }));
+  });
+  const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0 });
+  const events = [];
+  qp.on('response', (e) => events.push(JSON.stringify(e)));
+  // Any 8 characters of the key in a row, in any case, once white space and invisible characters are left out.
+  const runs = Array.from({ length: KEY.length - 7 }, (_, i) => KEY.slice(i, i + 8).toLowerCase());
+  const seen = (t) => String(t).replace(/[\s\u00ad\u200b-\u200f\u2060-\u2064\ufeff]|\\[tn]/g, '').toLowerCase();
+  const leak = (t) => runs.some((r) => seen(t).includes(r));
+  for (const which of Object.keys(echoes)) {
+    assert.ok(leak(echoes[which]), `${which}: the echo holds the key`);
+    const e = await qp.charges.retrieve(which).then(() => null, (x) => x);
+    assert.ok(e instanceof QbitPayError, `${which}: ${e}`);
+    for (const [where, text] of [['message', e.message], ['stack', e.stack], ['String', String(e)], ['toJSON', JSON.stringify(e)],
+      ['inspect', util.inspect(e, { depth: 9 })], ['requestId', e.requestId], ['hook', events.at(-1)]]) {
+      assert.ok(!leak(text), `${which} in ${where}: ${text}`);
+    }
+    assert.match(e.message, /\[redacted\]/, which);
+  }
+});
+
+// A list server that goes round without ever answering with a cursor exactly as it was
+// fetched (the last id's case or white space changed each time), or says more items follow
+// on a page that has no id to fetch them after.
+function slipperyList(kind) {
+  let n = 0;
+  const ids = (at) => {
+    n++;
+    if (at === '') return ['a1', 'abcdefghijklmnop'];
+    switch (kind) {
+      // Each answer another spelling of the same id: 2^16 of them in case alone.
+      case 'case': return ['b1', [...'abcdefghijklmnop'].map((c, i) => ((n >> i) & 1 ? c.toUpperCase() : c)).join('')];
+      case 'space': return ['b1', `abcdefghijklmnop${n % 2 ? ' ' : '\u200b'.repeat(n)}`];
+      case 'empty': return [];
+      case 'noId': return ['b1', null];
+      default: throw new Error(kind);
+    }
+  };
+  return (req, res) => {
+    const q = new URL(req.url, 'http://x').searchParams;
+    const at = q.get('starting_after') ?? q.get('ending_before') ?? '';
+    res.writeHead(200, { 'Content-Type': 'application/json' });
+    res.end(JSON.stringify({ object: 'list', data: ids(at).map((id) => (id === null ? { object: 'charge' } : { id, object: 'charge' })), hasMore: true }));
+  };
+}
+
+for (const kind of ['case', 'space', 'empty', 'noId']) {
+  test(`a list server whose pages cannot be followed (${kind}): for await, toArray, nextPage and a backward walk end with cursor_not_advancing in a few requests`, async () => {
+    let requests = 0;
+    const handler = slipperyList(kind);
+    const s = await serve((req, res) => { requests++; handler(req, res); });
+    const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0 });
+    const walk = (params) => (async () => {
+      let items = 0;
+      for await (const c of qp.charges.list(params)) { void c; if (++items > 100) return `${items} items`; }
+      return 'the end';
+    })().catch((e) => e);
+    const nextPages = async () => {
+      let p = await qp.charges.list({ limit: 2 });
+      for (let i = 0; i < 50 && p.hasMore; i++) p = await p.nextPage();
+      return p.hasMore ? 'still more' : 'the end';
+    };
+    for (const [how, run] of [['for await', () => walk({ limit: 2 })], ['toArray', () => qp.charges.list({ limit: 2 }).toArray({ max: 10_000 })],
+      ['nextPage', nextPages], ['backward', () => walk({ limit: 2, endingBefore: 'zz' })]]) {
+      requests = 0;
+      const e = await run().then((v) => v, (x) => x);
+      assert.ok(e instanceof QbitPayError, `${how}: ${e}`);
+      assert.equal(e.code, 'cursor_not_advancing', `${how}: ${e.message}`);
+      assert.ok(requests <= 3, `${how}: ${requests} requests`);
+    }
+  });
+}
+
+test('a 2xx body within maxResponseBytes that holds more values than a parse may make (a gzip or brotli bomb of empty objects) is refused unparsed: typed error naming the limit, memory bounded', async () => {
+  const zlib = await import('node:zlib');
+  // Empty objects: JSON.parse makes ~70 bytes of each 3 characters. 7 MiB of them (under the
+  // default limit) and 48 MiB (under the largest) compress to a few KB.
+  const page = (mib) => Buffer.concat([Buffer.from('{"object":"list","data":['), Buffer.alloc(Math.floor(mib * MIB / 3) * 3, '{},'), Buffer.from('{}]}')]);
+  const bombs = { small: zlib.gzipSync(page(7)), large: zlib.brotliCompressSync(page(48)) };
+  const long = JSON.stringify({ id: 'ch_long', object: 'charge', data: [], pad: 'x'.repeat(3 * MIB) });
+  const s = await serve((req, res) => {
+    const which = new URL(req.url, 'http://x').searchParams.get('externalOrderId') ?? req.url.split('/').pop();
+    if (which === 'long') { res.writeHead(200, { 'Content-Type': 'application/json' }); return res.end(long); }
+    res.writeHead(200, { 'Content-Type': 'application/json', 'Content-Encoding': which === 'large' ? 'br' : 'gzip', 'Request-Id': `req_${which}` });
+    res.end(bombs[which]);
+  });
+  const rss0 = process.memoryUsage().rss;
+  for (const [which, limit] of [['small', undefined], ['large', 2 ** 28]]) {
+    const qp = new QbitPay({ apiKey: KEY, baseUrl: s.url, maxRetries: 0, maxResponseBytes: limit });
+    for (const call of [() => qp.charges.retrieve(which), () => qp.charges.list({ externalOrderId: which }), () => qp.charges.list({ externalOrderId: which }).toArray({ max: 10 })]) {
+      const e = await call().then(() => null, (x) => x);
+      assert.ok(e instanceof QbitPayError, `${which}: ${e}`);
+      assert.equal(e.code, 'response_too_large', `${which}: ${e.message}`);
+      assert.equal(e.statusCode, 200);
+      assert.equal(e.requestId, `req_${which}`);
+      assert.match(e.message, new RegExp(`holds more than \\d+ JSON values, more than maxResponseBytes \\(${limit ?? 8 * MIB}\\) lets it parse`));
+    }
+  }
+  const grew = process.memoryUsage().rss - rss0;
+  assert.ok(grew < 400 * MIB, `RSS grew by ${(grew / MIB).toFixed(0)} MiB`);
+  // A long body of few values is read as before.
+  assert.equal((await new QbitPay({ apiKey: KEY, baseUrl: s.url }).charges.retrieve('long')).pad.length, 3 * MIB);
+});
