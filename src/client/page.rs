@@ -19,6 +19,16 @@ pub enum Dir {
     Backward,
 }
 
+impl Dir {
+    /// The neighbour a walk fetched this way goes on to.
+    pub fn onward(self) -> Which {
+        match self {
+            Dir::Forward => Which::Next,
+            Dir::Backward => Which::Previous,
+        }
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Cursor {
     StartingAfter(String),
@@ -112,17 +122,6 @@ pub fn neighbour(
         Which::Next => last_id.filter(|s| !s.is_empty()).map(|s| Cursor::StartingAfter(s.into())),
         Which::Previous => first_id.filter(|s| !s.is_empty()).map(|s| Cursor::EndingBefore(s.into())),
     }
-}
-
-/// The cursor an auto-paging walk follows after a page: onwards in the walk's direction.
-pub fn walk_next(
-    dir: Dir,
-    page_has_more: bool,
-    first_id: Option<&str>,
-    last_id: Option<&str>,
-) -> Option<Cursor> {
-    let which = if dir == Dir::Forward { Which::Next } else { Which::Previous };
-    neighbour(which, dir, page_has_more, first_id, last_id)
 }
 
 /// The longest id a page may have at either end, in UTF-16 code units: it is the cursor of
@@ -260,8 +259,7 @@ impl PageInfo {
     /// cannot go on, and ending it quietly would look like its end.
     pub fn neighbour(&self, which: Which) -> Result<Option<Cursor>, ClientError> {
         let c = neighbour(which, self.dir, self.has_more, self.first_id.as_deref(), self.last_id.as_deref());
-        let onward = (which == Which::Next) == (self.dir == Dir::Forward);
-        if c.is_none() && onward && self.has_more {
+        if c.is_none() && which == self.dir.onward() && self.has_more {
             let message = String::from("QbitPay API answered a list page with more items to follow but no item id to fetch them after, so the list stops here");
             return Err(ClientError::refused("cursor_not_advancing", message, None, None, &[]));
         }
@@ -314,8 +312,7 @@ impl Walk {
         let Some(p) = &self.page else {
             return Step::First;
         };
-        let which = if p.dir == Dir::Forward { Which::Next } else { Which::Previous };
-        let next = p.neighbour(which);
+        let next = p.neighbour(p.dir.onward());
         self.done = !matches!(next, Ok(Some(_)));
         match next {
             Ok(Some(c)) => Step::Fetch(c),
@@ -412,6 +409,16 @@ mod tests {
         assert!(!has_more(10, 0, None));
         assert!(!has_more(10, 10, Some(false)));
         assert!(has_more(10, 3, Some(true)));
+    }
+
+    /// The cursor an auto-paging walk follows after a page: onwards in the walk's direction.
+    fn walk_next(
+        dir: Dir,
+        page_has_more: bool,
+        first_id: Option<&str>,
+        last_id: Option<&str>,
+    ) -> Option<Cursor> {
+        neighbour(dir.onward(), dir, page_has_more, first_id, last_id)
     }
 
     #[test]
